@@ -139,9 +139,10 @@ type ReadResult struct {
 	// the next record to be appended will be found. Reading At(Next) never
 	// skips a record that exists now or is appended later.
 	Next uint64
-	// LastPosition and LastArrival describe the newest record in the log at
-	// the time of the read (zero when the log holds no record), so that the
-	// caller can tell how far behind the reader is.
+	// LastPosition and LastArrival describe the newest record appended to
+	// the log by the time of the read, even if retention has since removed
+	// it (zero when nothing was ever appended), so that the caller can tell
+	// how far behind the reader is.
 	LastPosition uint64
 	LastArrival  int64
 	// Sealed is true when the log is sealed and the read reached its end:

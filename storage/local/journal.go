@@ -1,0 +1,399 @@
+package local
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// The journal is the engine's write-ahead log, shared by all logs. An append
+// writes its frame to the log's segment (page cache only), then queues the
+// same frame here; one committer goroutine writes everything queued as one
+// write and one fsync, and only then acknowledges. So concurrent appends,
+// to one log or to many, share fsyncs, and segment files are synced in bulk
+// at checkpoints instead of on every append.
+//
+// A journal record is
+//
+//	magic "TRBJ" u32 | payload length u32 | CRC-32C of payload u32 |
+//	payload: log id u64, then the segment frame
+//
+// Journal files are named by a counter (000000000001.wal, ...). After a
+// checkpoint has synced every segment written before a file was rolled, that
+// file and older ones are deleted.
+const (
+	journalMagic      = 0x54524241 // "TRBJ"
+	journalHeaderSize = 12
+	journalIDSize     = 8
+	// journalPrefix is the room an append reserves in front of its frame so
+	// the committer can write header and frame without copying.
+	journalPrefix = journalHeaderSize + journalIDSize
+)
+
+type journalEntry struct {
+	// buf is journalPrefix bytes of room followed by the segment frame.
+	buf     []byte
+	logID   uint64
+	log     *shardLog
+	lastPos uint64
+	arrival int64
+	err     error
+	done    chan struct{}
+}
+
+type journal struct {
+	dir       string
+	syncEvery time.Duration // 0: fsync every group before acknowledging
+	rollBytes int64
+	onFull    func() // asks for a checkpoint; must not block
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []*journalEntry
+	closing bool
+	failed  error // once set, every append fails: the disk lost a write
+
+	// fileMu is held by the committer while it writes a group and by roll;
+	// file, num and size are guarded by it.
+	fileMu sync.Mutex
+	file   *os.File
+	num    uint64
+	size   int64
+	dirty  bool // written since the last fsync (interval mode)
+
+	wg sync.WaitGroup
+}
+
+func journalName(num uint64) string { return fmt.Sprintf("%012d.wal", num) }
+
+// listJournal returns the numbers of the journal files in dir, ascending.
+func listJournal(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var nums []uint64
+	for _, e := range ents {
+		base, ok := strings.CutSuffix(e.Name(), ".wal")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(base, 10, 64)
+		if err != nil {
+			continue
+		}
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	return nums, nil
+}
+
+// startJournal opens a new journal file numbered after every existing one
+// and starts the committer.
+func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull func()) (*journal, error) {
+	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, num: next}
+	j.cond = sync.NewCond(&j.mu)
+	f, err := os.OpenFile(filepath.Join(dir, journalName(next)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	j.file = f
+	j.wg.Add(1)
+	go j.commitLoop()
+	if syncEvery > 0 {
+		j.wg.Add(1)
+		go j.syncLoop()
+	}
+	return j, nil
+}
+
+// enqueue hands an entry to the committer. Callers enqueue entries of one
+// log in position order (they hold the log's lock), and the committer keeps
+// queue order, so a log's durable position only moves forward.
+func (j *journal) enqueue(e *journalEntry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failed != nil {
+		return j.failed
+	}
+	if j.closing {
+		return errClosing
+	}
+	j.pending = append(j.pending, e)
+	j.cond.Signal()
+	return nil
+}
+
+// errClosing: the engine is closing and takes no more appends.
+var errClosing = storage.ErrClosed
+
+func (j *journal) commitLoop() {
+	defer j.wg.Done()
+	var buf []byte
+	for {
+		j.mu.Lock()
+		for len(j.pending) == 0 && !j.closing {
+			j.cond.Wait()
+		}
+		group := j.pending
+		j.pending = nil
+		closing := j.closing
+		j.mu.Unlock()
+		if len(group) == 0 && closing {
+			return
+		}
+
+		err := j.writeGroup(group, &buf)
+		if err != nil {
+			j.mu.Lock()
+			if j.failed == nil {
+				j.failed = fmt.Errorf("journal write failed, refusing further appends: %w", err)
+			}
+			err = j.failed
+			j.mu.Unlock()
+		}
+		for _, e := range group {
+			if err != nil {
+				e.err = err
+			} else {
+				e.log.advanceDurable(e.lastPos, e.arrival)
+			}
+			close(e.done)
+		}
+	}
+}
+
+// writeGroup writes a group of entries as one write and, unless syncing on
+// an interval, fsyncs before returning.
+func (j *journal) writeGroup(group []*journalEntry, buf *[]byte) error {
+	var data []byte
+	if len(group) == 1 {
+		// The common case under light load: write the entry's own buffer.
+		data = fillJournalHeader(group[0])
+	} else {
+		b := (*buf)[:0]
+		for _, e := range group {
+			b = append(b, fillJournalHeader(e)...)
+		}
+		*buf = b
+		data = b
+	}
+	j.fileMu.Lock()
+	defer j.fileMu.Unlock()
+	if _, err := j.file.WriteAt(data, j.size); err != nil {
+		return err
+	}
+	j.size += int64(len(data))
+	if j.syncEvery == 0 {
+		if err := j.file.Sync(); err != nil {
+			return err
+		}
+	} else {
+		j.dirty = true
+	}
+	if j.size >= j.rollBytes && j.onFull != nil {
+		j.onFull()
+	}
+	return nil
+}
+
+func fillJournalHeader(e *journalEntry) []byte {
+	b := e.buf
+	binary.BigEndian.PutUint32(b, journalMagic)
+	binary.BigEndian.PutUint32(b[4:], uint32(len(b)-journalHeaderSize))
+	binary.BigEndian.PutUint64(b[journalHeaderSize:], e.logID)
+	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[journalHeaderSize:], castagnoli))
+	return b
+}
+
+// syncLoop fsyncs the journal every syncEvery in interval mode.
+func (j *journal) syncLoop() {
+	defer j.wg.Done()
+	t := time.NewTicker(j.syncEvery)
+	defer t.Stop()
+	for range t.C {
+		j.mu.Lock()
+		closing := j.closing
+		j.mu.Unlock()
+		j.fileMu.Lock()
+		if j.dirty {
+			if err := j.file.Sync(); err != nil {
+				j.mu.Lock()
+				if j.failed == nil {
+					j.failed = fmt.Errorf("journal sync failed: %w", err)
+				}
+				j.mu.Unlock()
+			}
+			j.dirty = false
+		}
+		j.fileMu.Unlock()
+		if closing {
+			return
+		}
+	}
+}
+
+// roll starts a new journal file and returns the number of the last file
+// that is complete. Every entry in files up to that number had its segment
+// write done before it was queued, so once the segments are synced those
+// files can go.
+func (j *journal) roll() (uint64, error) {
+	j.fileMu.Lock()
+	defer j.fileMu.Unlock()
+	if j.size == 0 {
+		return j.num - 1, nil
+	}
+	if err := j.file.Sync(); err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(filepath.Join(j.dir, journalName(j.num+1)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	if err := syncDir(j.dir); err != nil {
+		f.Close()
+		return 0, err
+	}
+	j.file.Close()
+	j.file, j.num, j.size, j.dirty = f, j.num+1, 0, false
+	return j.num - 1, nil
+}
+
+// removeThrough deletes journal files numbered up to num.
+func (j *journal) removeThrough(num uint64) error {
+	nums, err := listJournal(j.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range nums {
+		if n > num {
+			break
+		}
+		if err := os.Remove(filepath.Join(j.dir, journalName(n))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// close writes what is queued, syncs and stops the committer.
+func (j *journal) close() error {
+	j.mu.Lock()
+	j.closing = true
+	j.cond.Broadcast()
+	j.mu.Unlock()
+	j.wg.Wait()
+	j.fileMu.Lock()
+	defer j.fileMu.Unlock()
+	err := j.file.Sync()
+	if cerr := j.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// journalRecord is one record read back from a journal file.
+type journalRecord struct {
+	logID  uint64
+	frame  []byte
+	header frameHeader
+	offset int64 // of the journal record in its file
+}
+
+// readJournal decodes a journal file. A bad record followed only by bytes
+// that hold no valid record is a torn tail from a crash: reading stops there
+// and torn reports the offset. A bad record with valid ones after it is
+// corruption and an error.
+func readJournal(path string) (recs []journalRecord, torn int64, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, -1, err
+	}
+	off := int64(0)
+	for off < int64(len(data)) {
+		rec, n, err := decodeJournalRecord(data[off:])
+		if err != nil {
+			if next := findJournalRecord(data, off+1); next >= 0 {
+				return nil, -1, fmt.Errorf("%w: %s at offset %d: %v (a valid record follows at offset %d)", errCorrupt, path, off, err, next)
+			}
+			return recs, off, nil
+		}
+		rec.offset = off
+		recs = append(recs, rec)
+		off += n
+	}
+	return recs, -1, nil
+}
+
+func decodeJournalRecord(b []byte) (journalRecord, int64, error) {
+	if len(b) < journalPrefix {
+		return journalRecord{}, 0, fmt.Errorf("%w: short journal record", errBadFrame)
+	}
+	if binary.BigEndian.Uint32(b) != journalMagic {
+		return journalRecord{}, 0, fmt.Errorf("%w: bad journal magic", errBadFrame)
+	}
+	n := int64(binary.BigEndian.Uint32(b[4:]))
+	if n < journalIDSize+frameHeaderSize || n > int64(len(b)-journalHeaderSize) {
+		return journalRecord{}, 0, fmt.Errorf("%w: journal record of %d bytes", errBadFrame, n)
+	}
+	payload := b[journalHeaderSize : journalHeaderSize+n]
+	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(b[8:]) {
+		return journalRecord{}, 0, fmt.Errorf("%w: journal checksum mismatch", errBadFrame)
+	}
+	frame := payload[journalIDSize:]
+	h, err := decodeFrameHeader(frame)
+	if err != nil {
+		return journalRecord{}, 0, err
+	}
+	if h.size() != int64(len(frame)) || !verifyFrame(frame) {
+		return journalRecord{}, 0, fmt.Errorf("%w: journal frame does not check", errBadFrame)
+	}
+	return journalRecord{logID: binary.BigEndian.Uint64(payload), frame: frame, header: h}, journalHeaderSize + n, nil
+}
+
+// findJournalRecord returns the offset of the first valid record at or after
+// from, or -1.
+func findJournalRecord(data []byte, from int64) int64 {
+	var magic [4]byte
+	binary.BigEndian.PutUint32(magic[:], journalMagic)
+	for off := from; off < int64(len(data)); {
+		i := indexOf(data[off:], magic[:])
+		if i < 0 {
+			return -1
+		}
+		off += int64(i)
+		if _, _, err := decodeJournalRecord(data[off:]); err == nil {
+			return off
+		}
+		off++
+	}
+	return -1
+}
+
+func indexOf(b, sub []byte) int { return bytes.Index(b, sub) }
+
+// sortedKeys is a small helper for deterministic iteration in recovery.
+func sortedKeys[V any](m map[uint64]V) []uint64 {
+	keys := make([]uint64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+	return keys
+}

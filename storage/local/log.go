@@ -1,0 +1,447 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// shardLog is one log: a directory of segments plus a small state file.
+//
+// Positions start at 1 and are contiguous. Two tails matter:
+//   - tail: the last position written to the segment (page cache);
+//   - durable: the last position whose journal record is fsynced.
+//
+// Readers and waiters see only records up to durable, so nothing a reader
+// saw can vanish in a crash. Appends hold mu while they assign positions,
+// write the segment and queue the journal entry, so entries reach the
+// journal in position order and durable only moves forward.
+type shardLog struct {
+	e    *Engine
+	id   uint64
+	name string
+	dir  string
+
+	mu             sync.RWMutex
+	state          logState
+	segs           []*segment
+	tail           uint64
+	tailArrival    int64
+	durable        uint64
+	durableArrival int64
+	sealing        bool // set when Seal begins: appends fail from then on
+	deleted        bool
+	notify         chan struct{} // closed and replaced when durable, sealed or deleted change
+	doomed         []string      // files of expired segments, removed at the next cleaning
+}
+
+// logState is the part of a log's state kept in its state file; it changes
+// rarely (create, seal, retention) and is written atomically.
+type logState struct {
+	Name        string `json:"name"`
+	Created     int64  `json:"created_ms"`
+	RetentionMS int64  `json:"retention_ms"`
+	Sealed      bool   `json:"sealed"`
+	SealedAt    uint64 `json:"sealed_at"`
+}
+
+const stateFile = "state.json"
+
+func (l *shardLog) writeState(st logState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(l.dir, stateFile), b)
+}
+
+func (l *shardLog) Name() string { return l.name }
+
+// checkLocked returns the error every method returns on a closed engine or a
+// deleted log.
+func (l *shardLog) checkLocked() error {
+	if l.deleted {
+		return fmt.Errorf("log %q: %w", l.name, storage.ErrNotFound)
+	}
+	if l.e.isClosed() {
+		return storage.ErrClosed
+	}
+	return nil
+}
+
+func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateBatch(batch); err != nil {
+		return nil, err
+	}
+	if len(batch) == 0 {
+		l.mu.RLock()
+		defer l.mu.RUnlock()
+		return nil, l.checkLocked()
+	}
+	// Encode before taking the lock; only the header's position and arrival
+	// time depend on the log's state and are patched in under the lock.
+	buf := make([]byte, journalPrefix, journalPrefix+frameHeaderSize+encodedBodySize(batch))
+	buf = appendUnfinishedFrame(buf, batch)
+
+	l.mu.Lock()
+	if err := l.checkLocked(); err != nil {
+		l.mu.Unlock()
+		return nil, err
+	}
+	if l.sealing {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("log %q: %w", l.name, storage.ErrSealed)
+	}
+	first := l.tail + 1
+	arrival := max(l.e.nowMillis(), l.tailArrival)
+	frame := buf[journalPrefix:]
+	finishFrame(frame, first, arrival)
+	h, _ := decodeFrameHeader(frame)
+
+	seg, err := l.activeSegmentLocked(h.size())
+	if err == nil {
+		err = l.e.writeSegment(seg.path, frame, seg.ix.size)
+	}
+	if err != nil {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("log %q: %w", l.name, err)
+	}
+	seg.ix.add(seg.ix.size, h, l.e.opts.IndexInterval)
+	l.tail, l.tailArrival = h.lastPos(), arrival
+	entry := &journalEntry{buf: buf, logID: l.id, log: l, lastPos: h.lastPos(), arrival: arrival, done: make(chan struct{})}
+	err = l.e.journal.enqueue(entry)
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+
+	select {
+	case <-entry.done:
+		if entry.err != nil {
+			return nil, entry.err
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	out := make([]storage.Appended, len(batch))
+	for i := range out {
+		out[i] = storage.Appended{Position: first + uint64(i), ArrivalTime: arrival}
+	}
+	return out, nil
+}
+
+// activeSegmentLocked returns the segment the next frame of n bytes goes to,
+// rolling to a new one when the current one is full.
+func (l *shardLog) activeSegmentLocked(n int64) (*segment, error) {
+	if len(l.segs) > 0 {
+		seg := l.segs[len(l.segs)-1]
+		if seg.ix.size == 0 || seg.ix.size+n <= l.e.opts.SegmentBytes {
+			return seg, nil
+		}
+		l.e.segmentClosed(seg)
+	}
+	base := l.tail + 1
+	seg := newSegment(base, filepath.Join(l.dir, segmentName(base)))
+	l.segs = append(l.segs, seg)
+	l.e.markDirDirty(l.dir)
+	return seg, nil
+}
+
+// advanceDurable is called by the committer once a journal entry is synced.
+func (l *shardLog) advanceDurable(pos uint64, arrival int64) {
+	l.mu.Lock()
+	if pos > l.durable {
+		l.durable, l.durableArrival = pos, arrival
+	}
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+func (l *shardLog) wakeLocked() {
+	close(l.notify)
+	l.notify = make(chan struct{})
+}
+
+// view is what a reader copies under the lock and then uses without it.
+type view struct {
+	segs           []segment
+	durable        uint64
+	durableArrival int64
+	cutoff         int64 // records that arrived before this are expired
+	sealed         bool
+	sealedAt       uint64
+}
+
+func (l *shardLog) viewLocked() view {
+	v := view{
+		segs:           make([]segment, len(l.segs)),
+		durable:        l.durable,
+		durableArrival: l.durableArrival,
+		sealed:         l.state.Sealed,
+		sealedAt:       l.state.SealedAt,
+		cutoff:         -1 << 63,
+	}
+	for i, s := range l.segs {
+		v.segs[i] = *s
+	}
+	if l.state.RetentionMS > 0 {
+		v.cutoff = l.e.nowMillis() - l.state.RetentionMS
+	}
+	return v
+}
+
+func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.ReadResult{}, err
+	}
+	l.mu.RLock()
+	if err := l.checkLocked(); err != nil {
+		l.mu.RUnlock()
+		return storage.ReadResult{}, err
+	}
+	v := l.viewLocked()
+	l.mu.RUnlock()
+	return l.read(v, start, limits)
+}
+
+func (l *shardLog) read(v view, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
+	res := storage.ReadResult{LastPosition: v.durable, LastArrival: v.durableArrival}
+	maxRecords := max(limits.MaxRecords, 1)
+
+	// Every read kind becomes "records with position ≥ minPos and arrival
+	// time ≥ minTime"; the expiry cutoff is one more lower bound on time.
+	minPos, minTime := uint64(1), v.cutoff
+	switch start.Kind {
+	case storage.FromLatest:
+		res.Next = v.durable + 1
+		res.Sealed = v.sealed
+		return res, nil
+	case storage.FromPosition:
+		minPos = max(start.Position, 1)
+	case storage.FromTime:
+		minTime = max(minTime, start.Time)
+	}
+	res.Next = max(minPos, v.durable+1)
+
+	// Find where to start: by time when the time bound can skip records
+	// (the index holds times too), else by position.
+	si, off := v.seekPosition(minPos)
+	if ti, toff, ok := v.seekTimeBound(minTime); ok && (ti > si || (ti == si && toff > off)) {
+		si, off = ti, toff
+	}
+
+	bytes := 0
+	for ; si < len(v.segs); si, off = si+1, 0 {
+		seg := &v.segs[si]
+		if seg.ix.size == 0 || seg.ix.lastPos < minPos || seg.ix.lastTime < minTime {
+			continue
+		}
+		stopped, err := readFrames(l.e.files, seg.path, off, seg.ix.size, minPos, func(r storage.StoredRecord) bool {
+			if r.Position > v.durable {
+				return false
+			}
+			if r.ArrivalTime < minTime {
+				return true
+			}
+			n := len(r.Data) + len(r.PartitionKey)
+			if len(res.Records) > 0 && limits.MaxBytes > 0 && bytes+n > limits.MaxBytes {
+				return false
+			}
+			bytes += n
+			res.Records = append(res.Records, r)
+			return len(res.Records) < maxRecords
+		})
+		if err != nil {
+			return storage.ReadResult{}, err
+		}
+		if stopped {
+			break
+		}
+	}
+	if n := len(res.Records); n > 0 {
+		res.Next = res.Records[n-1].Position + 1
+	}
+	res.Sealed = v.sealed && res.Next > v.sealedAt
+	return res, nil
+}
+
+// seekPosition returns the segment and offset from which a scan finds pos.
+func (v *view) seekPosition(pos uint64) (int, int64) {
+	i := sort.Search(len(v.segs), func(i int) bool { return v.segs[i].base > pos }) - 1
+	if i < 0 {
+		return 0, 0
+	}
+	return i, v.segs[i].ix.seekPos(pos)
+}
+
+// seekTimeBound returns the segment and offset from which a scan finds the
+// first record with arrival time ≥ t, and false when t bounds nothing.
+func (v *view) seekTimeBound(t int64) (int, int64, bool) {
+	if t <= 0 {
+		return 0, 0, false
+	}
+	i := sort.Search(len(v.segs), func(i int) bool { return v.segs[i].ix.size > 0 && v.segs[i].ix.lastTime >= t })
+	if i == len(v.segs) {
+		return i, 0, true
+	}
+	return i, v.segs[i].ix.seekTime(t), true
+}
+
+func (l *shardLog) Wait(ctx context.Context, p uint64) error {
+	for {
+		l.mu.RLock()
+		if err := l.checkLocked(); err != nil {
+			l.mu.RUnlock()
+			return err
+		}
+		if l.durable >= p && p > 0 || (p == 0 && l.durable > 0) {
+			l.mu.RUnlock()
+			return nil
+		}
+		if l.state.Sealed {
+			l.mu.RUnlock()
+			return fmt.Errorf("log %q: %w", l.name, storage.ErrSealed)
+		}
+		ch := l.notify
+		l.mu.RUnlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.e.closed:
+			return storage.ErrClosed
+		}
+	}
+}
+
+func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
+	l.mu.Lock()
+	if err := l.checkLocked(); err != nil {
+		l.mu.Unlock()
+		return 0, err
+	}
+	if l.state.Sealed {
+		at := l.state.SealedAt
+		l.mu.Unlock()
+		return at, nil
+	}
+	// From here no append gets a position; wait for those that have one to
+	// become durable, so that every successful append returns before Seal.
+	l.sealing = true
+	at := l.tail
+	l.mu.Unlock()
+	if at > 0 {
+		if err := l.Wait(ctx, at); err != nil {
+			return 0, err
+		}
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.checkLocked(); err != nil {
+		return 0, err
+	}
+	if l.state.Sealed {
+		return l.state.SealedAt, nil
+	}
+	st := l.state
+	st.Sealed, st.SealedAt = true, at
+	if err := l.writeState(st); err != nil {
+		return 0, err
+	}
+	l.state = st
+	l.wakeLocked()
+	return at, nil
+}
+
+func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.LogInfo{}, err
+	}
+	l.mu.RLock()
+	if err := l.checkLocked(); err != nil {
+		l.mu.RUnlock()
+		return storage.LogInfo{}, err
+	}
+	v := l.viewLocked()
+	info := storage.LogInfo{
+		Name:         l.name,
+		Created:      time.UnixMilli(l.state.Created),
+		Retention:    time.Duration(l.state.RetentionMS) * time.Millisecond,
+		LastPosition: l.durable,
+		LastArrival:  l.durableArrival,
+		Sealed:       l.state.Sealed,
+		SealedAt:     l.state.SealedAt,
+	}
+	for _, s := range l.segs {
+		info.Bytes += s.ix.size
+	}
+	l.mu.RUnlock()
+
+	first, err := l.read(v, storage.Oldest(), storage.ReadLimits{MaxRecords: 1, MaxBytes: 1})
+	if err != nil {
+		return storage.LogInfo{}, err
+	}
+	if len(first.Records) > 0 {
+		info.FirstPosition = first.Records[0].Position
+	} else {
+		// Everything expired (or nothing was appended): the log holds none.
+		info.FirstPosition, info.LastPosition = 0, 0
+	}
+	return info, nil
+}
+
+func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("negative retention %v", d)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.checkLocked(); err != nil {
+		return err
+	}
+	st := l.state
+	st.RetentionMS = d.Milliseconds()
+	if err := l.writeState(st); err != nil {
+		return err
+	}
+	l.state = st
+	return nil
+}
+
+// clean drops closed segments whose newest record has expired. The files of
+// segments dropped by the previous cleaning are removed now: a reader that
+// copied the segment list before it was dropped has long finished.
+func (l *shardLog) clean() {
+	l.mu.Lock()
+	doomed := l.doomed
+	l.doomed = nil
+	if l.state.RetentionMS > 0 && !l.deleted {
+		cutoff := l.e.nowMillis() - l.state.RetentionMS
+		// Never the last segment: it is the one being written, and it tells
+		// where the next position starts.
+		for len(l.segs) > 1 && l.segs[0].idxWritten.Load() && l.segs[0].ix.lastTime < cutoff {
+			l.doomed = append(l.doomed, l.segs[0].path)
+			l.segs = l.segs[1:]
+		}
+	}
+	l.mu.Unlock()
+	for _, p := range doomed {
+		l.e.files.forget(p)
+		os.Remove(indexPath(p))
+		os.Remove(p)
+	}
+}

@@ -1,0 +1,288 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// A segment is one file of a log's frames, named after the position of its
+// first record (00000000000000000001.seg). A log is a list of segments; only
+// the last one is written to. A full segment is closed: its index is written
+// beside it (.idx) at the next checkpoint, once the segment is synced.
+type segment struct {
+	base uint64 // position of the first record the segment may hold
+	path string
+	// ix is guarded by the owning log's mutex. Readers take a copy of the
+	// struct under the lock: entries only ever grow by append, so the copied
+	// slice stays valid while the writer appends.
+	ix index
+	// idxWritten is set once the .idx file is on disk; retention only drops
+	// segments whose index is written (and so whose data is synced).
+	idxWritten *atomic.Bool
+}
+
+func newSegment(base uint64, path string) *segment {
+	return &segment{base: base, path: path, idxWritten: new(atomic.Bool)}
+}
+
+func segmentName(base uint64) string { return fmt.Sprintf("%020d.seg", base) }
+
+func indexPath(segPath string) string { return strings.TrimSuffix(segPath, ".seg") + ".idx" }
+
+// listSegments returns the bases of the segment files in dir, ascending.
+func listSegments(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var bases []uint64
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".seg")
+		if !ok {
+			continue
+		}
+		b, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
+			continue
+		}
+		bases = append(bases, b)
+	}
+	return bases, nil // ReadDir sorts by name, and names are zero-padded
+}
+
+// scanResult is what scanning a segment file found.
+type scanResult struct {
+	ix index
+	// badOffset is where the first invalid frame starts, or -1 when every
+	// byte of the file belongs to a valid frame.
+	badOffset int64
+	badReason error
+	// validAfterBad is true when a valid frame with a later position follows
+	// the bad one: the damage is in the middle, not a torn tail.
+	validAfterBad bool
+}
+
+// scanSegment reads a whole segment file, rebuilding its index. Frames must
+// continue the previous frame's positions (the first one must start at
+// expectPos) and not go back in time; anything else counts as invalid.
+func scanSegment(path string, expectPos uint64, interval int64) (scanResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return scanResult{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return scanResult{}, err
+	}
+	size := st.Size()
+	r := bufio.NewReaderSize(f, 1<<20)
+	res := scanResult{badOffset: -1}
+	var hdr [frameHeaderSize]byte
+	var frame []byte
+	off := int64(0)
+	prevTime := int64(0)
+	for off < size {
+		bad := func(reason error) (scanResult, error) {
+			res.badOffset, res.badReason = off, reason
+			res.validAfterBad = validFrameAfter(f, off+1, size, res.ix.lastPos)
+			return res, nil
+		}
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return bad(fmt.Errorf("%w: truncated header", errBadFrame))
+		}
+		h, err := decodeFrameHeader(hdr[:])
+		if err != nil {
+			return bad(err)
+		}
+		if h.firstPos != expectPos || h.arrival < prevTime {
+			return bad(fmt.Errorf("%w: frame starts at position %d, expected %d", errBadFrame, h.firstPos, expectPos))
+		}
+		if off+h.size() > size {
+			return bad(fmt.Errorf("%w: frame runs past the end of the file", errBadFrame))
+		}
+		frame = append(frame[:0], hdr[:]...)
+		frame = append(frame, make([]byte, h.bodyLen)...)
+		if _, err := io.ReadFull(r, frame[frameHeaderSize:]); err != nil {
+			return bad(fmt.Errorf("%w: truncated body", errBadFrame))
+		}
+		if !verifyFrame(frame) {
+			return bad(fmt.Errorf("%w: checksum mismatch", errBadFrame))
+		}
+		res.ix.add(off, h, interval)
+		off += h.size()
+		expectPos = h.lastPos() + 1
+		prevTime = h.arrival
+	}
+	return res, nil
+}
+
+// validFrameAfter reports whether a frame that checks, with a position after
+// minPos, starts anywhere in [from, size). Used only on the failure path to
+// tell damage in the middle from a torn tail.
+func validFrameAfter(f *os.File, from, size int64, minPos uint64) bool {
+	if from >= size {
+		return false
+	}
+	data := make([]byte, size-from)
+	if _, err := f.ReadAt(data, from); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	var magic [4]byte
+	binary.BigEndian.PutUint32(magic[:], frameMagic)
+	for i := 0; i < len(data); {
+		j := bytes.Index(data[i:], magic[:])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if h, err := decodeFrameHeader(data[i:]); err == nil && h.firstPos > minPos &&
+			int64(i)+h.size() <= int64(len(data)) && verifyFrame(data[i:int64(i)+h.size()]) {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+// loadIndex reads a closed segment's index file and checks it against the
+// segment's size. A missing or bad index returns an error; the caller scans.
+func loadIndex(segPath string, base uint64) (*index, error) {
+	b, err := os.ReadFile(indexPath(segPath))
+	if err != nil {
+		return nil, err
+	}
+	ix, err := decodeIndex(b)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(segPath)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != ix.size || (len(ix.entries) > 0 && ix.entries[0].pos != base) {
+		return nil, fmt.Errorf("index of %s does not match the segment", segPath)
+	}
+	return ix, nil
+}
+
+// writeIndex writes a closed segment's index file atomically.
+func writeIndex(segPath string, ix *index) error {
+	return writeFileAtomic(indexPath(segPath), encodeIndex(ix))
+}
+
+// readChunk is how much a reader fetches per pread when it does not know how
+// much it will need.
+const readChunk = 1 << 20
+
+// readFrames calls fn for every record at or after position from in the
+// frames of the segment between offsets off and end, until fn returns false.
+// Records handed to fn alias a buffer that is never reused, so fn may keep
+// them. It returns whether fn asked to stop.
+func readFrames(files *fileCache, path string, off, end int64, from uint64, fn func(storage.StoredRecord) bool) (bool, error) {
+	f, release, err := files.acquire(path, false)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	for off < end {
+		n := min(end-off, readChunk)
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, off); err != nil {
+			return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off, err)
+		}
+		i := int64(0)
+		for i+frameHeaderSize <= n {
+			h, err := decodeFrameHeader(buf[i:])
+			if err != nil {
+				return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off+i, err)
+			}
+			if off+i+h.size() > end {
+				return false, fmt.Errorf("%w: %s at offset %d: frame runs past the segment's end", errCorrupt, path, off+i)
+			}
+			if i+h.size() > n {
+				if i == 0 {
+					// A frame larger than the chunk: fetch exactly it.
+					buf = make([]byte, h.size())
+					if _, err := f.ReadAt(buf, off); err != nil {
+						return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off, err)
+					}
+					n = h.size()
+					continue
+				}
+				break
+			}
+			if h.lastPos() >= from {
+				stopped := false
+				_, err := decodeFrame(buf[i:i+h.size()], from, func(r storage.StoredRecord) bool {
+					if !fn(r) {
+						stopped = true
+						return false
+					}
+					return true
+				})
+				if err != nil {
+					return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off+i, err)
+				}
+				if stopped {
+					return true, nil
+				}
+			}
+			i += h.size()
+		}
+		off += i
+	}
+	return false, nil
+}
+
+// errCorrupt is storage.ErrCorrupt; messages built on it name file and offset.
+var errCorrupt = storage.ErrCorrupt
+
+// writeFileAtomic writes data to path via a temporary file, fsync and
+// rename, then syncs the directory, so readers see the old or the new
+// content and never a mix, also after a crash.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
