@@ -1,0 +1,263 @@
+package stream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// The catalogue keeps one small JSON value per stream in the engine's
+// MetaStore under streamKey(scope, name). Every change is a
+// read-modify-CompareAndSwap retried on ErrConflict, so concurrent requests
+// (and, one day, several processes over one engine) never lose an update.
+// Nothing is cached: the engines keep the catalogue in memory already.
+
+const streamsPrefix = "streams/"
+
+func scopePrefix(scope Scope) string {
+	return streamsPrefix + scope.Account + "/" + scope.Region + "/"
+}
+
+func streamKey(scope Scope, name string) string { return scopePrefix(scope) + name }
+
+// streamRecord is a stream as the catalogue keeps it.
+//
+// The status is not stored: it is a function of the timestamps and the
+// clock (see status), so no timer has to fire for a stream to become ACTIVE
+// and a restart loses nothing.
+type streamRecord struct {
+	// ID is unique to this creation of the stream (16 random bytes in hex);
+	// the shard logs are named after it so that a stream re-created under
+	// the same name never sees the old one's logs.
+	ID string `json:"id"`
+	// Tag is the first 32 bits of ID, carried in every sequence number and
+	// iterator so that those of a deleted stream are recognised as foreign.
+	Tag     uint32     `json:"tag"`
+	Name    string     `json:"name"`
+	Account string     `json:"account"`
+	Region  string     `json:"region"`
+	Mode    StreamMode `json:"mode"`
+	Created time.Time  `json:"created"`
+	// ActiveAt is when CREATING ends.
+	ActiveAt time.Time `json:"activeAt"`
+	// UpdatingUntil is when the last asynchronous change ends (zero: none).
+	UpdatingUntil time.Time `json:"updatingUntil,omitzero"`
+	// DeletingAt is when DeleteStream was called and GoneAt when the stream
+	// stops existing (DeletingAt + DeleteDelay); both zero unless deleting.
+	// From GoneAt on every operation treats the stream as absent, whether or
+	// not the reaper has removed its logs and this entry yet.
+	DeletingAt     time.Time         `json:"deletingAt,omitzero"`
+	GoneAt         time.Time         `json:"goneAt,omitzero"`
+	RetentionHours int               `json:"retentionHours"`
+	MaxRecordKiB   int               `json:"maxRecordKiB"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	// Shards are indexed by their shard index: Shards[i].Index == i.
+	Shards []shardRecord `json:"shards"`
+}
+
+// shardRecord is one shard. A shard is open until Closed is set; its log is
+// sealed before Closed is recorded.
+type shardRecord struct {
+	Index uint32 `json:"index"`
+	// Parents holds the parent and, after a merge, the adjacent parent.
+	Parents  []uint32 `json:"parents,omitempty"`
+	Children []uint32 `json:"children,omitempty"`
+	// StartHash..EndHash is the inclusive hash key range.
+	StartHash uint128   `json:"startHash"`
+	EndHash   uint128   `json:"endHash"`
+	Created   time.Time `json:"created"`
+	Closed    time.Time `json:"closed,omitzero"`
+	// EndPosition is the last position of the sealed log (zero if empty).
+	EndPosition uint64 `json:"endPosition,omitempty"`
+}
+
+func (sh *shardRecord) open() bool { return sh.Closed.IsZero() }
+
+func (r *streamRecord) arn() string { return streamARN(r.Region, r.Account, r.Name) }
+
+func streamARN(region, account, name string) string {
+	return "arn:aws:kinesis:" + region + ":" + account + ":stream/" + name
+}
+
+// status is the stream's status at now, and false once it is gone.
+func (r *streamRecord) status(now time.Time) (StreamStatus, bool) {
+	switch {
+	case !r.GoneAt.IsZero() && !now.Before(r.GoneAt):
+		return "", false
+	case !r.DeletingAt.IsZero():
+		return StatusDeleting, true
+	case now.Before(r.ActiveAt):
+		return StatusCreating, true
+	case now.Before(r.UpdatingUntil):
+		return StatusUpdating, true
+	}
+	return StatusActive, true
+}
+
+// logName names the log of shard index of the stream with the given id.
+func logName(id string, index uint32) string {
+	return "kds." + id + "." + strconv.FormatUint(uint64(index), 10)
+}
+
+// logStreamID returns the stream id a log name belongs to, or false for
+// logs this package did not create.
+func logStreamID(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "kds.")
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, ".")
+	return id, ok
+}
+
+func newStreamID() (string, uint32, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", 0, fmt.Errorf("stream id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), binary.BigEndian.Uint32(b[:4]), nil
+}
+
+// entry is a catalogue record with the revision it was read at.
+type entry struct {
+	rec *streamRecord
+	rev uint64
+}
+
+func decodeRecord(e storage.MetaEntry) (entry, error) {
+	var rec streamRecord
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
+		return entry{}, fmt.Errorf("catalogue entry %s: %w: %w", e.Key, storage.ErrCorrupt, err)
+	}
+	return entry{rec: &rec, rev: e.Revision}, nil
+}
+
+// getRaw reads a stream's entry whatever its state, or returns
+// storage.ErrNotFound.
+func (s *Service) getRaw(ctx context.Context, scope Scope, name string) (entry, error) {
+	e, err := s.meta.Get(ctx, streamKey(scope, name))
+	if err != nil {
+		return entry{}, err
+	}
+	return decodeRecord(e)
+}
+
+// get reads a stream that exists now (any status but gone), or returns
+// ResourceNotFoundException.
+func (s *Service) get(ctx context.Context, scope Scope, name string) (entry, StreamStatus, error) {
+	e, err := s.getRaw(ctx, scope, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return entry{}, "", errStreamNotFound(name, scope.Account)
+	}
+	if err != nil {
+		return entry{}, "", err
+	}
+	st, ok := e.rec.status(s.now())
+	if !ok {
+		return entry{}, "", errStreamNotFound(name, scope.Account)
+	}
+	return e, st, nil
+}
+
+func (s *Service) put(ctx context.Context, scope Scope, rec *streamRecord, rev uint64) (uint64, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("encode stream %s: %w", rec.Name, err)
+	}
+	return s.meta.CompareAndSwap(ctx, streamKey(scope, rec.Name), b, rev)
+}
+
+// update applies change to the stream's current record and stores it,
+// retrying from a fresh read when another update got there first. change
+// sees the status at the time of the read; returning an error abandons the
+// update. The stored record is returned.
+func (s *Service) update(ctx context.Context, scope Scope, name string, change func(rec *streamRecord, st StreamStatus) error) (*streamRecord, error) {
+	for {
+		e, st, err := s.get(ctx, scope, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(e.rec, st); err != nil {
+			return nil, err
+		}
+		_, err = s.put(ctx, scope, e.rec, e.rev)
+		if errors.Is(err, storage.ErrConflict) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update stream %s: %w", name, err)
+		}
+		return e.rec, nil
+	}
+}
+
+// list returns the records of a scope's streams, in name order, including
+// those being deleted but not those gone.
+func (s *Service) list(ctx context.Context, scope Scope) ([]*streamRecord, error) {
+	entries, err := s.meta.List(ctx, scopePrefix(scope))
+	if err != nil {
+		return nil, fmt.Errorf("list streams: %w", err)
+	}
+	now := s.now()
+	recs := make([]*streamRecord, 0, len(entries))
+	for _, me := range entries {
+		e, err := decodeRecord(me)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := e.rec.status(now); ok {
+			recs = append(recs, e.rec)
+		}
+	}
+	return recs, nil
+}
+
+// resolve turns a StreamRef into a stream name in scope.
+//
+// AWS documents that either or both may be given; with both they must name
+// the same stream. An ARN of another account or region names a stream this
+// caller cannot see, which is reported as not found in that account.
+func resolve(scope Scope, ref StreamRef) (string, error) {
+	if ref.ARN == "" {
+		if ref.Name == "" {
+			return "", newError(InvalidArgumentException, "Either StreamName or StreamARN must be provided.")
+		}
+		return ref.Name, nil
+	}
+	region, account, name, ok := parseStreamARN(ref.ARN)
+	if !ok {
+		return "", newError(InvalidArgumentException, "StreamARN %s is invalid.", ref.ARN)
+	}
+	if ref.Name != "" && ref.Name != name {
+		return "", newError(InvalidArgumentException, "StreamARN %s and StreamName %s do not refer to the same stream.", ref.ARN, ref.Name)
+	}
+	if account != scope.Account || region != scope.Region {
+		return "", errStreamNotFound(name, account)
+	}
+	return name, nil
+}
+
+// parseStreamARN splits arn:<partition>:kinesis:<region>:<account>:stream/<name>.
+func parseStreamARN(arn string) (region, account, name string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "kinesis" {
+		return "", "", "", false
+	}
+	name, ok = strings.CutPrefix(parts[5], "stream/")
+	if !ok || name == "" || strings.Contains(name, "/") || parts[3] == "" || parts[4] == "" {
+		return "", "", "", false
+	}
+	return parts[3], parts[4], name, true
+}

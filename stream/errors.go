@@ -1,0 +1,129 @@
+package stream
+
+import (
+	"fmt"
+	"time"
+)
+
+// AWS's messages, in one place so that their wording can be checked against
+// AWS in one read. Where a message is known from AWS (or from kinesalite,
+// whose tests ran against AWS) it is reproduced exactly, including AWS's
+// inconsistent final periods.
+
+func newError(typ, format string, args ...any) *Error {
+	return &Error{Type: typ, Message: fmt.Sprintf(format, args...)}
+}
+
+func errStreamNotFound(name, account string) *Error {
+	return newError(ResourceNotFoundException, "Stream %s under account %s not found.", name, account)
+}
+
+func errStreamExists(name, account string) *Error {
+	return newError(ResourceInUseException, "Stream %s under account %s already exists.", name, account)
+}
+
+func errNotActive(name, account string, status StreamStatus) *Error {
+	return newError(ResourceInUseException, "Stream %s under account %s not ACTIVE, instead in state %s", name, account, status)
+}
+
+func errBeingCreated(name string) *Error {
+	return newError(ResourceInUseException, "Attempt to change a resource which is still in use: Stream is being created: %s", name)
+}
+
+// errShardNotFound is for a shard id that names a shard index the stream
+// does not have (or a stream that does not exist).
+func errShardNotFound(shardID, name, account string) *Error {
+	return newError(ResourceNotFoundException, "Shard %s in stream %s under account %s does not exist", shardID, name, account)
+}
+
+// errBadShardID is for a shard id from which no shard index can be read.
+func errBadShardID(shardID, name, account string) *Error {
+	return newError(ResourceNotFoundException, "Could not find shard %s in stream %s under account %s.", shardID, name, account)
+}
+
+func errInvalidIterator() *Error {
+	return newError(InvalidArgumentException, "Invalid ShardIterator.")
+}
+
+// amzTime formats a time as Java's Date.toString does in UTC, the form of
+// the times in AWS's ExpiredIteratorException message.
+func amzTime(t time.Time) string {
+	return t.UTC().Format("Mon Jan 02 15:04:05 MST 2006")
+}
+
+func errIteratorExpired(issued, now time.Time) *Error {
+	return newError(ExpiredIteratorException,
+		"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+		amzTime(issued), amzTime(now), iteratorLifetime.Milliseconds())
+}
+
+func errIteratorArgs(typ ShardIteratorType, withSeq bool) *Error {
+	also := "no StartingSequenceNumber"
+	if withSeq {
+		also = "also a StartingSequenceNumber"
+	}
+	return newError(InvalidArgumentException,
+		"Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s.",
+		typ, also)
+}
+
+func errNoTimestamp() *Error {
+	return newError(InvalidArgumentException,
+		"Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+}
+
+func errFutureTimestamp(ts, now int64) *Error {
+	return newError(InvalidArgumentException,
+		"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ts, now)
+}
+
+func errSeqInvalid(seq, shardID, name, account string) *Error {
+	return newError(InvalidArgumentException,
+		"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", seq, shardID, name, account)
+}
+
+func errSeqOtherStream(seq, shardID, name, account string) *Error {
+	return newError(InvalidArgumentException,
+		"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, shardID, name, account)
+}
+
+func errSeqOtherShard(encoded, used string) *Error {
+	return newError(InvalidArgumentException,
+		"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", encoded, used)
+}
+
+func errOrderingSeq(seq, name, account string) *Error {
+	return newError(InvalidArgumentException,
+		"ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", seq, name, account)
+}
+
+func errExplicitHashKey(key string) *Error {
+	return newError(InvalidArgumentException,
+		"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", key)
+}
+
+func errRetentionTooShort(hours int) *Error {
+	return newError(InvalidArgumentException,
+		"Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minRetentionHours, hours)
+}
+
+func errRetentionTooLong(hours int) *Error {
+	return newError(InvalidArgumentException,
+		"Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
+}
+
+func errRetentionNotLonger(hours int, name string, current int) *Error {
+	return newError(InvalidArgumentException,
+		"Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, name, current)
+}
+
+func errRetentionNotShorter(hours int, name string, current int) *Error {
+	return newError(InvalidArgumentException,
+		"Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, name, current)
+}
+
+func errShardLimit(account, region string, current, limit, adding int) *Error {
+	return newError(LimitExceededException,
+		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+		account, region, current, limit, adding)
+}

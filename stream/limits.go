@@ -1,0 +1,89 @@
+package stream
+
+import (
+	"context"
+)
+
+// AWS's default quotas (Kinesis Data Streams developer guide, "Quotas and
+// limits"): 500 shards per account in us-east-1, us-west-2 and eu-west-1
+// and 200 elsewhere, counted over provisioned streams; 50 on-demand streams.
+const (
+	defaultShardLimitLarge     = 500
+	defaultShardLimit          = 200
+	defaultOnDemandStreamLimit = 50
+)
+
+func (s *Service) shardLimitFor(scope Scope) int {
+	if s.shardLimit > 0 {
+		return s.shardLimit
+	}
+	switch scope.Region {
+	case "us-east-1", "us-west-2", "eu-west-1":
+		return defaultShardLimitLarge
+	}
+	return defaultShardLimit
+}
+
+type accountUsage struct {
+	openShards      int // of provisioned streams
+	onDemandStreams int
+}
+
+// usage counts what the limits apply to over the scope's existing streams
+// (those CREATING and DELETING included: their shards still count).
+func usage(recs []*streamRecord) accountUsage {
+	var u accountUsage
+	for _, rec := range recs {
+		if rec.Mode == ModeOnDemand {
+			u.onDemandStreams++
+			continue
+		}
+		u.openShards += rec.openShards()
+	}
+	return u
+}
+
+// DescribeLimits reports the scope's limits and usage.
+func (s *Service) DescribeLimits(ctx context.Context, scope Scope) (*DescribeLimitsOutput, error) {
+	recs, err := s.list(ctx, scope)
+	if err != nil {
+		return nil, internal("describe limits", err)
+	}
+	u := usage(recs)
+	return &DescribeLimitsOutput{
+		ShardLimit:               s.shardLimitFor(scope),
+		OpenShardCount:           u.openShards,
+		OnDemandStreamCount:      u.onDemandStreams,
+		OnDemandStreamCountLimit: s.onDemandLimit,
+	}, nil
+}
+
+func checkMaxRecordSize(kib int) error {
+	if kib < defaultMaxRecordKiB || kib > maxMaxRecordKiB {
+		return newError(ValidationException,
+			"MaxRecordSizeInKiB must be between %d and %d. Requested value: %d", defaultMaxRecordKiB, maxMaxRecordKiB, kib)
+	}
+	return nil
+}
+
+// UpdateMaxRecordSize changes the largest record (data plus partition key)
+// the stream accepts. The change applies at once; the stream is UPDATING
+// for UpdateDelay, as AWS reports an asynchronous change.
+func (s *Service) UpdateMaxRecordSize(ctx context.Context, scope Scope, in UpdateMaxRecordSizeInput) error {
+	if err := checkMaxRecordSize(in.MaxRecordSizeInKiB); err != nil {
+		return err
+	}
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return err
+	}
+	_, err = s.update(ctx, scope, name, func(rec *streamRecord, st StreamStatus) error {
+		if st != StatusActive {
+			return errNotActive(name, scope.Account, st)
+		}
+		rec.MaxRecordKiB = in.MaxRecordSizeInKiB
+		rec.UpdatingUntil = s.now().Add(s.updateDelay)
+		return nil
+	})
+	return internal("update max record size", err)
+}

@@ -1,0 +1,311 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+const (
+	defaultGetRecords = 10000
+	maxGetRecords     = 10000
+	// maxGetRecordsBytes bounds the data one GetRecords returns (10 MiB).
+	maxGetRecordsBytes = 10 << 20
+)
+
+// writable returns a stream records can be put to. AWS answers puts to a
+// stream that is CREATING or DELETING as if it did not exist.
+func (s *Service) writable(ctx context.Context, scope Scope, name string) (*streamRecord, error) {
+	e, st, err := s.get(ctx, scope, name)
+	if err != nil {
+		return nil, err
+	}
+	if st == StatusCreating || st == StatusDeleting {
+		return nil, errStreamNotFound(name, scope.Account)
+	}
+	return e.rec, nil
+}
+
+// hashKeyOf is the hash key a record is routed by.
+func hashKeyOf(partitionKey, explicit string) (uint128, error) {
+	if explicit == "" {
+		return partitionHash(partitionKey), nil
+	}
+	h, err := parseHashKey(explicit)
+	if err != nil {
+		return uint128{}, errExplicitHashKey(explicit)
+	}
+	return h, nil
+}
+
+// route returns the open shard whose hash key range holds h. Open shards
+// always cover the whole hash space, so there is one.
+func (r *streamRecord) route(h uint128) *shardRecord {
+	for i := range r.Shards {
+		sh := &r.Shards[i]
+		if sh.open() && sh.StartHash.cmp(h) <= 0 && h.cmp(sh.EndHash) <= 0 {
+			return sh
+		}
+	}
+	return nil
+}
+
+// checkRecordSize applies the stream's maximum record size to the data and
+// the partition key together, as AWS counts it.
+func checkRecordSize(rec *streamRecord, partitionKey string, data []byte) error {
+	size := len(data) + len(partitionKey)
+	if limit := rec.MaxRecordKiB << 10; size > limit {
+		return newError(InvalidArgumentException,
+			"Record size %d bytes, data and partition key together, exceeds the maximum record size of %d KiB of stream %s under account %s.",
+			size, rec.MaxRecordKiB, rec.Name, rec.Account)
+	}
+	return nil
+}
+
+// PutRecord appends one record to the shard its hash key maps to.
+//
+// SequenceNumberForOrdering must be a sequence number of this service's
+// layout (AWS's answer otherwise). The new record's number is greater than
+// any number earlier returned for the same shard or its ancestors: within a
+// shard because positions increase, and across a reshard because children
+// have higher shard indexes. A number from another stream or from a shard
+// with a higher index carries no such guarantee, and is accepted as AWS
+// accepts numbers it cannot order against.
+func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput) (*PutRecordOutput, error) {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.writable(ctx, scope, name)
+	if err != nil {
+		return nil, internal("put record", err)
+	}
+	if in.SequenceNumberForOrdering != "" {
+		if _, err := parseSeqNum(in.SequenceNumberForOrdering); err != nil {
+			return nil, errOrderingSeq(in.SequenceNumberForOrdering, name, scope.Account)
+		}
+	}
+	if err := checkRecordSize(rec, in.PartitionKey, in.Data); err != nil {
+		return nil, err
+	}
+	h, err := hashKeyOf(in.PartitionKey, in.ExplicitHashKey)
+	if err != nil {
+		return nil, err
+	}
+	batch := []storage.Record{{PartitionKey: in.PartitionKey, ExplicitHashKey: in.ExplicitHashKey, Data: in.Data}}
+	for {
+		sh := rec.route(h)
+		if sh == nil {
+			return nil, internal("put record", errors.New("no open shard covers hash key "+h.String()))
+		}
+		app, err := s.append(ctx, rec, sh.Index, batch)
+		if errors.Is(err, storage.ErrSealed) {
+			// The shard closed under us (resharding): route again with the
+			// catalogue as it is now.
+			if rec, err = s.writable(ctx, scope, name); err != nil {
+				return nil, internal("put record", err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &PutRecordOutput{
+			ShardId:        shardID(sh.Index),
+			SequenceNumber: seqNum{tag: rec.Tag, shard: sh.Index, position: app[0].Position}.String(),
+			EncryptionType: EncryptionNone,
+		}, nil
+	}
+}
+
+// append appends a batch to a shard's log, reporting a log deleted under
+// us (the stream was deleted) as the stream not being found.
+func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, batch []storage.Record) ([]storage.Appended, error) {
+	l, err := s.shardLog(ctx, rec, index)
+	if err == nil {
+		var app []storage.Appended
+		app, err = l.Append(ctx, batch)
+		if err == nil {
+			return app, nil
+		}
+	}
+	switch {
+	case errors.Is(err, storage.ErrSealed):
+		return nil, err
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, errStreamNotFound(rec.Name, rec.Account)
+	}
+	return nil, internal("append", err)
+}
+
+// PutRecords appends a batch of records. Records for the same shard are
+// appended together, in request order, as one atomic batch; a shard whose
+// append fails marks its records InternalFailure and the others still
+// succeed, which is how AWS reports partial failure. Whole-request problems
+// (an invalid ExplicitHashKey, an oversized record, a stream that does not
+// exist) fail the request instead.
+func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInput) (*PutRecordsOutput, error) {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.writable(ctx, scope, name)
+	if err != nil {
+		return nil, internal("put records", err)
+	}
+	hashes := make([]uint128, len(in.Records))
+	for i, r := range in.Records {
+		if err := checkRecordSize(rec, r.PartitionKey, r.Data); err != nil {
+			return nil, err
+		}
+		if hashes[i], err = hashKeyOf(r.PartitionKey, r.ExplicitHashKey); err != nil {
+			return nil, err
+		}
+	}
+
+	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: EncryptionNone}
+	pending := make([]int, len(in.Records)) // indexes of entries not yet appended
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		// Group the pending entries by shard, keeping request order.
+		var order []uint32
+		groups := make(map[uint32][]int)
+		for _, i := range pending {
+			sh := rec.route(hashes[i])
+			if sh == nil {
+				return nil, internal("put records", errors.New("no open shard covers hash key "+hashes[i].String()))
+			}
+			if _, ok := groups[sh.Index]; !ok {
+				order = append(order, sh.Index)
+			}
+			groups[sh.Index] = append(groups[sh.Index], i)
+		}
+		pending = pending[:0]
+		for _, index := range order {
+			idx := groups[index]
+			batch := make([]storage.Record, len(idx))
+			for j, i := range idx {
+				r := in.Records[i]
+				batch[j] = storage.Record{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
+			}
+			app, err := s.append(ctx, rec, index, batch)
+			switch {
+			case errors.Is(err, storage.ErrSealed):
+				pending = append(pending, idx...)
+				continue
+			case err != nil:
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				var e *Error
+				if errors.As(err, &e) {
+					return nil, err
+				}
+				s.log.Error("stream: PutRecords append failed", "stream", name, "shard", index, "err", err)
+				for _, i := range idx {
+					out.Records[i] = PutRecordsResult{ErrorCode: InternalFailure, ErrorMessage: "Internal Service Failure"}
+				}
+				out.FailedRecordCount += len(idx)
+				continue
+			}
+			for j, i := range idx {
+				out.Records[i] = PutRecordsResult{
+					ShardId:        shardID(index),
+					SequenceNumber: seqNum{tag: rec.Tag, shard: index, position: app[j].Position}.String(),
+				}
+			}
+		}
+		if len(pending) > 0 {
+			if rec, err = s.writable(ctx, scope, name); err != nil {
+				return nil, internal("put records", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// GetRecords reads from a shard iterator.
+//
+// Records is empty only at the tip of the shard: the storage read returns
+// at least one record whenever one exists at or after the iterator's
+// position, however long ago or far ahead it is. NextShardIterator
+// continues exactly after the last record returned. MillisBehindLatest is
+// 0 when the page ends at the newest record of the shard, and otherwise the
+// arrival time of that newest record minus the arrival time of the last
+// record returned.
+func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInput) (*GetRecordsOutput, error) {
+	now := s.now()
+	it, err := decodeIterator(s.iterKey, scope, in.ShardIterator, now)
+	if err != nil {
+		return nil, err
+	}
+	id := shardID(it.shard)
+	e, st, err := s.get(ctx, scope, it.stream)
+	var nf *Error
+	switch {
+	case errors.As(err, &nf) && nf.Type == ResourceNotFoundException:
+		return nil, errShardNotFound(id, it.stream, scope.Account)
+	case err != nil:
+		return nil, internal("get records", err)
+	}
+	rec := e.rec
+	// A stream re-created under the same name has another tag: the old
+	// stream's iterators name a shard that no longer exists.
+	if rec.Tag != it.tag || st == StatusDeleting || int(it.shard) >= len(rec.Shards) {
+		return nil, errShardNotFound(id, it.stream, scope.Account)
+	}
+	if in.StreamARN != "" && in.StreamARN != rec.arn() {
+		return nil, newError(InvalidArgumentException,
+			"StreamARN %s does not match the stream %s of the shard iterator.", in.StreamARN, rec.arn())
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = defaultGetRecords
+	}
+	limit = min(limit, maxGetRecords)
+
+	sh := &rec.Shards[it.shard]
+	l, err := s.shardLog(ctx, rec, it.shard)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errShardNotFound(id, it.stream, scope.Account)
+		}
+		return nil, internal("get records", err)
+	}
+	res, err := l.Read(ctx, it.start, storage.ReadLimits{MaxRecords: limit, MaxBytes: maxGetRecordsBytes})
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errShardNotFound(id, it.stream, scope.Account)
+		}
+		return nil, internal("get records", err)
+	}
+
+	out := &GetRecordsOutput{Records: make([]Record, len(res.Records))}
+	for i, r := range res.Records {
+		out.Records[i] = Record{
+			SequenceNumber:              seqNum{tag: rec.Tag, shard: it.shard, position: r.Position}.String(),
+			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
+			Data:                        r.Data,
+			PartitionKey:                r.PartitionKey,
+		}
+	}
+	if n := len(res.Records); n > 0 {
+		last := res.Records[n-1]
+		if last.Position < res.LastPosition && res.LastArrival > last.ArrivalTime {
+			out.MillisBehindLatest = res.LastArrival - last.ArrivalTime
+		}
+	}
+	if res.Sealed {
+		// The shard is closed and read to its end: no iterator follows,
+		// the children do.
+		out.ChildShards = childShards(rec, sh)
+		return out, nil
+	}
+	next := iterator{issued: now, tag: rec.Tag, shard: it.shard, start: storage.At(res.Next), stream: it.stream}
+	out.NextShardIterator = encodeIterator(s.iterKey, scope, next)
+	return out, nil
+}

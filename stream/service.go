@@ -1,0 +1,594 @@
+// Package stream is Tributary's Kinesis domain layer: streams, shards, hash
+// key ranges, sequence numbers, shard iterators, retention, tags and limits.
+//
+// It knows nothing of HTTP or of the wire encodings. Package kinesis decodes
+// a request, does the syntactic validation AWS does before an operation runs
+// (required members, lengths, patterns, enum values, numeric bounds such as
+// ShardCount >= 1 or Limit <= 10000) and calls one method of Service per
+// operation. Service does the semantic checks (existence, state, ranges that
+// depend on the stream, limits) and reports failures as *Error carrying the
+// AWS exception name and AWS's message.
+//
+// All methods are safe for concurrent use.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// Scope is the account and region a request is made in. Streams with the
+// same name in different scopes are different streams, as in AWS.
+type Scope struct {
+	Account string // twelve digits, e.g. "000000000000"
+	Region  string // e.g. "us-east-1"
+}
+
+// StreamRef names a stream by name, by ARN, or by both. When both are given
+// they must name the same stream. Every operation that takes a stream takes
+// a StreamRef.
+type StreamRef struct {
+	Name string
+	ARN  string // arn:aws:kinesis:<region>:<account>:stream/<name>
+}
+
+// AWS exception names used as Error.Type.
+const (
+	ResourceNotFoundException = "ResourceNotFoundException"
+	ResourceInUseException    = "ResourceInUseException"
+	InvalidArgumentException  = "InvalidArgumentException"
+	LimitExceededException    = "LimitExceededException"
+	ExpiredIteratorException  = "ExpiredIteratorException"
+	ExpiredNextTokenException = "ExpiredNextTokenException"
+	ValidationException       = "ValidationException"
+	AccessDeniedException     = "AccessDeniedException"
+	InternalFailure           = "InternalFailure"
+
+	ProvisionedThroughputExceededException = "ProvisionedThroughputExceededException"
+)
+
+// Error is a failure the client should see: Type is the AWS exception name
+// (one of the constants above) and Message is AWS's message for it. Errors
+// of other types returned by Service are internal failures (storage errors,
+// a cancelled context) and should be reported as InternalFailure, or as the
+// context's error when the request was cancelled.
+type Error struct {
+	Type    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Type + ": " + e.Message }
+
+// Options configure a Service. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests pass a fake clock.
+	Now func() time.Time
+	// CreateDelay is how long a new stream stays CREATING, DeleteDelay how
+	// long a deleted stream stays DELETING, UpdateDelay how long a stream
+	// stays UPDATING after a change that AWS applies asynchronously. Zero
+	// means the default of 500ms; NoDelay (any negative value) makes the
+	// transition immediate.
+	CreateDelay, DeleteDelay, UpdateDelay time.Duration
+	// ShardLimit is the number of open shards of provisioned streams an
+	// account may have in a region. Zero means AWS's default: 500 in
+	// us-east-1, us-west-2 and eu-west-1, 200 elsewhere.
+	ShardLimit int
+	// OnDemandStreamLimit is the number of on-demand streams an account may
+	// have in a region. Zero means AWS's default of 50.
+	OnDemandStreamLimit int
+	// Logger receives background errors (deletions that failed and will be
+	// retried). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
+// transition immediate.
+const NoDelay time.Duration = -1
+
+// StreamStatus is a stream's state.
+type StreamStatus string
+
+const (
+	StatusCreating StreamStatus = "CREATING"
+	StatusDeleting StreamStatus = "DELETING"
+	StatusActive   StreamStatus = "ACTIVE"
+	StatusUpdating StreamStatus = "UPDATING"
+)
+
+// StreamMode is a stream's capacity mode.
+type StreamMode string
+
+const (
+	ModeProvisioned StreamMode = "PROVISIONED"
+	ModeOnDemand    StreamMode = "ON_DEMAND"
+)
+
+// EncryptionNone is the only encryption type so far; outputs carry it so
+// the wire layer can echo AWS's "EncryptionType":"NONE".
+const EncryptionNone = "NONE"
+
+// HashKeyRange is an inclusive range of 128-bit hash keys, in decimal.
+type HashKeyRange struct {
+	StartingHashKey string
+	EndingHashKey   string
+}
+
+// SequenceNumberRange bounds the sequence numbers of a shard. Ending is
+// empty while the shard is open.
+type SequenceNumberRange struct {
+	StartingSequenceNumber string
+	EndingSequenceNumber   string
+}
+
+// Shard describes one shard. ParentShardId and AdjacentParentShardId are
+// empty for shards created with the stream.
+type Shard struct {
+	ShardId               string
+	ParentShardId         string
+	AdjacentParentShardId string
+	HashKeyRange          HashKeyRange
+	SequenceNumberRange   SequenceNumberRange
+}
+
+// ChildShard is a shard created by splitting or merging the shard being
+// read; GetRecords returns them once a closed shard has been read to its end.
+type ChildShard struct {
+	ShardId      string
+	ParentShards []string
+	HashKeyRange HashKeyRange
+}
+
+// CreateStreamInput is CreateStream's request.
+type CreateStreamInput struct {
+	StreamName string
+	// ShardCount is required for PROVISIONED streams; for ON_DEMAND streams
+	// nil means AWS's default of 4 shards.
+	ShardCount *int
+	// StreamMode is PROVISIONED when empty.
+	StreamMode StreamMode
+	// MaxRecordSizeInKiB is 1024 (1 MiB) when zero; at most 10240.
+	MaxRecordSizeInKiB int
+	Tags               map[string]string
+}
+
+// DeleteStreamInput is DeleteStream's request. EnforceConsumerDeletion is
+// accepted; consumers do not exist yet, so it changes nothing.
+type DeleteStreamInput struct {
+	Stream                  StreamRef
+	EnforceConsumerDeletion bool
+}
+
+// DescribeStreamInput is DescribeStream's request. Limit is 100 when zero
+// and at most 100 shards are returned whatever Limit says.
+type DescribeStreamInput struct {
+	Stream                StreamRef
+	Limit                 int
+	ExclusiveStartShardId string
+}
+
+// StreamDescription is DescribeStream's result. ShardLevelMetrics is the
+// enhanced monitoring setting; the wire layer encodes it as
+// "EnhancedMonitoring":[{"ShardLevelMetrics":[...]}].
+type StreamDescription struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+	RetentionPeriodHours    int
+	Shards                  []Shard
+	HasMoreShards           bool
+	EncryptionType          string
+	ShardLevelMetrics       []string
+}
+
+// StreamDescriptionSummary is DescribeStreamSummary's result.
+type StreamDescriptionSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+	RetentionPeriodHours    int
+	OpenShardCount          int
+	ConsumerCount           int
+	MaxRecordSizeInKiB      int
+	EncryptionType          string
+	ShardLevelMetrics       []string
+}
+
+// ListStreamsInput is ListStreams' request. Limit is 100 when zero and at
+// most 100 streams are returned. NextToken, when set, continues a previous
+// listing and takes precedence over ExclusiveStartStreamName.
+type ListStreamsInput struct {
+	Limit                    int
+	ExclusiveStartStreamName string
+	NextToken                string
+}
+
+// StreamSummary is one stream in ListStreams' result.
+type StreamSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+}
+
+// ListStreamsOutput is ListStreams' result. NextToken is empty when
+// HasMoreStreams is false.
+type ListStreamsOutput struct {
+	StreamNames     []string
+	StreamSummaries []StreamSummary
+	HasMoreStreams  bool
+	NextToken       string
+}
+
+// ShardFilterType selects the shards ListShards returns.
+type ShardFilterType string
+
+const (
+	FilterAfterShardID    ShardFilterType = "AFTER_SHARD_ID"
+	FilterAtTrimHorizon   ShardFilterType = "AT_TRIM_HORIZON"
+	FilterFromTrimHorizon ShardFilterType = "FROM_TRIM_HORIZON"
+	FilterAtLatest        ShardFilterType = "AT_LATEST"
+	FilterAtTimestamp     ShardFilterType = "AT_TIMESTAMP"
+	FilterFromTimestamp   ShardFilterType = "FROM_TIMESTAMP"
+)
+
+// ShardFilter is ListShards' filter. ShardId is for AFTER_SHARD_ID,
+// Timestamp (nil when absent) for AT_TIMESTAMP and FROM_TIMESTAMP.
+type ShardFilter struct {
+	Type      ShardFilterType
+	ShardId   string
+	Timestamp *time.Time
+}
+
+// ListShardsInput is ListShards' request. Either Stream or NextToken is
+// given, not both. MaxResults is 1000 when zero and at most 1000 shards are
+// returned. StreamCreationTimestamp (nil when absent) must match the
+// stream's creation time to the second when given.
+type ListShardsInput struct {
+	Stream                  StreamRef
+	NextToken               string
+	ExclusiveStartShardId   string
+	MaxResults              int
+	StreamCreationTimestamp *time.Time
+	ShardFilter             *ShardFilter
+}
+
+// ListShardsOutput is ListShards' result. NextToken is empty on the last
+// page; it is opaque, bound to the scope and valid for 300 seconds.
+type ListShardsOutput struct {
+	Shards    []Shard
+	NextToken string
+}
+
+// PutRecordInput is PutRecord's request. ExplicitHashKey and
+// SequenceNumberForOrdering are empty when absent.
+type PutRecordInput struct {
+	Stream                    StreamRef
+	PartitionKey              string
+	ExplicitHashKey           string
+	Data                      []byte
+	SequenceNumberForOrdering string
+}
+
+// PutRecordOutput is PutRecord's result.
+type PutRecordOutput struct {
+	ShardId        string
+	SequenceNumber string
+	EncryptionType string
+}
+
+// PutRecordsEntry is one record of a PutRecords request.
+type PutRecordsEntry struct {
+	PartitionKey    string
+	ExplicitHashKey string
+	Data            []byte
+}
+
+// PutRecordsInput is PutRecords' request (1 to 500 entries, checked by the
+// wire layer).
+type PutRecordsInput struct {
+	Stream  StreamRef
+	Records []PutRecordsEntry
+}
+
+// PutRecordsResult is the outcome of one entry, in request order: either
+// SequenceNumber and ShardId, or ErrorCode and ErrorMessage.
+type PutRecordsResult struct {
+	SequenceNumber string
+	ShardId        string
+	ErrorCode      string
+	ErrorMessage   string
+}
+
+// PutRecordsOutput is PutRecords' result.
+type PutRecordsOutput struct {
+	FailedRecordCount int
+	Records           []PutRecordsResult
+	EncryptionType    string
+}
+
+// ShardIteratorType says where a shard iterator starts.
+type ShardIteratorType string
+
+const (
+	AtSequenceNumber    ShardIteratorType = "AT_SEQUENCE_NUMBER"
+	AfterSequenceNumber ShardIteratorType = "AFTER_SEQUENCE_NUMBER"
+	TrimHorizon         ShardIteratorType = "TRIM_HORIZON"
+	Latest              ShardIteratorType = "LATEST"
+	AtTimestamp         ShardIteratorType = "AT_TIMESTAMP"
+)
+
+// GetShardIteratorInput is GetShardIterator's request.
+// StartingSequenceNumber is empty and Timestamp nil when absent.
+type GetShardIteratorInput struct {
+	Stream                 StreamRef
+	ShardId                string
+	ShardIteratorType      ShardIteratorType
+	StartingSequenceNumber string
+	Timestamp              *time.Time
+}
+
+// GetShardIteratorOutput is GetShardIterator's result.
+type GetShardIteratorOutput struct {
+	ShardIterator string
+}
+
+// GetRecordsInput is GetRecords' request. Limit is 10000 when zero.
+// StreamARN, when given, must be the ARN of the iterator's stream.
+type GetRecordsInput struct {
+	ShardIterator string
+	Limit         int
+	StreamARN     string
+}
+
+// Record is one data record as GetRecords returns it.
+type Record struct {
+	SequenceNumber              string
+	ApproximateArrivalTimestamp time.Time // millisecond precision
+	Data                        []byte
+	PartitionKey                string
+	EncryptionType              string // empty: not encrypted, omit
+}
+
+// GetRecordsOutput is GetRecords' result.
+//
+// Records is empty only when the iterator is at the tip of the shard: a read
+// never returns an empty page while records exist beyond its position.
+// NextShardIterator is empty once a closed shard has been read to its end;
+// ChildShards then lists the shards that follow it.
+// MillisBehindLatest is 0 when the response reaches the newest record of the
+// shard; otherwise it is the arrival time of the newest record in the shard
+// minus that of the last record returned, in milliseconds.
+type GetRecordsOutput struct {
+	Records            []Record
+	NextShardIterator  string
+	MillisBehindLatest int64
+	ChildShards        []ChildShard
+}
+
+// RetentionInput is the request of IncreaseStreamRetentionPeriod and
+// DecreaseStreamRetentionPeriod.
+type RetentionInput struct {
+	Stream               StreamRef
+	RetentionPeriodHours int
+}
+
+// AddTagsToStreamInput is AddTagsToStream's request.
+type AddTagsToStreamInput struct {
+	Stream StreamRef
+	Tags   map[string]string
+}
+
+// RemoveTagsFromStreamInput is RemoveTagsFromStream's request.
+type RemoveTagsFromStreamInput struct {
+	Stream  StreamRef
+	TagKeys []string
+}
+
+// ListTagsForStreamInput is ListTagsForStream's request. Limit is 50 when
+// zero (AWS's maximum of 50 also applies to larger values).
+type ListTagsForStreamInput struct {
+	Stream               StreamRef
+	ExclusiveStartTagKey string
+	Limit                int
+}
+
+// Tag is one key-value pair. Tags are listed in key order.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// ListTagsForStreamOutput is ListTagsForStream's result.
+type ListTagsForStreamOutput struct {
+	Tags        []Tag
+	HasMoreTags bool
+}
+
+// TagResourceInput is TagResource's request; ResourceARN is a stream ARN.
+type TagResourceInput struct {
+	ResourceARN string
+	Tags        map[string]string
+}
+
+// UntagResourceInput is UntagResource's request.
+type UntagResourceInput struct {
+	ResourceARN string
+	TagKeys     []string
+}
+
+// ListTagsForResourceInput is ListTagsForResource's request.
+type ListTagsForResourceInput struct {
+	ResourceARN string
+}
+
+// ListTagsForResourceOutput is ListTagsForResource's result.
+type ListTagsForResourceOutput struct {
+	Tags []Tag
+}
+
+// DescribeLimitsOutput is DescribeLimits' result. OpenShardCount counts the
+// open shards of provisioned streams, the shards ShardLimit applies to.
+type DescribeLimitsOutput struct {
+	ShardLimit               int
+	OpenShardCount           int
+	OnDemandStreamCount      int
+	OnDemandStreamCountLimit int
+}
+
+// UpdateMaxRecordSizeInput is UpdateMaxRecordSize's request
+// (MaxRecordSizeInKiB 1024..10240; the wire layer checks the bounds).
+type UpdateMaxRecordSizeInput struct {
+	Stream             StreamRef
+	MaxRecordSizeInKiB int
+}
+
+// Service is the Kinesis domain: one method per operation, each taking the
+// caller's Scope. Create it with New and stop it with Close.
+type Service struct {
+	engine storage.Engine
+	meta   storage.MetaStore
+	log    *slog.Logger
+
+	clock                                 func() time.Time
+	createDelay, deleteDelay, updateDelay time.Duration
+	shardLimit, onDemandLimit             int
+
+	// iterKey and tokenKey sign shard iterators and pagination tokens; both
+	// derive from one secret kept in the catalogue so that iterators and
+	// tokens survive a restart.
+	iterKey, tokenKey []byte
+
+	// createMu serialises CreateStream so that the account's shard limit
+	// holds: the check and the creation happen with no other creation in
+	// between. (This process is the only writer of its engine.)
+	createMu sync.Mutex
+
+	// logs caches ShardLog handles by log name. Entries are removed when a
+	// stream's logs are deleted; a stale handle would only fail with
+	// ErrNotFound, never reach another stream's data, because log names are
+	// unique per stream creation.
+	logsMu sync.Mutex
+	logs   map[string]storage.ShardLog
+
+	wake   chan struct{} // nudges the reaper
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+const defaultDelay = 500 * time.Millisecond
+
+func delay(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return defaultDelay
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// New returns a Service over engine. It loads (or, on first start, creates)
+// the secret that signs shard iterators, removes shard logs left behind by
+// a creation or deletion that a crash interrupted, and starts the
+// goroutine that finishes deletions. ctx bounds this start-up work only.
+func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, error) {
+	s := &Service{
+		engine:        engine,
+		meta:          engine.Meta(),
+		log:           opts.Logger,
+		clock:         opts.Now,
+		createDelay:   delay(opts.CreateDelay),
+		deleteDelay:   delay(opts.DeleteDelay),
+		updateDelay:   delay(opts.UpdateDelay),
+		shardLimit:    opts.ShardLimit,
+		onDemandLimit: opts.OnDemandStreamLimit,
+		logs:          make(map[string]storage.ShardLog),
+		wake:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.onDemandLimit <= 0 {
+		s.onDemandLimit = defaultOnDemandStreamLimit
+	}
+	secret, err := loadSecret(ctx, s.meta)
+	if err != nil {
+		return nil, err
+	}
+	s.iterKey = deriveKey(secret, "shard-iterator")
+	s.tokenKey = deriveKey(secret, "next-token")
+	if err := s.removeOrphanLogs(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.reap(ctx); err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.reapLoop(bg)
+	return s, nil
+}
+
+// Close stops the background goroutine and waits for it. It does not close
+// the engine, which the caller owns. Close is idempotent.
+func (s *Service) Close() {
+	s.cancel()
+	<-s.done
+}
+
+// now is the clock truncated to milliseconds, the precision of every time
+// Kinesis reports.
+func (s *Service) now() time.Time { return s.clock().Truncate(time.Millisecond) }
+
+// internal wraps an unexpected failure of the engine; the wire layer
+// reports anything that is not an *Error as an internal failure.
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// The operations, one per Kinesis action. They are implemented in the files
+// named after their concept (streams.go, records.go, iterator.go, shards.go,
+// tags.go, retention.go, limits.go):
+//
+//	CreateStream(ctx, Scope, CreateStreamInput) error
+//	DeleteStream(ctx, Scope, DeleteStreamInput) error
+//	DescribeStream(ctx, Scope, DescribeStreamInput) (*StreamDescription, error)
+//	DescribeStreamSummary(ctx, Scope, StreamRef) (*StreamDescriptionSummary, error)
+//	ListStreams(ctx, Scope, ListStreamsInput) (*ListStreamsOutput, error)
+//	ListShards(ctx, Scope, ListShardsInput) (*ListShardsOutput, error)
+//	PutRecord(ctx, Scope, PutRecordInput) (*PutRecordOutput, error)
+//	PutRecords(ctx, Scope, PutRecordsInput) (*PutRecordsOutput, error)
+//	GetShardIterator(ctx, Scope, GetShardIteratorInput) (*GetShardIteratorOutput, error)
+//	GetRecords(ctx, Scope, GetRecordsInput) (*GetRecordsOutput, error)
+//	IncreaseStreamRetentionPeriod(ctx, Scope, RetentionInput) error
+//	DecreaseStreamRetentionPeriod(ctx, Scope, RetentionInput) error
+//	AddTagsToStream(ctx, Scope, AddTagsToStreamInput) error
+//	RemoveTagsFromStream(ctx, Scope, RemoveTagsFromStreamInput) error
+//	ListTagsForStream(ctx, Scope, ListTagsForStreamInput) (*ListTagsForStreamOutput, error)
+//	TagResource(ctx, Scope, TagResourceInput) error
+//	UntagResource(ctx, Scope, UntagResourceInput) error
+//	ListTagsForResource(ctx, Scope, ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+//	DescribeLimits(ctx, Scope) (*DescribeLimitsOutput, error)
+//	UpdateMaxRecordSize(ctx, Scope, UpdateMaxRecordSizeInput) error

@@ -1,0 +1,349 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+const (
+	// defaultOnDemandShards is how many shards AWS gives a new on-demand
+	// stream (4 MB/s of write capacity).
+	defaultOnDemandShards = 4
+	defaultRetentionHours = 24
+	defaultMaxRecordKiB   = 1024
+	maxMaxRecordKiB       = 10240
+)
+
+// CreateStream creates a stream. It is CREATING for CreateDelay, then
+// ACTIVE. The shard logs are created at once, so that the transition to
+// ACTIVE is only a matter of the clock.
+func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStreamInput) error {
+	// The wire layer validates names; this guard keeps a name that slipped
+	// through from escaping its catalogue key or its iterators.
+	if !validStreamName(in.StreamName) {
+		return newError(ValidationException,
+			"1 validation error detected: Value '%s' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", in.StreamName)
+	}
+	mode := in.StreamMode
+	if mode == "" {
+		mode = ModeProvisioned
+	}
+	if mode != ModeProvisioned && mode != ModeOnDemand {
+		return newError(InvalidArgumentException, "StreamMode %s is not supported.", mode)
+	}
+	var count int
+	switch {
+	case in.ShardCount != nil:
+		count = *in.ShardCount
+	case mode == ModeOnDemand:
+		count = defaultOnDemandShards
+	default:
+		return newError(InvalidArgumentException, "ShardCount must be specified for a stream in PROVISIONED mode.")
+	}
+	if count < 1 {
+		return newError(InvalidArgumentException, "ShardCount must be at least 1. Requested shard count: %d", count)
+	}
+	maxKiB := in.MaxRecordSizeInKiB
+	if maxKiB == 0 {
+		maxKiB = defaultMaxRecordKiB
+	}
+	if err := checkMaxRecordSize(maxKiB); err != nil {
+		return err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return err
+	}
+	if err := checkTagsPercent(in.Tags, in.StreamName, scope.Account); err != nil {
+		return err
+	}
+	if len(in.Tags) > maxTags {
+		return errTooManyTags(in.StreamName, scope.Account)
+	}
+
+	// Invariant: the open shards of the scope's provisioned streams never
+	// exceed the shard limit, and on-demand streams never exceed theirs.
+	// createMu makes the count and the creation one step.
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+
+	key := streamKey(scope, in.StreamName)
+	old, err := s.getRaw(ctx, scope, in.StreamName)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return internal("create stream", err)
+	default:
+		if _, exists := old.rec.status(s.now()); exists {
+			return errStreamExists(in.StreamName, scope.Account)
+		}
+		// The old stream's DELETING period is over but the reaper has not
+		// removed it yet: finish its deletion now.
+		if err := s.finishDeletion(ctx, key, old); err != nil {
+			return internal("create stream", err)
+		}
+	}
+	if err := s.checkCreateLimits(ctx, scope, mode, count); err != nil {
+		return err
+	}
+
+	id, tag, err := newStreamID()
+	if err != nil {
+		return internal("create stream", err)
+	}
+	now := s.now()
+	rec := &streamRecord{
+		ID:             id,
+		Tag:            tag,
+		Name:           in.StreamName,
+		Account:        scope.Account,
+		Region:         scope.Region,
+		Mode:           mode,
+		Created:        now,
+		ActiveAt:       now.Add(s.createDelay),
+		RetentionHours: defaultRetentionHours,
+		MaxRecordKiB:   maxKiB,
+		Tags:           maps.Clone(in.Tags),
+		Shards:         make([]shardRecord, count),
+	}
+	for i, r := range splitHashSpace(count) {
+		rec.Shards[i] = shardRecord{Index: uint32(i), StartHash: r[0], EndHash: r[1], Created: now}
+	}
+
+	// Logs first, catalogue entry second: a crash in between leaves only
+	// orphaned logs, which the next start removes; never an entry whose
+	// logs are missing.
+	opts := storage.LogOptions{Retention: rec.retention()}
+	for i := range count {
+		if _, err := s.engine.CreateLog(ctx, logName(id, uint32(i)), opts); err != nil {
+			err = fmt.Errorf("create shard log: %w", err)
+			return internal("create stream", errors.Join(err, s.deleteLogs(ctx, id, i)))
+		}
+	}
+	if _, err := s.put(ctx, scope, rec, 0); err != nil {
+		cleanup := s.deleteLogs(ctx, id, count)
+		if errors.Is(err, storage.ErrConflict) {
+			return errStreamExists(in.StreamName, scope.Account)
+		}
+		return internal("create stream", errors.Join(err, cleanup))
+	}
+	return nil
+}
+
+// checkCreateLimits enforces the account's limits for a new stream.
+func (s *Service) checkCreateLimits(ctx context.Context, scope Scope, mode StreamMode, count int) error {
+	recs, err := s.list(ctx, scope)
+	if err != nil {
+		return internal("create stream", err)
+	}
+	u := usage(recs)
+	if mode == ModeOnDemand {
+		if u.onDemandStreams >= s.onDemandLimit {
+			return newError(LimitExceededException,
+				"This request would exceed the limit of %d on-demand streams for the account %s in %s.", s.onDemandLimit, scope.Account, scope.Region)
+		}
+		return nil
+	}
+	limit := s.shardLimitFor(scope)
+	if u.openShards+count > limit {
+		return errShardLimit(scope.Account, scope.Region, u.openShards, limit, count)
+	}
+	return nil
+}
+
+// DeleteStream starts deleting a stream: it is DELETING for DeleteDelay and
+// then gone; the reaper then deletes its logs and catalogue entry.
+// Deleting a stream that is already DELETING succeeds and changes nothing.
+func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStreamInput) error {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return err
+	}
+	rec, err := s.update(ctx, scope, name, func(rec *streamRecord, st StreamStatus) error {
+		switch st {
+		case StatusCreating:
+			return errBeingCreated(name)
+		case StatusDeleting:
+			return errNoChange
+		}
+		now := s.now()
+		rec.DeletingAt = now
+		rec.GoneAt = now.Add(s.deleteDelay)
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	if err != nil {
+		return internal("delete stream", err)
+	}
+	// Wake the reaper when the stream is due to go, so that its logs do not
+	// outlive it by more than a moment.
+	s.nudge(rec.GoneAt.Sub(s.now()))
+	return nil
+}
+
+// errNoChange abandons an update that has nothing to do.
+var errNoChange = errors.New("no change")
+
+const (
+	defaultDescribeShards = 100
+	maxDescribeShards     = 100
+)
+
+// DescribeStream describes a stream and a page of its shards. While a
+// stream is CREATING its shard list is empty, as in AWS.
+func (s *Service) DescribeStream(ctx context.Context, scope Scope, in DescribeStreamInput) (*StreamDescription, error) {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return nil, err
+	}
+	e, st, err := s.get(ctx, scope, name)
+	if err != nil {
+		return nil, internal("describe stream", err)
+	}
+	rec := e.rec
+	out := &StreamDescription{
+		StreamName:              rec.Name,
+		StreamARN:               rec.arn(),
+		StreamStatus:            st,
+		StreamMode:              rec.Mode,
+		StreamCreationTimestamp: rec.Created,
+		RetentionPeriodHours:    rec.RetentionHours,
+		Shards:                  []Shard{},
+		EncryptionType:          EncryptionNone,
+		ShardLevelMetrics:       []string{},
+	}
+	if st == StatusCreating {
+		return out, nil
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = defaultDescribeShards
+	}
+	limit = min(limit, maxDescribeShards)
+	for i := range rec.Shards {
+		sh := &rec.Shards[i]
+		if !afterShardID(sh.Index, in.ExclusiveStartShardId) {
+			continue
+		}
+		if len(out.Shards) == limit {
+			out.HasMoreShards = true
+			break
+		}
+		out.Shards = append(out.Shards, describeShard(rec, sh))
+	}
+	return out, nil
+}
+
+// DescribeStreamSummary describes a stream without its shards.
+func (s *Service) DescribeStreamSummary(ctx context.Context, scope Scope, ref StreamRef) (*StreamDescriptionSummary, error) {
+	name, err := resolve(scope, ref)
+	if err != nil {
+		return nil, err
+	}
+	e, st, err := s.get(ctx, scope, name)
+	if err != nil {
+		return nil, internal("describe stream summary", err)
+	}
+	rec := e.rec
+	open := 0
+	if st != StatusCreating {
+		open = rec.openShards()
+	}
+	return &StreamDescriptionSummary{
+		StreamName:              rec.Name,
+		StreamARN:               rec.arn(),
+		StreamStatus:            st,
+		StreamMode:              rec.Mode,
+		StreamCreationTimestamp: rec.Created,
+		RetentionPeriodHours:    rec.RetentionHours,
+		OpenShardCount:          open,
+		ConsumerCount:           0,
+		MaxRecordSizeInKiB:      rec.MaxRecordKiB,
+		EncryptionType:          EncryptionNone,
+		ShardLevelMetrics:       []string{},
+	}, nil
+}
+
+func (r *streamRecord) openShards() int {
+	n := 0
+	for i := range r.Shards {
+		if r.Shards[i].open() {
+			n++
+		}
+	}
+	return n
+}
+
+const (
+	defaultListStreams = 100
+	maxListStreams     = 100
+)
+
+// ListStreams lists the scope's streams in name order. NextToken, when
+// given, continues a previous listing (and ExclusiveStartStreamName is then
+// ignored); otherwise the listing starts after ExclusiveStartStreamName.
+func (s *Service) ListStreams(ctx context.Context, scope Scope, in ListStreamsInput) (*ListStreamsOutput, error) {
+	after := in.ExclusiveStartStreamName
+	if in.NextToken != "" {
+		tok, err := s.openToken(scope, in.NextToken, tokenListStreams)
+		if err != nil {
+			return nil, err
+		}
+		after = tok.Stream
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = defaultListStreams
+	}
+	limit = min(limit, maxListStreams)
+
+	recs, err := s.list(ctx, scope)
+	if err != nil {
+		return nil, internal("list streams", err)
+	}
+	now := s.now()
+	out := &ListStreamsOutput{StreamNames: []string{}, StreamSummaries: []StreamSummary{}}
+	for _, rec := range recs {
+		if rec.Name <= after {
+			continue
+		}
+		if len(out.StreamNames) == limit {
+			out.HasMoreStreams = true
+			tok, err := s.sealToken(scope, token{Kind: tokenListStreams, Stream: out.StreamNames[limit-1]})
+			if err != nil {
+				return nil, err
+			}
+			out.NextToken = tok
+			break
+		}
+		st, _ := rec.status(now)
+		out.StreamNames = append(out.StreamNames, rec.Name)
+		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
+			StreamName:              rec.Name,
+			StreamARN:               rec.arn(),
+			StreamStatus:            st,
+			StreamMode:              rec.Mode,
+			StreamCreationTimestamp: rec.Created,
+		})
+	}
+	return out, nil
+}
+
+// validStreamName reports whether name is 1 to 128 of [a-zA-Z0-9_.-].
+func validStreamName(name string) bool {
+	if len(name) == 0 || len(name) > maxStreamName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,171 @@
+package stream
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// maxTags is the most tags a stream may have, and the most listed at once.
+const maxTags = 50
+
+func errTooManyTags(name, account string) *Error {
+	return newError(InvalidArgumentException,
+		"Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.", name, account, maxTags)
+}
+
+// checkTags applies AWS's character rules to tag keys and values (their
+// lengths are the wire layer's): Unicode letters, digits, white space and
+// _ . / = + - @ :. AWS answers '%' with a message of its own.
+func checkTags(tags map[string]string) error {
+	for k, v := range tags {
+		for _, s := range [2]string{k, v} {
+			if strings.ContainsFunc(s, func(r rune) bool {
+				return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_./=+-%@:", r)
+			}) {
+				return newError(InvalidArgumentException,
+					"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @ :.")
+			}
+		}
+	}
+	return nil
+}
+
+func checkTagsPercent(tags map[string]string, name, account string) error {
+	for k, v := range tags {
+		if strings.Contains(k, "%") || strings.Contains(v, "%") {
+			return newError(InvalidArgumentException,
+				"Failed to add tags to stream %s under account %s because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.", name, account)
+		}
+	}
+	return nil
+}
+
+// AddTagsToStream adds tags to a stream or overwrites their values.
+func (s *Service) AddTagsToStream(ctx context.Context, scope Scope, in AddTagsToStreamInput) error {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return err
+	}
+	return s.addTags(ctx, scope, name, in.Tags)
+}
+
+func (s *Service) addTags(ctx context.Context, scope Scope, name string, tags map[string]string) error {
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	if err := checkTagsPercent(tags, name, scope.Account); err != nil {
+		return err
+	}
+	_, err := s.update(ctx, scope, name, func(rec *streamRecord, _ StreamStatus) error {
+		merged := maps.Clone(rec.Tags)
+		if merged == nil {
+			merged = make(map[string]string, len(tags))
+		}
+		maps.Copy(merged, tags)
+		if len(merged) > maxTags {
+			return errTooManyTags(name, scope.Account)
+		}
+		rec.Tags = merged
+		return nil
+	})
+	return internal("add tags", err)
+}
+
+// RemoveTagsFromStream removes tags; keys the stream does not have are
+// ignored.
+func (s *Service) RemoveTagsFromStream(ctx context.Context, scope Scope, in RemoveTagsFromStreamInput) error {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return err
+	}
+	return s.removeTags(ctx, scope, name, in.TagKeys)
+}
+
+func (s *Service) removeTags(ctx context.Context, scope Scope, name string, keys []string) error {
+	_, err := s.update(ctx, scope, name, func(rec *streamRecord, _ StreamStatus) error {
+		for _, k := range keys {
+			delete(rec.Tags, k)
+		}
+		return nil
+	})
+	return internal("remove tags", err)
+}
+
+// sortedTags returns a stream's tags in key order.
+func sortedTags(tags map[string]string) []Tag {
+	out := make([]Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, Tag{Key: k, Value: tags[k]})
+	}
+	return out
+}
+
+// ListTagsForStream lists a page of a stream's tags in key order, starting
+// after ExclusiveStartTagKey.
+func (s *Service) ListTagsForStream(ctx context.Context, scope Scope, in ListTagsForStreamInput) (*ListTagsForStreamOutput, error) {
+	name, err := resolve(scope, in.Stream)
+	if err != nil {
+		return nil, err
+	}
+	e, _, err := s.get(ctx, scope, name)
+	if err != nil {
+		return nil, internal("list tags", err)
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = maxTags
+	}
+	limit = min(limit, maxTags)
+	out := &ListTagsForStreamOutput{Tags: []Tag{}}
+	for _, t := range sortedTags(e.rec.Tags) {
+		if in.ExclusiveStartTagKey != "" && t.Key <= in.ExclusiveStartTagKey {
+			continue
+		}
+		if len(out.Tags) == limit {
+			out.HasMoreTags = true
+			break
+		}
+		out.Tags = append(out.Tags, t)
+	}
+	return out, nil
+}
+
+// resourceStream resolves the ARN of a taggable resource. Only streams are
+// taggable so far; consumers will join them.
+func resourceStream(scope Scope, arn string) (string, error) {
+	return resolve(scope, StreamRef{ARN: arn})
+}
+
+// TagResource adds tags to the stream named by ARN.
+func (s *Service) TagResource(ctx context.Context, scope Scope, in TagResourceInput) error {
+	name, err := resourceStream(scope, in.ResourceARN)
+	if err != nil {
+		return err
+	}
+	return s.addTags(ctx, scope, name, in.Tags)
+}
+
+// UntagResource removes tags from the stream named by ARN.
+func (s *Service) UntagResource(ctx context.Context, scope Scope, in UntagResourceInput) error {
+	name, err := resourceStream(scope, in.ResourceARN)
+	if err != nil {
+		return err
+	}
+	return s.removeTags(ctx, scope, name, in.TagKeys)
+}
+
+// ListTagsForResource lists all tags of the stream named by ARN.
+func (s *Service) ListTagsForResource(ctx context.Context, scope Scope, in ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
+	name, err := resourceStream(scope, in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	e, _, err := s.get(ctx, scope, name)
+	if err != nil {
+		return nil, internal("list tags", err)
+	}
+	return &ListTagsForResourceOutput{Tags: sortedTags(e.rec.Tags)}, nil
+}

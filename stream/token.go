@@ -1,0 +1,79 @@
+package stream
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// Pagination tokens (ListShards' and ListStreams' NextToken) are opaque to
+// clients: base64 of a version byte, a small JSON body and an HMAC over the
+// scope and the body. The MAC makes them tamper-proof and binds them to the
+// account and region that received them; the issue time makes them expire
+// after tokenLifetime, as AWS's ListShards tokens do.
+
+const (
+	tokenVersion  = 1
+	tokenMACLen   = 16
+	tokenLifetime = 300 * time.Second
+)
+
+type tokenKind uint8
+
+const (
+	tokenListShards tokenKind = iota + 1
+	tokenListStreams
+)
+
+type token struct {
+	Kind   tokenKind    `json:"k"`
+	Issued int64        `json:"t"` // Unix ms
+	Stream string       `json:"s"`
+	Tag    uint32       `json:"g,omitempty"`
+	Index  uint32       `json:"i,omitempty"`
+	Filter *ShardFilter `json:"f,omitempty"`
+}
+
+func tokenMAC(key []byte, scope Scope, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(scope.Account))
+	m.Write([]byte{0})
+	m.Write([]byte(scope.Region))
+	m.Write([]byte{0})
+	m.Write(body)
+	return m.Sum(nil)[:tokenMACLen]
+}
+
+// sealToken encodes t, issued now.
+func (s *Service) sealToken(scope Scope, t token) (string, error) {
+	t.Issued = s.now().UnixMilli()
+	js, err := json.Marshal(&t)
+	if err != nil {
+		return "", internal("encode token", err)
+	}
+	body := append([]byte{tokenVersion}, js...)
+	return base64.StdEncoding.EncodeToString(append(body, tokenMAC(s.tokenKey, scope, body)...)), nil
+}
+
+// openToken decodes and checks a token of the given kind.
+func (s *Service) openToken(scope Scope, text string, kind tokenKind) (token, error) {
+	invalid := newError(InvalidArgumentException, "Invalid NextToken.")
+	raw, err := base64.StdEncoding.DecodeString(text)
+	if err != nil || len(raw) < 1+tokenMACLen || raw[0] != tokenVersion {
+		return token{}, invalid
+	}
+	body, mac := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
+	if !hmac.Equal(mac, tokenMAC(s.tokenKey, scope, body)) {
+		return token{}, invalid
+	}
+	var t token
+	if err := json.Unmarshal(body[1:], &t); err != nil || t.Kind != kind {
+		return token{}, invalid
+	}
+	if s.now().Sub(time.UnixMilli(t.Issued)) > tokenLifetime {
+		return token{}, newError(ExpiredNextTokenException, "The NextToken has expired.")
+	}
+	return t, nil
+}
