@@ -18,7 +18,14 @@ import (
 	"github.com/tributary-io/tributary/storage"
 )
 
-var crashCycles = flag.Int("crash-cycles", 20, "kill -9 cycles in TestCrashRecovery")
+var crashCycles = flag.Int("crash-cycles", envInt("TRIBUTARY_CRASH_CYCLES", 20), "kill -9 cycles in TestCrashRecovery (default from $TRIBUTARY_CRASH_CYCLES, else 20)")
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 const crashChildEnv = "TRIBUTARY_CRASH_CHILD_DIR"
 

@@ -637,6 +637,7 @@ func (e *Engine) loadLog(id uint64, dir string) (*shardLog, *damage, error) {
 		return nil, nil, fmt.Errorf("%w: %s: %v", storage.ErrCorrupt, filepath.Join(dir, stateFile), err)
 	}
 	l.name = l.state.Name
+	l.sealing = l.state.Sealed // the fence holds across restarts
 	bases, err := listSegments(dir)
 	if err != nil {
 		return nil, nil, err

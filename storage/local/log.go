@@ -231,7 +231,9 @@ func (l *shardLog) read(v view, start storage.Start, limits storage.ReadLimits) 
 	case storage.FromTime:
 		minTime = max(minTime, start.Time)
 	}
-	res.Next = max(minPos, v.durable+1)
+	// With no record returned, Next is where the next append lands, even
+	// when the read started further on: At(Next) must not miss it.
+	res.Next = v.durable + 1
 
 	// Find where to start: by time when the time bound can skip records
 	// (the index holds times too), else by position.

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test Tributary has: vet, the Go tests (with the race detector),
+# a short run of every fuzz target, and the compatibility tests with real
+# AWS clients. CI runs exactly this (see .ci/run).
+#
+#   FUZZTIME=1m ./test.sh     longer fuzzing
+#   CRASH_CYCLES=200 ./test.sh  more kill -9 cycles in the crash test
+set -euo pipefail
+cd "$(dirname "$0")"
+
+fuzztime=${FUZZTIME:-10s}
+crash_cycles=${CRASH_CYCLES:-20}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+set +e
+TRIBUTARY_CRASH_CYCLES=$crash_cycles go test -race -count=1 -timeout 20m -v ./... >"$log" 2>&1
+status=$?
+set -e
+# Package results, and the output of anything that failed.
+grep -E '^(ok|FAIL|---|panic:|\?)' "$log" | grep -v -e '--- PASS' -e '--- SKIP' || true
+if [ $status -ne 0 ]; then
+	echo "---- go test failed; its full output:"
+	cat "$log"
+fi
+passed=$(grep -c -e '--- PASS' "$log" || true)
+failed=$(grep -c -e '--- FAIL' "$log" || true)
+skipped=$(grep -c -e '--- SKIP' "$log" || true)
+if [ "$skipped" -gt 0 ]; then
+	echo "skipped tests:"
+	grep -e '--- SKIP' -A1 "$log" || true
+fi
+
+echo "== fuzz ($fuzztime per target)"
+# Every Fuzz function in the module, found rather than listed, so a new one
+# cannot be forgotten.
+while IFS=: read -r file name; do
+	pkg=./$(dirname "$file")
+	echo "-- $pkg $name"
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+		cat "$log"
+		failed=$((failed + 1))
+	else
+		passed=$((passed + 1))
+	fi
+done < <(grep -rE --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]+' . | sed -E 's/^(.*):func (Fuzz.*)$/\1:\2/' | sort -u)
+
+if [ -x compat/run.sh ]; then
+	echo "== compatibility tests with real AWS clients"
+	if compat/run.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ $status -eq 0 ]
