@@ -1,0 +1,300 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Values of --sync.
+const (
+	syncAlways   = "always"
+	syncInterval = "interval"
+)
+
+// serveConfig is the configuration of "tributary serve".
+type serveConfig struct {
+	Listen       string
+	DataDir      string
+	Account      string
+	CreateDelay  time.Duration
+	DeleteDelay  time.Duration
+	UpdateDelay  time.Duration
+	LogLevel     slog.Level
+	LogFormat    string // "text" or "json"
+	Sync         string // syncAlways or syncInterval
+	SyncInterval time.Duration
+}
+
+// defaultServeConfig is the configuration without flags or environment.
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		Listen:       "127.0.0.1:4567",
+		DataDir:      "./tributary-data",
+		Account:      "000000000000",
+		CreateDelay:  500 * time.Millisecond,
+		DeleteDelay:  500 * time.Millisecond,
+		UpdateDelay:  500 * time.Millisecond,
+		LogLevel:     slog.LevelInfo,
+		LogFormat:    "text",
+		Sync:         syncAlways,
+		SyncInterval: 100 * time.Millisecond,
+	}
+}
+
+// serveOption is one setting of "tributary serve": a flag, the environment
+// variable that sets it too, and its documentation. serveOptions
+// lists them in the order of the help text.
+type serveOption struct {
+	flag  string
+	env   string
+	arg   string // placeholder for the value in the help text
+	usage string
+	value func(cfg *serveConfig) flag.Value // binds the option to a field of cfg
+}
+
+func serveOptions() []serveOption {
+	return []serveOption{
+		{
+			flag: "listen", env: "TRIBUTARY_LISTEN", arg: "host:port",
+			usage: "TCP address to listen on. HTTP/1.1 and unencrypted HTTP/2 (prior knowledge and h2c Upgrade) share the port. Port 0 picks a free port.",
+			value: func(c *serveConfig) flag.Value { return &listenValue{&c.Listen} },
+		},
+		{
+			flag: "data-dir", env: "TRIBUTARY_DATA_DIR", arg: "dir",
+			usage: "Directory that holds the streams' data; created if missing.",
+			value: func(c *serveConfig) flag.Value { return &nonEmptyValue{&c.DataDir} },
+		},
+		{
+			flag: "account", env: "TRIBUTARY_ACCOUNT", arg: "id",
+			usage: "12-digit AWS account id that owns the streams, as it appears in ARNs.",
+			value: func(c *serveConfig) flag.Value { return &accountValue{&c.Account} },
+		},
+		{
+			flag: "create-delay", env: "TRIBUTARY_CREATE_DELAY", arg: "duration",
+			usage: "How long a new stream stays CREATING before it becomes ACTIVE. 0 makes it ACTIVE at once.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.CreateDelay} },
+		},
+		{
+			flag: "delete-delay", env: "TRIBUTARY_DELETE_DELAY", arg: "duration",
+			usage: "How long a deleted stream stays DELETING before it is gone. 0 removes it at once.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.DeleteDelay} },
+		},
+		{
+			flag: "update-delay", env: "TRIBUTARY_UPDATE_DELAY", arg: "duration",
+			usage: "How long a stream stays UPDATING after a change such as resharding or a new retention period. 0 applies changes at once.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.UpdateDelay} },
+		},
+		{
+			flag: "log-level", env: "TRIBUTARY_LOG_LEVEL", arg: "level",
+			usage: "Least severe log level written: debug, info, warn or error. debug logs every request.",
+			value: func(c *serveConfig) flag.Value { return &levelValue{&c.LogLevel} },
+		},
+		{
+			flag: "log-format", env: "TRIBUTARY_LOG_FORMAT", arg: "format",
+			usage: "Log format: text (key=value) or json.",
+			value: func(c *serveConfig) flag.Value { return &choiceValue{&c.LogFormat, []string{"text", "json"}} },
+		},
+		{
+			flag: "sync", env: "TRIBUTARY_SYNC", arg: "mode",
+			usage: "When writes are flushed to disk. always: fsync before acknowledging a write, so an acknowledged record survives a crash. interval: fsync every --sync-interval; faster, but a crash may lose the writes of the last interval.",
+			value: func(c *serveConfig) flag.Value { return &choiceValue{&c.Sync, []string{syncAlways, syncInterval}} },
+		},
+		{
+			flag: "sync-interval", env: "TRIBUTARY_SYNC_INTERVAL", arg: "duration",
+			usage: "Time between fsyncs with --sync=interval. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.SyncInterval, positive: true} },
+		},
+	}
+}
+
+// parseServeArgs returns the configuration given by the environment, read
+// through lookupEnv, and the command-line arguments. A flag wins over its
+// environment variable, which wins over the default; an empty variable
+// counts as unset. It returns flag.ErrHelp if the arguments ask for help.
+func parseServeArgs(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	fs := flag.NewFlagSet("tributary serve", flag.ContinueOnError)
+	// Errors and help are printed by the caller, which knows where to.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, o := range serveOptions() {
+		fs.Var(o.value(&cfg), o.flag, o.usage)
+	}
+
+	for _, o := range serveOptions() {
+		v, ok := lookupEnv(o.env)
+		if !ok || v == "" {
+			continue
+		}
+		if err := fs.Set(o.flag, v); err != nil {
+			return serveConfig{}, fmt.Errorf("invalid value %q for %s: %w", v, o.env, err)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return serveConfig{}, err
+	}
+	if fs.NArg() > 0 {
+		return serveConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, nil
+}
+
+// serveUsage is the help text of "tributary serve".
+func serveUsage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: tributary serve [flags]
+
+Runs the Kinesis Data Streams-compatible server until SIGINT or SIGTERM,
+then stops accepting connections, lets in-flight requests finish and exits.
+Point AWS clients at it with an endpoint URL, for example:
+
+  aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
+
+Every flag can also be set with the environment variable shown under it.
+A flag given on the command line wins over the environment, which wins
+over the default. Durations are written like 500ms, 2s or 1m.
+
+Flags:
+`)
+	def := defaultServeConfig()
+	for _, o := range serveOptions() {
+		fmt.Fprintf(&b, "  --%s %s\n", o.flag, o.arg)
+		for _, line := range wrap(o.usage, 72) {
+			fmt.Fprintf(&b, "        %s\n", line)
+		}
+		fmt.Fprintf(&b, "        Environment: %s. Default: %s.\n", o.env, o.value(&def).String())
+	}
+	return b.String()
+}
+
+// wrap breaks text into lines of at most width bytes at spaces; a word
+// longer than width gets a line of its own.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// listenValue is a host:port address.
+type listenValue struct{ s *string }
+
+func (v *listenValue) String() string { return *v.s }
+
+func (v *listenValue) Set(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("must be host:port, e.g. 127.0.0.1:4567 or :4567")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+		return fmt.Errorf("port %q must be a number from 0 to 65535", port)
+	}
+	*v.s = s
+	return nil
+}
+
+// nonEmptyValue is a string that must not be empty.
+type nonEmptyValue struct{ s *string }
+
+func (v *nonEmptyValue) String() string { return *v.s }
+
+func (v *nonEmptyValue) Set(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	*v.s = s
+	return nil
+}
+
+// accountValue is an AWS account id: exactly 12 digits.
+type accountValue struct{ s *string }
+
+func (v *accountValue) String() string { return *v.s }
+
+func (v *accountValue) Set(s string) error {
+	if len(s) != 12 || strings.Trim(s, "0123456789") != "" {
+		return errors.New("must be 12 digits, like an AWS account id")
+	}
+	*v.s = s
+	return nil
+}
+
+// durationValue is a non-negative duration, or a positive one.
+type durationValue struct {
+	d        *time.Duration
+	positive bool
+}
+
+func (v *durationValue) String() string { return v.d.String() }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("must be a duration such as 500ms, 2s or 1m")
+	}
+	switch {
+	case d < 0:
+		return errors.New("must not be negative")
+	case d == 0 && v.positive:
+		return errors.New("must be positive")
+	}
+	*v.d = d
+	return nil
+}
+
+// levelValue is a log level, by its lowercase name.
+type levelValue struct{ l *slog.Level }
+
+func (v *levelValue) String() string { return strings.ToLower(v.l.String()) }
+
+func (v *levelValue) Set(s string) error {
+	levels := map[string]slog.Level{
+		"debug": slog.LevelDebug,
+		"info":  slog.LevelInfo,
+		"warn":  slog.LevelWarn,
+		"error": slog.LevelError,
+	}
+	l, ok := levels[strings.ToLower(s)]
+	if !ok {
+		return errors.New("must be one of debug, info, warn, error")
+	}
+	*v.l = l
+	return nil
+}
+
+// choiceValue is one of a fixed set of strings.
+type choiceValue struct {
+	s       *string
+	choices []string
+}
+
+func (v *choiceValue) String() string { return *v.s }
+
+func (v *choiceValue) Set(s string) error {
+	for _, c := range v.choices {
+		if s == c {
+			*v.s = s
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(v.choices, ", "))
+}

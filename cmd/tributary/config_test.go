@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns a lookupEnv over m.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestParseServeArgs(t *testing.T) {
+	def := defaultServeConfig()
+	with := func(f func(c *serveConfig)) serveConfig {
+		c := defaultServeConfig()
+		f(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    serveConfig
+		wantErr string // substring of the error; "" for success
+	}{
+		{name: "defaults", want: def},
+		{
+			name: "environment over defaults",
+			env: map[string]string{
+				"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_DATA_DIR": "/var/lib/tributary",
+				"TRIBUTARY_ACCOUNT": "123456789012", "TRIBUTARY_CREATE_DELAY": "0",
+				"TRIBUTARY_DELETE_DELAY": "1s", "TRIBUTARY_UPDATE_DELAY": "2m",
+				"TRIBUTARY_LOG_LEVEL": "DEBUG", "TRIBUTARY_LOG_FORMAT": "json",
+				"TRIBUTARY_SYNC": "interval", "TRIBUTARY_SYNC_INTERVAL": "250ms",
+			},
+			want: serveConfig{
+				Listen: ":9000", DataDir: "/var/lib/tributary", Account: "123456789012",
+				CreateDelay: 0, DeleteDelay: time.Second, UpdateDelay: 2 * time.Minute,
+				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
+			},
+		},
+		{
+			name: "flags over environment",
+			args: []string{"--listen", "0.0.0.0:4568", "-log-level=warn", "--create-delay=0s", "--sync", "always"},
+			env:  map[string]string{"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_LOG_LEVEL": "debug", "TRIBUTARY_CREATE_DELAY": "3s", "TRIBUTARY_SYNC": "interval"},
+			want: with(func(c *serveConfig) {
+				c.Listen, c.LogLevel, c.CreateDelay, c.Sync = "0.0.0.0:4568", slog.LevelWarn, 0, syncAlways
+			}),
+		},
+		{
+			name: "empty environment variable counts as unset",
+			env:  map[string]string{"TRIBUTARY_LISTEN": "", "TRIBUTARY_ACCOUNT": ""},
+			want: def,
+		},
+		{
+			name: "flags alone",
+			args: []string{"--data-dir=d", "--account=000000000001", "--update-delay=1h", "--log-format=text", "--sync-interval=1s", "--log-level=error"},
+			want: with(func(c *serveConfig) {
+				c.DataDir, c.Account, c.UpdateDelay, c.SyncInterval, c.LogLevel = "d", "000000000001", time.Hour, time.Second, slog.LevelError
+			}),
+		},
+		{name: "invalid environment value names the variable", env: map[string]string{"TRIBUTARY_LOG_LEVEL": "loud"},
+			wantErr: `invalid value "loud" for TRIBUTARY_LOG_LEVEL: must be one of debug, info, warn, error`},
+		{name: "invalid environment value is reported even when a flag overrides it", args: []string{"--sync=always"},
+			env: map[string]string{"TRIBUTARY_SYNC": "sometimes"}, wantErr: `TRIBUTARY_SYNC: must be one of always, interval`},
+		{name: "bad log level", args: []string{"--log-level=trace"}, wantErr: `invalid value "trace" for flag -log-level: must be one of debug, info, warn, error`},
+		{name: "bad log format", args: []string{"--log-format=xml"}, wantErr: "must be one of text, json"},
+		{name: "bad sync mode", args: []string{"--sync=never"}, wantErr: "must be one of always, interval"},
+		{name: "negative delay", args: []string{"--delete-delay=-1s"}, wantErr: "-delete-delay: must not be negative"},
+		{name: "not a duration", args: []string{"--create-delay=soon"}, wantErr: "must be a duration such as 500ms"},
+		{name: "zero sync interval", args: []string{"--sync-interval=0"}, wantErr: "-sync-interval: must be positive"},
+		{name: "listen without port", args: []string{"--listen=localhost"}, wantErr: "must be host:port"},
+		{name: "listen with bad port", args: []string{"--listen=localhost:http"}, wantErr: `port "http" must be a number`},
+		{name: "listen with port out of range", env: map[string]string{"TRIBUTARY_LISTEN": ":70000"}, wantErr: "TRIBUTARY_LISTEN"},
+		{name: "short account", args: []string{"--account=1234"}, wantErr: "must be 12 digits"},
+		{name: "account with letters", args: []string{"--account=12345678901a"}, wantErr: "must be 12 digits"},
+		{name: "empty data dir", args: []string{"--data-dir="}, wantErr: "must not be empty"},
+		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
+		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseServeArgs(tt.args, env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseServeArgs: %v", err)
+			}
+			if got != tt.want {
+				t.Fatalf("config = %+v\nwant     %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseServeArgsHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		if _, err := parseServeArgs([]string{arg}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s: error = %v, want flag.ErrHelp", arg, err)
+		}
+	}
+}
+
+func TestServeUsageDocumentsEveryOption(t *testing.T) {
+	usage := serveUsage()
+	for _, o := range serveOptions() {
+		for _, want := range []string{"--" + o.flag + " ", "Environment: " + o.env + "."} {
+			if !strings.Contains(usage, want) {
+				t.Errorf("serve usage lacks %q", want)
+			}
+		}
+	}
+	for _, want := range []string{
+		"Environment: TRIBUTARY_LISTEN. Default: 127.0.0.1:4567.",
+		"Environment: TRIBUTARY_CREATE_DELAY. Default: 500ms.",
+		"Environment: TRIBUTARY_LOG_LEVEL. Default: info.",
+		"Environment: TRIBUTARY_SYNC. Default: always.",
+		"Environment: TRIBUTARY_SYNC_INTERVAL. Default: 100ms.",
+	} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("serve usage lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+// Command tributary runs Tributary, a Kinesis Data Streams-compatible
+// server that AWS's own clients use unchanged through an endpoint URL.
+//
+// Usage:
+//
+//	tributary serve [flags]   run the server (tributary serve --help)
+//	tributary version         print version information
+//	tributary help            print this help
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Tributary is a Kinesis Data Streams-compatible server.
+
+Usage:
+  tributary <command> [flags]
+
+Commands:
+  serve     Run the server
+  version   Print version information
+  help      Print this help, or a command's: tributary help serve
+
+Run 'tributary serve --help' for the server's flags.
+`
+
+func main() {
+	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
+
+// runMain runs the command line args and returns the exit status: 0 on
+// success, 1 if the command failed, 2 if it was used wrongly.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serveMain(ctx, rest, stdout, stderr, lookupEnv)
+	case "version":
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
+			return 2
+		}
+		fmt.Fprint(stdout, versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		switch {
+		case len(rest) == 0:
+			fmt.Fprint(stdout, usage)
+		case len(rest) == 1 && rest[0] == "serve":
+			fmt.Fprint(stdout, serveUsage())
+		case len(rest) == 1 && rest[0] == "version":
+			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
+		default:
+			fmt.Fprintf(stderr, "tributary help: unknown command %q\n\n%s", rest[0], usage)
+			return 2
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tributary: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// serveMain runs "tributary serve" until SIGINT or SIGTERM.
+func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	cfg, err := parseServeArgs(args, lookupEnv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, serveUsage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tributary serve: %v\n\n%s", err, serveUsage())
+		return 2
+	}
+
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Once the first signal has started a graceful shutdown, restore the
+	// default handling so that a second one stops a shutdown that hangs.
+	context.AfterFunc(ctx, stop)
+
+	if err := run(ctx, cfg, logger); err != nil {
+		logger.Error("tributary serve failed", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}
+
+// newLogger returns a logger writing to w at level in format "text" or
+// "json".
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,341 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary-io/tributary/kinesis"
+)
+
+// Response headers, spelled as AWS spells them. They are assigned to the
+// header map directly because Header.Set would canonicalize the spelling
+// to X-Amzn-Requestid (HTTP/2 lowercases them in any case).
+const (
+	headerRequestID         = "x-amzn-RequestId"
+	headerExtendedRequestID = "x-amz-id-2"
+)
+
+// contentTypeLegacyJSON is the pre-JSON-1.1 content type, which AWS still
+// recognizes and answers in a legacy envelope; that answer is the protocol
+// layer's to give.
+const contentTypeLegacyJSON = "application/json"
+
+// corsExposeHeaders lists the response headers a browser may read from a
+// cross-origin response, as AWS lists them.
+const corsExposeHeaders = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
+
+// internalFailureMessage is AWS's description of InternalFailure.
+const internalFailureMessage = "The request processing has failed because of an unknown error, exception or failure."
+
+// ServeHTTP implements http.Handler. A Server can thus be mounted in
+// another http.Server or an httptest.Server, though prior-knowledge HTTP/2
+// needs Serve.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if settings, ok := isH2CUpgrade(r); ok && s.serveH2CUpgrade(w, r, settings) {
+		return
+	}
+	s.handle(w, r)
+}
+
+// exchange is one request being answered.
+type exchange struct {
+	s      *Server
+	w      http.ResponseWriter
+	r      *http.Request
+	id     string
+	op     string // for logs
+	start  time.Time
+	status int // written status, for logs
+}
+
+// handle answers one request: HTTP/1.1, HTTP/2, or stream 1 of an h2c
+// upgrade.
+//
+// It follows the order in which AWS checks a request: CORS preflight; body
+// size; then, for a POST with a JSON or CBOR content type, an empty body or
+// an unknown operation (reported by the protocol layer) before the
+// signature; for anything else, the signature before the method and
+// target. One difference remains: AWS reports a body that does not decode
+// before a bad signature, but decoding is the Handler's, which is only
+// called for signed requests.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{
+		s:     s,
+		w:     w,
+		r:     r,
+		id:    newRequestID(),
+		op:    opForLog(r.Header.Get("X-Amz-Target")),
+		start: time.Now(),
+	}
+	defer x.logDone()
+
+	header := w.Header()
+	header[headerRequestID] = []string{x.id}
+	if r.Header.Get("Origin") != "" {
+		header.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			x.preflight()
+			return
+		}
+		header.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	}
+	header[headerExtendedRequestID] = []string{newExtendedRequestID()}
+
+	body, ok := x.readBody()
+	if !ok {
+		return
+	}
+
+	target := r.Header.Get("X-Amz-Target")
+	cred, authErr := authenticate(r.Header, r.URL.RawQuery)
+	if r.Method != http.MethodPost {
+		x.frontDoor(target, authErr)
+		return
+	}
+
+	contentType := r.Header.Get("Content-Type")
+	switch mediaType(contentType) {
+	case kinesis.ContentTypeJSON, kinesis.ContentTypeCBOR:
+		// An empty body or an unknown operation is reported before the
+		// signature is looked at; the protocol layer reports both.
+		if authErr != nil && len(body) > 0 && isKinesisTarget(target) {
+			x.writeResponse(s.cfg.ErrorResponse(contentType, authErr.Type, authErr.Message, http.StatusBadRequest))
+			return
+		}
+	case contentTypeLegacyJSON:
+		// AWS answers these in a legacy envelope without checking the
+		// signature.
+	default:
+		// With an empty body AWS answers as for CBOR, which is the
+		// protocol layer's to do; with a body it does not recognize the
+		// call at all.
+		if len(body) > 0 {
+			x.frontDoor(target, authErr)
+			return
+		}
+	}
+
+	x.writeResponse(x.callHandler(&kinesis.Request{
+		Target:      target,
+		ContentType: contentType,
+		Body:        body,
+		Region:      cred.Region,
+		Account:     s.cfg.Account,
+		RequestID:   x.id,
+	}))
+}
+
+// preflight answers a CORS preflight request, which AWS accepts without
+// authentication.
+func (x *exchange) preflight() {
+	h := x.w.Header()
+	if v := x.r.Header.Get("Access-Control-Request-Headers"); v != "" {
+		h.Set("Access-Control-Allow-Headers", v)
+	}
+	if v := x.r.Header.Get("Access-Control-Request-Method"); v != "" {
+		h.Set("Access-Control-Allow-Methods", v)
+	}
+	h.Set("Access-Control-Max-Age", "172800")
+	x.writeEmpty(http.StatusOK)
+}
+
+// readBody reads the whole request body within the size limit. It answers
+// the request itself and reports false if that fails.
+func (x *exchange) readBody() ([]byte, bool) {
+	body, err := readBody(x.w, x.r, x.s.cfg.MaxBodyBytes)
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			x.tooLarge()
+			return nil, false
+		}
+		// Most likely the client went away; if not, it sent a malformed
+		// body, and the answer it gets hardly matters.
+		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "reading request body",
+			slog.String("request_id", x.id), slog.Any("error", err))
+		x.closeAfter()
+		x.writeEmpty(http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// preallocMax is the largest declared body length that readBody trusts
+// for a single allocation, so that a client declaring a large body it never
+// sends costs little memory.
+const preallocMax = 1 << 20
+
+// readBody reads the whole body of r, failing with *http.MaxBytesError if
+// it is longer than limit.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	n := r.ContentLength
+	if n > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	if n >= 0 && n <= preallocMax {
+		// net/http ends the body at the declared length.
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+// tooLarge answers a body over the limit as AWS does: 413 with no body,
+// then closing the connection rather than reading the rest.
+func (x *exchange) tooLarge() {
+	x.closeAfter()
+	x.writeEmpty(http.StatusRequestEntityTooLarge)
+}
+
+// closeAfter asks net/http to close an HTTP/1 connection after the
+// response; HTTP/2 forbids the header and resets the stream instead.
+func (x *exchange) closeAfter() {
+	if x.r.ProtoMajor == 1 {
+		x.w.Header().Set("Connection", "close")
+	}
+}
+
+// frontDoor answers what AWS's front end answers when a request is not a
+// well-formed Kinesis call (a method other than POST, or a POST body in an
+// encoding it does not know): an XML error without a content type.
+func (x *exchange) frontDoor(target string, authErr *authError) {
+	if authErr != nil {
+		x.writeXML(http.StatusForbidden, authErr.Type, authErr.Message)
+		return
+	}
+	service, op, _ := strings.Cut(target, ".")
+	switch {
+	case service == "" || op == "":
+		x.writeXML(http.StatusForbidden, "AccessDeniedException",
+			"Unable to determine service/operation name to be authorized")
+	case service+"." != kinesis.TargetPrefix:
+		x.writeXML(http.StatusForbidden, "UnrecognizedClientException",
+			fmt.Sprintf("No authorization strategy was found for service: %s, operation: %s", service, op))
+	case !knownOperation(op):
+		x.writeXML(http.StatusInternalServerError, "InternalFailure", "")
+	default:
+		x.writeXML(http.StatusNotFound, "UnknownOperationException", "")
+	}
+}
+
+// callHandler calls the Handler, turning a panic or a nil response into
+// InternalFailure.
+func (x *exchange) callHandler(req *kinesis.Request) (resp *kinesis.Response) {
+	ctx := x.r.Context()
+	defer func() {
+		if v := recover(); v != nil {
+			x.s.log.LogAttrs(ctx, slog.LevelError, "handler panicked",
+				slog.String("request_id", x.id), slog.String("op", x.op),
+				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			resp = x.s.cfg.ErrorResponse(req.ContentType, "InternalFailure", internalFailureMessage, http.StatusInternalServerError)
+		}
+	}()
+	resp = x.s.cfg.Handler.Handle(ctx, req)
+	if resp == nil {
+		x.s.log.LogAttrs(ctx, slog.LevelError, "handler returned no response",
+			slog.String("request_id", x.id), slog.String("op", x.op))
+		resp = x.s.cfg.ErrorResponse(req.ContentType, "InternalFailure", internalFailureMessage, http.StatusInternalServerError)
+	}
+	return resp
+}
+
+func (x *exchange) writeResponse(resp *kinesis.Response) {
+	if resp == nil {
+		// Only a broken Config.ErrorResponse gets here.
+		resp = &kinesis.Response{Status: http.StatusInternalServerError}
+	}
+	h := x.w.Header()
+	if resp.ContentType != "" {
+		h.Set("Content-Type", resp.ContentType)
+	} else {
+		h["Content-Type"] = nil // no sniffing
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	x.status = resp.Status
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	x.w.WriteHeader(x.status)
+	// An error means the client is gone; there is no one left to tell.
+	_, _ = x.w.Write(resp.Body)
+}
+
+// writeXML writes an error the way AWS's front end does, in XML without a
+// Content-Type; an empty message gives the short form <Type/>.
+func (x *exchange) writeXML(status int, typ, message string) {
+	body := "<" + typ + "/>\n"
+	if message != "" {
+		body = "<" + typ + ">\n  <Message>" + escapeXML(message) + "</Message>\n</" + typ + ">\n"
+	}
+	x.writeResponse(&kinesis.Response{Status: status, Body: []byte(body)})
+}
+
+func (x *exchange) writeEmpty(status int) {
+	x.writeResponse(&kinesis.Response{Status: status})
+}
+
+func (x *exchange) logDone() {
+	level := slog.LevelDebug
+	if x.status >= 500 {
+		level = slog.LevelError
+	}
+	x.s.log.LogAttrs(x.r.Context(), level, "request",
+		slog.String("request_id", x.id),
+		slog.String("op", x.op),
+		slog.Int("status", x.status),
+		slog.Duration("duration", time.Since(x.start)),
+		slog.String("method", x.r.Method),
+		slog.String("proto", x.r.Proto),
+		slog.String("remote", x.r.RemoteAddr))
+}
+
+// opForLog names the operation of a target for logs: the operation alone
+// for Kinesis targets, the whole header otherwise.
+func opForLog(target string) string {
+	if op, ok := strings.CutPrefix(target, kinesis.TargetPrefix); ok {
+		return op
+	}
+	return target
+}
+
+// isKinesisTarget reports whether target names a Kinesis operation.
+func isKinesisTarget(target string) bool {
+	op, ok := strings.CutPrefix(target, kinesis.TargetPrefix)
+	return ok && knownOperation(op)
+}
+
+// mediaType returns the media type of a Content-Type header, lowercased
+// and without parameters.
+func mediaType(contentType string) string {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
+}
+
+// escapeXML escapes the characters that would break the XML structure and
+// nothing else, so messages quoting 'parameters' keep AWS's wording.
+func escapeXML(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// jsonErrorResponse is the default Config.ErrorResponse: AWS JSON 1.1
+// only, whatever the caller's content type. It is meant for tests.
+func jsonErrorResponse(_, typ, message string, status int) *kinesis.Response {
+	body, err := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message,omitempty"`
+	}{typ, message})
+	if err != nil {
+		panic(err) // two strings always marshal
+	}
+	return &kinesis.Response{Status: status, ContentType: kinesis.ContentTypeJSON, Body: body}
+}

@@ -1,0 +1,257 @@
+// Package server is Tributary's HTTP front end. It accepts Kinesis requests
+// over HTTP/1.1 and unencrypted HTTP/2 (prior knowledge and the h2c
+// Upgrade) on one port, answers what AWS answers before a request reaches
+// the protocol layer (wrong method, missing or malformed SigV4
+// authentication, oversized bodies), and hands everything else to a Handler
+// as a kinesis.Request.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/tributary-io/tributary/kinesis"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultAccount = "000000000000"
+
+	// DefaultMaxBodyBytes admits every legal Kinesis request with room to
+	// spare: the largest is a PutRecord or PutRecords carrying 10 MiB of
+	// record data (after UpdateMaxRecordSize), which base64 in JSON
+	// inflates to about 13.4 MiB.
+	DefaultMaxBodyBytes = 32 << 20
+
+	// DefaultShutdownTimeout bounds the graceful shutdown Serve performs
+	// when its context is done.
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Handler answers one Kinesis call. It is given everything the front end
+// did not reject, including requests whose content type, body or target
+// only the protocol layer can judge.
+type Handler interface {
+	Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response
+}
+
+// ErrorResponseFunc encodes an AWS error in the encoding the caller used,
+// chosen from the request's content type.
+type ErrorResponseFunc func(contentType, typ, message string, status int) *kinesis.Response
+
+// Config configures a Server.
+type Config struct {
+	// Handler answers the requests the front end lets through. Required.
+	Handler Handler
+	// Account is the AWS account id passed on in every kinesis.Request.
+	// Default DefaultAccount.
+	Account string
+	// Logger receives one debug line per request and warnings and errors.
+	// Default: discard.
+	Logger *slog.Logger
+	// MaxBodyBytes caps request bodies; larger ones are answered 413 with
+	// an empty body and the connection is closed, as AWS does.
+	// Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// ShutdownTimeout bounds the graceful shutdown Serve performs when its
+	// context is done. Default DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// ErrorResponse encodes the front end's own errors for JSON and CBOR
+	// callers (authentication failures, InternalFailure after a panic).
+	// Production wiring sets it to package kinesis's encoder; the default
+	// writes JSON only and exists for tests.
+	ErrorResponse ErrorResponseFunc
+}
+
+// Server is the HTTP front end. Create it with New.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	hs  *http.Server
+
+	// Connections upgraded with "Upgrade: h2c" are hijacked from hs, which
+	// therefore neither waits for them nor tells them to go away on
+	// Shutdown. They are served by h2, and h2hub exists only so that its
+	// Shutdown makes h2 send GOAWAY on all of them.
+	h2    *http2.Server
+	h2hub *http.Server
+
+	mu           sync.Mutex
+	shuttingDown bool                  // no new upgrades
+	forceClosed  bool                  // upgraded conns are closed as they appear
+	upgraded     map[net.Conn]struct{} // live upgraded conns
+	upgrades     sync.WaitGroup        // upgrades begun and not yet ended
+
+	finishOnce sync.Once
+	finished   chan struct{} // closed when a Shutdown has completed
+}
+
+// New returns a Server for cfg. It panics if cfg.Handler is nil.
+func New(cfg Config) *Server {
+	if cfg.Handler == nil {
+		panic("server: Config.Handler is nil")
+	}
+	if cfg.Account == "" {
+		cfg.Account = DefaultAccount
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ErrorResponse == nil {
+		cfg.ErrorResponse = jsonErrorResponse
+	}
+
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		upgraded: make(map[net.Conn]struct{}),
+		finished: make(chan struct{}),
+	}
+
+	const idleTimeout = 2 * time.Minute
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	// Prior-knowledge HTTP/2 on a plain port, which the AWS SDK for
+	// JavaScript v3 uses for http:// endpoints. net/http does not implement
+	// the h2c Upgrade; ServeHTTP does.
+	protocols.SetUnencryptedHTTP2(true)
+	s.hs = &http.Server{
+		Handler:   s,
+		Protocols: protocols,
+		// Bounds how long a client may take to send headers; bodies may
+		// legitimately be large and slow, so there is no ReadTimeout.
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+
+	s.h2 = &http2.Server{IdleTimeout: idleTimeout}
+	s.h2hub = &http.Server{}
+	if err := http2.ConfigureServer(s.h2hub, s.h2); err != nil {
+		// Only a TLS configuration can make it fail, and h2hub has none.
+		panic(fmt.Sprintf("server: configuring HTTP/2: %v", err))
+	}
+	return s
+}
+
+// Serve accepts connections on ln and serves them until the server is shut
+// down, by Shutdown or because ctx is done, and returns nil once the
+// shutdown has completed. When ctx is done Serve shuts down gracefully,
+// giving in-flight requests up to Config.ShutdownTimeout to finish.
+// Request contexts are not derived from ctx, so its end does not cut
+// in-flight requests short.
+//
+// Serve returns early with an error if accepting fails. It may be called
+// on several listeners at once.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := s.Shutdown(sctx); err != nil {
+			s.log.LogAttrs(sctx, slog.LevelWarn, "shutdown did not complete in time; connections closed",
+				slog.Duration("timeout", s.cfg.ShutdownTimeout), slog.Any("error", err))
+		}
+	})
+	defer stop()
+
+	err := s.hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		// hs.Serve returns as soon as shutdown starts; wait for it to end.
+		<-s.finished
+		return nil
+	}
+	return err
+}
+
+// ListenAndServe listens on the TCP address addr and calls Serve.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Shutdown stops the server gracefully: it closes the listeners, so new
+// connections are refused, lets in-flight requests finish, and closes
+// connections as they become idle; HTTP/2 clients are sent GOAWAY. It
+// returns nil once all connections are closed. If ctx is done first it
+// closes the remaining connections and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shuttingDown = true
+	s.mu.Unlock()
+
+	upgradesDone := make(chan struct{})
+	go func() {
+		s.upgrades.Wait()
+		close(upgradesDone)
+	}()
+	stopAnnouncing := make(chan struct{})
+	go s.announceShutdownToUpgraded(stopAnnouncing, upgradesDone)
+
+	err := s.hs.Shutdown(ctx)
+	select {
+	case <-upgradesDone:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	close(stopAnnouncing)
+	if err != nil {
+		s.hs.Close()
+		s.closeUpgraded()
+	}
+	s.finishOnce.Do(func() { close(s.finished) })
+	if err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
+
+// announceShutdownToUpgraded makes h2 send GOAWAY on every upgraded
+// connection, and repeats it until they are all gone because a connection
+// upgraded just before Shutdown may register with h2 only after the first
+// announcement. h2 sends GOAWAY at most once per connection.
+func (s *Server) announceShutdownToUpgraded(stop, done <-chan struct{}) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		// h2hub has no listeners or connections of its own, so this only
+		// runs the hook http2.ConfigureServer installed, and returns.
+		_ = s.h2hub.Shutdown(context.Background())
+		select {
+		case <-stop:
+			return
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// closeUpgraded closes every upgraded connection, now and as they appear.
+func (s *Server) closeUpgraded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forceClosed = true
+	for c := range s.upgraded {
+		c.Close()
+	}
+}
