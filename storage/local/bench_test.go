@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,11 +162,35 @@ func fillLog(b *testing.B, dir string, size int, total int64, spacing time.Durat
 	return e, l, first, last
 }
 
-// BenchmarkSequentialRead reads a 256 MiB log of 1 KiB records from the
-// start with GetRecords-sized reads (10000 records, 10 MiB).
+// A filled log is shared by the read benchmarks and by the repeated calls
+// the testing package makes to one benchmark with growing b.N: refilling it
+// each time would measure reads racing the writeback of the last fill.
+var (
+	bigLogOnce sync.Once
+	bigLog     storage.ShardLog
+	bigFirst   int64
+	bigLast    int64
+)
+
+func sharedLog(b *testing.B) (storage.ShardLog, int64, int64) {
+	bigLogOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tributary-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Removed at process exit by the OS temp cleaner, not here: the
+		// log serves every benchmark in this process.
+		_, bigLog, bigFirst, bigLast = fillLog(b, dir, 1024, *benchLogSize, 100*time.Microsecond)
+		syscall.Sync() // let writeback finish before anything is timed
+	})
+	return bigLog, bigFirst, bigLast
+}
+
+// BenchmarkSequentialRead reads the shared log of 1 KiB records
+// (-bench-log-bytes, 1 GiB by default) from the start with GetRecords-sized
+// reads (10000 records, 10 MiB).
 func BenchmarkSequentialRead(b *testing.B) {
-	e, l, _, _ := fillLog(b, b.TempDir(), 1024, 256<<20, time.Millisecond)
-	defer e.Close()
+	l, _, _ := sharedLog(b)
 	ctx := context.Background()
 	b.ResetTimer()
 	var records, bytes int64
@@ -195,8 +220,7 @@ func BenchmarkSequentialRead(b *testing.B) {
 // in a log of -bench-log-bytes (1 GiB by default): index lookup plus a
 // bounded scan, never a scan from the start.
 func BenchmarkReadAtTimestamp(b *testing.B) {
-	e, l, first, last := fillLog(b, b.TempDir(), 1024, *benchLogSize, 100*time.Microsecond)
-	defer e.Close()
+	l, first, last := sharedLog(b)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ResetTimer()

@@ -184,7 +184,10 @@ func writeIndex(segPath string, ix *index) error {
 
 // readChunk is how much a reader fetches per pread when it does not know how
 // much it will need.
-const readChunk = 1 << 20
+const (
+	firstReadChunk = 64 << 10
+	readChunk      = 1 << 20
+)
 
 // readFrames calls fn for every record at or after position from in the
 // frames of the segment between offsets off and end, until fn returns false.
@@ -196,8 +199,12 @@ func readFrames(files *fileCache, path string, off, end int64, from uint64, fn f
 		return false, err
 	}
 	defer release()
+	// Start small, since most reads want the next few records, and grow
+	// while the caller keeps asking for more.
+	chunk := int64(firstReadChunk)
 	for off < end {
-		n := min(end-off, readChunk)
+		n := min(end-off, chunk)
+		chunk = min(chunk*2, readChunk)
 		buf := make([]byte, n)
 		if _, err := f.ReadAt(buf, off); err != nil {
 			return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off, err)
