@@ -1,0 +1,228 @@
+package kinesis
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Encoding is one of the two wire encodings Kinesis speaks.
+type Encoding int
+
+// The encodings. AWS JSON 1.1 is what boto3, the CLI, aws-sdk-go-v2 and
+// the JavaScript SDK send; CBOR 1.1 is the Java SDK's and the KCL's
+// default.
+const (
+	EncodingJSON Encoding = iota + 1
+	EncodingCBOR
+)
+
+// ContentType is the Content-Type of requests and responses in e.
+func (e Encoding) ContentType() string {
+	if e == EncodingCBOR {
+		return ContentTypeCBOR
+	}
+	return ContentTypeJSON
+}
+
+// String names the encoding for logs.
+func (e Encoding) String() string {
+	switch e {
+	case EncodingJSON:
+		return "json"
+	case EncodingCBOR:
+		return "cbor"
+	}
+	return fmt.Sprintf("Encoding(%d)", int(e))
+}
+
+// EncodingOf maps a request's Content-Type to its encoding; parameters
+// such as "; charset=utf-8" and letter case are ignored. Only
+// application/x-amz-json-1.1 and application/x-amz-cbor-1.1 are Kinesis
+// encodings. AWS does not serve Kinesis over application/x-amz-json-1.0
+// (it answers such requests with an UnknownOperationException outside the
+// JSON protocol), and for application/json it answers with a legacy
+// envelope, {"Output":{"__type":"com.amazon.coral.service#
+// UnknownOperationException"},"Version":"1.0"} and status 200, that no SDK
+// uses; so both report false here and the HTTP front decides what to say.
+func EncodingOf(contentType string) (Encoding, bool) {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	switch mediaType {
+	case ContentTypeJSON:
+		return EncodingJSON, true
+	case ContentTypeCBOR:
+		return EncodingCBOR, true
+	}
+	return 0, false
+}
+
+// Timestamp is a timestamp member of a shape. It is a distinct type so
+// the codec can give it each encoding's wire form: epoch seconds (a JSON
+// number, fraction allowed) in JSON, and CBOR tag 1 holding epoch
+// milliseconds in CBOR.
+type Timestamp struct {
+	time.Time
+}
+
+// NewTimestamp wraps t; the wire carries millisecond precision.
+func NewTimestamp(t time.Time) Timestamp { return Timestamp{Time: t} }
+
+// TimestampOf returns a pointer to a Timestamp for t, for optional
+// members.
+func TimestampOf(t time.Time) *Timestamp { return &Timestamp{Time: t} }
+
+// Input is a request shape: something DecodeRequest can fill and check.
+type Input interface {
+	// Validate checks the members against the service model's
+	// constraints and returns AWS's ValidationException, or nil.
+	Validate() *Error
+}
+
+// DecodeRequest decodes req's body into in according to req's content
+// type and validates it. The error, if any, is what AWS answers; pass it
+// to ErrorResponse.
+func DecodeRequest(req *Request, in Input) *Error {
+	if err := Decode(req.ContentType, req.Body, in); err != nil {
+		return err
+	}
+	return in.Validate()
+}
+
+// Decode fills the shape v (a pointer to a struct) from body. The
+// encoding follows contentType; anything that is not CBOR is read as JSON.
+// Members the shape does not know are ignored and null members count as
+// absent, as in AWS. A body that does not parse, or a member of the wrong
+// type, gives SerializationException; the texts of the latter are AWS's.
+func Decode(contentType string, body []byte, v any) *Error {
+	enc, ok := EncodingOf(contentType)
+	if !ok {
+		enc = EncodingJSON
+	}
+	return DecodeAs(enc, body, v)
+}
+
+// DecodeAs is Decode with the encoding given directly.
+func DecodeAs(enc Encoding, body []byte, v any) *Error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		// A programming error in the caller, not a client fault.
+		return InternalFailure()
+	}
+	var root any
+	var err error
+	if enc == EncodingCBOR {
+		root, err = parseCBOR(body)
+	} else {
+		root, err = parseJSON(body)
+	}
+	if err != nil {
+		// AWS sends SerializationException without a message for a body
+		// that is empty or does not parse.
+		return SerializationError("")
+	}
+	obj, isMap := root.(map[string]any)
+	if !isMap {
+		return SerializationError("")
+	}
+	b := binder{enc: enc}
+	if err := b.bindStruct(obj, rv.Elem()); err != nil {
+		var se serializationErr
+		if errors.As(err, &se) {
+			return SerializationError(string(se))
+		}
+		return SerializationError("")
+	}
+	return nil
+}
+
+// parseJSON reads exactly one JSON value, keeping numbers as text so that
+// integers and timestamps lose no precision before the binder sees them.
+func parseJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("parse json: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse json: data after the top-level value")
+	}
+	return v, nil
+}
+
+// parseCBOR reads exactly one CBOR data item. Tag 1 decodes to
+// time.Time, which the binder reinterprets (AWS puts milliseconds where
+// RFC 8949 puts seconds); maps must have text keys; text must be UTF-8;
+// nesting stays bounded (32 levels by default) so hostile input cannot
+// exhaust the stack; trailing bytes are an error.
+func parseCBOR(body []byte) (any, error) {
+	dm, err := cbor.DecOptions{
+		DefaultMapType: reflect.TypeFor[map[string]any](),
+		TimeTagToAny:   cbor.TimeTagToTime,
+		UTF8:           cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		return nil, fmt.Errorf("cbor decode mode: %w", err)
+	}
+	var v any
+	if err := dm.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("parse cbor: %w", err)
+	}
+	return v, nil
+}
+
+// Encode encodes the output shape v (a struct or pointer to one) in the
+// encoding that contentType names (JSON unless it names CBOR). A nil v is
+// the empty body AWS sends for operations without output.
+func Encode(contentType string, v any) ([]byte, error) {
+	enc, ok := EncodingOf(contentType)
+	if !ok {
+		enc = EncodingJSON
+	}
+	return EncodeAs(enc, v)
+}
+
+// EncodeAs is Encode with the encoding given directly.
+func EncodeAs(enc Encoding, v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return nil, nil
+	}
+	var e emitter
+	if enc == EncodingCBOR {
+		e = &cborEmitter{}
+	} else {
+		e = &jsonEmitter{}
+	}
+	if err := encodeShape(e, rv); err != nil {
+		return nil, fmt.Errorf("encode %s response: %w", enc, err)
+	}
+	return e.bytes(), nil
+}
+
+// EncodeResponse is the 200 answer carrying the output shape out (nil for
+// operations without output), in the encoding of the request's content
+// type. Should encoding fail, which only a shape bug can cause, the
+// answer is AWS's InternalFailure.
+func EncodeResponse(contentType string, out any) *Response {
+	enc, ok := EncodingOf(contentType)
+	if !ok {
+		enc = EncodingJSON
+	}
+	body, err := EncodeAs(enc, out)
+	if err != nil {
+		return ErrorResponse(contentType, InternalFailure())
+	}
+	return &Response{Status: statusOK, ContentType: enc.ContentType(), Body: body}
+}

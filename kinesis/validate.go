@@ -1,0 +1,730 @@
+package kinesis
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+// Validation reproduces the checks AWS's front end makes from the service
+// model before an operation runs, in its words:
+//
+//	1 validation error detected: Value 'x y' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+
+//	2 validation errors detected: Value null at 'records' failed to satisfy constraint: Member must not be null; Value null at 'streamName' ...
+//
+// What is known of AWS's format (from messages captured off the live
+// service in kinesalite's tests): violations are joined by "; "; at most
+// ten are reported; member paths are lower-camel-case, with list members
+// as 'records.1.member.partitionKey' (1-based) and map values as
+// 'tags.<key>.member'; a missing value prints as null, any other value
+// in single quotes, a blob as java.nio.HeapByteBuffer[pos=0 lim=N cap=N],
+// a list as [a, b], a map as {k=v}. Within one member the checks run
+// pattern, then minimum, then maximum. The order of members is not
+// specified by AWS (kinesalite's tests compare the violations as a set);
+// here members are checked in alphabetical order of their paths, which
+// matches the order most captured messages show.
+//
+// Constraints come from the Kinesis service model (botocore's
+// service-2.json for 2013-12-02 and the current API reference for the
+// members added since). Two deliberate gaps: the upper bound of Data
+// (1048576 in the model) is not checked here, because a stream whose
+// maximum record size was raised with UpdateMaxRecordSize takes records of
+// up to 10 MiB, so only a layer that knows the stream can check it (see
+// ValidateDataSize); and StreamId, "reserved for future use", has no
+// published constraints, so it is not checked.
+
+// maxViolations is how many violations AWS lists at most.
+const maxViolations = 10
+
+// validator collects violations in AWS's format.
+type validator struct {
+	msgs []string
+}
+
+func (v *validator) fail(value, path, constraint string) {
+	if len(v.msgs) >= maxViolations {
+		return
+	}
+	v.msgs = append(v.msgs, "Value "+value+" at '"+path+"' failed to satisfy constraint: "+constraint)
+}
+
+func (v *validator) err() *Error {
+	switch len(v.msgs) {
+	case 0:
+		return nil
+	case 1:
+		return ValidationError("1 validation error detected: " + v.msgs[0])
+	}
+	return ValidationError(strconv.Itoa(len(v.msgs)) + " validation errors detected: " + strings.Join(v.msgs, "; "))
+}
+
+func quoted(s string) string { return "'" + s + "'" }
+
+// javaLen is a string's length as the service measures it: in UTF-16
+// code units, since the service is written in Java.
+func javaLen(s string) int {
+	n := 0
+	for _, r := range s {
+		// Ranging over a string never yields a surrogate (invalid UTF-8
+		// comes out as U+FFFD), so RuneLen is 1 or 2 here.
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// stringShape is a string shape of the model. The zero values of minLen
+// and maxLen mean unconstrained (no string shape of Kinesis has a
+// meaningful minimum of 0 or maximum of 0).
+type stringShape struct {
+	pattern string         // as the service prints it
+	re      *regexp.Regexp // pattern, matched against the whole value
+	minLen  int
+	maxLen  int
+	enum    []string // in the order the service prints them
+}
+
+// matchWhole compiles a model pattern with Java's matches() semantics:
+// the whole value must match.
+func matchWhole(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + pattern + `)$`)
+}
+
+// The string shapes of the model. Package-level because compiling the
+// patterns once is the point; they are never modified.
+var (
+	shapeStreamName = stringShape{pattern: `[a-zA-Z0-9_.-]+`, re: matchWhole(`[a-zA-Z0-9_.-]+`), minLen: 1, maxLen: 128}
+	shapeStreamARN  = stringShape{
+		pattern: `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`,
+		re:      matchWhole(`arn:aws.*:kinesis:.*:\d{12}:stream/\S+`),
+		minLen:  1, maxLen: 2048,
+	}
+	shapeConsumerName = stringShape{pattern: `[a-zA-Z0-9_.-]+`, re: matchWhole(`[a-zA-Z0-9_.-]+`), minLen: 1, maxLen: 128}
+	shapeConsumerARN  = stringShape{
+		pattern: `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`,
+		re:      matchWhole(`^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`),
+		minLen:  1, maxLen: 2048,
+	}
+	shapeResourceARN = stringShape{
+		pattern: `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`,
+		re:      matchWhole(`arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`),
+		minLen:  1, maxLen: 2048,
+	}
+	shapeShardID        = stringShape{pattern: `[a-zA-Z0-9_.-]+`, re: matchWhole(`[a-zA-Z0-9_.-]+`), minLen: 1, maxLen: 128}
+	shapeShardIterator  = stringShape{minLen: 1, maxLen: 512}
+	shapePartitionKey   = stringShape{minLen: 1, maxLen: 256}
+	shapeHashKey        = stringShape{pattern: `0|([1-9]\d{0,38})`, re: matchWhole(`0|([1-9]\d{0,38})`)}
+	shapeSequenceNumber = stringShape{pattern: `0|([1-9]\d{0,128})`, re: matchWhole(`0|([1-9]\d{0,128})`)}
+	shapeNextToken      = stringShape{minLen: 1, maxLen: 1048576}
+	shapeTagKey         = stringShape{minLen: 1, maxLen: 128}
+	shapeKeyID          = stringShape{minLen: 1, maxLen: 2048}
+	shapeUnconstrained  = stringShape{}
+
+	// ShardIteratorType is printed in the order AWS prints it.
+	shapeShardIteratorType = stringShape{enum: []string{
+		ShardIteratorAfterSequenceNumber, ShardIteratorLatest, ShardIteratorAtTimestamp,
+		ShardIteratorAtSequenceNumber, ShardIteratorTrimHorizon,
+	}}
+	shapeShardFilterType = stringShape{enum: []string{
+		ShardFilterAfterShardID, ShardFilterAtTrimHorizon, ShardFilterFromTrimHorizon,
+		ShardFilterAtLatest, ShardFilterAtTimestamp, ShardFilterFromTimestamp,
+	}}
+	shapeEncryptionType = stringShape{enum: []string{EncryptionTypeNone, EncryptionTypeKMS}}
+	shapeScalingType    = stringShape{enum: []string{ScalingTypeUniformScaling}}
+	shapeStreamMode     = stringShape{enum: []string{StreamModeProvisioned, StreamModeOnDemand}}
+	shapeDistribution   = stringShape{enum: []string{RecordDistributionAuto, RecordDistributionUserPartitionKey}}
+	shapeCommitment     = stringShape{enum: []string{CommitmentEnabled, CommitmentDisabled}}
+	shapeMetricsName    = stringShape{enum: []string{
+		MetricIncomingBytes, MetricIncomingRecords, MetricOutgoingBytes, MetricOutgoingRecords,
+		MetricWriteProvisionedThroughputExceeded, MetricReadProvisionedThroughputExceeded,
+		MetricIteratorAgeMilliseconds, MetricAll,
+	}}
+)
+
+// intShape is an integer shape: a range, either end optional.
+type intShape struct {
+	min, max       int64
+	hasMin, hasMax bool
+}
+
+var (
+	shapeLimit10000    = intShape{min: 1, max: 10000, hasMin: true, hasMax: true}
+	shapeTagLimit      = intShape{min: 1, max: 50, hasMin: true, hasMax: true}
+	shapePositive      = intShape{min: 1, hasMin: true}
+	shapeNatural       = intShape{min: 0, hasMin: true}
+	shapeMaxRecordSize = intShape{min: 1024, max: 10240, hasMin: true, hasMax: true}
+	// RetentionPeriodHours has no range in the model: out-of-range
+	// values reach the service, which answers InvalidArgumentException
+	// ("Minimum allowed retention period is 24 hours. ...").
+	shapeRetention = intShape{}
+)
+
+// Collection sizes of the model.
+const (
+	minRecords, maxRecords       = 1, 500
+	minTagKeys, maxTagKeys       = 1, 50
+	minTags, maxTags             = 1, 200
+	minMetrics, maxMetrics       = 1, 7
+	maxTagValueLen, maxTagKeyLen = 256, 128
+	putRecordsEntryClass         = "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry"
+)
+
+func (v *validator) null(path string) {
+	v.fail("null", path, "Member must not be null")
+}
+
+func (v *validator) checkString(path string, s *string, required bool, sh *stringShape) {
+	if s == nil {
+		if required {
+			v.null(path)
+		}
+		return
+	}
+	val := quoted(*s)
+	if sh.enum != nil && !slices.Contains(sh.enum, *s) {
+		v.fail(val, path, "Member must satisfy enum value set: ["+strings.Join(sh.enum, ", ")+"]")
+	}
+	if sh.re != nil && !sh.re.MatchString(*s) {
+		v.fail(val, path, "Member must satisfy regular expression pattern: "+sh.pattern)
+	}
+	n := javaLen(*s)
+	if sh.minLen > 0 && n < sh.minLen {
+		v.fail(val, path, "Member must have length greater than or equal to "+strconv.Itoa(sh.minLen))
+	}
+	if sh.maxLen > 0 && n > sh.maxLen {
+		v.fail(val, path, "Member must have length less than or equal to "+strconv.Itoa(sh.maxLen))
+	}
+}
+
+func (v *validator) checkInt(path string, n *int32, required bool, sh intShape) {
+	if n == nil {
+		if required {
+			v.null(path)
+		}
+		return
+	}
+	val := quoted(strconv.FormatInt(int64(*n), 10))
+	if sh.hasMin && int64(*n) < sh.min {
+		v.fail(val, path, "Member must have value greater than or equal to "+strconv.FormatInt(sh.min, 10))
+	}
+	if sh.hasMax && int64(*n) > sh.max {
+		v.fail(val, path, "Member must have value less than or equal to "+strconv.FormatInt(sh.max, 10))
+	}
+}
+
+func (v *validator) checkBlob(path string, b []byte, required bool) {
+	if b == nil && required {
+		v.null(path)
+	}
+}
+
+func (v *validator) checkPresent(path string, present, required bool) bool {
+	if !present && required {
+		v.null(path)
+	}
+	return present
+}
+
+// blobValue prints a blob as the service's Java code does.
+func blobValue(b []byte) string {
+	n := strconv.Itoa(len(b))
+	return "'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]'"
+}
+
+// checkStringList checks a list of strings. A violation by any element is
+// reported once, on the list, as "Member must satisfy constraint: [...]"
+// listing the element shape's constraints, which is how the service words
+// it for TagKeys.
+func (v *validator) checkStringList(path string, list []string, required bool, minLen, maxLen int, elem *stringShape) {
+	if list == nil {
+		if required {
+			v.null(path)
+		}
+		return
+	}
+	val := quoted("[" + strings.Join(list, ", ") + "]")
+	if len(list) < minLen {
+		v.fail(val, path, "Member must have length greater than or equal to "+strconv.Itoa(minLen))
+	}
+	if len(list) > maxLen {
+		v.fail(val, path, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
+	}
+	var each validator
+	for i := range list {
+		each.checkString(path, &list[i], true, elem)
+	}
+	if len(each.msgs) == 0 {
+		return
+	}
+	var parts []string
+	if elem.enum != nil {
+		parts = append(parts, "Member must satisfy enum value set: ["+strings.Join(elem.enum, ", ")+"]")
+	}
+	if elem.re != nil {
+		parts = append(parts, "Member must satisfy regular expression pattern: "+elem.pattern)
+	}
+	if elem.maxLen > 0 {
+		parts = append(parts, "Member must have length less than or equal to "+strconv.Itoa(elem.maxLen))
+	}
+	if elem.minLen > 0 {
+		parts = append(parts, "Member must have length greater than or equal to "+strconv.Itoa(elem.minLen))
+	}
+	v.fail(val, path, "Member must satisfy constraint: ["+strings.Join(parts, ", ")+"]")
+}
+
+// checkTags checks a TagMap: its size, then the key and value lengths,
+// each reported once for the whole map as the service does.
+func (v *validator) checkTags(path string, tags map[string]string, required bool) {
+	if tags == nil {
+		if required {
+			v.null(path)
+		}
+		return
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	pairs := make([]string, len(keys))
+	badKey, badValue := false, false
+	for i, k := range keys {
+		pairs[i] = k + "=" + tags[k]
+		if n := javaLen(k); n < 1 || n > maxTagKeyLen {
+			badKey = true
+		}
+		if javaLen(tags[k]) > maxTagValueLen {
+			badValue = true
+		}
+	}
+	val := quoted("{" + strings.Join(pairs, ", ") + "}")
+	if len(tags) < minTags {
+		v.fail(val, path, "Member must have length greater than or equal to "+strconv.Itoa(minTags))
+	}
+	if len(tags) > maxTags {
+		v.fail(val, path, "Member must have length less than or equal to "+strconv.Itoa(maxTags))
+	}
+	if badKey {
+		v.fail(val, path, "Map keys must satisfy constraint: [Member must have length less than or equal to "+
+			strconv.Itoa(maxTagKeyLen)+", Member must have length greater than or equal to 1]")
+	}
+	if badValue {
+		v.fail(val, path, "Map value must satisfy constraint: [Member must have length less than or equal to "+
+			strconv.Itoa(maxTagValueLen)+", Member must have length greater than or equal to 0]")
+	}
+}
+
+// checkStream checks the members most operations share to name a stream.
+func (v *validator) checkStream(arn, id, name *string) {
+	v.checkString("streamARN", arn, false, &shapeStreamARN)
+	v.checkString("streamId", id, false, &shapeUnconstrained)
+	v.checkString("streamName", name, false, &shapeStreamName)
+}
+
+// ValidateDataSize checks the Data of a PutRecord or PutRecords input
+// against maxBytes, the stream's maximum record size (1 MiB unless raised
+// with UpdateMaxRecordSize), in the words of the model's own check. The
+// handler calls it once it knows the stream; other inputs pass.
+func ValidateDataSize(in Input, maxBytes int) *Error {
+	var v validator
+	check := func(path string, data []byte) {
+		if len(data) > maxBytes {
+			v.fail(blobValue(data), path, "Member must have length less than or equal to "+strconv.Itoa(maxBytes))
+		}
+	}
+	switch in := in.(type) {
+	case *PutRecordInput:
+		check("data", in.Data)
+	case *PutRecordsInput:
+		for i, r := range in.Records {
+			check("records."+strconv.Itoa(i+1)+".member.data", r.Data)
+		}
+	}
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *AddTagsToStreamInput) Validate() *Error {
+	var v validator
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	v.checkTags("tags", in.Tags, true)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *CreateStreamInput) Validate() *Error {
+	var v validator
+	v.checkInt("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, shapeMaxRecordSize)
+	v.checkString("recordDistributionStrategy", in.RecordDistributionStrategy, false, &shapeDistribution)
+	v.checkInt("shardCount", in.ShardCount, false, shapePositive)
+	if v.checkPresent("streamModeDetails", in.StreamModeDetails != nil, false) {
+		v.checkString("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, &shapeStreamMode)
+	}
+	v.checkString("streamName", in.StreamName, true, &shapeStreamName)
+	v.checkTags("tags", in.Tags, false)
+	v.checkInt("warmThroughputMiBps", in.WarmThroughputMiBps, false, shapeNatural)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DecreaseStreamRetentionPeriodInput) Validate() *Error {
+	var v validator
+	v.checkInt("retentionPeriodHours", in.RetentionPeriodHours, true, shapeRetention)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DeleteResourcePolicyInput) Validate() *Error {
+	var v validator
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DeleteStreamInput) Validate() *Error {
+	var v validator
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DeregisterStreamConsumerInput) Validate() *Error {
+	var v validator
+	v.checkString("consumerARN", in.ConsumerARN, false, &shapeConsumerARN)
+	v.checkString("consumerName", in.ConsumerName, false, &shapeConsumerName)
+	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model; it has no members.
+func (in *DescribeAccountSettingsInput) Validate() *Error { return nil }
+
+// Validate checks the input against the service model; it has no members.
+func (in *DescribeLimitsInput) Validate() *Error { return nil }
+
+// Validate checks the input against the service model.
+func (in *DescribeStreamInput) Validate() *Error {
+	var v validator
+	v.checkString("exclusiveStartShardId", in.ExclusiveStartShardID, false, &shapeShardID)
+	v.checkInt("limit", in.Limit, false, shapeLimit10000)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DescribeStreamConsumerInput) Validate() *Error {
+	var v validator
+	v.checkString("consumerARN", in.ConsumerARN, false, &shapeConsumerARN)
+	v.checkString("consumerName", in.ConsumerName, false, &shapeConsumerName)
+	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DescribeStreamSummaryInput) Validate() *Error {
+	var v validator
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *DisableEnhancedMonitoringInput) Validate() *Error {
+	var v validator
+	v.checkStringList("shardLevelMetrics", in.ShardLevelMetrics, true, minMetrics, maxMetrics, &shapeMetricsName)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *EnableEnhancedMonitoringInput) Validate() *Error {
+	var v validator
+	v.checkStringList("shardLevelMetrics", in.ShardLevelMetrics, true, minMetrics, maxMetrics, &shapeMetricsName)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *GetRecordsInput) Validate() *Error {
+	var v validator
+	v.checkInt("limit", in.Limit, false, shapeLimit10000)
+	v.checkString("shardIterator", in.ShardIterator, true, &shapeShardIterator)
+	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *GetResourcePolicyInput) Validate() *Error {
+	var v validator
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *GetShardIteratorInput) Validate() *Error {
+	var v validator
+	v.checkString("shardId", in.ShardID, true, &shapeShardID)
+	v.checkString("shardIteratorType", in.ShardIteratorType, true, &shapeShardIteratorType)
+	v.checkString("startingSequenceNumber", in.StartingSequenceNumber, false, &shapeSequenceNumber)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *IncreaseStreamRetentionPeriodInput) Validate() *Error {
+	var v validator
+	v.checkInt("retentionPeriodHours", in.RetentionPeriodHours, true, shapeRetention)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *ListShardsInput) Validate() *Error {
+	var v validator
+	v.checkString("exclusiveStartShardId", in.ExclusiveStartShardID, false, &shapeShardID)
+	v.checkInt("maxResults", in.MaxResults, false, shapeLimit10000)
+	v.checkString("nextToken", in.NextToken, false, &shapeNextToken)
+	if v.checkPresent("shardFilter", in.ShardFilter != nil, false) {
+		v.checkString("shardFilter.shardId", in.ShardFilter.ShardID, false, &shapeShardID)
+		v.checkString("shardFilter.type", in.ShardFilter.Type, true, &shapeShardFilterType)
+	}
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *ListStreamConsumersInput) Validate() *Error {
+	var v validator
+	v.checkInt("maxResults", in.MaxResults, false, shapeLimit10000)
+	v.checkString("nextToken", in.NextToken, false, &shapeNextToken)
+	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *ListStreamsInput) Validate() *Error {
+	var v validator
+	v.checkString("exclusiveStartStreamName", in.ExclusiveStartStreamName, false, &shapeStreamName)
+	v.checkInt("limit", in.Limit, false, shapeLimit10000)
+	v.checkString("nextToken", in.NextToken, false, &shapeNextToken)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *ListTagsForResourceInput) Validate() *Error {
+	var v validator
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *ListTagsForStreamInput) Validate() *Error {
+	var v validator
+	v.checkString("exclusiveStartTagKey", in.ExclusiveStartTagKey, false, &shapeTagKey)
+	v.checkInt("limit", in.Limit, false, shapeTagLimit)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *MergeShardsInput) Validate() *Error {
+	var v validator
+	v.checkString("adjacentShardToMerge", in.AdjacentShardToMerge, true, &shapeShardID)
+	v.checkString("shardToMerge", in.ShardToMerge, true, &shapeShardID)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model, except for the
+// upper bound of Data (see ValidateDataSize).
+func (in *PutRecordInput) Validate() *Error {
+	var v validator
+	v.checkBlob("data", in.Data, true)
+	v.checkString("explicitHashKey", in.ExplicitHashKey, false, &shapeHashKey)
+	v.checkString("partitionKey", in.PartitionKey, false, &shapePartitionKey)
+	v.checkString("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, &shapeSequenceNumber)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model, except for the
+// upper bound of Data (see ValidateDataSize).
+func (in *PutRecordsInput) Validate() *Error {
+	var v validator
+	if in.Records == nil {
+		v.null("records")
+	} else {
+		items := make([]string, len(in.Records))
+		for i := range items {
+			// The service prints each entry with Java's default
+			// toString; the hash part is not reproducible.
+			items[i] = putRecordsEntryClass + "@2"
+		}
+		val := quoted("[" + strings.Join(items, ", ") + "]")
+		if len(in.Records) < minRecords {
+			v.fail(val, "records", "Member must have length greater than or equal to "+strconv.Itoa(minRecords))
+		}
+		if len(in.Records) > maxRecords {
+			v.fail(val, "records", "Member must have length less than or equal to "+strconv.Itoa(maxRecords))
+		}
+		for i := range in.Records {
+			r := &in.Records[i]
+			path := "records." + strconv.Itoa(i+1) + ".member."
+			v.checkBlob(path+"data", r.Data, true)
+			v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
+			v.checkString(path+"partitionKey", r.PartitionKey, false, &shapePartitionKey)
+		}
+	}
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *PutResourcePolicyInput) Validate() *Error {
+	var v validator
+	v.checkString("policy", in.Policy, true, &shapeUnconstrained)
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *RegisterStreamConsumerInput) Validate() *Error {
+	var v validator
+	v.checkString("consumerName", in.ConsumerName, true, &shapeConsumerName)
+	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkTags("tags", in.Tags, false)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *RemoveTagsFromStreamInput) Validate() *Error {
+	var v validator
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	v.checkStringList("tagKeys", in.TagKeys, true, minTagKeys, maxTagKeys, &shapeTagKey)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *SplitShardInput) Validate() *Error {
+	var v validator
+	v.checkString("newStartingHashKey", in.NewStartingHashKey, true, &shapeHashKey)
+	v.checkString("shardToSplit", in.ShardToSplit, true, &shapeShardID)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *StartStreamEncryptionInput) Validate() *Error {
+	var v validator
+	v.checkString("encryptionType", in.EncryptionType, true, &shapeEncryptionType)
+	v.checkString("keyId", in.KeyID, true, &shapeKeyID)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *StopStreamEncryptionInput) Validate() *Error {
+	var v validator
+	v.checkString("encryptionType", in.EncryptionType, true, &shapeEncryptionType)
+	v.checkString("keyId", in.KeyID, true, &shapeKeyID)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *SubscribeToShardInput) Validate() *Error {
+	var v validator
+	v.checkString("consumerARN", in.ConsumerARN, true, &shapeConsumerARN)
+	v.checkString("shardId", in.ShardID, true, &shapeShardID)
+	if v.checkPresent("startingPosition", in.StartingPosition != nil, true) {
+		v.checkString("startingPosition.sequenceNumber", in.StartingPosition.SequenceNumber, false, &shapeSequenceNumber)
+		v.checkString("startingPosition.type", in.StartingPosition.Type, true, &shapeShardIteratorType)
+	}
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *TagResourceInput) Validate() *Error {
+	var v validator
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkTags("tags", in.Tags, true)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UntagResourceInput) Validate() *Error {
+	var v validator
+	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkStringList("tagKeys", in.TagKeys, true, minTagKeys, maxTagKeys, &shapeTagKey)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateAccountSettingsInput) Validate() *Error {
+	var v validator
+	c := in.MinimumThroughputBillingCommitment
+	if v.checkPresent("minimumThroughputBillingCommitment", c != nil, true) {
+		v.checkString("minimumThroughputBillingCommitment.status", c.Status, true, &shapeCommitment)
+	}
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateMaxRecordSizeInput) Validate() *Error {
+	var v validator
+	v.checkInt("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, true, shapeMaxRecordSize)
+	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateShardCountInput) Validate() *Error {
+	var v validator
+	v.checkString("scalingType", in.ScalingType, true, &shapeScalingType)
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	v.checkInt("targetShardCount", in.TargetShardCount, true, shapePositive)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateStreamModeInput) Validate() *Error {
+	var v validator
+	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	if v.checkPresent("streamModeDetails", in.StreamModeDetails != nil, true) {
+		v.checkString("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, &shapeStreamMode)
+	}
+	v.checkInt("warmThroughputMiBps", in.WarmThroughputMiBps, false, shapeNatural)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateStreamRecordDistributionStrategyInput) Validate() *Error {
+	var v validator
+	v.checkString("recordDistributionStrategy", in.RecordDistributionStrategy, true, &shapeDistribution)
+	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
+	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	return v.err()
+}
+
+// Validate checks the input against the service model.
+func (in *UpdateStreamWarmThroughputInput) Validate() *Error {
+	var v validator
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	v.checkInt("warmThroughputMiBps", in.WarmThroughputMiBps, true, shapeNatural)
+	return v.err()
+}
