@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -108,7 +109,13 @@ type Start struct {
 func At(p uint64) Start { return Start{Kind: FromPosition, Position: p} }
 
 // After returns the start at the first record with a position after p.
-func After(p uint64) Start { return Start{Kind: FromPosition, Position: p + 1} }
+func After(p uint64) Start {
+	if p == math.MaxUint64 {
+		// Nothing can follow; At(p+1) would wrap around to the oldest record.
+		return Start{Kind: FromPosition, Position: p}
+	}
+	return Start{Kind: FromPosition, Position: p + 1}
+}
 
 // AtTime returns the start at the first record that arrived at or after t.
 func AtTime(t int64) Start { return Start{Kind: FromTime, Time: t} }
