@@ -39,7 +39,7 @@ echo "== fuzz ($fuzztime per target)"
 # Every Fuzz function in the module, found rather than listed, so a new one
 # cannot be forgotten.
 while IFS=: read -r file name; do
-	pkg=./$(dirname "$file")
+	pkg=$(dirname "$file")
 	echo "-- $pkg $name"
 	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
 		cat "$log"
