@@ -1,0 +1,155 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tributary-io/tributary/stream"
+)
+
+// maxDataBytes is the largest Data any stream takes (10 MiB, the ceiling
+// of UpdateMaxRecordSize). Larger blobs are rejected here with the model's
+// ValidationException; the stream's own, possibly lower, limit is applied
+// by package stream, which knows the stream.
+const maxDataBytes = 10 << 20
+
+// Options configures an API.
+type Options struct {
+	// Logger receives internal failures; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// API serves the Kinesis operations over a stream.Service. It implements
+// server.Handler.
+type API struct {
+	svc *stream.Service
+	log *slog.Logger
+}
+
+// New returns an API answering with svc.
+func New(svc *stream.Service, opts Options) *API {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &API{svc: svc, log: log}
+}
+
+// handlerFunc runs one decoded, validated operation. It returns the output
+// shape (nil for operations without output) or an error, which is either a
+// *stream.Error, an *Error, or an unexpected failure.
+type handlerFunc func(a *API, ctx context.Context, scope stream.Scope, in Input) (any, error)
+
+// handlers holds the operations package stream implements. Operations with
+// a shape but no entry here are answered with unimplemented.
+var handlers = map[string]handlerFunc{
+	OpCreateStream:                  (*API).createStream,
+	OpDeleteStream:                  (*API).deleteStream,
+	OpDescribeStream:                (*API).describeStream,
+	OpDescribeStreamSummary:         (*API).describeStreamSummary,
+	OpListStreams:                   (*API).listStreams,
+	OpListShards:                    (*API).listShards,
+	OpPutRecord:                     (*API).putRecord,
+	OpPutRecords:                    (*API).putRecords,
+	OpGetShardIterator:              (*API).getShardIterator,
+	OpGetRecords:                    (*API).getRecords,
+	OpIncreaseStreamRetentionPeriod: (*API).increaseRetention,
+	OpDecreaseStreamRetentionPeriod: (*API).decreaseRetention,
+	OpAddTagsToStream:               (*API).addTagsToStream,
+	OpRemoveTagsFromStream:          (*API).removeTagsFromStream,
+	OpListTagsForStream:             (*API).listTagsForStream,
+	OpTagResource:                   (*API).tagResource,
+	OpUntagResource:                 (*API).untagResource,
+	OpListTagsForResource:           (*API).listTagsForResource,
+	OpDescribeLimits:                (*API).describeLimits,
+	OpUpdateMaxRecordSize:           (*API).updateMaxRecordSize,
+}
+
+// unimplemented is the answer to an operation Tributary knows the shape of
+// but does not serve yet. It is a client-side error in AWS form, so SDKs
+// surface it as an API error instead of retrying an InternalFailure.
+func unimplemented(op string) *Error {
+	return Errorf(ErrUnknownOperation, "Tributary does not implement %s yet.", op)
+}
+
+// Handle answers one Kinesis call.
+func (a *API) Handle(ctx context.Context, req *Request) *Response {
+	op, ok := OperationOf(req.Target)
+	if !ok {
+		return ErrorResponse(req.ContentType, UnknownOperation())
+	}
+	in, _ := NewInput(op)
+	if err := DecodeRequest(req, in); err != nil {
+		return ErrorResponse(req.ContentType, err)
+	}
+	h, ok := handlers[op]
+	if !ok {
+		return ErrorResponse(req.ContentType, unimplemented(op))
+	}
+	out, err := h(a, ctx, stream.Scope{Account: req.Account, Region: req.Region}, in)
+	if err != nil {
+		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+	}
+	return EncodeResponse(req.ContentType, out)
+}
+
+// wireError turns a handler's error into the AWS error to send. Domain
+// errors carry their exception name and message; anything else is a fault
+// of ours, logged here because the client only sees InternalFailure.
+func (a *API) wireError(ctx context.Context, op string, req *Request, err error) *Error {
+	var we *Error
+	if errors.As(err, &we) {
+		return we
+	}
+	var se *stream.Error
+	if errors.As(err, &se) {
+		return NewError(se.Type, se.Message)
+	}
+	a.log.ErrorContext(ctx, "operation failed",
+		slog.String("op", op),
+		slog.String("request_id", req.RequestID),
+		slog.Any("error", err))
+	return InternalFailure()
+}
+
+// str dereferences an optional string member; absent is empty.
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// num dereferences an optional integer member; absent is zero.
+func num(p *int32) int {
+	if p == nil {
+		return 0
+	}
+	return int(*p)
+}
+
+// optStr is the optional member for s: absent when empty, as AWS leaves
+// out members it has no value for.
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func ref(name, arn *string) stream.StreamRef {
+	return stream.StreamRef{Name: str(name), ARN: str(arn)}
+}
+
+// timePtr converts an optional wire timestamp.
+func timePtr(t *Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+func int32Ptr(n int32) *int32 { return &n }

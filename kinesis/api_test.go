@@ -1,0 +1,206 @@
+package kinesis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/tributary-io/tributary/storage/local"
+	"github.com/tributary-io/tributary/stream"
+)
+
+// newTestAPI returns an API over a fresh local engine with no delays, and
+// the engine so a test can break it.
+func newTestAPI(t *testing.T) (*API, *local.Engine) {
+	t.Helper()
+	engine, err := local.Open(t.TempDir(), local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := stream.New(context.Background(), engine, stream.Options{
+		CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay,
+	})
+	if err != nil {
+		engine.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		svc.Close()
+		engine.Close()
+	})
+	return New(svc, Options{}), engine
+}
+
+func call(a *API, contentType, op, body string) *Response {
+	return a.Handle(context.Background(), &Request{
+		Target:      TargetPrefix + op,
+		ContentType: contentType,
+		Body:        []byte(body),
+		Region:      "us-east-1",
+		Account:     "000000000000",
+	})
+}
+
+func wantResponse(t *testing.T, got *Response, status int, body string) {
+	t.Helper()
+	if got.Status != status || string(got.Body) != body {
+		t.Fatalf("got %d %s, want %d %s", got.Status, got.Body, status, body)
+	}
+}
+
+const testARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
+
+// unimplementedOps lists, with a body that passes validation, every
+// operation that has a shape but no implementation in package stream.
+var unimplementedOps = []struct{ op, body string }{
+	{OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
+	{OpDeregisterStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
+	{OpDescribeAccountSettings, `{}`},
+	{OpDescribeStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
+	{OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
+	{OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
+	{OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
+	{OpListStreamConsumers, `{"StreamARN":"` + testARN + `"}`},
+	{OpMergeShards, `{"StreamName":"s","ShardToMerge":"shardId-000000000000","AdjacentShardToMerge":"shardId-000000000001"}`},
+	{OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
+	{OpRegisterStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
+	{OpSplitShard, `{"StreamName":"s","ShardToSplit":"shardId-000000000000","NewStartingHashKey":"1"}`},
+	{OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
+	{OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
+	{OpSubscribeToShard, `{"ConsumerARN":"` + testARN + `/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`},
+	{OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
+	{OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":2,"ScalingType":"UNIFORM_SCALING"}`},
+	{OpUpdateStreamMode, `{"StreamARN":"` + testARN + `","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`},
+	{OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
+	{OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},
+}
+
+func TestHandleUnimplemented(t *testing.T) {
+	a, _ := newTestAPI(t)
+	for _, tc := range unimplementedOps {
+		t.Run(tc.op, func(t *testing.T) {
+			want := `{"__type":"UnknownOperationException","message":"Tributary does not implement ` + tc.op + ` yet."}`
+			wantResponse(t, call(a, ContentTypeJSON, tc.op, tc.body), 400, want)
+		})
+	}
+}
+
+// TestHandleCoversOperations keeps the handler table and the list above
+// in step with the shapes: every operation is either served or listed.
+func TestHandleCoversOperations(t *testing.T) {
+	var got []string
+	for op := range handlers {
+		got = append(got, op)
+	}
+	for _, tc := range unimplementedOps {
+		if _, dup := handlers[tc.op]; dup {
+			t.Errorf("%s is both handled and listed as unimplemented", tc.op)
+		}
+		got = append(got, tc.op)
+	}
+	slices.Sort(got)
+	if want := Operations(); !slices.Equal(got, want) {
+		t.Fatalf("handled+unimplemented = %v, want %v", got, want)
+	}
+}
+
+func TestHandleValidatesBeforeUnimplemented(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, ContentTypeJSON, OpSplitShard, `{"StreamName":"s","ShardToSplit":"shardId-000000000000"}`), 400,
+		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'newStartingHashKey' failed to satisfy constraint: Member must not be null"}`)
+}
+
+func TestHandleUnknownTarget(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, ContentTypeJSON, "Nope", `{}`), 400, `{"__type":"UnknownOperationException"}`)
+	wantResponse(t, a.Handle(context.Background(), &Request{ContentType: ContentTypeJSON, Body: []byte(`{}`)}), 400,
+		`{"__type":"UnknownOperationException"}`)
+}
+
+func TestHandleRoundTrip(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
+	resp := call(a, ContentTypeJSON, OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`)
+	var put PutRecordOutput
+	if resp.Status != 200 || json.Unmarshal(resp.Body, &put) != nil || put.ShardID != "shardId-000000000000" || put.SequenceNumber == "" {
+		t.Fatalf("PutRecord = %d %s", resp.Status, resp.Body)
+	}
+	wantResponse(t, call(a, ContentTypeJSON, OpListStreams, `{}`), 200, ``+
+		`{"StreamNames":["s"],"HasMoreStreams":false,"StreamSummaries":[{"StreamName":"s","StreamARN":"`+testARN+`","StreamStatus":"ACTIVE",`+
+		`"StreamModeDetails":{"StreamMode":"PROVISIONED"},"StreamCreationTimestamp":`+streamCreation(t, a)+`}]}`)
+	wantResponse(t, call(a, ContentTypeJSON, OpDescribeStream, `{"StreamName":"nope"}`), 400,
+		`{"__type":"ResourceNotFoundException","message":"Stream nope under account 000000000000 not found."}`)
+}
+
+// streamCreation is the creation timestamp of stream s as the JSON
+// encoding writes it.
+func streamCreation(t *testing.T, a *API) string {
+	t.Helper()
+	resp := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`)
+	var out struct {
+		StreamDescriptionSummary struct{ StreamCreationTimestamp json.Number }
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		t.Fatalf("DescribeStreamSummary %s: %v", resp.Body, err)
+	}
+	return out.StreamDescriptionSummary.StreamCreationTimestamp.String()
+}
+
+func TestHandleRecordSize(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
+
+	// Over the stream's 1 MiB (data and key together): package stream's
+	// InvalidArgumentException, in the request's encoding.
+	body, err := cbor.Marshal(map[string]any{"StreamName": "s", "PartitionKey": "k", "Data": make([]byte, 1<<20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := a.Handle(context.Background(), &Request{
+		Target: TargetPrefix + OpPutRecord, ContentType: ContentTypeCBOR, Body: body,
+		Region: "us-east-1", Account: "000000000000",
+	})
+	var got map[string]string
+	if err := cbor.Unmarshal(resp.Body, &got); err != nil || resp.Status != 400 || resp.ContentType != ContentTypeCBOR {
+		t.Fatalf("got %d %s %x: %v", resp.Status, resp.ContentType, resp.Body, err)
+	}
+	want := map[string]string{
+		"__type":  "InvalidArgumentException",
+		"message": "Record size 1048577 bytes, data and partition key together, exceeds the maximum record size of 1024 KiB of stream s under account 000000000000.",
+	}
+	if got["__type"] != want["__type"] || got["message"] != want["message"] {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+
+	// Over 10 MiB, more than any stream takes: the model's
+	// ValidationException, before the stream is looked up.
+	big, err := Encode(ContentTypeJSON, &PutRecordsInput{
+		StreamName: ptr("missing"),
+		Records:    []PutRecordsRequestEntry{{PartitionKey: ptr("k"), Data: make([]byte, 10<<20+1)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = call(a, ContentTypeJSON, OpPutRecords, string(big))
+	if resp.Status != 400 || !strings.HasPrefix(string(resp.Body), `{"__type":"ValidationException","message":"1 validation error detected: Value `) ||
+		!strings.HasSuffix(string(resp.Body), ` at 'records.1.member.data' failed to satisfy constraint: Member must have length less than or equal to 10485760"}`) {
+		t.Fatalf("got %d %.300s", resp.Status, resp.Body)
+	}
+}
+
+func TestHandleInternalFailure(t *testing.T) {
+	a, engine := newTestAPI(t)
+	var logs bytes.Buffer
+	a.log = slog.New(slog.NewTextHandler(&logs, nil))
+	engine.Close()
+	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 500, `{"__type":"InternalFailure"}`)
+	// The client learns nothing, so the cause must be in the log.
+	if got := logs.String(); !strings.Contains(got, `msg="operation failed" op=CreateStream`) || !strings.Contains(got, "error=") {
+		t.Fatalf("log = %q, want the failed operation and its error", got)
+	}
+}

@@ -1,0 +1,64 @@
+package kinesis
+
+import (
+	"context"
+
+	"github.com/tributary-io/tributary/stream"
+)
+
+func (a *API) listShards(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
+	in := raw.(*ListShardsInput)
+	sin := stream.ListShardsInput{
+		Stream:                  ref(in.StreamName, in.StreamARN),
+		NextToken:               str(in.NextToken),
+		ExclusiveStartShardId:   str(in.ExclusiveStartShardID),
+		MaxResults:              num(in.MaxResults),
+		StreamCreationTimestamp: timePtr(in.StreamCreationTimestamp),
+	}
+	if f := in.ShardFilter; f != nil {
+		sin.ShardFilter = &stream.ShardFilter{
+			Type:      stream.ShardFilterType(str(f.Type)),
+			ShardId:   str(f.ShardID),
+			Timestamp: timePtr(f.Timestamp),
+		}
+	}
+	l, err := a.svc.ListShards(ctx, scope, sin)
+	if err != nil {
+		return nil, err
+	}
+	return &ListShardsOutput{Shards: shardsOut(l.Shards), NextToken: optStr(l.NextToken)}, nil
+}
+
+// shardsOut converts shards; the list is never nil because AWS always
+// sends it.
+func shardsOut(in []stream.Shard) []Shard {
+	out := make([]Shard, 0, len(in))
+	for _, s := range in {
+		out = append(out, Shard{
+			ShardID:               s.ShardId,
+			ParentShardID:         optStr(s.ParentShardId),
+			AdjacentParentShardID: optStr(s.AdjacentParentShardId),
+			HashKeyRange:          HashKeyRange(s.HashKeyRange),
+			SequenceNumberRange: SequenceNumberRange{
+				StartingSequenceNumber: s.SequenceNumberRange.StartingSequenceNumber,
+				EndingSequenceNumber:   optStr(s.SequenceNumberRange.EndingSequenceNumber),
+			},
+		})
+	}
+	return out
+}
+
+func childShardsOut(in []stream.ChildShard) []ChildShard {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]ChildShard, 0, len(in))
+	for _, c := range in {
+		out = append(out, ChildShard{
+			ShardID:      c.ShardId,
+			ParentShards: append([]string(nil), c.ParentShards...),
+			HashKeyRange: HashKeyRange(c.HashKeyRange),
+		})
+	}
+	return out
+}
