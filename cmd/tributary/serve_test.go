@@ -26,6 +26,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // records decodes the JSON log lines written so far.
 func (b *syncBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
@@ -69,9 +75,9 @@ func TestRun(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	want := `{"__type":"InternalFailure","message":"Tributary does not implement ListStreams yet."}`
-	if resp.StatusCode != 500 || string(body) != want {
-		t.Fatalf("got %d %s, want 500 %s", resp.StatusCode, body, want)
+	want := `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`
+	if resp.StatusCode != 200 || string(body) != want {
+		t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, body, want)
 	}
 
 	cancel()
@@ -100,6 +106,7 @@ func TestRunListenError(t *testing.T) {
 	defer busy.Close()
 	cfg := defaultServeConfig()
 	cfg.Listen = busy.Addr().String()
+	cfg.DataDir = t.TempDir()
 	err = run(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "listen on "+cfg.Listen) {
 		t.Fatalf("run = %v, want a listen error", err)
