@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# Client compatibility checks for Tributary.
+#
+# Builds the server, starts it on a free port with a temporary data directory
+# and no create/delete delays, then drives it with real clients:
+#   - the AWS CLI (v1 or v2), following seed 003 (sequence numbers / offsets);
+#   - the AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis, HTTP/2), seed 002;
+#   - boto3, where Python has it: put/get round trip and a ListStreams paginator.
+# Finally stops the server with SIGTERM and checks it exits 0 and logs "stopped".
+#
+# Output: one "ok - <name>" / "not ok - <name>: <why>" line per check, then
+# "compat: N passed, M failed"; exits 1 if any check failed.
+#
+# TRIBUTARY_BIN=<path> runs the checks against a prebuilt binary instead.
+# With CI=true a missing aws CLI, node or npm is a failure, not a skip.
+# A missing boto3 is always only a notice.
+set -euo pipefail
+
+compat_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(cd "$compat_dir/.." && pwd)
+in_ci=false
+[[ "${CI:-}" == "true" ]] && in_ci=true
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1: $(tr '\n' ' ' <<<"$2" | sed 's/  */ /g; s/^ //; s/ $//')"; }
+note() { echo "# $*"; }
+loud() {
+	echo "################################################################"
+	echo "# NOTICE: $*"
+	echo "################################################################"
+}
+summarized=false
+summary() {
+	summarized=true
+	echo "compat: $passed passed, $failed failed"
+	if ((failed > 0)); then exit 1; fi
+	exit 0
+}
+
+# missing_tool NAME WHAT: a required tool is absent; fail in CI, skip otherwise.
+missing_tool() {
+	if $in_ci; then
+		not_ok "$1 available" "$1 not found on PATH (CI=true: $2 cannot be skipped)"
+	else
+		loud "$1 not found on PATH: SKIPPING $2 (this would fail with CI=true)"
+	fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# with_timeout SECS CMD...: runs CMD with a time limit where timeout(1) exists.
+with_timeout() {
+	local secs=$1
+	shift
+	if have timeout; then timeout "$secs" "$@"; else "$@"; fi
+}
+
+# ---------------------------------------------------------------- JSON helper
+# jget PATH < json: prints the value at PATH (dot-separated keys and list
+# indexes; "#" gives a list's length). Strings print raw, other values as
+# JSON, a missing value prints nothing and fails.
+if have python3; then
+	jget() {
+		python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in [p for p in sys.argv[1].split(".") if p]:
+    if k == "#":
+        v = len(v)
+    elif isinstance(v, list):
+        v = v[int(k)]
+    elif isinstance(v, dict) and k in v:
+        v = v[k]
+    else:
+        sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))
+' "$1"
+	}
+elif have node; then
+	jget() {
+		node -e '
+let v = JSON.parse(require("fs").readFileSync(0, "utf8"));
+for (const k of process.argv[1].split(".").filter(Boolean)) {
+  if (k === "#") v = v.length;
+  else if (v !== null && typeof v === "object" && Object.hasOwn(v, k)) v = v[k];
+  else process.exit(1);
+}
+console.log(typeof v === "string" ? v : JSON.stringify(v));
+' "$1"
+	}
+else
+	echo "compat: need python3 or node to parse JSON" >&2
+	not_ok "JSON parser available" "neither python3 nor node found"
+	summary
+fi
+
+# seq_lt A B: decimal sequence number A < B (no leading zeros, any length).
+seq_lt() {
+	[[ "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+$ ]] || return 1
+	((${#1} < ${#2})) && return 0
+	((${#1} == ${#2})) && [[ "$1" < "$2" ]]
+}
+
+# ---------------------------------------------------------------- server
+work=$(mktemp -d "${TMPDIR:-/tmp}/tributary-compat.XXXXXX")
+server_pid=""
+cleanup() {
+	local status=$?
+	if ! $summarized; then
+		failed=$((failed + 1))
+		echo "not ok - run.sh finished early (exit status $status) before all checks ran"
+		echo "compat: $passed passed, $failed failed"
+		status=1
+	fi
+	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -TERM "$server_pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$server_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bin="$work/tributary"
+if [[ -n "${TRIBUTARY_BIN:-}" ]]; then
+	# For trying the checks against another build; CI leaves this unset.
+	note "using prebuilt TRIBUTARY_BIN=$TRIBUTARY_BIN instead of building"
+	bin=$TRIBUTARY_BIN
+elif ! have go; then
+	not_ok "build tributary" "go not found on PATH"
+	summary
+elif build_out=$(cd "$repo_dir" && go build -o "$bin" ./cmd/tributary 2>&1); then
+	ok "build tributary"
+else
+	not_ok "build tributary" "$build_out"
+	summary
+fi
+
+free_port() {
+	if have python3; then
+		python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+		return
+	fi
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	return 1
+}
+port=$(free_port)
+endpoint="http://127.0.0.1:$port"
+server_log="$work/server.log"
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" \
+	--create-delay 0 --delete-delay 0 --log-format json >"$server_log" 2>&1 &
+server_pid=$!
+
+up=false
+for _ in $(seq 1 100); do
+	if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		up=true
+		break
+	fi
+	sleep 0.1
+done
+if $up; then
+	ok "server accepts connections on 127.0.0.1:$port"
+else
+	not_ok "server accepts connections on 127.0.0.1:$port" "not listening after 10s; log: $(tail -n 5 "$server_log")"
+	summary
+fi
+
+# stop_server: SIGTERM, expect exit status 0 and a "stopped" log record.
+stop_server() {
+	local rc=0
+	kill -TERM "$server_pid" 2>/dev/null || true
+	wait "$server_pid" || rc=$?
+	server_pid=""
+	if ((rc == 0)); then
+		ok "server exits 0 on SIGTERM"
+	else
+		not_ok "server exits 0 on SIGTERM" "exit status $rc; log: $(tail -n 5 "$server_log")"
+	fi
+	if grep -q '"msg":"stopped"' "$server_log"; then
+		ok "server logs \"stopped\""
+	else
+		not_ok "server logs \"stopped\"" "no stopped record; log tail: $(tail -n 3 "$server_log")"
+	fi
+}
+
+# ---------------------------------------------------------------- AWS CLI (seed 003)
+cli_checks() {
+	local ver major
+	ver=$(aws --version 2>&1 | head -n 1)
+	if [[ "$ver" =~ aws-cli/([0-9]+)\. ]]; then
+		major=${BASH_REMATCH[1]}
+	else
+		not_ok "cli: detect AWS CLI version" "cannot parse: $ver"
+		return
+	fi
+	note "AWS CLI: $ver (major version $major)"
+
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS || true
+	export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws-credentials"
+	export AWS_PAGER="" AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=1
+	: >"$AWS_CONFIG_FILE"
+	: >"$AWS_SHARED_CREDENTIALS_FILE"
+
+	# kin ARGS...: runs aws kinesis, output in $out, stderr in $err; fails on error.
+	local out err
+	kin() {
+		local rc=0
+		out=$(with_timeout 60 aws --endpoint-url "$endpoint" --output json kinesis "$@" 2>"$work/cli.err") || rc=$?
+		err=$(cat "$work/cli.err")
+		return $rc
+	}
+	# blob VALUE: the --data argument that makes the stored bytes exactly VALUE.
+	# CLI v1 base64-encodes blob arguments itself; v2 expects base64 input
+	# (cli_binary_format base64 by default), as the seed's `base64` pipe does.
+	blob() {
+		if ((major >= 2)); then printf '%s' "$1" | base64; else printf '%s' "$1"; fi
+	}
+
+	local stream=test-offsets shard=shardId-0000000000 name
+	name="cli: create-stream $stream --shard-count 1"
+	if kin create-stream --stream-name $stream --shard-count 1; then ok "$name"; else
+		not_ok "$name" "$err"
+		return
+	fi
+
+	name="cli: describe-stream-summary reports ACTIVE"
+	local status="" i
+	for i in $(seq 1 50); do
+		if kin describe-stream-summary --stream-name $stream; then
+			status=$(jget StreamDescriptionSummary.StreamStatus <<<"$out" || true)
+			[[ "$status" == ACTIVE ]] && break
+		else
+			status="error: $err"
+		fi
+		sleep 0.2
+	done
+	if [[ "$status" == ACTIVE ]]; then ok "$name"; else
+		not_ok "$name" "last status: $status"
+		return
+	fi
+
+	local seq_a="" seq_b="" data pk sq
+	for data in a b; do
+		[[ $data == a ]] && pk=1 || pk=2
+		name="cli: put-record data '$data' partition key $pk"
+		if kin put-record --stream-name $stream --data "$(blob $data)" --partition-key $pk; then
+			sq=$(jget SequenceNumber <<<"$out" || true)
+			local sid
+			sid=$(jget ShardId <<<"$out" || true)
+			if [[ ! "$sq" =~ ^[0-9]+$ ]]; then
+				not_ok "$name" "SequenceNumber '$sq' in $out"
+			elif [[ "$sid" != shardId-000000000000 ]]; then
+				not_ok "$name" "ShardId '$sid', want shardId-000000000000"
+			else
+				ok "$name"
+			fi
+			[[ $data == a ]] && seq_a=$sq || seq_b=$sq
+		else
+			not_ok "$name" "$err"
+		fi
+	done
+
+	local iter=""
+	name="cli: get-shard-iterator $shard TRIM_HORIZON"
+	if kin get-shard-iterator --stream-name $stream --shard-id $shard --shard-iterator-type TRIM_HORIZON &&
+		iter=$(jget ShardIterator <<<"$out") && [[ -n "$iter" ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "${err:-no ShardIterator in $out}"
+		return
+	fi
+
+	name="cli: get-records from TRIM_HORIZON"
+	if kin get-records --shard-iterator "$iter"; then
+		local n d0 d1 k0 k1 s0 s1 mbl next why=""
+		n=$(jget Records.# <<<"$out" || echo "?")
+		d0=$(jget Records.0.Data <<<"$out" | base64 -d 2>/dev/null || true)
+		d1=$(jget Records.1.Data <<<"$out" | base64 -d 2>/dev/null || true)
+		k0=$(jget Records.0.PartitionKey <<<"$out" || true)
+		k1=$(jget Records.1.PartitionKey <<<"$out" || true)
+		s0=$(jget Records.0.SequenceNumber <<<"$out" || true)
+		s1=$(jget Records.1.SequenceNumber <<<"$out" || true)
+		mbl=$(jget MillisBehindLatest <<<"$out" || true)
+		next=$(jget NextShardIterator <<<"$out" || true)
+		if [[ "$n" != 2 ]]; then why="want 2 records, got $n"
+		elif [[ "$d0" != a || "$d1" != b ]]; then why="Data decodes to '$d0','$d1', want 'a','b'"
+		elif [[ "$k0" != 1 || "$k1" != 2 ]]; then why="PartitionKeys '$k0','$k1', want '1','2'"
+		elif ! seq_lt "$s0" "$s1"; then why="SequenceNumbers not strictly increasing: $s0, $s1"
+		elif [[ "$s0" != "$seq_a" || "$s1" != "$seq_b" ]]; then why="SequenceNumbers $s0,$s1 differ from put-record's $seq_a,$seq_b"
+		elif [[ "$mbl" != 0 ]]; then why="MillisBehindLatest '$mbl', want 0"
+		elif [[ -z "$next" ]]; then why="no NextShardIterator"
+		fi
+		if [[ -z "$why" ]]; then ok "$name"; else not_ok "$name" "$why; output: $out"; fi
+		seq_b=${s1:-$seq_b}
+	else
+		not_ok "$name" "$err"
+	fi
+
+	iter=""
+	name="cli: get-shard-iterator AFTER_SEQUENCE_NUMBER (2nd record)"
+	if [[ -z "$seq_b" ]]; then
+		not_ok "$name" "no sequence number for the 2nd record"
+	elif kin get-shard-iterator --stream-name $stream --shard-id $shard --shard-iterator-type AFTER_SEQUENCE_NUMBER \
+		--starting-sequence-number "$seq_b" && iter=$(jget ShardIterator <<<"$out") && [[ -n "$iter" ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "${err:-no ShardIterator in $out}"
+	fi
+
+	local empty_next=""
+	name="cli: get-records after the 2nd record returns zero records"
+	if [[ -n "$iter" ]]; then
+		if kin get-records --shard-iterator "$iter"; then
+			local n
+			n=$(jget Records.# <<<"$out" || echo "?")
+			empty_next=$(jget NextShardIterator <<<"$out" || true)
+			if [[ "$n" != 0 ]]; then not_ok "$name" "want 0 records, got $n: $out"
+			elif [[ -z "$empty_next" ]]; then not_ok "$name" "no NextShardIterator: $out"
+			else ok "$name"; fi
+		else
+			not_ok "$name" "$err"
+		fi
+	else
+		not_ok "$name" "no iterator"
+	fi
+
+	local seq_3=""
+	name="cli: put-record data '3' partition key 3"
+	if kin put-record --stream-name $stream --data "$(blob 3)" --partition-key 3; then
+		seq_3=$(jget SequenceNumber <<<"$out" || true)
+		if seq_lt "$seq_b" "$seq_3"; then ok "$name"; else
+			not_ok "$name" "SequenceNumber '$seq_3' not after '$seq_b'"
+		fi
+	else
+		not_ok "$name" "$err"
+	fi
+
+	name="cli: get-records with the empty read's NextShardIterator returns record '3'"
+	if [[ -z "$empty_next" ]]; then
+		not_ok "$name" "no NextShardIterator from the empty read"
+	elif kin get-records --shard-iterator "$empty_next"; then
+		local n d k s
+		n=$(jget Records.# <<<"$out" || echo "?")
+		d=$(jget Records.0.Data <<<"$out" | base64 -d 2>/dev/null || true)
+		k=$(jget Records.0.PartitionKey <<<"$out" || true)
+		s=$(jget Records.0.SequenceNumber <<<"$out" || true)
+		if [[ "$n" != 1 ]]; then not_ok "$name" "want 1 record, got $n: $out"
+		elif [[ "$d" != 3 || "$k" != 3 ]]; then not_ok "$name" "Data '$d' PartitionKey '$k', want '3','3'"
+		elif [[ -n "$seq_3" && "$s" != "$seq_3" ]]; then not_ok "$name" "SequenceNumber $s, put-record said $seq_3"
+		else ok "$name"; fi
+	else
+		not_ok "$name" "$err"
+	fi
+
+	name="cli: list-streams shows $stream"
+	if kin list-streams; then
+		if jget StreamNames <<<"$out" | grep -q "\"$stream\""; then ok "$name"; else
+			not_ok "$name" "StreamNames: $(jget StreamNames <<<"$out" || echo "$out")"
+		fi
+	else
+		not_ok "$name" "$err"
+	fi
+
+	name="cli: delete-stream $stream"
+	if kin delete-stream --stream-name $stream; then ok "$name"; else not_ok "$name" "$err"; fi
+
+	name="cli: describe-stream after delete fails with ResourceNotFoundException"
+	local gone=false last=""
+	for i in $(seq 1 25); do
+		if kin describe-stream --stream-name $stream; then
+			last="describe-stream succeeded: $(jget StreamDescription.StreamStatus <<<"$out" || true)"
+		elif grep -q ResourceNotFoundException <<<"$err"; then
+			gone=true
+			break
+		else
+			last="unexpected error: $err"
+			break
+		fi
+		sleep 0.2
+	done
+	if $gone; then ok "$name"; else not_ok "$name" "$last"; fi
+}
+
+if have aws; then
+	cli_checks
+else
+	missing_tool aws "the AWS CLI walkthrough (seed 003)"
+fi
+
+# ---------------------------------------------------------------- JavaScript SDK v3 (seed 002)
+run_counted() {
+	# run_counted LABEL CMD...: runs CMD, relays its ok / not ok lines into the
+	# counters, and fails the check LABEL if CMD exits non-zero without having
+	# reported a failure itself.
+	local label=$1 line rc="" before=$failed
+	shift
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) passed=$((passed + 1)); echo "$line" ;;
+		"not ok - "*) failed=$((failed + 1)); echo "$line" ;;
+		"__rc="*) rc=${line#__rc=} ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done < <("$@" 2>&1; echo "__rc=$?")
+	if [[ "$rc" != 0 && $failed == "$before" ]]; then
+		not_ok "$label" "exited with status ${rc:-unknown} without reporting a failed check"
+	fi
+}
+
+js_checks() {
+	local pinned installed=""
+	pinned=$(cd "$compat_dir" && node -p 'require("./package.json").dependencies["@aws-sdk/client-kinesis"]')
+	if [[ -f "$compat_dir/node_modules/@aws-sdk/client-kinesis/package.json" ]]; then
+		installed=$(cd "$compat_dir" && node -p 'require("./node_modules/@aws-sdk/client-kinesis/package.json").version')
+	fi
+	if [[ "$installed" != "$pinned" ]]; then
+		note "installing @aws-sdk/client-kinesis@$pinned into compat/node_modules (npm ci)"
+		local npm_out
+		if ! npm_out=$(cd "$compat_dir" && npm ci --no-audit --no-fund 2>&1); then
+			not_ok "js: npm ci @aws-sdk/client-kinesis@$pinned" "$(tail -n 5 <<<"$npm_out")"
+			return
+		fi
+	fi
+	note "@aws-sdk/client-kinesis $pinned, node $(node --version)"
+	run_counted "js: seed002.mjs" with_timeout 120 node "$compat_dir/seed002.mjs" "$endpoint"
+}
+
+if ! have node; then
+	missing_tool node "the JavaScript SDK checks (seed 002)"
+elif ! have npm; then
+	missing_tool npm "the JavaScript SDK checks (seed 002)"
+else
+	js_checks
+fi
+
+# ---------------------------------------------------------------- boto3
+if have python3 && python3 -c 'import boto3' 2>/dev/null; then
+	note "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
+	run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$endpoint"
+else
+	loud "boto3 is not importable by python3: SKIPPING the boto3 checks (not a failure, even in CI)"
+fi
+
+# ---------------------------------------------------------------- shutdown
+stop_server
+summary
