@@ -98,7 +98,7 @@ func (p *serverProcess) client() *sdk.Client {
 		BaseEndpoint: aws.String("http://" + p.addr),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      aws.NopRetryer{},
+		Retryer:      closedConnRetryer{},
 	})
 }
 

@@ -45,8 +45,9 @@ func startServer(t *testing.T, dir string) (*sdk.Client, func()) {
 		BaseEndpoint: aws.String("http://" + addr),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		// A retried call would hide the first answer the test asserts on.
-		Retryer: aws.NopRetryer{},
+		// Only the client's own closed-connection race is retried (see
+		// closedConnRetryer): any other retry would hide the first answer.
+		Retryer: closedConnRetryer{},
 	})
 	stopped := false
 	stop := func() {
