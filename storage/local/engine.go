@@ -277,6 +277,17 @@ func (e *Engine) checkpoint() error {
 	if err != nil {
 		return err
 	}
+	if err := e.syncWritten(); err != nil {
+		return err
+	}
+	return e.journal.removeThrough(through)
+}
+
+// syncWritten takes the set of segments, directories and closed segments
+// written since the last call, fsyncs them and writes the closed segments'
+// indexes. Once it returns, the segments hold durably everything written
+// before the set was taken.
+func (e *Engine) syncWritten() error {
 	e.dirtyMu.Lock()
 	segs, dirs, closed := e.dirtySegs, e.dirtyDirs, e.closedSegs
 	e.dirtySegs, e.dirtyDirs, e.closedSegs = make(map[string]bool), make(map[string]bool), nil
@@ -288,6 +299,7 @@ func (e *Engine) checkpoint() error {
 		}
 	}
 	for dir := range dirs {
+		// A log deleted meanwhile has no directory left to sync.
 		if err := syncDir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -297,7 +309,7 @@ func (e *Engine) checkpoint() error {
 			return err
 		}
 	}
-	return e.journal.removeThrough(through)
+	return nil
 }
 
 func (e *Engine) syncFile(path string) error {
@@ -490,23 +502,8 @@ func (e *Engine) Close() error {
 // checkpointAfterClose syncs the segments and removes every journal file:
 // the committer has stopped, so the journal holds nothing the segments lack.
 func (e *Engine) checkpointAfterClose() error {
-	e.dirtyMu.Lock()
-	segs, dirs, closed := e.dirtySegs, e.dirtyDirs, e.closedSegs
-	e.dirtyMu.Unlock()
-	for path := range segs {
-		if err := e.syncFile(path); err != nil {
-			return err
-		}
-	}
-	for dir := range dirs {
-		if err := syncDir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	for _, c := range closed {
-		if err := e.writeClosedIndex(c.seg); err != nil {
-			return err
-		}
+	if err := e.syncWritten(); err != nil {
+		return err
 	}
 	return e.journal.removeThrough(e.journal.num)
 }
@@ -595,7 +592,7 @@ func (e *Engine) recover() (uint64, error) {
 		}
 	}
 	// Make the replay durable and start from an empty journal.
-	if err := e.checkpointRecovered(); err != nil {
+	if err := e.syncWritten(); err != nil {
 		return 0, err
 	}
 	for _, n := range nums {
@@ -749,28 +746,6 @@ func (e *Engine) replay(r journalRecord) error {
 	seg.ix.add(seg.ix.size, h, e.opts.IndexInterval)
 	l.tail, l.tailArrival = h.lastPos(), h.arrival
 	l.durable, l.durableArrival = l.tail, l.tailArrival
-	return nil
-}
-
-// checkpointRecovered fsyncs what recovery wrote, before the journal that
-// held it is removed.
-func (e *Engine) checkpointRecovered() error {
-	for path := range e.dirtySegs {
-		if err := e.syncFile(path); err != nil {
-			return err
-		}
-	}
-	for dir := range e.dirtyDirs {
-		if err := syncDir(dir); err != nil {
-			return err
-		}
-	}
-	for _, c := range e.closedSegs {
-		if err := e.writeClosedIndex(c.seg); err != nil {
-			return err
-		}
-	}
-	e.dirtySegs, e.dirtyDirs, e.closedSegs = make(map[string]bool), make(map[string]bool), nil
 	return nil
 }
 
