@@ -4,6 +4,7 @@
 // Usage:
 //
 //	tributary serve [flags]   run the server (tributary serve --help)
+//	tributary bench [flags]   measure a Kinesis endpoint (tributary bench --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -27,10 +28,12 @@ Usage:
 
 Commands:
   serve     Run the server
+  bench     Measure a Kinesis endpoint: throughput, latency, many shards
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
-Run 'tributary serve --help' for the server's flags.
+Run 'tributary serve --help' for the server's flags and
+'tributary bench --help' for the benchmark's.
 `
 
 func main() {
@@ -47,6 +50,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serveMain(ctx, rest, stdout, stderr, lookupEnv)
+	case "bench":
+		return benchMain(ctx, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -60,6 +65,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 			fmt.Fprint(stdout, usage)
 		case len(rest) == 1 && rest[0] == "serve":
 			fmt.Fprint(stdout, serveUsage())
+		case len(rest) == 1 && rest[0] == "bench":
+			fmt.Fprint(stdout, benchUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:

@@ -1,0 +1,130 @@
+// Package bench drives a Kinesis Data Streams endpoint with the AWS SDK for
+// Go v2 and measures it: ingest throughput, drain throughput, end-to-end
+// latency and behaviour with many shards. It works against Tributary, AWS
+// or any other compatible server.
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Workload names, in the order "all" runs them.
+const (
+	WorkloadIngest  = "ingest"
+	WorkloadDrain   = "drain"
+	WorkloadLatency = "latency"
+	WorkloadShards  = "shards"
+	WorkloadAll     = "all"
+)
+
+// Workloads lists the workloads "all" runs, in order.
+var Workloads = []string{WorkloadIngest, WorkloadDrain, WorkloadLatency, WorkloadShards}
+
+// Options configures a benchmark run.
+type Options struct {
+	Endpoint string // base URL of the Kinesis endpoint
+	Region   string
+	Workload string // one of Workloads, or WorkloadAll
+	JSONPath string // where to write the JSON result; "-" is stdout, "" none
+	PID      int    // server process whose RSS is reported; 0 for none
+
+	Producers      int           // concurrent producers of ingest
+	Shards         int           // shards of the ingest stream
+	RecordSizes    []int         // record sizes of ingest, one run each
+	IngestDuration time.Duration // length of each ingest run
+
+	DrainRecords int // records written, then read back, by drain
+
+	LatencySamples int           // records timed by latency
+	PollInterval   time.Duration // sleep of the latency poller between GetRecords
+
+	ManyShards         int           // shards of the shards workload's stream
+	ManyShardsDuration time.Duration // length of the shards workload
+
+	StreamPrefix  string        // prefix of every stream the benchmark creates
+	CreateTimeout time.Duration // how long a new stream may take to become ACTIVE
+}
+
+// DefaultOptions returns the options without flags; Endpoint is empty and
+// must be set.
+func DefaultOptions() Options {
+	return Options{
+		Region:             "us-east-1",
+		Workload:           WorkloadAll,
+		Producers:          4,
+		Shards:             4,
+		RecordSizes:        []int{100, 1024},
+		IngestDuration:     10 * time.Second,
+		DrainRecords:       1_000_000,
+		LatencySamples:     1000,
+		PollInterval:       0,
+		ManyShards:         256,
+		ManyShardsDuration: 10 * time.Second,
+		StreamPrefix:       "bench-",
+		CreateTimeout:      60 * time.Second,
+	}
+}
+
+// maxRecordSize is the largest record data Kinesis accepts by default.
+const maxRecordSize = 1 << 20
+
+// Validate reports the first option that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.Endpoint == "":
+		return errors.New("--endpoint is required")
+	case o.Region == "":
+		return errors.New("--region must not be empty")
+	case o.Workload != WorkloadAll && !contains(Workloads, o.Workload):
+		return fmt.Errorf("unknown workload %q", o.Workload)
+	case o.PID < 0:
+		return errors.New("--pid must not be negative")
+	case o.Producers < 1:
+		return errors.New("--producers must be at least 1")
+	case o.Shards < 1:
+		return errors.New("--shards must be at least 1")
+	case len(o.RecordSizes) == 0:
+		return errors.New("--record-sizes must list at least one size")
+	case o.IngestDuration <= 0:
+		return errors.New("--ingest-duration must be positive")
+	case o.DrainRecords < 1:
+		return errors.New("--drain-records must be at least 1")
+	case o.LatencySamples < 1:
+		return errors.New("--latency-samples must be at least 1")
+	case o.PollInterval < 0:
+		return errors.New("--poll-interval must not be negative")
+	case o.ManyShards < 1:
+		return errors.New("--many-shards must be at least 1")
+	case o.ManyShardsDuration <= 0:
+		return errors.New("--many-shards-duration must be positive")
+	case o.StreamPrefix == "":
+		return errors.New("--stream-prefix must not be empty")
+	case o.CreateTimeout <= 0:
+		return errors.New("--create-timeout must be positive")
+	}
+	for _, s := range o.RecordSizes {
+		if s < 1 || s > maxRecordSize {
+			return fmt.Errorf("record size %d must be from 1 to %d bytes", s, maxRecordSize)
+		}
+	}
+	return nil
+}
+
+// selected returns the workloads to run, in order.
+func (o Options) selected() []string {
+	if o.Workload == WorkloadAll {
+		return Workloads
+	}
+	return []string{o.Workload}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progressInterval is the time between progress lines.
+const progressInterval = time.Second
+
+// progress prints a line a second while a workload runs. On a terminal it
+// rewrites one line in place; elsewhere (a log, a CI job, a pipe to the
+// compare script) it prints a plain line each second, since carriage
+// returns make a mess of files.
+type progress struct {
+	w   io.Writer
+	tty bool
+}
+
+func newProgress(w io.Writer) *progress {
+	return &progress{w: w, tty: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a terminal. golang.org/x/term is not a
+// dependency; a character device is a good enough test for this purpose.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// start reports the rate at which count grows, under label, every second
+// until the returned function is called.
+func (p *progress) start(label string, count *atomic.Int64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		begin := time.Now()
+		last, lastN, width := begin, int64(0), 0
+		t := time.NewTicker(progressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				if p.tty && width > 0 {
+					fmt.Fprint(p.w, "\n")
+				}
+				return
+			case now := <-t.C:
+				n := count.Load()
+				rate := float64(n-lastN) / now.Sub(last).Seconds()
+				last, lastN = now, n
+				line := fmt.Sprintf("%s: %.1fs %s rec/s", label, now.Sub(begin).Seconds(), thousands(int64(rate)))
+				if !p.tty {
+					fmt.Fprintln(p.w, line)
+					continue
+				}
+				// Pad over the rest of a longer previous line.
+				pad := max(width-len(line), 0)
+				fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
+				width = len(line)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}

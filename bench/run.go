@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Run runs the workloads opts selects against opts.Endpoint, one after the
+// other, printing progress to stderr and a summary to stdout (to stderr
+// when the JSON result goes to stdout). It runs every selected workload
+// even if one fails, so that one broken feature does not hide the figures
+// of the others, and returns the failures joined.
+func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	b := &bench{
+		opts:     opts,
+		client:   newClient(opts),
+		stderr:   stderr,
+		progress: newProgress(stderr),
+	}
+	result := Result{
+		Endpoint:  opts.Endpoint,
+		Started:   time.Now().UTC(),
+		GoVersion: runtime.Version(),
+		Workloads: []WorkloadResult{},
+	}
+
+	var errs []error
+	for _, name := range opts.selected() {
+		var (
+			rs  []WorkloadResult
+			err error
+		)
+		switch name {
+		case WorkloadIngest:
+			rs, err = b.ingest(ctx)
+		case WorkloadDrain:
+			rs, err = b.drain(ctx)
+		case WorkloadLatency:
+			rs, err = b.latency(ctx)
+		case WorkloadShards:
+			rs, err = b.shards(ctx)
+		}
+		if err != nil {
+			// A workload that fails stops there, so the error belongs to
+			// its last result.
+			if len(rs) > 0 {
+				rs[len(rs)-1].Error = err.Error()
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		result.Workloads = append(result.Workloads, rs...)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	summary := stdout
+	if opts.JSONPath == "-" {
+		summary = stderr
+	}
+	writeSummary(summary, result)
+	if opts.JSONPath != "" {
+		if err := writeJSON(opts.JSONPath, stdout, result); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// bench is one run's shared state.
+type bench struct {
+	opts     Options
+	client   *kinesis.Client
+	stderr   io.Writer
+	progress *progress
+
+	rssWarned bool // whether a failure to read the RSS was reported
+}
+
+// newClient returns a Kinesis client for the endpoint.
+func newClient(opts Options) *kinesis.Client {
+	// Every producer and the poller hold a connection at once; with the
+	// default of 10 idle connections per host, more producers than that
+	// would close and reopen connections on every call and measure TCP
+	// set-up rather than the server.
+	conns := max(opts.Producers, shardsProducers) + 2
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, conns)
+		t.MaxIdleConns = max(t.MaxIdleConns, conns)
+	})
+	return kinesis.New(kinesis.Options{
+		BaseEndpoint: aws.String(opts.Endpoint),
+		Region:       opts.Region,
+		// Emulators accept any credentials; AWS itself would need real
+		// ones, which a benchmark of AWS is not meant for.
+		Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""),
+		HTTPClient:  httpClient,
+		// The standard retryer, because the SDK's HTTP transport has a
+		// client-side race that fails a call with "use of closed network
+		// connection" after the server answered (aws-sdk-go-v2 issues
+		// 1825 and 2737) and the standard retryer retries exactly that.
+		// Retries are counted per workload (retried_calls) so that they
+		// do not pass unseen.
+		Retryer: retry.NewStandard(),
+	})
+}
+
+// retried reports whether a call took more than one attempt, from the
+// result metadata md of a call that succeeded or the error of one that
+// failed.
+func retried(md middleware.Metadata, err error) bool {
+	var maxErr *retry.MaxAttemptsError
+	if errors.As(err, &maxErr) {
+		return true
+	}
+	if r, ok := retry.GetAttemptResults(md); ok {
+		return len(r.Results) > 1
+	}
+	return false
+}

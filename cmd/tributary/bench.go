@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tributary-io/tributary/bench"
+)
+
+// benchOption is one flag of "tributary bench" and its documentation;
+// benchOptions lists them in the order of the help text.
+type benchOption struct {
+	flag  string
+	arg   string // placeholder for the value in the help text
+	usage string
+	value func(o *bench.Options) flag.Value // binds the flag to a field of o
+	def   string                            // default shown in the help, if not the value's
+}
+
+func benchOptions() []benchOption {
+	return []benchOption{
+		{
+			flag: "endpoint", arg: "url",
+			usage: "Base URL of the Kinesis endpoint to measure, e.g. http://127.0.0.1:4567. Required.",
+			value: func(o *bench.Options) flag.Value { return &urlValue{&o.Endpoint} },
+			def:   "none",
+		},
+		{
+			flag: "region", arg: "region",
+			usage: "AWS region to sign requests for; Tributary puts the streams in it.",
+			value: func(o *bench.Options) flag.Value { return &nonEmptyValue{&o.Region} },
+		},
+		{
+			flag: "workload", arg: "name",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order.",
+			value: func(o *bench.Options) flag.Value {
+				return &choiceValue{&o.Workload, append([]string{bench.WorkloadAll}, bench.Workloads...)}
+			},
+		},
+		{
+			flag: "json", arg: "file",
+			usage: "Also write the full result as JSON to file; - writes it to standard output and the summary table to standard error.",
+			value: func(o *bench.Options) flag.Value { return &stringValue{&o.JSONPath} },
+			def:   "none",
+		},
+		{
+			flag: "pid", arg: "n",
+			usage: "Process id of the server, if it runs on this machine: its resident memory (VmRSS from /proc/<pid>/status) is reported at the start and end of each workload.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.PID, min: 1} },
+			def:   "none",
+		},
+		{
+			flag: "producers", arg: "n",
+			usage: "Concurrent producers of ingest, and of the filling of the drain stream.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.Producers, min: 1} },
+		},
+		{
+			flag: "shards", arg: "n",
+			usage: "Shards of the ingest stream.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.Shards, min: 1} },
+		},
+		{
+			flag: "record-sizes", arg: "bytes,...",
+			usage: "Comma-separated record sizes in bytes; ingest runs once for each.",
+			value: func(o *bench.Options) flag.Value { return &sizesValue{&o.RecordSizes} },
+		},
+		{
+			flag: "ingest-duration", arg: "duration",
+			usage: "How long each ingest run sends records.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.IngestDuration, positive: true} },
+		},
+		{
+			flag: "drain-records", arg: "n",
+			usage: "Records of 100 bytes that drain writes (not timed) and then times reading back.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.DrainRecords, min: 1} },
+		},
+		{
+			flag: "latency-samples", arg: "n",
+			usage: "Records that latency sends, one every 5ms, and times from send to receipt.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.LatencySamples, min: 1} },
+		},
+		{
+			flag: "poll-interval", arg: "duration",
+			usage: "Pause of the latency poller after a GetRecords that returned nothing. 0 polls without pause, which measures the server rather than the interval; against AWS, whose shards allow 5 reads a second, use 200ms.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.PollInterval} },
+		},
+		{
+			flag: "many-shards", arg: "n",
+			usage: "Shards of the shards workload's stream.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ManyShards, min: 1} },
+		},
+		{
+			flag: "many-shards-duration", arg: "duration",
+			usage: "How long the shards workload sends records.",
+			value: func(o *bench.Options) flag.Value {
+				return &durationValue{d: &o.ManyShardsDuration, positive: true}
+			},
+		},
+		{
+			flag: "stream-prefix", arg: "prefix",
+			usage: "Prefix of the names of the streams the benchmark creates; each is named prefix, workload and a random suffix, and deleted at the end.",
+			value: func(o *bench.Options) flag.Value { return &streamPrefixValue{&o.StreamPrefix} },
+		},
+		{
+			flag: "create-timeout", arg: "duration",
+			usage: "How long a new stream may take to become ACTIVE before its workload fails.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.CreateTimeout, positive: true} },
+		},
+	}
+}
+
+// parseBenchArgs returns the options given by the command-line arguments.
+// It returns flag.ErrHelp if they ask for help.
+func parseBenchArgs(args []string) (bench.Options, error) {
+	opts := bench.DefaultOptions()
+	fs := flag.NewFlagSet("tributary bench", flag.ContinueOnError)
+	// Errors and help are printed by the caller, which knows where to.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, o := range benchOptions() {
+		fs.Var(o.value(&opts), o.flag, o.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return bench.Options{}, err
+	}
+	if fs.NArg() > 0 {
+		return bench.Options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := opts.Validate(); err != nil {
+		return bench.Options{}, err
+	}
+	return opts, nil
+}
+
+// benchUsage is the help text of "tributary bench".
+func benchUsage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: tributary bench --endpoint url [flags]
+
+Measures a Kinesis Data Streams endpoint (Tributary, AWS or another
+compatible server) with the AWS SDK for Go and reports:
+
+  ingest   records/s and MB/s of concurrent PutRecords of 500 records,
+           and the latency of the calls, for each record size
+  drain    records/s and MB/s of reading a shard from TRIM_HORIZON
+  latency  time from PutRecord to GetRecords seeing the record
+  shards   records/s over a stream of many shards
+
+Each workload creates its own streams and deletes them at the end. A line
+a second shows progress on standard error; a table sums up at the end, and
+--json writes the full result for scripts. Calls are retried by the SDK's
+standard retryer and the retried calls are counted in the result.
+
+Exit status: 0 if every workload ran, 1 if one failed (for example the
+endpoint is unreachable or a stream never became ACTIVE), 2 for wrong
+usage.
+
+Flags:
+`)
+	def := bench.DefaultOptions()
+	for _, o := range benchOptions() {
+		fmt.Fprintf(&b, "  --%s %s\n", o.flag, o.arg)
+		for _, line := range wrap(o.usage, 72) {
+			fmt.Fprintf(&b, "        %s\n", line)
+		}
+		d := o.def
+		if d == "" {
+			d = o.value(&def).String()
+		}
+		fmt.Fprintf(&b, "        Default: %s.\n", d)
+	}
+	return b.String()
+}
+
+// benchMain runs "tributary bench".
+func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseBenchArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, benchUsage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tributary bench: %v\n\nRun 'tributary bench --help' for the flags.\n", err)
+		return 2
+	}
+	// On SIGINT or SIGTERM the workloads stop early, but still delete
+	// their streams and report what they measured.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+
+	if err := bench.Run(ctx, opts, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "tributary bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// urlValue is an http or https URL with a host.
+type urlValue struct{ s *string }
+
+func (v *urlValue) String() string { return *v.s }
+
+func (v *urlValue) Set(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http or https URL such as http://127.0.0.1:4567")
+	}
+	*v.s = s
+	return nil
+}
+
+// stringValue is any string.
+type stringValue struct{ s *string }
+
+func (v *stringValue) String() string { return *v.s }
+
+func (v *stringValue) Set(s string) error {
+	*v.s = s
+	return nil
+}
+
+// intValue is an integer of at least min.
+type intValue struct {
+	p   *int
+	min int
+}
+
+func (v *intValue) String() string { return strconv.Itoa(*v.p) }
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("must be a whole number")
+	}
+	if n < v.min {
+		return fmt.Errorf("must be at least %d", v.min)
+	}
+	*v.p = n
+	return nil
+}
+
+// sizesValue is a comma-separated list of record sizes in bytes.
+type sizesValue struct{ sizes *[]int }
+
+func (v *sizesValue) String() string {
+	s := make([]string, len(*v.sizes))
+	for i, n := range *v.sizes {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func (v *sizesValue) Set(s string) error {
+	var sizes []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1<<20 {
+			return fmt.Errorf("size %q must be a number of bytes from 1 to 1048576", f)
+		}
+		sizes = append(sizes, n)
+	}
+	*v.sizes = sizes
+	return nil
+}
+
+// streamPrefixValue is the start of a stream name: not empty, and of the
+// characters a stream name may have, so that a bad prefix fails here and
+// not at the first CreateStream.
+type streamPrefixValue struct{ s *string }
+
+func (v *streamPrefixValue) String() string { return *v.s }
+
+func (v *streamPrefixValue) Set(s string) error {
+	// The longest workload name and the suffix take 17 of the 128
+	// characters a stream name may have.
+	if s == "" || len(s) > 100 {
+		return errors.New("must be 1 to 100 characters")
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return errors.New("may only have letters, digits, _, . and -")
+		}
+	}
+	*v.s = s
+	return nil
+}
