@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// Values of --storage.
+const (
+	storageLocal   = "local"
+	storageMemory  = "memory"
+	storageDiscard = "discard"
+)
+
 // Values of --sync.
 const (
 	syncAlways   = "always"
@@ -21,6 +28,7 @@ const (
 // serveConfig is the configuration of "tributary serve".
 type serveConfig struct {
 	Listen       string
+	Storage      string // storageLocal, storageMemory or storageDiscard
 	DataDir      string
 	Account      string
 	CreateDelay  time.Duration
@@ -36,6 +44,7 @@ type serveConfig struct {
 func defaultServeConfig() serveConfig {
 	return serveConfig{
 		Listen:       "127.0.0.1:4567",
+		Storage:      storageLocal,
 		DataDir:      "./tributary-data",
 		Account:      "000000000000",
 		CreateDelay:  500 * time.Millisecond,
@@ -67,8 +76,15 @@ func serveOptions() []serveOption {
 			value: func(c *serveConfig) flag.Value { return &listenValue{&c.Listen} },
 		},
 		{
+			flag: "storage", env: "TRIBUTARY_STORAGE", arg: "engine",
+			usage: "Where records are kept. local: on disk in --data-dir. memory: in memory only, lost at exit; for tests and CI. discard: records are thrown away as soon as they are acknowledged and reads return none; only for measuring the server's upper bound in benchmarks.",
+			value: func(c *serveConfig) flag.Value {
+				return &choiceValue{&c.Storage, []string{storageLocal, storageMemory, storageDiscard}}
+			},
+		},
+		{
 			flag: "data-dir", env: "TRIBUTARY_DATA_DIR", arg: "dir",
-			usage: "Directory that holds the streams' data; created if missing.",
+			usage: "Directory that holds the streams' data with --storage local; created if missing. Unused by the other engines.",
 			value: func(c *serveConfig) flag.Value { return &nonEmptyValue{&c.DataDir} },
 		},
 		{
@@ -103,7 +119,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "sync", env: "TRIBUTARY_SYNC", arg: "mode",
-			usage: "When writes are flushed to disk. always: fsync before acknowledging a write, so an acknowledged record survives a crash. interval: fsync every --sync-interval; faster, but a crash may lose the writes of the last interval.",
+			usage: "When writes are flushed to disk with --storage local. always: fsync before acknowledging a write, so an acknowledged record survives a crash. interval: fsync every --sync-interval; faster, but a crash may lose the writes of the last interval.",
 			value: func(c *serveConfig) flag.Value { return &choiceValue{&c.Sync, []string{syncAlways, syncInterval}} },
 		},
 		{

@@ -35,24 +35,24 @@ func TestParseServeArgs(t *testing.T) {
 		{
 			name: "environment over defaults",
 			env: map[string]string{
-				"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_DATA_DIR": "/var/lib/tributary",
+				"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_STORAGE": "memory", "TRIBUTARY_DATA_DIR": "/var/lib/tributary",
 				"TRIBUTARY_ACCOUNT": "123456789012", "TRIBUTARY_CREATE_DELAY": "0",
 				"TRIBUTARY_DELETE_DELAY": "1s", "TRIBUTARY_UPDATE_DELAY": "2m",
 				"TRIBUTARY_LOG_LEVEL": "DEBUG", "TRIBUTARY_LOG_FORMAT": "json",
 				"TRIBUTARY_SYNC": "interval", "TRIBUTARY_SYNC_INTERVAL": "250ms",
 			},
 			want: serveConfig{
-				Listen: ":9000", DataDir: "/var/lib/tributary", Account: "123456789012",
+				Listen: ":9000", Storage: storageMemory, DataDir: "/var/lib/tributary", Account: "123456789012",
 				CreateDelay: 0, DeleteDelay: time.Second, UpdateDelay: 2 * time.Minute,
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 			},
 		},
 		{
 			name: "flags over environment",
-			args: []string{"--listen", "0.0.0.0:4568", "-log-level=warn", "--create-delay=0s", "--sync", "always"},
-			env:  map[string]string{"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_LOG_LEVEL": "debug", "TRIBUTARY_CREATE_DELAY": "3s", "TRIBUTARY_SYNC": "interval"},
+			args: []string{"--listen", "0.0.0.0:4568", "-log-level=warn", "--create-delay=0s", "--sync", "always", "--storage=discard"},
+			env:  map[string]string{"TRIBUTARY_LISTEN": ":9000", "TRIBUTARY_LOG_LEVEL": "debug", "TRIBUTARY_CREATE_DELAY": "3s", "TRIBUTARY_SYNC": "interval", "TRIBUTARY_STORAGE": "memory"},
 			want: with(func(c *serveConfig) {
-				c.Listen, c.LogLevel, c.CreateDelay, c.Sync = "0.0.0.0:4568", slog.LevelWarn, 0, syncAlways
+				c.Listen, c.LogLevel, c.CreateDelay, c.Sync, c.Storage = "0.0.0.0:4568", slog.LevelWarn, 0, syncAlways, storageDiscard
 			}),
 		},
 		{
@@ -73,6 +73,10 @@ func TestParseServeArgs(t *testing.T) {
 			env: map[string]string{"TRIBUTARY_SYNC": "sometimes"}, wantErr: `TRIBUTARY_SYNC: must be one of always, interval`},
 		{name: "bad log level", args: []string{"--log-level=trace"}, wantErr: `invalid value "trace" for flag -log-level: must be one of debug, info, warn, error`},
 		{name: "bad log format", args: []string{"--log-format=xml"}, wantErr: "must be one of text, json"},
+		{name: "storage flag", args: []string{"--storage", "memory"}, want: with(func(c *serveConfig) { c.Storage = storageMemory })},
+		{name: "bad storage", args: []string{"--storage=s3"}, wantErr: `invalid value "s3" for flag -storage: must be one of local, memory, discard`},
+		{name: "bad storage in environment", env: map[string]string{"TRIBUTARY_STORAGE": "Memory"},
+			wantErr: `invalid value "Memory" for TRIBUTARY_STORAGE: must be one of local, memory, discard`},
 		{name: "bad sync mode", args: []string{"--sync=never"}, wantErr: "must be one of always, interval"},
 		{name: "negative delay", args: []string{"--delete-delay=-1s"}, wantErr: "-delete-delay: must not be negative"},
 		{name: "not a duration", args: []string{"--create-delay=soon"}, wantErr: "must be a duration such as 500ms"},
@@ -124,6 +128,7 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Environment: TRIBUTARY_LISTEN. Default: 127.0.0.1:4567.",
+		"Environment: TRIBUTARY_STORAGE. Default: local.",
 		"Environment: TRIBUTARY_CREATE_DELAY. Default: 500ms.",
 		"Environment: TRIBUTARY_LOG_LEVEL. Default: info.",
 		"Environment: TRIBUTARY_SYNC. Default: always.",

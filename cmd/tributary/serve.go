@@ -9,7 +9,10 @@ import (
 
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
+	"github.com/tributary-io/tributary/storage"
+	"github.com/tributary-io/tributary/storage/discard"
 	"github.com/tributary-io/tributary/storage/local"
+	"github.com/tributary-io/tributary/storage/mem"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -17,13 +20,9 @@ import (
 // gracefully: new connections are refused and in-flight requests finish
 // (for at most server.DefaultShutdownTimeout).
 func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
-	var every time.Duration // zero: fsync before acknowledging
-	if cfg.Sync == syncInterval {
-		every = cfg.SyncInterval
-	}
-	engine, err := local.Open(cfg.DataDir, local.Options{SyncInterval: every, Logger: logger})
+	engine, err := openEngine(cfg, logger)
 	if err != nil {
-		return fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
+		return err
 	}
 	svc, err := stream.New(ctx, engine, stream.Options{
 		CreateDelay: streamDelay(cfg.CreateDelay),
@@ -54,11 +53,12 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
-	logger.Info("listening on "+addr,
-		slog.String("addr", addr),
-		slog.String("data_dir", cfg.DataDir),
-		slog.String("account", cfg.Account),
-		slog.String("sync", cfg.Sync))
+	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
+	if cfg.Storage == storageLocal {
+		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
+	}
+	attrs = append(attrs, slog.String("account", cfg.Account))
+	logger.Info("listening on "+addr, attrs...)
 
 	serveErr := srv.Serve(ctx, ln)
 	closeErr := closeWiring()
@@ -70,6 +70,29 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openEngine opens the storage engine cfg.Storage names.
+func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
+	switch cfg.Storage {
+	case storageMemory:
+		return mem.New(mem.Options{}), nil
+	case storageDiscard:
+		// Said at warn level so that it shows even with --log-level warn,
+		// which benchmarks use: a server that loses every record must not
+		// be mistaken for one that keeps them.
+		logger.Warn("storage is discard: records are thrown away and reads return none; use it only for benchmarks")
+		return discard.New(nil), nil
+	}
+	var every time.Duration // zero: fsync before acknowledging
+	if cfg.Sync == syncInterval {
+		every = cfg.SyncInterval
+	}
+	engine, err := local.Open(cfg.DataDir, local.Options{SyncInterval: every, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
+	}
+	return engine, nil
 }
 
 // streamDelay maps a --*-delay flag to stream.Options: the flag's zero

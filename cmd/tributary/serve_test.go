@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -61,23 +63,10 @@ func TestRun(t *testing.T) {
 	go func() { done <- run(ctx, cfg, logger) }()
 
 	addr := waitListening(t, &logs, done)
-	req, err := http.NewRequest("POST", "http://"+addr, strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
-	req.Header.Set("X-Amz-Date", "20250101T000000Z")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	status, body := rawCall(t, addr, "ListStreams", "{}")
 	want := `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`
-	if resp.StatusCode != 200 || string(body) != want {
-		t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, body, want)
+	if status != 200 || body != want {
+		t.Fatalf("got %d %s, want 200 %s", status, body, want)
 	}
 
 	cancel()
@@ -95,6 +84,127 @@ func TestRun(t *testing.T) {
 	recs := logs.records(t)
 	if last := recs[len(recs)-1]; last["msg"] != "stopped" {
 		t.Errorf("last log record = %v, want msg stopped", last)
+	}
+}
+
+// TestRunStorage checks that --storage picks the engine: memory keeps a
+// record and leaves the data directory alone, discard acknowledges the
+// record, drops it and warns that it does.
+func TestRunStorage(t *testing.T) {
+	tests := []struct {
+		storage  string
+		wantData string // base64 of the record GetRecords returns; "" for none
+		wantWarn bool
+	}{
+		{storage: storageMemory, wantData: "aGVsbG8="},
+		{storage: storageDiscard, wantWarn: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.storage, func(t *testing.T) {
+			cfg := defaultServeConfig()
+			cfg.Listen = "127.0.0.1:0"
+			cfg.Storage = tt.storage
+			cfg.DataDir = filepath.Join(t.TempDir(), "unused")
+			cfg.CreateDelay = 0
+			var logs syncBuffer
+			logger := newLogger(&logs, slog.LevelInfo, "json")
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, cfg, logger) }()
+			addr := waitListening(t, &logs, done)
+
+			mustRawCall(t, addr, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+			waitActiveRaw(t, addr, "s")
+			mustRawCall(t, addr, "PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"aGVsbG8="}`)
+			var it struct{ ShardIterator string }
+			decodeBody(t, mustRawCall(t, addr, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`), &it)
+			var got struct{ Records []struct{ Data string } }
+			decodeBody(t, mustRawCall(t, addr, "GetRecords", `{"ShardIterator":"`+it.ShardIterator+`"}`), &got)
+			var data []string
+			for _, r := range got.Records {
+				data = append(data, r.Data)
+			}
+			if tt.wantData == "" && len(data) != 0 || tt.wantData != "" && (len(data) != 1 || data[0] != tt.wantData) {
+				t.Errorf("GetRecords returned data %q, want %q", data, tt.wantData)
+			}
+
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if _, err := os.Stat(cfg.DataDir); !os.IsNotExist(err) {
+				t.Errorf("data dir stat = %v, want it not created", err)
+			}
+			var warned bool
+			for _, rec := range logs.records(t) {
+				if msg, _ := rec["msg"].(string); rec["level"] == "WARN" && strings.Contains(msg, "records are thrown away") {
+					warned = true
+				}
+				if msg, _ := rec["msg"].(string); strings.HasPrefix(msg, "listening on ") && rec["storage"] != tt.storage {
+					t.Errorf("listening record %v, want storage %s", rec, tt.storage)
+				}
+			}
+			if warned != tt.wantWarn {
+				t.Errorf("warned that records are discarded: %v, want %v", warned, tt.wantWarn)
+			}
+		})
+	}
+}
+
+// waitActiveRaw waits for stream name to become ACTIVE.
+func waitActiveRaw(t *testing.T, addr, name string) {
+	t.Helper()
+	for range 500 {
+		var d struct{ StreamDescriptionSummary struct{ StreamStatus string } }
+		decodeBody(t, mustRawCall(t, addr, "DescribeStreamSummary", `{"StreamName":"`+name+`"}`), &d)
+		if d.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("stream %s never became ACTIVE", name)
+}
+
+// rawCall sends a JSON Kinesis request for operation op and returns the
+// status and the body of the response.
+func rawCall(t *testing.T, addr, op, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", "http://"+addr, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+	req.Header.Set("X-Amz-Date", "20250101T000000Z")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// mustRawCall is rawCall for a request that must succeed.
+func mustRawCall(t *testing.T, addr, op, body string) string {
+	t.Helper()
+	status, resp := rawCall(t, addr, op, body)
+	if status != 200 {
+		t.Fatalf("%s: %d %s", op, status, resp)
+	}
+	return resp
+}
+
+func decodeBody(t *testing.T, body string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
 	}
 }
 
