@@ -65,6 +65,10 @@ var handlers = map[string]handlerFunc{
 	OpListTagsForResource:           (*API).listTagsForResource,
 	OpDescribeLimits:                (*API).describeLimits,
 	OpUpdateMaxRecordSize:           (*API).updateMaxRecordSize,
+	OpSplitShard:                    (*API).splitShard,
+	OpMergeShards:                   (*API).mergeShards,
+	OpUpdateShardCount:              (*API).updateShardCount,
+	OpUpdateStreamMode:              (*API).updateStreamMode,
 }
 
 // unimplemented is the answer to an operation Tributary knows the shape of

@@ -66,16 +66,12 @@ var unimplementedOps = []struct{ op, body string }{
 	{OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
 	{OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{OpListStreamConsumers, `{"StreamARN":"` + testARN + `"}`},
-	{OpMergeShards, `{"StreamName":"s","ShardToMerge":"shardId-000000000000","AdjacentShardToMerge":"shardId-000000000001"}`},
 	{OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
 	{OpRegisterStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
-	{OpSplitShard, `{"StreamName":"s","ShardToSplit":"shardId-000000000000","NewStartingHashKey":"1"}`},
 	{OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{OpSubscribeToShard, `{"ConsumerARN":"` + testARN + `/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`},
 	{OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
-	{OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":2,"ScalingType":"UNIFORM_SCALING"}`},
-	{OpUpdateStreamMode, `{"StreamARN":"` + testARN + `","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`},
 	{OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
 	{OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},
 }
@@ -111,8 +107,8 @@ func TestHandleCoversOperations(t *testing.T) {
 
 func TestHandleValidatesBeforeUnimplemented(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpSplitShard, `{"StreamName":"s","ShardToSplit":"shardId-000000000000"}`), 400,
-		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'newStartingHashKey' failed to satisfy constraint: Member must not be null"}`)
+	wantResponse(t, call(a, ContentTypeJSON, OpEnableEnhancedMonitoring, `{"StreamName":"s"}`), 400,
+		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null"}`)
 }
 
 func TestHandleUnknownTarget(t *testing.T) {
@@ -202,5 +198,29 @@ func TestHandleInternalFailure(t *testing.T) {
 	// The client learns nothing, so the cause must be in the log.
 	if got := logs.String(); !strings.Contains(got, `msg="operation failed" op=CreateStream`) || !strings.Contains(got, "error=") {
 		t.Fatalf("log = %q, want the failed operation and its error", got)
+	}
+}
+
+// TestHandleResharding checks the resharding operations' wire shapes: no
+// body for SplitShard, MergeShards and UpdateStreamMode, UpdateShardCount's
+// counts, and domain errors in AWS's form.
+func TestHandleResharding(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":2}`), 200, ``)
+	wantResponse(t, call(a, ContentTypeJSON, OpSplitShard,
+		`{"StreamName":"s","ShardToSplit":"shardId-000000000000","NewStartingHashKey":"85070591730234615865843651857942052864"}`), 200, ``)
+	wantResponse(t, call(a, ContentTypeJSON, OpMergeShards,
+		`{"StreamARN":"`+testARN+`","ShardToMerge":"shardId-000000000002","AdjacentShardToMerge":"shardId-000000000003"}`), 200, ``)
+	wantResponse(t, call(a, ContentTypeJSON, OpMergeShards,
+		`{"StreamName":"s","ShardToMerge":"shardId-000000000000","AdjacentShardToMerge":"shardId-000000000001"}`), 400,
+		`{"__type":"InvalidArgumentException","message":"Shard shardId-000000000000 in stream s under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting."}`)
+	wantResponse(t, call(a, ContentTypeJSON, OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":4,"ScalingType":"UNIFORM_SCALING"}`), 200,
+		`{"StreamName":"s","CurrentShardCount":2,"TargetShardCount":4,"StreamARN":"`+testARN+`"}`)
+	wantResponse(t, call(a, ContentTypeJSON, OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":9,"ScalingType":"UNIFORM_SCALING"}`), 400,
+		`{"__type":"LimitExceededException","message":"UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 4, Target shard count: 9"}`)
+	wantResponse(t, call(a, ContentTypeJSON, OpUpdateStreamMode, `{"StreamARN":"`+testARN+`","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`), 200, ``)
+	resp := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`)
+	if !strings.Contains(string(resp.Body), `"StreamModeDetails":{"StreamMode":"ON_DEMAND"}`) || !strings.Contains(string(resp.Body), `"OpenShardCount":4`) {
+		t.Errorf("DescribeStreamSummary %s", resp.Body)
 	}
 }

@@ -62,3 +62,39 @@ func childShardsOut(in []stream.ChildShard) []ChildShard {
 	}
 	return out
 }
+
+func (a *API) splitShard(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
+	in := raw.(*SplitShardInput)
+	return nil, a.svc.SplitShard(ctx, scope, stream.SplitShardInput{
+		Stream:             ref(in.StreamName, in.StreamARN),
+		ShardToSplit:       str(in.ShardToSplit),
+		NewStartingHashKey: str(in.NewStartingHashKey),
+	})
+}
+
+func (a *API) mergeShards(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
+	in := raw.(*MergeShardsInput)
+	return nil, a.svc.MergeShards(ctx, scope, stream.MergeShardsInput{
+		Stream:               ref(in.StreamName, in.StreamARN),
+		ShardToMerge:         str(in.ShardToMerge),
+		AdjacentShardToMerge: str(in.AdjacentShardToMerge),
+	})
+}
+
+func (a *API) updateShardCount(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
+	in := raw.(*UpdateShardCountInput)
+	out, err := a.svc.UpdateShardCount(ctx, scope, stream.UpdateShardCountInput{
+		Stream:           ref(in.StreamName, in.StreamARN),
+		TargetShardCount: num(in.TargetShardCount),
+		ScalingType:      str(in.ScalingType),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &UpdateShardCountOutput{
+		StreamName:        optStr(out.StreamName),
+		StreamARN:         optStr(out.StreamARN),
+		CurrentShardCount: int32Ptr(int32(out.CurrentShardCount)),
+		TargetShardCount:  int32Ptr(int32(out.TargetShardCount)),
+	}, nil
+}

@@ -137,3 +137,11 @@ func modeDetails(m stream.StreamMode) *StreamModeDetails {
 func monitoring(metrics []string) []EnhancedMetrics {
 	return []EnhancedMetrics{{ShardLevelMetrics: append(make([]string, 0, len(metrics)), metrics...)}}
 }
+
+func (a *API) updateStreamMode(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
+	in := raw.(*UpdateStreamModeInput)
+	return nil, a.svc.UpdateStreamMode(ctx, scope, stream.UpdateStreamModeInput{
+		Stream: stream.StreamRef{ARN: str(in.StreamARN)},
+		Mode:   stream.StreamMode(str(in.StreamModeDetails.StreamMode)),
+	})
+}

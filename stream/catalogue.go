@@ -62,6 +62,14 @@ type streamRecord struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	// Shards are indexed by their shard index: Shards[i].Index == i.
 	Shards []shardRecord `json:"shards"`
+	// Pending is a split or merge whose intent is recorded but whose
+	// outcome is not yet (see reshard.go); nil when none is under way.
+	Pending *pendingReshard `json:"pending,omitempty"`
+	// ScalingTo is the target of an UpdateShardCount under way (zero:
+	// none); Scalings are the times of the UpdateShardCount calls of the
+	// last 24 hours, for AWS's rate rule.
+	ScalingTo int         `json:"scalingTo,omitempty"`
+	Scalings  []time.Time `json:"scalings,omitempty"`
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is
@@ -97,7 +105,9 @@ func (r *streamRecord) status(now time.Time) (StreamStatus, bool) {
 		return StatusDeleting, true
 	case now.Before(r.ActiveAt):
 		return StatusCreating, true
-	case now.Before(r.UpdatingUntil):
+	case now.Before(r.UpdatingUntil) || r.Pending != nil || r.ScalingTo != 0:
+		// A reshard under way keeps the stream UPDATING however short
+		// UpdateDelay is, so that no other change starts before it ends.
 		return StatusUpdating, true
 	}
 	return StatusActive, true

@@ -89,7 +89,7 @@ func (s *Service) deleteLogs(ctx context.Context, id string, shards int) error {
 // entry, so that a crash in between leaves an entry the next reap finishes.
 // An entry that changed meanwhile (the name was re-created) is left alone.
 func (s *Service) finishDeletion(ctx context.Context, key string, e entry) error {
-	if err := s.deleteLogs(ctx, e.rec.ID, len(e.rec.Shards)); err != nil {
+	if err := s.deleteLogs(ctx, e.rec.ID, e.rec.logCount()); err != nil {
 		return err
 	}
 	err := s.meta.Delete(ctx, key, e.rev)
@@ -140,6 +140,9 @@ func (s *Service) reapLoop(ctx context.Context) {
 		}
 		if err := s.reap(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("stream: finishing deletions failed; will retry", "err", err)
+		}
+		if err := s.resumeReshards(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("stream: finishing reshards failed; will retry", "err", err)
 		}
 	}
 }

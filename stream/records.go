@@ -96,6 +96,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		return nil, err
 	}
 	batch := []storage.Record{{PartitionKey: in.PartitionKey, ExplicitHashKey: in.ExplicitHashKey, Data: in.Data}}
+	var backoff sealedBackoff
 	for {
 		sh := rec.route(h)
 		if sh == nil {
@@ -104,9 +105,15 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		app, err := s.append(ctx, rec, sh.Index, batch)
 		if errors.Is(err, storage.ErrSealed) {
 			// The shard closed under us (resharding): route again with the
-			// catalogue as it is now.
+			// catalogue as it is now, after a pause while it still names
+			// the sealed shard (see reshard.go).
 			if rec, err = s.writable(ctx, scope, name); err != nil {
 				return nil, internal("put record", err)
+			}
+			if rec.route(h) != nil && rec.route(h).Index == sh.Index {
+				if err := backoff.wait(ctx); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -173,6 +180,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	}
 
 	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: EncryptionNone}
+	var backoff sealedBackoff
 	pending := make([]int, len(in.Records)) // indexes of entries not yet appended
 	for i := range pending {
 		pending[i] = i
@@ -212,11 +220,13 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			}()
 		}
 		wg.Wait()
+		sealed := make(map[uint32]bool)
 		for k, index := range order {
 			idx, app, err := groups[index], results[k].app, results[k].err
 			switch {
 			case errors.Is(err, storage.ErrSealed):
 				pending = append(pending, idx...)
+				sealed[index] = true
 				continue
 			case err != nil:
 				if ctx.Err() != nil {
@@ -243,6 +253,14 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 		if len(pending) > 0 {
 			if rec, err = s.writable(ctx, scope, name); err != nil {
 				return nil, internal("put records", err)
+			}
+			for _, i := range pending {
+				if sh := rec.route(hashes[i]); sh != nil && sealed[sh.Index] {
+					if err := backoff.wait(ctx); err != nil {
+						return nil, err
+					}
+					break
+				}
 			}
 		}
 	}
@@ -320,13 +338,34 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 			out.MillisBehindLatest = res.LastArrival - last.ArrivalTime
 		}
 	}
-	if res.Sealed {
+	if res.Sealed && !sh.open() {
 		// The shard is closed and read to its end: no iterator follows,
-		// the children do.
+		// the children do. A log sealed while the catalogue still shows
+		// the shard open is a reshard between its steps (c) and (d): the
+		// reader gets an iterator at the end and finds the children on a
+		// later call.
 		out.ChildShards = childShards(rec, sh)
 		return out, nil
 	}
 	next := iterator{issued: now, tag: rec.Tag, shard: it.shard, start: storage.At(res.Next), stream: it.stream}
 	out.NextShardIterator = encodeIterator(s.iterKey, scope, next)
 	return out, nil
+}
+
+// sealedBackoff paces a writer that found its shard sealed while the
+// catalogue still routes to it: the reshard that sealed it records the
+// children in a moment (step (d) in reshard.go), or a restart does. The
+// pause starts at 1ms and doubles up to 50ms; ctx bounds the wait.
+type sealedBackoff struct{ d time.Duration }
+
+func (b *sealedBackoff) wait(ctx context.Context) error {
+	b.d = min(max(2*b.d, time.Millisecond), 50*time.Millisecond)
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -481,6 +481,11 @@ type Service struct {
 	logsMu sync.Mutex
 	logs   map[string]storage.ShardLog
 
+	// scaling holds a mutex per stream key, held while an UpdateShardCount
+	// runs its splits and merges (see scaleLock).
+	scaleMu sync.Mutex
+	scaling map[string]*sync.Mutex
+
 	wake   chan struct{} // nudges the reaper
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -514,6 +519,7 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		shardLimit:    opts.ShardLimit,
 		onDemandLimit: opts.OnDemandStreamLimit,
 		logs:          make(map[string]storage.ShardLog),
+		scaling:       make(map[string]*sync.Mutex),
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
@@ -536,6 +542,11 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		return nil, err
 	}
 	if err := s.reap(ctx); err != nil {
+		return nil, err
+	}
+	// A reshard a crash interrupted is finished before requests arrive:
+	// until then writes to its sealed parent would wait for the children.
+	if err := s.resumeReshards(ctx); err != nil {
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
@@ -592,3 +603,7 @@ func internal(op string, err error) error {
 //	ListTagsForResource(ctx, Scope, ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
 //	DescribeLimits(ctx, Scope) (*DescribeLimitsOutput, error)
 //	UpdateMaxRecordSize(ctx, Scope, UpdateMaxRecordSizeInput) error
+//	SplitShard(ctx, Scope, SplitShardInput) error
+//	MergeShards(ctx, Scope, MergeShardsInput) error
+//	UpdateShardCount(ctx, Scope, UpdateShardCountInput) (*UpdateShardCountOutput, error)
+//	UpdateStreamMode(ctx, Scope, UpdateStreamModeInput) error

@@ -229,12 +229,13 @@ func shardMatches(rec *streamRecord, sh *shardRecord, f *ShardFilter, now time.T
 	// withinRetention: an open shard, or one closed so recently that
 	// records it holds may still be readable.
 	withinRetention := sh.open() || !sh.Closed.Before(trimHorizon)
-	// openAt: the shard existed and was not yet closed at t.
+	// openAt: the shard started at or before t and ended at or after it
+	// (AWS's AT_TIMESTAMP).
 	openAt := func(t time.Time) bool {
 		if t.Before(rec.Created) {
 			t = rec.Created
 		}
-		return !sh.Created.After(t) && (sh.open() || sh.Closed.After(t))
+		return !sh.Created.After(t) && (sh.open() || !sh.Closed.Before(t))
 	}
 	if f == nil {
 		return withinRetention
