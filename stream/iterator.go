@@ -47,14 +47,18 @@ type iterator struct {
 	stream string
 }
 
-func iteratorMAC(key []byte, scope Scope, body []byte) []byte {
+// scopedMAC signs body for one account and region, so that an iterator or
+// token issued to one scope is refused in another. Iterators and tokens use
+// different keys derived from one secret (see Service.iterKey), which keeps
+// one kind from passing for the other.
+func scopedMAC(key []byte, scope Scope, body []byte, n int) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(scope.Account))
 	m.Write([]byte{0})
 	m.Write([]byte(scope.Region))
 	m.Write([]byte{0})
 	m.Write(body)
-	return m.Sum(nil)[:iteratorMACLen]
+	return m.Sum(nil)[:n]
 }
 
 // encodeIterator signs and encodes it. Stream names are at most 128 bytes
@@ -73,7 +77,7 @@ func encodeIterator(key []byte, scope Scope, it iterator) string {
 	binary.BigEndian.PutUint64(b[18:], v)
 	b[26] = byte(len(it.stream))
 	b = append(b, it.stream...)
-	b = append(b, iteratorMAC(key, scope, b)...)
+	b = append(b, scopedMAC(key, scope, b, iteratorMACLen)...)
 	return base64.StdEncoding.EncodeToString(b)
 }
 
@@ -90,7 +94,7 @@ func decodeIterator(key []byte, scope Scope, text string, now time.Time) (iterat
 		return iterator{}, errInvalidIterator()
 	}
 	body, mac := b[:iteratorFixedLen+n], b[iteratorFixedLen+n:]
-	if !hmac.Equal(mac, iteratorMAC(key, scope, body)) {
+	if !hmac.Equal(mac, scopedMAC(key, scope, body, iteratorMACLen)) {
 		return iterator{}, errInvalidIterator()
 	}
 	it := iterator{

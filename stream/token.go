@@ -2,7 +2,6 @@ package stream
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -36,15 +35,6 @@ type token struct {
 	Filter *ShardFilter `json:"f,omitempty"`
 }
 
-func tokenMAC(key []byte, scope Scope, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(scope.Account))
-	m.Write([]byte{0})
-	m.Write([]byte(scope.Region))
-	m.Write([]byte{0})
-	m.Write(body)
-	return m.Sum(nil)[:tokenMACLen]
-}
 
 // sealToken encodes t, issued now.
 func (s *Service) sealToken(scope Scope, t token) (string, error) {
@@ -54,7 +44,7 @@ func (s *Service) sealToken(scope Scope, t token) (string, error) {
 		return "", internal("encode token", err)
 	}
 	body := append([]byte{tokenVersion}, js...)
-	return base64.StdEncoding.EncodeToString(append(body, tokenMAC(s.tokenKey, scope, body)...)), nil
+	return base64.StdEncoding.EncodeToString(append(body, scopedMAC(s.tokenKey, scope, body, tokenMACLen)...)), nil
 }
 
 // openToken decodes and checks a token of the given kind.
@@ -65,7 +55,7 @@ func (s *Service) openToken(scope Scope, text string, kind tokenKind) (token, er
 		return token{}, invalid
 	}
 	body, mac := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
-	if !hmac.Equal(mac, tokenMAC(s.tokenKey, scope, body)) {
+	if !hmac.Equal(mac, scopedMAC(s.tokenKey, scope, body, tokenMACLen)) {
 		return token{}, invalid
 	}
 	var t token
