@@ -136,6 +136,9 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 		var app []storage.Appended
 		app, err = l.Append(ctx, batch)
 		if err == nil {
+			if rec.Mode == ModeOnDemand {
+				s.meterAppend(rec, index, batch)
+			}
 			return app, nil
 		}
 	}
@@ -146,6 +149,16 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 		return nil, errStreamNotFound(rec.Name, rec.Account)
 	}
 	return nil, internal("append", err)
+}
+
+// meterAppend counts an appended batch towards its shard's write rate, in
+// bytes as AWS counts throughput: data and partition key together.
+func (s *Service) meterAppend(rec *streamRecord, index uint32, batch []storage.Record) {
+	bytes := 0
+	for i := range batch {
+		bytes += len(batch[i].Data) + len(batch[i].PartitionKey)
+	}
+	s.meters.add(shardKey{rec.ID, index}, s.clock(), bytes, len(batch))
 }
 
 // shardAppend is the outcome of one shard's part of a PutRecords.

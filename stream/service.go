@@ -83,8 +83,27 @@ type Options struct {
 	// have in a region. Zero means AWS's default of 50.
 	OnDemandStreamLimit int
 	// Logger receives background errors (deletions that failed and will be
-	// retried). Nil means slog.Default().
+	// retried) and the on-demand scaler's splits and merges. Nil means
+	// slog.Default().
 	Logger *slog.Logger
+
+	// On-demand scaling (see autoscale.go). AutoscaleInterval is how often
+	// the ON_DEMAND streams are evaluated, and the span their write rates
+	// are measured over; zero means 1 minute and a negative value turns
+	// the scaler off. A shard writing more than AutoscaleSplitThreshold of
+	// its capacity is split (zero: 0.8); two adjacent shards writing less
+	// than AutoscaleMergeThreshold (zero: 0.2, and it must stay below half
+	// the split threshold) for AutoscaleCooldown (zero: 15 minutes) are
+	// merged.
+	AutoscaleInterval       time.Duration
+	AutoscaleSplitThreshold float64
+	AutoscaleMergeThreshold float64
+	AutoscaleCooldown       time.Duration
+	// ShardWriteBytesPerSec and ShardWriteRecordsPerSec are a shard's write
+	// capacity the thresholds are fractions of; zero means AWS's 1 MiB/s
+	// and 1000 records/s. Tests lower them.
+	ShardWriteBytesPerSec   int
+	ShardWriteRecordsPerSec int
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -486,6 +505,13 @@ type Service struct {
 	scaleMu sync.Mutex
 	scaling map[string]*sync.Mutex
 
+	// autoscale is the on-demand scaler's settings and meters the write
+	// rates it decides on; autoscaleDone is closed when its goroutine
+	// returns (at once when it is off).
+	autoscale     autoscaleConfig
+	meters        *meters
+	autoscaleDone chan struct{}
+
 	wake   chan struct{} // nudges the reaper
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -506,9 +532,17 @@ func delay(d time.Duration) time.Duration {
 // New returns a Service over engine. It loads (or, on first start, creates)
 // the secret that signs shard iterators, removes shard logs left behind by
 // a creation or deletion that a crash interrupted, and starts the
-// goroutine that finishes deletions. ctx bounds this start-up work only.
+// goroutines that finish deletions and scale on-demand streams. ctx bounds
+// this start-up work only.
 func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, error) {
+	auto, err := newAutoscaleConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
+		autoscale:     auto,
+		meters:        newMeters(auto.window()),
+		autoscaleDone: make(chan struct{}),
 		engine:        engine,
 		meta:          engine.Meta(),
 		log:           opts.Logger,
@@ -552,14 +586,20 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.reapLoop(bg)
+	if s.autoscale.interval > 0 {
+		go s.autoscaleLoop(bg)
+	} else {
+		close(s.autoscaleDone)
+	}
 	return s, nil
 }
 
-// Close stops the background goroutine and waits for it. It does not close
+// Close stops the background goroutines and waits for them. It does not close
 // the engine, which the caller owns. Close is idempotent.
 func (s *Service) Close() {
 	s.cancel()
 	<-s.done
+	<-s.autoscaleDone
 }
 
 // now is the clock truncated to milliseconds, the precision of every time

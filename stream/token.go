@@ -35,7 +35,6 @@ type token struct {
 	Filter *ShardFilter `json:"f,omitempty"`
 }
 
-
 // sealToken encodes t, issued now.
 func (s *Service) sealToken(scope Scope, t token) (string, error) {
 	t.Issued = s.now().UnixMilli()
