@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
+	"strings"
 	"time"
 
+	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -19,13 +22,17 @@ const maxDataBytes = 10 << 20
 type Options struct {
 	// Logger receives internal failures; nil means slog.Default().
 	Logger *slog.Logger
+	// Faults, when not nil, injects the faults its rules describe into
+	// the calls served; see handleWithFaults.
+	Faults *faults.Injector
 }
 
 // API serves the Kinesis operations over a stream.Service. It implements
 // server.Handler.
 type API struct {
-	svc *stream.Service
-	log *slog.Logger
+	svc    *stream.Service
+	log    *slog.Logger
+	faults *faults.Injector // nil: none
 }
 
 // New returns an API answering with svc.
@@ -34,7 +41,7 @@ func New(svc *stream.Service, opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{svc: svc, log: log}
+	return &API{svc: svc, log: log, faults: opts.Faults}
 }
 
 // handlerFunc runs one decoded, validated operation. It returns the output
@@ -92,11 +99,117 @@ func (a *API) Handle(ctx context.Context, req *Request) *Response {
 	if !ok {
 		return ErrorResponse(req.ContentType, unimplemented(op))
 	}
-	out, err := h(a, ctx, stream.Scope{Account: req.Account, Region: req.Region}, in)
+	scope := stream.Scope{Account: req.Account, Region: req.Region}
+	if a.faults != nil {
+		return a.handleWithFaults(ctx, op, req, scope, h, in)
+	}
+	out, err := h(a, ctx, scope, in)
 	if err != nil {
 		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
 	return EncodeResponse(req.ContentType, out)
+}
+
+// handleWithFaults serves a decoded, validated call with the faults the
+// injector decides it meets: all latencies first (their sum), then the
+// first error, then early iterator expiry for GetRecords, then entry
+// failures for PutRecords. A call that meets none is served as usual.
+func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, scope stream.Scope, h handlerFunc, in Input) *Response {
+	call := faultCall(op, req.Account, in)
+	var iter faults.IteratorInfo
+	var iterKnown bool
+	if gr, ok := in.(*GetRecordsInput); ok {
+		// GetRecords names neither stream nor shard, but the injector may
+		// remember them from when it saw the iterator handed out.
+		if iter, iterKnown = a.faults.Iterator(str(gr.ShardIterator)); iterKnown {
+			call.Stream, call.Shard = iter.Stream, iter.Shard
+		}
+	}
+	decisions := a.faults.Match(call)
+
+	var delay time.Duration
+	for _, d := range decisions {
+		if d.Effect == faults.EffectLatency {
+			delay += d.Latency
+		}
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			// The client has gone; what it would have been told is moot.
+			t.Stop()
+			return ErrorResponse(req.ContentType, InternalFailure())
+		}
+	}
+	var failures *faults.Decision
+	for i, d := range decisions {
+		switch d.Effect {
+		case faults.EffectError:
+			return ErrorResponse(req.ContentType, NewError(d.ErrorType, d.ErrorMessage))
+		case faults.EffectExpireIterators:
+			if now := time.Now(); iterKnown && now.Sub(iter.Issued) > d.MaxAge {
+				return ErrorResponse(req.ContentType, NewError(ErrExpiredIterator, faults.ExpiredMessage(iter.Issued, now, d.MaxAge)))
+			}
+		case faults.EffectPutRecordsFailures:
+			if failures == nil {
+				failures = &decisions[i]
+			}
+		}
+	}
+
+	var out any
+	var err error
+	if pr, ok := in.(*PutRecordsInput); ok && failures != nil {
+		out, err = a.putRecordsFailing(ctx, scope, pr, failures)
+	} else {
+		out, err = h(a, ctx, scope, in)
+	}
+	if err != nil {
+		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+	}
+	a.recordIterator(call, out)
+	return EncodeResponse(req.ContentType, out)
+}
+
+// faultCall describes in for matching fault rules: the stream and shard
+// come from whichever of the members StreamName, StreamARN, ShardId,
+// ShardToSplit and ShardToMerge the operation has. Reflection keeps this
+// to one place for every shape; it runs only with an injector.
+func faultCall(op, account string, in Input) faults.Call {
+	c := faults.Call{Operation: op, Account: account}
+	v := reflect.ValueOf(in)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return c
+	}
+	v = v.Elem()
+	member := func(name string) string {
+		f := v.FieldByName(name)
+		if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() || f.Elem().Kind() != reflect.String {
+			return ""
+		}
+		return f.Elem().String()
+	}
+	c.Stream = member("StreamName")
+	if c.Stream == "" {
+		c.Stream = streamNameOf(member("StreamARN"))
+	}
+	for _, name := range []string{"ShardID", "ShardToSplit", "ShardToMerge"} {
+		if c.Shard = member(name); c.Shard != "" {
+			break
+		}
+	}
+	if pr, ok := in.(*PutRecordsInput); ok {
+		c.Entries = len(pr.Records)
+	}
+	return c
+}
+
+// streamNameOf returns the stream name in a stream ARN, or "".
+func streamNameOf(arn string) string {
+	_, name, _ := strings.Cut(arn, ":stream/")
+	return name
 }
 
 // wireError turns a handler's error into the AWS error to send. Domain

@@ -2,7 +2,9 @@ package kinesis
 
 import (
 	"context"
+	"time"
 
+	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -110,4 +112,72 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 		})
 	}
 	return out, nil
+}
+
+// putRecordsFailing serves a PutRecords call of which the entries d names
+// fail. The failed entries never reach package stream, so they are not
+// stored; the others are put as one call, and the results are merged back
+// in request order. If every entry fails, the stream is not consulted at
+// all, so a missing stream goes unnoticed.
+func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *PutRecordsInput, d *faults.Decision) (any, error) {
+	// The whole request is checked first, as AWS checks it before any
+	// entry is put.
+	if err := ValidateDataSize(in, maxDataBytes); err != nil {
+		return nil, err
+	}
+	failed := make([]bool, len(in.Records))
+	for _, i := range d.FailedEntries {
+		failed[i] = true
+	}
+	kept := make([]PutRecordsRequestEntry, 0, len(in.Records)-len(d.FailedEntries))
+	for i, e := range in.Records {
+		if !failed[i] {
+			kept = append(kept, e)
+		}
+	}
+	served := &PutRecordsOutput{}
+	if len(kept) > 0 {
+		sub := *in
+		sub.Records = kept
+		out, err := a.putRecords(ctx, scope, &sub)
+		if err != nil {
+			return nil, err
+		}
+		served = out.(*PutRecordsOutput)
+	}
+	out := &PutRecordsOutput{
+		Records:        make([]PutRecordsResultEntry, 0, len(in.Records)),
+		EncryptionType: served.EncryptionType,
+	}
+	n, j := 0, 0
+	for i := range in.Records {
+		if failed[i] {
+			out.Records = append(out.Records, PutRecordsResultEntry{ErrorCode: optStr(d.ErrorCode), ErrorMessage: optStr(d.ErrorMessage)})
+			n++
+			continue
+		}
+		e := served.Records[j]
+		j++
+		if e.ErrorCode != nil {
+			n++
+		}
+		out.Records = append(out.Records, e)
+	}
+	out.FailedRecordCount = int32Ptr(int32(n))
+	return out, nil
+}
+
+// recordIterator tells the fault injector about an iterator handed out by
+// GetShardIterator or GetRecords, with the stream and shard it reads, so
+// that expire_iterators can expire it early and rules on the stream and
+// shard can match the GetRecords calls that present it. A GetRecords
+// iterator inherits what is known of the one it came from.
+func (a *API) recordIterator(call faults.Call, out any) {
+	info := faults.IteratorInfo{Issued: time.Now(), Stream: call.Stream, Shard: call.Shard}
+	switch o := out.(type) {
+	case *GetShardIteratorOutput:
+		a.faults.RecordIterator(str(o.ShardIterator), info)
+	case *GetRecordsOutput:
+		a.faults.RecordIterator(str(o.NextShardIterator), info)
+	}
 }

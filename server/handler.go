@@ -39,6 +39,10 @@ const internalFailureMessage = "The request processing has failed because of an 
 // another http.Server or an httptest.Server, though prior-knowledge HTTP/2
 // needs Serve.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
 	if settings, ok := isH2CUpgrade(r); ok && s.serveH2CUpgrade(w, r, settings) {
 		return
 	}

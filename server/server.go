@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/kinesis"
 )
 
@@ -69,6 +70,11 @@ type Config struct {
 	// Production wiring sets it to package kinesis's encoder; the default
 	// writes JSON only and exists for tests.
 	ErrorResponse ErrorResponseFunc
+	// Admin, when not nil, turns on the admin API under /_tributary/ (see
+	// admin.go), whose fault routes manage this injector. Requests under
+	// /_tributary/ never reach Handler and need no signature; with Admin
+	// nil they are answered 404.
+	Admin *faults.Injector
 }
 
 // Server is the HTTP front end. Create it with New.
@@ -113,6 +119,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ErrorResponse == nil {
 		cfg.ErrorResponse = jsonErrorResponse
+	}
+
+	if cfg.Admin != nil {
+		// Warn level so that it shows with --log-level warn: anyone who
+		// can reach the port can now make the server fail on purpose.
+		cfg.Logger.Warn("admin API is on at " + adminPrefix + ": fault injection is possible and needs no authentication")
 	}
 
 	s := &Server{

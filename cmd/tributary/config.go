@@ -38,6 +38,14 @@ type serveConfig struct {
 	LogFormat    string // "text" or "json"
 	Sync         string // syncAlways or syncInterval
 	SyncInterval time.Duration
+	// The on-demand scaler (stream.Options.Autoscale*).
+	OnDemandInterval       time.Duration
+	OnDemandSplitThreshold float64
+	OnDemandMergeThreshold float64
+	OnDemandCooldown       time.Duration
+	// Fault injection (see faults.go).
+	Admin      bool
+	FaultsFile string
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -54,6 +62,11 @@ func defaultServeConfig() serveConfig {
 		LogFormat:    "text",
 		Sync:         syncAlways,
 		SyncInterval: 100 * time.Millisecond,
+		// stream's defaults, repeated so that --help shows them.
+		OnDemandInterval:       time.Minute,
+		OnDemandSplitThreshold: 0.8,
+		OnDemandMergeThreshold: 0.2,
+		OnDemandCooldown:       15 * time.Minute,
 	}
 }
 
@@ -127,6 +140,36 @@ func serveOptions() []serveOption {
 			usage: "Time between fsyncs with --sync=interval. Must be positive.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.SyncInterval, positive: true} },
 		},
+		{
+			flag: "ondemand-interval", env: "TRIBUTARY_ONDEMAND_INTERVAL", arg: "duration",
+			usage: "How often ON_DEMAND streams are scaled to their traffic, and the span their shards' write rates are measured over. At most one shard of a stream is split or merged each time. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.OnDemandInterval, positive: true} },
+		},
+		{
+			flag: "ondemand-split-threshold", env: "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD", arg: "fraction",
+			usage: "A shard of an ON_DEMAND stream writing more than this fraction of a shard's capacity (1 MiB/s or 1000 records/s, whichever is nearer) is split in two. From 0 (exclusive) to 1.",
+			value: func(c *serveConfig) flag.Value { return &fractionValue{&c.OnDemandSplitThreshold} },
+		},
+		{
+			flag: "ondemand-merge-threshold", env: "TRIBUTARY_ONDEMAND_MERGE_THRESHOLD", arg: "fraction",
+			usage: "Two adjacent shards of an ON_DEMAND stream, split from one shard, that both write less than this fraction of a shard's capacity for --ondemand-cooldown are merged back, never below 4 open shards. Must be below half --ondemand-split-threshold.",
+			value: func(c *serveConfig) flag.Value { return &fractionValue{&c.OnDemandMergeThreshold} },
+		},
+		{
+			flag: "ondemand-cooldown", env: "TRIBUTARY_ONDEMAND_COOLDOWN", arg: "duration",
+			usage: "How long two shards of an ON_DEMAND stream must stay under --ondemand-merge-threshold before they are merged. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.OnDemandCooldown, positive: true} },
+		},
+		{
+			flag: "admin", env: "TRIBUTARY_ADMIN", arg: "",
+			usage: "Serve the admin API under /_tributary/ on the same port, without authentication: with it anyone who can reach the port can inject faults (tributary faults --help). Only for tests.",
+			value: func(c *serveConfig) flag.Value { return &boolValue{&c.Admin} },
+		},
+		{
+			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",
+			usage: `Load fault rules from this JSON file at start: {"seed": N, "rules": [...]}, each rule as "tributary faults add" sends it. Faults apply even without --admin.`,
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.FaultsFile} },
+		},
 	}
 }
 
@@ -158,6 +201,11 @@ func parseServeArgs(args []string, lookupEnv func(string) (string, bool)) (serve
 	}
 	if fs.NArg() > 0 {
 		return serveConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	// A merge must not make a shard that the next evaluation splits.
+	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
+		return serveConfig{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
+			cfg.OnDemandMergeThreshold, cfg.OnDemandSplitThreshold)
 	}
 	return cfg, nil
 }
@@ -274,6 +322,20 @@ func (v *durationValue) Set(s string) error {
 		return errors.New("must be positive")
 	}
 	*v.d = d
+	return nil
+}
+
+// fractionValue is a number greater than 0 and at most 1.
+type fractionValue struct{ f *float64 }
+
+func (v *fractionValue) String() string { return strconv.FormatFloat(*v.f, 'g', -1, 64) }
+
+func (v *fractionValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		return errors.New("must be a number greater than 0 and at most 1, such as 0.8")
+	}
+	*v.f = f
 	return nil
 }
 

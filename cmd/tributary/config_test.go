@@ -40,11 +40,14 @@ func TestParseServeArgs(t *testing.T) {
 				"TRIBUTARY_DELETE_DELAY": "1s", "TRIBUTARY_UPDATE_DELAY": "2m",
 				"TRIBUTARY_LOG_LEVEL": "DEBUG", "TRIBUTARY_LOG_FORMAT": "json",
 				"TRIBUTARY_SYNC": "interval", "TRIBUTARY_SYNC_INTERVAL": "250ms",
+				"TRIBUTARY_ONDEMAND_INTERVAL": "10s", "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD": "0.9",
+				"TRIBUTARY_ONDEMAND_MERGE_THRESHOLD": "0.1", "TRIBUTARY_ONDEMAND_COOLDOWN": "1h",
 			},
 			want: serveConfig{
 				Listen: ":9000", Storage: storageMemory, DataDir: "/var/lib/tributary", Account: "123456789012",
 				CreateDelay: 0, DeleteDelay: time.Second, UpdateDelay: 2 * time.Minute,
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
+				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
 			},
 		},
 		{
@@ -67,6 +70,22 @@ func TestParseServeArgs(t *testing.T) {
 				c.DataDir, c.Account, c.UpdateDelay, c.SyncInterval, c.LogLevel = "d", "000000000001", time.Hour, time.Second, slog.LevelError
 			}),
 		},
+		{
+			name: "on-demand flags over environment",
+			args: []string{"--ondemand-interval=100ms", "--ondemand-split-threshold", "1", "--ondemand-merge-threshold=0.05", "--ondemand-cooldown=2s"},
+			env:  map[string]string{"TRIBUTARY_ONDEMAND_INTERVAL": "5m", "TRIBUTARY_ONDEMAND_MERGE_THRESHOLD": "0.3"},
+			want: with(func(c *serveConfig) {
+				c.OnDemandInterval, c.OnDemandSplitThreshold, c.OnDemandMergeThreshold, c.OnDemandCooldown = 100*time.Millisecond, 1, 0.05, 2*time.Second
+			}),
+		},
+		{name: "zero on-demand interval", args: []string{"--ondemand-interval=0"}, wantErr: "-ondemand-interval: must be positive"},
+		{name: "zero on-demand cooldown", env: map[string]string{"TRIBUTARY_ONDEMAND_COOLDOWN": "0s"}, wantErr: "TRIBUTARY_ONDEMAND_COOLDOWN: must be positive"},
+		{name: "split threshold above 1", args: []string{"--ondemand-split-threshold=1.5"},
+			wantErr: `invalid value "1.5" for flag -ondemand-split-threshold: must be a number greater than 0 and at most 1`},
+		{name: "zero merge threshold", args: []string{"--ondemand-merge-threshold=0"}, wantErr: "-ondemand-merge-threshold: must be a number greater than 0"},
+		{name: "threshold not a number", env: map[string]string{"TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD": "high"}, wantErr: "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD: must be a number"},
+		{name: "merge threshold too close to split threshold", args: []string{"--ondemand-split-threshold=0.5", "--ondemand-merge-threshold=0.25"},
+			wantErr: "--ondemand-merge-threshold 0.25 must be below half --ondemand-split-threshold 0.5"},
 		{name: "invalid environment value names the variable", env: map[string]string{"TRIBUTARY_LOG_LEVEL": "loud"},
 			wantErr: `invalid value "loud" for TRIBUTARY_LOG_LEVEL: must be one of debug, info, warn, error`},
 		{name: "invalid environment value is reported even when a flag overrides it", args: []string{"--sync=always"},
@@ -133,6 +152,10 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 		"Environment: TRIBUTARY_LOG_LEVEL. Default: info.",
 		"Environment: TRIBUTARY_SYNC. Default: always.",
 		"Environment: TRIBUTARY_SYNC_INTERVAL. Default: 100ms.",
+		"Environment: TRIBUTARY_ONDEMAND_INTERVAL. Default: 1m0s.",
+		"Environment: TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD. Default: 0.8.",
+		"Environment: TRIBUTARY_ONDEMAND_MERGE_THRESHOLD. Default: 0.2.",
+		"Environment: TRIBUTARY_ONDEMAND_COOLDOWN. Default: 15m0s.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("serve usage lacks %q", want)

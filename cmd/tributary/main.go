@@ -5,6 +5,7 @@
 //
 //	tributary serve [flags]   run the server (tributary serve --help)
 //	tributary bench [flags]   measure a Kinesis endpoint (tributary bench --help)
+//	tributary faults ...      inject faults into a server (tributary faults --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -29,6 +30,7 @@ Usage:
 Commands:
   serve     Run the server
   bench     Measure a Kinesis endpoint: throughput, latency, many shards
+  faults    Inject faults into a server started with --admin
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
@@ -52,6 +54,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return serveMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "bench":
 		return benchMain(ctx, rest, stdout, stderr)
+	case "faults":
+		return faultsMain(ctx, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -67,6 +71,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 			fmt.Fprint(stdout, serveUsage())
 		case len(rest) == 1 && rest[0] == "bench":
 			fmt.Fprint(stdout, benchUsage())
+		case len(rest) == 1 && rest[0] == "faults":
+			fmt.Fprint(stdout, faultsUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:

@@ -20,6 +20,10 @@ import (
 // gracefully: new connections are refused and in-flight requests finish
 // (for at most server.DefaultShutdownTimeout).
 func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
+	inj, err := newInjector(cfg, logger)
+	if err != nil {
+		return err
+	}
 	engine, err := openEngine(cfg, logger)
 	if err != nil {
 		return err
@@ -29,6 +33,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		DeleteDelay: streamDelay(cfg.DeleteDelay),
 		UpdateDelay: streamDelay(cfg.UpdateDelay),
 		Logger:      logger,
+
+		AutoscaleInterval:       cfg.OnDemandInterval,
+		AutoscaleSplitThreshold: cfg.OnDemandSplitThreshold,
+		AutoscaleMergeThreshold: cfg.OnDemandMergeThreshold,
+		AutoscaleCooldown:       cfg.OnDemandCooldown,
 	})
 	if err != nil {
 		engine.Close()
@@ -41,10 +50,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 
 	srv := server.New(server.Config{
-		Handler:       kinesis.New(svc, kinesis.Options{Logger: logger}),
+		Handler:       kinesis.New(svc, kinesis.Options{Logger: logger, Faults: inj}),
 		Account:       cfg.Account,
 		Logger:        logger,
 		ErrorResponse: errorResponse,
+		Admin:         adminInjector(cfg, inj),
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)

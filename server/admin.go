@@ -1,0 +1,119 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/tributary-io/tributary/faults"
+)
+
+// The admin API lives under adminPrefix, a path no Kinesis request uses
+// (they all POST to "/"). It is Tributary's own, speaks plain JSON and is
+// not signed.
+//
+//	GET    /_tributary/faults       {"rules": [rule...]}
+//	POST   /_tributary/faults       rule → 201 rule, with its id
+//	DELETE /_tributary/faults       clears every rule → 204
+//	DELETE /_tributary/faults/{id}  clears one → 204, or 404
+//
+// Errors are {"error": "..."} with 400 for bad input, 404 for unknown
+// paths and ids (and for everything when the API is off) and 405 for
+// other methods.
+//
+// Requests on a connection upgraded to HTTP/2 with "Upgrade: h2c" after
+// the upgrade bypass ServeHTTP and so never reach the admin API; plain
+// HTTP/1.1 and prior-knowledge HTTP/2 clients, like the CLI's, do.
+const (
+	adminPrefix = "/_tributary/"
+	faultsPath  = adminPrefix + "faults"
+)
+
+// maxAdminBody bounds an admin request body; a rule is a few hundred
+// bytes.
+const maxAdminBody = 1 << 20
+
+// serveAdmin answers a request under adminPrefix.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Admin == nil {
+		adminError(w, http.StatusNotFound, "the admin API is off; start tributary serve with --admin")
+		return
+	}
+	inj := s.cfg.Admin
+	switch path := r.URL.Path; {
+	case path == faultsPath:
+		switch r.Method {
+		case http.MethodGet:
+			rules := inj.List()
+			adminJSON(w, http.StatusOK, struct {
+				Rules []faults.Rule `json:"rules"`
+			}{rules})
+		case http.MethodPost:
+			s.addFault(w, r)
+		case http.MethodDelete:
+			inj.Clear("")
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", "GET, POST, DELETE")
+			adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, path))
+		}
+	case strings.HasPrefix(path, faultsPath+"/") && !strings.Contains(path[len(faultsPath)+1:], "/") && len(path) > len(faultsPath)+1:
+		id := path[len(faultsPath)+1:]
+		if r.Method != http.MethodDelete {
+			w.Header().Set("Allow", "DELETE")
+			adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, path))
+			return
+		}
+		if !inj.Clear(id) {
+			adminError(w, http.StatusNotFound, fmt.Sprintf("no fault rule with id %q", id))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin route %s", path))
+	}
+}
+
+// addFault adds the rule in the request body.
+func (s *Server) addFault(w http.ResponseWriter, r *http.Request) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	// A misspelt member would otherwise be dropped silently and leave a
+	// rule broader than meant.
+	dec.DisallowUnknownFields()
+	var rule faults.Rule
+	if err := dec.Decode(&rule); err != nil {
+		adminError(w, http.StatusBadRequest, fmt.Sprintf("decoding rule: %v", err))
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		adminError(w, http.StatusBadRequest, "decoding rule: unexpected data after the rule")
+		return
+	}
+	added, err := s.cfg.Admin.Add(rule)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, fmt.Sprintf("invalid rule: %v", err))
+		return
+	}
+	s.log.Info("fault rule added", "id", added.ID, "operation", added.Operation, "effect", string(added.Effect))
+	adminJSON(w, http.StatusCreated, added)
+}
+
+func adminError(w http.ResponseWriter, status int, message string) {
+	adminJSON(w, status, struct {
+		Error string `json:"error"`
+	}{message})
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Rules and error strings always marshal.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tributary-io/tributary/faults"
+)
+
+func adminDo(t *testing.T, srv http.Handler, method, path, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest(method, path, rd))
+	if ct := w.Header().Get("Content-Type"); w.Code != http.StatusNoContent && ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return w.Code, w.Body.String()
+}
+
+func TestAdminFaults(t *testing.T) {
+	h := &fakeHandler{}
+	var logs syncBuffer
+	srv := New(Config{Handler: h, Admin: faults.New(1), Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	warned := false
+	for _, rec := range logs.records(t) {
+		warned = warned || rec["level"] == "WARN" && strings.Contains(rec["msg"].(string), "fault injection")
+	}
+	if !warned {
+		t.Error("no startup warning that the admin API is on")
+	}
+
+	const rule = `{"operation":"PutRecords","effect":"error","error_type":"ProvisionedThroughputExceededException","count":2}`
+	steps := []struct {
+		method, path, body string
+		status             int
+		want               string // JSON the body must equal, if set
+		contains           string // text the body must contain, if set
+	}{
+		{"GET", "/_tributary/faults", "", 200, `{"rules":[]}`, ""},
+		{"POST", "/_tributary/faults", rule, 201,
+			`{"id":"f1","operation":"PutRecords","effect":"error","probability":1,"count":2,"error_type":"ProvisionedThroughputExceededException"}`, ""},
+		{"POST", "/_tributary/faults", `{"operation":"GetRecords","effect":"latency","latency":"10ms"}`, 201,
+			`{"id":"f2","operation":"GetRecords","effect":"latency","probability":1,"latency":"10ms"}`, ""},
+		{"GET", "/_tributary/faults", "", 200, "", `"id":"f2"`},
+		{"DELETE", "/_tributary/faults/f1", "", 204, "", ""},
+		{"DELETE", "/_tributary/faults/f1", "", 404, "", `no fault rule with id \"f1\"`},
+		{"GET", "/_tributary/faults", "", 200, `{"rules":[{"id":"f2","operation":"GetRecords","effect":"latency","probability":1,"latency":"10ms"}]}`, ""},
+		{"DELETE", "/_tributary/faults", "", 204, "", ""},
+		{"GET", "/_tributary/faults", "", 200, `{"rules":[]}`, ""},
+
+		{"POST", "/_tributary/faults", `{"operation":"PutRecords"`, 400, "", "decoding rule"},
+		{"POST", "/_tributary/faults", `{"operation":"PutRecords","effect":"error","error_typo":"X"}`, 400, "", "unknown field"},
+		{"POST", "/_tributary/faults", `{"operation":"PutRecords","effect":"error"} {}`, 400, "", "unexpected data"},
+		{"POST", "/_tributary/faults", `{"operation":"PutRecords","effect":"error"}`, 400, "", "invalid rule: effect error needs error_type"},
+		{"POST", "/_tributary/faults", `{"operation":"GetRecords","effect":"latency","latency":"soon"}`, 400, "", "must be like 200ms"},
+		{"PUT", "/_tributary/faults", "", 405, "", "method PUT not allowed"},
+		{"GET", "/_tributary/faults/f2", "", 405, "", "not allowed"},
+		{"GET", "/_tributary/other", "", 404, "", "no admin route"},
+		{"DELETE", "/_tributary/faults/a/b", "", 404, "", "no admin route"},
+	}
+	for _, st := range steps {
+		status, body := adminDo(t, srv, st.method, st.path, st.body)
+		if status != st.status {
+			t.Errorf("%s %s %s: status %d %s, want %d", st.method, st.path, st.body, status, body, st.status)
+			continue
+		}
+		if st.want != "" && !jsonEqual(t, body, st.want) {
+			t.Errorf("%s %s: body %s, want %s", st.method, st.path, body, st.want)
+		}
+		if st.contains != "" && !strings.Contains(body, st.contains) {
+			t.Errorf("%s %s: body %s, want it to contain %s", st.method, st.path, body, st.contains)
+		}
+	}
+	if n := len(h.requests()); n != 0 {
+		t.Errorf("admin requests reached the Kinesis handler %d times", n)
+	}
+}
+
+func TestAdminOff(t *testing.T) {
+	h := &fakeHandler{}
+	srv := New(Config{Handler: h})
+	for _, method := range []string{"GET", "POST", "DELETE"} {
+		status, body := adminDo(t, srv, method, "/_tributary/faults", `{}`)
+		if status != http.StatusNotFound || !strings.Contains(body, "admin API is off") {
+			t.Errorf("%s: %d %s", method, status, body)
+		}
+	}
+	if n := len(h.requests()); n != 0 {
+		t.Errorf("admin requests reached the Kinesis handler %d times", n)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
+		t.Fatalf("%s: %v", a, err)
+	}
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return string(ja) == string(jb)
+}
