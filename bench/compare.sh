@@ -133,13 +133,15 @@ done
 
 mkdir -p "$tmp/data"
 # Delays are zero everywhere so that stream creation and deletion do not
-# count against any server.
+# count against any server. Tributary's throughput limits are off: the
+# benchmark measures the servers, not AWS's quotas, which kinesalite and
+# kinesis-mock do not apply either.
 # shellcheck disable=SC2086 # TRIBUTARY_FLAGS is a list of flags
 start tributary "$tmp/tributary" serve --listen "127.0.0.1:${port[tributary]}" \
-	--storage local --data-dir "$tmp/data" \
+	--storage local --data-dir "$tmp/data" --limits off \
 	--create-delay 0 --delete-delay 0 --update-delay 0 --log-level warn $TRIBUTARY_FLAGS
 start null "$tmp/tributary" serve --listen "127.0.0.1:${port[null]}" \
-	--storage discard \
+	--storage discard --limits off \
 	--create-delay 0 --delete-delay 0 --update-delay 0 --log-level warn
 kinesalite_path=()
 if [[ $KINESALITE_STORAGE == disk ]]; then

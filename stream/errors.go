@@ -127,3 +127,22 @@ func errShardLimit(account, region string, current, limit, adding int) *Error {
 		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
 		account, region, current, limit, adding)
 }
+
+// errShardRate is AWS's ProvisionedThroughputExceededException message
+// for a shard over its write or read rate, the same for PutRecord, a
+// PutRecords entry's ErrorMessage and GetRecords.
+func errShardRate(shardID, name, account string) *Error {
+	return newError(ProvisionedThroughputExceededException,
+		"Rate exceeded for shard %s in stream %s under account %s.", shardID, name, account)
+}
+
+// errControlRate is AWS's LimitExceededException message for a
+// control-plane call over its rate. Calls that name no stream (ListStreams,
+// DescribeLimits) get the account-level form, which is not confirmed
+// against AWS.
+func errControlRate(name, account string) *Error {
+	if name == "" {
+		return newError(LimitExceededException, "Rate exceeded for account %s.", account)
+	}
+	return newError(LimitExceededException, "Rate exceeded for stream %s under account %s.", name, account)
+}

@@ -151,6 +151,11 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	if st == StatusCreating || st == StatusDeleting || int(index) >= len(rec.Shards) {
 		return nil, errShardNotFound(id, name, scope.Account)
 	}
+	// AWS: 5 calls per second per open shard, refused with the shard's
+	// ProvisionedThroughputExceededException.
+	if !s.throttle.iterator(scope, rec, index) {
+		return nil, errShardRate(id, name, scope.Account)
+	}
 
 	now := s.now()
 	var start storage.Start

@@ -73,6 +73,7 @@ func (s *Service) shardLog(ctx context.Context, rec *streamRecord, index uint32)
 // deleteLogs deletes the logs of a stream's shards. Logs already gone are
 // fine: deletion may be retried after a crash or race with the reaper.
 func (s *Service) deleteLogs(ctx context.Context, id string, shards int) error {
+	s.throttle.forget(id)
 	for i := range shards {
 		name := logName(id, uint32(i))
 		s.logsMu.Lock()

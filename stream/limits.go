@@ -45,6 +45,9 @@ func usage(recs []*streamRecord) accountUsage {
 
 // DescribeLimits reports the scope's limits and usage.
 func (s *Service) DescribeLimits(ctx context.Context, scope Scope) (*DescribeLimitsOutput, error) {
+	if err := s.throttle.controlCall(scope, opDescribeLimits, ""); err != nil {
+		return nil, err
+	}
 	recs, err := s.list(ctx, scope)
 	if err != nil {
 		return nil, internal("describe limits", err)

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,6 +95,10 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 	h, err := hashKeyOf(in.PartitionKey, in.ExplicitHashKey)
 	if err != nil {
 		return nil, err
+	}
+	if sh := rec.route(h); sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(in.Data)+len(in.PartitionKey)) {
+		s.throttle.writeRequestThrottled(scope, rec, sh.Index)
+		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
 	}
 	batch := []storage.Record{{PartitionKey: in.PartitionKey, ExplicitHashKey: in.ExplicitHashKey, Data: in.Data}}
 	var backoff sealedBackoff
@@ -194,9 +199,27 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 
 	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: EncryptionNone}
 	var backoff sealedBackoff
-	pending := make([]int, len(in.Records)) // indexes of entries not yet appended
-	for i := range pending {
-		pending[i] = i
+	// Entries are admitted in request order, each against its shard's
+	// write rate as the catalogue routes it now; a refused entry is not
+	// stored and fails with AWS's ErrorCode and ErrorMessage, and the
+	// entries after it are still tried (a smaller one may fit).
+	pending := make([]int, 0, len(in.Records)) // indexes of entries not yet appended
+	var throttledShards []uint32
+	for i, r := range in.Records {
+		sh := rec.route(hashes[i])
+		if sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(r.Data)+len(r.PartitionKey)) {
+			e := errShardRate(shardID(sh.Index), name, scope.Account)
+			out.Records[i] = PutRecordsResult{ErrorCode: e.Type, ErrorMessage: e.Message}
+			out.FailedRecordCount++
+			if !slices.Contains(throttledShards, sh.Index) {
+				throttledShards = append(throttledShards, sh.Index)
+			}
+			continue
+		}
+		pending = append(pending, i)
+	}
+	for _, index := range throttledShards {
+		s.throttle.writeRequestThrottled(scope, rec, index)
 	}
 	for len(pending) > 0 {
 		// Group the pending entries by shard, keeping request order.
@@ -320,6 +343,9 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	}
 	limit = min(limit, maxGetRecords)
 
+	if !s.throttle.readBegin(scope, rec, it.shard) {
+		return nil, errShardRate(id, it.stream, scope.Account)
+	}
 	sh := &rec.Shards[it.shard]
 	l, err := s.shardLog(ctx, rec, it.shard)
 	if err != nil {
@@ -337,7 +363,9 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	}
 
 	out := &GetRecordsOutput{Records: make([]Record, len(res.Records))}
+	read := 0
 	for i, r := range res.Records {
+		read += len(r.Data) + len(r.PartitionKey)
 		out.Records[i] = Record{
 			SequenceNumber:              seqNum{tag: rec.Tag, shard: it.shard, position: r.Position}.String(),
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
@@ -345,6 +373,7 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 			PartitionKey:                r.PartitionKey,
 		}
 	}
+	s.throttle.readEnd(scope, rec, it.shard, read)
 	if n := len(res.Records); n > 0 {
 		last := res.Records[n-1]
 		if last.Position < res.LastPosition && res.LastArrival > last.ArrivalTime {

@@ -128,6 +128,9 @@ func (s *Service) SplitShard(ctx context.Context, scope Scope, in SplitShardInpu
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opSplitShard, name); err != nil {
+		return err
+	}
 	return internal("split shard", s.reshard(ctx, scope, name, func(rec *streamRecord, st StreamStatus) (*pendingReshard, error) {
 		sh, err := lookupShard(rec, in.ShardToSplit, scope.Account)
 		if err != nil {
@@ -159,6 +162,9 @@ func (s *Service) SplitShard(ctx context.Context, scope Scope, in SplitShardInpu
 func (s *Service) MergeShards(ctx context.Context, scope Scope, in MergeShardsInput) error {
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
+		return err
+	}
+	if err := s.throttle.controlCall(scope, opMergeShards, name); err != nil {
 		return err
 	}
 	return internal("merge shards", s.reshard(ctx, scope, name, func(rec *streamRecord, st StreamStatus) (*pendingReshard, error) {

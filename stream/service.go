@@ -104,6 +104,10 @@ type Options struct {
 	// and 1000 records/s. Tests lower them.
 	ShardWriteBytesPerSec   int
 	ShardWriteRecordsPerSec int
+
+	// Limits is the throttling of writes, reads and control-plane calls
+	// (throttle.go). The zero value throttles nothing.
+	Limits Limits
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -512,6 +516,9 @@ type Service struct {
 	meters        *meters
 	autoscaleDone chan struct{}
 
+	// throttle applies Options.Limits.
+	throttle *throttler
+
 	wake   chan struct{} // nudges the reaper
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -539,10 +546,19 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if err != nil {
 		return nil, err
 	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	throttle, err := newThrottler(opts.Limits, clock)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		autoscale:     auto,
 		meters:        newMeters(auto.window()),
 		autoscaleDone: make(chan struct{}),
+		throttle:      throttle,
 		engine:        engine,
 		meta:          engine.Meta(),
 		log:           opts.Logger,

@@ -165,6 +165,9 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 		}
 		name, filter = n, in.ShardFilter
 	}
+	if err := s.throttle.controlCall(scope, opListShards, name); err != nil {
+		return nil, err
+	}
 	if filter != nil {
 		switch filter.Type {
 		case FilterAfterShardID:

@@ -28,6 +28,9 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 		return newError(ValidationException,
 			"1 validation error detected: Value '%s' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", in.StreamName)
 	}
+	if err := s.throttle.controlCall(scope, opCreateStream, in.StreamName); err != nil {
+		return err
+	}
 	mode := in.StreamMode
 	if mode == "" {
 		mode = ModeProvisioned
@@ -162,6 +165,9 @@ func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStream
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opDeleteStream, name); err != nil {
+		return err
+	}
 	rec, err := s.update(ctx, scope, name, func(rec *streamRecord, st StreamStatus) error {
 		switch st {
 		case StatusCreating:
@@ -199,6 +205,9 @@ const (
 func (s *Service) DescribeStream(ctx context.Context, scope Scope, in DescribeStreamInput) (*StreamDescription, error) {
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.throttle.controlCall(scope, opDescribeStream, name); err != nil {
 		return nil, err
 	}
 	e, st, err := s.get(ctx, scope, name)
@@ -245,6 +254,9 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, scope Scope, ref St
 	if err != nil {
 		return nil, err
 	}
+	if err := s.throttle.controlCall(scope, opDescribeStreamSummary, name); err != nil {
+		return nil, err
+	}
 	e, st, err := s.get(ctx, scope, name)
 	if err != nil {
 		return nil, internal("describe stream summary", err)
@@ -288,6 +300,9 @@ const (
 // given, continues a previous listing (and ExclusiveStartStreamName is then
 // ignored); otherwise the listing starts after ExclusiveStartStreamName.
 func (s *Service) ListStreams(ctx context.Context, scope Scope, in ListStreamsInput) (*ListStreamsOutput, error) {
+	if err := s.throttle.controlCall(scope, opListStreams, ""); err != nil {
+		return nil, err
+	}
 	after := in.ExclusiveStartStreamName
 	if in.NextToken != "" {
 		tok, err := s.openToken(scope, in.NextToken, tokenListStreams)

@@ -49,6 +49,9 @@ func (s *Service) AddTagsToStream(ctx context.Context, scope Scope, in AddTagsTo
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opAddTagsToStream, name); err != nil {
+		return err
+	}
 	return s.addTags(ctx, scope, name, in.Tags)
 }
 
@@ -81,6 +84,9 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, scope Scope, in Remo
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opRemoveTagsFromStream, name); err != nil {
+		return err
+	}
 	return s.removeTags(ctx, scope, name, in.TagKeys)
 }
 
@@ -108,6 +114,9 @@ func sortedTags(tags map[string]string) []Tag {
 func (s *Service) ListTagsForStream(ctx context.Context, scope Scope, in ListTagsForStreamInput) (*ListTagsForStreamOutput, error) {
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.throttle.controlCall(scope, opListTagsForStream, name); err != nil {
 		return nil, err
 	}
 	e, _, err := s.get(ctx, scope, name)
@@ -145,6 +154,9 @@ func (s *Service) TagResource(ctx context.Context, scope Scope, in TagResourceIn
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opTagResource, name); err != nil {
+		return err
+	}
 	return s.addTags(ctx, scope, name, in.Tags)
 }
 
@@ -154,6 +166,9 @@ func (s *Service) UntagResource(ctx context.Context, scope Scope, in UntagResour
 	if err != nil {
 		return err
 	}
+	if err := s.throttle.controlCall(scope, opUntagResource, name); err != nil {
+		return err
+	}
 	return s.removeTags(ctx, scope, name, in.TagKeys)
 }
 
@@ -161,6 +176,9 @@ func (s *Service) UntagResource(ctx context.Context, scope Scope, in UntagResour
 func (s *Service) ListTagsForResource(ctx context.Context, scope Scope, in ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
 	name, err := resourceStream(scope, in.ResourceARN)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.throttle.controlCall(scope, opListTagsForResource, name); err != nil {
 		return nil, err
 	}
 	e, _, err := s.get(ctx, scope, name)

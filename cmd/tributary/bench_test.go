@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/tributary-io/tributary/stream"
 )
 
 func TestBenchUsage(t *testing.T) {
@@ -92,7 +93,8 @@ func TestBenchAllWorkloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and runs for a few seconds")
 	}
-	client, _ := startServer(t, t.TempDir())
+	// Limits off: benchmarks measure the server, not AWS's quotas (issue 4).
+	client, _ := startServerLimits(t, t.TempDir(), stream.LimitsOff)
 	endpoint := aws.ToString(client.Options().BaseEndpoint)
 	jsonPath := filepath.Join(t.TempDir(), "result.json")
 

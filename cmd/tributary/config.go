@@ -1,15 +1,20 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tributary-io/tributary/stream"
 )
 
 // Values of --storage.
@@ -46,6 +51,10 @@ type serveConfig struct {
 	// Fault injection (see faults.go).
 	Admin      bool
 	FaultsFile string
+	// Throttling: stream.LimitsAWS or stream.LimitsOff, and a JSON file of
+	// overrides (see limitKeys).
+	Limits     string
+	LimitsFile string
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -67,6 +76,7 @@ func defaultServeConfig() serveConfig {
 		OnDemandSplitThreshold: 0.8,
 		OnDemandMergeThreshold: 0.2,
 		OnDemandCooldown:       15 * time.Minute,
+		Limits:                 stream.LimitsAWS,
 	}
 }
 
@@ -170,7 +180,94 @@ func serveOptions() []serveOption {
 			usage: `Load fault rules from this JSON file at start: {"seed": N, "rules": [...]}, each rule as "tributary faults add" sends it. Faults apply even without --admin.`,
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.FaultsFile} },
 		},
+		{
+			flag: "limits", env: "TRIBUTARY_LIMITS", arg: "profile",
+			usage: "Throttling. aws: AWS's default quotas; a shard takes 1 MiB/s and 1000 records/s of writes and 5 GetRecords calls/s and 2 MiB/s of reads (a larger response blocks reads for as long as it took of that rate, 5s for 10 MiB), beyond which ProvisionedThroughputExceededException; control-plane calls beyond their rates get LimitExceededException. off: nothing is throttled, for benchmarks and load tests.",
+			value: func(c *serveConfig) flag.Value {
+				return &choiceValue{&c.Limits, []string{stream.LimitsAWS, stream.LimitsOff}}
+			},
+		},
+		{
+			flag: "limits-file", env: "TRIBUTARY_LIMITS_FILE", arg: "file",
+			usage: `Override limits of --limits aws from this JSON file, an object of positive integers per second such as {"shard_write_records_per_sec": 2000}. Keys: ` + limitKeysText() + ".",
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.LimitsFile} },
+		},
 	}
+}
+
+// limitKey is a key of --limits-file and the stream.Limits field it sets.
+type limitKey struct {
+	key string
+	v   *int
+}
+
+// limitKeys are the keys of --limits-file for l, in the help text's order.
+// stream.Limits documents AWS's value of each.
+func limitKeys(l *stream.Limits) []limitKey {
+	return []limitKey{
+		{"shard_write_bytes_per_sec", &l.ShardWriteBytesPerSec},
+		{"shard_write_records_per_sec", &l.ShardWriteRecordsPerSec},
+		{"shard_read_calls_per_sec", &l.ShardReadCallsPerSec},
+		{"shard_read_bytes_per_sec", &l.ShardReadBytesPerSec},
+		{"create_stream_per_sec", &l.CreateStreamPerSec},
+		{"delete_stream_per_sec", &l.DeleteStreamPerSec},
+		{"list_streams_per_sec", &l.ListStreamsPerSec},
+		{"describe_stream_per_sec", &l.DescribeStreamPerSec},
+		{"describe_stream_summary_per_sec", &l.DescribeStreamSummaryPerSec},
+		{"describe_limits_per_sec", &l.DescribeLimitsPerSec},
+		{"list_shards_per_sec", &l.ListShardsPerSec},
+		{"get_shard_iterator_per_sec", &l.GetShardIteratorPerSec},
+		{"split_shard_per_sec", &l.SplitShardPerSec},
+		{"merge_shards_per_sec", &l.MergeShardsPerSec},
+		{"tags_per_sec", &l.TagsPerSec},
+	}
+}
+
+func limitKeysText() string {
+	var names []string
+	for _, k := range limitKeys(&stream.Limits{}) {
+		names = append(names, k.key)
+	}
+	return strings.Join(names, ", ")
+}
+
+// streamLimits is the stream.Limits cfg asks for: the profile, and the
+// overrides of cfg.LimitsFile read from it.
+func streamLimits(cfg serveConfig) (stream.Limits, error) {
+	l := stream.Limits{Profile: cfg.Limits}
+	if cfg.LimitsFile == "" {
+		return l, nil
+	}
+	b, err := os.ReadFile(cfg.LimitsFile)
+	if err != nil {
+		return stream.Limits{}, fmt.Errorf("limits file: %w", err)
+	}
+	if err := parseLimits(b, &l); err != nil {
+		return stream.Limits{}, fmt.Errorf("limits file %s: %w", cfg.LimitsFile, err)
+	}
+	return l, nil
+}
+
+// parseLimits sets l's fields from a JSON object of limitKeys. Unknown keys
+// are errors: a misspelt key silently keeping AWS's value would mislead.
+func parseLimits(b []byte, l *stream.Limits) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("must be a JSON object: %w", err)
+	}
+	keys := limitKeys(l)
+	for name, raw := range m {
+		i := slices.IndexFunc(keys, func(k limitKey) bool { return k.key == name })
+		if i < 0 {
+			return fmt.Errorf("unknown key %q; keys are %s", name, limitKeysText())
+		}
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil || n <= 0 {
+			return fmt.Errorf("%s must be a positive integer, got %s", name, raw)
+		}
+		*keys[i].v = n
+	}
+	return nil
 }
 
 // parseServeArgs returns the configuration given by the environment, read

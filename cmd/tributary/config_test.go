@@ -4,9 +4,13 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/stream"
 )
 
 // env returns a lookupEnv over m.
@@ -42,12 +46,14 @@ func TestParseServeArgs(t *testing.T) {
 				"TRIBUTARY_SYNC": "interval", "TRIBUTARY_SYNC_INTERVAL": "250ms",
 				"TRIBUTARY_ONDEMAND_INTERVAL": "10s", "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD": "0.9",
 				"TRIBUTARY_ONDEMAND_MERGE_THRESHOLD": "0.1", "TRIBUTARY_ONDEMAND_COOLDOWN": "1h",
+				"TRIBUTARY_LIMITS": "off", "TRIBUTARY_LIMITS_FILE": "limits.json",
 			},
 			want: serveConfig{
 				Listen: ":9000", Storage: storageMemory, DataDir: "/var/lib/tributary", Account: "123456789012",
 				CreateDelay: 0, DeleteDelay: time.Second, UpdateDelay: 2 * time.Minute,
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
+				Limits: stream.LimitsOff, LimitsFile: "limits.json",
 			},
 		},
 		{
@@ -106,6 +112,10 @@ func TestParseServeArgs(t *testing.T) {
 		{name: "short account", args: []string{"--account=1234"}, wantErr: "must be 12 digits"},
 		{name: "account with letters", args: []string{"--account=12345678901a"}, wantErr: "must be 12 digits"},
 		{name: "empty data dir", args: []string{"--data-dir="}, wantErr: "must not be empty"},
+		{name: "limits flag over environment", args: []string{"--limits", "aws", "--limits-file=l.json"}, env: map[string]string{"TRIBUTARY_LIMITS": "off"},
+			want: with(func(c *serveConfig) { c.Limits, c.LimitsFile = stream.LimitsAWS, "l.json" })},
+		{name: "limits off", args: []string{"--limits=off"}, want: with(func(c *serveConfig) { c.Limits = stream.LimitsOff })},
+		{name: "bad limits", args: []string{"--limits=strict"}, wantErr: `invalid value "strict" for flag -limits: must be one of aws, off`},
 		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
 		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
 	}
@@ -156,9 +166,73 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 		"Environment: TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD. Default: 0.8.",
 		"Environment: TRIBUTARY_ONDEMAND_MERGE_THRESHOLD. Default: 0.2.",
 		"Environment: TRIBUTARY_ONDEMAND_COOLDOWN. Default: 15m0s.",
+		"Environment: TRIBUTARY_LIMITS. Default: aws.",
+		"Environment: TRIBUTARY_LIMITS_FILE. Default: none.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("serve usage lacks %q", want)
 		}
+	}
+}
+
+func TestUsageDocumentsEveryLimitKey(t *testing.T) {
+	usage := strings.Join(strings.Fields(serveUsage()), " ")
+	for _, k := range limitKeys(&stream.Limits{}) {
+		if !strings.Contains(usage, k.key) {
+			t.Errorf("serve usage lacks the limits-file key %q", k.key)
+		}
+	}
+}
+
+func TestStreamLimits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		cfg     serveConfig
+		want    stream.Limits
+		wantErr string // substring
+	}{
+		{name: "aws", cfg: serveConfig{Limits: stream.LimitsAWS}, want: stream.Limits{Profile: stream.LimitsAWS}},
+		{name: "off", cfg: serveConfig{Limits: stream.LimitsOff}, want: stream.Limits{Profile: stream.LimitsOff}},
+		{
+			name: "overrides",
+			cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("ok.json",
+				`{"shard_write_bytes_per_sec": 2097152, "shard_write_records_per_sec": 2000, "shard_read_calls_per_sec": 10, "tags_per_sec": 7}`)},
+			want: stream.Limits{Profile: stream.LimitsAWS, ShardWriteBytesPerSec: 2097152, ShardWriteRecordsPerSec: 2000, ShardReadCallsPerSec: 10, TagsPerSec: 7},
+		},
+		{name: "unknown key", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("typo.json", `{"shard_write_record_per_sec": 1}`)},
+			wantErr: `unknown key "shard_write_record_per_sec"; keys are shard_write_bytes_per_sec,`},
+		{name: "zero", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("zero.json", `{"list_shards_per_sec": 0}`)},
+			wantErr: "list_shards_per_sec must be a positive integer, got 0"},
+		{name: "fraction", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("frac.json", `{"list_shards_per_sec": 1.5}`)},
+			wantErr: "list_shards_per_sec must be a positive integer, got 1.5"},
+		{name: "not an object", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("list.json", `[1]`)},
+			wantErr: "must be a JSON object"},
+		{name: "missing file", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: filepath.Join(dir, "none.json")},
+			wantErr: "limits file: open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := streamLimits(tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("streamLimits: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("streamLimits = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -43,8 +43,9 @@ var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 // startProcess starts `tributary serve` over dir in a child process.
 func startProcess(t *testing.T, dir string) *serverProcess {
 	t.Helper()
+	// Limits off: the test writes and reads back as fast as it can.
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0"}
+		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off"}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
 	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}

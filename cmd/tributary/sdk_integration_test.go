@@ -19,20 +19,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/stream"
 )
 
 const testAccount = "000000000000"
 
 // startServer runs the real server on a free port over dir, with no
-// create, delete or update delay, and returns a client for it and a
-// function that stops it gracefully and waits for run to return.
+// create, delete or update delay and AWS's default limits, and returns a
+// client for it and a function that stops it gracefully and waits for run
+// to return.
 func startServer(t *testing.T, dir string) (*sdk.Client, func()) {
+	t.Helper()
+	return startServerLimits(t, dir, "")
+}
+
+// startServerLimits is startServer with --limits set to limits (the default
+// when empty). Tests that call faster than AWS allows on purpose, such as
+// reading a shard back-to-back, pass stream.LimitsOff.
+func startServerLimits(t *testing.T, dir, limits string) (*sdk.Client, func()) {
 	t.Helper()
 	cfg := defaultServeConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dir
 	cfg.Account = testAccount
 	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
+	if limits != "" {
+		cfg.Limits = limits
+	}
 	var logs syncBuffer
 	logger := newLogger(&logs, slog.LevelDebug, "json")
 
@@ -373,7 +386,9 @@ func checkTags(t *testing.T, ctx context.Context, c *sdk.Client, name, want stri
 
 func TestSDKRecords(t *testing.T) {
 	ctx := context.Background()
-	c, _ := startServer(t, t.TempDir())
+	// Limits off: the test reads its shard back-to-back, faster than AWS's
+	// 5 GetRecords calls per second.
+	c, _ := startServerLimits(t, t.TempDir(), stream.LimitsOff)
 	const name = "events"
 	createActive(t, ctx, c, name)
 	stream := aws.String(name)

@@ -24,11 +24,16 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	limits, err := streamLimits(cfg)
+	if err != nil {
+		return err
+	}
 	engine, err := openEngine(cfg, logger)
 	if err != nil {
 		return err
 	}
 	svc, err := stream.New(ctx, engine, stream.Options{
+		Limits:      limits,
 		CreateDelay: streamDelay(cfg.CreateDelay),
 		DeleteDelay: streamDelay(cfg.DeleteDelay),
 		UpdateDelay: streamDelay(cfg.UpdateDelay),
@@ -67,7 +72,7 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if cfg.Storage == storageLocal {
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	}
-	attrs = append(attrs, slog.String("account", cfg.Account))
+	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits))
 	logger.Info("listening on "+addr, attrs...)
 
 	serveErr := srv.Serve(ctx, ln)
