@@ -169,7 +169,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return fail(err)
 	}
-	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint)
+	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll)
 	if err != nil {
 		return fail(err)
 	}
@@ -218,6 +218,15 @@ func (e *Engine) background() {
 		if err := e.checkpoint(); err != nil {
 			e.opts.Logger.Error("checkpoint failed", "err", err)
 		}
+	}
+}
+
+// wakeAll wakes every waiter, so that they see a failure.
+func (e *Engine) wakeAll() {
+	for _, l := range e.allLogs() {
+		l.mu.Lock()
+		l.wakeLocked()
+		l.mu.Unlock()
 	}
 }
 

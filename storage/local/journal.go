@@ -58,6 +58,7 @@ type journal struct {
 	syncEvery time.Duration // 0: fsync every group before acknowledging
 	rollBytes int64
 	onFull    func() // asks for a checkpoint; must not block
+	onFail    func() // called once when the journal fails
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -102,8 +103,8 @@ func listJournal(dir string) ([]uint64, error) {
 
 // startJournal opens a new journal file numbered after every existing one
 // and starts the committer.
-func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull func()) (*journal, error) {
-	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, num: next}
+func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func()) (*journal, error) {
+	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, num: next}
 	j.cond = sync.NewCond(&j.mu)
 	f, err := os.OpenFile(filepath.Join(dir, journalName(next)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -162,11 +163,15 @@ func (j *journal) commitLoop() {
 		err := j.writeGroup(group, &buf)
 		if err != nil {
 			j.mu.Lock()
-			if j.failed == nil {
+			first := j.failed == nil
+			if first {
 				j.failed = fmt.Errorf("journal write failed, refusing further appends: %w", err)
 			}
 			err = j.failed
 			j.mu.Unlock()
+			if first && j.onFail != nil {
+				j.onFail() // wake waiters, who would otherwise wait for durability forever
+			}
 		}
 		for _, e := range group {
 			if err != nil {
@@ -396,4 +401,11 @@ func sortedKeys[V any](m map[uint64]V) []uint64 {
 	}
 	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
 	return keys
+}
+
+// failure returns the error that stopped the journal, or nil.
+func (j *journal) failure() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failed
 }

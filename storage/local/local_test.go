@@ -318,3 +318,75 @@ func TestMetaSurvivesCrashAndCompaction(t *testing.T) {
 		t.Fatalf("re-created key got revision %d after %d (%v)", r3, r2, err)
 	}
 }
+
+// TestRetentionReclaimsAQuietLog checks that a log that stops receiving
+// appends still gives its expired records' space back, and that positions
+// keep increasing after every old segment is gone, also across a restart.
+func TestRetentionReclaimsAQuietLog(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	opts := Options{Now: clock, CheckpointInterval: time.Hour}
+	e := openT(t, dir, opts)
+	ctx := context.Background()
+	l, _ := e.CreateLog(ctx, "quiet", storage.LogOptions{Retention: time.Hour})
+	appendN(t, l, 0, 10) // one segment, never full
+
+	now = now.Add(2 * time.Hour)
+	sl := l.(*shardLog)
+	sl.clean()                             // rolls the expired active segment
+	if err := e.checkpoint(); err != nil { // writes its index
+		t.Fatal(err)
+	}
+	sl.clean() // drops it
+	sl.clean() // removes its file
+	segs, _ := filepath.Glob(filepath.Join(dir, "logs", "*", "*.seg"))
+	if len(segs) != 1 || filepath.Base(segs[0]) != segmentName(11) {
+		t.Fatalf("segments after cleaning: %v, want only the empty %s", segs, segmentName(11))
+	}
+	if st, _ := os.Stat(segs[0]); st.Size() != 0 {
+		t.Fatalf("the new segment holds %d bytes", st.Size())
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = openT(t, dir, opts)
+	defer e.Close()
+	l, _ = e.Log(ctx, "quiet")
+	res, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("after")}})
+	if err != nil || res[0].Position != 11 {
+		t.Fatalf("append after the old segments went: %v at %+v, want position 11", err, res)
+	}
+	got, _ := l.Read(ctx, storage.Oldest(), storage.ReadLimits{MaxRecords: 10})
+	if len(got.Records) != 1 || string(got.Records[0].Data) != "after" {
+		t.Fatalf("read %+v", got.Records)
+	}
+}
+
+// TestJournalFailureFailsWaiters checks that once the journal cannot be
+// written, appends fail and a Seal waiting for durability returns the
+// error instead of waiting until its context ends.
+func TestJournalFailureFailsWaiters(t *testing.T) {
+	e := openT(t, t.TempDir(), Options{})
+	defer e.Close()
+	ctx := context.Background()
+	l, _ := e.CreateLog(ctx, "a", storage.LogOptions{})
+	appendN(t, l, 0, 1)
+
+	e.journal.fileMu.Lock()
+	e.journal.file.Close() // the next group's write fails
+	e.journal.fileMu.Unlock()
+	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); err == nil {
+		t.Fatal("append after the journal failed succeeded")
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := l.Seal(waitCtx)
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Seal after a journal failure: %v, want the journal's error", err)
+	}
+	if err := l.Wait(waitCtx, 100); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait after a journal failure: %v, want the journal's error", err)
+	}
+}

@@ -157,6 +157,28 @@ func (l *shardLog) activeSegmentLocked(n int64) (*segment, error) {
 	return seg, nil
 }
 
+// rollLocked closes the active segment and starts an empty one. The empty
+// file is created at once, and its name (the next position) is what keeps
+// positions increasing across a restart once every older segment is gone:
+// loading derives the tail from the last segment's base. Its directory
+// entry is synced by the same checkpoint that writes the closed segment's
+// index, and retention drops a segment only after that.
+func (l *shardLog) rollLocked() error {
+	base := l.tail + 1
+	seg := newSegment(base, filepath.Join(l.dir, segmentName(base)))
+	f, err := os.OpenFile(seg.path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	l.e.segmentClosed(l.segs[len(l.segs)-1])
+	l.segs = append(l.segs, seg)
+	l.e.markDirDirty(l.dir)
+	return nil
+}
+
 // advanceDurable is called by the committer once a journal entry is synced.
 func (l *shardLog) advanceDurable(pos uint64, arrival int64) {
 	l.mu.Lock()
@@ -314,6 +336,10 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			l.mu.RUnlock()
 			return fmt.Errorf("log %q: %w", l.name, storage.ErrSealed)
 		}
+		if err := l.e.journal.failure(); err != nil {
+			l.mu.RUnlock()
+			return err // nothing will become durable any more
+		}
 		ch := l.notify
 		l.mu.RUnlock()
 		select {
@@ -438,6 +464,14 @@ func (l *shardLog) clean() {
 		for len(l.segs) > 1 && l.segs[0].idxWritten.Load() && l.segs[0].ix.lastTime < cutoff {
 			l.doomed = append(l.doomed, l.segs[0].path)
 			l.segs = l.segs[1:]
+		}
+		// A quiet log's active segment would keep its expired records on
+		// disk forever, since only closed segments are dropped. Once all of
+		// it has expired, close it; a later cleaning drops it.
+		if last := l.segs[len(l.segs)-1]; last.ix.size > 0 && last.ix.lastTime < cutoff && l.durable == l.tail {
+			if err := l.rollLocked(); err != nil {
+				l.e.opts.Logger.Warn("could not start a new segment for an expired one", "log", l.name, "err", err)
+			}
 		}
 	}
 	l.mu.Unlock()
