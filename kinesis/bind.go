@@ -398,24 +398,27 @@ func blob(raw any) ([]byte, error) {
 }
 
 func decodeBase64(s string) ([]byte, error) {
-	prefix := "'" + s + "' can not be converted to a Blob: "
+	// Built only on failure: this runs for every record of every put.
+	fail := func(why string) error {
+		return serializationErr("'" + s + "' can not be converted to a Blob: " + why)
+	}
 	if len(s)%4 != 0 {
-		return nil, serializationErr(prefix + "Base64 encoded length is expected a multiple of 4 bytes but found: " + strconv.Itoa(len(s)))
+		return nil, fail("Base64 encoded length is expected a multiple of 4 bytes but found: " + strconv.Itoa(len(s)))
 	}
 	for i := range len(s) {
 		c := s[i]
 		validChar := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 		if !validChar {
 			r, _ := utf8.DecodeRuneInString(s[i:])
-			return nil, serializationErr(prefix + "Invalid Base64 character: '" + string(r) + "'")
+			return nil, fail("Invalid Base64 character: '" + string(r) + "'")
 		}
 		if c == '=' && i+1 < len(s) && s[i+1] != '=' {
-			return nil, serializationErr(prefix + "Invalid Base64 character: '='")
+			return nil, fail("Invalid Base64 character: '='")
 		}
 	}
 	data, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return nil, serializationErr(prefix + "Invalid last non-pad Base64 character dectected")
+		return nil, fail("Invalid last non-pad Base64 character dectected")
 	}
 	return data, nil
 }
