@@ -442,6 +442,7 @@ js_checks() {
 	fi
 	note "@aws-sdk/client-kinesis $pinned, node $(node --version)"
 	run_counted "js: seed002.mjs" with_timeout 120 node "$compat_dir/seed002.mjs" "$endpoint"
+	run_counted "js: subscribe.mjs" with_timeout 120 node "$compat_dir/subscribe.mjs" "$endpoint"
 }
 
 if ! have node; then
@@ -456,6 +457,7 @@ fi
 if have python3 && python3 -c 'import boto3' 2>/dev/null; then
 	note "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
 	run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$endpoint"
+	run_counted "boto3: boto3_subscribe.py" with_timeout 120 python3 "$compat_dir/boto3_subscribe.py" "$endpoint"
 else
 	loud "boto3 is not importable by python3: SKIPPING the boto3 checks (not a failure, even in CI)"
 fi

@@ -43,9 +43,10 @@ const (
 	// EffectExpireIterators makes GetRecords treat iterators older than
 	// MaxAge as expired, as if their 5-minute lifetime were MaxAge.
 	EffectExpireIterators Effect = "expire_iterators"
-	// EffectDropSubscription is reserved for SubscribeToShard, which
-	// Tributary does not serve yet: such rules are accepted and listed,
-	// and take effect once SubscribeToShard exists.
+	// EffectDropSubscription ends a SubscribeToShard event stream right
+	// after its initial-response, before any SubscribeToShardEvent, as a
+	// connection dropped at once would; Count bounds how many calls meet
+	// it.
 	EffectDropSubscription Effect = "drop_subscription"
 )
 

@@ -76,6 +76,11 @@ var handlers = map[string]handlerFunc{
 	OpMergeShards:                   (*API).mergeShards,
 	OpUpdateShardCount:              (*API).updateShardCount,
 	OpUpdateStreamMode:              (*API).updateStreamMode,
+	OpRegisterStreamConsumer:        (*API).registerStreamConsumer,
+	OpDescribeStreamConsumer:        (*API).describeStreamConsumer,
+	OpListStreamConsumers:           (*API).listStreamConsumers,
+	OpDeregisterStreamConsumer:      (*API).deregisterStreamConsumer,
+	OpSubscribeToShard:              (*API).subscribeToShard,
 }
 
 // unimplemented is the answer to an operation Tributary knows the shape of
@@ -106,6 +111,9 @@ func (a *API) Handle(ctx context.Context, req *Request) *Response {
 	out, err := h(a, ctx, scope, in)
 	if err != nil {
 		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+	}
+	if s, ok := out.(*subscription); ok {
+		return a.streamResponse(req, s, -1)
 	}
 	return EncodeResponse(req.ContentType, out)
 }
@@ -144,6 +152,7 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 		}
 	}
 	var failures *faults.Decision
+	drop := false
 	for i, d := range decisions {
 		switch d.Effect {
 		case faults.EffectError:
@@ -156,6 +165,8 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 			if failures == nil {
 				failures = &decisions[i]
 			}
+		case faults.EffectDropSubscription:
+			drop = true
 		}
 	}
 
@@ -170,6 +181,16 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
 	a.recordIterator(call, out)
+	if s, ok := out.(*subscription); ok {
+		// drop_subscription ends the stream right after its
+		// initial-response, as a connection dropped before any record
+		// arrived would; the rule's Count says how many calls meet it.
+		dropAfter := -1
+		if drop {
+			dropAfter = 0
+		}
+		return a.streamResponse(req, s, dropAfter)
+	}
 	return EncodeResponse(req.ContentType, out)
 }
 
@@ -194,6 +215,10 @@ func faultCall(op, account string, in Input) faults.Call {
 	c.Stream = member("StreamName")
 	if c.Stream == "" {
 		c.Stream = streamNameOf(member("StreamARN"))
+	}
+	if c.Stream == "" {
+		// A consumer ARN is the stream ARN followed by /consumer/NAME:EPOCH.
+		c.Stream, _, _ = strings.Cut(streamNameOf(member("ConsumerARN")), "/")
 	}
 	for _, name := range []string{"ShardID", "ShardToSplit", "ShardToMerge"} {
 		if c.Shard = member(name); c.Shard != "" {

@@ -59,18 +59,13 @@ const testARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
 // operation that has a shape but no implementation in package stream.
 var unimplementedOps = []struct{ op, body string }{
 	{OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{OpDeregisterStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
 	{OpDescribeAccountSettings, `{}`},
-	{OpDescribeStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
 	{OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
 	{OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
 	{OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{OpListStreamConsumers, `{"StreamARN":"` + testARN + `"}`},
 	{OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
-	{OpRegisterStreamConsumer, `{"StreamARN":"` + testARN + `","ConsumerName":"c"}`},
 	{OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
-	{OpSubscribeToShard, `{"ConsumerARN":"` + testARN + `/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`},
 	{OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
 	{OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
 	{OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},

@@ -1,7 +1,8 @@
 package kinesis
 
-// Shapes of the enhanced fan-out consumer operations. SubscribeToShard is
-// an event stream over HTTP/2; only its request and event shapes are here.
+// Shapes of the enhanced fan-out consumer operations. SubscribeToShard's
+// response is an event stream (subscribe.go); its request and event shapes
+// are here.
 
 // Consumer statuses.
 const (
@@ -98,7 +99,7 @@ type SubscribeToShardInput struct {
 // message of the subscription's event stream.
 type SubscribeToShardEvent struct {
 	Records                    []Record     `json:"Records"`
-	ContinuationSequenceNumber string       `json:"ContinuationSequenceNumber"`
+	ContinuationSequenceNumber *string      `json:"ContinuationSequenceNumber,omitempty"`
 	MillisBehindLatest         int64        `json:"MillisBehindLatest"`
 	ChildShards                []ChildShard `json:"ChildShards,omitempty"`
 }

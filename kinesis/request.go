@@ -4,6 +4,8 @@
 // knows nothing of net/http; package server carries bytes to and from it.
 package kinesis
 
+import "context"
+
 // Content types of the two wire encodings.
 const (
 	ContentTypeJSON = "application/x-amz-json-1.1"
@@ -29,8 +31,15 @@ type Request struct {
 }
 
 // Response is what the HTTP front writes back.
+//
+// A response with Stream set is an event stream (SubscribeToShard): the
+// front writes Status and ContentType, then calls Stream, which calls send
+// once per message, already framed; send writes the message and flushes it
+// to the client, and fails once the client is gone. Body is then unused.
+// Stream returns when the stream is over; the front then ends the response.
 type Response struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	Stream      func(ctx context.Context, send func(msg []byte) error)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -258,6 +259,10 @@ func (x *exchange) writeResponse(resp *kinesis.Response) {
 		// Only a broken Config.ErrorResponse gets here.
 		resp = &kinesis.Response{Status: http.StatusInternalServerError}
 	}
+	if resp.Stream != nil {
+		x.writeStream(resp)
+		return
+	}
 	h := x.w.Header()
 	if resp.ContentType != "" {
 		h.Set("Content-Type", resp.ContentType)
@@ -342,4 +347,43 @@ func jsonErrorResponse(_, typ, message string, status int) *kinesis.Response {
 		panic(err) // two strings always marshal
 	}
 	return &kinesis.Response{Status: status, ContentType: kinesis.ContentTypeJSON, Body: body}
+}
+
+// writeStream writes an event stream: the headers at once, then each
+// message as the Handler sends it, flushed so that it reaches the client
+// without waiting for more. Without a Content-Length, HTTP/1.1 sends the
+// body chunked; HTTP/2 sends a DATA frame per flush. The stream ends when
+// the Handler's Stream returns, when the client goes away (the request's
+// context is done) or when the server shuts down.
+func (x *exchange) writeStream(resp *kinesis.Response) {
+	h := x.w.Header()
+	h.Set("Content-Type", resp.ContentType)
+	h.Del("Content-Length")
+	x.status = resp.Status
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	rc := http.NewResponseController(x.w)
+	x.w.WriteHeader(x.status)
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(x.r.Context())
+	defer cancel()
+	stop := context.AfterFunc(x.s.streams, cancel)
+	defer stop()
+	resp.Stream(ctx, func(msg []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := x.w.Write(msg); err != nil {
+			cancel()
+			return err
+		}
+		if err := rc.Flush(); err != nil {
+			cancel()
+			return err
+		}
+		return nil
+	})
 }

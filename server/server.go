@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,10 @@ type ErrorResponseFunc func(contentType, typ, message string, status int) *kines
 type Config struct {
 	// Handler answers the requests the front end lets through. Required.
 	Handler Handler
+	// TLS, when not nil, makes Serve speak TLS, offering HTTP/2 and
+	// HTTP/1.1 by ALPN, as AWS's endpoints do; nil serves HTTP/1.1 and
+	// unencrypted HTTP/2 on the plain port. Certificates come from it.
+	TLS *tls.Config
 	// Account is the AWS account id passed on in every kinesis.Request.
 	// Default DefaultAccount.
 	Account string
@@ -98,6 +103,12 @@ type Server struct {
 
 	finishOnce sync.Once
 	finished   chan struct{} // closed when a Shutdown has completed
+
+	// streams is cancelled when Shutdown begins, ending the event streams
+	// (SubscribeToShard sessions last minutes; a graceful shutdown should
+	// not wait for them, and their clients resubscribe anyway).
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 // New returns a Server for cfg. It panics if cfg.Handler is nil.
@@ -133,6 +144,7 @@ func New(cfg Config) *Server {
 		upgraded: make(map[net.Conn]struct{}),
 		finished: make(chan struct{}),
 	}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 
 	const idleTimeout = 2 * time.Minute
 	protocols := new(http.Protocols)
@@ -141,7 +153,14 @@ func New(cfg Config) *Server {
 	// JavaScript v3 uses for http:// endpoints. net/http does not implement
 	// the h2c Upgrade; ServeHTTP does.
 	protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
+	if cfg.TLS != nil {
+		protocols.SetHTTP2(true)
+		tlsConfig = cfg.TLS.Clone()
+		tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	}
 	s.hs = &http.Server{
+		TLSConfig: tlsConfig,
 		Handler:   s,
 		Protocols: protocols,
 		// Bounds how long a client may take to send headers; bodies may
@@ -180,7 +199,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	defer stop()
 
-	err := s.hs.Serve(ln)
+	var err error
+	if s.hs.TLSConfig != nil {
+		err = s.hs.ServeTLS(ln, "", "")
+	} else {
+		err = s.hs.Serve(ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		// hs.Serve returns as soon as shutdown starts; wait for it to end.
 		<-s.finished
@@ -205,6 +229,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // returns nil once all connections are closed. If ctx is done first it
 // closes the remaining connections and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopStreams()
 	s.mu.Lock()
 	s.shuttingDown = true
 	s.mu.Unlock()

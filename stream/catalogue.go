@@ -70,6 +70,11 @@ type streamRecord struct {
 	// last 24 hours, for AWS's rate rule.
 	ScalingTo int         `json:"scalingTo,omitempty"`
 	Scalings  []time.Time `json:"scalings,omitempty"`
+	// Consumers are the enhanced fan-out consumers, in name order. They
+	// live in the stream's entry so that deleting the stream deletes them
+	// with it, and a consumer's status, like the stream's, is a function
+	// of its timestamps and the clock (see consumerRecord.status).
+	Consumers []consumerRecord `json:"consumers,omitempty"`
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is

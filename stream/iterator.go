@@ -158,56 +158,68 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	}
 
 	now := s.now()
+	start, err := s.startOf(ctx, scope, rec, index, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, now)
+	if err != nil {
+		return nil, err
+	}
+	it := iterator{issued: now, tag: rec.Tag, shard: index, start: start, stream: name}
+	return &GetShardIteratorOutput{ShardIterator: encodeIterator(s.iterKey, scope, it)}, nil
+}
+
+// startOf resolves where a read of shard index of rec starts, for
+// GetShardIterator's iterator types and SubscribeToShard's starting
+// positions (the same five types, checked the same way).
+func (s *Service) startOf(ctx context.Context, scope Scope, rec *streamRecord, index uint32, typ ShardIteratorType, seqText string, ts *time.Time, now time.Time) (storage.Start, error) {
+	name, id := rec.Name, shardID(index)
 	var start storage.Start
-	switch in.ShardIteratorType {
+	switch typ {
 	case TrimHorizon, Latest:
-		if in.StartingSequenceNumber != "" {
-			return nil, errIteratorArgs(in.ShardIteratorType, true)
+		if seqText != "" {
+			return storage.Start{}, errIteratorArgs(typ, true)
 		}
-		if in.ShardIteratorType == TrimHorizon {
+		if typ == TrimHorizon {
 			start = storage.Oldest()
 			break
 		}
 		l, err := s.shardLog(ctx, rec, index)
 		if err != nil {
-			return nil, internal("get shard iterator", err)
+			return storage.Start{}, internal("get shard iterator", err)
 		}
 		res, err := l.Read(ctx, storage.Latest(), storage.ReadLimits{MaxRecords: 1})
 		if err != nil {
-			return nil, internal("get shard iterator", err)
+			return storage.Start{}, internal("get shard iterator", err)
 		}
 		start = storage.At(res.Next)
 	case AtSequenceNumber, AfterSequenceNumber:
-		if in.StartingSequenceNumber == "" {
-			return nil, errIteratorArgs(in.ShardIteratorType, false)
+		if seqText == "" {
+			return storage.Start{}, errIteratorArgs(typ, false)
 		}
-		seq, err := parseSeqNum(in.StartingSequenceNumber)
+		seq, err := parseSeqNum(seqText)
 		if err != nil {
-			return nil, errSeqInvalid(in.StartingSequenceNumber, id, name, scope.Account)
+			return storage.Start{}, errSeqInvalid(seqText, id, name, scope.Account)
 		}
 		if seq.shard != index {
-			return nil, errSeqOtherShard(shardID(seq.shard), id)
+			return storage.Start{}, errSeqOtherShard(shardID(seq.shard), id)
 		}
 		if seq.tag != rec.Tag {
-			return nil, errSeqOtherStream(in.StartingSequenceNumber, id, name, scope.Account)
+			return storage.Start{}, errSeqOtherStream(seqText, id, name, scope.Account)
 		}
 		start = storage.At(seq.position)
-		if in.ShardIteratorType == AfterSequenceNumber && seq.position < math.MaxUint64 {
+		if typ == AfterSequenceNumber && seq.position < math.MaxUint64 {
 			start = storage.After(seq.position)
 		}
 	case AtTimestamp:
-		if in.Timestamp == nil {
-			return nil, errNoTimestamp()
+		if ts == nil {
+			return storage.Start{}, errNoTimestamp()
 		}
-		ts := in.Timestamp.UnixMilli()
+		ts := ts.UnixMilli()
 		if ts > now.UnixMilli() {
-			return nil, errFutureTimestamp(ts, now.UnixMilli())
+			return storage.Start{}, errFutureTimestamp(ts, now.UnixMilli())
 		}
 		start = storage.AtTime(ts)
 	default:
 		// The wire layer checks the enum; this is AWS's answer for the rest.
-		return nil, errIteratorArgs(in.ShardIteratorType, in.StartingSequenceNumber != "")
+		return storage.Start{}, errIteratorArgs(typ, seqText != "")
 	}
-	it := iterator{issued: now, tag: rec.Tag, shard: index, start: start, stream: name}
-	return &GetShardIteratorOutput{ShardIterator: encodeIterator(s.iterKey, scope, it)}, nil
+	return start, nil
 }

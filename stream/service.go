@@ -108,6 +108,17 @@ type Options struct {
 	// Limits is the throttling of writes, reads and control-plane calls
 	// (throttle.go). The zero value throttles nothing.
 	Limits Limits
+
+	// ConsumerLimit is the number of consumers a stream may have
+	// registered; zero means AWS's default of 20. Consumers are CREATING
+	// for CreateDelay and DELETING for DeleteDelay.
+	ConsumerLimit int
+	// SubscriptionLifetime is how long a SubscribeToShard session lasts;
+	// zero means AWS's 5 minutes. SubscriptionHeartbeat is the longest an
+	// idle session goes without an event; zero means AWS's 5 seconds.
+	// Tests shorten both.
+	SubscriptionLifetime  time.Duration
+	SubscriptionHeartbeat time.Duration
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -180,8 +191,9 @@ type CreateStreamInput struct {
 	Tags               map[string]string
 }
 
-// DeleteStreamInput is DeleteStream's request. EnforceConsumerDeletion is
-// accepted; consumers do not exist yet, so it changes nothing.
+// DeleteStreamInput is DeleteStream's request. A stream with registered
+// consumers is only deleted with EnforceConsumerDeletion, which deletes the
+// consumers too.
 type DeleteStreamInput struct {
 	Stream                  StreamRef
 	EnforceConsumerDeletion bool
@@ -519,6 +531,11 @@ type Service struct {
 	// throttle applies Options.Limits.
 	throttle *throttler
 
+	consumerLimit int
+	// subs holds the SubscribeToShard sessions (subscribe.go).
+	subs                      *subscriptions
+	subLifetime, subHeartbeat time.Duration
+
 	wake   chan struct{} // nudges the reaper
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -572,6 +589,19 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		scaling:       make(map[string]*sync.Mutex),
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
+		consumerLimit: opts.ConsumerLimit,
+		subs:          newSubscriptions(),
+		subLifetime:   opts.SubscriptionLifetime,
+		subHeartbeat:  opts.SubscriptionHeartbeat,
+	}
+	if s.consumerLimit <= 0 {
+		s.consumerLimit = defaultConsumerLimit
+	}
+	if s.subLifetime <= 0 {
+		s.subLifetime = defaultSubscriptionLifetime
+	}
+	if s.subHeartbeat <= 0 {
+		s.subHeartbeat = defaultSubscriptionHeartbeat
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -637,7 +667,7 @@ func internal(op string, err error) error {
 
 // The operations, one per Kinesis action. They are implemented in the files
 // named after their concept (streams.go, records.go, iterator.go, shards.go,
-// tags.go, retention.go, limits.go):
+// tags.go, retention.go, limits.go, consumers.go, subscribe.go):
 //
 //	CreateStream(ctx, Scope, CreateStreamInput) error
 //	DeleteStream(ctx, Scope, DeleteStreamInput) error
@@ -663,3 +693,8 @@ func internal(op string, err error) error {
 //	MergeShards(ctx, Scope, MergeShardsInput) error
 //	UpdateShardCount(ctx, Scope, UpdateShardCountInput) (*UpdateShardCountOutput, error)
 //	UpdateStreamMode(ctx, Scope, UpdateStreamModeInput) error
+//	RegisterStreamConsumer(ctx, Scope, RegisterStreamConsumerInput) (*Consumer, error)
+//	DescribeStreamConsumer(ctx, Scope, ConsumerRef) (*Consumer, error)
+//	ListStreamConsumers(ctx, Scope, ListStreamConsumersInput) (*ListStreamConsumersOutput, error)
+//	DeregisterStreamConsumer(ctx, Scope, ConsumerRef) error
+//	SubscribeToShard(ctx, Scope, SubscribeToShardInput) (*Subscription, error)

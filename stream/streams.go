@@ -176,6 +176,9 @@ func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStream
 			return errNoChange
 		}
 		now := s.now()
+		if !in.EnforceConsumerDeletion && rec.liveConsumers(s.clock()) > 0 {
+			return errStreamHasConsumers(name, scope.Account)
+		}
 		rec.DeletingAt = now
 		rec.GoneAt = now.Add(s.deleteDelay)
 		return nil
@@ -189,6 +192,8 @@ func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStream
 	// Wake the reaper when the stream is due to go, so that its logs do not
 	// outlive it by more than a moment.
 	s.nudge(rec.GoneAt.Sub(s.now()))
+	// The stream's subscriptions end now: its consumers go with it.
+	s.subs.endStream(rec.arn(), errStreamNotFound(name, scope.Account))
 	return nil
 }
 
@@ -274,7 +279,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, scope Scope, ref St
 		StreamCreationTimestamp: rec.Created,
 		RetentionPeriodHours:    rec.RetentionHours,
 		OpenShardCount:          open,
-		ConsumerCount:           0,
+		ConsumerCount:           rec.liveConsumers(s.clock()),
 		MaxRecordSizeInKiB:      rec.MaxRecordKiB,
 		EncryptionType:          EncryptionNone,
 		ShardLevelMetrics:       []string{},

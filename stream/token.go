@@ -24,6 +24,7 @@ type tokenKind uint8
 const (
 	tokenListShards tokenKind = iota + 1
 	tokenListStreams
+	tokenListConsumers
 )
 
 type token struct {
@@ -33,6 +34,8 @@ type token struct {
 	Tag    uint32       `json:"g,omitempty"`
 	Index  uint32       `json:"i,omitempty"`
 	Filter *ShardFilter `json:"f,omitempty"`
+	// After is the last consumer name of a ListStreamConsumers page.
+	After string `json:"a,omitempty"`
 }
 
 // sealToken encodes t, issued now.

@@ -55,6 +55,11 @@ type serveConfig struct {
 	// overrides (see limitKeys).
 	Limits     string
 	LimitsFile string
+	// TLS (see tls.go): a certificate and key in PEM files, or a
+	// self-signed certificate made at start.
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -174,6 +179,21 @@ func serveOptions() []serveOption {
 			flag: "admin", env: "TRIBUTARY_ADMIN", arg: "",
 			usage: "Serve the admin API under /_tributary/ on the same port, without authentication: with it anyone who can reach the port can inject faults (tributary faults --help). Only for tests.",
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.Admin} },
+		},
+		{
+			flag: "tls-cert", env: "TRIBUTARY_TLS_CERT", arg: "file",
+			usage: "Serve HTTPS (HTTP/2 and HTTP/1.1, chosen by ALPN) on the listen address with this PEM certificate (chain); needs --tls-key.",
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.TLSCert} },
+		},
+		{
+			flag: "tls-key", env: "TRIBUTARY_TLS_KEY", arg: "file",
+			usage: "PEM private key of --tls-cert.",
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.TLSKey} },
+		},
+		{
+			flag: "tls-self-signed", env: "TRIBUTARY_TLS_SELF_SIGNED", arg: "",
+			usage: "Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1 made at start and kept in memory; its SHA-256 fingerprint is logged. Not with --tls-cert.",
+			value: func(c *serveConfig) flag.Value { return &boolValue{&c.TLSSelfSigned} },
 		},
 		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/tributary-io/tributary/stream"
 )
 
 // startServerWith is startServer over in-memory storage with cfg changed by
@@ -79,6 +80,9 @@ func TestSDKOnDemandScaling(t *testing.T) {
 	c := startServerWith(t, &logs, func(cfg *serveConfig) {
 		cfg.OnDemandInterval = 50 * time.Millisecond
 		cfg.OnDemandCooldown = 300 * time.Millisecond
+		// The burst is far over a shard's write limit on purpose, to make
+		// the scaler split; throttling would fail some of its entries.
+		cfg.Limits = stream.LimitsOff
 	})
 	ctx := context.Background()
 	name := aws.String("ondemand")

@@ -24,6 +24,10 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tlsConfig, err := serverTLS(cfg, logger)
+	if err != nil {
+		return err
+	}
 	limits, err := streamLimits(cfg)
 	if err != nil {
 		return err
@@ -60,6 +64,7 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Logger:        logger,
 		ErrorResponse: errorResponse,
 		Admin:         adminInjector(cfg, inj),
+		TLS:           tlsConfig,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -72,7 +77,7 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if cfg.Storage == storageLocal {
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	}
-	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits))
+	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
 	logger.Info("listening on "+addr, attrs...)
 
 	serveErr := srv.Serve(ctx, ln)

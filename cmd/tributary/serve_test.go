@@ -35,7 +35,7 @@ func (b *syncBuffer) String() string {
 }
 
 // records decodes the JSON log lines written so far.
-func (b *syncBuffer) records(t *testing.T) []map[string]any {
+func (b *syncBuffer) records(t testing.TB) []map[string]any {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -225,7 +225,7 @@ func TestRunListenError(t *testing.T) {
 
 // waitListening waits for run's "listening on" log record and returns the
 // address it reports.
-func waitListening(t *testing.T, logs *syncBuffer, done <-chan error) string {
+func waitListening(t testing.TB, logs *syncBuffer, done <-chan error) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
