@@ -47,12 +47,27 @@ func (p *progress) start(label string, count *atomic.Int64) (stop func()) {
 		defer wg.Done()
 		begin := time.Now()
 		last, lastN, width := begin, int64(0), 0
+		show := func(line string) {
+			if !p.tty {
+				fmt.Fprintln(p.w, line)
+				return
+			}
+			// Pad over the rest of a longer previous line.
+			pad := max(width-len(line), 0)
+			fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
+			width = len(line)
+		}
 		t := time.NewTicker(progressInterval)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
-				if p.tty && width > 0 {
+				// A closing line with the whole run's rate, so that even a
+				// workload shorter than a tick reports something.
+				n, elapsed := count.Load(), time.Since(begin)
+				show(fmt.Sprintf("%s: %.1fs %s records, %s rec/s overall", label, elapsed.Seconds(),
+					thousands(n), thousands(int64(float64(n)/max(elapsed.Seconds(), 1e-9)))))
+				if p.tty {
 					fmt.Fprint(p.w, "\n")
 				}
 				return
@@ -60,15 +75,7 @@ func (p *progress) start(label string, count *atomic.Int64) (stop func()) {
 				n := count.Load()
 				rate := float64(n-lastN) / now.Sub(last).Seconds()
 				last, lastN = now, n
-				line := fmt.Sprintf("%s: %.1fs %s rec/s", label, now.Sub(begin).Seconds(), thousands(int64(rate)))
-				if !p.tty {
-					fmt.Fprintln(p.w, line)
-					continue
-				}
-				// Pad over the rest of a longer previous line.
-				pad := max(width-len(line), 0)
-				fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
-				width = len(line)
+				show(fmt.Sprintf("%s: %.1fs %s rec/s", label, now.Sub(begin).Seconds(), thousands(int64(rate))))
 			}
 		}
 	}()
