@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -22,38 +21,11 @@ import (
 // edit, and returns its address and logs.
 func startFaultServer(t *testing.T, edit func(*serveConfig)) (string, *syncBuffer) {
 	t.Helper()
-	cfg := defaultServeConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Storage = storageMemory
-	cfg.Account = testAccount
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
-	edit(&cfg)
-	logs := new(syncBuffer)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, newLogger(logs, slog.LevelDebug, "json")) }()
-	addr := waitListening(t, logs, done)
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
-		}
+	addr, logs, _ := runTestServer(t, nil, func(cfg *serveConfig) {
+		cfg.Storage = storageMemory
+		edit(cfg)
 	})
 	return addr, logs
-}
-
-func sdkClient(addr string, retryer aws.Retryer) *sdk.Client {
-	return sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      retryer,
-	})
 }
 
 // faultsCLI runs "tributary faults args..." and returns its exit status

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -31,27 +30,8 @@ func startServerAddr(t *testing.T, adjust func(*serveConfig)) string {
 // startServerLogs is startServerAddr, also returning the server's log.
 func startServerLogs(t *testing.T, adjust func(*serveConfig)) (string, *syncBuffer) {
 	t.Helper()
-	cfg := defaultServeConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.Account = testAccount
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	var logs syncBuffer
-	logger := newLogger(&logs, slog.LevelDebug, "json")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, logger) }()
-	addr := waitListening(t, &logs, done)
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	return addr, &logs
+	addr, logs, _ := runTestServer(t, nil, adjust)
+	return addr, logs
 }
 
 // transports are the HTTP clients SubscribeToShard is tested over: the

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
@@ -22,12 +21,9 @@ import (
 	"github.com/tributary-io/tributary/stream"
 )
 
-const testAccount = "000000000000"
-
 // startServer runs the real server on a free port over dir, with no
 // create, delete or update delay and AWS's default limits, and returns a
-// client for it and a function that stops it gracefully and waits for run
-// to return.
+// client for it and a function that stops it gracefully.
 func startServer(t *testing.T, dir string) (*sdk.Client, func()) {
 	t.Helper()
 	return startServerLimits(t, dir, "")
@@ -38,48 +34,13 @@ func startServer(t *testing.T, dir string) (*sdk.Client, func()) {
 // reading a shard back-to-back, pass stream.LimitsOff.
 func startServerLimits(t *testing.T, dir, limits string) (*sdk.Client, func()) {
 	t.Helper()
-	cfg := defaultServeConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = dir
-	cfg.Account = testAccount
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
-	if limits != "" {
-		cfg.Limits = limits
-	}
-	var logs syncBuffer
-	logger := newLogger(&logs, slog.LevelDebug, "json")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, logger) }()
-	addr := waitListening(t, &logs, done)
-
-	client := sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		// Only the client's own closed-connection race is retried (see
-		// closedConnRetryer): any other retry would hide the first answer.
-		Retryer: closedConnRetryer{},
+	addr, _, stop := runTestServer(t, nil, func(cfg *serveConfig) {
+		cfg.DataDir = dir
+		if limits != "" {
+			cfg.Limits = limits
+		}
 	})
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("run did not return after cancel")
-		}
-	}
-	t.Cleanup(stop)
-	return client, stop
+	return testClient(addr), stop
 }
 
 // createActive creates a one-shard stream and waits until it is ACTIVE.

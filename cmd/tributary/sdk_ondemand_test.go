@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/tributary-io/tributary/stream"
@@ -20,35 +19,12 @@ import (
 // set, and the server's log kept in logs.
 func startServerWith(t *testing.T, logs *syncBuffer, set func(cfg *serveConfig)) *sdk.Client {
 	t.Helper()
-	cfg := defaultServeConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Storage = storageMemory
-	cfg.Account = testAccount
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
-	set(&cfg)
-	logger := newLogger(logs, slog.LevelInfo, "json")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, logger) }()
-	addr := waitListening(t, logs, done)
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
-		}
+	addr, _, _ := runTestServer(t, logs, func(cfg *serveConfig) {
+		cfg.Storage = storageMemory
+		cfg.LogLevel = slog.LevelInfo
+		set(cfg)
 	})
-	return sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      closedConnRetryer{},
-	})
+	return testClient(addr)
 }
 
 // openRanges is the hash key ranges of the open shards, in order.

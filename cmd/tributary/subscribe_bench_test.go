@@ -91,22 +91,10 @@ func benchSubscribeLatency(b *testing.B, storage string) {
 
 // startBenchServer runs a server for a benchmark, without throttling.
 func startBenchServer(b *testing.B, storage string) string {
-	cfg := defaultServeConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Storage = storage
-	cfg.DataDir = b.TempDir()
-	cfg.Account = testAccount
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
-	cfg.Limits = stream.LimitsOff
-	var logs syncBuffer
-	logger := newLogger(&logs, slog.LevelInfo, "json")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, logger) }()
-	addr := waitListening(b, &logs, done)
-	b.Cleanup(func() {
-		cancel()
-		<-done
+	addr, _, _ := runTestServer(b, nil, func(cfg *serveConfig) {
+		cfg.Storage = storage
+		cfg.Limits = stream.LimitsOff
+		cfg.LogLevel = slog.LevelInfo // per-request debug lines would be measured too
 	})
 	return addr
 }
