@@ -208,6 +208,17 @@ func EncodeAs(enc Encoding, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if o, ok := v.(*GetRecordsOutput); ok && o != nil && enc == EncodingJSON {
+		// The consumer's hot path; see appendGetRecordsJSON.
+		if b, ok := appendGetRecordsJSON(make([]byte, 0, getRecordsJSONSize(o)), o); ok {
+			return b, nil
+		}
+	}
+	return encodeGeneric(enc, v)
+}
+
+// encodeGeneric encodes v by walking its fields.
+func encodeGeneric(enc Encoding, v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return nil, nil

@@ -1,0 +1,66 @@
+package kinesis
+
+import (
+	"encoding/base64"
+	"strconv"
+)
+
+// appendGetRecordsJSON is the JSON encoding of a GetRecords answer written
+// without reflection: consumers draining a shard get pages of up to 10,000
+// records, and the generic encoder spends most of its time walking struct
+// fields. It writes exactly the bytes the generic encoder writes, using the
+// same primitives (FuzzFastGetRecords and TestFastGetRecordsMatchesGeneric
+// hold it to that), and declines, returning false, for what it does not
+// cover: ChildShards, which only the last page of a closed shard carries.
+func appendGetRecordsJSON(dst []byte, out *GetRecordsOutput) ([]byte, bool) {
+	if len(out.ChildShards) > 0 {
+		return dst, false
+	}
+	dst = append(dst, `{"Records":[`...)
+	for i := range out.Records {
+		r := &out.Records[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"SequenceNumber":`...)
+		dst = appendJSONString(dst, r.SequenceNumber)
+		if r.ApproximateArrivalTimestamp != nil {
+			dst = append(dst, `,"ApproximateArrivalTimestamp":`...)
+			dst = appendEpochSeconds(dst, r.ApproximateArrivalTimestamp.UnixMilli())
+		}
+		dst = append(dst, `,"Data":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, r.Data)
+		dst = append(dst, `","PartitionKey":`...)
+		dst = appendJSONString(dst, r.PartitionKey)
+		if r.EncryptionType != nil {
+			dst = append(dst, `,"EncryptionType":`...)
+			dst = appendJSONString(dst, *r.EncryptionType)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if out.NextShardIterator != nil {
+		dst = append(dst, `,"NextShardIterator":`...)
+		dst = appendJSONString(dst, *out.NextShardIterator)
+	}
+	if out.MillisBehindLatest != nil {
+		dst = append(dst, `,"MillisBehindLatest":`...)
+		dst = strconv.AppendInt(dst, *out.MillisBehindLatest, 10)
+	}
+	return append(dst, '}'), true
+}
+
+// getRecordsJSONSize estimates the encoded size of out closely enough that
+// the buffer is allocated once: member names and punctuation, the base64
+// of the data, and the strings (escapes aside).
+func getRecordsJSONSize(out *GetRecordsOutput) int {
+	n := 128
+	if out.NextShardIterator != nil {
+		n += len(*out.NextShardIterator)
+	}
+	for i := range out.Records {
+		r := &out.Records[i]
+		n += 110 + len(r.SequenceNumber) + base64.StdEncoding.EncodedLen(len(r.Data)) + len(r.PartitionKey)
+	}
+	return n
+}
