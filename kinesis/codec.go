@@ -208,9 +208,15 @@ func EncodeAs(enc Encoding, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if o, ok := v.(*GetRecordsOutput); ok && o != nil && enc == EncodingJSON {
+	if o, ok := v.(*GetRecordsOutput); ok && o != nil {
 		// The consumer's hot path; see appendGetRecordsJSON.
-		if b, ok := appendGetRecordsJSON(make([]byte, 0, getRecordsJSONSize(o)), o); ok {
+		var b []byte
+		if enc == EncodingCBOR {
+			b, ok = appendGetRecordsCBOR(o)
+		} else {
+			b, ok = appendGetRecordsJSON(make([]byte, 0, getRecordsJSONSize(o)), o)
+		}
+		if ok {
 			return b, nil
 		}
 	}

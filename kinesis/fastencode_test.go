@@ -32,7 +32,21 @@ func TestFastGetRecordsMatchesGeneric(t *testing.T) {
 			if !bytes.Equal(fast, generic) {
 				t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
 			}
+			fastCBOR, ok := appendGetRecordsCBOR(out)
+			if !ok {
+				t.Fatal("CBOR fast path declined")
+			}
+			genericCBOR, err := encodeGeneric(EncodingCBOR, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fastCBOR, genericCBOR) {
+				t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
+			}
 		})
+	}
+	if _, ok := appendGetRecordsCBOR(&GetRecordsOutput{ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}); ok {
+		t.Fatal("CBOR fast path took a page with ChildShards")
 	}
 	withChildren := &GetRecordsOutput{Records: []Record{}, ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}
 	if _, ok := appendGetRecordsJSON(nil, withChildren); ok {
@@ -62,6 +76,10 @@ func FuzzFastGetRecords(f *testing.F) {
 		}
 		if !bytes.Equal(fast, generic) {
 			t.Fatalf("fast:\n%q\ngeneric:\n%q", fast, generic)
+		}
+		fastCBOR, _ := appendGetRecordsCBOR(out)
+		if genericCBOR, err := encodeGeneric(EncodingCBOR, out); err == nil && !bytes.Equal(fastCBOR, genericCBOR) {
+			t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
 		}
 	})
 }
