@@ -7,63 +7,16 @@ Prints one "ok - <name>" / "not ok - <name>: <why>" line per check and exits
 non-zero if any check failed.
 """
 
-import sys
 import time
 
-import boto3
-from botocore.config import Config
+from checks import CheckError, Checks, check, kinesis_client, wait_active
 
-failed = 0
-
-
-class CheckError(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise CheckError(why)
-
-
-def step(name, fn):
-    """Runs fn as one check; returns its result, or None if it failed."""
-    global failed
-    try:
-        v = fn()
-    except CheckError as e:
-        failed += 1
-        print(f"not ok - boto3: {name}: {e}", flush=True)
-        return None
-    except Exception as e:  # noqa: BLE001 - any client error fails the check
-        failed += 1
-        why = " ".join(f"{type(e).__name__}: {e}".split())
-        print(f"not ok - boto3: {name}: {why}", flush=True)
-        return None
-    print(f"ok - boto3: {name}", flush=True)
-    return v if v is not None else True
-
-
-def wait_active(client, name):
-    status = None
-    for _ in range(100):
-        status = client.describe_stream_summary(StreamName=name)[
-            "StreamDescriptionSummary"
-        ]["StreamStatus"]
-        if status == "ACTIVE":
-            return True
-        time.sleep(0.1)
-    raise CheckError(f"{name} still {status} after 10s")
+checks = Checks()
+step = checks.step
 
 
 def main(endpoint):
-    client = boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    client = kinesis_client(endpoint)
 
     names = ["boto3-page-a", "boto3-page-b", "boto3-page-c"]
 
@@ -133,12 +86,4 @@ def main(endpoint):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python3 boto3_check.py http://127.0.0.1:PORT", file=sys.stderr)
-        sys.exit(2)
-    try:
-        main(sys.argv[1])
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print(f"not ok - boto3: unexpected error: {type(e).__name__}: {e}", flush=True)
-    sys.exit(1 if failed else 0)
+    checks.run("boto3_check.py", main)

@@ -6,7 +6,6 @@
 // exits non-zero if any check failed. The SDK speaks HTTP/2 to Kinesis by
 // default, also to http:// endpoints (h2c prior knowledge); that is intended.
 import {
-  KinesisClient,
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
   PutRecordCommand,
@@ -15,44 +14,9 @@ import {
   DeleteStreamCommand,
 } from "@aws-sdk/client-kinesis";
 import { isDeepStrictEqual } from "node:util";
+import { CheckError, check, checks, sleep } from "./checks.mjs";
 
-const endpoint = process.argv[2];
-if (!endpoint) {
-  console.error("usage: node seed002.mjs http://127.0.0.1:PORT");
-  process.exit(2);
-}
-
-const client = new KinesisClient({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  maxAttempts: 1,
-});
-
-let failed = 0;
-const ok = (name) => console.log(`ok - js: ${name}`);
-const notOk = (name, why) => {
-  failed++;
-  console.log(`not ok - js: ${name}: ${String(why).replace(/\s+/g, " ")}`);
-};
-const errText = (err) => `${err?.name ?? "Error"}: ${err?.message ?? err}`;
-
-// step runs fn as one check; a thrown error fails it. It returns fn's result,
-// or undefined on failure.
-async function step(name, fn) {
-  try {
-    const v = await fn();
-    ok(name);
-    return v;
-  } catch (err) {
-    notOk(name, err instanceof CheckError ? err.message : errText(err));
-    return undefined;
-  }
-}
-class CheckError extends Error {}
-const check = (cond, why) => {
-  if (!cond) throw new CheckError(why);
-};
+const { client, step, run } = checks("seed002.mjs");
 
 const StreamName = "my-orders-stream";
 const order = { orderId: "ord_12345", userId: "user_67890", amount: 99.99 };
@@ -139,11 +103,4 @@ async function main() {
     client.send(new DeleteStreamCommand({ StreamName })));
 }
 
-try {
-  await main();
-} catch (err) {
-  notOk("unexpected error", errText(err));
-} finally {
-  client.destroy();
-}
-process.exit(failed ? 1 : 0);
+await run(main);

@@ -8,7 +8,6 @@
 // exits non-zero if any check failed. The SDK speaks HTTP/2 to Kinesis,
 // prior knowledge over http://, which event streams need in this SDK.
 import {
-  KinesisClient,
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
   RegisterStreamConsumerCommand,
@@ -17,43 +16,9 @@ import {
   PutRecordCommand,
   DeleteStreamCommand,
 } from "@aws-sdk/client-kinesis";
+import { CheckError, check, checks, sleep } from "./checks.mjs";
 
-const endpoint = process.argv[2];
-if (!endpoint) {
-  console.error("usage: node subscribe.mjs http://127.0.0.1:PORT");
-  process.exit(2);
-}
-
-const client = new KinesisClient({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  maxAttempts: 1,
-});
-
-let failed = 0;
-const ok = (name) => console.log(`ok - js: ${name}`);
-const notOk = (name, why) => {
-  failed++;
-  console.log(`not ok - js: ${name}: ${String(why).replace(/\s+/g, " ")}`);
-};
-const errText = (err) => `${err?.name ?? "Error"}: ${err?.message ?? err}`;
-
-async function step(name, fn) {
-  try {
-    const v = await fn();
-    ok(name);
-    return v ?? true;
-  } catch (err) {
-    notOk(name, err instanceof CheckError ? err.message : errText(err));
-    return undefined;
-  }
-}
-class CheckError extends Error {}
-const check = (cond, why) => {
-  if (!cond) throw new CheckError(why);
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { client, step, run } = checks("subscribe.mjs");
 
 const StreamName = "js-subscribe";
 
@@ -116,11 +81,4 @@ async function main() {
     client.send(new DeleteStreamCommand({ StreamName, EnforceConsumerDeletion: true })));
 }
 
-try {
-  await main();
-} catch (err) {
-  notOk("unexpected error", errText(err));
-} finally {
-  client.destroy();
-}
-process.exit(failed ? 1 : 0);
+await run(main);
