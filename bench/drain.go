@@ -107,25 +107,13 @@ func (b *bench) fill(ctx context.Context, name string, w *WorkloadResult) error 
 // readAll times reading the stream's one shard from TRIM_HORIZON until
 // --drain-records records have come back.
 func (b *bench) readAll(ctx context.Context, name string, w *WorkloadResult) error {
-	ids, err := b.shardIDs(ctx, name)
+	iter, err := b.onlyShardIterator(ctx, name, types.ShardIteratorTypeTrimHorizon)
 	if err != nil {
 		return err
-	}
-	if len(ids) != 1 {
-		return fmt.Errorf("stream %s has %d shards, want 1", name, len(ids))
-	}
-	it, err := b.client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-		StreamName:        aws.String(name),
-		ShardId:           aws.String(ids[0]),
-		ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
-	})
-	if err != nil {
-		return fmt.Errorf("GetShardIterator: %w", err)
 	}
 
 	var count atomic.Int64
 	stop := b.progress.start(w.label(), &count)
-	iter := it.ShardIterator
 	want := int64(b.opts.DrainRecords)
 	empty := 0
 	start := time.Now()

@@ -50,22 +50,11 @@ func (b *bench) latency(ctx context.Context) ([]WorkloadResult, error) {
 }
 
 func (b *bench) measureLatency(ctx context.Context, name string, w *WorkloadResult) error {
-	ids, err := b.shardIDs(ctx, name)
-	if err != nil {
-		return err
-	}
-	if len(ids) != 1 {
-		return fmt.Errorf("stream %s has %d shards, want 1", name, len(ids))
-	}
 	// The iterator is taken before the first record is sent, so LATEST
 	// is before all of them.
-	it, err := b.client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-		StreamName:        aws.String(name),
-		ShardId:           aws.String(ids[0]),
-		ShardIteratorType: types.ShardIteratorTypeLatest,
-	})
+	iter, err := b.onlyShardIterator(ctx, name, types.ShardIteratorTypeLatest)
 	if err != nil {
-		return fmt.Errorf("GetShardIterator: %w", err)
+		return err
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -87,7 +76,7 @@ func (b *bench) measureLatency(ctx context.Context, name string, w *WorkloadResu
 	)
 
 	wg.Go(func() {
-		latencies, lastSeen, pollRetry, pollErr = b.poll(ctx, it.ShardIterator, &received, &sent, sendDone)
+		latencies, lastSeen, pollRetry, pollErr = b.poll(ctx, iter, &received, &sent, sendDone)
 		if pollErr != nil {
 			cancel(pollErr)
 		}

@@ -157,3 +157,24 @@ func (b *bench) rss() MaybeBytes {
 	}
 	return MaybeBytes{Asked: true, Known: true, Bytes: n}
 }
+
+// onlyShardIterator returns an iterator of type typ on the one shard of a
+// single-shard stream.
+func (b *bench) onlyShardIterator(ctx context.Context, name string, typ types.ShardIteratorType) (*string, error) {
+	ids, err := b.shardIDs(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != 1 {
+		return nil, fmt.Errorf("stream %s has %d shards, want 1", name, len(ids))
+	}
+	out, err := b.client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+		StreamName:        aws.String(name),
+		ShardId:           aws.String(ids[0]),
+		ShardIteratorType: typ,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("GetShardIterator: %w", err)
+	}
+	return out.ShardIterator, nil
+}
