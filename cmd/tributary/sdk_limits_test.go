@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,23 +19,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
-// TestSDKCreateStreamBurst sends 10 CreateStream calls at once to a server
-// with the default limits: AWS allows 5 per second per account and region,
-// so some are refused with LimitExceededException and AWS's message.
+// TestSDKCreateStreamBurst sends 20 CreateStream calls at once to a server
+// allowing 2 per second (set through --limits-file; AWS's own values are
+// checked in package stream): some are refused with LimitExceededException
+// and AWS's message, and no more are created than the bucket allows in the
+// time the burst took. The low rate keeps the test independent of speed:
+// the burst would have to take about 9 s for none to be refused.
 func TestSDKCreateStreamBurst(t *testing.T) {
 	ctx := context.Background()
-	c, _ := startServer(t, t.TempDir())
-	errs := make([]error, 10)
-	done := make(chan int)
+	file := filepath.Join(t.TempDir(), "limits.json")
+	if err := os.WriteFile(file, []byte(`{"create_stream_per_sec": 2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := startServerWith(t, new(syncBuffer), func(cfg *serveConfig) { cfg.LimitsFile = file })
+	errs := make([]error, 20)
+	var wg sync.WaitGroup
+	start := time.Now()
 	for i := range errs {
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			_, errs[i] = c.CreateStream(ctx, &sdk.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("burst-%d", i)), ShardCount: aws.Int32(1)})
-			done <- i
 		}()
 	}
-	for range errs {
-		<-done
-	}
+	wg.Wait()
+	elapsed := time.Since(start)
 	created, refused := 0, 0
 	for i, err := range errs {
 		var le *types.LimitExceededException
@@ -50,11 +60,9 @@ func TestSDKCreateStreamBurst(t *testing.T) {
 			t.Errorf("CreateStream burst-%d: %v", i, err)
 		}
 	}
-	// The bucket holds 5 calls and refills at 5 per second while the burst
-	// is served, so at least 5 are created and, unless the burst took most
-	// of a second, some refused.
-	if created < 5 || refused == 0 {
-		t.Errorf("%d created and %d refused, want at least 5 created and some refused", created, refused)
+	// The bucket starts with 2 calls and refills at 2 per second.
+	if most := 2 + int(math.Ceil(elapsed.Seconds()*2)); created < 2 || created > most || refused == 0 {
+		t.Errorf("%d created and %d refused in %v, want 2 to %d created and some refused", created, refused, elapsed, most)
 	}
 }
 
