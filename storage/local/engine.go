@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -103,6 +104,7 @@ type Engine struct {
 	files   *fileCache
 	journal *journal
 	meta    *metaStore
+	tasks   *bgtask.Runner // runs and counts the background work
 
 	mu     sync.Mutex // guards logs, byName, and isClosed's answer
 	logs   map[uint64]*shardLog
@@ -156,6 +158,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		dirtyDirs:     make(map[string]bool),
 		checkpointNow: make(chan struct{}, 1),
 		closed:        make(chan struct{}),
+		tasks:         bgtask.New(opts.Logger),
 	}
 	fail := func(err error) (*Engine, error) {
 		e.files.closeAll()
@@ -196,7 +199,11 @@ func (e *Engine) requestCheckpoint() {
 	}
 }
 
-// background runs checkpoints and retention cleaning until Close.
+// background runs checkpoints and retention cleaning until Close. Each run
+// goes through e.tasks, so a bug that panics in one is logged and counted
+// instead of ending the process: a checkpoint that did not finish is
+// retried at the next one (the journal keeps everything until one does),
+// and a log whose cleaning panicked is fenced off (see shardLog.fail).
 func (e *Engine) background() {
 	defer e.bg.Done()
 	cp := time.NewTicker(e.opts.CheckpointInterval)
@@ -211,15 +218,28 @@ func (e *Engine) background() {
 		case <-e.checkpointNow:
 		case <-clean.C:
 			for _, l := range e.allLogs() {
-				l.clean()
+				if l.failure() != nil {
+					continue // its state is not trusted any more
+				}
+				err := e.tasks.Run("clean", l.clean, "log", l.name)
+				var p *bgtask.PanicError
+				if errors.As(err, &p) {
+					l.fail(p)
+				} else if err != nil {
+					e.opts.Logger.Warn("cleaning a log failed; will retry", "log", l.name, "err", err)
+				}
 			}
 			continue
 		}
-		if err := e.checkpoint(); err != nil {
-			e.opts.Logger.Error("checkpoint failed", "err", err)
+		if err := e.tasks.Run("checkpoint", e.checkpoint); err != nil {
+			e.opts.Logger.Error("checkpoint failed; will retry", "err", err)
 		}
 	}
 }
+
+// BackgroundStats counts the runs, failures and panics of the engine's
+// background tasks ("checkpoint", "clean"), by task.
+func (e *Engine) BackgroundStats() map[string]bgtask.Stats { return e.tasks.Stats() }
 
 // wakeAll wakes every waiter, so that they see a failure.
 func (e *Engine) wakeAll() {

@@ -38,8 +38,14 @@ type shardLog struct {
 	durableArrival int64
 	sealing        bool // set when Seal begins: appends fail from then on
 	deleted        bool
-	notify         chan struct{} // closed and replaced when durable, sealed or deleted change
-	doomed         []string      // files of expired segments, removed at the next cleaning
+	// broken is set when a background task panicked on this log: its
+	// in-memory state can no longer be trusted, so it refuses everything
+	// that would write (appends, seals, retention changes) until the
+	// engine is reopened and rebuilds the state from the files. Reads go
+	// on; they never change the files.
+	broken error
+	notify chan struct{} // closed and replaced when durable, sealed or deleted change
+	doomed []string      // files of expired segments, removed at the next cleaning
 }
 
 // logState is the part of a log's state kept in its state file; it changes
@@ -64,6 +70,29 @@ func (l *shardLog) writeState(st logState) error {
 
 func (l *shardLog) Name() string { return l.name }
 
+// fail fences the log off after a bug (see broken).
+func (l *shardLog) fail(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken == nil {
+		l.broken = fmt.Errorf("log %q refuses writes until the server restarts: %w", l.name, err)
+	}
+}
+
+func (l *shardLog) failure() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.broken
+}
+
+// checkWritableLocked is checkLocked for the methods that write.
+func (l *shardLog) checkWritableLocked() error {
+	if err := l.checkLocked(); err != nil {
+		return err
+	}
+	return l.broken
+}
+
 // checkLocked returns the error every method returns on a closed engine or a
 // deleted log.
 func (l *shardLog) checkLocked() error {
@@ -86,7 +115,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	if len(batch) == 0 {
 		l.mu.RLock()
 		defer l.mu.RUnlock()
-		return nil, l.checkLocked()
+		return nil, l.checkWritableLocked()
 	}
 	// Encode before taking the lock; only the header's position and arrival
 	// time depend on the log's state and are patched in under the lock.
@@ -94,7 +123,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	buf = appendUnfinishedFrame(buf, batch)
 
 	l.mu.Lock()
-	if err := l.checkLocked(); err != nil {
+	if err := l.checkWritableLocked(); err != nil {
 		l.mu.Unlock()
 		return nil, err
 	}
@@ -354,7 +383,7 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 
 func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	l.mu.Lock()
-	if err := l.checkLocked(); err != nil {
+	if err := l.checkWritableLocked(); err != nil {
 		l.mu.Unlock()
 		return 0, err
 	}
@@ -376,7 +405,7 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkLocked(); err != nil {
+	if err := l.checkWritableLocked(); err != nil {
 		return 0, err
 	}
 	if l.state.Sealed {
@@ -438,7 +467,7 @@ func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkLocked(); err != nil {
+	if err := l.checkWritableLocked(); err != nil {
 		return err
 	}
 	st := l.state
@@ -453,31 +482,44 @@ func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
 // clean drops closed segments whose newest record has expired. The files of
 // segments dropped by the previous cleaning are removed now: a reader that
 // copied the segment list before it was dropped has long finished.
-func (l *shardLog) clean() {
-	l.mu.Lock()
-	doomed := l.doomed
-	l.doomed = nil
-	if l.state.RetentionMS > 0 && !l.deleted {
-		cutoff := l.e.nowMillis() - l.state.RetentionMS
-		// Never the last segment: it is the one being written, and it tells
-		// where the next position starts.
-		for len(l.segs) > 1 && l.segs[0].idxWritten.Load() && l.segs[0].ix.lastTime < cutoff {
-			l.doomed = append(l.doomed, l.segs[0].path)
-			l.segs = l.segs[1:]
-		}
-		// A quiet log's active segment would keep its expired records on
-		// disk forever, since only closed segments are dropped. Once all of
-		// it has expired, close it; a later cleaning drops it.
-		if last := l.segs[len(l.segs)-1]; last.ix.size > 0 && last.ix.lastTime < cutoff && l.durable == l.tail {
-			if err := l.rollLocked(); err != nil {
-				l.e.opts.Logger.Warn("could not start a new segment for an expired one", "log", l.name, "err", err)
-			}
-		}
-	}
-	l.mu.Unlock()
+//
+// It runs in the background on every log, whatever its state: a log with no
+// segment at all (created and never written, or reopened after a crash
+// before its first append), sealed, expired or deleted.
+func (l *shardLog) clean() error {
+	doomed, err := l.cleanLocked()
 	for _, p := range doomed {
 		l.e.files.forget(p)
 		os.Remove(indexPath(p))
 		os.Remove(p)
 	}
+	return err
+}
+
+// cleanLocked is clean's work under the lock; the deferred unlock keeps a
+// bug here from leaving the log locked for good.
+func (l *shardLog) cleanLocked() (doomed []string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	doomed, l.doomed = l.doomed, nil
+	if l.state.RetentionMS <= 0 || l.deleted || len(l.segs) == 0 {
+		return doomed, nil
+	}
+	cutoff := l.e.nowMillis() - l.state.RetentionMS
+	// Never the last segment: it is the one being written, and it tells
+	// where the next position starts.
+	for len(l.segs) > 1 && l.segs[0].idxWritten.Load() && l.segs[0].ix.lastTime < cutoff {
+		l.doomed = append(l.doomed, l.segs[0].path)
+		l.segs = l.segs[1:]
+	}
+	// A quiet log's active segment would keep its expired records on disk
+	// forever, since only closed segments are dropped. Once all of it has
+	// expired, close it; a later cleaning drops it. Not while appends are
+	// in flight (durable < tail): they may still be undone.
+	if last := l.segs[len(l.segs)-1]; last.ix.size > 0 && last.ix.lastTime < cutoff && l.durable == l.tail {
+		if err := l.rollLocked(); err != nil {
+			return doomed, fmt.Errorf("log %q: start a new segment after an expired one: %w", l.name, err)
+		}
+	}
+	return doomed, nil
 }
