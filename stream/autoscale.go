@@ -358,9 +358,13 @@ func (s *Service) autoscaleLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := s.autoscaleOnce(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("stream: on-demand scaling failed; will retry", "err", err)
-		}
+		s.tasks.Run("autoscaler", func() error {
+			err := s.autoscaleOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("stream: on-demand scaling failed; will retry", "err", err)
+			}
+			return err
+		})
 	}
 }
 
@@ -380,35 +384,43 @@ func (s *Service) autoscaleOnce(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		rec := e.rec
-		if rec.Mode != ModeOnDemand {
+		if e.rec.Mode != ModeOnDemand {
 			continue
 		}
-		st, ok := rec.status(s.now())
-		if !ok || st == StatusDeleting {
-			continue
-		}
-		for i := range rec.Shards {
-			if rec.Shards[i].open() {
-				live[shardKey{rec.ID, rec.Shards[i].Index}] = true
-			}
-		}
-		loads := s.observe(rec, now)
-		if st != StatusActive || rec.Pending != nil {
-			continue
-		}
-		scope := Scope{Account: rec.Account, Region: rec.Region}
-		maxShards := min(maxStreamShards, s.shardLimitFor(scope))
-		d := s.decide(rec, loads, now, maxShards)
-		if d == nil {
-			continue
-		}
-		if err := s.applyAutoscale(ctx, scope, rec, d, maxShards); err != nil {
-			errs = append(errs, fmt.Errorf("stream %s: %w", rec.Name, err))
+		// Each stream is a task of its own: a bug met on one stream must
+		// not stop the others from scaling.
+		err = s.tasks.Run("autoscale", func() error { return s.autoscaleStream(ctx, e.rec, now, live) }, "stream", e.rec.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: %w", e.rec.Name, err))
 		}
 	}
 	s.meters.keep(live)
 	return errors.Join(errs...)
+}
+
+// autoscaleStream observes an on-demand stream's write rates, marking its
+// open shards in live, and makes at most one reshard of it.
+func (s *Service) autoscaleStream(ctx context.Context, rec *streamRecord, now time.Time, live map[shardKey]bool) error {
+	st, ok := rec.status(s.now())
+	if !ok || st == StatusDeleting {
+		return nil
+	}
+	for i := range rec.Shards {
+		if rec.Shards[i].open() {
+			live[shardKey{rec.ID, rec.Shards[i].Index}] = true
+		}
+	}
+	loads := s.observe(rec, now)
+	if st != StatusActive || rec.Pending != nil {
+		return nil
+	}
+	scope := Scope{Account: rec.Account, Region: rec.Region}
+	maxShards := min(maxStreamShards, s.shardLimitFor(scope))
+	d := s.decide(rec, loads, now, maxShards)
+	if d == nil {
+		return nil
+	}
+	return s.applyAutoscale(ctx, scope, rec, d, maxShards)
 }
 
 // errAutoscaleStale abandons a decision made on a record that has changed

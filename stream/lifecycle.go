@@ -101,6 +101,8 @@ func (s *Service) finishDeletion(ctx context.Context, key string, e entry) error
 }
 
 // reap finishes the deletion of every stream whose DELETING period is over.
+// Each stream's deletion is a task of its own, so a bug met on one stream
+// leaves the others to be reaped.
 func (s *Service) reap(ctx context.Context) error {
 	entries, err := s.meta.List(ctx, streamsPrefix)
 	if err != nil {
@@ -117,7 +119,8 @@ func (s *Service) reap(ctx context.Context) error {
 		if _, ok := e.rec.status(now); ok {
 			continue
 		}
-		if err := s.finishDeletion(ctx, me.Key, e); err != nil {
+		err = s.tasks.Run("reap", func() error { return s.finishDeletion(ctx, me.Key, e) }, "stream", e.rec.Name)
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -128,6 +131,8 @@ func (s *Service) reap(ctx context.Context) error {
 // wake-up arrives (e.g. under a fake clock). Reads never see them anyway.
 const reapInterval = time.Second
 
+// reapLoop finishes deletions and interrupted reshards until ctx is done.
+// A pass that fails, or panics, is logged and tried again at the next one.
 func (s *Service) reapLoop(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(reapInterval)
@@ -139,12 +144,15 @@ func (s *Service) reapLoop(ctx context.Context) {
 		case <-s.wake:
 		case <-t.C:
 		}
-		if err := s.reap(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("stream: finishing deletions failed; will retry", "err", err)
-		}
-		if err := s.resumeReshards(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("stream: finishing reshards failed; will retry", "err", err)
-		}
+		s.tasks.Run("reaper", func() error {
+			if err := s.reap(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("stream: finishing deletions failed; will retry", "err", err)
+			}
+			if err := s.resumeReshards(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("stream: finishing reshards failed; will retry", "err", err)
+			}
+			return nil
+		})
 	}
 }
 

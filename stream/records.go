@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -252,6 +254,14 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// Outside the request's goroutine, a panic would escape the
+				// HTTP server's recovery and end the process.
+				defer func() {
+					if v := recover(); v != nil {
+						s.log.Error("stream: PutRecords append panicked", "stream", name, "shard", index, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+						results[k].err = fmt.Errorf("append to shard %d panicked: %v", index, v)
+					}
+				}()
 				results[k].app, results[k].err = s.append(ctx, rec, index, batch)
 			}()
 		}

@@ -358,11 +358,16 @@ func (s *Service) resumeReshards(ctx context.Context) error {
 			continue
 		}
 		scope := Scope{Account: e.rec.Account, Region: e.rec.Region}
-		err = s.completeReshard(ctx, scope, e.rec.Name)
-		if err == nil && e.rec.ScalingTo != 0 {
-			err = s.scale(ctx, scope, e.rec.Name)
-		}
-		mu.Unlock()
+		err = s.tasks.Run("reshard", func() error {
+			defer mu.Unlock() // also after a panic, or the stream could never scale again
+			if err := s.completeReshard(ctx, scope, e.rec.Name); err != nil {
+				return err
+			}
+			if e.rec.ScalingTo != 0 {
+				return s.scale(ctx, scope, e.rec.Name)
+			}
+			return nil
+		}, "stream", e.rec.Name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("stream %s: %w", e.rec.Name, err))
 		}

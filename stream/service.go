@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -536,6 +537,11 @@ type Service struct {
 	subs                      *subscriptions
 	subLifetime, subHeartbeat time.Duration
 
+	// tasks runs the background work (reaping, finishing reshards,
+	// on-demand scaling) so that a panic in it is logged and counted
+	// rather than fatal; see BackgroundStats.
+	tasks *bgtask.Runner
+
 	wake   chan struct{} // nudges the reaper
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -606,6 +612,7 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.tasks = bgtask.New(s.log)
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -647,6 +654,12 @@ func (s *Service) Close() {
 	<-s.done
 	<-s.autoscaleDone
 }
+
+// BackgroundStats counts the runs, failures and panics of the service's
+// background tasks, by task: "reap" (finishing a deletion), "reshard"
+// (finishing an interrupted reshard), "autoscale" (scaling an on-demand
+// stream), each per stream, and "reaper" and "autoscaler", each pass.
+func (s *Service) BackgroundStats() map[string]bgtask.Stats { return s.tasks.Stats() }
 
 // now is the clock truncated to milliseconds, the precision of every time
 // Kinesis reports.
