@@ -51,10 +51,10 @@ func amzTime(t time.Time) string {
 	return t.UTC().Format("Mon Jan 02 15:04:05 MST 2006")
 }
 
-func errIteratorExpired(issued, now time.Time) *Error {
+func errIteratorExpired(issued, now time.Time, lifetime time.Duration) *Error {
 	return newError(ExpiredIteratorException,
 		"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
-		amzTime(issued), amzTime(now), iteratorLifetime.Milliseconds())
+		amzTime(issued), amzTime(now), lifetime.Milliseconds())
 }
 
 func errIteratorArgs(typ ShardIteratorType, withSeq bool) *Error {

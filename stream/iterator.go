@@ -31,11 +31,11 @@ import (
 // 171 bytes, 228 characters: well within the 512 AWS allows.
 
 const (
-	iteratorVersion  = 1
-	iteratorMACLen   = 16
-	iteratorFixedLen = 1 + 8 + 4 + 4 + 1 + 8 + 1
-	iteratorLifetime = 5 * time.Minute
-	maxStreamName    = 128
+	iteratorVersion         = 1
+	iteratorMACLen          = 16
+	iteratorFixedLen        = 1 + 8 + 4 + 4 + 1 + 8 + 1
+	defaultIteratorLifetime = 5 * time.Minute
+	maxStreamName           = 128
 )
 
 // iterator is a decoded shard iterator.
@@ -84,7 +84,7 @@ func encodeIterator(key []byte, scope Scope, it iterator) string {
 // decodeIterator checks and decodes an iterator. Anything that is not an
 // iterator this service issued to this scope is "Invalid ShardIterator.";
 // one issued more than five minutes before now has expired.
-func decodeIterator(key []byte, scope Scope, text string, now time.Time) (iterator, error) {
+func decodeIterator(key []byte, scope Scope, text string, now time.Time, lifetime time.Duration) (iterator, error) {
 	b, err := base64.StdEncoding.DecodeString(text)
 	if err != nil || len(b) < iteratorFixedLen+iteratorMACLen || b[0] != iteratorVersion {
 		return iterator{}, errInvalidIterator()
@@ -115,8 +115,8 @@ func decodeIterator(key []byte, scope Scope, text string, now time.Time) (iterat
 		// FromLatest is resolved to a position before an iterator is made.
 		return iterator{}, errInvalidIterator()
 	}
-	if now.Sub(it.issued) > iteratorLifetime {
-		return iterator{}, errIteratorExpired(it.issued, now)
+	if now.Sub(it.issued) > lifetime {
+		return iterator{}, errIteratorExpired(it.issued, now, lifetime)
 	}
 	return it, nil
 }

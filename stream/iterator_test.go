@@ -26,7 +26,7 @@ func TestIteratorRoundTrip(t *testing.T) {
 		if len(text) > 512 {
 			t.Errorf("iterator of %d characters, AWS allows 512", len(text))
 		}
-		got, err := decodeIterator(testKey, testScope, text, issued.Add(iteratorLifetime))
+		got, err := decodeIterator(testKey, testScope, text, issued.Add(defaultIteratorLifetime), defaultIteratorLifetime)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
@@ -61,7 +61,7 @@ func TestIteratorRejected(t *testing.T) {
 		encodeIterator(testKey, testScope, iterator{issued: issued, start: storage.Latest(), stream: "s"}),
 	)
 	for _, text := range cases {
-		_, err := decodeIterator(testKey, testScope, text, issued)
+		_, err := decodeIterator(testKey, testScope, text, issued, defaultIteratorLifetime)
 		e, ok := err.(*Error)
 		if !ok || e.Type != InvalidArgumentException || e.Message != "Invalid ShardIterator." {
 			t.Errorf("decode(%q) = %v, want InvalidArgumentException: Invalid ShardIterator.", text, err)
@@ -72,10 +72,10 @@ func TestIteratorRejected(t *testing.T) {
 func TestIteratorExpiry(t *testing.T) {
 	issued := time.Date(2015, 1, 22, 1, 22, 2, 0, time.UTC)
 	text := encodeIterator(testKey, testScope, iterator{issued: issued, start: storage.Oldest(), stream: "s"})
-	if _, err := decodeIterator(testKey, testScope, text, issued.Add(5*time.Minute)); err != nil {
+	if _, err := decodeIterator(testKey, testScope, text, issued.Add(5*time.Minute), defaultIteratorLifetime); err != nil {
 		t.Errorf("at exactly five minutes: %v, want valid", err)
 	}
-	_, err := decodeIterator(testKey, testScope, text, issued.Add(5*time.Minute+time.Millisecond))
+	_, err := decodeIterator(testKey, testScope, text, issued.Add(5*time.Minute+time.Millisecond), defaultIteratorLifetime)
 	want := &Error{
 		Type:    ExpiredIteratorException,
 		Message: "Iterator expired. The iterator was created at time Thu Jan 22 01:22:02 UTC 2015 while right now it is Thu Jan 22 01:27:02 UTC 2015 which is further in the future than the tolerated delay of 300000 milliseconds.",

@@ -127,15 +127,15 @@ func (s *Service) reap(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// reapInterval bounds how long a gone stream's logs outlive it when no
-// wake-up arrives (e.g. under a fake clock). Reads never see them anyway.
-const reapInterval = time.Second
+// defaultReapInterval bounds how long a gone stream's logs outlive it when
+// no wake-up arrives (e.g. under a fake clock). Reads never see them anyway.
+const defaultReapInterval = time.Second
 
 // reapLoop finishes deletions and interrupted reshards until ctx is done.
 // A pass that fails, or panics, is logged and tried again at the next one.
 func (s *Service) reapLoop(ctx context.Context) {
 	defer close(s.done)
-	t := time.NewTicker(reapInterval)
+	t := time.NewTicker(s.reapInterval)
 	defer t.Stop()
 	for {
 		select {

@@ -324,7 +324,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 // record returned.
 func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInput) (*GetRecordsOutput, error) {
 	now := s.now()
-	it, err := decodeIterator(s.iterKey, scope, in.ShardIterator, now)
+	it, err := decodeIterator(s.iterKey, scope, in.ShardIterator, now, s.iterLifetime)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,11 @@ const (
 	maxRetentionHours = 8760
 )
 
-func (r *streamRecord) retention() time.Duration {
-	return time.Duration(r.RetentionHours) * time.Hour
+// retention is how long the stream's records stay readable: its
+// RetentionHours, in hours of Options.RetentionHour (an hour, except in
+// tests that need records to expire within seconds).
+func (s *Service) retention(r *streamRecord) time.Duration {
+	return time.Duration(r.RetentionHours) * s.retentionHour
 }
 
 // IncreaseStreamRetentionPeriod lengthens how long records stay readable.
@@ -63,7 +66,7 @@ func (s *Service) setRetention(ctx context.Context, scope Scope, in RetentionInp
 		if err != nil {
 			return internal("set retention", err)
 		}
-		if err := l.SetRetention(ctx, rec.retention()); err != nil {
+		if err := l.SetRetention(ctx, s.retention(rec)); err != nil {
 			return internal("set retention", err)
 		}
 	}

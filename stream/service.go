@@ -13,6 +13,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,6 +121,16 @@ type Options struct {
 	// Tests shorten both.
 	SubscriptionLifetime  time.Duration
 	SubscriptionHeartbeat time.Duration
+
+	// IteratorLifetime is how long a shard iterator stays valid; zero
+	// means AWS's 5 minutes. RetentionHour is how long one hour of a
+	// stream's retention period lasts; zero means an hour. ReapInterval is
+	// how often the deletions and reshards left unfinished are looked for;
+	// zero means a second. Tests shorten them to see iterators expire,
+	// records age out and the reaper run many times within seconds.
+	IteratorLifetime time.Duration
+	RetentionHour    time.Duration
+	ReapInterval     time.Duration
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -537,6 +548,8 @@ type Service struct {
 	subs                      *subscriptions
 	subLifetime, subHeartbeat time.Duration
 
+	iterLifetime, retentionHour, reapInterval time.Duration
+
 	// tasks runs the background work (reaping, finishing reshards,
 	// on-demand scaling) so that a panic in it is logged and counted
 	// rather than fatal; see BackgroundStats.
@@ -609,6 +622,9 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if s.subHeartbeat <= 0 {
 		s.subHeartbeat = defaultSubscriptionHeartbeat
 	}
+	s.iterLifetime = cmp.Or(max(opts.IteratorLifetime, 0), defaultIteratorLifetime)
+	s.retentionHour = cmp.Or(max(opts.RetentionHour, 0), time.Hour)
+	s.reapInterval = cmp.Or(max(opts.ReapInterval, 0), defaultReapInterval)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

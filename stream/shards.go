@@ -209,7 +209,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 	var last uint32
 	for i := range rec.Shards {
 		sh := &rec.Shards[i]
-		if !afterShardID(sh.Index, after) || !shardMatches(rec, sh, filter, now) {
+		if !afterShardID(sh.Index, after) || !shardMatches(rec, sh, filter, now, s.retention(rec)) {
 			continue
 		}
 		if len(out.Shards) == limit {
@@ -227,8 +227,8 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 }
 
 // shardMatches applies a ListShards filter.
-func shardMatches(rec *streamRecord, sh *shardRecord, f *ShardFilter, now time.Time) bool {
-	trimHorizon := now.Add(-time.Duration(rec.RetentionHours) * time.Hour)
+func shardMatches(rec *streamRecord, sh *shardRecord, f *ShardFilter, now time.Time, retention time.Duration) bool {
+	trimHorizon := now.Add(-retention)
 	// withinRetention: an open shard, or one closed so recently that
 	// records it holds may still be readable.
 	withinRetention := sh.open() || !sh.Closed.Before(trimHorizon)

@@ -119,7 +119,7 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 	// Logs first, catalogue entry second: a crash in between leaves only
 	// orphaned logs, which the next start removes; never an entry whose
 	// logs are missing.
-	opts := storage.LogOptions{Retention: rec.retention()}
+	opts := storage.LogOptions{Retention: s.retention(rec)}
 	for i := range count {
 		if _, err := s.engine.CreateLog(ctx, logName(id, uint32(i)), opts); err != nil {
 			err = fmt.Errorf("create shard log: %w", err)

@@ -60,6 +60,16 @@ type serveConfig struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
+	// Periods of the background work, and AWS's fixed lifetimes, which
+	// tests shorten so that every timer fires many times within seconds.
+	CheckpointInterval    time.Duration
+	CleanInterval         time.Duration
+	SegmentBytes          int64
+	ReapInterval          time.Duration
+	IteratorLifetime      time.Duration
+	SubscriptionLifetime  time.Duration
+	SubscriptionHeartbeat time.Duration
+	RetentionHour         time.Duration
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -82,6 +92,15 @@ func defaultServeConfig() serveConfig {
 		OnDemandMergeThreshold: 0.2,
 		OnDemandCooldown:       15 * time.Minute,
 		Limits:                 stream.LimitsAWS,
+		// storage/local's and stream's defaults, and AWS's lifetimes.
+		CheckpointInterval:    10 * time.Second,
+		CleanInterval:         time.Minute,
+		SegmentBytes:          64 << 20,
+		ReapInterval:          time.Second,
+		IteratorLifetime:      5 * time.Minute,
+		SubscriptionLifetime:  5 * time.Minute,
+		SubscriptionHeartbeat: 5 * time.Second,
+		RetentionHour:         time.Hour,
 	}
 }
 
@@ -211,6 +230,48 @@ func serveOptions() []serveOption {
 			flag: "limits-file", env: "TRIBUTARY_LIMITS_FILE", arg: "file",
 			usage: `Override limits of --limits aws from this JSON file, an object of positive integers per second such as {"shard_write_records_per_sec": 2000}. Keys: ` + limitKeysText() + ".",
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.LimitsFile} },
+		},
+		// Background periods and lifetimes. The defaults are right for
+		// production; tests shorten them.
+		{
+			flag: "checkpoint-interval", env: "TRIBUTARY_CHECKPOINT_INTERVAL", arg: "duration",
+			usage: "With --storage local, how often the segments written since the last checkpoint are fsynced and the journal they make redundant is deleted (also whenever the journal reaches 64 MiB). Bounds the journal replayed after a crash. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.CheckpointInterval, positive: true} },
+		},
+		{
+			flag: "clean-interval", env: "TRIBUTARY_CLEAN_INTERVAL", arg: "duration",
+			usage: "With --storage local, how often segments whose records have all passed their stream's retention period are deleted. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.CleanInterval, positive: true} },
+		},
+		{
+			flag: "segment-bytes", env: "TRIBUTARY_SEGMENT_BYTES", arg: "bytes",
+			usage: "With --storage local, the size at which a shard's log starts a new segment file. Retention frees space a whole segment at a time, so smaller segments free it sooner, at the cost of more files. At least 4096.",
+			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.SegmentBytes, min: 4096} },
+		},
+		{
+			flag: "reap-interval", env: "TRIBUTARY_REAP_INTERVAL", arg: "duration",
+			usage: "How often deletions and reshards left unfinished (by a crash, or an error to retry) are looked for and finished. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ReapInterval, positive: true} },
+		},
+		{
+			flag: "iterator-lifetime", env: "TRIBUTARY_ITERATOR_LIFETIME", arg: "duration",
+			usage: "How long a shard iterator stays valid before GetRecords answers ExpiredIteratorException. AWS's is 5 minutes; change it only to test how clients cope. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.IteratorLifetime, positive: true} },
+		},
+		{
+			flag: "subscription-lifetime", env: "TRIBUTARY_SUBSCRIPTION_LIFETIME", arg: "duration",
+			usage: "How long a SubscribeToShard session lasts before the server ends it and the client subscribes again. AWS's is 5 minutes. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.SubscriptionLifetime, positive: true} },
+		},
+		{
+			flag: "subscription-heartbeat", env: "TRIBUTARY_SUBSCRIPTION_HEARTBEAT", arg: "duration",
+			usage: "The longest an idle SubscribeToShard session goes without an event. AWS's is 5 seconds. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.SubscriptionHeartbeat, positive: true} },
+		},
+		{
+			flag: "retention-hour", env: "TRIBUTARY_RETENTION_HOUR", arg: "duration",
+			usage: "How long one hour of a stream's retention period lasts. Only for tests: with 1s, the default 24-hour retention lets records expire after 24 seconds. Applies to retention periods set while it is in force. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.RetentionHour, positive: true} },
 		},
 	}
 }
@@ -453,6 +514,23 @@ func (v *fractionValue) Set(s string) error {
 		return errors.New("must be a number greater than 0 and at most 1, such as 0.8")
 	}
 	*v.f = f
+	return nil
+}
+
+// sizeValue is a number of bytes no smaller than min.
+type sizeValue struct {
+	n   *int64
+	min int64
+}
+
+func (v *sizeValue) String() string { return strconv.FormatInt(*v.n, 10) }
+
+func (v *sizeValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < v.min {
+		return fmt.Errorf("must be a whole number of bytes, at least %d", v.min)
+	}
+	*v.n = n
 	return nil
 }
 

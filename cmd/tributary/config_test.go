@@ -47,6 +47,9 @@ func TestParseServeArgs(t *testing.T) {
 				"TRIBUTARY_ONDEMAND_INTERVAL": "10s", "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD": "0.9",
 				"TRIBUTARY_ONDEMAND_MERGE_THRESHOLD": "0.1", "TRIBUTARY_ONDEMAND_COOLDOWN": "1h",
 				"TRIBUTARY_LIMITS": "off", "TRIBUTARY_LIMITS_FILE": "limits.json",
+				"TRIBUTARY_CHECKPOINT_INTERVAL": "1s", "TRIBUTARY_CLEAN_INTERVAL": "2s", "TRIBUTARY_SEGMENT_BYTES": "65536",
+				"TRIBUTARY_REAP_INTERVAL": "3s", "TRIBUTARY_ITERATOR_LIFETIME": "4s", "TRIBUTARY_SUBSCRIPTION_LIFETIME": "5s",
+				"TRIBUTARY_SUBSCRIPTION_HEARTBEAT": "6s", "TRIBUTARY_RETENTION_HOUR": "7s",
 			},
 			want: serveConfig{
 				Listen: ":9000", Storage: storageMemory, DataDir: "/var/lib/tributary", Account: "123456789012",
@@ -54,6 +57,9 @@ func TestParseServeArgs(t *testing.T) {
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
 				Limits: stream.LimitsOff, LimitsFile: "limits.json",
+				CheckpointInterval: time.Second, CleanInterval: 2 * time.Second, SegmentBytes: 65536,
+				ReapInterval: 3 * time.Second, IteratorLifetime: 4 * time.Second, SubscriptionLifetime: 5 * time.Second,
+				SubscriptionHeartbeat: 6 * time.Second, RetentionHour: 7 * time.Second,
 			},
 		},
 		{
@@ -86,6 +92,8 @@ func TestParseServeArgs(t *testing.T) {
 		},
 		{name: "zero on-demand interval", args: []string{"--ondemand-interval=0"}, wantErr: "-ondemand-interval: must be positive"},
 		{name: "zero on-demand cooldown", env: map[string]string{"TRIBUTARY_ONDEMAND_COOLDOWN": "0s"}, wantErr: "TRIBUTARY_ONDEMAND_COOLDOWN: must be positive"},
+		{name: "segment too small", args: []string{"--segment-bytes=100"}, wantErr: "-segment-bytes: must be a whole number of bytes, at least 4096"},
+		{name: "zero clean interval", env: map[string]string{"TRIBUTARY_CLEAN_INTERVAL": "0"}, wantErr: "TRIBUTARY_CLEAN_INTERVAL: must be positive"},
 		{name: "split threshold above 1", args: []string{"--ondemand-split-threshold=1.5"},
 			wantErr: `invalid value "1.5" for flag -ondemand-split-threshold: must be a number greater than 0 and at most 1`},
 		{name: "zero merge threshold", args: []string{"--ondemand-merge-threshold=0"}, wantErr: "-ondemand-merge-threshold: must be a number greater than 0"},

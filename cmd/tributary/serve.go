@@ -47,6 +47,12 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		AutoscaleSplitThreshold: cfg.OnDemandSplitThreshold,
 		AutoscaleMergeThreshold: cfg.OnDemandMergeThreshold,
 		AutoscaleCooldown:       cfg.OnDemandCooldown,
+
+		SubscriptionLifetime:  cfg.SubscriptionLifetime,
+		SubscriptionHeartbeat: cfg.SubscriptionHeartbeat,
+		IteratorLifetime:      cfg.IteratorLifetime,
+		RetentionHour:         cfg.RetentionHour,
+		ReapInterval:          cfg.ReapInterval,
 	})
 	if err != nil {
 		engine.Close()
@@ -108,7 +114,13 @@ func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
 	if cfg.Sync == syncInterval {
 		every = cfg.SyncInterval
 	}
-	engine, err := local.Open(cfg.DataDir, local.Options{SyncInterval: every, Logger: logger})
+	engine, err := local.Open(cfg.DataDir, local.Options{
+		SyncInterval:       every,
+		CheckpointInterval: cfg.CheckpointInterval,
+		CleanInterval:      cfg.CleanInterval,
+		SegmentBytes:       cfg.SegmentBytes,
+		Logger:             logger,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
