@@ -4,38 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/tmpfs"
 	"github.com/tributary-io/tributary/storage"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes at dir (created if missing) for
-// the rest of the test. Mounting needs root; without it the test fails in
-// CI (CI=true) and is skipped, loudly, elsewhere.
-func mountTmpfs(t *testing.T, dir string, size int64) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		msg := fmt.Sprintf("cannot mount a small tmpfs to fill (needs root and mount(8)): %v: %s", err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING (this fails with CI=true): " + msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-}
 
 // TestDiskFull fills the disk under the engine while several logs are
 // written, frees space, writes again and crashes. A write the engine
@@ -59,7 +36,7 @@ func TestDiskFull(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
 			full := filepath.Join(dir, tc.mount)
-			mountTmpfs(t, full, tc.size)
+			tmpfs.Mount(t, full, tc.size)
 			// Room to give back later, taken now.
 			ballast := filepath.Join(full, "ballast")
 			if err := os.WriteFile(ballast, make([]byte, tc.size/4), 0o644); err != nil {
@@ -201,7 +178,7 @@ func readAllData(t *testing.T, l storage.ShardLog) []string {
 func TestCatalogueDiskFull(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	const size = 1 << 20
-	mountTmpfs(t, dir, size)
+	tmpfs.Mount(t, dir, size)
 	ballast := filepath.Join(dir, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, size/4), 0o644); err != nil {
 		t.Fatal(err)
