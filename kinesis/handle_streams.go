@@ -27,7 +27,7 @@ func (a *API) deleteStream(ctx context.Context, scope stream.Scope, raw Input) (
 	in := raw.(*DeleteStreamInput)
 	return nil, a.svc.DeleteStream(ctx, scope, stream.DeleteStreamInput{
 		Stream:                  ref(in.StreamName, in.StreamARN),
-		EnforceConsumerDeletion: in.EnforceConsumerDeletion != nil && *in.EnforceConsumerDeletion,
+		EnforceConsumerDeletion: flag(in.EnforceConsumerDeletion),
 	})
 }
 
