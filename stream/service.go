@@ -467,7 +467,8 @@ type ListTagsForStreamOutput struct {
 	HasMoreTags bool
 }
 
-// TagResourceInput is TagResource's request; ResourceARN is a stream ARN.
+// TagResourceInput is TagResource's request; ResourceARN is a stream's or
+// a consumer's ARN.
 type TagResourceInput struct {
 	ResourceARN string
 	Tags        map[string]string
