@@ -35,7 +35,7 @@ func sdkRequestBodies(tb testing.TB) [][]byte {
 		},
 		func() error {
 			_, err := client.PutRecords(ctx, &sdk.PutRecordsInput{StreamARN: arn, Records: []types.PutRecordsRequestEntry{
-				{Data: []byte("a"), PartitionKey: aws.String("1")}, {Data: []byte{}, ExplicitHashKey: aws.String("0")}}})
+				{Data: []byte("a"), PartitionKey: aws.String("1")}, {Data: []byte{}, PartitionKey: aws.String("2"), ExplicitHashKey: aws.String("0")}}})
 			return err
 		},
 		func() error {
