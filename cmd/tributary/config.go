@@ -301,6 +301,7 @@ func limitKeys(l *stream.Limits) []limitKey {
 		{"split_shard_per_sec", &l.SplitShardPerSec},
 		{"merge_shards_per_sec", &l.MergeShardsPerSec},
 		{"tags_per_sec", &l.TagsPerSec},
+		{"dry_run_per_sec", &l.DryRunPerSec},
 	}
 }
 

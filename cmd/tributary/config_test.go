@@ -212,8 +212,8 @@ func TestStreamLimits(t *testing.T) {
 		{
 			name: "overrides",
 			cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("ok.json",
-				`{"shard_write_bytes_per_sec": 2097152, "shard_write_records_per_sec": 2000, "shard_read_calls_per_sec": 10, "tags_per_sec": 7}`)},
-			want: stream.Limits{Profile: stream.LimitsAWS, ShardWriteBytesPerSec: 2097152, ShardWriteRecordsPerSec: 2000, ShardReadCallsPerSec: 10, TagsPerSec: 7},
+				`{"shard_write_bytes_per_sec": 2097152, "shard_write_records_per_sec": 2000, "shard_read_calls_per_sec": 10, "tags_per_sec": 7, "dry_run_per_sec": 3}`)},
+			want: stream.Limits{Profile: stream.LimitsAWS, ShardWriteBytesPerSec: 2097152, ShardWriteRecordsPerSec: 2000, ShardReadCallsPerSec: 10, TagsPerSec: 7, DryRunPerSec: 3},
 		},
 		{name: "unknown key", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("typo.json", `{"shard_write_record_per_sec": 1}`)},
 			wantErr: `unknown key "shard_write_record_per_sec"; keys are shard_write_bytes_per_sec,`},

@@ -336,3 +336,32 @@ func TestSDKSubscribeToShardSplit(t *testing.T) {
 		t.Errorf("ChildShards %v, want %s", children, want)
 	}
 }
+
+// TestSDKConsumerTags: the Tags given to RegisterStreamConsumer are listed
+// by ListTagsForResource on the consumer's ARN, and TagResource and
+// UntagResource change them.
+func TestSDKConsumerTags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := newClient(startServerAddr(t, nil), nil)
+	createActive(t, ctx, c, "s")
+	reg, err := c.RegisterStreamConsumer(ctx, &sdk.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN("s")),
+		ConsumerName: aws.String("app"), Tags: map[string]string{"team": "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := reg.Consumer.ConsumerARN
+	if _, err := c.TagResource(ctx, &sdk.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"env": "dev", "x": "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &sdk.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.ListTagsForResource(ctx, &sdk.ListTagsForResourceInput{ResourceARN: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tagString(out.Tags); got != "env=dev team=a" {
+		t.Errorf("consumer tags %s, want env=dev team=a", got)
+	}
+}
