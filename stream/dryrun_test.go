@@ -92,7 +92,7 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 	f := newDryRunFixture(t, 1000)
 	future := f.clock.Now().Add(time.Hour)
 	expired := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
-	f.clock.Advance(iteratorLifetime + time.Second)
+	f.clock.Advance(defaultIteratorLifetime + time.Second)
 	tests := []struct {
 		name string
 		call func(dry bool) error
