@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -95,12 +94,7 @@ func (p *serverProcess) stop(t *testing.T, sig syscall.Signal) int {
 }
 
 func (p *serverProcess) client() *sdk.Client {
-	return sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + p.addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      closedConnRetryer{},
-	})
+	return testClient(p.addr)
 }
 
 type ackedRecord struct {
