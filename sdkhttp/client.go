@@ -22,12 +22,13 @@
 //     be read.
 //  3. net/http writes a request in the connection's own write goroutine.
 //     For a body with a Content-Length, transferWriter.writeBody
-//     (net/http/transfer.go) copies Content-Length bytes to the connection
-//     and then copies what is left of the body into io.Discard, to check
-//     that nothing is. io.Copy does that second copy through the body's
-//     WriteTo and returns its error unchanged, io.EOF included; writeBody
-//     returns it, and the write goroutine (persistConn.writeLoop in
-//     transport.go) treats it as a failed write and closes the connection.
+//     (net/http/transfer.go) copies Content-Length bytes to the connection,
+//     then reads on into io.Discard to catch a body longer than announced.
+//     io.Copy makes that second copy through the body's WriteTo and
+//     returns its error unchanged, io.EOF included. writeBody returns it
+//     (not as an error reading the body, which would be reported to the
+//     caller), and the write goroutine (persistConn.writeLoop in
+//     transport.go), seeing a failed write, closes the connection.
 //  4. net/http flushes the request headers to the connection before a body
 //     it does not know to be in memory (smithy-go's wrapper is not one it
 //     knows), and the body then goes straight to the connection rather
@@ -38,9 +39,11 @@
 //     (a GC pause, a busy CPU), the second copy meets the closed body and
 //     the connection is closed under the caller reading the response. A
 //     large response gives the close more time to land mid-read; a large
-//     heap, longer pauses.
+//     heap, longer pauses. A server in the same process is mostly stalled
+//     with the client, so the race is seen far more against one in
+//     another process.
 //
-// The server did its work, so the error is a lie about the outcome: a
+// The server did its work, so the error misreports the outcome: a
 // PutRecords that fails this way stored its records, and the SDK's standard
 // retryer, which retries "use of closed network connection", stores them a
 // second time.
@@ -65,8 +68,8 @@ import (
 // Client is an aws.HTTPClient that sends each request through the client
 // it wraps with the request body's WriteTo method hidden (see the package
 // documentation for why). Use it as the HTTPClient of any aws-sdk-go-v2
-// service client's options. It is safe for concurrent use if the wrapped
-// client is.
+// service client's options, over HTTP/1.1 or HTTP/2. It is safe for
+// concurrent use if the wrapped client is.
 type Client struct {
 	next aws.HTTPClient
 }
