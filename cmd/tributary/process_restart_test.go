@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -40,12 +39,14 @@ type serverProcess struct {
 
 var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// startProcess starts `tributary serve` over dir in a child process.
-func startProcess(t *testing.T, dir string) *serverProcess {
+// startProcess starts `tributary serve` over dir in a child process, with
+// extra arguments after its own.
+func startProcess(t *testing.T, dir string, extra ...string) *serverProcess {
 	t.Helper()
-	// Limits off: the test writes and reads back as fast as it can.
+	// Limits off: the tests write and read back as fast as they can.
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir,
 		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off"}
+	args = append(args, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
 	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -95,12 +96,7 @@ func (p *serverProcess) stop(t *testing.T, sig syscall.Signal) int {
 }
 
 func (p *serverProcess) client() *sdk.Client {
-	return sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + p.addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      closedConnRetryer{},
-	})
+	return testClient(p.addr)
 }
 
 type ackedRecord struct {
