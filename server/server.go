@@ -36,6 +36,18 @@ const (
 	// DefaultShutdownTimeout bounds the graceful shutdown Serve performs
 	// when its context is done.
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// DefaultBodyBudget holds eight bodies at the size limit at once, or
+	// dozens of ordinary large puts (a few MiB each), while keeping a
+	// flood of large bodies to a few hundred MiB of memory.
+	DefaultBodyBudget = 256 << 20
+
+	// DefaultBodyBudgetWait rides out a burst, during which bodies
+	// already admitted arrive and are answered (a body at the size limit
+	// takes well under a second on a local network), and is short enough
+	// that a client meeting sustained overload soon hears of it and backs
+	// off.
+	DefaultBodyBudgetWait = 2 * time.Second
 )
 
 // Handler answers one Kinesis call. It is given everything the front end
@@ -67,6 +79,20 @@ type Config struct {
 	// an empty body and the connection is closed, as AWS does.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// BodyBudget bounds the bytes of request bodies held in memory at
+	// once, across all connections. A body's size is taken from it before
+	// the body is read: all of it when the request declares a
+	// Content-Length, step by step as the buffer grows otherwise. A
+	// request that does not fit is answered 503 ServiceUnavailable, over
+	// HTTP/1.1 after waiting up to BodyBudgetWait for room, over HTTP/2
+	// at once (see exchange.readBody). A client sending slowly holds its
+	// share for as long as it takes. Default DefaultBodyBudget; raised to
+	// MaxBodyBytes if lower, so that every body the size limit admits
+	// can fit.
+	BodyBudget int64
+	// BodyBudgetWait is how long an HTTP/1.1 request waits for room in
+	// BodyBudget. Default DefaultBodyBudgetWait.
+	BodyBudgetWait time.Duration
 	// ShutdownTimeout bounds the graceful shutdown Serve performs when its
 	// context is done. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -84,9 +110,10 @@ type Config struct {
 
 // Server is the HTTP front end. Create it with New.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	hs  *http.Server
+	cfg    Config
+	log    *slog.Logger
+	hs     *http.Server
+	budget *budget // request body bytes held in memory
 
 	// Connections upgraded with "Upgrade: h2c" are hijacked from hs, which
 	// therefore neither waits for them nor tells them to go away on
@@ -128,6 +155,13 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if cfg.BodyBudget <= 0 {
+		cfg.BodyBudget = DefaultBodyBudget
+	}
+	cfg.BodyBudget = max(cfg.BodyBudget, cfg.MaxBodyBytes)
+	if cfg.BodyBudgetWait <= 0 {
+		cfg.BodyBudgetWait = DefaultBodyBudgetWait
+	}
 	if cfg.ErrorResponse == nil {
 		cfg.ErrorResponse = jsonErrorResponse
 	}
@@ -141,6 +175,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		budget:   newBudget(cfg.BodyBudget),
 		upgraded: make(map[net.Conn]struct{}),
 		finished: make(chan struct{}),
 	}

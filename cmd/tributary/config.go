@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -60,6 +62,9 @@ type serveConfig struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
+	// The HTTP front's limit on the request bodies in memory
+	// (server.Config).
+	BodyBudget int64
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -82,6 +87,8 @@ func defaultServeConfig() serveConfig {
 		OnDemandMergeThreshold: 0.2,
 		OnDemandCooldown:       15 * time.Minute,
 		Limits:                 stream.LimitsAWS,
+		// server's defaults, likewise.
+		BodyBudget: server.DefaultBodyBudget,
 	}
 }
 
@@ -194,6 +201,11 @@ func serveOptions() []serveOption {
 			flag: "tls-self-signed", env: "TRIBUTARY_TLS_SELF_SIGNED", arg: "",
 			usage: "Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1 made at start and kept in memory; its SHA-256 fingerprint is logged. Not with --tls-cert.",
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.TLSSelfSigned} },
+		},
+		{
+			flag: "body-budget", env: "TRIBUTARY_BODY_BUDGET", arg: "size",
+			usage: "Most request body bytes held in memory at once, over all connections, such as 256MiB or 1GiB. A request whose body does not fit is answered 503 ServiceUnavailable, which AWS SDKs retry: over HTTP/1.1 after waiting up to 2s for room, over HTTP/2 at once (a stream waiting with its body unread would hold up the other streams of its connection). At least 32MiB, the largest body accepted; larger ones are answered 413.",
+			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.BodyBudget, min: server.DefaultMaxBodyBytes} },
 		},
 		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",
@@ -492,4 +504,51 @@ func (v *choiceValue) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(v.choices, ", "))
+}
+
+// sizeValue is a byte count of at least min, written in bytes or with a
+// binary unit: 268435456, 256MiB, 1GiB.
+type sizeValue struct {
+	n   *int64
+	min int64
+}
+
+// sizeUnit is a unit of sizeValue.
+type sizeUnit struct {
+	suffix string
+	bytes  int64
+}
+
+// sizeUnits are the units of sizeValue, largest first.
+func sizeUnits() []sizeUnit {
+	return []sizeUnit{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+}
+
+// String writes the size in the largest unit that divides it.
+func (v *sizeValue) String() string {
+	for _, u := range sizeUnits() {
+		if *v.n != 0 && *v.n%u.bytes == 0 {
+			return strconv.FormatInt(*v.n/u.bytes, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v *sizeValue) Set(s string) error {
+	num, unit := s, int64(1)
+	for _, u := range sizeUnits() {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, unit = rest, u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		return errors.New("must be a size in bytes, or with a unit: KiB, MiB or GiB, such as 256MiB")
+	}
+	if n*unit < v.min {
+		return fmt.Errorf("must be at least %s", (&sizeValue{n: &v.min}).String())
+	}
+	*v.n = n * unit
+	return nil
 }

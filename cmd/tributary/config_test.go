@@ -54,6 +54,7 @@ func TestParseServeArgs(t *testing.T) {
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
 				Limits: stream.LimitsOff, LimitsFile: "limits.json",
+				BodyBudget: def.BodyBudget,
 			},
 		},
 		{
@@ -116,6 +117,19 @@ func TestParseServeArgs(t *testing.T) {
 			want: with(func(c *serveConfig) { c.Limits, c.LimitsFile = stream.LimitsAWS, "l.json" })},
 		{name: "limits off", args: []string{"--limits=off"}, want: with(func(c *serveConfig) { c.Limits = stream.LimitsOff })},
 		{name: "bad limits", args: []string{"--limits=strict"}, wantErr: `invalid value "strict" for flag -limits: must be one of aws, off`},
+		{
+			name: "body budget, flag over environment",
+			args: []string{"--body-budget", "1GiB"},
+			env:  map[string]string{"TRIBUTARY_BODY_BUDGET": "64MiB"},
+			want: with(func(c *serveConfig) { c.BodyBudget = 1 << 30 }),
+		},
+		{name: "body budget in bytes", args: []string{"--body-budget=40000000"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000000 })},
+		{name: "body budget in KiB", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "40000KiB"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000 << 10 })},
+		{name: "body budget below the body limit", args: []string{"--body-budget=16MiB"}, wantErr: `invalid value "16MiB" for flag -body-budget: must be at least 32MiB`},
+		{name: "body budget without a number", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "MiB"}, wantErr: "TRIBUTARY_BODY_BUDGET: must be a size in bytes, or with a unit"},
+		{name: "body budget with a decimal unit", args: []string{"--body-budget=300MB"}, wantErr: "must be a size in bytes, or with a unit: KiB, MiB or GiB"},
+		{name: "body budget negative", args: []string{"--body-budget=-1"}, wantErr: "must be a size in bytes"},
+		{name: "body budget overflowing", args: []string{"--body-budget=9000000000GiB"}, wantErr: "must be a size in bytes"},
 		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
 		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
 	}
@@ -168,6 +182,7 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 		"Environment: TRIBUTARY_ONDEMAND_COOLDOWN. Default: 15m0s.",
 		"Environment: TRIBUTARY_LIMITS. Default: aws.",
 		"Environment: TRIBUTARY_LIMITS_FILE. Default: none.",
+		"Environment: TRIBUTARY_BODY_BUDGET. Default: 256MiB.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("serve usage lacks %q", want)

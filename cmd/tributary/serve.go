@@ -65,6 +65,8 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		ErrorResponse: errorResponse,
 		Admin:         adminInjector(cfg, inj),
 		TLS:           tlsConfig,
+
+		BodyBudget: cfg.BodyBudget,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
