@@ -158,6 +158,19 @@ func (x *exchange) preflight() {
 // serviceUnavailableMessage is AWS's description of ServiceUnavailable.
 const serviceUnavailableMessage = "The request has failed due to a temporary failure of the server."
 
+// maxDrainBytes bounds what the server reads and throws away of an
+// HTTP/2 request body it refused (see refuseUnread): twice the default
+// size limit, so that a client overshooting the limit by as much again
+// still gets a clean answer.
+const maxDrainBytes = 2 * DefaultMaxBodyBytes
+
+// drainPause ends the reading of a refused HTTP/2 body when the client
+// sends nothing for that long. It is longer than a round trip on any
+// network, so a client still sending is not cut off while it waits for
+// flow-control credit, and short because other clients (Go's) stop
+// sending once they have the answer and wait for the stream to end.
+const drainPause = 500 * time.Millisecond
+
 // readBody reads the whole request body within the size limit and the
 // body budget. It answers the request itself and reports false if that
 // fails.
@@ -212,12 +225,49 @@ func (x *exchange) readBody() (*heldBody, bool) {
 	return nil, false
 }
 
-// refuseUnread answers a request whose body the server will not read. An
-// HTTP/1.1 connection is closed after the answer, as AWS does for 413:
-// the unread body is still on it; HTTP/2 resets the stream instead.
+// refuseUnread answers a request whose body the server will not read.
+//
+// An HTTP/1.1 connection is closed after the answer, as AWS does for 413:
+// the unread body is still on it. HTTP/2 would end the stream with
+// RST_STREAM (NO_ERROR) right after the answer; RFC 9113 says a client
+// must keep the response then, but some do not (curl 7.88 with nghttp2
+// reports a stream error and no status). So the answer is sent at once,
+// and what the client goes on sending of the body is read and thrown away
+// (see drain), so that such a client finishes its request and reads the
+// status. A body declared longer than maxDrainBytes is not drained: the
+// stream would be reset anyway.
 func (x *exchange) refuseUnread(resp *kinesis.Response) {
-	x.closeAfter()
+	if x.r.ProtoMajor == 1 {
+		x.w.Header().Set("Connection", "close")
+		x.writeResponse(resp)
+		return
+	}
 	x.writeResponse(resp)
+	if x.r.ContentLength > maxDrainBytes {
+		return
+	}
+	if err := http.NewResponseController(x.w).Flush(); err != nil {
+		return
+	}
+	x.drain()
+}
+
+// drain reads and throws away the rest of an HTTP/2 request body, until
+// the client has sent it all, maxDrainBytes have come, or the client
+// pauses for drainPause. It costs bandwidth but no memory.
+func (x *exchange) drain() {
+	rc := http.NewResponseController(x.w)
+	buf := make([]byte, 32<<10)
+	for total := int64(0); total < maxDrainBytes; {
+		if err := rc.SetReadDeadline(time.Now().Add(drainPause)); err != nil {
+			return
+		}
+		n, err := x.r.Body.Read(buf)
+		total += int64(n)
+		if err != nil {
+			return // the end of the body, or of the client's patience
+		}
+	}
 }
 
 // closeAfter asks net/http to close an HTTP/1 connection after the
