@@ -60,7 +60,7 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	}
 	if err != nil {
 		// Part of the body may be gone: the HTTP/1.1 path answers the
-		// error as if it had met it.
+		// error as if it had met it (408 after a timeout, 400 else).
 		r.Body = &upgradeBody{Reader: bytes.NewReader(nil), err: err}
 		return false
 	}
@@ -79,6 +79,8 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	// preface). If the connection ends while the handler still runs,
 	// the bytes are given back a little early.
 	defer held.Release()
+	// The connection left net/http's count when it was hijacked.
+	defer s.conns.closed()
 	if !s.trackUpgraded(conn) {
 		return true // forced shutdown already under way
 	}
@@ -103,9 +105,11 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	// this is the one API that serves an upgraded connection.
 	//lint:ignore SA1019 no replacement exists for the h2c Upgrade
 	s.h2.ServeConn(bufferedConn{conn, rw.Reader}, &http2.ServeConnOpts{
-		Context:        r.Context(),
-		BaseConfig:     s.hs,
-		Handler:        http.HandlerFunc(s.handle),
+		Context:    r.Context(),
+		BaseConfig: s.hs,
+		// ServeHTTP, like every other request, routes the admin API too.
+		// It does not upgrade again: these requests are HTTP/2.
+		Handler:        s,
 		UpgradeRequest: r,
 		Settings:       settings,
 	})

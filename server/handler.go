@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -194,6 +195,7 @@ func (x *exchange) readBody() (*heldBody, bool) {
 		h, err = readBody(x.r.Context(), x.s.budget, x.r.Body, x.r.ContentLength, x.s.cfg.MaxBodyBytes, wait)
 	}
 	if err == nil {
+		x.liftReadDeadline()
 		return h, true
 	}
 	contentType := x.r.Header.Get("Content-Type")
@@ -214,6 +216,13 @@ func (x *exchange) readBody() (*heldBody, bool) {
 		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "request body refused",
 			slog.String("request_id", x.id), slog.Any("error", err))
 		x.refuseUnread(x.s.cfg.ErrorResponse(contentType, "ServiceUnavailable", serviceUnavailableMessage, http.StatusServiceUnavailable))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The client did not send its request within ReadTimeout.
+		// RequestTimeoutException is an error code the AWS SDKs know to
+		// retry.
+		x.closeAfter()
+		x.writeResponse(x.s.cfg.ErrorResponse(contentType, "RequestTimeoutException",
+			fmt.Sprintf("The request was not received within %v.", x.s.cfg.ReadTimeout), http.StatusRequestTimeout))
 	default:
 		// Most likely the client went away; if not, it sent a malformed
 		// body, and the answer it gets hardly matters.
@@ -223,6 +232,22 @@ func (x *exchange) readBody() (*heldBody, bool) {
 		x.writeEmpty(http.StatusBadRequest)
 	}
 	return nil, false
+}
+
+// liftReadDeadline removes the request's read deadline (ReadTimeout) once
+// the body is read, so that it cannot end a long response
+// (SubscribeToShard sessions last minutes): over HTTP/1.1, net/http reads
+// the connection in the background to notice a client leaving, and a
+// failed read cancels the request's context. net/http clears the deadline
+// itself when it starts that read, at the end of the body, but does not
+// document it; this makes it a guarantee, at the cost of one more call
+// that finds the deadline already cleared. Over HTTP/2 the deadline only
+// closes the stream's body, which is over already, and the call would
+// cost a message to the connection's goroutine on every request.
+func (x *exchange) liftReadDeadline() {
+	if x.r.ProtoMajor == 1 {
+		_ = http.NewResponseController(x.w).SetReadDeadline(time.Time{})
+	}
 }
 
 // refuseUnread answers a request whose body the server will not read.
@@ -253,13 +278,19 @@ func (x *exchange) refuseUnread(resp *kinesis.Response) {
 }
 
 // drain reads and throws away the rest of an HTTP/2 request body, until
-// the client has sent it all, maxDrainBytes have come, or the client
-// pauses for drainPause. It costs bandwidth but no memory.
+// the client has sent it all, maxDrainBytes have come, ReadTimeout has
+// passed since the request began, or the client pauses for drainPause.
+// It costs bandwidth but no memory.
 func (x *exchange) drain() {
 	rc := http.NewResponseController(x.w)
+	end := x.start.Add(x.s.cfg.ReadTimeout)
 	buf := make([]byte, 32<<10)
 	for total := int64(0); total < maxDrainBytes; {
-		if err := rc.SetReadDeadline(time.Now().Add(drainPause)); err != nil {
+		deadline := time.Now().Add(drainPause)
+		if deadline.After(end) {
+			deadline = end
+		}
+		if err := rc.SetReadDeadline(deadline); err != nil {
 			return
 		}
 		n, err := x.r.Body.Read(buf)

@@ -62,9 +62,12 @@ type serveConfig struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
-	// The HTTP front's limit on the request bodies in memory
+	// The HTTP front's protection against slow and large requests
 	// (server.Config).
-	BodyBudget int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	BodyBudget        int64
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -88,7 +91,10 @@ func defaultServeConfig() serveConfig {
 		OnDemandCooldown:       15 * time.Minute,
 		Limits:                 stream.LimitsAWS,
 		// server's defaults, likewise.
-		BodyBudget: server.DefaultBodyBudget,
+		ReadHeaderTimeout: server.DefaultReadHeaderTimeout,
+		ReadTimeout:       server.DefaultReadTimeout,
+		IdleTimeout:       server.DefaultIdleTimeout,
+		BodyBudget:        server.DefaultBodyBudget,
 	}
 }
 
@@ -201,6 +207,21 @@ func serveOptions() []serveOption {
 			flag: "tls-self-signed", env: "TRIBUTARY_TLS_SELF_SIGNED", arg: "",
 			usage: "Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1 made at start and kept in memory; its SHA-256 fingerprint is logged. Not with --tls-cert.",
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.TLSSelfSigned} },
+		},
+		{
+			flag: "read-header-timeout", env: "TRIBUTARY_READ_HEADER_TIMEOUT", arg: "duration",
+			usage: "Longest time a client may take to send a request's headers, or the TLS handshake or HTTP/2 preface of a new connection, before the server closes the connection. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ReadHeaderTimeout, positive: true} },
+		},
+		{
+			flag: "read-timeout", env: "TRIBUTARY_READ_TIMEOUT", arg: "duration",
+			usage: "Longest time a client may take to send a whole request, headers and body, waiting for --body-budget included; a late body is answered 408 RequestTimeoutException. Responses are not limited by it: SubscribeToShard sessions last their 5 minutes. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ReadTimeout, positive: true} },
+		},
+		{
+			flag: "idle-timeout", env: "TRIBUTARY_IDLE_TIMEOUT", arg: "duration",
+			usage: "Connections with no request in progress (HTTP/1.1 between requests, HTTP/2 without open streams) are closed after this long. Keep it above your clients' own idle timeout (Go: 90s), so that they never send a request on a connection being closed. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.IdleTimeout, positive: true} },
 		},
 		{
 			flag: "body-budget", env: "TRIBUTARY_BODY_BUDGET", arg: "size",

@@ -54,7 +54,7 @@ func TestParseServeArgs(t *testing.T) {
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
 				Limits: stream.LimitsOff, LimitsFile: "limits.json",
-				BodyBudget: def.BodyBudget,
+				ReadHeaderTimeout: def.ReadHeaderTimeout, ReadTimeout: def.ReadTimeout, IdleTimeout: def.IdleTimeout, BodyBudget: def.BodyBudget,
 			},
 		},
 		{
@@ -118,10 +118,13 @@ func TestParseServeArgs(t *testing.T) {
 		{name: "limits off", args: []string{"--limits=off"}, want: with(func(c *serveConfig) { c.Limits = stream.LimitsOff })},
 		{name: "bad limits", args: []string{"--limits=strict"}, wantErr: `invalid value "strict" for flag -limits: must be one of aws, off`},
 		{
-			name: "body budget, flag over environment",
-			args: []string{"--body-budget", "1GiB"},
-			env:  map[string]string{"TRIBUTARY_BODY_BUDGET": "64MiB"},
-			want: with(func(c *serveConfig) { c.BodyBudget = 1 << 30 }),
+			name: "timeouts and body budget, flags over environment",
+			args: []string{"--read-timeout=5s", "--body-budget", "1GiB"},
+			env: map[string]string{"TRIBUTARY_READ_HEADER_TIMEOUT": "2s", "TRIBUTARY_READ_TIMEOUT": "1m",
+				"TRIBUTARY_IDLE_TIMEOUT": "10m", "TRIBUTARY_BODY_BUDGET": "64MiB"},
+			want: with(func(c *serveConfig) {
+				c.ReadHeaderTimeout, c.ReadTimeout, c.IdleTimeout, c.BodyBudget = 2*time.Second, 5*time.Second, 10*time.Minute, 1<<30
+			}),
 		},
 		{name: "body budget in bytes", args: []string{"--body-budget=40000000"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000000 })},
 		{name: "body budget in KiB", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "40000KiB"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000 << 10 })},
@@ -130,6 +133,9 @@ func TestParseServeArgs(t *testing.T) {
 		{name: "body budget with a decimal unit", args: []string{"--body-budget=300MB"}, wantErr: "must be a size in bytes, or with a unit: KiB, MiB or GiB"},
 		{name: "body budget negative", args: []string{"--body-budget=-1"}, wantErr: "must be a size in bytes"},
 		{name: "body budget overflowing", args: []string{"--body-budget=9000000000GiB"}, wantErr: "must be a size in bytes"},
+		{name: "zero read timeout", args: []string{"--read-timeout=0"}, wantErr: "-read-timeout: must be positive"},
+		{name: "zero read header timeout", env: map[string]string{"TRIBUTARY_READ_HEADER_TIMEOUT": "0s"}, wantErr: "TRIBUTARY_READ_HEADER_TIMEOUT: must be positive"},
+		{name: "negative idle timeout", args: []string{"--idle-timeout=-1s"}, wantErr: "-idle-timeout: must not be negative"},
 		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
 		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
 	}
@@ -182,6 +188,9 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 		"Environment: TRIBUTARY_ONDEMAND_COOLDOWN. Default: 15m0s.",
 		"Environment: TRIBUTARY_LIMITS. Default: aws.",
 		"Environment: TRIBUTARY_LIMITS_FILE. Default: none.",
+		"Environment: TRIBUTARY_READ_HEADER_TIMEOUT. Default: 30s.",
+		"Environment: TRIBUTARY_READ_TIMEOUT. Default: 1m0s.",
+		"Environment: TRIBUTARY_IDLE_TIMEOUT. Default: 2m0s.",
 		"Environment: TRIBUTARY_BODY_BUDGET. Default: 256MiB.",
 	} {
 		if !strings.Contains(usage, want) {

@@ -66,7 +66,10 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Admin:         adminInjector(cfg, inj),
 		TLS:           tlsConfig,
 
-		BodyBudget: cfg.BodyBudget,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		BodyBudget:        cfg.BodyBudget,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
