@@ -49,6 +49,13 @@ func startProcess(t *testing.T, dir string, extra ...string) *serverProcess {
 	args = append(args, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd, a `tributary serve` listening on a free port, and
+// waits until it logs its address.
+func startCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
+	t.Helper()
 	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {

@@ -71,6 +71,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		ErrorResponse: errorResponse,
 		Admin:         adminInjector(cfg, inj),
 		TLS:           tlsConfig,
+
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		BodyBudget:        cfg.BodyBudget,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
