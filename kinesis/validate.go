@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Validation reproduces the checks AWS's front end makes from the service
@@ -60,7 +61,28 @@ func (v *validator) err() *Error {
 	return ValidationError(strconv.Itoa(len(v.msgs)) + " validation errors detected: " + strings.Join(v.msgs, "; "))
 }
 
-func quoted(s string) string { return "'" + s + "'" }
+// quoted renders a value in a message as the service does, at most
+// maxEcho bytes of it.
+func quoted(s string) string { return "'" + echo(s) + "'" }
+
+// maxEcho bounds how much of a value a validation message repeats. AWS
+// repeats a value whole; one longer than this, which only a broken or
+// hostile request sends (a string member is at most a few KiB long, and
+// the longest rendering of a list AWS words, 501 PutRecords entries, is
+// 29 KiB), is cut and its length given, so that answering a body of tens
+// of MiB does not cost several times its size in memory.
+const maxEcho = 64 << 10
+
+func echo(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	n := maxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // cut between characters, not inside one
+	}
+	return s[:n] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
 
 // javaLen is a string's length as the service measures it: in UTF-16
 // code units, since the service is written in Java.
@@ -181,19 +203,19 @@ func (v *validator) checkString(path string, s *string, required bool, sh *strin
 		}
 		return
 	}
-	val := quoted(*s)
+	// The value is rendered only for a message: most values pass.
 	if sh.enum != nil && !slices.Contains(sh.enum, *s) {
-		v.fail(val, path, "Member must satisfy enum value set: ["+strings.Join(sh.enum, ", ")+"]")
+		v.fail(quoted(*s), path, "Member must satisfy enum value set: ["+strings.Join(sh.enum, ", ")+"]")
 	}
 	if sh.re != nil && !sh.re.MatchString(*s) {
-		v.fail(val, path, "Member must satisfy regular expression pattern: "+sh.pattern)
+		v.fail(quoted(*s), path, "Member must satisfy regular expression pattern: "+sh.pattern)
 	}
 	n := javaLen(*s)
 	if sh.minLen > 0 && n < sh.minLen {
-		v.fail(val, path, "Member must have length greater than or equal to "+strconv.Itoa(sh.minLen))
+		v.fail(quoted(*s), path, "Member must have length greater than or equal to "+strconv.Itoa(sh.minLen))
 	}
 	if sh.maxLen > 0 && n > sh.maxLen {
-		v.fail(val, path, "Member must have length less than or equal to "+strconv.Itoa(sh.maxLen))
+		v.fail(quoted(*s), path, "Member must have length less than or equal to "+strconv.Itoa(sh.maxLen))
 	}
 }
 

@@ -33,6 +33,10 @@ func TestValidationMessages(t *testing.T) {
 		{"too long", OpPutRecords, `{"StreamName":"` + long + `","Records":[{"PartitionKey":"a","Data":""}]}`,
 			"1 validation error detected: Value '" + long + "' at 'streamName' failed to satisfy constraint: " +
 				"Member must have length less than or equal to 128"},
+		// A value of hostile length is repeated only in part.
+		{"huge value", OpDescribeStreamSummary, `{"StreamName":"` + strings.Repeat("a", 100_000) + `"}`,
+			"1 validation error detected: Value '" + strings.Repeat("a", maxEcho) + "... (100000 bytes)' at 'streamName' failed to satisfy constraint: " +
+				"Member must have length less than or equal to 128"},
 		{"required members", OpGetShardIterator, `{}`,
 			"2 validation errors detected: " +
 				"Value null at 'shardId' failed to satisfy constraint: Member must not be null; " +
@@ -125,6 +129,18 @@ func TestValidationMessages(t *testing.T) {
 
 // TestValidInputsPass decodes a minimal valid request for every
 // operation; none may be rejected.
+func TestEchoCutsBetweenCharacters(t *testing.T) {
+	s := "a" + strings.Repeat("é", maxEcho) // é is 2 bytes: byte maxEcho is inside one
+	got := echo(s)
+	want := "a" + strings.Repeat("é", maxEcho/2-1) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	if got != want {
+		t.Fatalf("echo cut %d bytes to %d bytes, want %d", len(s), len(got), len(want))
+	}
+	if short := "short"; echo(short) != short {
+		t.Fatalf("echo(%q) = %q", short, echo(short))
+	}
+}
+
 func TestValidInputsPass(t *testing.T) {
 	arn := `"arn:aws:kinesis:us-east-1:123456789012:stream/s"`
 	consumerARN := `"arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1700000000"`

@@ -166,12 +166,23 @@ func (h *heldBody) Release() {
 	h.b.release(n)
 }
 
+// BodyCost is how many bytes of the budget a body byte takes: the body
+// itself, and what decoding it takes while the request runs. A well-formed
+// JSON request whose members are huge was measured to allocate up to six
+// times its size in package kinesis (json.Decoder's buffer, which grows by
+// doubling, the strings it makes, the blobs they decode to), and to keep
+// about three times its size live at its peak, the body included; a CBOR
+// one less. So the budget bounds the memory of requests in flight, not
+// only of their bodies (TestLargeBodiesMemory measures it).
+const BodyCost = 4
+
 // firstChunk is the buffer a body of unknown length starts with; it
 // doubles from there.
 const firstChunk = 16 << 10
 
 // readBody reads a request body of declared length (-1 when unknown)
-// into memory, taking its size from b before the bytes are buffered. It
+// into memory, taking BodyCost times its size from b before the bytes are
+// buffered. It
 // fails with errBodyTooLarge for a body over limit and errNoBudget when
 // the room is not there within wait; other errors come from r.
 //
@@ -189,10 +200,10 @@ func readBody(ctx context.Context, b *budget, r io.Reader, declared, limit int64
 	if declared < 0 {
 		first = min(firstChunk, limit)
 	}
-	if err := b.acquire(ctx, first, wait); err != nil {
+	if err := b.acquire(ctx, BodyCost*first, wait); err != nil {
 		return nil, err
 	}
-	h := &heldBody{b: b, held: first}
+	h := &heldBody{b: b, held: BodyCost * first}
 
 	if declared >= 0 {
 		// net/http and the HTTP/2 server both end the body at the
@@ -223,12 +234,12 @@ func readBody(ctx context.Context, b *budget, r io.Reader, declared, limit int64
 				return nil, err
 			}
 			grown := min(int64(cap(buf))*2, limit)
-			if !b.tryAcquire(grown - int64(cap(buf))) {
+			if !b.tryAcquire(BodyCost * (grown - int64(cap(buf)))) {
 				h.Release()
 				return nil, fmt.Errorf("growing a body of unknown length to %d bytes: %w", grown, errNoBudget)
 			}
 			h.mu.Lock()
-			h.held = grown
+			h.held = BodyCost * grown
 			h.mu.Unlock()
 			// The old buffer becomes garbage and is no longer counted:
 			// the budget counts what requests hold, not what the

@@ -104,10 +104,10 @@ func TestReadBody(t *testing.T) {
 		name     string
 		size     int
 		declared bool  // Content-Length sent
-		capacity int64 // of the budget; 0 for 2*limit
-		held     int64 // bytes of the budget others hold
+		capacity int64 // of the budget, in body bytes (BodyCost budget bytes each); 0 for 2*limit
+		held     int64 // body bytes' worth of the budget others hold
 		wantErr  error // nil for success
-		wantHeld int64 // what the body holds while in use
+		wantHeld int64 // body bytes' worth the body holds while in use
 	}{
 		{"empty, declared", 0, true, 0, 0, nil, 0},
 		{"small, declared", 10, true, 0, 0, nil, 10},
@@ -122,14 +122,16 @@ func TestReadBody(t *testing.T) {
 		{"unknown length, no room for the first step", 10, false, limit, limit - firstChunk + 1, errNoBudget, 0},
 		{"unknown length, no room to grow", 2 * firstChunk, false, limit, limit - firstChunk - 1, errNoBudget, 0},
 	}
+	// The cases are written in body bytes; the budget counts BodyCost
+	// times as much.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			capacity := tt.capacity
 			if capacity == 0 {
 				capacity = 2 * limit
 			}
-			b := newBudget(capacity)
-			if !b.tryAcquire(tt.held) {
+			b := newBudget(BodyCost * capacity)
+			if !b.tryAcquire(BodyCost * tt.held) {
 				t.Fatal("cannot hold the budget")
 			}
 			data := bytes.Repeat([]byte("x"), tt.size)
@@ -144,8 +146,8 @@ func TestReadBody(t *testing.T) {
 				t.Fatalf("readBody error = %v, want %v", err, tt.wantErr)
 			}
 			if err != nil {
-				if got := b.inUse(); got != tt.held {
-					t.Errorf("budget in use %d after the failure, want %d: the body kept its share", got, tt.held)
+				if got := b.inUse(); got != BodyCost*tt.held {
+					t.Errorf("budget in use %d after the failure, want %d: the body kept its share", got, BodyCost*tt.held)
 				}
 				if tt.declared && src.n != 0 {
 					t.Errorf("read %d bytes of a body refused on its declared length", src.n)
@@ -155,13 +157,13 @@ func TestReadBody(t *testing.T) {
 			if !bytes.Equal(h.data, data) {
 				t.Fatalf("body of %d bytes read as %d bytes", len(data), len(h.data))
 			}
-			if got := b.inUse() - tt.held; got != tt.wantHeld {
-				t.Errorf("body holds %d bytes of the budget, want %d", got, tt.wantHeld)
+			if got := b.inUse() - BodyCost*tt.held; got != BodyCost*tt.wantHeld {
+				t.Errorf("body holds %d bytes of the budget, want %d", got, BodyCost*tt.wantHeld)
 			}
 			h.Release()
 			h.Release() // idempotent
-			if got := b.inUse(); got != tt.held {
-				t.Errorf("budget in use %d after Release, want %d", got, tt.held)
+			if got := b.inUse(); got != BodyCost*tt.held {
+				t.Errorf("budget in use %d after Release, want %d", got, BodyCost*tt.held)
 			}
 		})
 	}
@@ -205,8 +207,8 @@ func TestReadBodyErrors(t *testing.T) {
 
 	// A client that leaves while waiting for room gets its context's
 	// error, not errNoBudget: nobody is left to answer.
-	full := newBudget(10)
-	full.acquire(context.Background(), 10, 0)
+	full := newBudget(BodyCost * 10)
+	full.acquire(context.Background(), BodyCost*10, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := readBody(ctx, full, strings.NewReader("abc"), 3, 10, time.Second); !errors.Is(err, context.Canceled) {
@@ -234,13 +236,13 @@ func TestBodyBudgetAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &fakeHandler{}
-			ts := startServer(t, Config{Handler: h, MaxBodyBytes: 1000, BodyBudget: 1000, BodyBudgetWait: tt.wait})
+			ts := startServer(t, Config{Handler: h, MaxBodyBytes: 1000, BodyBudget: BodyCost * 1000, BodyBudgetWait: tt.wait})
 			client := tt.client()
 			defer client.CloseIdleConnections()
-			if err := ts.budget.acquire(context.Background(), 1000, 0); err != nil {
+			if err := ts.budget.acquire(context.Background(), BodyCost*1000, 0); err != nil {
 				t.Fatal(err)
 			}
-			release := func() { ts.budget.release(1000) }
+			release := func() { ts.budget.release(BodyCost * 1000) }
 			if tt.freeAfter > 0 {
 				timer := time.AfterFunc(tt.freeAfter, release)
 				defer func() {

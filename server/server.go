@@ -38,10 +38,14 @@ const (
 	// when its context is done.
 	DefaultShutdownTimeout = 30 * time.Second
 
-	// DefaultBodyBudget holds eight bodies at the size limit at once, or
-	// dozens of ordinary large puts (a few MiB each), while keeping a
-	// flood of large bodies to a few hundred MiB of memory.
+	// DefaultBodyBudget holds two bodies at the size limit at once (each
+	// counted BodyCost times), or dozens of ordinary large puts (a few
+	// MiB each), while keeping a flood of large bodies to a few hundred
+	// MiB of memory.
 	DefaultBodyBudget = 256 << 20
+
+	// MinBodyBudget is the least budget: one body at the size limit.
+	MinBodyBudget = BodyCost * DefaultMaxBodyBytes
 
 	// DefaultBodyBudgetWait rides out a burst, during which bodies
 	// already admitted arrive and are answered (a body at the size limit
@@ -95,16 +99,17 @@ type Config struct {
 	// an empty body and the connection is closed, as AWS does.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// BodyBudget bounds the bytes of request bodies held in memory at
-	// once, across all connections. A body's size is taken from it before
-	// the body is read: all of it when the request declares a
-	// Content-Length, step by step as the buffer grows otherwise. A
+	// BodyBudget bounds the memory of request bodies held at once, and of
+	// their decoding, across all connections: a body takes BodyCost times
+	// its size. That share is taken before the body is read: all of it
+	// when the request declares a Content-Length, step by step as the
+	// buffer grows otherwise, and given back when the request is done. A
 	// request that does not fit is answered 503 ServiceUnavailable, over
 	// HTTP/1.1 after waiting up to BodyBudgetWait for room, over HTTP/2
 	// at once (see exchange.readBody). A client sending slowly holds its
 	// share until ReadTimeout. Default DefaultBodyBudget; raised to
-	// MaxBodyBytes if lower, so that every body the size limit admits
-	// can fit.
+	// BodyCost times MaxBodyBytes if lower, so that every body the size
+	// limit admits can fit.
 	BodyBudget int64
 	// BodyBudgetWait is how long an HTTP/1.1 request waits for room in
 	// BodyBudget. Default DefaultBodyBudgetWait.
@@ -192,7 +197,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyBudget <= 0 {
 		cfg.BodyBudget = DefaultBodyBudget
 	}
-	cfg.BodyBudget = max(cfg.BodyBudget, cfg.MaxBodyBytes)
+	cfg.BodyBudget = max(cfg.BodyBudget, BodyCost*cfg.MaxBodyBytes)
 	if cfg.BodyBudgetWait <= 0 {
 		cfg.BodyBudgetWait = DefaultBodyBudgetWait
 	}

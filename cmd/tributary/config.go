@@ -244,8 +244,8 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "body-budget", env: "TRIBUTARY_BODY_BUDGET", arg: "size",
-			usage: "Most request body bytes held in memory at once, over all connections, such as 256MiB or 1GiB. A request whose body does not fit is answered 503 ServiceUnavailable, which AWS SDKs retry: over HTTP/1.1 after waiting up to 2s for room, over HTTP/2 at once (a stream waiting with its body unread would hold up the other streams of its connection). At least 32MiB, the largest body accepted; larger ones are answered 413.",
-			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.BodyBudget, min: server.DefaultMaxBodyBytes} },
+			usage: "Most memory held at once for request bodies and their decoding, over all connections, such as 256MiB or 1GiB; a body counts 4 times its size, the most decoding one was measured to keep live. A request whose body does not fit is answered 503 ServiceUnavailable, which AWS SDKs retry: over HTTP/1.1 after waiting up to 2s for room, over HTTP/2 at once (a stream waiting with its body unread would hold up the other streams of its connection). At least 128MiB: 4 times 32MiB, the largest body accepted; larger ones are answered 413.",
+			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.BodyBudget, min: server.MinBodyBudget} },
 		},
 		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",

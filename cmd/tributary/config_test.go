@@ -129,14 +129,14 @@ func TestParseServeArgs(t *testing.T) {
 			name: "timeouts and body budget, flags over environment",
 			args: []string{"--read-timeout=5s", "--body-budget", "1GiB"},
 			env: map[string]string{"TRIBUTARY_READ_HEADER_TIMEOUT": "2s", "TRIBUTARY_READ_TIMEOUT": "1m",
-				"TRIBUTARY_IDLE_TIMEOUT": "10m", "TRIBUTARY_BODY_BUDGET": "64MiB"},
+				"TRIBUTARY_IDLE_TIMEOUT": "10m", "TRIBUTARY_BODY_BUDGET": "512MiB"},
 			want: with(func(c *serveConfig) {
 				c.ReadHeaderTimeout, c.ReadTimeout, c.IdleTimeout, c.BodyBudget = 2*time.Second, 5*time.Second, 10*time.Minute, 1<<30
 			}),
 		},
-		{name: "body budget in bytes", args: []string{"--body-budget=40000000"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000000 })},
-		{name: "body budget in KiB", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "40000KiB"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000 << 10 })},
-		{name: "body budget below the body limit", args: []string{"--body-budget=16MiB"}, wantErr: `invalid value "16MiB" for flag -body-budget: must be at least 32MiB`},
+		{name: "body budget in bytes", args: []string{"--body-budget=140000000"}, want: with(func(c *serveConfig) { c.BodyBudget = 140000000 })},
+		{name: "body budget in KiB", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "140000KiB"}, want: with(func(c *serveConfig) { c.BodyBudget = 140000 << 10 })},
+		{name: "body budget below the body limit", args: []string{"--body-budget=64MiB"}, wantErr: `invalid value "64MiB" for flag -body-budget: must be at least 128MiB`},
 		{name: "body budget without a number", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "MiB"}, wantErr: "TRIBUTARY_BODY_BUDGET: must be a size in bytes, or with a unit"},
 		{name: "body budget with a decimal unit", args: []string{"--body-budget=300MB"}, wantErr: "must be a size in bytes, or with a unit: KiB, MiB or GiB"},
 		{name: "body budget negative", args: []string{"--body-budget=-1"}, wantErr: "must be a size in bytes"},
