@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
@@ -71,6 +72,8 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		ErrorResponse: errorResponse,
 		Admin:         adminInjector(cfg, inj),
 		TLS:           tlsConfig,
+		// For the admin API's stats route, which only exists with --admin.
+		BackgroundStats: backgroundStats(engine, svc),
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -96,6 +99,22 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// backgroundStats returns the counts of the background tasks of the
+// service and, for an engine that has background tasks of its own (only
+// storage/local's checkpoints and cleaning), of the engine.
+func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[string]map[string]bgtask.Stats {
+	eng, _ := engine.(interface {
+		BackgroundStats() map[string]bgtask.Stats
+	})
+	return func() map[string]map[string]bgtask.Stats {
+		out := map[string]map[string]bgtask.Stats{"service": svc.BackgroundStats()}
+		if eng != nil {
+			out["engine"] = eng.BackgroundStats()
+		}
+		return out
+	}
 }
 
 // openEngine opens the storage engine cfg.Storage names.
