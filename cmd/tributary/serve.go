@@ -48,6 +48,12 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		AutoscaleSplitThreshold: cfg.OnDemandSplitThreshold,
 		AutoscaleMergeThreshold: cfg.OnDemandMergeThreshold,
 		AutoscaleCooldown:       cfg.OnDemandCooldown,
+		// A shard's capacity is what its write limits let through:
+		// measured against AWS's 1 MiB/s and 1000 records/s, a shard
+		// that --limits-file throttles lower would never look hot enough
+		// to split. Zero (no such key) keeps AWS's values.
+		ShardWriteBytesPerSec:   limits.ShardWriteBytesPerSec,
+		ShardWriteRecordsPerSec: limits.ShardWriteRecordsPerSec,
 
 		SubscriptionLifetime:  cfg.SubscriptionLifetime,
 		SubscriptionHeartbeat: cfg.SubscriptionHeartbeat,
