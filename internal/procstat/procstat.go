@@ -83,6 +83,27 @@ func OpenFDs(pid int) (int, error) {
 	return len(entries), nil
 }
 
+// FDTargets returns what each open file descriptor of process pid (0:
+// this process) refers to, as /proc/<pid>/fd's links read: a path, or
+// "socket:[inode]", "pipe:[inode]", "anon_inode:[eventpoll]"... A
+// descriptor closed while the directory is read is left out.
+func FDTargets(pid int) ([]string, error) {
+	d := dir(pid) + "/fd"
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		return nil, err
+	}
+	targets := make([]string, 0, len(entries))
+	for _, e := range entries {
+		t, err := os.Readlink(d + "/" + e.Name())
+		if err != nil {
+			continue
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
+}
+
 // Alive reports whether process pid exists and has not exited. A child
 // that exited but was not yet waited for (a zombie) is not alive, which is
 // what a parent watching its child needs. It returns an error only when

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,14 +95,19 @@ func TestSelf(t *testing.T) {
 	if err != nil || before < 3 {
 		t.Fatalf("OpenFDs(self) = %d, %v; want at least stdin, stdout and stderr", before, err)
 	}
-	f, err := os.Open(os.Args[0])
+	name := filepath.Join(t.TempDir(), "open")
+	f, err := os.Create(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	after, err := OpenFDs(0)
-	f.Close()
 	if err != nil || after != before+1 {
 		t.Errorf("OpenFDs after opening a file = %d, %v; want %d", after, err, before+1)
+	}
+	targets, err := FDTargets(0)
+	f.Close()
+	if err != nil || !slices.Contains(targets, name) {
+		t.Errorf("FDTargets with %s open = %q, %v", name, targets, err)
 	}
 	if alive, err := Alive(os.Getpid()); !alive || err != nil {
 		t.Errorf("Alive(self) = %v, %v", alive, err)
