@@ -44,17 +44,27 @@ var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 func startProcess(t *testing.T, dir string) *serverProcess {
 	t.Helper()
 	// Limits off: the test writes and reads back as fast as it can.
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off"}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
-	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
-	pipe, err := cmd.StderrPipe()
+	p, err := startServe("--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.kill)
+	return p
+}
+
+// startServe starts `tributary serve args...` in a child process and
+// returns once it listens. The caller must kill it.
+func startServe(args ...string) (*serverProcess, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve"}, args...), "\n"))
+	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	found := make(chan string, 1)
 	go func() {
@@ -73,12 +83,21 @@ func startProcess(t *testing.T, dir string) *serverProcess {
 	}()
 	select {
 	case p.addr = <-found:
+	case <-p.done:
+		cmd.Wait()
+		return nil, fmt.Errorf("server exited at start: %s", p.stderr.String())
 	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("server did not start: %s", p.stderr.String())
+		p.kill()
+		return nil, fmt.Errorf("server did not start: %s", p.stderr.String())
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return p
+	return p, nil
+}
+
+// kill kills the process with SIGKILL and waits for it.
+func (p *serverProcess) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+	p.cmd.Wait()
 }
 
 // stop signals the process and returns its exit code.
