@@ -357,7 +357,7 @@ func (s *soak) serverChecks(checks []SoakCheck) (SoakServer, []SoakCheck) {
 		checks = append(checks, skipped(fds, "needs --pid or the stats route"))
 	default:
 		extra := ""
-		if n := newTargets(w.baseline.fdTargets, w.end.fdTargets); len(n) > 0 {
+		if n := newTargets(w.baseline.fdTargets, w.end.fdTargets); e > b && len(n) > 0 {
 			extra = "; open at the end only: " + strings.Join(n, ", ")
 		}
 		checks = append(checks, checkOf(fds, e <= b+fdSlack,
