@@ -206,7 +206,18 @@ func (s *soak) run(ctx context.Context) (*SoakResult, error) {
 
 	sparse, ondemand, ws, err := s.setUp(lifeCtx)
 	if err != nil {
+		// A server that died under the set-up is the soak's finding, not
+		// a failure to run it. It may take a moment to be gone.
+		if s.srv.checkAlive(lifeCancel) {
+			sleep(ctx, soakSampleEvery)
+			s.srv.checkAlive(lifeCancel)
+		}
 		stopWatch()
+		if s.srv.dead() {
+			s.lifeEnd = time.Since(s.start)
+			now := time.Now()
+			return s.result(0, now, now, false, context.Cause(lifeCtx)), nil
+		}
 		s.cleanUp(context.WithoutCancel(ctx), sparse, ondemand)
 		return nil, err
 	}

@@ -221,16 +221,8 @@ func (w *serverWatch) watch(ctx context.Context, abort context.CancelCauseFunc) 
 		if w.restarting.Load() || w.dead() {
 			continue
 		}
-		if pid := int(w.pid.Load()); pid > 0 {
-			alive, err := procstat.Alive(pid)
-			if err == nil && !alive && !w.restarting.Load() {
-				w.mu.Lock()
-				w.died = fmt.Sprintf("process %d died %.1fs into the soak", pid, time.Since(w.s.start).Seconds())
-				w.mu.Unlock()
-				fmt.Fprintf(w.s.b.stderr, "soak: the server %s\n", w.died)
-				abort(errors.New("the server died"))
-				continue
-			}
+		if !w.checkAlive(abort) {
+			continue
 		}
 		m := w.measure(ctx)
 		w.mu.Lock()
@@ -241,6 +233,28 @@ func (w *serverWatch) watch(ctx context.Context, abort context.CancelCauseFunc) 
 		}
 		w.mu.Unlock()
 	}
+}
+
+// checkAlive reports whether the server process, when its pid is known,
+// is alive; if it is not (and not being restarted), it notes the death
+// and ends the life with abort.
+func (w *serverWatch) checkAlive(abort context.CancelCauseFunc) bool {
+	pid := int(w.pid.Load())
+	if pid <= 0 {
+		return true
+	}
+	alive, err := procstat.Alive(pid)
+	if err != nil || alive || w.restarting.Load() {
+		return true
+	}
+	w.mu.Lock()
+	if w.died == "" {
+		w.died = fmt.Sprintf("process %d died %.1fs into the soak", pid, time.Since(w.s.start).Seconds())
+		fmt.Fprintf(w.s.b.stderr, "soak: the server %s\n", w.died)
+	}
+	w.mu.Unlock()
+	abort(errors.New("the server died"))
+	return false
 }
 
 // restarted notes the process a restart started.

@@ -158,7 +158,7 @@ func TestSoak(t *testing.T) {
 	}
 	var res bench.Result
 	if err := json.Unmarshal(data, &res); err != nil || len(res.Workloads) != 1 || res.Workloads[0].Soak == nil {
-		t.Fatalf("soak: %v; result %s: %v", runErr, data, err)
+		t.Fatalf("soak: %v; result %s: %v\nserver log:\n%s", runErr, data, err, logs())
 	}
 	soak := res.Workloads[0].Soak
 	for _, c := range soak.Checks {
