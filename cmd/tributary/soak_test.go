@@ -135,17 +135,22 @@ func TestSoak(t *testing.T) {
 	out := &lineLog{t: t}
 	runErr := bench.Run(context.Background(), opts, out, out)
 
-	// The server's own account, for whoever reads a failure: its errors,
-	// warnings and any panic or race report.
+	// The server's own account, for whoever reads a failure: its errors
+	// and warnings, and the first lines of a panic or race report.
 	logs := func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		var b strings.Builder
 		for i, p := range procs {
+			dump := 0 // lines of a report still to show
 			for _, line := range strings.Split(p.stderr.String(), "\n") {
-				if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") && !strings.Contains(line, "admin API is on") ||
-					strings.Contains(line, "panic") || strings.Contains(line, "DATA RACE") || strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "goroutine ") {
+				if strings.HasPrefix(line, "panic:") || strings.HasPrefix(line, "fatal error:") || strings.Contains(line, "WARNING: DATA RACE") {
+					dump = 40
+				}
+				if dump > 0 || strings.Contains(line, "level=ERROR") ||
+					strings.Contains(line, "level=WARN") && !strings.Contains(line, "admin API is on") {
 					fmt.Fprintf(&b, "process %d: %s\n", i+1, line)
+					dump = max(dump-1, 0)
 				}
 			}
 		}
@@ -172,6 +177,10 @@ func TestSoak(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("server log (errors, warnings, panics, races):\n%s", logs())
+	}
+
+	if soak.Server.Died != "" {
+		return // the checks say it all; the life could not happen
 	}
 
 	// The life the checks are about.
