@@ -186,7 +186,9 @@ func (s *soak) run(ctx context.Context) (*SoakResult, error) {
 	s.start = time.Now()
 	s.errs.start, s.lost.start = s.start, s.start
 	fmt.Fprintf(s.b.stderr, "soak: %v against %s; progress every %v\n", s.opts.Duration, s.opts.Endpoint, soakProgressEvery)
-	s.srv.takeBaseline(ctx)
+	if err := s.srv.takeBaseline(ctx); err != nil {
+		return nil, err
+	}
 
 	// The life ends early if the server dies (lifeCancel) or the user
 	// interrupts (ctx).

@@ -103,14 +103,22 @@ func newServerWatch(s *soak) *serverWatch {
 	return w
 }
 
-// takeBaseline measures the server before the soak creates anything.
-func (w *serverWatch) takeBaseline(ctx context.Context) {
+// takeBaseline measures the server before the soak creates anything. It
+// fails if --pid names no running process: the soak would take the
+// endpoint's server for dead, and leave its streams there.
+func (w *serverWatch) takeBaseline(ctx context.Context) error {
+	if pid := int(w.pid.Load()); pid > 0 {
+		if alive, err := procstat.Alive(pid); err == nil && !alive {
+			return fmt.Errorf("--pid %d: no such process running", pid)
+		}
+	}
 	if _, err := w.stats(ctx); err != nil {
 		w.statsOff = err.Error()
 	}
 	w.baseline = w.measure(ctx)
 	w.baseline.fdTargets = w.fdTargets()
 	fmt.Fprintf(w.s.b.stderr, "soak: server at the start: %s\n", w.describe(w.baseline))
+	return nil
 }
 
 // stats reads GET /_tributary/stats.
