@@ -493,6 +493,14 @@ func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 	if err := os.Rename(l.dir, gone); err != nil {
 		return err
 	}
+	// A read, an append or a checkpoint that looked a segment's path up
+	// before the loop above may have opened the file again since, and the
+	// cache would hold it, and with it the removed file's space, until it
+	// evicted it. Once the directory is renamed nothing can open the paths,
+	// so forgetting them again closes for good what was reopened.
+	for _, s := range segs {
+		e.files.forget(s.path)
+	}
 	if err := syncDir(filepath.Dir(l.dir)); err != nil {
 		return err
 	}
