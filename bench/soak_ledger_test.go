@@ -185,3 +185,10 @@ func TestMaybeOutcomes(t *testing.T) {
 		t.Errorf("examples %q", m.examples)
 	}
 }
+
+func TestRemovedFiles(t *testing.T) {
+	got := removedFiles([]string{"/d/wal/2.wal", "/d/logs/x.deleted/3049.seg (deleted)", "socket"})
+	if len(got) != 1 || got[0] != "/d/logs/x.deleted/3049.seg (deleted)" {
+		t.Errorf("removedFiles = %q", got)
+	}
+}

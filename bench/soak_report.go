@@ -338,7 +338,7 @@ func (s *soak) serverChecks(checks []SoakCheck) (SoakServer, []SoakCheck) {
 	if restarts > 0 {
 		afterRestart = " (the end is the process started by the last restart)"
 	}
-	settledDetail := "after the soak's streams were deleted and its connections closed" + afterRestart
+	settledDetail := fmt.Sprintf("%.1fs after the soak's streams were deleted and its connections closed%s", w.settleTime.Seconds(), afterRestart)
 	const goroutines = "no goroutine leak"
 	switch b, e := w.baseline.goroutines, w.end.goroutines; {
 	case w.died != "":
@@ -360,8 +360,12 @@ func (s *soak) serverChecks(checks []SoakCheck) (SoakServer, []SoakCheck) {
 		if n := newTargets(w.baseline.fdTargets, w.end.fdTargets); e > b && len(n) > 0 {
 			extra = "; open at the end only: " + strings.Join(n, ", ")
 		}
-		checks = append(checks, checkOf(fds, e <= b+fdSlack,
-			"%d at the start, %d at the end %s (allowed: %d more)%s", b, e, settledDetail, fdSlack, extra))
+		removed := removedFiles(w.end.fdTargets)
+		if len(removed) > 0 {
+			extra += "; removed files held open: " + strings.Join(removed, ", ")
+		}
+		checks = append(checks, checkOf(fds, e <= b+fdSlack && len(removed) == 0,
+			"%d at the start, %d at the end %s (allowed: %d more, and no removed file)%s", b, e, settledDetail, fdSlack, extra))
 	}
 
 	const flat = "RSS flat once warm"
