@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // Run runs the workloads opts selects against opts.Endpoint, one after the
@@ -111,19 +113,21 @@ func newClient(opts Options, tracker *connTracker) *kinesis.Client {
 		t.MaxIdleConns = max(t.MaxIdleConns, conns)
 		t.DialContext = tracker.wrap(t.DialContext)
 	})
+	// Wrapped, because the SDK's own HTTP client can close a connection
+	// under a response the server sent (see package sdkhttp): the call
+	// fails or is retried, and a retried PutRecords stores its records
+	// twice.
 	return kinesis.New(kinesis.Options{
 		BaseEndpoint: aws.String(opts.Endpoint),
 		Region:       opts.Region,
 		// Emulators accept any credentials; AWS itself would need real
 		// ones, which a benchmark of AWS is not meant for.
 		Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		HTTPClient:  httpClient,
-		// The standard retryer, because the SDK's HTTP transport has a
-		// client-side race that fails a call with "use of closed network
-		// connection" after the server answered (aws-sdk-go-v2 issues
-		// 1825 and 2737) and the standard retryer retries exactly that.
-		// Retries are counted per workload (retried_calls) so that they
-		// do not pass unseen.
+		HTTPClient:  sdkhttp.Wrap(httpClient),
+		// The standard retryer, as an application would have, for the
+		// throttling and server errors of the endpoints compared. Retries
+		// are counted per workload (retried_calls) so that they do not
+		// pass unseen.
 		Retryer: retry.NewStandard(),
 	})
 }

@@ -172,7 +172,9 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 
 	var out any
 	var err error
-	if pr, ok := in.(*PutRecordsInput); ok && failures != nil {
+	// Entry failures happen as records are written, which a dry run does
+	// not do; it meets the rule's errors and latency only.
+	if pr, ok := in.(*PutRecordsInput); ok && failures != nil && !flag(pr.DryRun) {
 		out, err = a.putRecordsFailing(ctx, scope, pr, failures)
 	} else {
 		out, err = h(a, ctx, scope, in)
@@ -271,6 +273,9 @@ func num(p *int32) int {
 	}
 	return int(*p)
 }
+
+// flag dereferences an optional boolean member; absent is false.
+func flag(p *bool) bool { return p != nil && *p }
 
 // optStr is the optional member for s: absent when empty, as AWS leaves
 // out members it has no value for.

@@ -219,3 +219,31 @@ func TestHandleResharding(t *testing.T) {
 		t.Errorf("DescribeStreamSummary %s", resp.Body)
 	}
 }
+
+// TestHandleRecordDistributionStrategy: every stream routes by partition
+// key, so CreateStream takes USER_PARTITION_KEY and refuses AUTO rather
+// than ignore it.
+func TestHandleRecordDistributionStrategy(t *testing.T) {
+	tests := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"USER_PARTITION_KEY", `{"StreamName":"a","ShardCount":1,"RecordDistributionStrategy":"USER_PARTITION_KEY"}`, 200, ``},
+		{"AUTO on a provisioned stream", `{"StreamName":"b","ShardCount":1,"RecordDistributionStrategy":"AUTO"}`, 400,
+			`{"__type":"InvalidArgumentException","message":"RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND capacity mode."}`},
+		{"AUTO on an on-demand stream", `{"StreamName":"c","StreamModeDetails":{"StreamMode":"ON_DEMAND"},"RecordDistributionStrategy":"AUTO"}`, 400,
+			`{"__type":"InvalidArgumentException","message":"Tributary does not support RecordDistributionStrategy AUTO yet; ` +
+				`streams route records by partition key (USER_PARTITION_KEY)."}`},
+	}
+	a, _ := newTestAPI(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, tc.body), tc.status, tc.want)
+		})
+	}
+	var list struct{ StreamNames []string }
+	if r := call(a, ContentTypeJSON, OpListStreams, `{}`); json.Unmarshal(r.Body, &list) != nil || !slices.Equal(list.StreamNames, []string{"a"}) {
+		t.Fatalf("streams %v, want only [a] created", list.StreamNames)
+	}
+}

@@ -69,7 +69,7 @@ func kindOf(v any) valueKind {
 		return kindMap
 	case []byte:
 		return kindBytes
-	case time.Time:
+	case time.Time, epochTag:
 		return kindTime
 	}
 	return kindOther
@@ -242,51 +242,67 @@ func (b *binder) bind(raw any, v reflect.Value) error {
 	return serializationErr("unsupported member type " + v.Type().String())
 }
 
-// integerOf converts a number member the way the service does: a
-// fraction is truncated toward negative infinity and a value beyond the
-// type's range is clamped to it (kinesalite, matching AWS, turns
-// 1e20 into 2147483647 for an Integer member). NaN is refused.
+// integerOf converts a number member to an integer in [lo, hi], or
+// reports that it is not one. AWS's protocol rules refuse anything but an
+// integer in the member's range with SerializationException: its Smithy
+// protocol conformance tests (the MalformedInteger cases) list 1.001,
+// NaN, ±Infinity and 9223372000000000000 for an Integer member, none of
+// which may be truncated or clamped. A number written with a fraction or
+// an exponent that is still an integer (1.0, 1e2, a CBOR float 2.0, -0.0)
+// is that integer. JSON text is read through float64, so a fraction below
+// its precision (1.0000000000000001) reads as the integer it rounds to.
 func integerOf(raw any, lo, hi int64) (int64, bool) {
+	inRange := func(n int64) (int64, bool) { return n, lo <= n && n <= hi }
 	var f float64
 	switch x := raw.(type) {
 	case json.Number:
 		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return min(max(n, lo), hi), true
+			return inRange(n)
 		}
 		parsed, err := strconv.ParseFloat(string(x), 64)
-		if err != nil && !isRangeErr(err) {
+		if err != nil {
+			// Malformed, or beyond float64: 1e400 is out of any range.
+			return 0, false
+		}
+		if mantissa, _, _ := strings.Cut(strings.ToLower(string(x)), "e"); parsed == 0 && strings.ContainsAny(mantissa, "123456789") {
+			// Too small for float64 (1e-400), which is no integer.
 			return 0, false
 		}
 		f = parsed
 	case uint64:
-		if x > uint64(hi) {
-			return hi, true
+		if x > math.MaxInt64 {
+			return 0, false
 		}
-		return max(int64(x), lo), true
+		return inRange(int64(x))
 	case int64:
-		return min(max(x, lo), hi), true
+		return inRange(x)
 	case float64:
 		f = x
 	case float32:
 		f = float64(x)
 	case big.Int:
-		f, _ = new(big.Float).SetInt(&x).Float64()
+		return bigIntegerOf(&x, lo, hi)
 	case *big.Int:
-		f, _ = new(big.Float).SetInt(x).Float64()
+		return bigIntegerOf(x, lo, hi)
 	default:
 		return 0, false
 	}
-	if math.IsNaN(f) {
+	// NaN is not equal to itself and ±Inf is out of range. The bound is
+	// f < hi+1 because float64(math.MaxInt64) rounds up to 2^63, which
+	// does not fit.
+	if f != math.Trunc(f) || !(f >= float64(lo) && f < float64(hi)+1) {
 		return 0, false
 	}
-	f = math.Floor(f)
-	switch {
-	case f <= float64(lo):
-		return lo, true
-	case f >= float64(hi):
-		return hi, true
+	return inRange(int64(f))
+}
+
+// bigIntegerOf is integerOf for a CBOR bignum (tags 2 and 3).
+func bigIntegerOf(x *big.Int, lo, hi int64) (int64, bool) {
+	if !x.IsInt64() {
+		return 0, false
 	}
-	return int64(f), true
+	n := x.Int64()
+	return n, lo <= n && n <= hi
 }
 
 func isRangeErr(err error) bool {
@@ -294,16 +310,38 @@ func isRangeErr(err error) bool {
 	return ok && ne.Err == strconv.ErrRange
 }
 
+// numberText prints a number member for an error message: JSON numbers
+// as sent, others as the service's Java would print them.
 func numberText(raw any) string {
 	switch x := raw.(type) {
 	case json.Number:
 		return string(x)
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return javaDouble(x)
 	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32)
+		return javaDouble(float64(x))
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case big.Int:
+		return x.String()
+	case *big.Int:
+		return x.String()
 	}
 	return "?"
+}
+
+// javaDouble spells the non-finite doubles as Java does; finite ones in
+// Go's shortest form.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // Accepted timestamps run from year 1 through 9999, which covers every
@@ -316,16 +354,26 @@ const (
 // timestamp reads a timestamp member. JSON carries epoch seconds, with a
 // fraction for milliseconds (clients send e.g. 1.700000000123E9); CBOR
 // carries epoch milliseconds, inside tag 1 as the Java SDK sends them or as
-// a plain number.
+// a plain number. NaN and ±Inf are no instant and are refused like any
+// other value out of range.
 func (b *binder) timestamp(raw any) (time.Time, error) {
 	var ms float64
 	switch x := raw.(type) {
+	case epochTag:
+		// Tag 1 holds AWS's milliseconds where RFC 8949 puts seconds.
+		if kindOf(x.content) != kindNumber {
+			return time.Time{}, serializationErr(classOf(x.content) + msgEpochMillis)
+		}
+		f, ok := floatOf(x.content)
+		if !ok {
+			return time.Time{}, serializationErr("'" + numberText(x.content) + "'" + msgEpochMillis)
+		}
+		ms = f
+		raw = x.content
 	case time.Time:
-		// Only CBOR yields time.Time: the decoder read tag 1's content
-		// as seconds, so its "seconds" are really AWS's milliseconds.
-		// (Tag 0, an RFC 3339 string, would be misread the same way; no
-		// AWS client sends it.)
-		ms = float64(x.Unix()) + float64(x.Nanosecond())/1e9
+		// Tag 0, an RFC 3339 date and time, which no AWS client sends but
+		// which names an instant all the same.
+		ms = float64(x.UnixMilli())
 	case string:
 		return time.Time{}, serializationErr(msgStringClass + msgEpochMillis)
 	case bool:
@@ -347,7 +395,8 @@ func (b *binder) timestamp(raw any) (time.Time, error) {
 			ms = f * 1000
 		}
 	}
-	if math.IsNaN(ms) || ms < minEpochMillis || ms > maxEpochMillis {
+	// NaN fails both comparisons, and ±Inf one of them.
+	if !(ms >= minEpochMillis && ms <= maxEpochMillis) {
 		return time.Time{}, serializationErr("'" + numberText(raw) + "'" + msgEpochMillis)
 	}
 	// Rounding to whole milliseconds undoes the binary error in values

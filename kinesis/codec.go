@@ -171,25 +171,135 @@ func parseJSON(body []byte) (any, error) {
 	return v, nil
 }
 
-// parseCBOR reads exactly one CBOR data item. Tag 1 decodes to
-// time.Time, which the binder reinterprets (AWS puts milliseconds where
-// RFC 8949 puts seconds); maps must have text keys; text must be UTF-8;
-// nesting stays bounded (32 levels by default) so hostile input cannot
-// exhaust the stack; trailing bytes are an error.
+// parseCBOR reads exactly one CBOR data item into the same generic tree
+// as parseJSON (maps with text keys, slices, strings, numbers, booleans,
+// byte strings), except that tag 1, the epoch timestamp, comes out as
+// epochTag with its content untouched: the binder reads it as AWS's
+// milliseconds (where RFC 8949 puts seconds), and refuses NaN and ±Inf,
+// which the CBOR library would turn into the zero time. Text must be
+// UTF-8; nesting stays bounded (32 levels by default) so hostile input
+// cannot exhaust the stack; trailing bytes are an error.
+//
+// The library decodes a whole body at once far faster than cborItem does
+// member by member, and gives the same tree unless the body holds a
+// timestamp; so a body is decoded whole first, and decoded again with
+// cborItem only if it holds a time (tag 0 or 1, which the library turns
+// into time.Time) or if the library refused it (it refuses a tag 1 too
+// large for a time.Time, which the binder words as AWS does).
 func parseCBOR(body []byte) (any, error) {
+	var v any
+	if err := cborDecMode.Unmarshal(body, &v); err == nil && !holdsTime(v) {
+		return v, nil
+	}
+	var item cborItem
+	if err := cborDecMode.Unmarshal(body, &item); err != nil {
+		return nil, fmt.Errorf("parse cbor: %w", err)
+	}
+	return item.v, nil
+}
+
+// holdsTime reports whether a tree from the CBOR library holds a
+// time.Time anywhere, a tag's content included.
+func holdsTime(v any) bool {
+	switch x := v.(type) {
+	case time.Time:
+		return true
+	case map[string]any:
+		for _, item := range x {
+			if holdsTime(item) {
+				return true
+			}
+		}
+	case []any:
+		for _, item := range x {
+			if holdsTime(item) {
+				return true
+			}
+		}
+	case cbor.Tag:
+		return holdsTime(x.Content)
+	}
+	return false
+}
+
+// cborDecMode is the CBOR decoding configuration; a DecMode is immutable.
+var cborDecMode = func() cbor.DecMode {
 	dm, err := cbor.DecOptions{
 		DefaultMapType: reflect.TypeFor[map[string]any](),
-		TimeTagToAny:   cbor.TimeTagToTime,
 		UTF8:           cbor.UTF8RejectInvalid,
 	}.DecMode()
 	if err != nil {
-		return nil, fmt.Errorf("cbor decode mode: %w", err)
+		panic("kinesis: CBOR decode options: " + err.Error())
 	}
-	var v any
-	if err := dm.Unmarshal(body, &v); err != nil {
-		return nil, fmt.Errorf("parse cbor: %w", err)
+	return dm
+}()
+
+// epochTag is a CBOR tag 1 (epoch-based date/time) as parseCBOR leaves
+// it: its content, a number in any CBOR form, or whatever else was sent.
+type epochTag struct {
+	content any
+}
+
+// cborItem decodes one data item for parseCBOR. Maps and arrays are
+// decoded member by member through cborItem again, so that a tag 1 at any
+// depth reaches the binder as an epochTag; every other item is decoded by
+// the library as it stands.
+type cborItem struct {
+	v any
+}
+
+// CBOR major types, the top three bits of an item's first byte.
+const (
+	cborMajorArray = 4
+	cborMajorMap   = 5
+	cborMajorTag   = 6
+)
+
+// tagSelfDescribed (55799) marks a body as CBOR and means nothing else.
+const tagSelfDescribed = 55799
+
+func (c *cborItem) UnmarshalCBOR(data []byte) error {
+	switch data[0] >> 5 {
+	case cborMajorMap:
+		var m map[string]cborItem
+		if err := cborDecMode.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		out := make(map[string]any, len(m))
+		for k, item := range m {
+			out[k] = item.v
+		}
+		c.v = out
+		return nil
+	case cborMajorArray:
+		var list []cborItem
+		if err := cborDecMode.Unmarshal(data, &list); err != nil {
+			return err
+		}
+		out := make([]any, len(list))
+		for i, item := range list {
+			out[i] = item.v
+		}
+		c.v = out
+		return nil
+	case cborMajorTag:
+		var tag cbor.RawTag
+		if err := cborDecMode.Unmarshal(data, &tag); err != nil {
+			return err
+		}
+		switch tag.Number {
+		case 1:
+			var content cborItem
+			if err := content.UnmarshalCBOR(tag.Content); err != nil {
+				return err
+			}
+			c.v = epochTag{content: content.v}
+			return nil
+		case tagSelfDescribed:
+			return c.UnmarshalCBOR(tag.Content)
+		}
 	}
-	return v, nil
+	return cborDecMode.Unmarshal(data, &c.v)
 }
 
 // Encode encodes the output shape v (a struct or pointer to one) in the

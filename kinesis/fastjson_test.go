@@ -43,6 +43,10 @@ func TestFastPutRecordsAgreesWithGeneric(t *testing.T) {
 		{"trailing", `{"StreamName":"s","Records":[]} x`, false},
 		{"truncated", `{"StreamName":"s","Records":[{"Data":"YQ=="`, false},
 		{"invalid utf-8", "{\"StreamName\":\"\xff\",\"Records\":[]}", false},
+		// DryRun is left to the generic path; the fast one must never
+		// take a dry run for a put.
+		{"dry run", `{"StreamName":"s","Records":[{"Data":"YQ==","PartitionKey":"k"}],"DryRun":true}`, false},
+		{"dry run false", `{"DryRun":false,"StreamName":"s","Records":[]}`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,6 +75,7 @@ func FuzzFastPutRecords(f *testing.F) {
 	f.Add(putRecordsBody(2))
 	f.Add([]byte(`{"StreamARN":"a","Records":[{"PartitionKey":"k","Data":""}]}`))
 	f.Add([]byte(`{"Records":[],"StreamName":"s"}`))
+	f.Add([]byte(`{"Records":[],"StreamName":"s","DryRun":true}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fast PutRecordsInput
 		if !decodePutRecordsJSON(body, &fast) {

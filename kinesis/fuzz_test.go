@@ -1,7 +1,14 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +35,7 @@ func sdkRequestBodies(tb testing.TB) [][]byte {
 		},
 		func() error {
 			_, err := client.PutRecords(ctx, &sdk.PutRecordsInput{StreamARN: arn, Records: []types.PutRecordsRequestEntry{
-				{Data: []byte("a"), PartitionKey: aws.String("1")}, {Data: []byte{}, ExplicitHashKey: aws.String("0")}}})
+				{Data: []byte("a"), PartitionKey: aws.String("1")}, {Data: []byte{}, PartitionKey: aws.String("2"), ExplicitHashKey: aws.String("0")}}})
 			return err
 		},
 		func() error {
@@ -106,6 +113,7 @@ func checkDecode(t *testing.T, contentType string, data []byte) {
 				continue
 			}
 		}
+		checkMembersExact(t, contentType, data, in)
 		_ = ValidateDataSize(in, 1<<20)
 		if _, encErr := Encode(contentType, in); encErr != nil {
 			t.Fatalf("%s: re-encoding decoded input: %v", op, encErr)
@@ -117,6 +125,148 @@ func checkDecode(t *testing.T, contentType string, data []byte) {
 	}
 }
 
+// checkMembersExact is the property that an accepted integer or
+// timestamp member means exactly what was sent: no fraction truncated, no
+// value clamped, no NaN or infinity turned into some instant. The body is
+// read again here, member by member, with the standard library and the
+// CBOR library's own raw types, independently of the binder.
+func checkMembersExact(t *testing.T, contentType string, body []byte, in Input) {
+	enc, _ := EncodingOf(contentType)
+	members, ok := rawMembers(enc, body)
+	if !ok {
+		return
+	}
+	checkStructExact(t, enc, members, reflect.ValueOf(in).Elem())
+}
+
+func checkStructExact(t *testing.T, enc Encoding, members map[string][]byte, v reflect.Value) {
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		raw, present := members[name]
+		f := v.Field(i)
+		if !present || f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		switch x := f.Interface().(type) {
+		case *int32:
+			if n, ok := rawNumber(enc, raw); !ok || !n.IsInt() || n.Num().Int64() != int64(*x) || !n.Num().IsInt64() {
+				t.Fatalf("%s: %q decoded as the integer %d", name, raw, *x)
+			}
+		case *Timestamp:
+			ms, ok := rawMillis(enc, raw)
+			if ok && (math.IsNaN(ms) || math.IsInf(ms, 0) || int64(math.Round(ms)) != x.UnixMilli()) {
+				t.Fatalf("%s: %q (%v ms) decoded as %v", name, raw, ms, x.Time)
+			}
+		default:
+			if f.Elem().Kind() == reflect.Struct {
+				if sub, ok := rawMembers(enc, raw); ok {
+					checkStructExact(t, enc, sub, f.Elem())
+				}
+			}
+		}
+	}
+}
+
+// rawMembers splits an object into its members' encoded values.
+func rawMembers(enc Encoding, body []byte) (map[string][]byte, bool) {
+	out := make(map[string][]byte)
+	if enc == EncodingCBOR {
+		var m map[string]cbor.RawMessage
+		if cbor.Unmarshal(body, &m) != nil {
+			return nil, false
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out, true
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil, false
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out, true
+}
+
+// rawNumber reads an encoded number exactly, or reports that it is no
+// finite number this test can read (which the binder must have refused).
+func rawNumber(enc Encoding, raw []byte) (*big.Rat, bool) {
+	if enc == EncodingJSON {
+		text := strings.TrimSpace(string(raw))
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return nil, false
+		}
+		mantissa, _, _ := strings.Cut(strings.ToLower(text), "e")
+		switch {
+		case f == 0 && strings.ContainsAny(mantissa, "123456789"):
+			return nil, false // below float64's range
+		case f != 0 && len(text) <= 64:
+			// Exact; cheap, since a finite f bounds the exponent.
+			return new(big.Rat).SetString(text)
+		}
+		return new(big.Rat).SetFloat64(f), true
+	}
+	var v any
+	if cbor.Unmarshal(untagSelfDescribed(raw), &v) != nil {
+		return nil, false
+	}
+	switch x := v.(type) {
+	case uint64:
+		return new(big.Rat).SetInt(new(big.Int).SetUint64(x)), true
+	case int64:
+		return big.NewRat(x, 1), true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(x), true
+	case big.Int:
+		return new(big.Rat).SetInt(&x), true
+	}
+	return nil, false
+}
+
+// rawMillis reads an encoded timestamp as AWS's milliseconds; false for
+// forms it does not check (a tag-0 date).
+func rawMillis(enc Encoding, raw []byte) (float64, bool) {
+	if enc == EncodingJSON {
+		f, err := strconv.ParseFloat(strings.TrimSpace(string(raw)), 64)
+		return f * 1000, err == nil
+	}
+	raw = untagSelfDescribed(raw)
+	if len(raw) > 0 && raw[0]>>5 == cborMajorTag {
+		var tag cbor.RawTag
+		if cbor.Unmarshal(raw, &tag) != nil || tag.Number != 1 {
+			return 0, false
+		}
+		raw = untagSelfDescribed(tag.Content)
+	}
+	var v any
+	if cbor.Unmarshal(raw, &v) != nil {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case uint64:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// untagSelfDescribed strips tag 55799, which means nothing.
+func untagSelfDescribed(raw []byte) []byte {
+	for bytes.HasPrefix(raw, []byte{0xd9, 0xd9, 0xf7}) {
+		raw = raw[3:]
+	}
+	return raw
+}
+
 func FuzzDecodeJSON(f *testing.F) {
 	for _, body := range sdkRequestBodies(f) {
 		f.Add(body)
@@ -125,6 +275,8 @@ func FuzzDecodeJSON(f *testing.F) {
 		``, `{}`, `null`, `[]`, `{"Records":[null,{}]}`, `{"Timestamp":1.700000000123E9}`,
 		`{"Limit":1e400}`, `{"Data":"=="}`, `{"Tags":{"":null}}`, `{"StreamName":"\ud800"}`,
 		`{"ShardFilter":{"Type":"AT_TIMESTAMP","Timestamp":-1e20}}`,
+		`{"ShardCount":1.5}`, `{"Limit":-0.0}`, `{"MaxResults":1e2}`, `{"TargetShardCount":9223372036854775808}`,
+		`{"RetentionPeriodHours":1e-400}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -154,6 +306,9 @@ func FuzzDecodeCBOR(f *testing.F) {
 		map[string]any{"Records": []any{map[string]any{"Data": []byte{1}, "PartitionKey": "p"}, nil}},
 		map[string]any{"StreamName": cbor.Tag{Number: 2, Content: []byte{1}}},
 		map[string]any{"Limit": 1.5e300, "Tags": map[string]any{"k": []byte("v")}},
+		map[string]any{"ShardCount": 1.5, "MaxResults": float32(2), "Limit": uint64(1) << 63},
+		map[string]any{"ShardFilter": map[string]any{"Type": "AT_TIMESTAMP", "Timestamp": cbor.Tag{Number: 1, Content: math.Inf(1)}}},
+		map[string]any{"StartingPosition": map[string]any{"Type": "AT_TIMESTAMP", "Timestamp": cbor.Tag{Number: 1, Content: math.NaN()}}},
 		[]any{1, 2},
 	} {
 		b, err := cbor.Marshal(v)
@@ -168,7 +323,25 @@ func FuzzDecodeCBOR(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	canonical, err := cbor.CanonicalEncOptions().EncMode()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkDecode(t, ContentTypeCBOR, data)
+		// parseCBOR's two ways of decoding agree wherever it takes the
+		// faster one (compared encoded, since NaN is unequal to itself).
+		var whole any
+		if cborDecMode.Unmarshal(data, &whole) == nil && !holdsTime(whole) {
+			var item cborItem
+			if err := cborDecMode.Unmarshal(data, &item); err != nil {
+				t.Fatalf("cborItem refused what the library took: %v", err)
+			}
+			a, errA := canonical.Marshal(whole)
+			b, errB := canonical.Marshal(item.v)
+			if errA != nil || errB != nil || !bytes.Equal(a, b) {
+				t.Fatalf("library %#v\ncborItem %#v", whole, item.v)
+			}
+		}
 	})
 }

@@ -20,6 +20,7 @@ func (a *API) registerStreamConsumer(ctx context.Context, scope stream.Scope, ra
 	c, err := a.svc.RegisterStreamConsumer(ctx, scope, stream.RegisterStreamConsumerInput{
 		StreamARN:    str(in.StreamARN),
 		ConsumerName: str(in.ConsumerName),
+		Tags:         in.Tags,
 	})
 	if err != nil {
 		return nil, err

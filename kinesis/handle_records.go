@@ -19,6 +19,7 @@ func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw Input) (any
 		ExplicitHashKey:           str(in.ExplicitHashKey),
 		Data:                      in.Data,
 		SequenceNumberForOrdering: str(in.SequenceNumberForOrdering),
+		DryRun:                    flag(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -46,6 +47,7 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 	r, err := a.svc.PutRecords(ctx, scope, stream.PutRecordsInput{
 		Stream:  ref(in.StreamName, in.StreamARN),
 		Records: entries,
+		DryRun:  flag(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -74,6 +76,7 @@ func (a *API) getShardIterator(ctx context.Context, scope stream.Scope, raw Inpu
 		ShardIteratorType:      stream.ShardIteratorType(str(in.ShardIteratorType)),
 		StartingSequenceNumber: str(in.StartingSequenceNumber),
 		Timestamp:              timePtr(in.Timestamp),
+		DryRun:                 flag(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -87,6 +90,7 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 		ShardIterator: str(in.ShardIterator),
 		Limit:         num(in.Limit),
 		StreamARN:     str(in.StreamARN),
+		DryRun:        flag(in.DryRun),
 	})
 	if err != nil {
 		return nil, err

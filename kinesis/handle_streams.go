@@ -8,6 +8,16 @@ import (
 
 func (a *API) createStream(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
 	in := raw.(*CreateStreamInput)
+	if str(in.RecordDistributionStrategy) == RecordDistributionAuto {
+		// Every Tributary stream routes records by partition key
+		// (USER_PARTITION_KEY, AWS's default). AUTO would put them
+		// elsewhere, so it is refused rather than ignored. AWS refuses it
+		// for provisioned streams too; the messages are ours.
+		if in.StreamModeDetails != nil && str(in.StreamModeDetails.StreamMode) == StreamModeOnDemand {
+			return nil, InvalidArgument("Tributary does not support RecordDistributionStrategy AUTO yet; streams route records by partition key (USER_PARTITION_KEY).")
+		}
+		return nil, InvalidArgument("RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND capacity mode.")
+	}
 	sin := stream.CreateStreamInput{
 		StreamName:         str(in.StreamName),
 		MaxRecordSizeInKiB: num(in.MaxRecordSizeInKiB),
@@ -27,7 +37,7 @@ func (a *API) deleteStream(ctx context.Context, scope stream.Scope, raw Input) (
 	in := raw.(*DeleteStreamInput)
 	return nil, a.svc.DeleteStream(ctx, scope, stream.DeleteStreamInput{
 		Stream:                  ref(in.StreamName, in.StreamARN),
-		EnforceConsumerDeletion: in.EnforceConsumerDeletion != nil && *in.EnforceConsumerDeletion,
+		EnforceConsumerDeletion: flag(in.EnforceConsumerDeletion),
 	})
 }
 

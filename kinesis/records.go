@@ -13,8 +13,8 @@ const (
 )
 
 // PutRecordInput is the input of PutRecord. PartitionKey is optional in
-// the current model: streams whose RecordDistributionStrategy is AUTO take
-// records without one, so requiring it is the handler's job.
+// the current model, for streams whose RecordDistributionStrategy is AUTO;
+// see partitionKeyRequired.
 type PutRecordInput struct {
 	StreamName                *string `json:"StreamName,omitempty"`
 	Data                      []byte  `json:"Data,omitempty"`

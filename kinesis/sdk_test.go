@@ -17,6 +17,8 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // fakeService stands in for the handlers: it decodes what the real SDK
@@ -92,7 +94,7 @@ func newSDKClient(t testing.TB, reply func(op string, in Input) (any, *Error)) (
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		Retryer:      aws.NopRetryer{},
-		HTTPClient:   srv.Client(),
+		HTTPClient:   sdkhttp.Wrap(srv.Client()),
 	})
 	return client, svc
 }

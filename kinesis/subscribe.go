@@ -58,6 +58,7 @@ func (a *API) subscribeToShard(ctx context.Context, scope stream.Scope, raw Inpu
 		ConsumerARN:      str(in.ConsumerARN),
 		ShardId:          str(in.ShardID),
 		StartingPosition: pos,
+		DryRun:           flag(in.DryRun),
 	})
 	if err != nil {
 		return nil, err

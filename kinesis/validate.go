@@ -543,13 +543,20 @@ func (in *MergeShardsInput) Validate() *Error {
 	return v.err()
 }
 
+// partitionKeyRequired is whether a record must carry a PartitionKey. The
+// model makes it optional for streams whose RecordDistributionStrategy is
+// AUTO; Tributary has none (CreateStream refuses AUTO), and every stream
+// is USER_PARTITION_KEY, AWS's default, for which AWS requires the key.
+// It answers its absence as the model did when the key was required.
+const partitionKeyRequired = true
+
 // Validate checks the input against the service model, except for the
 // upper bound of Data (see ValidateDataSize).
 func (in *PutRecordInput) Validate() *Error {
 	var v validator
 	v.checkBlob("data", in.Data, true)
 	v.checkString("explicitHashKey", in.ExplicitHashKey, false, &shapeHashKey)
-	v.checkString("partitionKey", in.PartitionKey, false, &shapePartitionKey)
+	v.checkString("partitionKey", in.PartitionKey, partitionKeyRequired, &shapePartitionKey)
 	v.checkString("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, &shapeSequenceNumber)
 	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
 	return v.err()
@@ -580,7 +587,7 @@ func (in *PutRecordsInput) Validate() *Error {
 			path := "records." + strconv.Itoa(i+1) + ".member."
 			v.checkBlob(path+"data", r.Data, true)
 			v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
-			v.checkString(path+"partitionKey", r.PartitionKey, false, &shapePartitionKey)
+			v.checkString(path+"partitionKey", r.PartitionKey, partitionKeyRequired, &shapePartitionKey)
 		}
 	}
 	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)

@@ -56,7 +56,7 @@ func TestValidationMessages(t *testing.T) {
 				"Member must have length less than or equal to 256"},
 		{"at most ten", OpPutRecords, `{"Records":` + twelveEmpty + `}`,
 			"10 validation errors detected: " + strings.Join(tenNulls, "; ")},
-		{"too many records", OpPutRecords, `{"Records":[` + strings.TrimSuffix(strings.Repeat(`{"Data":""},`, 501), ",") + `]}`,
+		{"too many records", OpPutRecords, `{"Records":[` + strings.TrimSuffix(strings.Repeat(`{"Data":"","PartitionKey":"k"},`, 501), ",") + `]}`,
 			"1 validation error detected: Value '[" + strings.TrimSuffix(strings.Repeat(
 				"com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@2, ", 501), ", ") +
 				"]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500"},
@@ -64,6 +64,10 @@ func TestValidationMessages(t *testing.T) {
 			"1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"},
 		{"integer maximum", OpGetRecords, `{"ShardIterator":"i","Limit":10001}`,
 			"1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"},
+		{"partition key required", OpPutRecord, `{"StreamName":"s","Data":""}`,
+			"1 validation error detected: Value null at 'partitionKey' failed to satisfy constraint: Member must not be null"},
+		{"partition key required in every entry", OpPutRecords, `{"StreamName":"s","Records":[{"Data":"","PartitionKey":"k"},{"Data":""}]}`,
+			"1 validation error detected: Value null at 'records.2.member.partitionKey' failed to satisfy constraint: Member must not be null"},
 		{"utf-16 length", OpPutRecord, `{"Data":"","PartitionKey":"` + strings.Repeat("😀", 129) + `"}`,
 			"1 validation error detected: Value '" + strings.Repeat("😀", 129) + "' at 'partitionKey' failed to satisfy constraint: " +
 				"Member must have length less than or equal to 256"},

@@ -4,8 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"io"
-	"log/slog"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -36,9 +35,10 @@ func isH2CUpgrade(r *http.Request) (settings []byte, ok bool) {
 }
 
 // serveH2CUpgrade switches the connection of r to HTTP/2 and serves it,
-// r itself becoming stream 1. It returns false, having done nothing the
-// caller must undo, when the request should instead be answered over
-// HTTP/1.1: a server may always ignore an Upgrade header.
+// r itself becoming stream 1. It returns false when the request should
+// instead be answered over HTTP/1.1 (a server may always ignore an Upgrade
+// header); r.Body is then what handle expects, either untouched or an
+// upgradeBody with what became of it.
 func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, settings []byte) bool {
 	// The whole body has to be read before switching protocols. Bodies of
 	// unknown or excessive length are left to the HTTP/1.1 path, which
@@ -51,22 +51,36 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	}
 	defer s.upgrades.Done()
 
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "h2c upgrade: reading request body",
-			slog.String("remote", r.RemoteAddr), slog.Any("error", err))
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusBadRequest)
-		return true
+	// Waiting for room in the budget is left to the HTTP/1.1 path: if the
+	// body does not fit now, it is read there, untouched so far, and the
+	// connection is not upgraded.
+	held, err := readBody(r.Context(), s.budget, r.Body, r.ContentLength, s.cfg.MaxBodyBytes, 0)
+	if errors.Is(err, errNoBudget) {
+		return false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		// Part of the body may be gone: the HTTP/1.1 path answers the
+		// error as if it had met it (408 after a timeout, 400 else).
+		r.Body = &upgradeBody{Reader: bytes.NewReader(nil), err: err}
+		return false
+	}
+	r.Body = newUpgradeBody(held)
 
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		// Not hijackable (a wrapping ResponseWriter): serve over HTTP/1.1.
+		// Not hijackable (a wrapping ResponseWriter): serve over HTTP/1.1,
+		// which gives the budget back once done.
 		return false
 	}
 	defer conn.Close()
+	// Whoever is first gives the budget back: stream 1's handler when
+	// it is done with the body, or this function once the connection
+	// is over if the handler never ran (a client that never sent the
+	// preface). If the connection ends while the handler still runs,
+	// the bytes are given back a little early.
+	defer held.Release()
+	// The connection left net/http's count when it was hijacked.
+	defer s.conns.closed()
 	if !s.trackUpgraded(conn) {
 		return true // forced shutdown already under way
 	}
@@ -91,9 +105,11 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	// this is the one API that serves an upgraded connection.
 	//lint:ignore SA1019 no replacement exists for the h2c Upgrade
 	s.h2.ServeConn(bufferedConn{conn, rw.Reader}, &http2.ServeConnOpts{
-		Context:        r.Context(),
-		BaseConfig:     s.hs,
-		Handler:        http.HandlerFunc(s.handle),
+		Context:    r.Context(),
+		BaseConfig: s.hs,
+		// ServeHTTP, like every other request, routes the admin API too.
+		// It does not upgrade again: these requests are HTTP/2.
+		Handler:        s,
 		UpgradeRequest: r,
 		Settings:       settings,
 	})
@@ -129,6 +145,21 @@ func (s *Server) untrackUpgraded(c net.Conn) {
 	defer s.mu.Unlock()
 	delete(s.upgraded, c)
 }
+
+// upgradeBody is the body of an h2c upgrade request, read before the
+// decision to switch: held in the budget until stream 1 is answered, or
+// the error met reading it, for the HTTP/1.1 path to answer.
+type upgradeBody struct {
+	*bytes.Reader
+	held *heldBody
+	err  error
+}
+
+func newUpgradeBody(held *heldBody) *upgradeBody {
+	return &upgradeBody{Reader: bytes.NewReader(held.data), held: held}
+}
+
+func (*upgradeBody) Close() error { return nil }
 
 // bufferedConn reads through the bufio.Reader that net/http used before
 // the hijack, which may already hold the start of the HTTP/2 preface.

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -94,10 +94,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	header[headerExtendedRequestID] = []string{newExtendedRequestID()}
 
-	body, ok := x.readBody()
+	held, ok := x.readBody()
 	if !ok {
 		return
 	}
+	// The body's share of the budget is given back once the handler is
+	// done with it; the response is not counted.
+	defer held.Release()
+	body := held.data
 
 	target := r.Header.Get("X-Amz-Target")
 	cred, authErr := authenticate(r.Header, r.URL.RawQuery)
@@ -152,58 +156,153 @@ func (x *exchange) preflight() {
 	x.writeEmpty(http.StatusOK)
 }
 
-// readBody reads the whole request body within the size limit. It answers
-// the request itself and reports false if that fails.
-func (x *exchange) readBody() ([]byte, bool) {
-	body, err := readBody(x.w, x.r, x.s.cfg.MaxBodyBytes)
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			x.tooLarge()
-			return nil, false
+// serviceUnavailableMessage is AWS's description of ServiceUnavailable.
+const serviceUnavailableMessage = "The request has failed due to a temporary failure of the server."
+
+// maxDrainBytes bounds what the server reads and throws away of an
+// HTTP/2 request body it refused (see refuseUnread): twice the default
+// size limit, so that a client overshooting the limit by as much again
+// still gets a clean answer.
+const maxDrainBytes = 2 * DefaultMaxBodyBytes
+
+// drainPause ends the reading of a refused HTTP/2 body when the client
+// sends nothing for that long. It is longer than a round trip on any
+// network, so a client still sending is not cut off while it waits for
+// flow-control credit, and short because other clients (Go's) stop
+// sending once they have the answer and wait for the stream to end.
+const drainPause = 500 * time.Millisecond
+
+// readBody reads the whole request body within the size limit and the
+// body budget. It answers the request itself and reports false if that
+// fails.
+func (x *exchange) readBody() (*heldBody, bool) {
+	var h *heldBody
+	var err error
+	if ub, ok := x.r.Body.(*upgradeBody); ok {
+		// Read when the server considered an h2c upgrade (see
+		// serveH2CUpgrade): for stream 1 after the switch, or for the
+		// HTTP/1.1 answer to a failure.
+		h, err = ub.held, ub.err
+	} else {
+		wait := x.s.cfg.BodyBudgetWait
+		if x.r.ProtoMajor == 2 {
+			// An HTTP/2 stream waiting with its body unread holds part of
+			// the connection's flow-control window, which all its streams
+			// share: it could stall the very streams whose end would make
+			// room. So it does not wait.
+			wait = 0
 		}
+		h, err = readBody(x.r.Context(), x.s.budget, x.r.Body, x.r.ContentLength, x.s.cfg.MaxBodyBytes, wait)
+	}
+	if err == nil {
+		x.liftReadDeadline()
+		return h, true
+	}
+	contentType := x.r.Header.Get("Content-Type")
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		// As AWS does: 413 with no body.
+		x.refuseUnread(&kinesis.Response{Status: http.StatusRequestEntityTooLarge})
+	case errors.Is(err, errNoBudget):
+		// More body bytes are in flight than the server will hold. AWS
+		// names this condition ServiceUnavailable, HTTP 503, in its
+		// common errors, with the message used here. 503 rather than
+		// a 400 throttling error such as LimitExceededException: it is
+		// the server that is short, not the caller over a quota, and
+		// in Kinesis LimitExceededException means a per-account or
+		// per-stream rate that applications act upon. Every AWS SDK
+		// retries a 503 with backoff, and nothing was done, so the
+		// retry is safe.
+		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "request body refused",
+			slog.String("request_id", x.id), slog.Any("error", err))
+		x.refuseUnread(x.s.cfg.ErrorResponse(contentType, "ServiceUnavailable", serviceUnavailableMessage, http.StatusServiceUnavailable))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The client did not send its request within ReadTimeout.
+		// RequestTimeoutException is an error code the AWS SDKs know to
+		// retry.
+		x.closeAfter()
+		x.writeResponse(x.s.cfg.ErrorResponse(contentType, "RequestTimeoutException",
+			fmt.Sprintf("The request was not received within %v.", x.s.cfg.ReadTimeout), http.StatusRequestTimeout))
+	default:
 		// Most likely the client went away; if not, it sent a malformed
 		// body, and the answer it gets hardly matters.
 		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "reading request body",
 			slog.String("request_id", x.id), slog.Any("error", err))
 		x.closeAfter()
 		x.writeEmpty(http.StatusBadRequest)
-		return nil, false
 	}
-	return body, true
+	return nil, false
 }
 
-// preallocMax is the largest declared body length that readBody trusts
-// for a single allocation, so that a client declaring a large body it never
-// sends costs little memory.
-const preallocMax = 1 << 20
-
-// readBody reads the whole body of r, failing with *http.MaxBytesError if
-// it is longer than limit.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	n := r.ContentLength
-	if n > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
+// liftReadDeadline removes the request's read deadline (ReadTimeout) once
+// the body is read, so that it cannot end a long response
+// (SubscribeToShard sessions last minutes): over HTTP/1.1, net/http reads
+// the connection in the background to notice a client leaving, and a
+// failed read cancels the request's context. net/http clears the deadline
+// itself when it starts that read, at the end of the body, but does not
+// document it; this makes it a guarantee, at the cost of one more call
+// that finds the deadline already cleared. Over HTTP/2 the deadline only
+// closes the stream's body, which is over already, and the call would
+// cost a message to the connection's goroutine on every request.
+func (x *exchange) liftReadDeadline() {
+	if x.r.ProtoMajor == 1 {
+		_ = http.NewResponseController(x.w).SetReadDeadline(time.Time{})
 	}
-	if n >= 0 && n <= preallocMax {
-		// net/http ends the body at the declared length.
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, err
+}
+
+// refuseUnread answers a request whose body the server will not read.
+//
+// An HTTP/1.1 connection is closed after the answer, as AWS does for 413:
+// the unread body is still on it. HTTP/2 would end the stream with
+// RST_STREAM (NO_ERROR) right after the answer; RFC 9113 says a client
+// must keep the response then, but some do not (curl 7.88 with nghttp2
+// reports a stream error and no status). So the answer is sent at once,
+// and what the client goes on sending of the body is read and thrown away
+// (see drain), so that such a client finishes its request and reads the
+// status. A body declared longer than maxDrainBytes is not drained: the
+// stream would be reset anyway.
+func (x *exchange) refuseUnread(resp *kinesis.Response) {
+	if x.r.ProtoMajor == 1 {
+		x.w.Header().Set("Connection", "close")
+		x.writeResponse(resp)
+		return
+	}
+	x.writeResponse(resp)
+	if x.r.ContentLength > maxDrainBytes {
+		return
+	}
+	if err := http.NewResponseController(x.w).Flush(); err != nil {
+		return
+	}
+	x.drain()
+}
+
+// drain reads and throws away the rest of an HTTP/2 request body, until
+// the client has sent it all, maxDrainBytes have come, ReadTimeout has
+// passed since the request began, or the client pauses for drainPause.
+// It costs bandwidth but no memory.
+func (x *exchange) drain() {
+	rc := http.NewResponseController(x.w)
+	end := x.start.Add(x.s.cfg.ReadTimeout)
+	buf := make([]byte, 32<<10)
+	for total := int64(0); total < maxDrainBytes; {
+		deadline := time.Now().Add(drainPause)
+		if deadline.After(end) {
+			deadline = end
 		}
-		return body, nil
+		if err := rc.SetReadDeadline(deadline); err != nil {
+			return
+		}
+		n, err := x.r.Body.Read(buf)
+		total += int64(n)
+		if err != nil {
+			return // the end of the body, or of the client's patience
+		}
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-}
-
-// tooLarge answers a body over the limit as AWS does: 413 with no body,
-// then closing the connection rather than reading the rest.
-func (x *exchange) tooLarge() {
-	x.closeAfter()
-	x.writeEmpty(http.StatusRequestEntityTooLarge)
 }
 
 // closeAfter asks net/http to close an HTTP/1 connection after the
-// response; HTTP/2 forbids the header and resets the stream instead.
+// response; HTTP/2 forbids the header (and resets the stream instead).
 func (x *exchange) closeAfter() {
 	if x.r.ProtoMajor == 1 {
 		x.w.Header().Set("Connection", "close")

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // The real AWS SDK for Go signs requests the way the front end expects and
@@ -43,6 +44,7 @@ func TestAWSSDKForGo(t *testing.T) {
 				Credentials:      tt.credentials,
 				BaseEndpoint:     aws.String(ts.url),
 				RetryMaxAttempts: 1,
+				HTTPClient:       sdkhttp.New(),
 			})
 			before := len(h.requests())
 			out, err := client.ListStreams(context.Background(), &awskinesis.ListStreamsInput{})

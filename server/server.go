@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -37,6 +38,33 @@ const (
 	// DefaultShutdownTimeout bounds the graceful shutdown Serve performs
 	// when its context is done.
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// DefaultBodyBudget holds eight bodies at the size limit at once, or
+	// dozens of ordinary large puts (a few MiB each), while keeping a
+	// flood of large bodies to a few hundred MiB of memory.
+	DefaultBodyBudget = 256 << 20
+
+	// DefaultBodyBudgetWait rides out a burst, during which bodies
+	// already admitted arrive and are answered (a body at the size limit
+	// takes well under a second on a local network), and is short enough
+	// that a client meeting sustained overload soon hears of it and backs
+	// off.
+	DefaultBodyBudgetWait = 2 * time.Second
+
+	// DefaultReadHeaderTimeout is generous for headers, a few KiB at most,
+	// on any network.
+	DefaultReadHeaderTimeout = 30 * time.Second
+
+	// DefaultReadTimeout lets a body at the usual large size, a 5 MiB
+	// PutRecords (6.7 MiB in base64), arrive at 1 Mbit/s, and one at the
+	// 32 MiB size limit at 4.5 Mbit/s.
+	DefaultReadTimeout = 60 * time.Second
+
+	// DefaultIdleTimeout is longer than the idle timeouts of common
+	// clients (Go's http.Transport: 90 s), so that clients close idle
+	// connections first and never send a request on a connection the
+	// server is closing.
+	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // Handler answers one Kinesis call. It is given everything the front end
@@ -68,6 +96,37 @@ type Config struct {
 	// an empty body and the connection is closed, as AWS does.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// BodyBudget bounds the bytes of request bodies held in memory at
+	// once, across all connections. A body's size is taken from it before
+	// the body is read: all of it when the request declares a
+	// Content-Length, step by step as the buffer grows otherwise. A
+	// request that does not fit is answered 503 ServiceUnavailable, over
+	// HTTP/1.1 after waiting up to BodyBudgetWait for room, over HTTP/2
+	// at once (see exchange.readBody). A client sending slowly holds its
+	// share until ReadTimeout. Default DefaultBodyBudget; raised to
+	// MaxBodyBytes if lower, so that every body the size limit admits
+	// can fit.
+	BodyBudget int64
+	// BodyBudgetWait is how long an HTTP/1.1 request waits for room in
+	// BodyBudget. Default DefaultBodyBudgetWait.
+	BodyBudgetWait time.Duration
+	// ReadHeaderTimeout bounds the time a client takes to send a request's
+	// headers, or the HTTP/2 preface, from the moment the server starts
+	// reading them. Default DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the time a client takes to send a whole request,
+	// headers and body, from when the server starts reading it (for
+	// HTTP/2, from the stream's HEADERS frame), waiting for BodyBudget
+	// included; a late body is answered 408 RequestTimeoutException
+	// (over HTTP/2 the stream is then reset if the client is still
+	// sending). The limit ends once the body is read, so responses may
+	// last longer: SubscribeToShard sessions last minutes.
+	// Default DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// IdleTimeout closes connections that have had no request in progress
+	// for this long: HTTP/1.1 keep-alive connections between requests,
+	// HTTP/2 connections without open streams. Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown Serve performs when its
 	// context is done. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -90,9 +149,11 @@ type Config struct {
 
 // Server is the HTTP front end. Create it with New.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	hs  *http.Server
+	cfg    Config
+	log    *slog.Logger
+	hs     *http.Server
+	budget *budget // request body bytes held in memory
+	conns  connGauge
 
 	// Connections upgraded with "Upgrade: h2c" are hijacked from hs, which
 	// therefore neither waits for them nor tells them to go away on
@@ -134,6 +195,22 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if cfg.BodyBudget <= 0 {
+		cfg.BodyBudget = DefaultBodyBudget
+	}
+	cfg.BodyBudget = max(cfg.BodyBudget, cfg.MaxBodyBytes)
+	if cfg.BodyBudgetWait <= 0 {
+		cfg.BodyBudgetWait = DefaultBodyBudgetWait
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
 	if cfg.ErrorResponse == nil {
 		cfg.ErrorResponse = jsonErrorResponse
 	}
@@ -147,12 +224,12 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		budget:   newBudget(cfg.BodyBudget),
 		upgraded: make(map[net.Conn]struct{}),
 		finished: make(chan struct{}),
 	}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
 
-	const idleTimeout = 2 * time.Minute
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	// Prior-knowledge HTTP/2 on a plain port, which the AWS SDK for
@@ -169,14 +246,19 @@ func New(cfg Config) *Server {
 		TLSConfig: tlsConfig,
 		Handler:   s,
 		Protocols: protocols,
-		// Bounds how long a client may take to send headers; bodies may
-		// legitimately be large and slow, so there is no ReadTimeout.
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		// Also bounds the TLS handshake and the prior-knowledge HTTP/2
+		// preface.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		// A deadline on each HTTP/1.1 request and HTTP/2 stream (on
+		// upgraded connections too: h2 takes it from hs), which the
+		// handler lifts once the body is read (see liftReadDeadline).
+		ReadTimeout: cfg.ReadTimeout,
+		IdleTimeout: cfg.IdleTimeout,
+		ConnState:   s.conns.track,
+		ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 
-	s.h2 = &http2.Server{IdleTimeout: idleTimeout}
+	s.h2 = &http2.Server{IdleTimeout: cfg.IdleTimeout}
 	s.h2hub = &http.Server{}
 	if err := http2.ConfigureServer(s.h2hub, s.h2); err != nil {
 		// Only a TLS configuration can make it fail, and h2hub has none.
@@ -298,3 +380,29 @@ func (s *Server) closeUpgraded() {
 		c.Close()
 	}
 }
+
+// Connections returns the number of connections open now and accepted
+// since the server was created, over all listeners, HTTP/2 connections
+// upgraded from HTTP/1.1 included.
+func (s *Server) Connections() (open, total int64) {
+	return s.conns.open.Load(), s.conns.total.Load()
+}
+
+// connGauge counts connections. net/http reports each connection's
+// states to track; a connection it hands over (hijacked, for an h2c
+// upgrade) stays open in the count until its new owner calls closed.
+type connGauge struct {
+	open, total atomic.Int64
+}
+
+func (g *connGauge) track(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		g.open.Add(1)
+		g.total.Add(1)
+	case http.StateClosed:
+		g.open.Add(-1)
+	}
+}
+
+func (g *connGauge) closed() { g.open.Add(-1) }

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,8 @@ type ConsumerRef struct {
 type RegisterStreamConsumerInput struct {
 	StreamARN    string
 	ConsumerName string
+	// Tags are the consumer's, listed by ListTagsForResource on its ARN.
+	Tags map[string]string
 }
 
 // ListStreamConsumersInput is ListStreamConsumers' request. MaxResults is
@@ -79,11 +82,12 @@ type ListStreamConsumersOutput struct {
 // consumerRecord is a consumer as the catalogue keeps it. Created has
 // second precision because the consumer ARN carries it in epoch seconds.
 type consumerRecord struct {
-	Name       string    `json:"name"`
-	Created    time.Time `json:"created"`
-	ActiveAt   time.Time `json:"activeAt"`
-	DeletingAt time.Time `json:"deletingAt,omitzero"`
-	GoneAt     time.Time `json:"goneAt,omitzero"`
+	Name       string            `json:"name"`
+	Created    time.Time         `json:"created"`
+	ActiveAt   time.Time         `json:"activeAt"`
+	DeletingAt time.Time         `json:"deletingAt,omitzero"`
+	GoneAt     time.Time         `json:"goneAt,omitzero"`
+	Tags       map[string]string `json:"tags,omitempty"`
 }
 
 func (c *consumerRecord) status(now time.Time) (ConsumerStatus, bool) {
@@ -200,6 +204,9 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, scope Scope, in Re
 		return nil, newError(ValidationException,
 			"1 validation error detected: Value '%s' at 'consumerName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", in.ConsumerName)
 	}
+	if err := checkConsumerTags(in.Tags, in.ConsumerName, name, scope.Account); err != nil {
+		return nil, err
+	}
 	limit := s.consumerLimit
 	var added consumerRecord
 	rec, err := s.update(ctx, scope, name, func(rec *streamRecord, st StreamStatus) error {
@@ -221,7 +228,7 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, scope Scope, in Re
 				"Consumer limit of %d has been reached for stream %s under account %s.", limit, name, scope.Account)
 		}
 		created := now.Truncate(time.Second)
-		added = consumerRecord{Name: in.ConsumerName, Created: created, ActiveAt: now.Add(s.createDelay)}
+		added = consumerRecord{Name: in.ConsumerName, Created: created, ActiveAt: now.Add(s.createDelay), Tags: maps.Clone(in.Tags)}
 		rec.Consumers = append(rec.Consumers, added)
 		slices.SortFunc(rec.Consumers, func(a, b consumerRecord) int { return strings.Compare(a.Name, b.Name) })
 		return nil

@@ -263,3 +263,78 @@ func TestSubscribeToShardSplit(t *testing.T) {
 		t.Errorf("Next after the shard's end: %v, want io.EOF", err)
 	}
 }
+
+// TestConsumerTags checks that a consumer's tags, given at registration
+// or by TagResource on its ARN, are its own: listed by ListTagsForResource
+// on its ARN, not on the stream's, and gone with the consumer.
+func TestConsumerTags(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.create(t, "s", 1)
+	if err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: StreamRef{Name: "s"}, Tags: map[string]string{"owner": "stream"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "app",
+		Tags: map[string]string{"team": "a", "env": "dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(arn string) string {
+		t.Helper()
+		out, err := f.svc.ListTagsForResource(f.ctx, scope, ListTagsForResourceInput{ResourceARN: arn})
+		if err != nil {
+			t.Fatalf("ListTagsForResource(%s): %v", arn, err)
+		}
+		var s []string
+		for _, tag := range out.Tags {
+			s = append(s, tag.Key+"="+tag.Value)
+		}
+		return fmt.Sprint(s)
+	}
+	steps := []struct {
+		name       string
+		do         func() error
+		wantTags   string // the consumer's after the step
+		wantStream string
+	}{
+		{"registered", func() error { return nil }, "[env=dev team=a]", "[owner=stream]"},
+		{"tagged", func() error {
+			return f.svc.TagResource(f.ctx, scope, TagResourceInput{ResourceARN: c.ConsumerARN, Tags: map[string]string{"team": "b", "tier": "1"}})
+		}, "[env=dev team=b tier=1]", "[owner=stream]"},
+		{"untagged", func() error {
+			return f.svc.UntagResource(f.ctx, scope, UntagResourceInput{ResourceARN: c.ConsumerARN, TagKeys: []string{"env", "absent"}})
+		}, "[team=b tier=1]", "[owner=stream]"},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := list(c.ConsumerARN); got != st.wantTags {
+			t.Errorf("%s: consumer tags %s, want %s", st.name, got, st.wantTags)
+		}
+		if got := list(testStreamARN); got != st.wantStream {
+			t.Errorf("%s: stream tags %s, want %s", st.name, got, st.wantStream)
+		}
+	}
+
+	tooMany := make(map[string]string)
+	for i := range maxTags {
+		tooMany[fmt.Sprint("k", i)] = "v"
+	}
+	err = f.svc.TagResource(f.ctx, scope, TagResourceInput{ResourceARN: c.ConsumerARN, Tags: tooMany})
+	wantErr(t, err, InvalidArgumentException, "Failed to add tags to consumer app of stream s under account "+acct+
+		" because a given consumer cannot have more than 50 tags associated with it.")
+	_, err = f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "bad",
+		Tags: map[string]string{"k": "v*"}})
+	wantErr(t, err, InvalidArgumentException, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
+
+	// An ARN with another creation second, or of a deregistered consumer,
+	// names no consumer.
+	_, err = f.svc.ListTagsForResource(f.ctx, scope, ListTagsForResourceInput{ResourceARN: testStreamARN + "/consumer/app:1"})
+	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+	if err := f.svc.DeregisterStreamConsumer(f.ctx, scope, ConsumerRef{ConsumerARN: c.ConsumerARN}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(defaultDelay)
+	err = f.svc.TagResource(f.ctx, scope, TagResourceInput{ResourceARN: c.ConsumerARN, Tags: map[string]string{"a": "b"}})
+	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+}

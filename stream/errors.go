@@ -136,6 +136,20 @@ func errShardRate(shardID, name, account string) *Error {
 		"Rate exceeded for shard %s in stream %s under account %s.", shardID, name, account)
 }
 
+// errDryRun is the answer to a request with DryRun set that would have
+// succeeded. AWS documents the exception and its HTTP status (400) but no
+// message, so the message is ours: the developer guide's description of
+// the exception.
+func errDryRun() *Error {
+	return newError(DryRunOperationException, "The request would have succeeded without the DryRun parameter.")
+}
+
+// errDryRunRate is the ThrottlingException for dry runs beyond their rate.
+// AWS documents the exception, not its message; this one is ours.
+func errDryRunRate(name, account string) *Error {
+	return newError(ThrottlingException, "Rate exceeded for DryRun requests to stream %s under account %s.", name, account)
+}
+
 // errControlRate is AWS's LimitExceededException message for a
 // control-plane call over its rate. Calls that name no stream (ListStreams,
 // DescribeLimits) get the account-level form, which is not confirmed

@@ -152,8 +152,14 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 		return nil, errShardNotFound(id, name, scope.Account)
 	}
 	// AWS: 5 calls per second per open shard, refused with the shard's
-	// ProvisionedThroughputExceededException.
-	if !s.throttle.iterator(scope, rec, index) {
+	// ProvisionedThroughputExceededException. A dry run is not counted
+	// there but against the stream's dry-run rate, before the arguments
+	// are checked, as a real call's are after its rate.
+	if in.DryRun {
+		if err := s.throttle.dryRun(scope, name); err != nil {
+			return nil, err
+		}
+	} else if !s.throttle.iterator(scope, rec, index) {
 		return nil, errShardRate(id, name, scope.Account)
 	}
 
@@ -161,6 +167,9 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	start, err := s.startOf(ctx, scope, rec, index, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, now)
 	if err != nil {
 		return nil, err
+	}
+	if in.DryRun {
+		return nil, errDryRun()
 	}
 	it := iterator{issued: now, tag: rec.Tag, shard: index, start: start, stream: name}
 	return &GetShardIteratorOutput{ShardIterator: encodeIterator(s.iterKey, scope, it)}, nil

@@ -98,6 +98,9 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 	if err != nil {
 		return nil, err
 	}
+	if in.DryRun {
+		return nil, s.dryRun(scope, name)
+	}
 	if sh := rec.route(h); sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(in.Data)+len(in.PartitionKey)) {
 		s.throttle.writeRequestThrottled(scope, rec, sh.Index)
 		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
@@ -197,6 +200,9 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 		if hashes[i], err = hashKeyOf(r.PartitionKey, r.ExplicitHashKey); err != nil {
 			return nil, err
 		}
+	}
+	if in.DryRun {
+		return nil, s.dryRun(scope, name)
 	}
 
 	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: EncryptionNone}
@@ -347,6 +353,11 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 		return nil, newError(InvalidArgumentException,
 			"StreamARN %s does not match the stream %s of the shard iterator.", in.StreamARN, rec.arn())
 	}
+	if in.DryRun {
+		// Nothing is read, so the read rate is not charged and the
+		// iterator leads nowhere new.
+		return nil, s.dryRun(scope, it.stream)
+	}
 	limit := in.Limit
 	if limit <= 0 {
 		limit = defaultGetRecords
@@ -402,6 +413,16 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	next := iterator{issued: now, tag: rec.Tag, shard: it.shard, start: storage.At(res.Next), stream: it.stream}
 	out.NextShardIterator = encodeIterator(s.iterKey, scope, next)
 	return out, nil
+}
+
+// dryRun is the answer to a request with DryRun set that passed every
+// check: DryRunOperationException, or ThrottlingException beyond the
+// stream's dry-run rate (see the package documentation).
+func (s *Service) dryRun(scope Scope, name string) error {
+	if err := s.throttle.dryRun(scope, name); err != nil {
+		return err
+	}
+	return errDryRun()
 }
 
 // sealedBackoff paces a writer that found its shard sealed while the

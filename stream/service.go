@@ -9,6 +9,17 @@
 // depend on the stream, limits) and reports failures as *Error carrying the
 // AWS exception name and AWS's message.
 //
+// DryRun, on the five data-plane operations that take it (PutRecord,
+// PutRecords, GetShardIterator, GetRecords and SubscribeToShard), makes
+// every check the operation makes, then answers DryRunOperationException
+// instead of writing, reading or starting anything: a request that would
+// fail gets the error it would get, one that would succeed gets
+// DryRunOperationException. As AWS documents, dry runs do not count against
+// the operations' own rates (per-shard throughput, GetShardIterator's 5 per
+// second, SubscribeToShard's one call per second); under Limits they have
+// a rate of their own, DryRunPerSec per stream shared by the five
+// operations, beyond which they get ThrottlingException.
+//
 // All methods are safe for concurrent use.
 package stream
 
@@ -51,6 +62,8 @@ const (
 	ValidationException       = "ValidationException"
 	AccessDeniedException     = "AccessDeniedException"
 	InternalFailure           = "InternalFailure"
+	DryRunOperationException  = "DryRunOperationException"
+	ThrottlingException       = "ThrottlingException"
 
 	ProvisionedThroughputExceededException = "ProvisionedThroughputExceededException"
 )
@@ -325,6 +338,7 @@ type PutRecordInput struct {
 	ExplicitHashKey           string
 	Data                      []byte
 	SequenceNumberForOrdering string
+	DryRun                    bool // see DryRun in the package documentation
 }
 
 // PutRecordOutput is PutRecord's result.
@@ -346,6 +360,7 @@ type PutRecordsEntry struct {
 type PutRecordsInput struct {
 	Stream  StreamRef
 	Records []PutRecordsEntry
+	DryRun  bool
 }
 
 // PutRecordsResult is the outcome of one entry, in request order: either
@@ -383,6 +398,7 @@ type GetShardIteratorInput struct {
 	ShardIteratorType      ShardIteratorType
 	StartingSequenceNumber string
 	Timestamp              *time.Time
+	DryRun                 bool
 }
 
 // GetShardIteratorOutput is GetShardIterator's result.
@@ -396,6 +412,7 @@ type GetRecordsInput struct {
 	ShardIterator string
 	Limit         int
 	StreamARN     string
+	DryRun        bool
 }
 
 // Record is one data record as GetRecords returns it.
@@ -462,7 +479,8 @@ type ListTagsForStreamOutput struct {
 	HasMoreTags bool
 }
 
-// TagResourceInput is TagResource's request; ResourceARN is a stream ARN.
+// TagResourceInput is TagResource's request; ResourceARN is a stream's or
+// a consumer's ARN.
 type TagResourceInput struct {
 	ResourceARN string
 	Tags        map[string]string

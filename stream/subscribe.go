@@ -61,6 +61,7 @@ type SubscribeToShardInput struct {
 	ConsumerARN      string
 	ShardId          string
 	StartingPosition StartingPosition
+	DryRun           bool
 }
 
 // SubscribeToShardEvent is one event of a session. ContinuationSequenceNumber
@@ -183,6 +184,11 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 			return nil, newError(ResourceInUseException, "Another active subscription exists for this consumer: %s:%s:%s:%s",
 				scope.Account, name, shardID(index), cname)
 		}
+	}
+	if in.DryRun {
+		// Neither the call rate nor the session table is touched: the
+		// running session, if any, goes on.
+		return nil, s.dryRun(scope, name)
 	}
 	if s.throttle.on {
 		for k, t := range s.subs.lastCall {

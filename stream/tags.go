@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -142,48 +143,127 @@ func (s *Service) ListTagsForStream(ctx context.Context, scope Scope, in ListTag
 	return out, nil
 }
 
-// resourceStream resolves the ARN of a taggable resource. Only streams are
-// taggable so far; consumers will join them.
-func resourceStream(scope Scope, arn string) (string, error) {
-	return resolve(scope, StreamRef{ARN: arn})
+// resource is what the ARN of a tagging call names: a stream, or one of
+// its consumers (consumer is then its name, and epoch the creation second
+// its ARN carries).
+type resource struct {
+	stream   string
+	consumer string
+	epoch    int64
 }
 
-// TagResource adds tags to the stream named by ARN.
+func resourceOf(scope Scope, arn string) (resource, error) {
+	if streamARN, cname, epoch, ok := parseConsumerARN(arn); ok {
+		name, err := resolve(scope, StreamRef{ARN: streamARN})
+		return resource{stream: name, consumer: cname, epoch: epoch}, err
+	}
+	name, err := resolve(scope, StreamRef{ARN: arn})
+	return resource{stream: name}, err
+}
+
+// consumerOf returns the live consumer r names in rec, or AWS's not-found.
+func (r resource) consumerOf(rec *streamRecord, now time.Time, account string) (*consumerRecord, error) {
+	c := rec.consumer(r.consumer, now)
+	if c == nil || c.Created.Unix() != r.epoch {
+		return nil, errConsumerNotFound(r.consumer, r.stream, account)
+	}
+	return c, nil
+}
+
+// checkConsumerTags applies the stream's tag rules to a consumer's tags.
+// AWS's wording for consumers is not known; these messages name the
+// consumer where the stream's name the stream.
+func checkConsumerTags(tags map[string]string, consumer, stream, account string) error {
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	if len(tags) > maxTags {
+		return newError(InvalidArgumentException,
+			"Failed to add tags to consumer %s of stream %s under account %s because a given consumer cannot have more than %d tags associated with it.",
+			consumer, stream, account, maxTags)
+	}
+	return nil
+}
+
+// updateConsumerTags replaces the tags of the consumer r names with what
+// change makes of a copy of them.
+func (s *Service) updateConsumerTags(ctx context.Context, scope Scope, r resource, change func(tags map[string]string) error) error {
+	_, err := s.update(ctx, scope, r.stream, func(rec *streamRecord, _ StreamStatus) error {
+		c, err := r.consumerOf(rec, s.clock(), scope.Account)
+		if err != nil {
+			return err
+		}
+		tags := maps.Clone(c.Tags)
+		if tags == nil {
+			tags = make(map[string]string)
+		}
+		if err := change(tags); err != nil {
+			return err
+		}
+		c.Tags = tags
+		return nil
+	})
+	return internal("update consumer tags", err)
+}
+
+// TagResource adds tags to the stream or consumer named by ARN.
 func (s *Service) TagResource(ctx context.Context, scope Scope, in TagResourceInput) error {
-	name, err := resourceStream(scope, in.ResourceARN)
+	r, err := resourceOf(scope, in.ResourceARN)
 	if err != nil {
 		return err
 	}
-	if err := s.throttle.controlCall(scope, opTagResource, name); err != nil {
+	if err := s.throttle.controlCall(scope, opTagResource, r.stream); err != nil {
 		return err
 	}
-	return s.addTags(ctx, scope, name, in.Tags)
+	if r.consumer == "" {
+		return s.addTags(ctx, scope, r.stream, in.Tags)
+	}
+	return s.updateConsumerTags(ctx, scope, r, func(tags map[string]string) error {
+		maps.Copy(tags, in.Tags)
+		return checkConsumerTags(tags, r.consumer, r.stream, scope.Account)
+	})
 }
 
-// UntagResource removes tags from the stream named by ARN.
+// UntagResource removes tags from the stream or consumer named by ARN.
 func (s *Service) UntagResource(ctx context.Context, scope Scope, in UntagResourceInput) error {
-	name, err := resourceStream(scope, in.ResourceARN)
+	r, err := resourceOf(scope, in.ResourceARN)
 	if err != nil {
 		return err
 	}
-	if err := s.throttle.controlCall(scope, opUntagResource, name); err != nil {
+	if err := s.throttle.controlCall(scope, opUntagResource, r.stream); err != nil {
 		return err
 	}
-	return s.removeTags(ctx, scope, name, in.TagKeys)
+	if r.consumer == "" {
+		return s.removeTags(ctx, scope, r.stream, in.TagKeys)
+	}
+	return s.updateConsumerTags(ctx, scope, r, func(tags map[string]string) error {
+		for _, k := range in.TagKeys {
+			delete(tags, k)
+		}
+		return nil
+	})
 }
 
-// ListTagsForResource lists all tags of the stream named by ARN.
+// ListTagsForResource lists all tags of the stream or consumer named by
+// ARN.
 func (s *Service) ListTagsForResource(ctx context.Context, scope Scope, in ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
-	name, err := resourceStream(scope, in.ResourceARN)
+	r, err := resourceOf(scope, in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.throttle.controlCall(scope, opListTagsForResource, name); err != nil {
+	if err := s.throttle.controlCall(scope, opListTagsForResource, r.stream); err != nil {
 		return nil, err
 	}
-	e, _, err := s.get(ctx, scope, name)
+	e, _, err := s.get(ctx, scope, r.stream)
 	if err != nil {
 		return nil, internal("list tags", err)
 	}
-	return &ListTagsForResourceOutput{Tags: sortedTags(e.rec.Tags)}, nil
+	if r.consumer == "" {
+		return &ListTagsForResourceOutput{Tags: sortedTags(e.rec.Tags)}, nil
+	}
+	c, err := r.consumerOf(e.rec, s.clock(), scope.Account)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTagsForResourceOutput{Tags: sortedTags(c.Tags)}, nil
 }

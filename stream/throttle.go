@@ -49,6 +49,10 @@ type Limits struct {
 	SplitShardPerSec            int // (5)
 	MergeShardsPerSec           int // (5)
 	TagsPerSec                  int // each tag operation (5)
+
+	// DryRunPerSec is the rate of requests with DryRun set, per stream
+	// and shared by the operations that take it (1).
+	DryRunPerSec int
 }
 
 // AWS's default quotas (see Limits).
@@ -69,6 +73,7 @@ var awsLimits = Limits{
 	SplitShardPerSec:            5,
 	MergeShardsPerSec:           5,
 	TagsPerSec:                  5,
+	DryRunPerSec:                1,
 }
 
 // resolve returns l with its profile's values filled in, or false when
@@ -101,6 +106,7 @@ func (l Limits) resolve() (Limits, bool, error) {
 		{"SplitShardPerSec", &out.SplitShardPerSec, &l.SplitShardPerSec},
 		{"MergeShardsPerSec", &out.MergeShardsPerSec, &l.MergeShardsPerSec},
 		{"TagsPerSec", &out.TagsPerSec, &l.TagsPerSec},
+		{"DryRunPerSec", &out.DryRunPerSec, &l.DryRunPerSec},
 	}
 	for _, f := range fields {
 		switch {
@@ -329,6 +335,8 @@ const (
 	opTagResource           = "TagResource"
 	opUntagResource         = "UntagResource"
 	opListTagsForResource   = "ListTagsForResource"
+	// opDryRun counts the dry runs of every operation that takes DryRun.
+	opDryRun = "DryRun"
 )
 
 func (l *Limits) controlRate(op string) int {
@@ -351,6 +359,8 @@ func (l *Limits) controlRate(op string) int {
 		return l.SplitShardPerSec
 	case opMergeShards:
 		return l.MergeShardsPerSec
+	case opDryRun:
+		return l.DryRunPerSec
 	}
 	return l.TagsPerSec
 }
@@ -360,15 +370,32 @@ func (l *Limits) controlRate(op string) int {
 // ListStreams and DescribeLimits; ListShards is limited per stream, the
 // others per account and region.
 func (t *throttler) controlCall(scope Scope, op, stream string) error {
-	if !t.on {
-		return nil
-	}
-	now := t.clock()
-	r := float64(t.limits.controlRate(op))
 	k := controlKey{scope: scope, op: op}
 	if op == opListShards {
 		k.stream = stream
 	}
+	if !t.admit(k) {
+		return errControlRate(stream, scope.Account)
+	}
+	return nil
+}
+
+// dryRun admits a request with DryRun set to a stream, or returns the
+// ThrottlingException AWS documents for dry runs beyond their rate.
+func (t *throttler) dryRun(scope Scope, stream string) error {
+	if !t.admit(controlKey{scope: scope, op: opDryRun, stream: stream}) {
+		return errDryRunRate(stream, scope.Account)
+	}
+	return nil
+}
+
+// admit takes a call from k's bucket, or counts it throttled.
+func (t *throttler) admit(k controlKey) bool {
+	if !t.on {
+		return true
+	}
+	now := t.clock()
+	r := float64(t.limits.controlRate(k.op))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ct := t.control[k]
@@ -379,10 +406,10 @@ func (t *throttler) controlCall(scope Scope, op, stream string) error {
 	ct.b.fill(now, r)
 	if !ct.b.allows(1, r) {
 		ct.throttled++
-		return errControlRate(stream, scope.Account)
+		return false
 	}
 	ct.b.tokens--
-	return nil
+	return true
 }
 
 // ShardThrottleStats counts one shard's throttled requests since the

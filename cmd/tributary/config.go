@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -70,6 +72,12 @@ type serveConfig struct {
 	SubscriptionLifetime  time.Duration
 	SubscriptionHeartbeat time.Duration
 	RetentionHour         time.Duration
+	// The HTTP front's protection against slow and large requests
+	// (server.Config).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	BodyBudget        int64
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -101,6 +109,11 @@ func defaultServeConfig() serveConfig {
 		SubscriptionLifetime:  5 * time.Minute,
 		SubscriptionHeartbeat: 5 * time.Second,
 		RetentionHour:         time.Hour,
+		// server's defaults, likewise.
+		ReadHeaderTimeout: server.DefaultReadHeaderTimeout,
+		ReadTimeout:       server.DefaultReadTimeout,
+		IdleTimeout:       server.DefaultIdleTimeout,
+		BodyBudget:        server.DefaultBodyBudget,
 	}
 }
 
@@ -215,6 +228,26 @@ func serveOptions() []serveOption {
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.TLSSelfSigned} },
 		},
 		{
+			flag: "read-header-timeout", env: "TRIBUTARY_READ_HEADER_TIMEOUT", arg: "duration",
+			usage: "Longest time a client may take to send a request's headers, or the TLS handshake or HTTP/2 preface of a new connection, before the server closes the connection. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ReadHeaderTimeout, positive: true} },
+		},
+		{
+			flag: "read-timeout", env: "TRIBUTARY_READ_TIMEOUT", arg: "duration",
+			usage: "Longest time a client may take to send a whole request, headers and body, waiting for --body-budget included; a late body is answered 408 RequestTimeoutException. Responses are not limited by it: SubscribeToShard sessions last their 5 minutes. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ReadTimeout, positive: true} },
+		},
+		{
+			flag: "idle-timeout", env: "TRIBUTARY_IDLE_TIMEOUT", arg: "duration",
+			usage: "Connections with no request in progress (HTTP/1.1 between requests, HTTP/2 without open streams) are closed after this long. Keep it above your clients' own idle timeout (Go: 90s), so that they never send a request on a connection being closed. Must be positive.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.IdleTimeout, positive: true} },
+		},
+		{
+			flag: "body-budget", env: "TRIBUTARY_BODY_BUDGET", arg: "size",
+			usage: "Most request body bytes held in memory at once, over all connections, such as 256MiB or 1GiB. A request whose body does not fit is answered 503 ServiceUnavailable, which AWS SDKs retry: over HTTP/1.1 after waiting up to 2s for room, over HTTP/2 at once (a stream waiting with its body unread would hold up the other streams of its connection). At least 32MiB, the largest body accepted; larger ones are answered 413.",
+			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.BodyBudget, min: server.DefaultMaxBodyBytes} },
+		},
+		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",
 			usage: `Load fault rules from this JSON file at start: {"seed": N, "rules": [...]}, each rule as "tributary faults add" sends it. Faults apply even without --admin.`,
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.FaultsFile} },
@@ -244,8 +277,8 @@ func serveOptions() []serveOption {
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.CleanInterval, positive: true} },
 		},
 		{
-			flag: "segment-bytes", env: "TRIBUTARY_SEGMENT_BYTES", arg: "bytes",
-			usage: "With --storage local, the size at which a shard's log starts a new segment file. Retention frees space a whole segment at a time, so smaller segments free it sooner, at the cost of more files. At least 4096.",
+			flag: "segment-bytes", env: "TRIBUTARY_SEGMENT_BYTES", arg: "size",
+			usage: "With --storage local, the size at which a shard's log starts a new segment file, in bytes or with a unit (KiB, MiB, GiB). Retention frees space a whole segment at a time, so smaller segments free it sooner, at the cost of more files. At least 4KiB.",
 			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.SegmentBytes, min: 4096} },
 		},
 		{
@@ -301,6 +334,7 @@ func limitKeys(l *stream.Limits) []limitKey {
 		{"split_shard_per_sec", &l.SplitShardPerSec},
 		{"merge_shards_per_sec", &l.MergeShardsPerSec},
 		{"tags_per_sec", &l.TagsPerSec},
+		{"dry_run_per_sec", &l.DryRunPerSec},
 	}
 }
 
@@ -517,23 +551,6 @@ func (v *fractionValue) Set(s string) error {
 	return nil
 }
 
-// sizeValue is a number of bytes no smaller than min.
-type sizeValue struct {
-	n   *int64
-	min int64
-}
-
-func (v *sizeValue) String() string { return strconv.FormatInt(*v.n, 10) }
-
-func (v *sizeValue) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < v.min {
-		return fmt.Errorf("must be a whole number of bytes, at least %d", v.min)
-	}
-	*v.n = n
-	return nil
-}
-
 // levelValue is a log level, by its lowercase name.
 type levelValue struct{ l *slog.Level }
 
@@ -570,4 +587,51 @@ func (v *choiceValue) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(v.choices, ", "))
+}
+
+// sizeValue is a byte count of at least min, written in bytes or with a
+// binary unit: 268435456, 256MiB, 1GiB.
+type sizeValue struct {
+	n   *int64
+	min int64
+}
+
+// sizeUnit is a unit of sizeValue.
+type sizeUnit struct {
+	suffix string
+	bytes  int64
+}
+
+// sizeUnits are the units of sizeValue, largest first.
+func sizeUnits() []sizeUnit {
+	return []sizeUnit{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+}
+
+// String writes the size in the largest unit that divides it.
+func (v *sizeValue) String() string {
+	for _, u := range sizeUnits() {
+		if *v.n != 0 && *v.n%u.bytes == 0 {
+			return strconv.FormatInt(*v.n/u.bytes, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v *sizeValue) Set(s string) error {
+	num, unit := s, int64(1)
+	for _, u := range sizeUnits() {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, unit = rest, u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		return errors.New("must be a size in bytes, or with a unit: KiB, MiB or GiB, such as 256MiB")
+	}
+	if n*unit < v.min {
+		return fmt.Errorf("must be at least %s", (&sizeValue{n: &v.min}).String())
+	}
+	*v.n = n * unit
+	return nil
 }

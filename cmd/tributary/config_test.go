@@ -60,6 +60,7 @@ func TestParseServeArgs(t *testing.T) {
 				CheckpointInterval: time.Second, CleanInterval: 2 * time.Second, SegmentBytes: 65536,
 				ReapInterval: 3 * time.Second, IteratorLifetime: 4 * time.Second, SubscriptionLifetime: 5 * time.Second,
 				SubscriptionHeartbeat: 6 * time.Second, RetentionHour: 7 * time.Second,
+				ReadHeaderTimeout: def.ReadHeaderTimeout, ReadTimeout: def.ReadTimeout, IdleTimeout: def.IdleTimeout, BodyBudget: def.BodyBudget,
 			},
 		},
 		{
@@ -92,7 +93,7 @@ func TestParseServeArgs(t *testing.T) {
 		},
 		{name: "zero on-demand interval", args: []string{"--ondemand-interval=0"}, wantErr: "-ondemand-interval: must be positive"},
 		{name: "zero on-demand cooldown", env: map[string]string{"TRIBUTARY_ONDEMAND_COOLDOWN": "0s"}, wantErr: "TRIBUTARY_ONDEMAND_COOLDOWN: must be positive"},
-		{name: "segment too small", args: []string{"--segment-bytes=100"}, wantErr: "-segment-bytes: must be a whole number of bytes, at least 4096"},
+		{name: "segment too small", args: []string{"--segment-bytes=100"}, wantErr: "-segment-bytes: must be at least 4KiB"},
 		{name: "zero clean interval", env: map[string]string{"TRIBUTARY_CLEAN_INTERVAL": "0"}, wantErr: "TRIBUTARY_CLEAN_INTERVAL: must be positive"},
 		{name: "split threshold above 1", args: []string{"--ondemand-split-threshold=1.5"},
 			wantErr: `invalid value "1.5" for flag -ondemand-split-threshold: must be a number greater than 0 and at most 1`},
@@ -124,6 +125,25 @@ func TestParseServeArgs(t *testing.T) {
 			want: with(func(c *serveConfig) { c.Limits, c.LimitsFile = stream.LimitsAWS, "l.json" })},
 		{name: "limits off", args: []string{"--limits=off"}, want: with(func(c *serveConfig) { c.Limits = stream.LimitsOff })},
 		{name: "bad limits", args: []string{"--limits=strict"}, wantErr: `invalid value "strict" for flag -limits: must be one of aws, off`},
+		{
+			name: "timeouts and body budget, flags over environment",
+			args: []string{"--read-timeout=5s", "--body-budget", "1GiB"},
+			env: map[string]string{"TRIBUTARY_READ_HEADER_TIMEOUT": "2s", "TRIBUTARY_READ_TIMEOUT": "1m",
+				"TRIBUTARY_IDLE_TIMEOUT": "10m", "TRIBUTARY_BODY_BUDGET": "64MiB"},
+			want: with(func(c *serveConfig) {
+				c.ReadHeaderTimeout, c.ReadTimeout, c.IdleTimeout, c.BodyBudget = 2*time.Second, 5*time.Second, 10*time.Minute, 1<<30
+			}),
+		},
+		{name: "body budget in bytes", args: []string{"--body-budget=40000000"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000000 })},
+		{name: "body budget in KiB", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "40000KiB"}, want: with(func(c *serveConfig) { c.BodyBudget = 40000 << 10 })},
+		{name: "body budget below the body limit", args: []string{"--body-budget=16MiB"}, wantErr: `invalid value "16MiB" for flag -body-budget: must be at least 32MiB`},
+		{name: "body budget without a number", env: map[string]string{"TRIBUTARY_BODY_BUDGET": "MiB"}, wantErr: "TRIBUTARY_BODY_BUDGET: must be a size in bytes, or with a unit"},
+		{name: "body budget with a decimal unit", args: []string{"--body-budget=300MB"}, wantErr: "must be a size in bytes, or with a unit: KiB, MiB or GiB"},
+		{name: "body budget negative", args: []string{"--body-budget=-1"}, wantErr: "must be a size in bytes"},
+		{name: "body budget overflowing", args: []string{"--body-budget=9000000000GiB"}, wantErr: "must be a size in bytes"},
+		{name: "zero read timeout", args: []string{"--read-timeout=0"}, wantErr: "-read-timeout: must be positive"},
+		{name: "zero read header timeout", env: map[string]string{"TRIBUTARY_READ_HEADER_TIMEOUT": "0s"}, wantErr: "TRIBUTARY_READ_HEADER_TIMEOUT: must be positive"},
+		{name: "negative idle timeout", args: []string{"--idle-timeout=-1s"}, wantErr: "-idle-timeout: must not be negative"},
 		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
 		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
 	}
@@ -176,6 +196,10 @@ func TestServeUsageDocumentsEveryOption(t *testing.T) {
 		"Environment: TRIBUTARY_ONDEMAND_COOLDOWN. Default: 15m0s.",
 		"Environment: TRIBUTARY_LIMITS. Default: aws.",
 		"Environment: TRIBUTARY_LIMITS_FILE. Default: none.",
+		"Environment: TRIBUTARY_READ_HEADER_TIMEOUT. Default: 30s.",
+		"Environment: TRIBUTARY_READ_TIMEOUT. Default: 1m0s.",
+		"Environment: TRIBUTARY_IDLE_TIMEOUT. Default: 2m0s.",
+		"Environment: TRIBUTARY_BODY_BUDGET. Default: 256MiB.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("serve usage lacks %q", want)
@@ -212,8 +236,8 @@ func TestStreamLimits(t *testing.T) {
 		{
 			name: "overrides",
 			cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("ok.json",
-				`{"shard_write_bytes_per_sec": 2097152, "shard_write_records_per_sec": 2000, "shard_read_calls_per_sec": 10, "tags_per_sec": 7}`)},
-			want: stream.Limits{Profile: stream.LimitsAWS, ShardWriteBytesPerSec: 2097152, ShardWriteRecordsPerSec: 2000, ShardReadCallsPerSec: 10, TagsPerSec: 7},
+				`{"shard_write_bytes_per_sec": 2097152, "shard_write_records_per_sec": 2000, "shard_read_calls_per_sec": 10, "tags_per_sec": 7, "dry_run_per_sec": 3}`)},
+			want: stream.Limits{Profile: stream.LimitsAWS, ShardWriteBytesPerSec: 2097152, ShardWriteRecordsPerSec: 2000, ShardReadCallsPerSec: 10, TagsPerSec: 7, DryRunPerSec: 3},
 		},
 		{name: "unknown key", cfg: serveConfig{Limits: stream.LimitsAWS, LimitsFile: write("typo.json", `{"shard_write_record_per_sec": 1}`)},
 			wantErr: `unknown key "shard_write_record_per_sec"; keys are shard_write_bytes_per_sec,`},

@@ -52,7 +52,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 	}
 	ep := "http://" + addr
 	ctx := context.Background()
-	c := sdkClient(addr, closedConnRetryer{})
+	c := testClient(addr)
 	createActive(t, ctx, c, "s")
 
 	mustCLI(t, `"id":"f1"`, "add", "--endpoint", ep, "--op", "PutRecord", "--stream", "s",
@@ -130,7 +130,7 @@ func TestFaultsAdminOff(t *testing.T) {
 func TestFaultsStandardRetryerRecovers(t *testing.T) {
 	addr, _ := startFaultServer(t, func(c *serveConfig) { c.Admin = true })
 	ctx := context.Background()
-	createActive(t, ctx, sdkClient(addr, closedConnRetryer{}), "s")
+	createActive(t, ctx, testClient(addr), "s")
 	mustCLI(t, `"count":2`, "add", "--endpoint", "http://"+addr, "--op", "PutRecord",
 		"--effect", "error", "--error-type", "ProvisionedThroughputExceededException", "--count", "2")
 
@@ -175,7 +175,7 @@ func TestFaultsFile(t *testing.T) {
 		t.Error("no log of the rules loaded")
 	}
 	ctx := context.Background()
-	c := sdkClient(addr, closedConnRetryer{})
+	c := testClient(addr)
 	createActive(t, ctx, c, "s")
 	_, err = c.ListShards(ctx, &sdk.ListShardsInput{StreamName: aws.String("s")})
 	wantAPIError(t, err, "LimitExceededException", "Rate exceeded for stream s under account "+testAccount+".")

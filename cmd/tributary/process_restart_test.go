@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -40,12 +39,14 @@ type serverProcess struct {
 
 var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// startProcess starts `tributary serve` over dir in a child process.
-func startProcess(t *testing.T, dir string) *serverProcess {
+// startProcess starts `tributary serve` over dir in a child process, with
+// extra arguments after its own.
+func startProcess(t *testing.T, dir string, extra ...string) *serverProcess {
 	t.Helper()
-	// Limits off: the test writes and reads back as fast as it can.
-	p, err := startServe("--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off")
+	// Limits off: the tests write and read back as fast as they can.
+	args := []string{"--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off"}
+	p, err := startServe(append(args, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +54,30 @@ func startProcess(t *testing.T, dir string) *serverProcess {
 	return p
 }
 
-// startServe starts `tributary serve args...` in a child process and
-// returns once it listens. The caller must kill it.
+// startCmd starts cmd, a `tributary serve` listening on a free port, and
+// waits until it logs its address. It is killed when the test ends.
+func startCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
+	t.Helper()
+	p, err := startServeCmd(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.kill)
+	return p
+}
+
+// startServe starts `tributary serve args...` in a child process (this test
+// binary, see TestMain) and returns once it listens. The caller must kill
+// it.
 func startServe(args ...string) (*serverProcess, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve"}, args...), "\n"))
+	return startServeCmd(cmd)
+}
+
+// startServeCmd starts cmd, a `tributary serve`, and returns once it logs
+// the address it listens on. The caller must kill it.
+func startServeCmd(cmd *exec.Cmd) (*serverProcess, error) {
 	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -114,12 +134,7 @@ func (p *serverProcess) stop(t *testing.T, sig syscall.Signal) int {
 }
 
 func (p *serverProcess) client() *sdk.Client {
-	return sdk.New(sdk.Options{
-		BaseEndpoint: aws.String("http://" + p.addr),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer:      closedConnRetryer{},
-	})
+	return testClient(p.addr)
 }
 
 type ackedRecord struct {

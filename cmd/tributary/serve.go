@@ -80,6 +80,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		TLS:           tlsConfig,
 		// For the admin API's stats route, which only exists with --admin.
 		BackgroundStats: backgroundStats(engine, svc),
+
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		BodyBudget:        cfg.BodyBudget,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)

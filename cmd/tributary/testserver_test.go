@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 const testAccount = "000000000000"
@@ -57,18 +59,21 @@ func runTestServer(t testing.TB, logs *syncBuffer, edit func(*serveConfig)) (str
 	return addr, logs, stop
 }
 
-// testClient returns an SDK client for the server at addr. Only the
-// client's own closed-connection race is retried (see closedConnRetryer):
-// any other retry would hide the first answer a test asserts on.
+// testClient returns an SDK client for the server at addr that retries
+// nothing, so that every answer a test asserts on is the server's first.
 func testClient(addr string) *sdk.Client {
-	return sdkClient(addr, closedConnRetryer{})
+	return sdkClient(addr, aws.NopRetryer{})
 }
 
+// sdkClient returns an SDK client for the server at addr with retryer,
+// over sdkhttp's client: the SDK's default one can fail a call the server
+// answered (see package sdkhttp).
 func sdkClient(addr string, retryer aws.Retryer) *sdk.Client {
 	return sdk.New(sdk.Options{
 		BaseEndpoint: aws.String("http://" + addr),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		HTTPClient:   sdkhttp.New(),
 		Retryer:      retryer,
 	})
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // protoRecorder remembers the protocol of the last response.
@@ -37,8 +39,8 @@ func tlsClient(addr string, rt http.RoundTripper) *sdk.Client {
 		BaseEndpoint: aws.String("https://" + addr),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		HTTPClient:   &http.Client{Transport: rt},
-		Retryer:      closedConnRetryer{},
+		HTTPClient:   sdkhttp.Wrap(&http.Client{Transport: rt}),
+		Retryer:      aws.NopRetryer{},
 	})
 }
 

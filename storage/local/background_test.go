@@ -202,3 +202,39 @@ func TestBackgroundPanicIsContained(t *testing.T) {
 		t.Fatalf("panics counted: %d", got)
 	}
 }
+
+// TestCommitterPanicIsContained plants a bug that makes the journal's
+// committer panic. The process must survive, the appends in flight must
+// fail rather than hang, and the engine must refuse appends from then on:
+// which appends became durable is no longer known.
+func TestCommitterPanicIsContained(t *testing.T) {
+	var logs syncBuffer
+	e := openT(t, t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer e.Close()
+	ctx := context.Background()
+	l, _ := e.CreateLog(ctx, "a", storage.LogOptions{})
+	appendN(t, l, 0, 3)
+
+	bad := &journalEntry{buf: make([]byte, journalPrefix+frameHeaderSize), done: make(chan struct{})} // no log: the planted bug
+	if err := e.journal.enqueue(bad); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-bad.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the entry the committer panicked on was never answered")
+	}
+	if bad.err == nil || !strings.Contains(bad.err.Error(), "internal error") {
+		t.Fatalf("entry error: %v", bad.err)
+	}
+	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); err == nil {
+		t.Fatal("append after the committer panicked succeeded")
+	}
+	checkAll(t, l, 3) // what was acknowledged is still readable
+	if got := e.tasks.Stats()["journal"].Panics; got != 1 {
+		t.Fatalf("journal panics counted: %d", got)
+	}
+	if !strings.Contains(logs.String(), "task=journal") {
+		t.Fatalf("the panic was not logged:\n%s", logs.String())
+	}
+}

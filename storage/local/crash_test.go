@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
+	if dir := os.Getenv(dirSyncChildEnv); dir != "" {
+		dirSyncChild(dir)
+	}
 	os.Exit(m.Run())
 }
 

@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -110,6 +111,10 @@ type Engine struct {
 	logs   map[uint64]*shardLog
 	byName map[string]*shardLog
 
+	// cpMu is held by a checkpoint and by the undoing of failed appends,
+	// which must not remove a segment whose index a checkpoint is writing.
+	cpMu sync.Mutex
+
 	// Bookkeeping for the next checkpoint.
 	dirtyMu    sync.Mutex
 	dirtySegs  map[string]bool
@@ -139,6 +144,13 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
+	// The directories may be new; their entries must be on disk before
+	// anything written into them is acknowledged.
+	for _, d := range []string{filepath.Dir(filepath.Clean(dir)), dir} {
+		if err := syncDir(d); err != nil {
+			return nil, err
+		}
+	}
 	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
@@ -165,14 +177,14 @@ func Open(dir string, opts Options) (*Engine, error) {
 		lock.Close()
 		return nil, err
 	}
-	if e.meta, err = openMeta(filepath.Join(dir, "meta.log")); err != nil {
+	if e.meta, err = openMeta(filepath.Join(dir, "meta.log"), opts.Logger); err != nil {
 		return fail(err)
 	}
 	next, err := e.recover()
 	if err != nil {
 		return fail(err)
 	}
-	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll)
+	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll, e.undoFailed, e.tasks)
 	if err != nil {
 		return fail(err)
 	}
@@ -238,7 +250,8 @@ func (e *Engine) background() {
 }
 
 // BackgroundStats counts the runs, failures and panics of the engine's
-// background tasks ("checkpoint", "clean"), by task.
+// background tasks, by task: "checkpoint", "clean" (one run per log), and
+// "journal" (one run per group of appends committed).
 func (e *Engine) BackgroundStats() map[string]bgtask.Stats { return e.tasks.Stats() }
 
 // wakeAll wakes every waiter, so that they see a failure.
@@ -279,6 +292,55 @@ func (e *Engine) writeSegment(path string, frame []byte, off int64) error {
 	return nil
 }
 
+// truncateSegment cuts a segment file at off, through the cached
+// descriptor if there is one.
+func (e *Engine) truncateSegment(path string, off int64) error {
+	f, release, err := e.files.acquire(path, false)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return f.Truncate(off)
+}
+
+// unclose takes segments off the list of closed segments whose index the
+// next checkpoint writes: they are being cut back or removed.
+func (e *Engine) unclose(segs []*segment) {
+	e.dirtyMu.Lock()
+	defer e.dirtyMu.Unlock()
+	e.closedSegs = slices.DeleteFunc(e.closedSegs, func(c closedSegment) bool { return slices.Contains(segs, c.seg) })
+}
+
+// undoFailed is the journal's answer to a failed write: every entry in
+// failed (in queue order) was refused, so each log they belong to goes
+// back to the state before its first refused append, in memory and
+// durably on disk. An error means a refused record may still be on disk:
+// the journal then refuses appends until the engine is reopened.
+func (e *Engine) undoFailed(failed []*journalEntry) error {
+	e.cpMu.Lock()
+	defer e.cpMu.Unlock()
+	first := make(map[*shardLog]undoPoint)
+	var order []*shardLog
+	for _, je := range failed {
+		if _, ok := first[je.log]; !ok {
+			first[je.log] = je.undo
+			order = append(order, je.log)
+		}
+	}
+	var errs []error
+	for _, l := range order {
+		l.mu.Lock()
+		if !l.deleted {
+			if err := l.undoLocked(first[l]); err != nil {
+				l.brokenLocked(err)
+				errs = append(errs, fmt.Errorf("log %q: %w", l.name, err))
+			}
+		}
+		l.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
 func (e *Engine) markDirDirty(dir string) {
 	e.dirtyMu.Lock()
 	e.dirtyDirs[dir] = true
@@ -302,6 +364,8 @@ func (e *Engine) segmentClosed(seg *segment) {
 // dirty mark done, and the fsyncs below (of a set taken after roll) cover
 // them all.
 func (e *Engine) checkpoint() error {
+	e.cpMu.Lock()
+	defer e.cpMu.Unlock()
 	through, err := e.journal.roll()
 	if err != nil {
 		return err
@@ -733,6 +797,9 @@ func (l *shardLog) setTail() {
 		l.tail = l.segs[0].base - 1
 	}
 	l.durable, l.durableArrival = l.tail, l.tailArrival
+	for _, s := range l.segs {
+		s.durableSize = s.ix.size // all that was loaded is on disk
+	}
 }
 
 // repair cuts a log at its first invalid frame: later segments go, the
@@ -781,6 +848,7 @@ func (e *Engine) replay(r journalRecord) error {
 		return err
 	}
 	seg.ix.add(seg.ix.size, h, e.opts.IndexInterval)
+	seg.durableSize = seg.ix.size
 	l.tail, l.tailArrival = h.lastPos(), h.arrival
 	l.durable, l.durableArrival = l.tail, l.tailArrival
 	return nil

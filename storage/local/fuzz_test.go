@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -178,7 +179,7 @@ func FuzzOpenMeta(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(t.TempDir(), "meta.log")
 		os.WriteFile(path, b, 0o644)
-		m, err := openMeta(path)
+		m, err := openMeta(path, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return
 		}
@@ -191,7 +192,7 @@ func FuzzOpenMeta(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m2, err := openMeta(path)
+		m2, err := openMeta(path, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("reopen after compaction: %v", err)
 		}

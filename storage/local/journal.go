@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -49,6 +50,9 @@ type journalEntry struct {
 	log     *shardLog
 	lastPos uint64
 	arrival int64
+	seg     *segment  // where the frame was written,
+	end     int64     // and the offset just after it
+	undo    undoPoint // how to take the frame back if the journal fails it
 	err     error
 	done    chan struct{}
 }
@@ -58,13 +62,24 @@ type journal struct {
 	syncEvery time.Duration // 0: fsync every group before acknowledging
 	rollBytes int64
 	onFull    func() // asks for a checkpoint; must not block
-	onFail    func() // called once when the journal fails
+	onFail    func() // wakes waiters when the journal fails
+	// undo takes back the appends of entries the journal failed to write
+	// (see Engine.undoFailed); it must not call back into the journal.
+	undo  func([]*journalEntry) error
+	tasks *bgtask.Runner // the committer's groups run as task "journal"
 
 	mu      sync.Mutex
 	cond    *sync.Cond
 	pending []*journalEntry
 	closing bool
-	failed  error // once set, every append fails: the disk lost a write
+	// failed, while set, makes every append fail. It is set when a write
+	// or fsync fails, and cleared once the failed appends are undone and
+	// the journal is cut back to what was durable before them, so that
+	// writing resumes by itself when, say, a full disk has room again.
+	// It stays set for good (permanent) when that cannot be done, or when
+	// an fsync fails after appends were acknowledged (interval mode).
+	failed    error
+	permanent bool
 
 	// fileMu is held by the committer while it writes a group and by roll;
 	// file, num and size are guarded by it.
@@ -103,8 +118,8 @@ func listJournal(dir string) ([]uint64, error) {
 
 // startJournal opens a new journal file numbered after every existing one
 // and starts the committer.
-func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func()) (*journal, error) {
-	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, num: next}
+func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func(), undo func([]*journalEntry) error, tasks *bgtask.Runner) (*journal, error) {
+	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, undo: undo, tasks: tasks, num: next}
 	j.cond = sync.NewCond(&j.mu)
 	f, err := os.OpenFile(filepath.Join(dir, journalName(next)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -160,33 +175,100 @@ func (j *journal) commitLoop() {
 			return
 		}
 
-		err := j.writeGroup(group, &buf)
+		err := j.tasks.Run("journal", func() error {
+			if err, cutErr := j.writeGroup(group, &buf); err != nil {
+				j.refuse(group, err, cutErr)
+				return nil
+			}
+			for _, e := range group {
+				e.log.advanceDurable(e)
+				close(e.done)
+			}
+			return nil
+		})
 		if err != nil {
-			j.mu.Lock()
-			first := j.failed == nil
-			if first {
-				j.failed = fmt.Errorf("journal write failed, refusing further appends: %w", err)
-			}
-			err = j.failed
-			j.mu.Unlock()
-			if first && j.onFail != nil {
-				j.onFail() // wake waiters, who would otherwise wait for durability forever
-			}
+			j.halt(group, err)
 		}
-		for _, e := range group {
-			if err != nil {
-				e.err = err
-			} else {
-				e.log.advanceDurable(e.lastPos, e.arrival)
-			}
+	}
+}
+
+// halt stops the journal for good after a bug (a panic) in the committer:
+// which of the group's entries are durable is no longer known, so the
+// ones not yet answered fail, as does everything after them.
+func (j *journal) halt(group []*journalEntry, cause error) {
+	j.mu.Lock()
+	j.failed = fmt.Errorf("journal stopped by an internal error; refusing appends until restart: %w", cause)
+	j.permanent = true
+	failed := append(group, j.pending...)
+	j.pending = nil
+	j.mu.Unlock()
+	if j.onFail != nil {
+		j.onFail()
+	}
+	for _, e := range failed {
+		select {
+		case <-e.done: // answered before the panic
+		default:
+			e.err = j.failed
 			close(e.done)
 		}
 	}
 }
 
+// refuse fails a group the journal could not write, and every entry queued
+// behind it (their frames follow the group's in their segments), and undoes
+// them so that none of their records can appear later: not in memory, not
+// in the segments, not in the journal after a crash (writeGroup has cut
+// the group off the journal file already, or failed to: cutErr). Appends
+// are refused while this runs. If the undoing works, the journal takes
+// appends again; if not, it refuses them until the engine is reopened.
+func (j *journal) refuse(group []*journalEntry, cause, cutErr error) {
+	j.mu.Lock()
+	if j.failed == nil {
+		j.failed = fmt.Errorf("journal write failed: %w", cause)
+	}
+	failed := append(group, j.pending...)
+	j.pending = nil
+	j.mu.Unlock()
+	if j.onFail != nil {
+		j.onFail() // waiters see the failure rather than wait for durability
+	}
+
+	err := cutErr
+	if err == nil {
+		err = j.undo(failed)
+	}
+	j.mu.Lock()
+	if err != nil || j.permanent {
+		j.permanent = true
+		if err != nil {
+			j.failed = fmt.Errorf("journal write failed (%v), and undoing the refused appends failed too; refusing appends until restart: %w", cause, err)
+		}
+	} else {
+		j.failed = nil
+	}
+	j.mu.Unlock()
+	refused := fmt.Errorf("journal write failed: %w", cause)
+	for _, e := range failed {
+		e.err = refused
+		close(e.done)
+	}
+}
+
+// cutBackLocked truncates the journal file to what was written before a
+// failed group and syncs it, so that a crash cannot replay any of the
+// group. It runs under fileMu, before a checkpoint can roll the file.
+func (j *journal) cutBackLocked() error {
+	if err := j.file.Truncate(j.size); err != nil {
+		return err
+	}
+	return j.file.Sync()
+}
+
 // writeGroup writes a group of entries as one write and, unless syncing on
-// an interval, fsyncs before returning.
-func (j *journal) writeGroup(group []*journalEntry, buf *[]byte) error {
+// an interval, fsyncs before returning. If that fails (err), it cuts what
+// it wrote off the file again; cutErr says if that failed too.
+func (j *journal) writeGroup(group []*journalEntry, buf *[]byte) (err, cutErr error) {
 	var data []byte
 	if len(group) == 1 {
 		// The common case under light load: write the entry's own buffer.
@@ -201,21 +283,23 @@ func (j *journal) writeGroup(group []*journalEntry, buf *[]byte) error {
 	}
 	j.fileMu.Lock()
 	defer j.fileMu.Unlock()
-	if _, err := j.file.WriteAt(data, j.size); err != nil {
-		return err
+	// j.size moves only once the group is written (and synced): a failed
+	// group is cut off at j.size.
+	_, err = j.file.WriteAt(data, j.size)
+	if err == nil && j.syncEvery == 0 {
+		err = j.file.Sync()
 	}
-	j.size += int64(len(data))
-	if j.syncEvery == 0 {
-		if err := j.file.Sync(); err != nil {
-			return err
-		}
-	} else {
+	if err != nil {
+		return err, j.cutBackLocked()
+	}
+	if j.syncEvery > 0 {
 		j.dirty = true
 	}
+	j.size += int64(len(data))
 	if j.size >= j.rollBytes && j.onFull != nil {
 		j.onFull()
 	}
-	return nil
+	return nil, nil
 }
 
 func fillJournalHeader(e *journalEntry) []byte {
@@ -239,11 +323,17 @@ func (j *journal) syncLoop() {
 		j.fileMu.Lock()
 		if j.dirty {
 			if err := j.file.Sync(); err != nil {
+				// Appends written since the last sync were acknowledged
+				// already; they may be lost, and nothing can undo that.
 				j.mu.Lock()
-				if j.failed == nil {
-					j.failed = fmt.Errorf("journal sync failed: %w", err)
+				if !j.permanent {
+					j.failed = fmt.Errorf("journal sync failed, acknowledged appends may be lost; refusing appends until restart: %w", err)
+					j.permanent = true
 				}
 				j.mu.Unlock()
+				if j.onFail != nil {
+					j.onFail()
+				}
 			}
 			j.dirty = false
 		}

@@ -365,8 +365,10 @@ func TestRetentionReclaimsAQuietLog(t *testing.T) {
 }
 
 // TestJournalFailureFailsWaiters checks that once the journal cannot be
-// written, appends fail and a Seal waiting for durability returns the
-// error instead of waiting until its context ends.
+// written, nor the failed write cut off it (its file is closed under it),
+// appends fail and a Seal waiting for durability returns the error instead
+// of waiting until its context ends. (A failure that can be cut off is
+// undone and the journal goes on: TestDiskFull.)
 func TestJournalFailureFailsWaiters(t *testing.T) {
 	e := openT(t, t.TempDir(), Options{})
 	defer e.Close()

@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -74,6 +76,10 @@ func (l *shardLog) Name() string { return l.name }
 func (l *shardLog) fail(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.brokenLocked(err)
+}
+
+func (l *shardLog) brokenLocked(err error) {
 	if l.broken == nil {
 		l.broken = fmt.Errorf("log %q refuses writes until the server restarts: %w", l.name, err)
 	}
@@ -138,21 +144,34 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	h, _ := decodeFrameHeader(frame)
 
 	seg, err := l.activeSegmentLocked(h.size())
-	if err == nil {
-		err = l.e.writeSegment(seg.path, frame, seg.ix.size)
-	}
 	if err != nil {
 		l.mu.Unlock()
 		return nil, fmt.Errorf("log %q: %w", l.name, err)
 	}
-	seg.ix.add(seg.ix.size, h, l.e.opts.IndexInterval)
+	undo := undoPoint{seg: seg, off: seg.ix.size, ix: seg.ix, tail: l.tail, tailArrival: l.tailArrival}
+	if err := l.e.writeSegment(seg.path, frame, undo.off); err != nil {
+		// A short write (a full disk) leaves part of a frame that the next
+		// append would overwrite; cut it now so that no crash finds it.
+		l.e.truncateSegment(seg.path, undo.off)
+		l.mu.Unlock()
+		return nil, fmt.Errorf("log %q: %w", l.name, err)
+	}
+	seg.ix.add(undo.off, h, l.e.opts.IndexInterval)
 	l.tail, l.tailArrival = h.lastPos(), arrival
-	entry := &journalEntry{buf: buf, logID: l.id, log: l, lastPos: h.lastPos(), arrival: arrival, done: make(chan struct{})}
-	err = l.e.journal.enqueue(entry)
-	l.mu.Unlock()
-	if err != nil {
+	entry := &journalEntry{buf: buf, logID: l.id, log: l, lastPos: h.lastPos(), arrival: arrival,
+		seg: seg, end: seg.ix.size, undo: undo, done: make(chan struct{})}
+	if err := l.e.journal.enqueue(entry); err != nil {
+		// The journal refuses appends (it failed, or the engine is
+		// closing): this one is refused, so its frame must not outlive
+		// the refusal in the segment, where recovery would find it.
+		if uerr := l.undoLocked(undo); uerr != nil {
+			err = fmt.Errorf("%w (and undoing the append failed: %v)", err, uerr)
+			l.brokenLocked(uerr)
+		}
+		l.mu.Unlock()
 		return nil, err
 	}
+	l.mu.Unlock()
 
 	select {
 	case <-entry.done:
@@ -209,10 +228,11 @@ func (l *shardLog) rollLocked() error {
 }
 
 // advanceDurable is called by the committer once a journal entry is synced.
-func (l *shardLog) advanceDurable(pos uint64, arrival int64) {
+func (l *shardLog) advanceDurable(e *journalEntry) {
 	l.mu.Lock()
-	if pos > l.durable {
-		l.durable, l.durableArrival = pos, arrival
+	if e.lastPos > l.durable {
+		l.durable, l.durableArrival = e.lastPos, e.arrival
+		e.seg.durableSize = max(e.seg.durableSize, e.end)
 	}
 	l.wakeLocked()
 	l.mu.Unlock()
@@ -244,6 +264,9 @@ func (l *shardLog) viewLocked() view {
 	}
 	for i, s := range l.segs {
 		v.segs[i] = *s
+		// Never read past what is durable: the rest may be undone and
+		// cut from the file while the read runs.
+		v.segs[i].ix.size = min(s.ix.size, s.durableSize)
 	}
 	if l.state.RetentionMS > 0 {
 		v.cutoff = l.e.nowMillis() - l.state.RetentionMS
@@ -383,27 +406,6 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 
 func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	l.mu.Lock()
-	if err := l.checkWritableLocked(); err != nil {
-		l.mu.Unlock()
-		return 0, err
-	}
-	if l.state.Sealed {
-		at := l.state.SealedAt
-		l.mu.Unlock()
-		return at, nil
-	}
-	// From here no append gets a position; wait for those that have one to
-	// become durable, so that every successful append returns before Seal.
-	l.sealing = true
-	at := l.tail
-	l.mu.Unlock()
-	if at > 0 {
-		if err := l.Wait(ctx, at); err != nil {
-			return 0, err
-		}
-	}
-
-	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.checkWritableLocked(); err != nil {
 		return 0, err
@@ -411,14 +413,96 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	if l.state.Sealed {
 		return l.state.SealedAt, nil
 	}
+	// From here no append gets a position. Wait until each one that has
+	// a position is durable or undone (a failed journal write undoes it),
+	// so that every successful append returns before Seal and the seal
+	// lands right after the last of them.
+	l.sealing = true
+	for l.durable < l.tail {
+		if err := l.e.journal.failure(); err != nil {
+			return 0, err
+		}
+		ch := l.notify
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		case <-l.e.closed:
+		}
+		l.mu.Lock()
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := l.checkWritableLocked(); err != nil {
+			return 0, err
+		}
+		if l.state.Sealed {
+			return l.state.SealedAt, nil
+		}
+	}
 	st := l.state
-	st.Sealed, st.SealedAt = true, at
+	st.Sealed, st.SealedAt = true, l.tail
 	if err := l.writeState(st); err != nil {
 		return 0, err
 	}
 	l.state = st
 	l.wakeLocked()
-	return at, nil
+	return st.SealedAt, nil
+}
+
+// undoPoint is a log's state just before an append wrote its frame at off
+// in seg: what undoLocked restores.
+type undoPoint struct {
+	seg         *segment
+	off         int64
+	ix          index
+	tail        uint64
+	tailArrival int64
+}
+
+// undoLocked removes every frame written at or after u, in memory and on
+// disk, durably: it is called when the appends that wrote them have
+// failed, and a refused record must not come back after a crash. Only
+// appends that are not durable are ever undone, so readers (who read only
+// durable frames) never saw them, and their positions are given again.
+func (l *shardLog) undoLocked(u undoPoint) error {
+	i := slices.Index(l.segs, u.seg)
+	if i < 0 {
+		return fmt.Errorf("log %q: undo: segment %s is not the log's", l.name, u.seg.path)
+	}
+	later := l.segs[i+1:]
+	l.segs = l.segs[:i+1]
+	// Clip, so that the next index entry is not written into a backing
+	// array that a reader's copy of the longer index still shares.
+	u.ix.entries = slices.Clip(u.ix.entries)
+	u.seg.ix, u.seg.durableSize = u.ix, min(u.seg.durableSize, u.off)
+	l.tail, l.tailArrival = u.tail, u.tailArrival
+	// The segment is the active one again: it must not get an index as a
+	// closed segment (nor keep one), nor the later ones, which go.
+	// (When an append undoes itself, u.seg is the active segment, never
+	// closed, and there are no later ones; otherwise the caller holds the
+	// checkpoint lock, so no checkpoint is writing those indexes now.)
+	l.e.unclose(append([]*segment{u.seg}, later...))
+	for _, seg := range later {
+		l.e.files.forget(seg.path)
+		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	for _, seg := range append([]*segment{u.seg}, later...) {
+		if err := os.Remove(indexPath(seg.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		seg.idxWritten.Store(false)
+	}
+	l.wakeLocked() // a Seal waits for durable to catch up with tail
+	if err := l.e.truncateSegment(u.seg.path, u.off); err != nil {
+		return err
+	}
+	if err := l.e.syncFile(u.seg.path); err != nil {
+		return err
+	}
+	return syncDir(l.dir)
 }
 
 func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 // the live entries it is rewritten (compacted) through a temporary file.
 type metaStore struct {
 	path string
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	f       *os.File
@@ -32,6 +35,10 @@ type metaStore struct {
 	live    int64 // bytes the live entries would take
 	entries map[string]storage.MetaEntry
 	rev     uint64
+	// failed is set when a failed write could not be cut off the file:
+	// a refused change might come back after a restart, so the store
+	// refuses every later change rather than build on it.
+	failed error
 }
 
 const (
@@ -41,8 +48,8 @@ const (
 	maxMetaValue = 1 << 20
 )
 
-func openMeta(path string) (*metaStore, error) {
-	m := &metaStore{path: path, entries: make(map[string]storage.MetaEntry)}
+func openMeta(path string, log *slog.Logger) (*metaStore, error) {
+	m := &metaStore{path: path, log: log, entries: make(map[string]storage.MetaEntry)}
 	data, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
@@ -64,7 +71,21 @@ func openMeta(path string) (*metaStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Truncate(int64(off)); err != nil {
+	if off < len(data) {
+		// Cut the torn record durably: the next change is written over it.
+		if err := f.Truncate(int64(off)); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	// The file may be new: its directory entry must be on disk before any
+	// change written to it is acknowledged, or a power loss could take
+	// the whole catalogue with it.
+	if err := syncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -145,14 +166,24 @@ func metaRecordSize(key string, value []byte) int64 {
 	return int64(8 + 1 + 8 + uvarintLen(len(key)) + len(key) + len(value))
 }
 
-// write appends a record durably and then applies it.
+// write appends a record durably and then applies it. A change it fails
+// is cut off the file again, durably, so that it cannot appear after a
+// restart (a CreateStream answered with an error must not create the
+// stream later).
 func (m *metaStore) write(op byte, key string, value []byte) (uint64, error) {
+	if m.failed != nil {
+		return 0, m.failed
+	}
 	rev := m.rev + 1
 	rec := appendMetaRecord(nil, op, rev, key, value)
-	if _, err := m.f.WriteAt(rec, m.size); err != nil {
-		return 0, err
+	_, err := m.f.WriteAt(rec, m.size)
+	if err == nil {
+		err = m.f.Sync()
 	}
-	if err := m.f.Sync(); err != nil {
+	if err != nil {
+		if cerr := m.cutBack(); cerr != nil {
+			m.failed = fmt.Errorf("catalogue %s: a write failed (%v) and could not be undone (%v); refusing changes until restart", m.path, err, cerr)
+		}
 		return 0, err
 	}
 	m.size += int64(len(rec))
@@ -160,11 +191,21 @@ func (m *metaStore) write(op byte, key string, value []byte) (uint64, error) {
 		return 0, err
 	}
 	if m.size > 4*m.live+(1<<20) {
+		// The change is durable whatever happens here; a compaction that
+		// fails (a full disk) is tried again at a later change.
 		if err := m.compact(); err != nil {
-			return 0, err
+			m.log.Warn("compacting the catalogue failed; will retry", "file", m.path, "err", err)
 		}
 	}
 	return rev, nil
+}
+
+// cutBack truncates the file to its last good record and syncs it.
+func (m *metaStore) cutBack() error {
+	if err := m.f.Truncate(m.size); err != nil {
+		return err
+	}
+	return m.f.Sync()
 }
 
 // compact rewrites the file with only the live entries.

@@ -27,6 +27,11 @@ type segment struct {
 	// struct under the lock: entries only ever grow by append, so the copied
 	// slice stays valid while the writer appends.
 	ix index
+	// durableSize is the end of the last frame whose append is durable
+	// (guarded by the log's mutex). Readers read no further: the frames
+	// after it may still be undone (see shardLog.undoLocked), and the
+	// file truncated under them.
+	durableSize int64
 	// idxWritten is set once the .idx file is on disk; retention only drops
 	// segments whose index is written (and so whose data is synced).
 	idxWritten *atomic.Bool
