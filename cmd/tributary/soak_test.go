@@ -21,7 +21,9 @@ import (
 // period and lifetime shortened so that each fires many times within the
 // minute: cleaning and checkpoints every 200ms over segments of 8 KiB, the
 // reaper every 100ms, iterators and subscription sessions that last 3s, a
-// retention hour of 1s (records expire after 24s), and an on-demand scaler
+// retention hour of 300ms (records expire after 7.2s, so segments roll and
+// are dropped under every stream, the churn streams' 9s lives included,
+// while their readers keep up), and an on-demand scaler
 // that evaluates every second, merges after 3s, and measures shards
 // against the 100 records/s that the limits file lets each one write.
 func soakServeArgs(dir, limitsFile string) []string {
@@ -30,7 +32,7 @@ func soakServeArgs(dir, limitsFile string) []string {
 		"--clean-interval", "200ms", "--checkpoint-interval", "200ms", "--segment-bytes", "8192",
 		"--reap-interval", "100ms", "--iterator-lifetime", "3s",
 		"--subscription-lifetime", "3s", "--subscription-heartbeat", "500ms",
-		"--retention-hour", "1s", "--ondemand-interval", "1s", "--ondemand-cooldown", "3s",
+		"--retention-hour", "300ms", "--ondemand-interval", "1s", "--ondemand-cooldown", "3s",
 		"--create-delay", "100ms", "--delete-delay", "100ms", "--update-delay", "100ms",
 		"--limits", "aws", "--limits-file", limitsFile,
 	}
@@ -129,7 +131,7 @@ func TestSoak(t *testing.T) {
 	opts.JSONPath = filepath.Join(t.TempDir(), "soak.json")
 	opts.Duration = 45 * time.Second
 	opts.SoakRate = 120
-	opts.SoakRetentionHour = time.Second
+	opts.SoakRetentionHour = 300 * time.Millisecond
 	opts.SoakReaderPause = 3500 * time.Millisecond // past the 3s iterator lifetime
 	opts.SoakRestart = &bench.SoakRestart{After: 20 * time.Second, Restart: restart}
 	out := &lineLog{t: t}
@@ -176,6 +178,11 @@ func TestSoak(t *testing.T) {
 		t.Errorf("soak: %v", runErr)
 	}
 	if t.Failed() {
+		for _, r := range soak.Readers {
+			if r.Lost+r.Duplicates+r.OutOfOrder+r.Foreign+r.Corrupt+r.SeqMismatch+r.StoredRefused > 0 {
+				t.Logf("reader %s of %s: %+v", r.Reader, r.Stream, r)
+			}
+		}
 		t.Logf("server log (errors, warnings, panics, races):\n%s", logs())
 	}
 
