@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -17,6 +18,8 @@ const (
 	WorkloadLatency = "latency"
 	WorkloadShards  = "shards"
 	WorkloadAll     = "all"
+	// WorkloadSoak runs for --duration and is not part of "all".
+	WorkloadSoak = "soak"
 )
 
 // Workloads lists the workloads "all" runs, in order.
@@ -26,7 +29,7 @@ var Workloads = []string{WorkloadIngest, WorkloadDrain, WorkloadLatency, Workloa
 type Options struct {
 	Endpoint string // base URL of the Kinesis endpoint
 	Region   string
-	Workload string // one of Workloads, or WorkloadAll
+	Workload string // one of Workloads, WorkloadAll or WorkloadSoak
 	JSONPath string // where to write the JSON result; "-" is stdout, "" none
 	PID      int    // server process whose RSS is reported; 0 for none
 
@@ -45,6 +48,32 @@ type Options struct {
 
 	StreamPrefix  string        // prefix of every stream the benchmark creates
 	CreateTimeout time.Duration // how long a new stream may take to become ACTIVE
+
+	// The soak (soak.go).
+	Duration time.Duration // how long the soak's life lasts
+	SoakRate int           // records/s of the soak's steady writers, all together
+	// SoakRetentionHour is how long an hour of retention lasts on the
+	// server (tributary serve --retention-hour): the soak counts a
+	// record that was not read back as expired, not lost, once it is
+	// older than 24 of them.
+	SoakRetentionHour time.Duration
+	// SoakReaderPause is how long the pausing readers pause: longer than
+	// the server's iterator lifetime, so that their iterators expire.
+	SoakReaderPause time.Duration
+	// SoakRestart, when not nil, kills and restarts the server during
+	// the soak (tests only).
+	SoakRestart *SoakRestart
+}
+
+// SoakRestart is a test's hook to kill the server during the soak and
+// start it again on the same data and address.
+type SoakRestart struct {
+	// After is when, into the soak's life, Restart is called.
+	After time.Duration
+	// Restart kills the server (kill -9), starts it again and returns
+	// once it listens, with the new process's pid (0 if unknown).
+	// Records whose writes were in flight are counted as maybe stored.
+	Restart func(ctx context.Context) (pid int, err error)
 }
 
 // DefaultOptions returns the options without flags; Endpoint is empty and
@@ -64,6 +93,11 @@ func DefaultOptions() Options {
 		ManyShardsDuration: 10 * time.Second,
 		StreamPrefix:       "bench-",
 		CreateTimeout:      60 * time.Second,
+		Duration:           5 * time.Minute,
+		SoakRate:           300,
+		SoakRetentionHour:  time.Hour,
+		// Past AWS's 5-minute iterator lifetime.
+		SoakReaderPause: 5*time.Minute + 10*time.Second,
 	}
 }
 
@@ -77,7 +111,7 @@ func (o Options) Validate() error {
 		return errors.New("--endpoint is required")
 	case o.Region == "":
 		return errors.New("--region must not be empty")
-	case o.Workload != WorkloadAll && !contains(Workloads, o.Workload):
+	case o.Workload != WorkloadAll && o.Workload != WorkloadSoak && !contains(Workloads, o.Workload):
 		return fmt.Errorf("unknown workload %q", o.Workload)
 	case o.PID < 0:
 		return errors.New("--pid must not be negative")
@@ -103,6 +137,16 @@ func (o Options) Validate() error {
 		return errors.New("--stream-prefix must not be empty")
 	case o.CreateTimeout <= 0:
 		return errors.New("--create-timeout must be positive")
+	case o.Duration <= 0:
+		return errors.New("--duration must be positive")
+	case o.SoakRate < 10:
+		return errors.New("--soak-rate must be at least 10")
+	case o.SoakRetentionHour <= 0:
+		return errors.New("--soak-retention-hour must be positive")
+	case o.SoakReaderPause <= 0:
+		return errors.New("--soak-reader-pause must be positive")
+	case o.SoakRestart != nil && (o.SoakRestart.Restart == nil || o.SoakRestart.After <= 0):
+		return errors.New("SoakRestart needs a Restart function and a positive After")
 	}
 	for _, s := range o.RecordSizes {
 		if s < 1 || s > maxRecordSize {

@@ -44,6 +44,9 @@ type WorkloadResult struct {
 	RSSStartBytes MaybeBytes `json:"rss_start_bytes,omitzero"`
 	RSSEndBytes   MaybeBytes `json:"rss_end_bytes,omitzero"`
 
+	// Soak is the soak workload's checks and figures.
+	Soak *SoakResult `json:"soak,omitempty"`
+
 	// Error says why the workload failed; its figures are then those
 	// measured up to the failure.
 	Error string `json:"error,omitempty"`
@@ -100,6 +103,11 @@ func writeSummary(w io.Writer, r Result) {
 			x.RSSStartBytes, x.RSSEndBytes)
 	}
 	tw.Flush()
+	for _, x := range r.Workloads {
+		if x.Soak != nil {
+			writeSoakSummary(w, x.Soak)
+		}
+	}
 }
 
 func orDash(n int, format func(int) string) string {

@@ -1,58 +1,15 @@
 package bench
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
-	"strings"
+
+	"github.com/tributary-io/tributary/internal/procstat"
 )
 
 // readRSS returns the resident set size of process pid in bytes, from
 // /proc/<pid>/status (Linux only).
-func readRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n, err := parseVmRSS(f)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	return n, nil
-}
-
-// errNoVmRSS is returned for a status file without a VmRSS line, which is
-// the case of kernel threads and zombies.
-var errNoVmRSS = errors.New("no VmRSS line")
-
-// parseVmRSS returns the VmRSS of a /proc/<pid>/status file in bytes. The
-// kernel writes it as "VmRSS:	   12345 kB", where kB means KiB.
-func parseVmRSS(r io.Reader) (int64, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("malformed VmRSS line %q", sc.Text())
-		}
-		kib, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil || kib < 0 || kib > (1<<53) {
-			return 0, fmt.Errorf("malformed VmRSS value %q", fields[0])
-		}
-		return kib * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, errNoVmRSS
-}
+func readRSS(pid int) (int64, error) { return procstat.RSS(pid) }
 
 // MaybeBytes is a byte count that was asked for but may be unknown. With
 // the omitzero option it is left out of JSON when not asked for, and it is

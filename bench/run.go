@@ -28,9 +28,11 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	conns := newConnTracker()
 	b := &bench{
 		opts:     opts,
-		client:   newClient(opts),
+		client:   newClient(opts, conns),
+		conns:    conns,
 		stderr:   stderr,
 		progress: newProgress(stderr),
 	}
@@ -56,6 +58,8 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 			rs, err = b.latency(ctx)
 		case WorkloadShards:
 			rs, err = b.shards(ctx)
+		case WorkloadSoak:
+			rs, err = b.soak(ctx)
 		}
 		if err != nil {
 			// A workload that fails stops there, so the error belongs to
@@ -88,22 +92,26 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 type bench struct {
 	opts     Options
 	client   *kinesis.Client
+	conns    *connTracker // the client's connections
 	stderr   io.Writer
 	progress *progress
 
 	rssWarned bool // whether a failure to read the RSS was reported
 }
 
-// newClient returns a Kinesis client for the endpoint.
-func newClient(opts Options) *kinesis.Client {
+// newClient returns a Kinesis client for the endpoint, whose connections
+// tracker keeps.
+func newClient(opts Options, tracker *connTracker) *kinesis.Client {
 	// Every producer and the poller hold a connection at once; with the
 	// default of 10 idle connections per host, more producers than that
 	// would close and reopen connections on every call and measure TCP
-	// set-up rather than the server.
-	conns := max(opts.Producers, shardsProducers) + 2
+	// set-up rather than the server. The soak's readers and writers are
+	// more (soakConns).
+	conns := max(opts.Producers, shardsProducers, soakConns) + 2
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, conns)
 		t.MaxIdleConns = max(t.MaxIdleConns, conns)
+		t.DialContext = tracker.wrap(t.DialContext)
 	})
 	// Wrapped, because the SDK's own HTTP client can close a connection
 	// under a response the server sent (see package sdkhttp): the call

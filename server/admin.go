@@ -19,6 +19,7 @@ import (
 //	POST   /_tributary/faults       rule → 201 rule, with its id
 //	DELETE /_tributary/faults       clears every rule → 204
 //	DELETE /_tributary/faults/{id}  clears one → 204, or 404
+//	GET    /_tributary/stats        the process's figures (see Stats)
 //
 // Errors are {"error": "..."} with 400 for bad input, 404 for unknown
 // paths and ids (and for everything when the API is off) and 405 for
@@ -30,6 +31,7 @@ import (
 const (
 	adminPrefix = "/_tributary/"
 	faultsPath  = adminPrefix + "faults"
+	statsPath   = adminPrefix + "stats"
 )
 
 // maxAdminBody bounds an admin request body; a rule is a few hundred
@@ -72,6 +74,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case path == statsPath:
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, path))
+			return
+		}
+		adminJSON(w, http.StatusOK, s.stats())
 	default:
 		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin route %s", path))
 	}

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/internal/bgtask"
 )
 
 func adminDo(t *testing.T, srv http.Handler, method, path, body string) (int, string) {
@@ -94,8 +96,59 @@ func TestAdminOff(t *testing.T) {
 			t.Errorf("%s: %d %s", method, status, body)
 		}
 	}
+	if status, body := adminDo(t, srv, "GET", "/_tributary/stats", ""); status != http.StatusNotFound || !strings.Contains(body, "admin API is off") {
+		t.Errorf("GET stats: %d %s", status, body)
+	}
 	if n := len(h.requests()); n != 0 {
 		t.Errorf("admin requests reached the Kinesis handler %d times", n)
+	}
+}
+
+func TestAdminStats(t *testing.T) {
+	background := map[string]map[string]bgtask.Stats{
+		"engine":  {"clean": {Runs: 7, Failures: 1, Panics: 1}},
+		"service": {"reaper": {Runs: 3}},
+	}
+	srv := New(Config{Handler: &fakeHandler{}, Admin: faults.New(1),
+		BackgroundStats: func() map[string]map[string]bgtask.Stats { return background }})
+	status, body := adminDo(t, srv, "GET", "/_tributary/stats", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET stats: %d %s", status, body)
+	}
+	var got struct {
+		Goroutines     int                                  `json:"goroutines"`
+		OpenFDs        *int                                 `json:"open_fds"`
+		RSSBytes       *int64                               `json:"rss_bytes"`
+		HeapInuseBytes uint64                               `json:"heap_inuse_bytes"`
+		Background     map[string]map[string]map[string]int `json:"background"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	if got.Goroutines < 1 || got.HeapInuseBytes == 0 {
+		t.Errorf("goroutines %d, heap in use %d: want both positive (%s)", got.Goroutines, got.HeapInuseBytes, body)
+	}
+	if _, err := os.Stat("/proc/self/fd"); err == nil {
+		// At least stdin, stdout and stderr; some RSS.
+		if got.OpenFDs == nil || *got.OpenFDs < 3 || got.RSSBytes == nil || *got.RSSBytes <= 0 {
+			t.Errorf("open_fds and rss_bytes missing or implausible with /proc: %s", body)
+		}
+	}
+	if c := got.Background["engine"]["clean"]; c["runs"] != 7 || c["failures"] != 1 || c["panics"] != 1 {
+		t.Errorf("background engine clean = %v, want runs 7, failures 1, panics 1 (%s)", c, body)
+	}
+	if got.Background["service"]["reaper"]["runs"] != 3 {
+		t.Errorf("background service reaper = %v (%s)", got.Background["service"]["reaper"], body)
+	}
+
+	// Without the callback the counts are an empty object, not null, so
+	// that a reader can tell "no tasks" from a missing field.
+	srv = New(Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
+	if _, body := adminDo(t, srv, "GET", "/_tributary/stats", ""); !strings.Contains(body, `"background":{}`) {
+		t.Errorf("stats without BackgroundStats: %s", body)
+	}
+	if status, _ := adminDo(t, srv, "POST", "/_tributary/stats", "{}"); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST stats: %d, want 405", status)
 	}
 }
 

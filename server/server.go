@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/kinesis"
 )
 
@@ -144,6 +145,11 @@ type Config struct {
 	// /_tributary/ never reach Handler and need no signature; with Admin
 	// nil they are answered 404.
 	Admin *faults.Injector
+	// BackgroundStats, when not nil, gives the admin API's stats route
+	// (GET /_tributary/stats) the counts of the background tasks, by
+	// component ("engine", "service") and then by task, so that a test
+	// or a soak can tell that none of them panicked.
+	BackgroundStats func() map[string]map[string]bgtask.Stats
 }
 
 // Server is the HTTP front end. Create it with New.

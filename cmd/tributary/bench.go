@@ -41,9 +41,9 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "workload", arg: "name",
-			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order.",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks), which all does not include.",
 			value: func(o *bench.Options) flag.Value {
-				return &choiceValue{&o.Workload, append([]string{bench.WorkloadAll}, bench.Workloads...)}
+				return &choiceValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak)...)}
 			},
 		},
 		{
@@ -54,7 +54,7 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "pid", arg: "n",
-			usage: "Process id of the server, if it runs on this machine: its resident memory (VmRSS from /proc/<pid>/status) is reported at the start and end of each workload.",
+			usage: "Process id of the server, if it runs on this machine: its resident memory (VmRSS from /proc/<pid>/status) is reported at the start and end of each workload. The soak also watches that it stays alive, samples its RSS every second and counts its open file descriptors (/proc/<pid>/fd).",
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.PID, min: 1} },
 			def:   "none",
 		},
@@ -106,6 +106,26 @@ func benchOptions() []benchOption {
 			},
 		},
 		{
+			flag: "duration", arg: "duration",
+			usage: "How long the soak's writers, readers and control actors run; the drain, the clean-up and the checks follow.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.Duration, positive: true} },
+		},
+		{
+			flag: "soak-rate", arg: "records/s",
+			usage: "Records a second the soak's steady writers aim at, all streams together (the on-demand stream's hot writer comes on top, as fast as its shard takes, up to 2000/s). At least 10.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.SoakRate, min: 10} },
+		},
+		{
+			flag: "soak-retention-hour", arg: "duration",
+			usage: "How long an hour of retention lasts on the server: the same as its --retention-hour when it is Tributary started with one. The soak counts a record not read back as expired rather than lost once it is older than 24 of these.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.SoakRetentionHour, positive: true} },
+		},
+		{
+			flag: "soak-reader-pause", arg: "duration",
+			usage: "How long the pausing readers of the soak pause, every as long of reading: longer than the server's iterator lifetime (AWS's 5 minutes, or Tributary's --iterator-lifetime), so that their iterators expire and are renewed.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.SoakReaderPause, positive: true} },
+		},
+		{
 			flag: "stream-prefix", arg: "prefix",
 			usage: "Prefix of the names of the streams the benchmark creates; each is named prefix, workload and a random suffix, and deleted at the end.",
 			value: func(o *bench.Options) flag.Value { return &streamPrefixValue{&o.StreamPrefix} },
@@ -154,15 +174,30 @@ compatible server) with the AWS SDK for Go and reports:
   drain    records/s and MB/s of reading a shard from TRIM_HORIZON
   latency  time from PutRecord to GetRecords seeing the record
   shards   records/s over a stream of many shards
+  soak     a mixed life for --duration against any endpoint: streams with
+           empty shards, splits, merges and UpdateShardCount, an on-demand
+           stream scaling up and down, retention raised and lowered,
+           consumers resubscribing, polling readers following shard
+           lineage and pausing past their iterators' lifetime, streams
+           deleted under their writers and readers and created again. Then
+           checks, each pass, fail or skipped with its numbers: every
+           acknowledged record read back exactly once and in order by
+           every reader (records old enough to have expired are counted
+           apart, as are those whose PutRecords answer was lost); and,
+           with --pid and Tributary's admin API (serve --admin), that the
+           server never died, no background task panicked, goroutines and
+           file descriptors came back to their count at the start, and
+           RSS stayed flat once warm. A progress line every 5s.
 
 Each workload creates its own streams and deletes them at the end. A line
 a second shows progress on standard error; a table sums up at the end, and
 --json writes the full result for scripts. Calls are retried by the SDK's
-standard retryer and the retried calls are counted in the result.
+standard retryer and the retried calls are counted in the result; the
+soak retries only what cannot store a record twice, itself.
 
 Exit status: 0 if every workload ran, 1 if one failed (for example the
-endpoint is unreachable or a stream never became ACTIVE), 2 for wrong
-usage.
+endpoint is unreachable or a stream never became ACTIVE, or a soak check
+failed), 2 for wrong usage.
 
 Flags:
 `)

@@ -194,7 +194,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "ondemand-split-threshold", env: "TRIBUTARY_ONDEMAND_SPLIT_THRESHOLD", arg: "fraction",
-			usage: "A shard of an ON_DEMAND stream writing more than this fraction of a shard's capacity (1 MiB/s or 1000 records/s, whichever is nearer) is split in two. From 0 (exclusive) to 1.",
+			usage: "A shard of an ON_DEMAND stream writing more than this fraction of a shard's capacity (1 MiB/s or 1000 records/s, whichever is nearer, or the shard write limits of --limits-file) is split in two. From 0 (exclusive) to 1.",
 			value: func(c *serveConfig) flag.Value { return &fractionValue{&c.OnDemandSplitThreshold} },
 		},
 		{
@@ -261,7 +261,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "limits-file", env: "TRIBUTARY_LIMITS_FILE", arg: "file",
-			usage: `Override limits of --limits aws from this JSON file, an object of positive integers per second such as {"shard_write_records_per_sec": 2000}. Keys: ` + limitKeysText() + ".",
+			usage: `Override limits of --limits aws from this JSON file, an object of positive integers per second such as {"shard_write_records_per_sec": 2000}. shard_write_bytes_per_sec and shard_write_records_per_sec are also the shard capacity the on-demand scaler measures against, with --limits off too. Keys: ` + limitKeysText() + ".",
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.LimitsFile} },
 		},
 		// Background periods and lifetimes. The defaults are right for

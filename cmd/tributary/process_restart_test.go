@@ -44,25 +44,47 @@ var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 func startProcess(t *testing.T, dir string, extra ...string) *serverProcess {
 	t.Helper()
 	// Limits off: the tests write and read back as fast as they can.
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir,
+	args := []string{"--listen", "127.0.0.1:0", "--data-dir", dir,
 		"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off"}
-	args = append(args, extra...)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
-	return startCmd(t, cmd)
-}
-
-// startCmd starts cmd, a `tributary serve` listening on a free port, and
-// waits until it logs its address.
-func startCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
-	t.Helper()
-	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
-	pipe, err := cmd.StderrPipe()
+	p, err := startServe(append(args, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(p.kill)
+	return p
+}
+
+// startCmd starts cmd, a `tributary serve` listening on a free port, and
+// waits until it logs its address. It is killed when the test ends.
+func startCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
+	t.Helper()
+	p, err := startServeCmd(cmd)
+	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.kill)
+	return p
+}
+
+// startServe starts `tributary serve args...` in a child process (this test
+// binary, see TestMain) and returns once it listens. The caller must kill
+// it.
+func startServe(args ...string) (*serverProcess, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve"}, args...), "\n"))
+	return startServeCmd(cmd)
+}
+
+// startServeCmd starts cmd, a `tributary serve`, and returns once it logs
+// the address it listens on. The caller must kill it.
+func startServeCmd(cmd *exec.Cmd) (*serverProcess, error) {
+	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
 	found := make(chan string, 1)
 	go func() {
@@ -81,12 +103,21 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
 	}()
 	select {
 	case p.addr = <-found:
+	case <-p.done:
+		cmd.Wait()
+		return nil, fmt.Errorf("server exited at start: %s", p.stderr.String())
 	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("server did not start: %s", p.stderr.String())
+		p.kill()
+		return nil, fmt.Errorf("server did not start: %s", p.stderr.String())
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return p
+	return p, nil
+}
+
+// kill kills the process with SIGKILL and waits for it.
+func (p *serverProcess) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+	p.cmd.Wait()
 }
 
 // stop signals the process and returns its exit code.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -137,5 +139,54 @@ func TestSDKOnDemandScaling(t *testing.T) {
 		if !strings.Contains(logs.String(), msg) {
 			t.Errorf("log lacks %s", msg)
 		}
+	}
+}
+
+// TestSDKOnDemandCapacityFromLimitsFile: a shard's capacity, for the
+// scaler, is the shard write limit of --limits-file. Writing at that
+// limit (50 records/s here, far under AWS's 1000) makes the scaler split,
+// where measured against 1000 records/s the shard would look cold forever.
+func TestSDKOnDemandCapacityFromLimitsFile(t *testing.T) {
+	limits := filepath.Join(t.TempDir(), "limits.json")
+	if err := os.WriteFile(limits, []byte(`{"shard_write_records_per_sec": 50}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := startServerWith(t, nil, func(cfg *serveConfig) {
+		cfg.OnDemandInterval = 200 * time.Millisecond
+		cfg.Limits = stream.LimitsAWS
+		cfg.LimitsFile = limits
+	})
+	ctx := context.Background()
+	name := aws.String("ondemand")
+	if _, err := c.CreateStream(ctx, &sdk.CreateStreamInput{StreamName: name,
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, ctx, c, *name)
+	entries := make([]types.PutRecordsRequestEntry, 10)
+	for i := range entries {
+		entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("hot"), Data: []byte("payload")}
+	}
+	throttled := 0
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		out, err := c.PutRecords(ctx, &sdk.PutRecordsInput{StreamName: name, Records: entries})
+		if err != nil {
+			t.Fatalf("PutRecords: %v", err)
+		}
+		throttled += int(aws.ToInt32(out.FailedRecordCount))
+		shards, err := c.ListShards(ctx, &sdk.ListShardsInput{StreamName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(shards.Shards) > 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no split after 20s of writing at the shard's limit (%d entries throttled)", throttled)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if throttled == 0 {
+		t.Error("no entry throttled: the test did not write at the shard's limit")
 	}
 }

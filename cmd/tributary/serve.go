@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
@@ -47,6 +48,12 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		AutoscaleSplitThreshold: cfg.OnDemandSplitThreshold,
 		AutoscaleMergeThreshold: cfg.OnDemandMergeThreshold,
 		AutoscaleCooldown:       cfg.OnDemandCooldown,
+		// A shard's capacity is what its write limits let through:
+		// measured against AWS's 1 MiB/s and 1000 records/s, a shard
+		// that --limits-file throttles lower would never look hot enough
+		// to split. Zero (no such key) keeps AWS's values.
+		ShardWriteBytesPerSec:   limits.ShardWriteBytesPerSec,
+		ShardWriteRecordsPerSec: limits.ShardWriteRecordsPerSec,
 
 		SubscriptionLifetime:  cfg.SubscriptionLifetime,
 		SubscriptionHeartbeat: cfg.SubscriptionHeartbeat,
@@ -71,6 +78,8 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		ErrorResponse: errorResponse,
 		Admin:         adminInjector(cfg, inj),
 		TLS:           tlsConfig,
+		// For the admin API's stats route, which only exists with --admin.
+		BackgroundStats: backgroundStats(engine, svc),
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -101,6 +110,22 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// backgroundStats returns the counts of the background tasks of the
+// service and, for an engine that has background tasks of its own (only
+// storage/local's checkpoints and cleaning), of the engine.
+func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[string]map[string]bgtask.Stats {
+	eng, _ := engine.(interface {
+		BackgroundStats() map[string]bgtask.Stats
+	})
+	return func() map[string]map[string]bgtask.Stats {
+		out := map[string]map[string]bgtask.Stats{"service": svc.BackgroundStats()}
+		if eng != nil {
+			out["engine"] = eng.BackgroundStats()
+		}
+		return out
+	}
 }
 
 // openEngine opens the storage engine cfg.Storage names.

@@ -247,3 +247,58 @@ func waitListening(t testing.TB, logs *syncBuffer, done <-chan error) string {
 	t.Fatal("run never logged that it was listening")
 	return ""
 }
+
+// TestRunAdminStats: with --admin, GET /_tributary/stats reports the
+// process's figures and the counts of both the engine's and the service's
+// background tasks, which a soak reads to tell that none panicked.
+func TestRunAdminStats(t *testing.T) {
+	addr, _, _ := runTestServer(t, nil, func(c *serveConfig) {
+		c.Admin = true
+		c.CleanInterval = 10 * time.Millisecond
+		c.CheckpointInterval = 10 * time.Millisecond
+		c.ReapInterval = 10 * time.Millisecond
+	})
+	// Cleaning runs per shard log, so there must be one.
+	mustRawCall(t, addr, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+	type counts struct{ Runs, Failures, Panics int64 }
+	var st struct {
+		Goroutines int                          `json:"goroutines"`
+		OpenFDs    *int                         `json:"open_fds"`
+		RSSBytes   *int64                       `json:"rss_bytes"`
+		Background map[string]map[string]counts `json:"background"`
+	}
+	// Each task has run once the tickers fired a few times.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/_tributary/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET stats: %d %s", resp.StatusCode, body)
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatalf("decoding %s: %v", body, err)
+		}
+		if st.Background["engine"]["clean"].Runs > 0 && st.Background["engine"]["checkpoint"].Runs > 0 &&
+			st.Background["service"]["reaper"].Runs > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("background tasks not all counted after 10s: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Goroutines < 1 {
+		t.Errorf("goroutines %d", st.Goroutines)
+	}
+	for comp, tasks := range st.Background {
+		for task, c := range tasks {
+			if c.Panics != 0 || c.Failures != 0 {
+				t.Errorf("%s task %s: %+v, want no failures on an idle server", comp, task, c)
+			}
+		}
+	}
+}

@@ -16,9 +16,9 @@ import (
 
 // Stats counts the runs of one task.
 type Stats struct {
-	Runs     int64 // every call of Run
-	Failures int64 // runs that returned an error, panics included
-	Panics   int64 // runs that panicked
+	Runs     int64 `json:"runs"`     // every call of Run
+	Failures int64 `json:"failures"` // runs that returned an error, panics included
+	Panics   int64 `json:"panics"`   // runs that panicked
 }
 
 // Runner runs tasks and keeps their Stats. The zero value is not usable;

@@ -547,15 +547,29 @@ func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 	l.mu.Lock()
 	l.deleted = true
 	l.wakeLocked()
-	segs := l.segs
-	l.segs = nil
+	// The segments' files, and those of the expired segments the last
+	// cleaning dropped: a deleted log is not cleaned again, so nothing
+	// else would close them.
+	paths := l.doomed
+	for _, s := range l.segs {
+		paths = append(paths, s.path)
+	}
+	l.segs, l.doomed = nil, nil
 	l.mu.Unlock()
-	for _, s := range segs {
-		e.files.forget(s.path)
+	for _, p := range paths {
+		e.files.forget(p)
 	}
 	gone := l.dir + ".deleted"
 	if err := os.Rename(l.dir, gone); err != nil {
 		return err
+	}
+	// A read, an append or a checkpoint that looked a segment's path up
+	// before the loop above may have opened the file again since, and the
+	// cache would hold it, and with it the removed file's space, until it
+	// evicted it. Once the directory is renamed nothing can open the paths,
+	// so forgetting them again closes for good what was reopened.
+	for _, p := range paths {
+		e.files.forget(p)
 	}
 	if err := syncDir(filepath.Dir(l.dir)); err != nil {
 		return err

@@ -362,11 +362,18 @@ func (v *view) seekPosition(pos uint64) (int, int64) {
 
 // seekTimeBound returns the segment and offset from which a scan finds the
 // first record with arrival time ≥ t, and false when t bounds nothing.
+//
+// The search needs a predicate that is false and then true along the
+// segments. A segment that shows nothing in the view (the one a roll has
+// just made, whose first append is not durable yet) can only be the last,
+// and the first record with a later arrival time can only be in it: it
+// counts as reaching t. Counting it as not reaching t made the binary
+// search skip the segments before it.
 func (v *view) seekTimeBound(t int64) (int, int64, bool) {
 	if t <= 0 {
 		return 0, 0, false
 	}
-	i := sort.Search(len(v.segs), func(i int) bool { return v.segs[i].ix.size > 0 && v.segs[i].ix.lastTime >= t })
+	i := sort.Search(len(v.segs), func(i int) bool { return v.segs[i].ix.size == 0 || v.segs[i].ix.lastTime >= t })
 	if i == len(v.segs) {
 		return i, 0, true
 	}
