@@ -104,6 +104,32 @@ func TestAdminOff(t *testing.T) {
 	}
 }
 
+// TestAdminStatsCountsConnections reads the stats over real connections:
+// the one asking is open, and every one accepted is counted.
+func TestAdminStatsCountsConnections(t *testing.T) {
+	ts := startServer(t, Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
+	var got struct {
+		Open  int64 `json:"connections_open"`
+		Total int64 `json:"connections_total"`
+	}
+	for i := 1; i <= 3; i++ {
+		client := &http.Client{Transport: &http.Transport{}} // a connection of its own
+		resp, err := client.Get(ts.url + "/_tributary/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Open < 1 || got.Total != int64(i) {
+			t.Fatalf("request %d: connections open %d, total %d; want at least 1 open and %d in all", i, got.Open, got.Total, i)
+		}
+	}
+}
+
 func TestAdminStats(t *testing.T) {
 	background := map[string]map[string]bgtask.Stats{
 		"engine":  {"clean": {Runs: 7, Failures: 1, Panics: 1}},

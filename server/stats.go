@@ -20,6 +20,10 @@ type Stats struct {
 	// HeapInuseBytes is the Go heap in use (runtime.MemStats.HeapInuse),
 	// which tells growth of live objects from growth of RSS.
 	HeapInuseBytes uint64 `json:"heap_inuse_bytes"`
+	// ConnectionsOpen and ConnectionsTotal are Connections(): the client
+	// connections open now and accepted since the start.
+	ConnectionsOpen  int64 `json:"connections_open"`
+	ConnectionsTotal int64 `json:"connections_total"`
 	// Background counts the runs, failures and panics of the background
 	// tasks by component and task; empty when Config.BackgroundStats is
 	// nil.
@@ -38,6 +42,7 @@ func (s *Server) stats() Stats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st.HeapInuseBytes = ms.HeapInuse
+	st.ConnectionsOpen, st.ConnectionsTotal = s.Connections()
 	if s.cfg.BackgroundStats != nil {
 		st.Background = s.cfg.BackgroundStats()
 	}
