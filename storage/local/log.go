@@ -583,6 +583,12 @@ func (l *shardLog) clean() error {
 		l.e.files.forget(p)
 		os.Remove(indexPath(p))
 		os.Remove(p)
+		// A reader still on an old view may have opened the file again
+		// between the forget and the removal; forgetting it once more
+		// closes that descriptor instead of leaving the removed file
+		// (and its space) held by the cache. Once removed it cannot be
+		// opened again.
+		l.e.files.forget(p)
 	}
 	return err
 }
