@@ -12,6 +12,8 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+const testARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
+
 func TestEncodingOf(t *testing.T) {
 	tests := []struct {
 		contentType string

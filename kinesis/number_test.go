@@ -130,18 +130,6 @@ func TestIntegerMembersTakeOnlyIntegers(t *testing.T) {
 	}
 }
 
-// TestHandleRefusesFractionalShardCount is the end-to-end view of the
-// above: a fractional ShardCount creates no stream.
-func TestHandleRefusesFractionalShardCount(t *testing.T) {
-	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1.5}`), 400,
-		`{"__type":"SerializationException","message":"'1.5' can not be converted to an Integer"}`)
-	wantResponse(t, call(a, ContentTypeJSON, OpListStreams, `{"Limit":1.9}`), 400,
-		`{"__type":"SerializationException","message":"'1.9' can not be converted to an Integer"}`)
-	resp := call(a, ContentTypeJSON, OpListStreams, `{}`)
-	wantResponse(t, resp, 200, `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`)
-}
-
 // timestampMembers lists where a timestamp can stand in a request: the
 // operation and a function putting a value in that place.
 var timestampMembers = []struct {

@@ -1,7 +1,11 @@
-// Package kinesis is Tributary's wire protocol: it decodes Kinesis requests
-// (AWS JSON 1.1 and CBOR), validates them in AWS's words, calls the domain
-// layer (package stream), and encodes responses and AWS-style errors. It
-// knows nothing of net/http; package server carries bytes to and from it.
+// Package kinesis is the Kinesis wire protocol, standalone: the shapes of
+// every operation's input and output, their decoding from AWS JSON 1.1 and
+// CBOR and their validation in AWS's words, the encoding of responses, of
+// AWS-style errors and of SubscribeToShard's event stream, and the one
+// table of operations and of exception names. It imports nothing of
+// Tributary and knows nothing of net/http: package api serves the
+// operations over package stream, and package server carries bytes to and
+// from it.
 package kinesis
 
 import "context"

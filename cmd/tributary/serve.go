@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
@@ -72,7 +73,7 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 
 	srv := server.New(server.Config{
-		Handler:       kinesis.New(svc, kinesis.Options{Logger: logger, Faults: inj}),
+		Handler:       api.New(svc, api.Options{Logger: logger, Faults: inj}),
 		Account:       cfg.Account,
 		Logger:        logger,
 		ErrorResponse: errorResponse,

@@ -1,16 +1,17 @@
-package kinesis
+package api
 
 import (
 	"context"
 	"time"
 
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/stream"
 )
 
-func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*PutRecordInput)
-	if err := ValidateDataSize(in, maxDataBytes); err != nil {
+func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.PutRecordInput)
+	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
 		return nil, err
 	}
 	r, err := a.svc.PutRecord(ctx, scope, stream.PutRecordInput{
@@ -24,16 +25,16 @@ func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw Input) (any
 	if err != nil {
 		return nil, err
 	}
-	return &PutRecordOutput{
+	return &kinesis.PutRecordOutput{
 		ShardID:        r.ShardId,
 		SequenceNumber: r.SequenceNumber,
 		EncryptionType: optStr(r.EncryptionType),
 	}, nil
 }
 
-func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*PutRecordsInput)
-	if err := ValidateDataSize(in, maxDataBytes); err != nil {
+func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.PutRecordsInput)
+	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
 		return nil, err
 	}
 	entries := make([]stream.PutRecordsEntry, 0, len(in.Records))
@@ -52,13 +53,13 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 	if err != nil {
 		return nil, err
 	}
-	out := &PutRecordsOutput{
+	out := &kinesis.PutRecordsOutput{
 		FailedRecordCount: int32Ptr(int32(r.FailedRecordCount)),
-		Records:           make([]PutRecordsResultEntry, 0, len(r.Records)),
+		Records:           make([]kinesis.PutRecordsResultEntry, 0, len(r.Records)),
 		EncryptionType:    optStr(r.EncryptionType),
 	}
 	for _, e := range r.Records {
-		out.Records = append(out.Records, PutRecordsResultEntry{
+		out.Records = append(out.Records, kinesis.PutRecordsResultEntry{
 			SequenceNumber: optStr(e.SequenceNumber),
 			ShardID:        optStr(e.ShardId),
 			ErrorCode:      optStr(e.ErrorCode),
@@ -68,8 +69,8 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 	return out, nil
 }
 
-func (a *API) getShardIterator(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*GetShardIteratorInput)
+func (a *API) getShardIterator(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.GetShardIteratorInput)
 	r, err := a.svc.GetShardIterator(ctx, scope, stream.GetShardIteratorInput{
 		Stream:                 ref(in.StreamName, in.StreamARN),
 		ShardId:                str(in.ShardID),
@@ -81,11 +82,11 @@ func (a *API) getShardIterator(ctx context.Context, scope stream.Scope, raw Inpu
 	if err != nil {
 		return nil, err
 	}
-	return &GetShardIteratorOutput{ShardIterator: optStr(r.ShardIterator)}, nil
+	return &kinesis.GetShardIteratorOutput{ShardIterator: optStr(r.ShardIterator)}, nil
 }
 
-func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*GetRecordsInput)
+func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.GetRecordsInput)
 	r, err := a.svc.GetRecords(ctx, scope, stream.GetRecordsInput{
 		ShardIterator: str(in.ShardIterator),
 		Limit:         num(in.Limit),
@@ -96,8 +97,8 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 		return nil, err
 	}
 	behind := r.MillisBehindLatest
-	out := &GetRecordsOutput{
-		Records:            make([]Record, 0, len(r.Records)),
+	out := &kinesis.GetRecordsOutput{
+		Records:            make([]kinesis.Record, 0, len(r.Records)),
 		NextShardIterator:  optStr(r.NextShardIterator),
 		MillisBehindLatest: &behind,
 		ChildShards:        childShardsOut(r.ChildShards),
@@ -107,9 +108,9 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 		if data == nil {
 			data = []byte{}
 		}
-		out.Records = append(out.Records, Record{
+		out.Records = append(out.Records, kinesis.Record{
 			SequenceNumber:              rec.SequenceNumber,
-			ApproximateArrivalTimestamp: TimestampOf(rec.ApproximateArrivalTimestamp),
+			ApproximateArrivalTimestamp: kinesis.TimestampOf(rec.ApproximateArrivalTimestamp),
 			Data:                        data,
 			PartitionKey:                rec.PartitionKey,
 			EncryptionType:              optStr(rec.EncryptionType),
@@ -123,23 +124,23 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw Input) (an
 // stored; the others are put as one call, and the results are merged back
 // in request order. If every entry fails, the stream is not consulted at
 // all, so a missing stream goes unnoticed.
-func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *PutRecordsInput, d *faults.Decision) (any, error) {
+func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *kinesis.PutRecordsInput, d *faults.Decision) (any, error) {
 	// The whole request is checked first, as AWS checks it before any
 	// entry is put.
-	if err := ValidateDataSize(in, maxDataBytes); err != nil {
+	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
 		return nil, err
 	}
 	failed := make([]bool, len(in.Records))
 	for _, i := range d.FailedEntries {
 		failed[i] = true
 	}
-	kept := make([]PutRecordsRequestEntry, 0, len(in.Records)-len(d.FailedEntries))
+	kept := make([]kinesis.PutRecordsRequestEntry, 0, len(in.Records)-len(d.FailedEntries))
 	for i, e := range in.Records {
 		if !failed[i] {
 			kept = append(kept, e)
 		}
 	}
-	served := &PutRecordsOutput{}
+	served := &kinesis.PutRecordsOutput{}
 	if len(kept) > 0 {
 		sub := *in
 		sub.Records = kept
@@ -147,16 +148,16 @@ func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *Put
 		if err != nil {
 			return nil, err
 		}
-		served = out.(*PutRecordsOutput)
+		served = out.(*kinesis.PutRecordsOutput)
 	}
-	out := &PutRecordsOutput{
-		Records:        make([]PutRecordsResultEntry, 0, len(in.Records)),
+	out := &kinesis.PutRecordsOutput{
+		Records:        make([]kinesis.PutRecordsResultEntry, 0, len(in.Records)),
 		EncryptionType: served.EncryptionType,
 	}
 	n, j := 0, 0
 	for i := range in.Records {
 		if failed[i] {
-			out.Records = append(out.Records, PutRecordsResultEntry{ErrorCode: optStr(d.ErrorCode), ErrorMessage: optStr(d.ErrorMessage)})
+			out.Records = append(out.Records, kinesis.PutRecordsResultEntry{ErrorCode: optStr(d.ErrorCode), ErrorMessage: optStr(d.ErrorMessage)})
 			n++
 			continue
 		}
@@ -179,9 +180,9 @@ func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *Put
 func (a *API) recordIterator(call faults.Call, out any) {
 	info := faults.IteratorInfo{Issued: time.Now(), Stream: call.Stream, Shard: call.Shard}
 	switch o := out.(type) {
-	case *GetShardIteratorOutput:
+	case *kinesis.GetShardIteratorOutput:
 		a.faults.RecordIterator(str(o.ShardIterator), info)
-	case *GetRecordsOutput:
+	case *kinesis.GetRecordsOutput:
 		a.faults.RecordIterator(str(o.NextShardIterator), info)
 	}
 }

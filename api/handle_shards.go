@@ -1,13 +1,14 @@
-package kinesis
+package api
 
 import (
 	"context"
 
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/stream"
 )
 
-func (a *API) listShards(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*ListShardsInput)
+func (a *API) listShards(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.ListShardsInput)
 	sin := stream.ListShardsInput{
 		Stream:                  ref(in.StreamName, in.StreamARN),
 		NextToken:               str(in.NextToken),
@@ -26,20 +27,20 @@ func (a *API) listShards(ctx context.Context, scope stream.Scope, raw Input) (an
 	if err != nil {
 		return nil, err
 	}
-	return &ListShardsOutput{Shards: shardsOut(l.Shards), NextToken: optStr(l.NextToken)}, nil
+	return &kinesis.ListShardsOutput{Shards: shardsOut(l.Shards), NextToken: optStr(l.NextToken)}, nil
 }
 
 // shardsOut converts shards; the list is never nil because AWS always
 // sends it.
-func shardsOut(in []stream.Shard) []Shard {
-	out := make([]Shard, 0, len(in))
+func shardsOut(in []stream.Shard) []kinesis.Shard {
+	out := make([]kinesis.Shard, 0, len(in))
 	for _, s := range in {
-		out = append(out, Shard{
+		out = append(out, kinesis.Shard{
 			ShardID:               s.ShardId,
 			ParentShardID:         optStr(s.ParentShardId),
 			AdjacentParentShardID: optStr(s.AdjacentParentShardId),
-			HashKeyRange:          HashKeyRange(s.HashKeyRange),
-			SequenceNumberRange: SequenceNumberRange{
+			HashKeyRange:          kinesis.HashKeyRange(s.HashKeyRange),
+			SequenceNumberRange: kinesis.SequenceNumberRange{
 				StartingSequenceNumber: s.SequenceNumberRange.StartingSequenceNumber,
 				EndingSequenceNumber:   optStr(s.SequenceNumberRange.EndingSequenceNumber),
 			},
@@ -48,23 +49,23 @@ func shardsOut(in []stream.Shard) []Shard {
 	return out
 }
 
-func childShardsOut(in []stream.ChildShard) []ChildShard {
+func childShardsOut(in []stream.ChildShard) []kinesis.ChildShard {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]ChildShard, 0, len(in))
+	out := make([]kinesis.ChildShard, 0, len(in))
 	for _, c := range in {
-		out = append(out, ChildShard{
+		out = append(out, kinesis.ChildShard{
 			ShardID:      c.ShardId,
 			ParentShards: append([]string(nil), c.ParentShards...),
-			HashKeyRange: HashKeyRange(c.HashKeyRange),
+			HashKeyRange: kinesis.HashKeyRange(c.HashKeyRange),
 		})
 	}
 	return out
 }
 
-func (a *API) splitShard(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*SplitShardInput)
+func (a *API) splitShard(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.SplitShardInput)
 	return nil, a.svc.SplitShard(ctx, scope, stream.SplitShardInput{
 		Stream:             ref(in.StreamName, in.StreamARN),
 		ShardToSplit:       str(in.ShardToSplit),
@@ -72,8 +73,8 @@ func (a *API) splitShard(ctx context.Context, scope stream.Scope, raw Input) (an
 	})
 }
 
-func (a *API) mergeShards(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*MergeShardsInput)
+func (a *API) mergeShards(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.MergeShardsInput)
 	return nil, a.svc.MergeShards(ctx, scope, stream.MergeShardsInput{
 		Stream:               ref(in.StreamName, in.StreamARN),
 		ShardToMerge:         str(in.ShardToMerge),
@@ -81,8 +82,8 @@ func (a *API) mergeShards(ctx context.Context, scope stream.Scope, raw Input) (a
 	})
 }
 
-func (a *API) updateShardCount(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*UpdateShardCountInput)
+func (a *API) updateShardCount(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.UpdateShardCountInput)
 	out, err := a.svc.UpdateShardCount(ctx, scope, stream.UpdateShardCountInput{
 		Stream:           ref(in.StreamName, in.StreamARN),
 		TargetShardCount: num(in.TargetShardCount),
@@ -91,7 +92,7 @@ func (a *API) updateShardCount(ctx context.Context, scope stream.Scope, raw Inpu
 	if err != nil {
 		return nil, err
 	}
-	return &UpdateShardCountOutput{
+	return &kinesis.UpdateShardCountOutput{
 		StreamName:        optStr(out.StreamName),
 		StreamARN:         optStr(out.StreamARN),
 		CurrentShardCount: int32Ptr(int32(out.CurrentShardCount)),

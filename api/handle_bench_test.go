@@ -1,4 +1,4 @@
-package kinesis
+package api
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/storage/local"
 	"github.com/tributary-io/tributary/stream"
 )
@@ -29,7 +30,7 @@ func BenchmarkHandlePutRecords(b *testing.B) {
 	}
 	defer svc.Close()
 	api := New(svc, Options{})
-	if r := call(api, ContentTypeJSON, "CreateStream", `{"StreamName":"bench","ShardCount":4}`); r.Status != 200 {
+	if r := call(api, kinesis.ContentTypeJSON, "CreateStream", `{"StreamName":"bench","ShardCount":4}`); r.Status != 200 {
 		b.Fatalf("CreateStream: %d %s", r.Status, r.Body)
 	}
 
@@ -45,7 +46,7 @@ func BenchmarkHandlePutRecords(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := call(api, ContentTypeJSON, "PutRecords", string(body))
+			r := call(api, kinesis.ContentTypeJSON, "PutRecords", string(body))
 			if r.Status != 200 {
 				b.Errorf("PutRecords: %d %s", r.Status, r.Body)
 				return

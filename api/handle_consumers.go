@@ -1,22 +1,23 @@
-package kinesis
+package api
 
 import (
 	"context"
 
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/stream"
 )
 
-func consumerOut(c *stream.Consumer) Consumer {
-	return Consumer{
+func consumerOut(c *stream.Consumer) kinesis.Consumer {
+	return kinesis.Consumer{
 		ConsumerName:              c.ConsumerName,
 		ConsumerARN:               c.ConsumerARN,
 		ConsumerStatus:            string(c.ConsumerStatus),
-		ConsumerCreationTimestamp: NewTimestamp(c.ConsumerCreationTimestamp),
+		ConsumerCreationTimestamp: kinesis.NewTimestamp(c.ConsumerCreationTimestamp),
 	}
 }
 
-func (a *API) registerStreamConsumer(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*RegisterStreamConsumerInput)
+func (a *API) registerStreamConsumer(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.RegisterStreamConsumerInput)
 	c, err := a.svc.RegisterStreamConsumer(ctx, scope, stream.RegisterStreamConsumerInput{
 		StreamARN:    str(in.StreamARN),
 		ConsumerName: str(in.ConsumerName),
@@ -25,11 +26,11 @@ func (a *API) registerStreamConsumer(ctx context.Context, scope stream.Scope, ra
 	if err != nil {
 		return nil, err
 	}
-	return &RegisterStreamConsumerOutput{Consumer: consumerOut(c)}, nil
+	return &kinesis.RegisterStreamConsumerOutput{Consumer: consumerOut(c)}, nil
 }
 
-func (a *API) describeStreamConsumer(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*DescribeStreamConsumerInput)
+func (a *API) describeStreamConsumer(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.DescribeStreamConsumerInput)
 	c, err := a.svc.DescribeStreamConsumer(ctx, scope, stream.ConsumerRef{
 		ConsumerARN:  str(in.ConsumerARN),
 		StreamARN:    str(in.StreamARN),
@@ -38,17 +39,17 @@ func (a *API) describeStreamConsumer(ctx context.Context, scope stream.Scope, ra
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeStreamConsumerOutput{ConsumerDescription: ConsumerDescription{
+	return &kinesis.DescribeStreamConsumerOutput{ConsumerDescription: kinesis.ConsumerDescription{
 		ConsumerName:              c.ConsumerName,
 		ConsumerARN:               c.ConsumerARN,
 		ConsumerStatus:            string(c.ConsumerStatus),
-		ConsumerCreationTimestamp: NewTimestamp(c.ConsumerCreationTimestamp),
+		ConsumerCreationTimestamp: kinesis.NewTimestamp(c.ConsumerCreationTimestamp),
 		StreamARN:                 c.StreamARN,
 	}}, nil
 }
 
-func (a *API) deregisterStreamConsumer(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*DeregisterStreamConsumerInput)
+func (a *API) deregisterStreamConsumer(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.DeregisterStreamConsumerInput)
 	return nil, a.svc.DeregisterStreamConsumer(ctx, scope, stream.ConsumerRef{
 		ConsumerARN:  str(in.ConsumerARN),
 		StreamARN:    str(in.StreamARN),
@@ -56,8 +57,8 @@ func (a *API) deregisterStreamConsumer(ctx context.Context, scope stream.Scope, 
 	})
 }
 
-func (a *API) listStreamConsumers(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*ListStreamConsumersInput)
+func (a *API) listStreamConsumers(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.ListStreamConsumersInput)
 	l, err := a.svc.ListStreamConsumers(ctx, scope, stream.ListStreamConsumersInput{
 		StreamARN:               str(in.StreamARN),
 		NextToken:               str(in.NextToken),
@@ -67,7 +68,7 @@ func (a *API) listStreamConsumers(ctx context.Context, scope stream.Scope, raw I
 	if err != nil {
 		return nil, err
 	}
-	out := &ListStreamConsumersOutput{Consumers: make([]Consumer, 0, len(l.Consumers)), NextToken: optStr(l.NextToken)}
+	out := &kinesis.ListStreamConsumersOutput{Consumers: make([]kinesis.Consumer, 0, len(l.Consumers)), NextToken: optStr(l.NextToken)}
 	for i := range l.Consumers {
 		out.Consumers = append(out.Consumers, consumerOut(&l.Consumers[i]))
 	}

@@ -1,4 +1,10 @@
-package kinesis
+// Package api serves the Kinesis operations: one handler per operation
+// turns a decoded, validated input shape of package kinesis into a call
+// of package stream and the result back into an output shape or an AWS
+// error. It also applies the fault injector's rules. It sits between
+// package server (HTTP) and package stream (the domain) and knows neither
+// HTTP nor the wire encodings.
+package api
 
 import (
 	"context"
@@ -9,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -47,62 +54,62 @@ func New(svc *stream.Service, opts Options) *API {
 // handlerFunc runs one decoded, validated operation. It returns the output
 // shape (nil for operations without output) or an error, which is either a
 // *stream.Error, an *Error, or an unexpected failure.
-type handlerFunc func(a *API, ctx context.Context, scope stream.Scope, in Input) (any, error)
+type handlerFunc func(a *API, ctx context.Context, scope stream.Scope, in kinesis.Input) (any, error)
 
 // handlers holds the operations package stream implements. Operations with
 // a shape but no entry here are answered with unimplemented.
 var handlers = map[string]handlerFunc{
-	OpCreateStream:                  (*API).createStream,
-	OpDeleteStream:                  (*API).deleteStream,
-	OpDescribeStream:                (*API).describeStream,
-	OpDescribeStreamSummary:         (*API).describeStreamSummary,
-	OpListStreams:                   (*API).listStreams,
-	OpListShards:                    (*API).listShards,
-	OpPutRecord:                     (*API).putRecord,
-	OpPutRecords:                    (*API).putRecords,
-	OpGetShardIterator:              (*API).getShardIterator,
-	OpGetRecords:                    (*API).getRecords,
-	OpIncreaseStreamRetentionPeriod: (*API).increaseRetention,
-	OpDecreaseStreamRetentionPeriod: (*API).decreaseRetention,
-	OpAddTagsToStream:               (*API).addTagsToStream,
-	OpRemoveTagsFromStream:          (*API).removeTagsFromStream,
-	OpListTagsForStream:             (*API).listTagsForStream,
-	OpTagResource:                   (*API).tagResource,
-	OpUntagResource:                 (*API).untagResource,
-	OpListTagsForResource:           (*API).listTagsForResource,
-	OpDescribeLimits:                (*API).describeLimits,
-	OpUpdateMaxRecordSize:           (*API).updateMaxRecordSize,
-	OpSplitShard:                    (*API).splitShard,
-	OpMergeShards:                   (*API).mergeShards,
-	OpUpdateShardCount:              (*API).updateShardCount,
-	OpUpdateStreamMode:              (*API).updateStreamMode,
-	OpRegisterStreamConsumer:        (*API).registerStreamConsumer,
-	OpDescribeStreamConsumer:        (*API).describeStreamConsumer,
-	OpListStreamConsumers:           (*API).listStreamConsumers,
-	OpDeregisterStreamConsumer:      (*API).deregisterStreamConsumer,
-	OpSubscribeToShard:              (*API).subscribeToShard,
+	kinesis.OpCreateStream:                  (*API).createStream,
+	kinesis.OpDeleteStream:                  (*API).deleteStream,
+	kinesis.OpDescribeStream:                (*API).describeStream,
+	kinesis.OpDescribeStreamSummary:         (*API).describeStreamSummary,
+	kinesis.OpListStreams:                   (*API).listStreams,
+	kinesis.OpListShards:                    (*API).listShards,
+	kinesis.OpPutRecord:                     (*API).putRecord,
+	kinesis.OpPutRecords:                    (*API).putRecords,
+	kinesis.OpGetShardIterator:              (*API).getShardIterator,
+	kinesis.OpGetRecords:                    (*API).getRecords,
+	kinesis.OpIncreaseStreamRetentionPeriod: (*API).increaseRetention,
+	kinesis.OpDecreaseStreamRetentionPeriod: (*API).decreaseRetention,
+	kinesis.OpAddTagsToStream:               (*API).addTagsToStream,
+	kinesis.OpRemoveTagsFromStream:          (*API).removeTagsFromStream,
+	kinesis.OpListTagsForStream:             (*API).listTagsForStream,
+	kinesis.OpTagResource:                   (*API).tagResource,
+	kinesis.OpUntagResource:                 (*API).untagResource,
+	kinesis.OpListTagsForResource:           (*API).listTagsForResource,
+	kinesis.OpDescribeLimits:                (*API).describeLimits,
+	kinesis.OpUpdateMaxRecordSize:           (*API).updateMaxRecordSize,
+	kinesis.OpSplitShard:                    (*API).splitShard,
+	kinesis.OpMergeShards:                   (*API).mergeShards,
+	kinesis.OpUpdateShardCount:              (*API).updateShardCount,
+	kinesis.OpUpdateStreamMode:              (*API).updateStreamMode,
+	kinesis.OpRegisterStreamConsumer:        (*API).registerStreamConsumer,
+	kinesis.OpDescribeStreamConsumer:        (*API).describeStreamConsumer,
+	kinesis.OpListStreamConsumers:           (*API).listStreamConsumers,
+	kinesis.OpDeregisterStreamConsumer:      (*API).deregisterStreamConsumer,
+	kinesis.OpSubscribeToShard:              (*API).subscribeToShard,
 }
 
 // unimplemented is the answer to an operation Tributary knows the shape of
 // but does not serve yet. It is a client-side error in AWS form, so SDKs
 // surface it as an API error instead of retrying an InternalFailure.
-func unimplemented(op string) *Error {
-	return Errorf(ErrUnknownOperation, "Tributary does not implement %s yet.", op)
+func unimplemented(op string) *kinesis.Error {
+	return kinesis.Errorf(kinesis.ErrUnknownOperation, "Tributary does not implement %s yet.", op)
 }
 
 // Handle answers one Kinesis call.
-func (a *API) Handle(ctx context.Context, req *Request) *Response {
-	op, ok := OperationOf(req.Target)
+func (a *API) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response {
+	op, ok := kinesis.OperationOf(req.Target)
 	if !ok {
-		return ErrorResponse(req.ContentType, UnknownOperation())
+		return kinesis.ErrorResponse(req.ContentType, kinesis.UnknownOperation())
 	}
-	in, _ := NewInput(op)
-	if err := DecodeRequest(req, in); err != nil {
-		return ErrorResponse(req.ContentType, err)
+	in, _ := kinesis.NewInput(op)
+	if err := kinesis.DecodeRequest(req, in); err != nil {
+		return kinesis.ErrorResponse(req.ContentType, err)
 	}
 	h, ok := handlers[op]
 	if !ok {
-		return ErrorResponse(req.ContentType, unimplemented(op))
+		return kinesis.ErrorResponse(req.ContentType, unimplemented(op))
 	}
 	scope := stream.Scope{Account: req.Account, Region: req.Region}
 	if a.faults != nil {
@@ -110,23 +117,23 @@ func (a *API) Handle(ctx context.Context, req *Request) *Response {
 	}
 	out, err := h(a, ctx, scope, in)
 	if err != nil {
-		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
 	if s, ok := out.(*subscription); ok {
 		return a.streamResponse(req, s, -1)
 	}
-	return EncodeResponse(req.ContentType, out)
+	return kinesis.EncodeResponse(req.ContentType, out)
 }
 
 // handleWithFaults serves a decoded, validated call with the faults the
 // injector decides it meets: all latencies first (their sum), then the
 // first error, then early iterator expiry for GetRecords, then entry
 // failures for PutRecords. A call that meets none is served as usual.
-func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, scope stream.Scope, h handlerFunc, in Input) *Response {
+func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Request, scope stream.Scope, h handlerFunc, in kinesis.Input) *kinesis.Response {
 	call := faultCall(op, req.Account, in)
 	var iter faults.IteratorInfo
 	var iterKnown bool
-	if gr, ok := in.(*GetRecordsInput); ok {
+	if gr, ok := in.(*kinesis.GetRecordsInput); ok {
 		// GetRecords names neither stream nor shard, but the injector may
 		// remember them from when it saw the iterator handed out.
 		if iter, iterKnown = a.faults.Iterator(str(gr.ShardIterator)); iterKnown {
@@ -148,7 +155,7 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 		case <-ctx.Done():
 			// The client has gone; what it would have been told is moot.
 			t.Stop()
-			return ErrorResponse(req.ContentType, InternalFailure())
+			return kinesis.ErrorResponse(req.ContentType, kinesis.InternalFailure())
 		}
 	}
 	var failures *faults.Decision
@@ -156,10 +163,10 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 	for i, d := range decisions {
 		switch d.Effect {
 		case faults.EffectError:
-			return ErrorResponse(req.ContentType, NewError(d.ErrorType, d.ErrorMessage))
+			return kinesis.ErrorResponse(req.ContentType, kinesis.NewError(d.ErrorType, d.ErrorMessage))
 		case faults.EffectExpireIterators:
 			if now := time.Now(); iterKnown && now.Sub(iter.Issued) > d.MaxAge {
-				return ErrorResponse(req.ContentType, NewError(ErrExpiredIterator, faults.ExpiredMessage(iter.Issued, now, d.MaxAge)))
+				return kinesis.ErrorResponse(req.ContentType, kinesis.NewError(kinesis.ErrExpiredIterator, faults.ExpiredMessage(iter.Issued, now, d.MaxAge)))
 			}
 		case faults.EffectPutRecordsFailures:
 			if failures == nil {
@@ -174,13 +181,13 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 	var err error
 	// Entry failures happen as records are written, which a dry run does
 	// not do; it meets the rule's errors and latency only.
-	if pr, ok := in.(*PutRecordsInput); ok && failures != nil && !flag(pr.DryRun) {
+	if pr, ok := in.(*kinesis.PutRecordsInput); ok && failures != nil && !flag(pr.DryRun) {
 		out, err = a.putRecordsFailing(ctx, scope, pr, failures)
 	} else {
 		out, err = h(a, ctx, scope, in)
 	}
 	if err != nil {
-		return ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
 	a.recordIterator(call, out)
 	if s, ok := out.(*subscription); ok {
@@ -193,14 +200,14 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *Request, sco
 		}
 		return a.streamResponse(req, s, dropAfter)
 	}
-	return EncodeResponse(req.ContentType, out)
+	return kinesis.EncodeResponse(req.ContentType, out)
 }
 
 // faultCall describes in for matching fault rules: the stream and shard
 // come from whichever of the members StreamName, StreamARN, ShardId,
 // ShardToSplit and ShardToMerge the operation has. Reflection keeps this
 // to one place for every shape; it runs only with an injector.
-func faultCall(op, account string, in Input) faults.Call {
+func faultCall(op, account string, in kinesis.Input) faults.Call {
 	c := faults.Call{Operation: op, Account: account}
 	v := reflect.ValueOf(in)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
@@ -227,7 +234,7 @@ func faultCall(op, account string, in Input) faults.Call {
 			break
 		}
 	}
-	if pr, ok := in.(*PutRecordsInput); ok {
+	if pr, ok := in.(*kinesis.PutRecordsInput); ok {
 		c.Entries = len(pr.Records)
 	}
 	return c
@@ -242,20 +249,20 @@ func streamNameOf(arn string) string {
 // wireError turns a handler's error into the AWS error to send. Domain
 // errors carry their exception name and message; anything else is a fault
 // of ours, logged here because the client only sees InternalFailure.
-func (a *API) wireError(ctx context.Context, op string, req *Request, err error) *Error {
-	var we *Error
+func (a *API) wireError(ctx context.Context, op string, req *kinesis.Request, err error) *kinesis.Error {
+	var we *kinesis.Error
 	if errors.As(err, &we) {
 		return we
 	}
 	var se *stream.Error
 	if errors.As(err, &se) {
-		return NewError(se.Type, se.Message)
+		return kinesis.NewError(se.Type, se.Message)
 	}
 	a.log.ErrorContext(ctx, "operation failed",
 		slog.String("op", op),
 		slog.String("request_id", req.RequestID),
 		slog.Any("error", err))
-	return InternalFailure()
+	return kinesis.InternalFailure()
 }
 
 // str dereferences an optional string member; absent is empty.
@@ -291,7 +298,7 @@ func ref(name, arn *string) stream.StreamRef {
 }
 
 // timePtr converts an optional wire timestamp.
-func timePtr(t *Timestamp) *time.Time {
+func timePtr(t *kinesis.Timestamp) *time.Time {
 	if t == nil {
 		return nil
 	}

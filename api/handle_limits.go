@@ -1,25 +1,26 @@
-package kinesis
+package api
 
 import (
 	"context"
 
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/stream"
 )
 
-func (a *API) updateMaxRecordSize(ctx context.Context, scope stream.Scope, raw Input) (any, error) {
-	in := raw.(*UpdateMaxRecordSizeInput)
+func (a *API) updateMaxRecordSize(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.UpdateMaxRecordSizeInput)
 	return nil, a.svc.UpdateMaxRecordSize(ctx, scope, stream.UpdateMaxRecordSizeInput{
 		Stream:             stream.StreamRef{ARN: str(in.StreamARN)},
 		MaxRecordSizeInKiB: num(in.MaxRecordSizeInKiB),
 	})
 }
 
-func (a *API) describeLimits(ctx context.Context, scope stream.Scope, _ Input) (any, error) {
+func (a *API) describeLimits(ctx context.Context, scope stream.Scope, _ kinesis.Input) (any, error) {
 	l, err := a.svc.DescribeLimits(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeLimitsOutput{
+	return &kinesis.DescribeLimitsOutput{
 		ShardLimit:               int32(l.ShardLimit),
 		OpenShardCount:           int32(l.OpenShardCount),
 		OnDemandStreamCount:      int32(l.OnDemandStreamCount),

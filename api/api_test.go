@@ -1,4 +1,4 @@
-package kinesis
+package api
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/storage/local"
 	"github.com/tributary-io/tributary/stream"
 )
@@ -36,9 +37,9 @@ func newTestAPI(t *testing.T) (*API, *local.Engine) {
 	return New(svc, Options{}), engine
 }
 
-func call(a *API, contentType, op, body string) *Response {
-	return a.Handle(context.Background(), &Request{
-		Target:      TargetPrefix + op,
+func call(a *API, contentType, op, body string) *kinesis.Response {
+	return a.Handle(context.Background(), &kinesis.Request{
+		Target:      kinesis.TargetPrefix + op,
 		ContentType: contentType,
 		Body:        []byte(body),
 		Region:      "us-east-1",
@@ -46,7 +47,7 @@ func call(a *API, contentType, op, body string) *Response {
 	})
 }
 
-func wantResponse(t *testing.T, got *Response, status int, body string) {
+func wantResponse(t *testing.T, got *kinesis.Response, status int, body string) {
 	t.Helper()
 	if got.Status != status || string(got.Body) != body {
 		t.Fatalf("got %d %s, want %d %s", got.Status, got.Body, status, body)
@@ -55,20 +56,22 @@ func wantResponse(t *testing.T, got *Response, status int, body string) {
 
 const testARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
 
+func ptr[T any](v T) *T { return &v }
+
 // unimplementedOps lists, with a body that passes validation, every
 // operation that has a shape but no implementation in package stream.
 var unimplementedOps = []struct{ op, body string }{
-	{OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{OpDescribeAccountSettings, `{}`},
-	{OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
-	{OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
-	{OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
-	{OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
-	{OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
-	{OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
-	{OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
-	{OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},
+	{kinesis.OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
+	{kinesis.OpDescribeAccountSettings, `{}`},
+	{kinesis.OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
+	{kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
+	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
+	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
+	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
+	{kinesis.OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
+	{kinesis.OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
+	{kinesis.OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
+	{kinesis.OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},
 }
 
 func TestHandleUnimplemented(t *testing.T) {
@@ -76,7 +79,7 @@ func TestHandleUnimplemented(t *testing.T) {
 	for _, tc := range unimplementedOps {
 		t.Run(tc.op, func(t *testing.T) {
 			want := `{"__type":"UnknownOperationException","message":"Tributary does not implement ` + tc.op + ` yet."}`
-			wantResponse(t, call(a, ContentTypeJSON, tc.op, tc.body), 400, want)
+			wantResponse(t, call(a, kinesis.ContentTypeJSON, tc.op, tc.body), 400, want)
 		})
 	}
 }
@@ -95,36 +98,36 @@ func TestHandleCoversOperations(t *testing.T) {
 		got = append(got, tc.op)
 	}
 	slices.Sort(got)
-	if want := Operations(); !slices.Equal(got, want) {
+	if want := kinesis.Operations(); !slices.Equal(got, want) {
 		t.Fatalf("handled+unimplemented = %v, want %v", got, want)
 	}
 }
 
 func TestHandleValidatesBeforeUnimplemented(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpEnableEnhancedMonitoring, `{"StreamName":"s"}`), 400,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s"}`), 400,
 		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null"}`)
 }
 
 func TestHandleUnknownTarget(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, "Nope", `{}`), 400, `{"__type":"UnknownOperationException"}`)
-	wantResponse(t, a.Handle(context.Background(), &Request{ContentType: ContentTypeJSON, Body: []byte(`{}`)}), 400,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, "Nope", `{}`), 400, `{"__type":"UnknownOperationException"}`)
+	wantResponse(t, a.Handle(context.Background(), &kinesis.Request{ContentType: kinesis.ContentTypeJSON, Body: []byte(`{}`)}), 400,
 		`{"__type":"UnknownOperationException"}`)
 }
 
 func TestHandleRoundTrip(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
-	resp := call(a, ContentTypeJSON, OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`)
-	var put PutRecordOutput
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
+	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`)
+	var put kinesis.PutRecordOutput
 	if resp.Status != 200 || json.Unmarshal(resp.Body, &put) != nil || put.ShardID != "shardId-000000000000" || put.SequenceNumber == "" {
 		t.Fatalf("PutRecord = %d %s", resp.Status, resp.Body)
 	}
-	wantResponse(t, call(a, ContentTypeJSON, OpListStreams, `{}`), 200, ``+
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{}`), 200, ``+
 		`{"StreamNames":["s"],"HasMoreStreams":false,"StreamSummaries":[{"StreamName":"s","StreamARN":"`+testARN+`","StreamStatus":"ACTIVE",`+
 		`"StreamModeDetails":{"StreamMode":"PROVISIONED"},"StreamCreationTimestamp":`+streamCreation(t, a)+`}]}`)
-	wantResponse(t, call(a, ContentTypeJSON, OpDescribeStream, `{"StreamName":"nope"}`), 400,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpDescribeStream, `{"StreamName":"nope"}`), 400,
 		`{"__type":"ResourceNotFoundException","message":"Stream nope under account 000000000000 not found."}`)
 }
 
@@ -132,7 +135,7 @@ func TestHandleRoundTrip(t *testing.T) {
 // encoding writes it.
 func streamCreation(t *testing.T, a *API) string {
 	t.Helper()
-	resp := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`)
+	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpDescribeStreamSummary, `{"StreamName":"s"}`)
 	var out struct {
 		StreamDescriptionSummary struct{ StreamCreationTimestamp json.Number }
 	}
@@ -144,7 +147,7 @@ func streamCreation(t *testing.T, a *API) string {
 
 func TestHandleRecordSize(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
 
 	// Over the stream's 1 MiB (data and key together): package stream's
 	// InvalidArgumentException, in the request's encoding.
@@ -152,12 +155,12 @@ func TestHandleRecordSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := a.Handle(context.Background(), &Request{
-		Target: TargetPrefix + OpPutRecord, ContentType: ContentTypeCBOR, Body: body,
+	resp := a.Handle(context.Background(), &kinesis.Request{
+		Target: kinesis.TargetPrefix + kinesis.OpPutRecord, ContentType: kinesis.ContentTypeCBOR, Body: body,
 		Region: "us-east-1", Account: "000000000000",
 	})
 	var got map[string]string
-	if err := cbor.Unmarshal(resp.Body, &got); err != nil || resp.Status != 400 || resp.ContentType != ContentTypeCBOR {
+	if err := cbor.Unmarshal(resp.Body, &got); err != nil || resp.Status != 400 || resp.ContentType != kinesis.ContentTypeCBOR {
 		t.Fatalf("got %d %s %x: %v", resp.Status, resp.ContentType, resp.Body, err)
 	}
 	want := map[string]string{
@@ -170,14 +173,14 @@ func TestHandleRecordSize(t *testing.T) {
 
 	// Over 10 MiB, more than any stream takes: the model's
 	// ValidationException, before the stream is looked up.
-	big, err := Encode(ContentTypeJSON, &PutRecordsInput{
+	big, err := kinesis.Encode(kinesis.ContentTypeJSON, &kinesis.PutRecordsInput{
 		StreamName: ptr("missing"),
-		Records:    []PutRecordsRequestEntry{{PartitionKey: ptr("k"), Data: make([]byte, 10<<20+1)}},
+		Records:    []kinesis.PutRecordsRequestEntry{{PartitionKey: ptr("k"), Data: make([]byte, 10<<20+1)}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp = call(a, ContentTypeJSON, OpPutRecords, string(big))
+	resp = call(a, kinesis.ContentTypeJSON, kinesis.OpPutRecords, string(big))
 	if resp.Status != 400 || !strings.HasPrefix(string(resp.Body), `{"__type":"ValidationException","message":"1 validation error detected: Value `) ||
 		!strings.HasSuffix(string(resp.Body), ` at 'records.1.member.data' failed to satisfy constraint: Member must have length less than or equal to 10485760"}`) {
 		t.Fatalf("got %d %.300s", resp.Status, resp.Body)
@@ -189,7 +192,7 @@ func TestHandleInternalFailure(t *testing.T) {
 	var logs bytes.Buffer
 	a.log = slog.New(slog.NewTextHandler(&logs, nil))
 	engine.Close()
-	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 500, `{"__type":"InternalFailure"}`)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 500, `{"__type":"InternalFailure"}`)
 	// The client learns nothing, so the cause must be in the log.
 	if got := logs.String(); !strings.Contains(got, `msg="operation failed" op=CreateStream`) || !strings.Contains(got, "error=") {
 		t.Fatalf("log = %q, want the failed operation and its error", got)
@@ -201,20 +204,20 @@ func TestHandleInternalFailure(t *testing.T) {
 // counts, and domain errors in AWS's form.
 func TestHandleResharding(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":2}`), 200, ``)
-	wantResponse(t, call(a, ContentTypeJSON, OpSplitShard,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":2}`), 200, ``)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpSplitShard,
 		`{"StreamName":"s","ShardToSplit":"shardId-000000000000","NewStartingHashKey":"85070591730234615865843651857942052864"}`), 200, ``)
-	wantResponse(t, call(a, ContentTypeJSON, OpMergeShards,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpMergeShards,
 		`{"StreamARN":"`+testARN+`","ShardToMerge":"shardId-000000000002","AdjacentShardToMerge":"shardId-000000000003"}`), 200, ``)
-	wantResponse(t, call(a, ContentTypeJSON, OpMergeShards,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpMergeShards,
 		`{"StreamName":"s","ShardToMerge":"shardId-000000000000","AdjacentShardToMerge":"shardId-000000000001"}`), 400,
 		`{"__type":"InvalidArgumentException","message":"Shard shardId-000000000000 in stream s under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting."}`)
-	wantResponse(t, call(a, ContentTypeJSON, OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":4,"ScalingType":"UNIFORM_SCALING"}`), 200,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":4,"ScalingType":"UNIFORM_SCALING"}`), 200,
 		`{"StreamName":"s","CurrentShardCount":2,"TargetShardCount":4,"StreamARN":"`+testARN+`"}`)
-	wantResponse(t, call(a, ContentTypeJSON, OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":9,"ScalingType":"UNIFORM_SCALING"}`), 400,
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpUpdateShardCount, `{"StreamName":"s","TargetShardCount":9,"ScalingType":"UNIFORM_SCALING"}`), 400,
 		`{"__type":"LimitExceededException","message":"UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 4, Target shard count: 9"}`)
-	wantResponse(t, call(a, ContentTypeJSON, OpUpdateStreamMode, `{"StreamARN":"`+testARN+`","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`), 200, ``)
-	resp := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpUpdateStreamMode, `{"StreamARN":"`+testARN+`","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`), 200, ``)
+	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpDescribeStreamSummary, `{"StreamName":"s"}`)
 	if !strings.Contains(string(resp.Body), `"StreamModeDetails":{"StreamMode":"ON_DEMAND"}`) || !strings.Contains(string(resp.Body), `"OpenShardCount":4`) {
 		t.Errorf("DescribeStreamSummary %s", resp.Body)
 	}
@@ -239,11 +242,23 @@ func TestHandleRecordDistributionStrategy(t *testing.T) {
 	a, _ := newTestAPI(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			wantResponse(t, call(a, ContentTypeJSON, OpCreateStream, tc.body), tc.status, tc.want)
+			wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, tc.body), tc.status, tc.want)
 		})
 	}
 	var list struct{ StreamNames []string }
-	if r := call(a, ContentTypeJSON, OpListStreams, `{}`); json.Unmarshal(r.Body, &list) != nil || !slices.Equal(list.StreamNames, []string{"a"}) {
+	if r := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{}`); json.Unmarshal(r.Body, &list) != nil || !slices.Equal(list.StreamNames, []string{"a"}) {
 		t.Fatalf("streams %v, want only [a] created", list.StreamNames)
 	}
+}
+
+// TestHandleRefusesFractionalShardCount is the end-to-end view of the
+// above: a fractional ShardCount creates no stream.
+func TestHandleRefusesFractionalShardCount(t *testing.T) {
+	a, _ := newTestAPI(t)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1.5}`), 400,
+		`{"__type":"SerializationException","message":"'1.5' can not be converted to an Integer"}`)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{"Limit":1.9}`), 400,
+		`{"__type":"SerializationException","message":"'1.9' can not be converted to an Integer"}`)
+	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{}`)
+	wantResponse(t, resp, 200, `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`)
 }

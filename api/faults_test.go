@@ -1,4 +1,4 @@
-package kinesis
+package api
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/storage/mem"
 	"github.com/tributary-io/tributary/stream"
 )
@@ -32,7 +33,7 @@ func newFaultAPI(t *testing.T, inj *faults.Injector) *API {
 		engine.Close()
 	})
 	a := New(svc, Options{Faults: inj})
-	if r := call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`); r.Status != 200 {
+	if r := call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`); r.Status != 200 {
 		t.Fatalf("CreateStream: %d %s", r.Status, r.Body)
 	}
 	return a
@@ -48,20 +49,20 @@ func addRule(t *testing.T, inj *faults.Injector, r faults.Rule) {
 func TestFaultError(t *testing.T) {
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
-	addRule(t, inj, faults.Rule{Operation: OpPutRecord, Stream: "s", Effect: faults.EffectError, ErrorType: ErrProvisionedThroughputExceeded})
-	addRule(t, inj, faults.Rule{Operation: OpGetShardIterator, Shard: "shardId-000000000000", Effect: faults.EffectError, ErrorType: ErrInternalFailure})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpPutRecord, Stream: "s", Effect: faults.EffectError, ErrorType: kinesis.ErrProvisionedThroughputExceeded})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpGetShardIterator, Shard: "shardId-000000000000", Effect: faults.EffectError, ErrorType: kinesis.ErrInternalFailure})
 
 	tests := []struct {
 		name, op, body string
 		status         int
 		typ, message   string
 	}{
-		{"by name", OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"AA=="}`, 400,
-			ErrProvisionedThroughputExceeded, "Rate exceeded for stream s under account 000000000000."},
-		{"by ARN", OpPutRecord, `{"StreamARN":"` + testARN + `","PartitionKey":"k","Data":"AA=="}`, 400,
-			ErrProvisionedThroughputExceeded, "Rate exceeded for stream s under account 000000000000."},
-		{"shard", OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"LATEST"}`, 500,
-			ErrInternalFailure, ""},
+		{"by name", kinesis.OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"AA=="}`, 400,
+			kinesis.ErrProvisionedThroughputExceeded, "Rate exceeded for stream s under account 000000000000."},
+		{"by ARN", kinesis.OpPutRecord, `{"StreamARN":"` + testARN + `","PartitionKey":"k","Data":"AA=="}`, 400,
+			kinesis.ErrProvisionedThroughputExceeded, "Rate exceeded for stream s under account 000000000000."},
+		{"shard", kinesis.OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"LATEST"}`, 500,
+			kinesis.ErrInternalFailure, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +70,7 @@ func TestFaultError(t *testing.T) {
 			if tt.message != "" {
 				want["message"] = tt.message
 			}
-			r := call(a, ContentTypeJSON, tt.op, tt.body)
+			r := call(a, kinesis.ContentTypeJSON, tt.op, tt.body)
 			var got map[string]any
 			if err := json.Unmarshal(r.Body, &got); err != nil || r.Status != tt.status || !reflect.DeepEqual(got, want) {
 				t.Errorf("JSON: got %d %s, want %d %v", r.Status, r.Body, tt.status, want)
@@ -86,15 +87,15 @@ func TestFaultError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r = call(a, ContentTypeCBOR, tt.op, string(body))
+			r = call(a, kinesis.ContentTypeCBOR, tt.op, string(body))
 			got = nil
-			if err := cbor.Unmarshal(r.Body, &got); err != nil || r.Status != tt.status || r.ContentType != ContentTypeCBOR || !reflect.DeepEqual(got, want) {
+			if err := cbor.Unmarshal(r.Body, &got); err != nil || r.Status != tt.status || r.ContentType != kinesis.ContentTypeCBOR || !reflect.DeepEqual(got, want) {
 				t.Errorf("CBOR: got %d %v (%v), want %d %v", r.Status, got, err, tt.status, want)
 			}
 		})
 	}
 	// Other streams and operations are untouched.
-	if r := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`); r.Status != 200 {
+	if r := call(a, kinesis.ContentTypeJSON, kinesis.OpDescribeStreamSummary, `{"StreamName":"s"}`); r.Status != 200 {
 		t.Errorf("DescribeStreamSummary: %d %s", r.Status, r.Body)
 	}
 }
@@ -102,11 +103,11 @@ func TestFaultError(t *testing.T) {
 func TestFaultErrorBeforeValidationIsNotInjected(t *testing.T) {
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
-	addRule(t, inj, faults.Rule{Operation: "*", Effect: faults.EffectError, ErrorType: ErrInternalFailure})
+	addRule(t, inj, faults.Rule{Operation: "*", Effect: faults.EffectError, ErrorType: kinesis.ErrInternalFailure})
 	// An invalid request is answered by validation; faults apply only to
 	// calls that would reach the service.
-	r := call(a, ContentTypeJSON, OpPutRecord, `{"StreamName":"s"}`)
-	if r.Status != 400 || !strings.Contains(string(r.Body), ErrValidation) {
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpPutRecord, `{"StreamName":"s"}`)
+	if r.Status != 400 || !strings.Contains(string(r.Body), kinesis.ErrValidation) {
 		t.Errorf("got %d %s", r.Status, r.Body)
 	}
 }
@@ -115,9 +116,9 @@ func TestFaultLatency(t *testing.T) {
 	const delay = 50 * time.Millisecond
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
-	addRule(t, inj, faults.Rule{Operation: OpDescribeStreamSummary, Effect: faults.EffectLatency, Latency: faults.Duration(delay)})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpDescribeStreamSummary, Effect: faults.EffectLatency, Latency: faults.Duration(delay)})
 	start := time.Now()
-	r := call(a, ContentTypeJSON, OpDescribeStreamSummary, `{"StreamName":"s"}`)
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpDescribeStreamSummary, `{"StreamName":"s"}`)
 	// Only a lower bound: an upper one would flake on a loaded machine.
 	if elapsed := time.Since(start); elapsed < delay {
 		t.Errorf("took %v, want at least %v", elapsed, delay)
@@ -129,17 +130,17 @@ func TestFaultLatency(t *testing.T) {
 
 // putTen puts records "r0".."r9" in one PutRecords call and returns the
 // output.
-func putTen(t *testing.T, a *API) PutRecordsOutput {
+func putTen(t *testing.T, a *API) kinesis.PutRecordsOutput {
 	t.Helper()
 	var entries []string
 	for i := range 10 {
 		entries = append(entries, fmt.Sprintf(`{"PartitionKey":"k%d","Data":%q}`, i, base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "r%d", i))))
 	}
-	r := call(a, ContentTypeJSON, OpPutRecords, `{"StreamName":"s","Records":[`+strings.Join(entries, ",")+`]}`)
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpPutRecords, `{"StreamName":"s","Records":[`+strings.Join(entries, ",")+`]}`)
 	if r.Status != 200 {
 		t.Fatalf("PutRecords: %d %s", r.Status, r.Body)
 	}
-	var out PutRecordsOutput
+	var out kinesis.PutRecordsOutput
 	if err := json.Unmarshal(r.Body, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +149,12 @@ func putTen(t *testing.T, a *API) PutRecordsOutput {
 
 func readShard(t *testing.T, a *API) []string {
 	t.Helper()
-	r := call(a, ContentTypeJSON, OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
-	var it GetShardIteratorOutput
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	var it kinesis.GetShardIteratorOutput
 	if err := json.Unmarshal(r.Body, &it); err != nil || it.ShardIterator == nil {
 		t.Fatalf("GetShardIterator: %d %s", r.Status, r.Body)
 	}
-	r = call(a, ContentTypeJSON, OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
+	r = call(a, kinesis.ContentTypeJSON, kinesis.OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
 	var out struct{ Records []struct{ Data []byte } }
 	if err := json.Unmarshal(r.Body, &out); err != nil || r.Status != 200 {
 		t.Fatalf("GetRecords: %d %s", r.Status, r.Body)
@@ -170,11 +171,11 @@ func TestFaultPutRecordsFailures(t *testing.T) {
 		code, message string
 	}{
 		{"", "Rate exceeded for stream s under account 000000000000."},
-		{ErrInternalFailure, "Internal service failure."},
+		{kinesis.ErrInternalFailure, "Internal service failure."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			rule := faults.Rule{Operation: OpPutRecords, Effect: faults.EffectPutRecordsFailures, Fraction: 0.5, ErrorCode: tt.code}
+			rule := faults.Rule{Operation: kinesis.OpPutRecords, Effect: faults.EffectPutRecordsFailures, Fraction: 0.5, ErrorCode: tt.code}
 			var runs [][]int
 			for range 2 {
 				inj := faults.New(7)
@@ -187,7 +188,7 @@ func TestFaultPutRecordsFailures(t *testing.T) {
 				for i, e := range out.Records {
 					if e.ErrorCode != nil {
 						failed = append(failed, i)
-						if *e.ErrorCode != rule.ErrorCode && !(tt.code == "" && *e.ErrorCode == ErrProvisionedThroughputExceeded) ||
+						if *e.ErrorCode != rule.ErrorCode && !(tt.code == "" && *e.ErrorCode == kinesis.ErrProvisionedThroughputExceeded) ||
 							str(e.ErrorMessage) != tt.message || e.SequenceNumber != nil {
 							t.Errorf("entry %d: %s %s", i, str(e.ErrorCode), str(e.ErrorMessage))
 						}
@@ -219,7 +220,7 @@ func TestFaultPutRecordsFailures(t *testing.T) {
 func TestFaultPutRecordsAllFail(t *testing.T) {
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
-	addRule(t, inj, faults.Rule{Operation: OpPutRecords, Effect: faults.EffectPutRecordsFailures, Fraction: 1})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpPutRecords, Effect: faults.EffectPutRecordsFailures, Fraction: 1})
 	out := putTen(t, a)
 	if *out.FailedRecordCount != 10 || len(out.Records) != 10 {
 		t.Fatalf("got %d failed of %d", *out.FailedRecordCount, len(out.Records))
@@ -233,10 +234,10 @@ func TestFaultExpireIterators(t *testing.T) {
 	const maxAge = 20 * time.Millisecond
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
-	addRule(t, inj, faults.Rule{Operation: OpGetRecords, Stream: "s", Effect: faults.EffectExpireIterators, MaxAge: faults.Duration(maxAge)})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpGetRecords, Stream: "s", Effect: faults.EffectExpireIterators, MaxAge: faults.Duration(maxAge)})
 
-	r := call(a, ContentTypeJSON, OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
-	var it GetShardIteratorOutput
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	var it kinesis.GetShardIteratorOutput
 	if err := json.Unmarshal(r.Body, &it); err != nil || it.ShardIterator == nil {
 		t.Fatalf("GetShardIterator: %d %s", r.Status, r.Body)
 	}
@@ -244,15 +245,15 @@ func TestFaultExpireIterators(t *testing.T) {
 	// maxAge unless the machine stalls, in which case the expiry below is
 	// what the test checks anyway.
 	start := time.Now()
-	r = call(a, ContentTypeJSON, OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
+	r = call(a, kinesis.ContentTypeJSON, kinesis.OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
 	if time.Since(start) < maxAge/2 && r.Status != 200 {
 		t.Fatalf("fresh iterator: %d %s", r.Status, r.Body)
 	}
 
 	time.Sleep(2 * maxAge)
-	r = call(a, ContentTypeJSON, OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
+	r = call(a, kinesis.ContentTypeJSON, kinesis.OpGetRecords, `{"ShardIterator":"`+*it.ShardIterator+`"}`)
 	var got map[string]string
-	if err := json.Unmarshal(r.Body, &got); err != nil || r.Status != 400 || got["__type"] != ErrExpiredIterator ||
+	if err := json.Unmarshal(r.Body, &got); err != nil || r.Status != 400 || got["__type"] != kinesis.ErrExpiredIterator ||
 		!strings.HasPrefix(got["message"], "Iterator expired. The iterator was created at time ") ||
 		!strings.HasSuffix(got["message"], " which is further in the future than the tolerated delay of 20 milliseconds.") {
 		t.Errorf("got %d %s", r.Status, r.Body)

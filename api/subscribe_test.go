@@ -1,4 +1,4 @@
-package kinesis
+package api
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 // message is a decoded event stream message.
@@ -21,12 +22,12 @@ type message struct {
 
 // runStream serves a SubscribeToShard call and returns its messages: it
 // stops after stopAfter messages (or when the stream ends by itself).
-func runStream(t *testing.T, a *API, contentType, body string, stopAfter int) (*Response, []message) {
+func runStream(t *testing.T, a *API, contentType, body string, stopAfter int) (*kinesis.Response, []message) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	raw := []byte(body)
-	if contentType == ContentTypeCBOR {
+	if contentType == kinesis.ContentTypeCBOR {
 		var v any
 		if err := json.Unmarshal(raw, &v); err != nil {
 			t.Fatal(err)
@@ -36,8 +37,8 @@ func runStream(t *testing.T, a *API, contentType, body string, stopAfter int) (*
 			t.Fatal(err)
 		}
 	}
-	resp := a.Handle(ctx, &Request{
-		Target: TargetPrefix + OpSubscribeToShard, ContentType: contentType, Body: raw,
+	resp := a.Handle(ctx, &kinesis.Request{
+		Target: kinesis.TargetPrefix + kinesis.OpSubscribeToShard, ContentType: contentType, Body: raw,
 		Region: "us-east-1", Account: "000000000000", RequestID: "req",
 	})
 	if resp.Stream == nil {
@@ -70,15 +71,15 @@ func runStream(t *testing.T, a *API, contentType, body string, stopAfter int) (*
 func setupConsumer(t *testing.T, a *API) string {
 	t.Helper()
 	// newFaultAPI has created s already.
-	call(a, ContentTypeJSON, OpCreateStream, `{"StreamName":"s","ShardCount":1}`)
+	call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`)
 	for _, c := range []struct{ op, body string }{
-		{OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`},
+		{kinesis.OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`},
 	} {
-		if r := call(a, ContentTypeJSON, c.op, c.body); r.Status != 200 {
+		if r := call(a, kinesis.ContentTypeJSON, c.op, c.body); r.Status != 200 {
 			t.Fatalf("%s: %d %s", c.op, r.Status, r.Body)
 		}
 	}
-	r := call(a, ContentTypeJSON, OpRegisterStreamConsumer, `{"StreamARN":"`+testARN+`","ConsumerName":"c"}`)
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpRegisterStreamConsumer, `{"StreamARN":"`+testARN+`","ConsumerName":"c"}`)
 	var out struct{ Consumer struct{ ConsumerARN string } }
 	if err := json.Unmarshal(r.Body, &out); err != nil || out.Consumer.ConsumerARN == "" {
 		t.Fatalf("RegisterStreamConsumer: %d %s", r.Status, r.Body)
@@ -94,15 +95,15 @@ func TestSubscribeToShardEventStream(t *testing.T) {
 	tests := []struct {
 		contentType, payloadType, initial string
 	}{
-		{ContentTypeJSON, "application/json", "{}"},
-		{ContentTypeCBOR, "application/cbor", "\xa0"},
+		{kinesis.ContentTypeJSON, "application/json", "{}"},
+		{kinesis.ContentTypeCBOR, "application/cbor", "\xa0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.payloadType, func(t *testing.T) {
 			a, _ := newTestAPI(t)
 			arn := setupConsumer(t, a)
 			resp, msgs := runStream(t, a, tc.contentType, subscribeBody(arn), 2)
-			if resp.Status != 200 || resp.ContentType != ContentTypeEventStream {
+			if resp.Status != 200 || resp.ContentType != kinesis.ContentTypeEventStream {
 				t.Fatalf("response %d %s %s", resp.Status, resp.ContentType, resp.Body)
 			}
 			if len(msgs) != 2 {
@@ -116,7 +117,7 @@ func TestSubscribeToShardEventStream(t *testing.T) {
 			if !equalHeaders(msgs[1].headers, want1) {
 				t.Errorf("second message headers %v, want %v", msgs[1].headers, want1)
 			}
-			if tc.contentType == ContentTypeJSON {
+			if tc.contentType == kinesis.ContentTypeJSON {
 				var ev struct {
 					Records                    []struct{ Data []byte }
 					ContinuationSequenceNumber string
@@ -149,7 +150,7 @@ func TestSubscribeToShardErrors(t *testing.T) {
 	a, _ := newTestAPI(t)
 	arn := setupConsumer(t, a)
 	other := strings.Replace(arn, "/consumer/c:", "/consumer/d:", 1)
-	resp, _ := runStream(t, a, ContentTypeJSON, subscribeBody(other), 1)
+	resp, _ := runStream(t, a, kinesis.ContentTypeJSON, subscribeBody(other), 1)
 	want := `{"__type":"ResourceNotFoundException","message":"Consumer d under stream s and account 000000000000 not found."}`
 	if resp.Status != 400 || string(resp.Body) != want {
 		t.Errorf("unknown consumer: %d %s, want 400 %s", resp.Status, resp.Body, want)
@@ -160,8 +161,8 @@ func TestSubscribeToShardException(t *testing.T) {
 	a, _ := newTestAPI(t)
 	arn := setupConsumer(t, a)
 	ctx := context.Background()
-	resp := a.Handle(ctx, &Request{
-		Target: TargetPrefix + OpSubscribeToShard, ContentType: ContentTypeJSON, Body: []byte(subscribeBody(arn)),
+	resp := a.Handle(ctx, &kinesis.Request{
+		Target: kinesis.TargetPrefix + kinesis.OpSubscribeToShard, ContentType: kinesis.ContentTypeJSON, Body: []byte(subscribeBody(arn)),
 		Region: "us-east-1", Account: "000000000000",
 	})
 	var last message
@@ -175,7 +176,7 @@ func TestSubscribeToShardException(t *testing.T) {
 		if n == 2 {
 			// After the first event, the consumer goes: the stream ends
 			// with an exception message.
-			if r := call(a, ContentTypeJSON, OpDeregisterStreamConsumer, `{"ConsumerARN":"`+arn+`"}`); r.Status != 200 {
+			if r := call(a, kinesis.ContentTypeJSON, kinesis.OpDeregisterStreamConsumer, `{"ConsumerARN":"`+arn+`"}`); r.Status != 200 {
 				t.Fatalf("DeregisterStreamConsumer: %d %s", r.Status, r.Body)
 			}
 		}
@@ -202,16 +203,16 @@ func TestDropSubscriptionFault(t *testing.T) {
 	inj := faults.New(1)
 	a := newFaultAPI(t, inj)
 	arn := setupConsumer(t, a)
-	addRule(t, inj, faults.Rule{Operation: OpSubscribeToShard, Effect: faults.EffectDropSubscription, Count: 1})
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpSubscribeToShard, Effect: faults.EffectDropSubscription, Count: 1})
 
 	// The first call meets the fault: the stream ends after its
 	// initial-response, before any record.
-	_, msgs := runStream(t, a, ContentTypeJSON, subscribeBody(arn), 10)
+	_, msgs := runStream(t, a, kinesis.ContentTypeJSON, subscribeBody(arn), 10)
 	if len(msgs) != 1 || msgs[0].headers[":event-type"] != "initial-response" {
 		t.Fatalf("dropped stream sent %d messages (%v), want only the initial-response", len(msgs), msgs)
 	}
 	// The rule is spent: the next call streams the record.
-	_, msgs = runStream(t, a, ContentTypeJSON, subscribeBody(arn), 2)
+	_, msgs = runStream(t, a, kinesis.ContentTypeJSON, subscribeBody(arn), 2)
 	if len(msgs) != 2 || msgs[1].headers[":event-type"] != "SubscribeToShardEvent" || !bytes.Contains(msgs[1].payload, []byte(`"Data":"aGk="`)) {
 		t.Fatalf("second stream: %d messages, want the initial-response and the record", len(msgs))
 	}
