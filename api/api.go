@@ -10,8 +10,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/faults"
@@ -123,127 +121,6 @@ func (a *API) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Respons
 		return a.streamResponse(req, s, -1)
 	}
 	return kinesis.EncodeResponse(req.ContentType, out)
-}
-
-// handleWithFaults serves a decoded, validated call with the faults the
-// injector decides it meets: all latencies first (their sum), then the
-// first error, then early iterator expiry for GetRecords, then entry
-// failures for PutRecords. A call that meets none is served as usual.
-func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Request, scope stream.Scope, h handlerFunc, in kinesis.Input) *kinesis.Response {
-	call := faultCall(op, req.Account, in)
-	var iter faults.IteratorInfo
-	var iterKnown bool
-	if gr, ok := in.(*kinesis.GetRecordsInput); ok {
-		// GetRecords names neither stream nor shard, but the injector may
-		// remember them from when it saw the iterator handed out.
-		if iter, iterKnown = a.faults.Iterator(str(gr.ShardIterator)); iterKnown {
-			call.Stream, call.Shard = iter.Stream, iter.Shard
-		}
-	}
-	decisions := a.faults.Match(call)
-
-	var delay time.Duration
-	for _, d := range decisions {
-		if d.Effect == faults.EffectLatency {
-			delay += d.Latency
-		}
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			// The client has gone; what it would have been told is moot.
-			t.Stop()
-			return kinesis.ErrorResponse(req.ContentType, kinesis.InternalFailure())
-		}
-	}
-	var failures *faults.Decision
-	drop := false
-	for i, d := range decisions {
-		switch d.Effect {
-		case faults.EffectError:
-			return kinesis.ErrorResponse(req.ContentType, kinesis.NewError(d.ErrorType, d.ErrorMessage))
-		case faults.EffectExpireIterators:
-			if now := time.Now(); iterKnown && now.Sub(iter.Issued) > d.MaxAge {
-				return kinesis.ErrorResponse(req.ContentType, kinesis.NewError(kinesis.ErrExpiredIterator, faults.ExpiredMessage(iter.Issued, now, d.MaxAge)))
-			}
-		case faults.EffectPutRecordsFailures:
-			if failures == nil {
-				failures = &decisions[i]
-			}
-		case faults.EffectDropSubscription:
-			drop = true
-		}
-	}
-
-	var out any
-	var err error
-	// Entry failures happen as records are written, which a dry run does
-	// not do; it meets the rule's errors and latency only.
-	if pr, ok := in.(*kinesis.PutRecordsInput); ok && failures != nil && !flag(pr.DryRun) {
-		out, err = a.putRecordsFailing(ctx, scope, pr, failures)
-	} else {
-		out, err = h(a, ctx, scope, in)
-	}
-	if err != nil {
-		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
-	}
-	a.recordIterator(call, out)
-	if s, ok := out.(*subscription); ok {
-		// drop_subscription ends the stream right after its
-		// initial-response, as a connection dropped before any record
-		// arrived would; the rule's Count says how many calls meet it.
-		dropAfter := -1
-		if drop {
-			dropAfter = 0
-		}
-		return a.streamResponse(req, s, dropAfter)
-	}
-	return kinesis.EncodeResponse(req.ContentType, out)
-}
-
-// faultCall describes in for matching fault rules: the stream and shard
-// come from whichever of the members StreamName, StreamARN, ShardId,
-// ShardToSplit and ShardToMerge the operation has. Reflection keeps this
-// to one place for every shape; it runs only with an injector.
-func faultCall(op, account string, in kinesis.Input) faults.Call {
-	c := faults.Call{Operation: op, Account: account}
-	v := reflect.ValueOf(in)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return c
-	}
-	v = v.Elem()
-	member := func(name string) string {
-		f := v.FieldByName(name)
-		if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() || f.Elem().Kind() != reflect.String {
-			return ""
-		}
-		return f.Elem().String()
-	}
-	c.Stream = member("StreamName")
-	if c.Stream == "" {
-		c.Stream = streamNameOf(member("StreamARN"))
-	}
-	if c.Stream == "" {
-		// A consumer ARN is the stream ARN followed by /consumer/NAME:EPOCH.
-		c.Stream, _, _ = strings.Cut(streamNameOf(member("ConsumerARN")), "/")
-	}
-	for _, name := range []string{"ShardID", "ShardToSplit", "ShardToMerge"} {
-		if c.Shard = member(name); c.Shard != "" {
-			break
-		}
-	}
-	if pr, ok := in.(*kinesis.PutRecordsInput); ok {
-		c.Entries = len(pr.Records)
-	}
-	return c
-}
-
-// streamNameOf returns the stream name in a stream ARN, or "".
-func streamNameOf(arn string) string {
-	_, name, _ := strings.Cut(arn, ":stream/")
-	return name
 }
 
 // wireError turns a handler's error into the AWS error to send. Domain

@@ -1,0 +1,100 @@
+package api
+
+// Conversions from package stream's results to the wire's shapes that
+// several operations share.
+
+import (
+	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/stream"
+)
+
+func consumerOut(c *stream.Consumer) kinesis.Consumer {
+	return kinesis.Consumer{
+		ConsumerName:              c.ConsumerName,
+		ConsumerARN:               c.ConsumerARN,
+		ConsumerStatus:            string(c.ConsumerStatus),
+		ConsumerCreationTimestamp: kinesis.NewTimestamp(c.ConsumerCreationTimestamp),
+	}
+}
+
+// shardsOut converts shards; the list is never nil because AWS always
+// sends it.
+func shardsOut(in []stream.Shard) []kinesis.Shard {
+	out := make([]kinesis.Shard, 0, len(in))
+	for _, s := range in {
+		out = append(out, kinesis.Shard{
+			ShardID:               s.ShardId,
+			ParentShardID:         optStr(s.ParentShardId),
+			AdjacentParentShardID: optStr(s.AdjacentParentShardId),
+			HashKeyRange:          kinesis.HashKeyRange(s.HashKeyRange),
+			SequenceNumberRange: kinesis.SequenceNumberRange{
+				StartingSequenceNumber: s.SequenceNumberRange.StartingSequenceNumber,
+				EndingSequenceNumber:   optStr(s.SequenceNumberRange.EndingSequenceNumber),
+			},
+		})
+	}
+	return out
+}
+
+func childShardsOut(in []stream.ChildShard) []kinesis.ChildShard {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]kinesis.ChildShard, 0, len(in))
+	for _, c := range in {
+		out = append(out, kinesis.ChildShard{
+			ShardID:      c.ShardId,
+			ParentShards: append([]string(nil), c.ParentShards...),
+			HashKeyRange: kinesis.HashKeyRange(c.HashKeyRange),
+		})
+	}
+	return out
+}
+
+func modeDetails(m stream.StreamMode) *kinesis.StreamModeDetails {
+	if m == "" {
+		return nil
+	}
+	return &kinesis.StreamModeDetails{StreamMode: optStr(string(m))}
+}
+
+// monitoring is AWS's EnhancedMonitoring: one entry, whose metric list is
+// present even when empty.
+func monitoring(metrics []string) []kinesis.EnhancedMetrics {
+	return []kinesis.EnhancedMetrics{{ShardLevelMetrics: append(make([]string, 0, len(metrics)), metrics...)}}
+}
+
+// tagsOut converts tags; the list is never nil because AWS always sends
+// it.
+func tagsOut(in []stream.Tag) []kinesis.Tag {
+	out := make([]kinesis.Tag, 0, len(in))
+	for _, t := range in {
+		v := t.Value
+		out = append(out, kinesis.Tag{Key: t.Key, Value: &v})
+	}
+	return out
+}
+
+// eventOut is the wire shape of an event.
+func eventOut(ev *stream.SubscribeToShardEvent) *kinesis.SubscribeToShardEvent {
+	out := &kinesis.SubscribeToShardEvent{
+		Records:                    make([]kinesis.Record, 0, len(ev.Records)),
+		ContinuationSequenceNumber: optStr(ev.ContinuationSequenceNumber),
+		MillisBehindLatest:         ev.MillisBehindLatest,
+		ChildShards:                childShardsOut(ev.ChildShards),
+	}
+	for _, r := range ev.Records {
+		data := r.Data
+		if data == nil {
+			data = []byte{}
+		}
+		out.Records = append(out.Records, kinesis.Record{
+			SequenceNumber:              r.SequenceNumber,
+			ApproximateArrivalTimestamp: kinesis.TimestampOf(r.ApproximateArrivalTimestamp),
+			Data:                        data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              optStr(r.EncryptionType),
+		})
+	}
+	return out
+}

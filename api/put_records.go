@@ -1,0 +1,45 @@
+package api
+
+import (
+	"context"
+
+	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/stream"
+)
+
+func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
+	in := raw.(*kinesis.PutRecordsInput)
+	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
+		return nil, err
+	}
+	entries := make([]stream.PutRecordsEntry, 0, len(in.Records))
+	for _, e := range in.Records {
+		entries = append(entries, stream.PutRecordsEntry{
+			PartitionKey:    str(e.PartitionKey),
+			ExplicitHashKey: str(e.ExplicitHashKey),
+			Data:            e.Data,
+		})
+	}
+	r, err := a.svc.PutRecords(ctx, scope, stream.PutRecordsInput{
+		Stream:  ref(in.StreamName, in.StreamARN),
+		Records: entries,
+		DryRun:  flag(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &kinesis.PutRecordsOutput{
+		FailedRecordCount: int32Ptr(int32(r.FailedRecordCount)),
+		Records:           make([]kinesis.PutRecordsResultEntry, 0, len(r.Records)),
+		EncryptionType:    optStr(r.EncryptionType),
+	}
+	for _, e := range r.Records {
+		out.Records = append(out.Records, kinesis.PutRecordsResultEntry{
+			SequenceNumber: optStr(e.SequenceNumber),
+			ShardID:        optStr(e.ShardId),
+			ErrorCode:      optStr(e.ErrorCode),
+			ErrorMessage:   optStr(e.ErrorMessage),
+		})
+	}
+	return out, nil
+}

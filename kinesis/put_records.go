@@ -1,0 +1,72 @@
+package kinesis
+
+import (
+	"strconv"
+	"strings"
+)
+
+// PutRecordsInput is the input of PutRecords.
+type PutRecordsInput struct {
+	Records    []PutRecordsRequestEntry `json:"Records,omitempty"`
+	StreamName *string                  `json:"StreamName,omitempty"`
+	StreamARN  *string                  `json:"StreamARN,omitempty"`
+	StreamID   *string                  `json:"StreamId,omitempty"`
+	DryRun     *bool                    `json:"DryRun,omitempty"`
+}
+
+// PutRecordsRequestEntry is one record of a PutRecords request. A nil
+// Data means the member was absent; an empty record is a non-nil empty
+// slice.
+type PutRecordsRequestEntry struct {
+	Data            []byte  `json:"Data,omitempty"`
+	ExplicitHashKey *string `json:"ExplicitHashKey,omitempty"`
+	PartitionKey    *string `json:"PartitionKey,omitempty"`
+}
+
+// PutRecordsOutput is the output of PutRecords.
+type PutRecordsOutput struct {
+	FailedRecordCount *int32                  `json:"FailedRecordCount,omitempty"`
+	Records           []PutRecordsResultEntry `json:"Records"`
+	EncryptionType    *string                 `json:"EncryptionType,omitempty"`
+}
+
+// PutRecordsResultEntry is the result for one record: SequenceNumber and
+// ShardId on success, ErrorCode and ErrorMessage on failure.
+type PutRecordsResultEntry struct {
+	SequenceNumber *string `json:"SequenceNumber,omitempty"`
+	ShardID        *string `json:"ShardId,omitempty"`
+	ErrorCode      *string `json:"ErrorCode,omitempty"`
+	ErrorMessage   *string `json:"ErrorMessage,omitempty"`
+}
+
+// Validate checks the input against the service model, except for the
+// upper bound of Data (see ValidateDataSize).
+func (in *PutRecordsInput) Validate() *Error {
+	var v validator
+	if in.Records == nil {
+		v.null("records")
+	} else {
+		items := make([]string, len(in.Records))
+		for i := range items {
+			// The service prints each entry with Java's default
+			// toString; the hash part is not reproducible.
+			items[i] = putRecordsEntryClass + "@2"
+		}
+		val := quoted("[" + strings.Join(items, ", ") + "]")
+		if len(in.Records) < minRecords {
+			v.fail(val, "records", "Member must have length greater than or equal to "+strconv.Itoa(minRecords))
+		}
+		if len(in.Records) > maxRecords {
+			v.fail(val, "records", "Member must have length less than or equal to "+strconv.Itoa(maxRecords))
+		}
+		for i := range in.Records {
+			r := &in.Records[i]
+			path := "records." + strconv.Itoa(i+1) + ".member."
+			v.checkBlob(path+"data", r.Data, true)
+			v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
+			v.checkString(path+"partitionKey", r.PartitionKey, partitionKeyRequired, &shapePartitionKey)
+		}
+	}
+	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
+	return v.err()
+}
