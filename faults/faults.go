@@ -11,9 +11,9 @@
 // the same faults. Concurrent requests are serialized by a mutex, so the
 // order they reach Match in is the order that counts.
 //
-// Package faults does not import package kinesis (kinesis imports it), so
-// it carries its own copies of the operation and exception names it
-// validates rules against.
+// Rules are checked against the wire's tables of operations and of
+// exceptions (package kinesis): a rule may name any operation Tributary
+// has the shapes of, and any exception a served call can end with.
 package faults
 
 import (
@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 // Effect is what a rule does to the calls it matches.
@@ -52,14 +54,6 @@ const (
 
 // AnyOperation in Rule.Operation matches every operation.
 const AnyOperation = "*"
-
-// Exception and error-code names used in defaults and validation.
-const (
-	ErrProvisionedThroughputExceeded = "ProvisionedThroughputExceededException"
-	ErrInternalFailure               = "InternalFailure"
-	ErrExpiredIterator               = "ExpiredIteratorException"
-	ErrLimitExceeded                 = "LimitExceededException"
-)
 
 // maxLatency bounds a latency rule so that a typo (200s for 200ms) cannot
 // hang a client forever.
@@ -372,11 +366,11 @@ func firstNonEmpty(a, b string) string {
 // with InternalFailure and ServiceUnavailable.
 func DefaultMessage(typ, stream, shard, account string) string {
 	switch typ {
-	case ErrProvisionedThroughputExceeded:
+	case kinesis.ErrProvisionedThroughputExceeded:
 		return rateExceeded(stream, shard, account)
-	case ErrLimitExceeded:
+	case kinesis.ErrLimitExceeded:
 		return fmt.Sprintf("Rate exceeded for stream %s under account %s.", stream, account)
-	case ErrExpiredIterator:
+	case kinesis.ErrExpiredIterator:
 		return "Iterator expired."
 	}
 	return ""
@@ -395,7 +389,7 @@ func rateExceeded(stream, shard, account string) string {
 // EntryMessage is AWS's ErrorMessage for a failed PutRecords entry with
 // the given ErrorCode.
 func EntryMessage(code, stream, shard, account string) string {
-	if code == ErrInternalFailure {
+	if code == kinesis.ErrInternalFailure {
 		// As the service sends it (seen in amazon-kinesis-producer issue
 		// 30); the API reference paraphrases it as "Internal Service
 		// Failure".
@@ -449,7 +443,7 @@ func Validate(r *Rule) error {
 	if r.Operation == "" {
 		return errors.New("operation is required")
 	}
-	if r.Operation != AnyOperation && !slices.Contains(operations, r.Operation) {
+	if r.Operation != AnyOperation && !kinesis.HasShapes(r.Operation) {
 		return fmt.Errorf("unknown operation %q", r.Operation)
 	}
 	if r.Probability < 0 || r.Probability > 1 {
@@ -475,7 +469,7 @@ func Validate(r *Rule) error {
 		if r.ErrorType == "" {
 			return errors.New("effect error needs error_type")
 		}
-		if !slices.Contains(errorTypes, r.ErrorType) {
+		if !kinesis.IsCallError(r.ErrorType) {
 			return fmt.Errorf("unknown error_type %q", r.ErrorType)
 		}
 	case EffectLatency:
@@ -483,7 +477,7 @@ func Validate(r *Rule) error {
 			return fmt.Errorf("effect latency needs a latency above 0 and at most %v", maxLatency)
 		}
 	case EffectPutRecordsFailures:
-		if err := only("PutRecords"); err != nil {
+		if err := only(kinesis.OpPutRecords); err != nil {
 			return err
 		}
 		if r.Fraction <= 0 || r.Fraction > 1 {
@@ -491,20 +485,20 @@ func Validate(r *Rule) error {
 		}
 		switch r.ErrorCode {
 		case "":
-			r.ErrorCode = ErrProvisionedThroughputExceeded
-		case ErrProvisionedThroughputExceeded, ErrInternalFailure:
+			r.ErrorCode = kinesis.ErrProvisionedThroughputExceeded
+		case kinesis.ErrProvisionedThroughputExceeded, kinesis.ErrInternalFailure:
 		default:
-			return fmt.Errorf("error_code %q must be %s or %s", r.ErrorCode, ErrProvisionedThroughputExceeded, ErrInternalFailure)
+			return fmt.Errorf("error_code %q must be %s or %s", r.ErrorCode, kinesis.ErrProvisionedThroughputExceeded, kinesis.ErrInternalFailure)
 		}
 	case EffectExpireIterators:
-		if err := only("GetRecords"); err != nil {
+		if err := only(kinesis.OpGetRecords); err != nil {
 			return err
 		}
 		if r.MaxAge <= 0 {
 			return errors.New("effect expire_iterators needs a max_age above 0")
 		}
 	case EffectDropSubscription:
-		if err := only("SubscribeToShard"); err != nil {
+		if err := only(kinesis.OpSubscribeToShard); err != nil {
 			return err
 		}
 	case "":
@@ -513,37 +507,4 @@ func Validate(r *Rule) error {
 		return fmt.Errorf("unknown effect %q", r.Effect)
 	}
 	return nil
-}
-
-// operations are the Kinesis operations a rule may name.
-var operations = []string{
-	"AddTagsToStream", "CreateStream", "DecreaseStreamRetentionPeriod",
-	"DeleteResourcePolicy", "DeleteStream", "DeregisterStreamConsumer",
-	"DescribeAccountSettings", "DescribeLimits", "DescribeStream",
-	"DescribeStreamConsumer", "DescribeStreamSummary",
-	"DisableEnhancedMonitoring", "EnableEnhancedMonitoring", "GetRecords",
-	"GetResourcePolicy", "GetShardIterator", "IncreaseStreamRetentionPeriod",
-	"ListShards", "ListStreamConsumers", "ListStreams",
-	"ListTagsForResource", "ListTagsForStream", "MergeShards", "PutRecord",
-	"PutRecords", "PutResourcePolicy", "RegisterStreamConsumer",
-	"RemoveTagsFromStream", "SplitShard", "StartStreamEncryption",
-	"StopStreamEncryption", "SubscribeToShard", "TagResource",
-	"UntagResource", "UpdateAccountSettings", "UpdateMaxRecordSize",
-	"UpdateShardCount", "UpdateStreamMode",
-	"UpdateStreamRecordDistributionStrategy", "UpdateStreamWarmThroughput",
-}
-
-// errorTypes are the exceptions an error rule may raise: those of the
-// Kinesis service model and the AWS front end's InternalFailure,
-// ServiceUnavailable and ThrottlingException.
-var errorTypes = []string{
-	"AccessDeniedException", "ExpiredIteratorException",
-	"ExpiredNextTokenException", "InternalFailureException",
-	"InvalidArgumentException", "KMSAccessDeniedException",
-	"KMSDisabledException", "KMSInvalidStateException",
-	"KMSNotFoundException", "KMSOptInRequired", "KMSThrottlingException",
-	"LimitExceededException", "ProvisionedThroughputExceededException",
-	"ResourceInUseException", "ResourceNotFoundException",
-	"ValidationException", "InternalFailure", "ServiceUnavailable",
-	"ThrottlingException",
 }

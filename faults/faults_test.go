@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 func u64(n uint64) *uint64 { return &n }
@@ -44,12 +46,12 @@ func TestDeterministic(t *testing.T) {
 		name string
 		rule Rule
 	}{
-		{"error", Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: ErrProvisionedThroughputExceeded, Probability: 0.5}},
+		{"error", Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: kinesis.ErrProvisionedThroughputExceeded, Probability: 0.5}},
 		{"latency", Rule{Operation: "*", Effect: EffectLatency, Latency: Duration(time.Millisecond), Probability: 0.3}},
 		{"put records failures", Rule{Operation: "PutRecords", Effect: EffectPutRecordsFailures, Fraction: 0.4, Probability: 0.7}},
-		{"internal failures", Rule{Operation: "PutRecords", Effect: EffectPutRecordsFailures, Fraction: 1, ErrorCode: ErrInternalFailure}},
+		{"internal failures", Rule{Operation: "PutRecords", Effect: EffectPutRecordsFailures, Fraction: 1, ErrorCode: kinesis.ErrInternalFailure}},
 		{"expire iterators", Rule{Operation: "GetRecords", Effect: EffectExpireIterators, MaxAge: Duration(time.Second), Probability: 0.5}},
-		{"rule seed", Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: ErrInternalFailure, Probability: 0.5, Seed: u64(99)}},
+		{"rule seed", Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: kinesis.ErrInternalFailure, Probability: 0.5, Seed: u64(99)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestRuleSeedOverridesInjectorSeed(t *testing.T) {
-	r := Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: ErrInternalFailure, Probability: 0.5, Seed: u64(7)}
+	r := Rule{Operation: "PutRecords", Effect: EffectError, ErrorType: kinesis.ErrInternalFailure, Probability: 0.5, Seed: u64(7)}
 	if !reflect.DeepEqual(run(t, 1, []Rule{r}), run(t, 2, []Rule{r})) {
 		t.Error("a rule with its own seed depends on the injector's seed")
 	}
@@ -86,7 +88,7 @@ func TestProbability(t *testing.T) {
 	const n, tolerance = 20000, 0.02
 	for _, p := range []float64{0.1, 0.5, 0.9} {
 		in := New(1)
-		if _, err := in.Add(Rule{Operation: "PutRecord", Effect: EffectError, ErrorType: ErrInternalFailure, Probability: p}); err != nil {
+		if _, err := in.Add(Rule{Operation: "PutRecord", Effect: EffectError, ErrorType: kinesis.ErrInternalFailure, Probability: p}); err != nil {
 			t.Fatal(err)
 		}
 		hits := 0
@@ -112,7 +114,7 @@ func TestFraction(t *testing.T) {
 			t.Fatalf("got %d decisions", len(d))
 		}
 		failed += len(d[0].FailedEntries)
-		if d[0].ErrorCode != ErrProvisionedThroughputExceeded || d[0].ErrorMessage != "Rate exceeded for stream s under account 1." {
+		if d[0].ErrorCode != kinesis.ErrProvisionedThroughputExceeded || d[0].ErrorMessage != "Rate exceeded for stream s under account 1." {
 			t.Fatalf("entry error %q %q", d[0].ErrorCode, d[0].ErrorMessage)
 		}
 	}
@@ -123,7 +125,7 @@ func TestFraction(t *testing.T) {
 
 func TestCountSpends(t *testing.T) {
 	in := New(0)
-	r, err := in.Add(Rule{Operation: "PutRecord", Stream: "s", Effect: EffectError, ErrorType: ErrProvisionedThroughputExceeded, Count: 2})
+	r, err := in.Add(Rule{Operation: "PutRecord", Stream: "s", Effect: EffectError, ErrorType: kinesis.ErrProvisionedThroughputExceeded, Count: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestCountSpends(t *testing.T) {
 
 func TestMatchShard(t *testing.T) {
 	in := New(0)
-	if _, err := in.Add(Rule{Operation: "GetShardIterator", Shard: "shardId-000000000001", Effect: EffectError, ErrorType: ErrProvisionedThroughputExceeded}); err != nil {
+	if _, err := in.Add(Rule{Operation: "GetShardIterator", Shard: "shardId-000000000001", Effect: EffectError, ErrorType: kinesis.ErrProvisionedThroughputExceeded}); err != nil {
 		t.Fatal(err)
 	}
 	if got := in.Match(Call{Operation: "GetShardIterator", Stream: "s", Shard: "shardId-000000000000"}); len(got) != 0 {

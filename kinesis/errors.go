@@ -19,10 +19,9 @@ func (e *Error) Error() string {
 	return e.Type + ": " + e.Message
 }
 
-// Exception names Kinesis returns. The first group comes from the service
-// model; the second are protocol-level errors the AWS front end produces
-// before an operation runs.
+// Exception names Kinesis answers with: the one list of them in Tributary.
 const (
+	// The service model's exceptions.
 	ErrAccessDenied                  = "AccessDeniedException"
 	ErrDryRunOperation               = "DryRunOperationException"
 	ErrExpiredIterator               = "ExpiredIteratorException"
@@ -41,8 +40,13 @@ const (
 	ErrResourceNotFound              = "ResourceNotFoundException"
 	ErrValidation                    = "ValidationException"
 
-	ErrInternalFailure            = "InternalFailure"
-	ErrServiceUnavailable         = "ServiceUnavailable"
+	// Errors of the AWS front end that a served call can also end with.
+	ErrInternalFailure    = "InternalFailure"
+	ErrServiceUnavailable = "ServiceUnavailable"
+	ErrThrottling         = "ThrottlingException"
+
+	// Errors of the AWS front end before an operation runs: protocol and
+	// authentication.
 	ErrSerialization              = "SerializationException"
 	ErrUnknownOperation           = "UnknownOperationException"
 	ErrMissingAuthenticationToken = "MissingAuthenticationTokenException"
@@ -50,35 +54,79 @@ const (
 	ErrInvalidSignature           = "InvalidSignatureException"
 	ErrUnrecognizedClient         = "UnrecognizedClientException"
 	ErrExpiredToken               = "ExpiredTokenException"
-	ErrThrottling                 = "ThrottlingException"
+	ErrRequestTimeout             = "RequestTimeoutException"
 )
 
-// statusByType holds the statuses that differ from 400. Kinesis speaks the
-// AWS JSON protocol, where every client fault, the authentication ones
-// included, is a 400 (captured from the live service by kinesalite: a
-// request without Authorization gets MissingAuthenticationTokenException
-// with 400, not the 403 of the query-protocol "Common Errors" page); only
-// server faults differ.
-var statusByType = map[string]int{
-	ErrInternalFailure:          statusInternalServerError,
-	ErrInternalFailureException: statusInternalServerError,
-	ErrServiceUnavailable:       statusServiceUnavailable,
+// exception is what the table below knows of an exception.
+type exception struct {
+	// status is the HTTP status AWS answers it with. Kinesis speaks the
+	// AWS JSON protocol, where every client fault, the authentication
+	// ones included, is a 400 (captured from the live service by
+	// kinesalite: a request without Authorization gets
+	// MissingAuthenticationTokenException with 400, not the 403 of the
+	// query-protocol "Common Errors" page); only server faults differ.
+	status int
+	// ofCall is whether a call that reached its operation can end with
+	// it: the service model's exceptions and the front end's
+	// InternalFailure, ServiceUnavailable and ThrottlingException, not
+	// the protocol and authentication errors.
+	ofCall bool
 }
+
+// exceptions is the one table of the exceptions above.
+var exceptions = map[string]exception{
+	ErrAccessDenied:                  {statusBadRequest, true},
+	ErrDryRunOperation:               {statusBadRequest, true},
+	ErrExpiredIterator:               {statusBadRequest, true},
+	ErrExpiredNextToken:              {statusBadRequest, true},
+	ErrInternalFailureException:      {statusInternalServerError, true},
+	ErrInvalidArgument:               {statusBadRequest, true},
+	ErrKMSAccessDenied:               {statusBadRequest, true},
+	ErrKMSDisabled:                   {statusBadRequest, true},
+	ErrKMSInvalidState:               {statusBadRequest, true},
+	ErrKMSNotFound:                   {statusBadRequest, true},
+	ErrKMSOptInRequired:              {statusBadRequest, true},
+	ErrKMSThrottling:                 {statusBadRequest, true},
+	ErrLimitExceeded:                 {statusBadRequest, true},
+	ErrProvisionedThroughputExceeded: {statusBadRequest, true},
+	ErrResourceInUse:                 {statusBadRequest, true},
+	ErrResourceNotFound:              {statusBadRequest, true},
+	ErrValidation:                    {statusBadRequest, true},
+
+	ErrInternalFailure:    {statusInternalServerError, true},
+	ErrServiceUnavailable: {statusServiceUnavailable, true},
+	ErrThrottling:         {statusBadRequest, true},
+
+	ErrSerialization:              {statusBadRequest, false},
+	ErrUnknownOperation:           {statusBadRequest, false},
+	ErrMissingAuthenticationToken: {statusBadRequest, false},
+	ErrIncompleteSignature:        {statusBadRequest, false},
+	ErrInvalidSignature:           {statusBadRequest, false},
+	ErrUnrecognizedClient:         {statusBadRequest, false},
+	ErrExpiredToken:               {statusBadRequest, false},
+	ErrRequestTimeout:             {statusRequestTimeout, false},
+}
+
+// IsCallError reports whether errType is an exception that a call which
+// reached its operation can end with (see exception.ofCall): what a fault
+// rule may inject.
+func IsCallError(errType string) bool { return exceptions[errType].ofCall }
 
 // HTTP statuses, spelled out here because this package stays free of
 // net/http (see docs/architecture.md).
 const (
 	statusOK                  = 200
 	statusBadRequest          = 400
+	statusRequestTimeout      = 408
 	statusInternalServerError = 500
 	statusServiceUnavailable  = 503
 )
 
-// StatusFor returns the HTTP status AWS uses for an exception name; any
-// name not known to be a server fault is a client fault, 400.
+// StatusFor returns the HTTP status AWS uses for an exception name; a
+// name not in the table is a client fault, 400.
 func StatusFor(errType string) int {
-	if s, ok := statusByType[errType]; ok {
-		return s
+	if e, ok := exceptions[errType]; ok {
+		return e.status
 	}
 	return statusBadRequest
 }

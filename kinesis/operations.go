@@ -5,15 +5,19 @@ import (
 	"strings"
 )
 
-// Operation names, as they follow TargetPrefix in X-Amz-Target.
+// Operation names, as they follow TargetPrefix in X-Amz-Target: every
+// operation of the Kinesis API as the AWS SDKs list it.
 const (
 	OpAddTagsToStream                        = "AddTagsToStream"
+	OpCreateChannel                          = "CreateChannel"
 	OpCreateStream                           = "CreateStream"
 	OpDecreaseStreamRetentionPeriod          = "DecreaseStreamRetentionPeriod"
+	OpDeleteChannel                          = "DeleteChannel"
 	OpDeleteResourcePolicy                   = "DeleteResourcePolicy"
 	OpDeleteStream                           = "DeleteStream"
 	OpDeregisterStreamConsumer               = "DeregisterStreamConsumer"
 	OpDescribeAccountSettings                = "DescribeAccountSettings"
+	OpDescribeChannel                        = "DescribeChannel"
 	OpDescribeLimits                         = "DescribeLimits"
 	OpDescribeStream                         = "DescribeStream"
 	OpDescribeStreamConsumer                 = "DescribeStreamConsumer"
@@ -24,6 +28,7 @@ const (
 	OpGetResourcePolicy                      = "GetResourcePolicy"
 	OpGetShardIterator                       = "GetShardIterator"
 	OpIncreaseStreamRetentionPeriod          = "IncreaseStreamRetentionPeriod"
+	OpListChannels                           = "ListChannels"
 	OpListShards                             = "ListShards"
 	OpListStreamConsumers                    = "ListStreamConsumers"
 	OpListStreams                            = "ListStreams"
@@ -42,6 +47,7 @@ const (
 	OpTagResource                            = "TagResource"
 	OpUntagResource                          = "UntagResource"
 	OpUpdateAccountSettings                  = "UpdateAccountSettings"
+	OpUpdateChannel                          = "UpdateChannel"
 	OpUpdateMaxRecordSize                    = "UpdateMaxRecordSize"
 	OpUpdateShardCount                       = "UpdateShardCount"
 	OpUpdateStreamMode                       = "UpdateStreamMode"
@@ -49,16 +55,24 @@ const (
 	OpUpdateStreamWarmThroughput             = "UpdateStreamWarmThroughput"
 )
 
-// inputs makes an empty input shape per operation. It is the one list of
-// operations this package knows; it is never modified.
-var inputs = map[string]func() Input{
+// operations is the one table of the Kinesis API's operations: each name
+// with the constructor of its input shape, nil for the few operations
+// Tributary knows by name only (the channel operations, whose shapes it
+// does not have). Every other table of operations in Tributary (the
+// handlers in package api, the rules of package faults, the front end's
+// routing in package server) is checked against this one or built from
+// it. It is never modified.
+var operations = map[string]func() Input{
 	OpAddTagsToStream:                        func() Input { return new(AddTagsToStreamInput) },
+	OpCreateChannel:                          nil,
 	OpCreateStream:                           func() Input { return new(CreateStreamInput) },
 	OpDecreaseStreamRetentionPeriod:          func() Input { return new(DecreaseStreamRetentionPeriodInput) },
+	OpDeleteChannel:                          nil,
 	OpDeleteResourcePolicy:                   func() Input { return new(DeleteResourcePolicyInput) },
 	OpDeleteStream:                           func() Input { return new(DeleteStreamInput) },
 	OpDeregisterStreamConsumer:               func() Input { return new(DeregisterStreamConsumerInput) },
 	OpDescribeAccountSettings:                func() Input { return new(DescribeAccountSettingsInput) },
+	OpDescribeChannel:                        nil,
 	OpDescribeLimits:                         func() Input { return new(DescribeLimitsInput) },
 	OpDescribeStream:                         func() Input { return new(DescribeStreamInput) },
 	OpDescribeStreamConsumer:                 func() Input { return new(DescribeStreamConsumerInput) },
@@ -69,6 +83,7 @@ var inputs = map[string]func() Input{
 	OpGetResourcePolicy:                      func() Input { return new(GetResourcePolicyInput) },
 	OpGetShardIterator:                       func() Input { return new(GetShardIteratorInput) },
 	OpIncreaseStreamRetentionPeriod:          func() Input { return new(IncreaseStreamRetentionPeriodInput) },
+	OpListChannels:                           nil,
 	OpListShards:                             func() Input { return new(ListShardsInput) },
 	OpListStreamConsumers:                    func() Input { return new(ListStreamConsumersInput) },
 	OpListStreams:                            func() Input { return new(ListStreamsInput) },
@@ -87,6 +102,7 @@ var inputs = map[string]func() Input{
 	OpTagResource:                            func() Input { return new(TagResourceInput) },
 	OpUntagResource:                          func() Input { return new(UntagResourceInput) },
 	OpUpdateAccountSettings:                  func() Input { return new(UpdateAccountSettingsInput) },
+	OpUpdateChannel:                          nil,
 	OpUpdateMaxRecordSize:                    func() Input { return new(UpdateMaxRecordSizeInput) },
 	OpUpdateShardCount:                       func() Input { return new(UpdateShardCountInput) },
 	OpUpdateStreamMode:                       func() Input { return new(UpdateStreamModeInput) },
@@ -95,21 +111,20 @@ var inputs = map[string]func() Input{
 }
 
 // OperationOf returns the operation an X-Amz-Target names, e.g.
-// "PutRecord" for "Kinesis_20131202.PutRecord", and whether it is one this
-// package knows. Matching is exact, as AWS's is.
+// "PutRecord" for "Kinesis_20131202.PutRecord", and whether this package
+// has its shapes. Matching is exact, as AWS's is.
 func OperationOf(target string) (string, bool) {
 	op, ok := strings.CutPrefix(target, TargetPrefix)
 	if !ok {
 		return "", false
 	}
-	_, known := inputs[op]
-	return op, known
+	return op, operations[op] != nil
 }
 
 // NewInput returns an empty input shape for op, ready for DecodeRequest.
 func NewInput(op string) (Input, bool) {
-	mk, ok := inputs[op]
-	if !ok {
+	mk := operations[op]
+	if mk == nil {
 		return nil, false
 	}
 	return mk(), true
@@ -117,10 +132,25 @@ func NewInput(op string) (Input, bool) {
 
 // Operations lists the operations this package has shapes for, sorted.
 func Operations() []string {
-	ops := make([]string, 0, len(inputs))
-	for op := range inputs {
-		ops = append(ops, op)
+	ops := make([]string, 0, len(operations))
+	for op, mk := range operations {
+		if mk != nil {
+			ops = append(ops, op)
+		}
 	}
 	slices.Sort(ops)
 	return ops
+}
+
+// HasShapes reports whether op names an operation this package has the
+// shapes of: one that can be decoded, validated and served.
+func HasShapes(op string) bool { return operations[op] != nil }
+
+// IsOperation reports whether op names an operation of the Kinesis API,
+// whether or not this package has its shapes. The front end needs to
+// know: AWS answers an unknown operation and a known one differently
+// before the request reaches the protocol (see package server).
+func IsOperation(op string) bool {
+	_, ok := operations[op]
+	return ok
 }

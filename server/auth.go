@@ -6,13 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
-)
 
-// AWS exception names for authentication failures.
-const (
-	errMissingToken        = "MissingAuthenticationTokenException"
-	errIncompleteSignature = "IncompleteSignatureException"
-	errInvalidSignature    = "InvalidSignatureException"
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 // sigV4Algorithm is the only signing algorithm Kinesis accepts.
@@ -47,7 +42,7 @@ func authenticate(header http.Header, rawQuery string) (credential, *authError) 
 
 	switch {
 	case authz != "" && presigned:
-		return credential{}, &authError{errInvalidSignature,
+		return credential{}, &authError{kinesis.ErrInvalidSignature,
 			"Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."}
 	case authz != "":
 		hasDate := header.Get("X-Amz-Date") != "" || header.Get("Date") != ""
@@ -55,7 +50,7 @@ func authenticate(header http.Header, rawQuery string) (credential, *authError) 
 	case presigned:
 		return parsePresignedQuery(query)
 	default:
-		return credential{}, &authError{errMissingToken, "Missing Authentication Token"}
+		return credential{}, &authError{kinesis.ErrMissingAuthenticationToken, "Missing Authentication Token"}
 	}
 }
 
@@ -71,7 +66,7 @@ func parseAuthorizationHeader(value string, hasDate bool) (credential, *authErro
 	for _, field := range fields {
 		k, v, ok := strings.Cut(field, "=")
 		if !ok {
-			return credential{}, &authError{errIncompleteSignature, fmt.Sprintf(
+			return credential{}, &authError{kinesis.ErrIncompleteSignature, fmt.Sprintf(
 				"'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", field, value)}
 		}
 		if _, dup := params[k]; !dup {
@@ -94,7 +89,7 @@ func parseAuthorizationHeader(value string, hasDate bool) (credential, *authErro
 	}
 	if msg.Len() > 0 {
 		msg.WriteString("Authorization=" + value)
-		return credential{}, &authError{errIncompleteSignature, msg.String()}
+		return credential{}, &authError{kinesis.ErrIncompleteSignature, msg.String()}
 	}
 	return checkSignatureParts(algorithm, params["Credential"], params["SignedHeaders"])
 }
@@ -109,7 +104,7 @@ func parsePresignedQuery(query url.Values) (credential, *authError) {
 	}
 	if msg.Len() > 0 {
 		msg.WriteString("Re-examine the query-string parameters.")
-		return credential{}, &authError{errIncompleteSignature, msg.String()}
+		return credential{}, &authError{kinesis.ErrIncompleteSignature, msg.String()}
 	}
 	return checkSignatureParts(query.Get("X-Amz-Algorithm"), query.Get("X-Amz-Credential"), query.Get("X-Amz-SignedHeaders"))
 }
@@ -118,16 +113,16 @@ func parsePresignedQuery(query url.Values) (credential, *authError) {
 // order: Host signed, algorithm, credential shape, credential scope.
 func checkSignatureParts(algorithm, cred, signedHeaders string) (credential, *authError) {
 	if !signsHost(signedHeaders) {
-		return credential{}, &authError{errInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization."}
+		return credential{}, &authError{kinesis.ErrInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	if algorithm != sigV4Algorithm {
-		return credential{}, &authError{errIncompleteSignature, fmt.Sprintf(
+		return credential{}, &authError{kinesis.ErrIncompleteSignature, fmt.Sprintf(
 			"Unsupported AWS 'algorithm': '%s' (only %s for now). ", algorithm, sigV4Algorithm)}
 	}
 	// AWS ignores trailing slashes when counting the elements.
 	parts := strings.Split(strings.TrimRight(cred, "/"), "/")
 	if len(parts) != 5 {
-		return credential{}, &authError{errIncompleteSignature, fmt.Sprintf(
+		return credential{}, &authError{kinesis.ErrIncompleteSignature, fmt.Sprintf(
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", cred)}
 	}
 	c := credential{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}
@@ -145,7 +140,7 @@ func checkSignatureParts(algorithm, cred, signedHeaders string) (credential, *au
 		fmt.Fprintf(&msg, "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ", parts[4])
 	}
 	if msg.Len() > 0 {
-		return credential{}, &authError{errInvalidSignature, msg.String()}
+		return credential{}, &authError{kinesis.ErrInvalidSignature, msg.String()}
 	}
 	return c, nil
 }

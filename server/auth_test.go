@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"testing"
+
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 func TestAuthenticate(t *testing.T) {
@@ -62,13 +64,13 @@ func TestAuthenticate(t *testing.T) {
 		},
 		{
 			name:     "missing",
-			wantType: errMissingToken,
+			wantType: kinesis.ErrMissingAuthenticationToken,
 			wantMsg:  "Missing Authentication Token",
 		},
 		{
 			name:     "query without X-Amz-Algorithm is not presigned",
 			query:    "X-Amz-Credential=a&X-Amz-Signature=b&X-Amz-SignedHeaders=c&X-Amz-Date=d",
-			wantType: errMissingToken,
+			wantType: kinesis.ErrMissingAuthenticationToken,
 			wantMsg:  "Missing Authentication Token",
 		},
 		{
@@ -76,13 +78,13 @@ func TestAuthenticate(t *testing.T) {
 			authz:    goodAuth,
 			headers:  withDate,
 			query:    "X-Amz-Algorithm",
-			wantType: errInvalidSignature,
+			wantType: kinesis.ErrInvalidSignature,
 			wantMsg:  "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
 		},
 		{
 			name:     "header without parameters or date",
 			authz:    "X",
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg: "Authorization header requires 'Credential' parameter. " +
 				"Authorization header requires 'Signature' parameter. " +
 				"Authorization header requires 'SignedHeaders' parameter. " +
@@ -93,20 +95,20 @@ func TestAuthenticate(t *testing.T) {
 			name:     "header missing SignedHeaders",
 			authz:    "AWS4- Signature=b Credential=a",
 			headers:  map[string]string{"Date": "a"},
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4- Signature=b Credential=a",
 		},
 		{
 			name:     "header missing date only",
 			authz:    goodAuth,
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + goodAuth,
 		},
 		{
 			name:     "header with a space inside the credential",
 			authz:    "AWS4-HMAC-SHA256 Credential=AKID /20250101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=abc",
 			headers:  withDate,
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg: "'/20250101/us-east-1/kinesis/aws4_request' not a valid key=value pair (missing equal-sign) in Authorization header: " +
 				"'AWS4-HMAC-SHA256 Credential=AKID /20250101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=abc'.",
 		},
@@ -114,35 +116,35 @@ func TestAuthenticate(t *testing.T) {
 			name:     "SigV2-style header",
 			authz:    "AWS AKID:c2lnbmF0dXJl",
 			headers:  withDate,
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "'AKID:c2lnbmF0dXJl' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS AKID:c2lnbmF0dXJl'.",
 		},
 		{
 			name:     "unsupported algorithm",
 			authz:    "AWS4-HMAC-SHA512 Credential=" + goodCred + ", SignedHeaders=host, Signature=abc",
 			headers:  withDate,
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512' (only AWS4-HMAC-SHA256 for now). ",
 		},
 		{
 			name:     "host not signed",
 			authz:    "AWS4-HMAC-SHA256 Credential=" + goodCred + ", SignedHeaders=x-amz-date, Signature=abc",
 			headers:  withDate,
-			wantType: errInvalidSignature,
+			wantType: kinesis.ErrInvalidSignature,
 			wantMsg:  "'Host' must be a 'SignedHeader' in the AWS Authorization.",
 		},
 		{
 			name:     "credential with four elements",
 			authz:    "AWS4-HMAC-SHA256 Credential=a/b/c/d, SignedHeaders=host, Signature=abc",
 			headers:  withDate,
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'",
 		},
 		{
 			name:     "credential scoped to another service, empty region and bad terminator",
 			authz:    "AWS4-HMAC-SHA256 Credential=AKID/20250101//dynamodb/aws5_request, SignedHeaders=host, Signature=abc",
 			headers:  withDate,
-			wantType: errInvalidSignature,
+			wantType: kinesis.ErrInvalidSignature,
 			wantMsg: "Credential should be scoped to a valid region, not ''. " +
 				"Credential should be scoped to correct service: 'kinesis'. " +
 				"Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. ",
@@ -150,7 +152,7 @@ func TestAuthenticate(t *testing.T) {
 		{
 			name:     "empty X-Amz-Algorithm query",
 			query:    "X-Amz-Algorithm",
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg: "AWS query-string parameters must include 'X-Amz-Algorithm'. " +
 				"AWS query-string parameters must include 'X-Amz-Credential'. " +
 				"AWS query-string parameters must include 'X-Amz-Signature'. " +
@@ -161,13 +163,13 @@ func TestAuthenticate(t *testing.T) {
 		{
 			name:     "query missing X-Amz-SignedHeaders",
 			query:    "X-Amz-Algorithm=a&X-Amz-Credential=b&X-Amz-Signature=c&X-Amz-Date=d",
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "AWS query-string parameters must include 'X-Amz-SignedHeaders'. Re-examine the query-string parameters.",
 		},
 		{
 			name:     "query with unsupported algorithm",
 			query:    "X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Credential=b&X-Amz-Signature=c&X-Amz-SignedHeaders=host&X-Amz-Date=d",
-			wantType: errIncompleteSignature,
+			wantType: kinesis.ErrIncompleteSignature,
 			wantMsg:  "Unsupported AWS 'algorithm': 'AWS4-ECDSA-P256-SHA256' (only AWS4-HMAC-SHA256 for now). ",
 		},
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,7 +115,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		// An empty body or an unknown operation is reported before the
 		// signature is looked at; the protocol layer reports both.
 		if authErr != nil && len(body) > 0 && isKinesisTarget(target) {
-			x.writeResponse(s.cfg.ErrorResponse(contentType, authErr.Type, authErr.Message, http.StatusBadRequest))
+			x.writeResponse(errorResponse(contentType, authErr.Type, authErr.Message, http.StatusBadRequest))
 			return
 		}
 	case contentTypeLegacyJSON:
@@ -215,13 +214,13 @@ func (x *exchange) readBody() (*heldBody, bool) {
 		// retry is safe.
 		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "request body refused",
 			slog.String("request_id", x.id), slog.Any("error", err))
-		x.refuseUnread(x.s.cfg.ErrorResponse(contentType, "ServiceUnavailable", serviceUnavailableMessage, http.StatusServiceUnavailable))
+		x.refuseUnread(errorResponse(contentType, kinesis.ErrServiceUnavailable, serviceUnavailableMessage, http.StatusServiceUnavailable))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The client did not send its request within ReadTimeout.
 		// RequestTimeoutException is an error code the AWS SDKs know to
 		// retry.
 		x.closeAfter()
-		x.writeResponse(x.s.cfg.ErrorResponse(contentType, "RequestTimeoutException",
+		x.writeResponse(errorResponse(contentType, kinesis.ErrRequestTimeout,
 			fmt.Sprintf("The request was not received within %v.", x.s.cfg.ReadTimeout), http.StatusRequestTimeout))
 	default:
 		// Most likely the client went away; if not, it sent a malformed
@@ -320,15 +319,15 @@ func (x *exchange) frontDoor(target string, authErr *authError) {
 	service, op, _ := strings.Cut(target, ".")
 	switch {
 	case service == "" || op == "":
-		x.writeXML(http.StatusForbidden, "AccessDeniedException",
+		x.writeXML(http.StatusForbidden, kinesis.ErrAccessDenied,
 			"Unable to determine service/operation name to be authorized")
 	case service+"." != kinesis.TargetPrefix:
-		x.writeXML(http.StatusForbidden, "UnrecognizedClientException",
+		x.writeXML(http.StatusForbidden, kinesis.ErrUnrecognizedClient,
 			fmt.Sprintf("No authorization strategy was found for service: %s, operation: %s", service, op))
-	case !knownOperation(op):
-		x.writeXML(http.StatusInternalServerError, "InternalFailure", "")
+	case !kinesis.IsOperation(op):
+		x.writeXML(http.StatusInternalServerError, kinesis.ErrInternalFailure, "")
 	default:
-		x.writeXML(http.StatusNotFound, "UnknownOperationException", "")
+		x.writeXML(http.StatusNotFound, kinesis.ErrUnknownOperation, "")
 	}
 }
 
@@ -341,21 +340,21 @@ func (x *exchange) callHandler(req *kinesis.Request) (resp *kinesis.Response) {
 			x.s.log.LogAttrs(ctx, slog.LevelError, "handler panicked",
 				slog.String("request_id", x.id), slog.String("op", x.op),
 				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			resp = x.s.cfg.ErrorResponse(req.ContentType, "InternalFailure", internalFailureMessage, http.StatusInternalServerError)
+			resp = errorResponse(req.ContentType, kinesis.ErrInternalFailure, internalFailureMessage, http.StatusInternalServerError)
 		}
 	}()
 	resp = x.s.cfg.Handler.Handle(ctx, req)
 	if resp == nil {
 		x.s.log.LogAttrs(ctx, slog.LevelError, "handler returned no response",
 			slog.String("request_id", x.id), slog.String("op", x.op))
-		resp = x.s.cfg.ErrorResponse(req.ContentType, "InternalFailure", internalFailureMessage, http.StatusInternalServerError)
+		resp = errorResponse(req.ContentType, kinesis.ErrInternalFailure, internalFailureMessage, http.StatusInternalServerError)
 	}
 	return resp
 }
 
 func (x *exchange) writeResponse(resp *kinesis.Response) {
 	if resp == nil {
-		// Only a broken Config.ErrorResponse gets here.
+		// Only a broken kinesis.ErrorResponse gets here.
 		resp = &kinesis.Response{Status: http.StatusInternalServerError}
 	}
 	if resp.Stream != nil {
@@ -419,7 +418,7 @@ func opForLog(target string) string {
 // isKinesisTarget reports whether target names a Kinesis operation.
 func isKinesisTarget(target string) bool {
 	op, ok := strings.CutPrefix(target, kinesis.TargetPrefix)
-	return ok && knownOperation(op)
+	return ok && kinesis.IsOperation(op)
 }
 
 // mediaType returns the media type of a Content-Type header, lowercased
@@ -435,17 +434,10 @@ func escapeXML(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// jsonErrorResponse is the default Config.ErrorResponse: AWS JSON 1.1
-// only, whatever the caller's content type. It is meant for tests.
-func jsonErrorResponse(_, typ, message string, status int) *kinesis.Response {
-	body, err := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message,omitempty"`
-	}{typ, message})
-	if err != nil {
-		panic(err) // two strings always marshal
-	}
-	return &kinesis.Response{Status: status, ContentType: kinesis.ContentTypeJSON, Body: body}
+// errorResponse encodes one of the front end's own errors in the encoding
+// of the request (authentication failures, InternalFailure after a panic).
+func errorResponse(contentType, typ, message string, status int) *kinesis.Response {
+	return kinesis.ErrorResponse(contentType, &kinesis.Error{Type: typ, Message: message, Status: status})
 }
 
 // writeStream writes an event stream: the headers at once, then each

@@ -78,10 +78,6 @@ type Handler interface {
 	Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response
 }
 
-// ErrorResponseFunc encodes an AWS error in the encoding the caller used,
-// chosen from the request's content type.
-type ErrorResponseFunc func(contentType, typ, message string, status int) *kinesis.Response
-
 // Config configures a Server.
 type Config struct {
 	// Handler answers the requests the front end lets through. Required.
@@ -135,11 +131,6 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown Serve performs when its
 	// context is done. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
-	// ErrorResponse encodes the front end's own errors for JSON and CBOR
-	// callers (authentication failures, InternalFailure after a panic).
-	// Production wiring sets it to package kinesis's encoder; the default
-	// writes JSON only and exists for tests.
-	ErrorResponse ErrorResponseFunc
 	// Admin, when not nil, turns on the admin API under /_tributary/ (see
 	// admin.go), whose fault routes manage this injector. Requests under
 	// /_tributary/ never reach Handler and need no signature; with Admin
@@ -215,9 +206,6 @@ func New(cfg Config) *Server {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.ErrorResponse == nil {
-		cfg.ErrorResponse = jsonErrorResponse
 	}
 
 	if cfg.Admin != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
-	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
 	"github.com/tributary-io/tributary/storage/discard"
@@ -73,12 +72,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 
 	srv := server.New(server.Config{
-		Handler:       api.New(svc, api.Options{Logger: logger, Faults: inj}),
-		Account:       cfg.Account,
-		Logger:        logger,
-		ErrorResponse: errorResponse,
-		Admin:         adminInjector(cfg, inj),
-		TLS:           tlsConfig,
+		Handler: api.New(svc, api.Options{Logger: logger, Faults: inj}),
+		Account: cfg.Account,
+		Logger:  logger,
+		Admin:   adminInjector(cfg, inj),
+		TLS:     tlsConfig,
 		// For the admin API's stats route, which only exists with --admin.
 		BackgroundStats: backgroundStats(engine, svc),
 
@@ -165,10 +163,4 @@ func streamDelay(d time.Duration) time.Duration {
 		return stream.NoDelay
 	}
 	return d
-}
-
-// errorResponse encodes the server's own errors (authentication, bad
-// content type...) the way package kinesis encodes operation errors.
-func errorResponse(contentType, typ, message string, status int) *kinesis.Response {
-	return kinesis.ErrorResponse(contentType, &kinesis.Error{Type: typ, Message: message, Status: status})
 }
