@@ -133,7 +133,7 @@ func (a *API) wireError(ctx context.Context, op string, req *kinesis.Request, er
 	}
 	var se *stream.Error
 	if errors.As(err, &se) {
-		return kinesis.NewError(se.Type, se.Message)
+		return kinesis.NewError(exceptionOf(se.Code), se.Message)
 	}
 	a.log.ErrorContext(ctx, "operation failed",
 		slog.String("op", op),

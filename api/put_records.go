@@ -34,12 +34,15 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.In
 		EncryptionType:    optStr(r.EncryptionType),
 	}
 	for _, e := range r.Records {
-		out.Records = append(out.Records, kinesis.PutRecordsResultEntry{
+		entry := kinesis.PutRecordsResultEntry{
 			SequenceNumber: optStr(e.SequenceNumber),
 			ShardID:        optStr(e.ShardId),
-			ErrorCode:      optStr(e.ErrorCode),
-			ErrorMessage:   optStr(e.ErrorMessage),
-		})
+		}
+		if e.ErrorCode != 0 {
+			entry.ErrorCode = optStr(exceptionOf(e.ErrorCode))
+			entry.ErrorMessage = optStr(e.ErrorMessage)
+		}
+		out.Records = append(out.Records, entry)
 	}
 	return out, nil
 }

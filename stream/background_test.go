@@ -82,7 +82,7 @@ func TestReaperPanicIsContained(t *testing.T) {
 	}
 	_, err = svc.DescribeStreamSummary(f.ctx, scope, StreamRef{Name: "doomed"})
 	var e *Error
-	if !errors.As(err, &e) || e.Type != ResourceNotFoundException {
+	if !errors.As(err, &e) || e.Code != CodeNotFound {
 		t.Fatalf("DescribeStreamSummary of the deleted stream: %v", err)
 	}
 	if st := svc.BackgroundStats()["reap"]; st.Panics != 1 || st.Runs < 2 {
@@ -199,7 +199,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	_, err = svc.GetRecords(ctx, scope, GetRecordsInput{ShardIterator: live.ShardIterator})
 	var e *Error
-	if !errors.As(err, &e) || e.Type != ExpiredIteratorException {
+	if !errors.As(err, &e) || e.Code != CodeExpiredIterator {
 		t.Fatalf("GetRecords with an expired iterator: %v", err)
 	}
 	live, _ = svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "doomed"}, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
@@ -219,13 +219,13 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	}
 	select {
 	case err := <-ended:
-		if !errors.As(err, &e) || e.Type != ResourceNotFoundException {
+		if !errors.As(err, &e) || e.Code != CodeNotFound {
 			t.Fatalf("the session on a deleted stream ended with %v, want ResourceNotFoundException", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the session on a deleted stream did not end")
 	}
-	if _, err := svc.GetRecords(ctx, scope, GetRecordsInput{ShardIterator: live.ShardIterator}); !errors.As(err, &e) || e.Type != ResourceNotFoundException {
+	if _, err := svc.GetRecords(ctx, scope, GetRecordsInput{ShardIterator: live.ShardIterator}); !errors.As(err, &e) || e.Code != CodeNotFound {
 		t.Fatalf("GetRecords on a deleted stream: %v, want ResourceNotFoundException", err)
 	}
 
@@ -257,7 +257,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 			t.Fatalf("PutRecord(%s) after the reopen: %v", name, err)
 		}
 	}
-	if _, err := svc.DescribeStreamSummary(ctx, scope, StreamRef{Name: "doomed"}); !errors.As(err, &e) || e.Type != ResourceNotFoundException {
+	if _, err := svc.DescribeStreamSummary(ctx, scope, StreamRef{Name: "doomed"}); !errors.As(err, &e) || e.Code != CodeNotFound {
 		t.Fatalf("the deleted stream after the reopen: %v", err)
 	}
 	names, err := engine.ListLogs(ctx)

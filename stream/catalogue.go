@@ -247,16 +247,16 @@ func (s *Service) list(ctx context.Context, scope Scope) ([]*streamRecord, error
 func resolve(scope Scope, ref StreamRef) (string, error) {
 	if ref.ARN == "" {
 		if ref.Name == "" {
-			return "", newError(InvalidArgumentException, "Either StreamName or StreamARN must be provided.")
+			return "", newError(CodeInvalidArgument, "Either StreamName or StreamARN must be provided.")
 		}
 		return ref.Name, nil
 	}
 	region, account, name, ok := parseStreamARN(ref.ARN)
 	if !ok {
-		return "", newError(InvalidArgumentException, "StreamARN %s is invalid.", ref.ARN)
+		return "", newError(CodeInvalidArgument, "StreamARN %s is invalid.", ref.ARN)
 	}
 	if ref.Name != "" && ref.Name != name {
-		return "", newError(InvalidArgumentException, "StreamARN %s and StreamName %s do not refer to the same stream.", ref.ARN, ref.Name)
+		return "", newError(CodeInvalidArgument, "StreamARN %s and StreamName %s do not refer to the same stream.", ref.ARN, ref.Name)
 	}
 	if account != scope.Account || region != scope.Region {
 		return "", errStreamNotFound(name, account)

@@ -164,7 +164,7 @@ func (r *streamRecord) consumer(name string, now time.Time) *consumerRecord {
 }
 
 func errConsumerNotFound(name, stream, account string) *Error {
-	return newError(ResourceNotFoundException, "Consumer %s under stream %s and account %s not found.", name, stream, account)
+	return newError(CodeNotFound, "Consumer %s under stream %s and account %s not found.", name, stream, account)
 }
 
 // errConsumerNotActive is AWS's answer to SubscribeToShard for a consumer
@@ -172,14 +172,14 @@ func errConsumerNotFound(name, stream, account string) *Error {
 // timestamp EPOCH under stream STREAM and account ACCOUNT is not in ACTIVE
 // status.").
 func errConsumerNotActive(c *consumerRecord, stream, account string) *Error {
-	return newError(ResourceInUseException, "Consumer %s with creation timestamp %d under stream %s and account %s is not in ACTIVE status.",
+	return newError(CodeInUse, "Consumer %s with creation timestamp %d under stream %s and account %s is not in ACTIVE status.",
 		c.Name, c.Created.Unix(), stream, account)
 }
 
 // errStreamHasConsumers is AWS's DeleteStream answer for a stream with
 // consumers when EnforceConsumerDeletion is not set.
 func errStreamHasConsumers(name, account string) *Error {
-	return newError(ResourceInUseException,
+	return newError(CodeInUse,
 		"DeleteStream can't delete %s:%s because there are consumers associated with this data stream. To delete %s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.",
 		account, name, name)
 }
@@ -188,7 +188,7 @@ func errStreamHasConsumers(name, account string) *Error {
 // operation, which AWS requires to be given as an ARN.
 func streamOfConsumer(scope Scope, arn string) (string, error) {
 	if arn == "" {
-		return "", newError(InvalidArgumentException, "StreamARN must be provided.")
+		return "", newError(CodeInvalidArgument, "StreamARN must be provided.")
 	}
 	return resolve(scope, StreamRef{ARN: arn})
 }
@@ -201,7 +201,7 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, scope Scope, in Re
 		return nil, err
 	}
 	if !validStreamName(in.ConsumerName) {
-		return nil, newError(ValidationException,
+		return nil, newError(CodeValidation,
 			"1 validation error detected: Value '%s' at 'consumerName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", in.ConsumerName)
 	}
 	if err := checkConsumerTags(in.Tags, in.ConsumerName, name, scope.Account); err != nil {
@@ -221,10 +221,10 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, scope Scope, in Re
 			return !ok
 		})
 		if rec.consumer(in.ConsumerName, now) != nil {
-			return newError(ResourceInUseException, "Consumer %s under stream %s already exists for account %s.", in.ConsumerName, name, scope.Account)
+			return newError(CodeInUse, "Consumer %s under stream %s already exists for account %s.", in.ConsumerName, name, scope.Account)
 		}
 		if len(rec.Consumers) >= limit {
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"Consumer limit of %d has been reached for stream %s under account %s.", limit, name, scope.Account)
 		}
 		created := now.Truncate(time.Second)
@@ -248,10 +248,10 @@ func (s *Service) findConsumer(ctx context.Context, scope Scope, ref ConsumerRef
 		var ok bool
 		streamARN, cname, epoch, ok = parseConsumerARN(ref.ConsumerARN)
 		if !ok {
-			return entry{}, nil, newError(InvalidArgumentException, "ConsumerARN %s is invalid.", ref.ConsumerARN)
+			return entry{}, nil, newError(CodeInvalidArgument, "ConsumerARN %s is invalid.", ref.ConsumerARN)
 		}
 	} else if streamARN == "" || cname == "" {
-		return entry{}, nil, newError(InvalidArgumentException, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+		return entry{}, nil, newError(CodeInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	}
 	name, err := streamOfConsumer(scope, streamARN)
 	if err != nil {
@@ -332,7 +332,7 @@ func (s *Service) ListStreamConsumers(ctx context.Context, scope Scope, in ListS
 			return nil, err
 		}
 		if tok.Stream != name {
-			return nil, newError(InvalidArgumentException, "Invalid NextToken.")
+			return nil, newError(CodeInvalidArgument, "Invalid NextToken.")
 		}
 		after, tag, useTag = tok.After, tok.Tag, true
 	}
@@ -342,7 +342,7 @@ func (s *Service) ListStreamConsumers(ctx context.Context, scope Scope, in ListS
 	}
 	rec := e.rec
 	if useTag && rec.Tag != tag {
-		return nil, newError(ExpiredNextTokenException, "The NextToken has expired because the stream %s was re-created.", name)
+		return nil, newError(CodeExpiredNextToken, "The NextToken has expired because the stream %s was re-created.", name)
 	}
 	if in.StreamCreationTimestamp != nil && !in.StreamCreationTimestamp.Truncate(time.Millisecond).Equal(rec.Created) {
 		return nil, errStreamNotFound(name, scope.Account)

@@ -58,11 +58,11 @@ func TestConsumerLifecycle(t *testing.T) {
 	}
 
 	_, err = f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "app"})
-	wantErr(t, err, ResourceInUseException, "Consumer app under stream s already exists for account "+acct+".")
+	wantErr(t, err, CodeInUse, "Consumer app under stream s already exists for account "+acct+".")
 
 	// An ARN with another creation time names no consumer.
 	_, err = f.svc.DescribeStreamConsumer(f.ctx, scope, ConsumerRef{ConsumerARN: testStreamARN + "/consumer/app:1"})
-	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+	wantErr(t, err, CodeNotFound, "Consumer app under stream s and account "+acct+" not found.")
 
 	if err := f.svc.DeregisterStreamConsumer(f.ctx, scope, byARN); err != nil {
 		t.Fatalf("DeregisterStreamConsumer: %v", err)
@@ -72,7 +72,7 @@ func TestConsumerLifecycle(t *testing.T) {
 	}
 	f.clock.Advance(defaultDelay)
 	_, err = f.svc.DescribeStreamConsumer(f.ctx, scope, byName)
-	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+	wantErr(t, err, CodeNotFound, "Consumer app under stream s and account "+acct+" not found.")
 }
 
 func TestListStreamConsumers(t *testing.T) {
@@ -82,7 +82,7 @@ func TestListStreamConsumers(t *testing.T) {
 		f.register(t, n)
 	}
 	_, err := f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "f"})
-	wantErr(t, err, LimitExceededException, "Consumer limit of 5 has been reached for stream s under account "+acct+".")
+	wantErr(t, err, CodeLimitExceeded, "Consumer limit of 5 has been reached for stream s under account "+acct+".")
 
 	tests := []struct {
 		max  int
@@ -116,10 +116,10 @@ func TestListStreamConsumers(t *testing.T) {
 		})
 	}
 	_, err = f.svc.ListStreamConsumers(f.ctx, scope, ListStreamConsumersInput{StreamARN: testStreamARN, NextToken: "bogus"})
-	wantErr(t, err, InvalidArgumentException, "Invalid NextToken.")
+	wantErr(t, err, CodeInvalidArgument, "Invalid NextToken.")
 	wrong := f.clock.Now().Add(-time.Hour)
 	_, err = f.svc.ListStreamConsumers(f.ctx, scope, ListStreamConsumersInput{StreamARN: testStreamARN, StreamCreationTimestamp: &wrong})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account "+acct+" not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account "+acct+" not found.")
 }
 
 func TestDeleteStreamWithConsumers(t *testing.T) {
@@ -127,7 +127,7 @@ func TestDeleteStreamWithConsumers(t *testing.T) {
 	f.create(t, "s", 1)
 	f.register(t, "app")
 	err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: StreamRef{Name: "s"}})
-	wantErr(t, err, ResourceInUseException, "DeleteStream can't delete "+acct+":s because there are consumers associated with this data stream. To delete s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.")
+	wantErr(t, err, CodeInUse, "DeleteStream can't delete "+acct+":s because there are consumers associated with this data stream. To delete s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.")
 	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: StreamRef{Name: "s"}, EnforceConsumerDeletion: true}); err != nil {
 		t.Fatalf("DeleteStream with EnforceConsumerDeletion: %v", err)
 	}
@@ -165,7 +165,7 @@ func TestSubscribeToShard(t *testing.T) {
 	arn := f.register(t, "app").ConsumerARN
 	_, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardId: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}})
 	created := f.clock.Now().Truncate(time.Second).Unix()
-	wantErr(t, err, ResourceInUseException, fmt.Sprintf("Consumer app with creation timestamp %d under stream s and account %s is not in ACTIVE status.", created, acct))
+	wantErr(t, err, CodeInUse, fmt.Sprintf("Consumer app with creation timestamp %d under stream s and account %s is not in ACTIVE status.", created, acct))
 	f.clock.Advance(defaultDelay)
 
 	f.put(t, "s", "k", "1")
@@ -196,7 +196,7 @@ func TestSubscribeToShard(t *testing.T) {
 
 	// Within 5 s a second session for the same consumer and shard is refused.
 	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardId: "shardId-000000000000", StartingPosition: StartingPosition{Type: Latest}})
-	wantErr(t, err, ResourceInUseException, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
+	wantErr(t, err, CodeInUse, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
 
 	// After 5 s it takes over, continuing after the first one with no gap.
 	f.clock.Advance(takeoverGrace)
@@ -215,7 +215,7 @@ func TestSubscribeToShard(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = sub2.Next()
-	wantErr(t, err, ResourceInUseException, fmt.Sprintf("Consumer app with creation timestamp %d under stream s and account %s is not in ACTIVE status.", created, acct))
+	wantErr(t, err, CodeInUse, fmt.Sprintf("Consumer app with creation timestamp %d under stream s and account %s is not in ACTIVE status.", created, acct))
 }
 
 func TestSubscribeToShardLifetimeAndHeartbeat(t *testing.T) {
@@ -321,20 +321,20 @@ func TestConsumerTags(t *testing.T) {
 		tooMany[fmt.Sprint("k", i)] = "v"
 	}
 	err = f.svc.TagResource(f.ctx, scope, TagResourceInput{ResourceARN: c.ConsumerARN, Tags: tooMany})
-	wantErr(t, err, InvalidArgumentException, "Failed to add tags to consumer app of stream s under account "+acct+
+	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to consumer app of stream s under account "+acct+
 		" because a given consumer cannot have more than 50 tags associated with it.")
 	_, err = f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "bad",
 		Tags: map[string]string{"k": "v*"}})
-	wantErr(t, err, InvalidArgumentException, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
+	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
 
 	// An ARN with another creation second, or of a deregistered consumer,
 	// names no consumer.
 	_, err = f.svc.ListTagsForResource(f.ctx, scope, ListTagsForResourceInput{ResourceARN: testStreamARN + "/consumer/app:1"})
-	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+	wantErr(t, err, CodeNotFound, "Consumer app under stream s and account "+acct+" not found.")
 	if err := f.svc.DeregisterStreamConsumer(f.ctx, scope, ConsumerRef{ConsumerARN: c.ConsumerARN}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(defaultDelay)
 	err = f.svc.TagResource(f.ctx, scope, TagResourceInput{ResourceARN: c.ConsumerARN, Tags: map[string]string{"a": "b"}})
-	wantErr(t, err, ResourceNotFoundException, "Consumer app under stream s and account "+acct+" not found.")
+	wantErr(t, err, CodeNotFound, "Consumer app under stream s and account "+acct+" not found.")
 }

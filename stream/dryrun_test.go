@@ -74,7 +74,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Run(op.name, func(t *testing.T) {
 			f := newDryRunFixture(t, 1000)
 			for range 6 {
-				wantErr(t, op.call(f, true), DryRunOperationException, dryRunMsg)
+				wantErr(t, op.call(f, true), CodeDryRun, dryRunMsg)
 			}
 			if got := datas(f.get(t, f.iter, 0).Records); strings.Join(got, ",") != "r0" {
 				t.Fatalf("shard holds %v after dry runs, want [r0]", got)
@@ -144,7 +144,7 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 			if !asError(real, &want) {
 				t.Fatalf("real call: %v", real)
 			}
-			wantErr(t, tc.call(true), want.Type, want.Message)
+			wantErr(t, tc.call(true), want.Code, want.Message)
 		})
 	}
 
@@ -157,7 +157,7 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 	defer sub.Close()
 	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardId: "shardId-000000000000",
 		StartingPosition: StartingPosition{Type: Latest}, DryRun: true})
-	wantErr(t, err, ResourceInUseException, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
+	wantErr(t, err, CodeInUse, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
 }
 
 func asError(err error, target **Error) bool {
@@ -171,17 +171,17 @@ func asError(err error, target **Error) bool {
 func TestDryRunRate(t *testing.T) {
 	f := newDryRunFixture(t, 0) // AWS's rate
 	f.create(t, "other", 1)
-	wantErr(t, dryRunOps[0].call(f, true), DryRunOperationException, dryRunMsg)
+	wantErr(t, dryRunOps[0].call(f, true), CodeDryRun, dryRunMsg)
 	throttled := "Rate exceeded for DryRun requests to stream s under account " + acct + "."
 	for _, op := range dryRunOps[1:] {
-		wantErr(t, op.call(f, true), ThrottlingException, throttled)
+		wantErr(t, op.call(f, true), CodeThrottling, throttled)
 	}
 	// Another stream has its own rate, and a real call is not affected.
 	_, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: StreamRef{Name: "other"}, PartitionKey: "k", Data: []byte("x"), DryRun: true})
-	wantErr(t, err, DryRunOperationException, dryRunMsg)
+	wantErr(t, err, CodeDryRun, dryRunMsg)
 	if err := dryRunOps[2].call(f, false); err != nil {
 		t.Fatalf("real GetShardIterator: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	wantErr(t, dryRunOps[3].call(f, true), DryRunOperationException, dryRunMsg)
+	wantErr(t, dryRunOps[3].call(f, true), CodeDryRun, dryRunMsg)
 }

@@ -10,39 +10,39 @@ import (
 // whose tests ran against AWS) it is reproduced exactly, including AWS's
 // inconsistent final periods.
 
-func newError(typ, format string, args ...any) *Error {
-	return &Error{Type: typ, Message: fmt.Sprintf(format, args...)}
+func newError(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 func errStreamNotFound(name, account string) *Error {
-	return newError(ResourceNotFoundException, "Stream %s under account %s not found.", name, account)
+	return newError(CodeNotFound, "Stream %s under account %s not found.", name, account)
 }
 
 func errStreamExists(name, account string) *Error {
-	return newError(ResourceInUseException, "Stream %s under account %s already exists.", name, account)
+	return newError(CodeInUse, "Stream %s under account %s already exists.", name, account)
 }
 
 func errNotActive(name, account string, status StreamStatus) *Error {
-	return newError(ResourceInUseException, "Stream %s under account %s not ACTIVE, instead in state %s", name, account, status)
+	return newError(CodeInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, account, status)
 }
 
 func errBeingCreated(name string) *Error {
-	return newError(ResourceInUseException, "Attempt to change a resource which is still in use: Stream is being created: %s", name)
+	return newError(CodeInUse, "Attempt to change a resource which is still in use: Stream is being created: %s", name)
 }
 
 // errShardNotFound is for a shard id that names a shard index the stream
 // does not have (or a stream that does not exist).
 func errShardNotFound(shardID, name, account string) *Error {
-	return newError(ResourceNotFoundException, "Shard %s in stream %s under account %s does not exist", shardID, name, account)
+	return newError(CodeNotFound, "Shard %s in stream %s under account %s does not exist", shardID, name, account)
 }
 
 // errBadShardID is for a shard id from which no shard index can be read.
 func errBadShardID(shardID, name, account string) *Error {
-	return newError(ResourceNotFoundException, "Could not find shard %s in stream %s under account %s.", shardID, name, account)
+	return newError(CodeNotFound, "Could not find shard %s in stream %s under account %s.", shardID, name, account)
 }
 
 func errInvalidIterator() *Error {
-	return newError(InvalidArgumentException, "Invalid ShardIterator.")
+	return newError(CodeInvalidArgument, "Invalid ShardIterator.")
 }
 
 // amzTime formats a time as Java's Date.toString does in UTC, the form of
@@ -52,7 +52,7 @@ func amzTime(t time.Time) string {
 }
 
 func errIteratorExpired(issued, now time.Time, lifetime time.Duration) *Error {
-	return newError(ExpiredIteratorException,
+	return newError(CodeExpiredIterator,
 		"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
 		amzTime(issued), amzTime(now), lifetime.Milliseconds())
 }
@@ -62,68 +62,68 @@ func errIteratorArgs(typ ShardIteratorType, withSeq bool) *Error {
 	if withSeq {
 		also = "also a StartingSequenceNumber"
 	}
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s.",
 		typ, also)
 }
 
 func errNoTimestamp() *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 }
 
 func errFutureTimestamp(ts, now int64) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ts, now)
 }
 
 func errSeqInvalid(seq, shardID, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", seq, shardID, name, account)
 }
 
 func errSeqOtherStream(seq, shardID, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, shardID, name, account)
 }
 
 func errSeqOtherShard(encoded, used string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", encoded, used)
 }
 
 func errOrderingSeq(seq, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", seq, name, account)
 }
 
 func errExplicitHashKey(key string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", key)
 }
 
 func errRetentionTooShort(hours int) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minRetentionHours, hours)
 }
 
 func errRetentionTooLong(hours int) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
 }
 
 func errRetentionNotLonger(hours int, name string, current int) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, name, current)
 }
 
 func errRetentionNotShorter(hours int, name string, current int) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, name, current)
 }
 
 func errShardLimit(account, region string, current, limit, adding int) *Error {
-	return newError(LimitExceededException,
+	return newError(CodeLimitExceeded,
 		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
 		account, region, current, limit, adding)
 }
@@ -132,7 +132,7 @@ func errShardLimit(account, region string, current, limit, adding int) *Error {
 // for a shard over its write or read rate, the same for PutRecord, a
 // PutRecords entry's ErrorMessage and GetRecords.
 func errShardRate(shardID, name, account string) *Error {
-	return newError(ProvisionedThroughputExceededException,
+	return newError(CodeThroughputExceeded,
 		"Rate exceeded for shard %s in stream %s under account %s.", shardID, name, account)
 }
 
@@ -141,13 +141,13 @@ func errShardRate(shardID, name, account string) *Error {
 // message, so the message is ours: the developer guide's description of
 // the exception.
 func errDryRun() *Error {
-	return newError(DryRunOperationException, "The request would have succeeded without the DryRun parameter.")
+	return newError(CodeDryRun, "The request would have succeeded without the DryRun parameter.")
 }
 
 // errDryRunRate is the ThrottlingException for dry runs beyond their rate.
 // AWS documents the exception, not its message; this one is ours.
 func errDryRunRate(name, account string) *Error {
-	return newError(ThrottlingException, "Rate exceeded for DryRun requests to stream %s under account %s.", name, account)
+	return newError(CodeThrottling, "Rate exceeded for DryRun requests to stream %s under account %s.", name, account)
 }
 
 // errControlRate is AWS's LimitExceededException message for a
@@ -156,7 +156,7 @@ func errDryRunRate(name, account string) *Error {
 // against AWS.
 func errControlRate(name, account string) *Error {
 	if name == "" {
-		return newError(LimitExceededException, "Rate exceeded for account %s.", account)
+		return newError(CodeLimitExceeded, "Rate exceeded for account %s.", account)
 	}
-	return newError(LimitExceededException, "Rate exceeded for stream %s under account %s.", name, account)
+	return newError(CodeLimitExceeded, "Rate exceeded for stream %s under account %s.", name, account)
 }

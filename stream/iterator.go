@@ -142,7 +142,7 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	e, st, err := s.get(ctx, scope, name)
 	var nf *Error
 	if err != nil {
-		if errors.As(err, &nf) && nf.Type == ResourceNotFoundException {
+		if errors.As(err, &nf) && nf.Code == CodeNotFound {
 			return nil, errShardNotFound(id, name, scope.Account)
 		}
 		return nil, internal("get shard iterator", err)

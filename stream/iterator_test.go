@@ -63,7 +63,7 @@ func TestIteratorRejected(t *testing.T) {
 	for _, text := range cases {
 		_, err := decodeIterator(testKey, testScope, text, issued, defaultIteratorLifetime)
 		e, ok := err.(*Error)
-		if !ok || e.Type != InvalidArgumentException || e.Message != "Invalid ShardIterator." {
+		if !ok || e.Code != CodeInvalidArgument || e.Message != "Invalid ShardIterator." {
 			t.Errorf("decode(%q) = %v, want InvalidArgumentException: Invalid ShardIterator.", text, err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestIteratorExpiry(t *testing.T) {
 	}
 	_, err := decodeIterator(testKey, testScope, text, issued.Add(5*time.Minute+time.Millisecond), defaultIteratorLifetime)
 	want := &Error{
-		Type:    ExpiredIteratorException,
+		Code:    CodeExpiredIterator,
 		Message: "Iterator expired. The iterator was created at time Thu Jan 22 01:22:02 UTC 2015 while right now it is Thu Jan 22 01:27:02 UTC 2015 which is further in the future than the tolerated delay of 300000 milliseconds.",
 	}
 	if e, ok := err.(*Error); !ok || *e != *want {

@@ -63,7 +63,7 @@ func (s *Service) DescribeLimits(ctx context.Context, scope Scope) (*DescribeLim
 
 func checkMaxRecordSize(kib int) error {
 	if kib < defaultMaxRecordKiB || kib > maxMaxRecordKiB {
-		return newError(ValidationException,
+		return newError(CodeValidation,
 			"MaxRecordSizeInKiB must be between %d and %d. Requested value: %d", defaultMaxRecordKiB, maxMaxRecordKiB, kib)
 	}
 	return nil

@@ -61,7 +61,7 @@ func (r *streamRecord) route(h uint128) *shardRecord {
 func checkRecordSize(rec *streamRecord, partitionKey string, data []byte) error {
 	size := len(data) + len(partitionKey)
 	if limit := rec.MaxRecordKiB << 10; size > limit {
-		return newError(InvalidArgumentException,
+		return newError(CodeInvalidArgument,
 			"Record size %d bytes, data and partition key together, exceeds the maximum record size of %d KiB of stream %s under account %s.",
 			size, rec.MaxRecordKiB, rec.Name, rec.Account)
 	}
@@ -217,7 +217,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 		sh := rec.route(hashes[i])
 		if sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(r.Data)+len(r.PartitionKey)) {
 			e := errShardRate(shardID(sh.Index), name, scope.Account)
-			out.Records[i] = PutRecordsResult{ErrorCode: e.Type, ErrorMessage: e.Message}
+			out.Records[i] = PutRecordsResult{ErrorCode: e.Code, ErrorMessage: e.Message}
 			out.FailedRecordCount++
 			if !slices.Contains(throttledShards, sh.Index) {
 				throttledShards = append(throttledShards, sh.Index)
@@ -290,7 +290,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 				}
 				s.log.Error("stream: PutRecords append failed", "stream", name, "shard", index, "err", err)
 				for _, i := range idx {
-					out.Records[i] = PutRecordsResult{ErrorCode: InternalFailure, ErrorMessage: "Internal Service Failure"}
+					out.Records[i] = PutRecordsResult{ErrorCode: CodeInternalFailure, ErrorMessage: "Internal Service Failure"}
 				}
 				out.FailedRecordCount += len(idx)
 				continue
@@ -338,7 +338,7 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	e, st, err := s.get(ctx, scope, it.stream)
 	var nf *Error
 	switch {
-	case errors.As(err, &nf) && nf.Type == ResourceNotFoundException:
+	case errors.As(err, &nf) && nf.Code == CodeNotFound:
 		return nil, errShardNotFound(id, it.stream, scope.Account)
 	case err != nil:
 		return nil, internal("get records", err)
@@ -350,7 +350,7 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 		return nil, errShardNotFound(id, it.stream, scope.Account)
 	}
 	if in.StreamARN != "" && in.StreamARN != rec.arn() {
-		return nil, newError(InvalidArgumentException,
+		return nil, newError(CodeInvalidArgument,
 			"StreamARN %s does not match the stream %s of the shard iterator.", in.StreamARN, rec.arn())
 	}
 	if in.DryRun {

@@ -106,18 +106,18 @@ const (
 )
 
 func errAlreadyClosed(id, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for merging or splitting.", id, name, account)
 }
 
 func errSplitKey(key string, sh *shardRecord, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 		key, shardID(sh.Index), name, account, sh.StartHash, sh.EndHash)
 }
 
 func errNotAdjacent(a, b, name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", a, b, name, account)
 }
 
@@ -385,7 +385,7 @@ func (s *Service) UpdateShardCount(ctx context.Context, scope Scope, in UpdateSh
 		return nil, err
 	}
 	if in.ScalingType != ScalingUniform {
-		return nil, newError(InvalidArgumentException, "ScalingType %s is not supported.", in.ScalingType)
+		return nil, newError(CodeInvalidArgument, "ScalingType %s is not supported.", in.ScalingType)
 	}
 	target := in.TargetShardCount
 	var current int
@@ -395,18 +395,18 @@ func (s *Service) UpdateShardCount(ctx context.Context, scope Scope, in UpdateSh
 			return errNotActive(name, scope.Account, st)
 		}
 		if rec.Mode == ModeOnDemand {
-			return newError(ValidationException, "UpdateShardCount is not supported for stream %s under account %s with ON_DEMAND capacity mode.", name, scope.Account)
+			return newError(CodeValidation, "UpdateShardCount is not supported for stream %s under account %s with ON_DEMAND capacity mode.", name, scope.Account)
 		}
 		current = rec.openShards()
 		switch {
 		case target > maxStreamShards:
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"Target shard count or number of open shards cannot be greater than %d. Current open shard count: %d, Target shard count: %d", maxStreamShards, current, target)
 		case target > 2*current:
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: %d, Target shard count: %d", current, target)
 		case 2*target < current:
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: %d, Target shard count: %d", current, target)
 		}
 		if target > current {
@@ -422,7 +422,7 @@ func (s *Service) UpdateShardCount(ctx context.Context, scope Scope, in UpdateSh
 			}
 		}
 		if len(recent) >= maxScalingsPerDay {
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"Rate exceeded for stream %s under account %s: UpdateShardCount can be called at most %d times per rolling 24-hour period.", name, scope.Account, maxScalingsPerDay)
 		}
 		rec.Scalings = append(recent, now)
@@ -532,7 +532,7 @@ func nextScalingStep(rec *streamRecord, target int) *pendingReshard {
 // new mode. Asking for the mode the stream has changes nothing.
 func (s *Service) UpdateStreamMode(ctx context.Context, scope Scope, in UpdateStreamModeInput) error {
 	if in.Mode != ModeProvisioned && in.Mode != ModeOnDemand {
-		return newError(InvalidArgumentException, "StreamMode %s is not supported.", in.Mode)
+		return newError(CodeInvalidArgument, "StreamMode %s is not supported.", in.Mode)
 	}
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
@@ -553,7 +553,7 @@ func (s *Service) UpdateStreamMode(ctx context.Context, scope Scope, in UpdateSt
 		}
 		u := usage(recs)
 		if in.Mode == ModeOnDemand && u.onDemandStreams >= s.onDemandLimit {
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"This request would exceed the limit of %d on-demand streams for the account %s in %s.", s.onDemandLimit, scope.Account, scope.Region)
 		}
 		if in.Mode == ModeProvisioned {

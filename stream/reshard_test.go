@@ -179,22 +179,22 @@ func TestReshardErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		err     error
-		typ     string
+		typ     Code
 		message string
 	}{
-		{"split unknown shard", split("shardId-000000000009", "5"), ResourceNotFoundException, notFound},
-		{"split bad shard id", split("shardId-x", "5"), ResourceNotFoundException, "Could not find shard shardId-x in stream s under account " + acct + "."},
+		{"split unknown shard", split("shardId-000000000009", "5"), CodeNotFound, notFound},
+		{"split bad shard id", split("shardId-x", "5"), CodeNotFound, "Could not find shard shardId-x in stream s under account " + acct + "."},
 		{"split unknown stream", f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "nope"}, ShardToSplit: "0", NewStartingHashKey: "5"}),
-			ResourceNotFoundException, "Stream nope under account " + acct + " not found."},
-		{"split at start", split("0", "0"), InvalidArgumentException, badKey("0")},
-		{"split at start+1", split("0", "1"), InvalidArgumentException, badKey("1")},
-		{"split at end", split("0", r0.EndHash.String()), InvalidArgumentException, badKey(r0.EndHash.String())},
-		{"split outside", split("0", maxHash), InvalidArgumentException, badKey(maxHash)},
-		{"merge not adjacent", merge("0", "2"), InvalidArgumentException,
+			CodeNotFound, "Stream nope under account " + acct + " not found."},
+		{"split at start", split("0", "0"), CodeInvalidArgument, badKey("0")},
+		{"split at start+1", split("0", "1"), CodeInvalidArgument, badKey("1")},
+		{"split at end", split("0", r0.EndHash.String()), CodeInvalidArgument, badKey(r0.EndHash.String())},
+		{"split outside", split("0", maxHash), CodeInvalidArgument, badKey(maxHash)},
+		{"merge not adjacent", merge("0", "2"), CodeInvalidArgument,
 			"Shards shardId-000000000000 and shardId-000000000002 in stream s under account " + acct + " are not an adjacent pair of shards eligible for merging"},
-		{"merge with itself", merge("1", "1"), InvalidArgumentException,
+		{"merge with itself", merge("1", "1"), CodeInvalidArgument,
 			"Shards shardId-000000000001 and shardId-000000000001 in stream s under account " + acct + " are not an adjacent pair of shards eligible for merging"},
-		{"merge unknown", merge("0", "9"), ResourceNotFoundException, notFound},
+		{"merge unknown", merge("0", "9"), CodeNotFound, notFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.err, tc.typ, tc.message) })
@@ -206,14 +206,14 @@ func TestReshardErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	updating := "Stream s under account " + acct + " not ACTIVE, instead in state UPDATING"
-	wantErr(t, split("1", halfHash), ResourceInUseException, updating)
-	wantErr(t, merge("1", "2"), ResourceInUseException, updating)
+	wantErr(t, split("1", halfHash), CodeInUse, updating)
+	wantErr(t, merge("1", "2"), CodeInUse, updating)
 	_, err := f.svc.UpdateShardCount(f.ctx, scope, UpdateShardCountInput{Stream: ref, TargetShardCount: 2, ScalingType: ScalingUniform})
-	wantErr(t, err, ResourceInUseException, updating)
+	wantErr(t, err, CodeInUse, updating)
 	f.clock.Advance(defaultDelay)
 	closed := "Shard shardId-000000000000 in stream s under account " + acct + " has already been merged or split, and thus is not eligible for merging or splitting."
-	wantErr(t, split("0", "7"), InvalidArgumentException, closed)
-	wantErr(t, merge("3", "0"), InvalidArgumentException, closed)
+	wantErr(t, split("0", "7"), CodeInvalidArgument, closed)
+	wantErr(t, merge("3", "0"), CodeInvalidArgument, closed)
 }
 
 // wantUniform checks that the open shards are n shards dividing the hash
@@ -292,16 +292,16 @@ func TestUpdateShardCountLimits(t *testing.T) {
 		_, err := f.svc.UpdateShardCount(f.ctx, scope, UpdateShardCountInput{Stream: StreamRef{Name: "s"}, TargetShardCount: n, ScalingType: ScalingUniform})
 		return err
 	}
-	wantErr(t, update(9), LimitExceededException,
+	wantErr(t, update(9), CodeLimitExceeded,
 		"UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 4, Target shard count: 9")
-	wantErr(t, update(1), LimitExceededException,
+	wantErr(t, update(1), CodeLimitExceeded,
 		"UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 4, Target shard count: 1")
-	wantErr(t, update(10001), LimitExceededException,
+	wantErr(t, update(10001), CodeLimitExceeded,
 		"Target shard count or number of open shards cannot be greater than 10000. Current open shard count: 4, Target shard count: 10001")
 	f.create(t, "other", 6)
-	wantErr(t, update(8), LimitExceededException,
+	wantErr(t, update(8), CodeLimitExceeded,
 		"This request would exceed the shard limit for the account "+acct+" in us-east-1. Current shard count for the account: 10. Limit: 10. Number of additional shards that would have resulted from this request: 4. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
-	wantErr(t, f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "other"}, ShardToSplit: "0", NewStartingHashKey: "5"}), LimitExceededException,
+	wantErr(t, f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "other"}, ShardToSplit: "0", NewStartingHashKey: "5"}), CodeLimitExceeded,
 		"This request would exceed the shard limit for the account "+acct+" in us-east-1. Current shard count for the account: 10. Limit: 10. Number of additional shards that would have resulted from this request: 1. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
 
 	// Ten scalings per rolling 24 hours; the window slides with the clock.
@@ -311,7 +311,7 @@ func TestUpdateShardCountLimits(t *testing.T) {
 		}
 		f.clock.Advance(time.Hour)
 	}
-	wantErr(t, update(2), LimitExceededException,
+	wantErr(t, update(2), CodeLimitExceeded,
 		"Rate exceeded for stream s under account "+acct+": UpdateShardCount can be called at most 10 times per rolling 24-hour period.")
 	f.clock.Advance(15 * time.Hour) // the first scaling is now 24h old
 	if err := update(2); err != nil {
@@ -323,7 +323,7 @@ func TestUpdateShardCountLimits(t *testing.T) {
 	}
 	f.clock.Advance(defaultDelay)
 	_, err := f.svc.UpdateShardCount(f.ctx, scope, UpdateShardCountInput{Stream: StreamRef{Name: "od"}, TargetShardCount: 5, ScalingType: ScalingUniform})
-	wantErr(t, err, ValidationException, "UpdateShardCount is not supported for stream od under account "+acct+" with ON_DEMAND capacity mode.")
+	wantErr(t, err, CodeValidation, "UpdateShardCount is not supported for stream od under account "+acct+" with ON_DEMAND capacity mode.")
 }
 
 func TestUpdateStreamMode(t *testing.T) {
@@ -337,7 +337,7 @@ func TestUpdateStreamMode(t *testing.T) {
 	if d.StreamMode != ModeOnDemand || d.StreamStatus != StatusUpdating || d.OpenShardCount != 2 {
 		t.Errorf("after switch: %+v", d)
 	}
-	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: ref, Mode: ModeProvisioned}), ResourceInUseException,
+	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: ref, Mode: ModeProvisioned}), CodeInUse,
 		"Stream s under account "+acct+" not ACTIVE, instead in state UPDATING")
 	f.clock.Advance(defaultDelay)
 	lim, _ := f.svc.DescribeLimits(f.ctx, scope)
@@ -346,10 +346,10 @@ func TestUpdateStreamMode(t *testing.T) {
 	}
 	// A second on-demand stream exceeds the limit of one.
 	f.create(t, "p", 4)
-	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: StreamRef{Name: "p"}, Mode: ModeOnDemand}), LimitExceededException,
+	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: StreamRef{Name: "p"}, Mode: ModeOnDemand}), CodeLimitExceeded,
 		"This request would exceed the limit of 1 on-demand streams for the account "+acct+" in us-east-1.")
 	// Back to provisioned: its 2 shards would exceed the limit of 5.
-	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: ref, Mode: ModeProvisioned}), LimitExceededException,
+	wantErr(t, f.svc.UpdateStreamMode(f.ctx, scope, UpdateStreamModeInput{Stream: ref, Mode: ModeProvisioned}), CodeLimitExceeded,
 		"This request would exceed the shard limit for the account "+acct+" in us-east-1. Current shard count for the account: 4. Limit: 5. Number of additional shards that would have resulted from this request: 2. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
 	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: StreamRef{Name: "p"}}); err != nil {
 		t.Fatal(err)

@@ -108,14 +108,14 @@ func datas(recs []Record) []string {
 }
 
 // wantErr checks that err is an *Error of the given type and message.
-func wantErr(t *testing.T, err error, typ, msg string) {
+func wantErr(t *testing.T, err error, code Code, msg string) {
 	t.Helper()
 	var e *Error
 	if !errors.As(err, &e) {
-		t.Fatalf("got error %v, want %s: %s", err, typ, msg)
+		t.Fatalf("got error %v, want %s: %s", err, code, msg)
 	}
-	if e.Type != typ || e.Message != msg {
-		t.Errorf("got %s: %s\nwant %s: %s", e.Type, e.Message, typ, msg)
+	if e.Code != code || e.Message != msg {
+		t.Errorf("got %s: %s\nwant %s: %s", e.Code, e.Message, code, msg)
 	}
 }
 
@@ -134,9 +134,9 @@ func TestStreamLifecycle(t *testing.T) {
 		t.Errorf("while creating: %+v", d)
 	}
 	_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a"})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 	err = f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref})
-	wantErr(t, err, ResourceInUseException, "Attempt to change a resource which is still in use: Stream is being created: s")
+	wantErr(t, err, CodeInUse, "Attempt to change a resource which is still in use: Stream is being created: s")
 
 	f.clock.Advance(499 * time.Millisecond)
 	if d, _ := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref}); d.StreamStatus != StatusCreating {
@@ -167,7 +167,7 @@ func TestStreamLifecycle(t *testing.T) {
 	}
 
 	err = f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "s", ShardCount: ptr(1)})
-	wantErr(t, err, ResourceInUseException, "Stream s under account 000000000000 already exists.")
+	wantErr(t, err, CodeInUse, "Stream s under account 000000000000 already exists.")
 
 	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref}); err != nil {
 		t.Fatal(err)
@@ -179,17 +179,17 @@ func TestStreamLifecycle(t *testing.T) {
 		t.Errorf("deleting a DELETING stream: %v", err)
 	}
 	_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a"})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 	err = f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "s", ShardCount: ptr(1)})
-	wantErr(t, err, ResourceInUseException, "Stream s under account 000000000000 already exists.")
+	wantErr(t, err, CodeInUse, "Stream s under account 000000000000 already exists.")
 
 	f.clock.Advance(defaultDelay)
 	_, err = f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 	_, err = f.svc.DescribeStreamSummary(f.ctx, scope, ref)
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 	err = f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 
 	// The reaper removes the gone stream's logs and catalogue entry.
 	if err := f.svc.reap(f.ctx); err != nil {
@@ -212,7 +212,7 @@ func TestNoDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.svc.DescribeStreamSummary(f.ctx, scope, StreamRef{Name: "s"})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 	// The name is free at once, even before the reaper has run.
 	if err := f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "s", ShardCount: ptr(2)}); err != nil {
 		t.Fatalf("re-create: %v", err)
@@ -292,7 +292,7 @@ func TestListStreams(t *testing.T) {
 		t.Errorf("after b: %+v, %v", out, err)
 	}
 	_, err = f.svc.ListStreams(f.ctx, scope, ListStreamsInput{NextToken: "bogus"})
-	wantErr(t, err, InvalidArgumentException, "Invalid NextToken.")
+	wantErr(t, err, CodeInvalidArgument, "Invalid NextToken.")
 }
 
 func TestListShards(t *testing.T) {
@@ -325,14 +325,14 @@ func TestListShards(t *testing.T) {
 	tests := []struct {
 		name string
 		in   ListShardsInput
-		typ  string
+		typ  Code
 		msg  string
 	}{
-		{"token and name", ListShardsInput{Stream: ref, NextToken: first.NextToken}, InvalidArgumentException, "NextToken and StreamName cannot be provided together."},
-		{"neither", ListShardsInput{}, InvalidArgumentException, "Either NextToken or StreamName should be provided."},
-		{"tampered", ListShardsInput{NextToken: first.NextToken[:5] + string('A'+'B'-first.NextToken[5]) + first.NextToken[6:]}, InvalidArgumentException, "Invalid NextToken."},
-		{"other scope", ListShardsInput{NextToken: first.NextToken}, InvalidArgumentException, "Invalid NextToken."},
-		{"unknown stream", ListShardsInput{Stream: StreamRef{Name: "nope"}}, ResourceNotFoundException, "Stream nope under account 000000000000 not found."},
+		{"token and name", ListShardsInput{Stream: ref, NextToken: first.NextToken}, CodeInvalidArgument, "NextToken and StreamName cannot be provided together."},
+		{"neither", ListShardsInput{}, CodeInvalidArgument, "Either NextToken or StreamName should be provided."},
+		{"tampered", ListShardsInput{NextToken: first.NextToken[:5] + string('A'+'B'-first.NextToken[5]) + first.NextToken[6:]}, CodeInvalidArgument, "Invalid NextToken."},
+		{"other scope", ListShardsInput{NextToken: first.NextToken}, CodeInvalidArgument, "Invalid NextToken."},
+		{"unknown stream", ListShardsInput{Stream: StreamRef{Name: "nope"}}, CodeNotFound, "Stream nope under account 000000000000 not found."},
 	}
 	for _, tt := range tests {
 		sc := scope
@@ -346,7 +346,7 @@ func TestListShards(t *testing.T) {
 	// Tokens expire after 300 seconds.
 	f.clock.Advance(301 * time.Second)
 	_, err = f.svc.ListShards(f.ctx, scope, ListShardsInput{NextToken: first.NextToken})
-	wantErr(t, err, ExpiredNextTokenException, "The NextToken has expired.")
+	wantErr(t, err, CodeExpiredNextToken, "The NextToken has expired.")
 
 	// Filters and an exclusive start.
 	for _, tt := range []struct {
@@ -366,7 +366,7 @@ func TestListShards(t *testing.T) {
 		}
 	}
 	_, err = f.svc.ListShards(f.ctx, scope, ListShardsInput{Stream: ref, StreamCreationTimestamp: ptr(f.clock.Now())})
-	wantErr(t, err, ResourceNotFoundException, "Stream s under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
 }
 
 func TestIteratorTypes(t *testing.T) {
@@ -435,29 +435,29 @@ func TestGetShardIteratorErrors(t *testing.T) {
 	now := f.clock.Now()
 	tests := []struct {
 		in  GetShardIteratorInput
-		typ string
+		typ Code
 		msg string
 	}{
 		{GetShardIteratorInput{Stream: StreamRef{Name: "nope"}, ShardId: "shardId-0", ShardIteratorType: Latest},
-			ResourceNotFoundException, "Shard shardId-000000000000 in stream nope under account 000000000000 does not exist"},
+			CodeNotFound, "Shard shardId-000000000000 in stream nope under account 000000000000 does not exist"},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-5", ShardIteratorType: Latest},
-			ResourceNotFoundException, "Shard shardId-000000000005 in stream s under account 000000000000 does not exist"},
+			CodeNotFound, "Shard shardId-000000000005 in stream s under account 000000000000 does not exist"},
 		{GetShardIteratorInput{Stream: ref, ShardId: "ABKLFD8", ShardIteratorType: Latest},
-			ResourceNotFoundException, "Could not find shard ABKLFD8 in stream s under account 000000000000."},
+			CodeNotFound, "Could not find shard ABKLFD8 in stream s under account 000000000000."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtSequenceNumber},
-			InvalidArgumentException, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber."},
+			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: TrimHorizon, StartingSequenceNumber: "5"},
-			InvalidArgumentException, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber."},
+			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "5"},
-			InvalidArgumentException, "StartingSequenceNumber 5 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
+			CodeInvalidArgument, "StartingSequenceNumber 5 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-1", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: seq1.SequenceNumber},
-			InvalidArgumentException, "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001"},
+			CodeInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001"},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: other},
-			InvalidArgumentException, "StartingSequenceNumber " + other + " used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream."},
+			CodeInvalidArgument, "StartingSequenceNumber " + other + " used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtTimestamp},
-			InvalidArgumentException, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."},
+			CodeInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."},
 		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtTimestamp, Timestamp: ptr(now.Add(time.Second))},
-			InvalidArgumentException, fmt.Sprintf("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", now.UnixMilli()+1000, now.UnixMilli())},
+			CodeInvalidArgument, fmt.Sprintf("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", now.UnixMilli()+1000, now.UnixMilli())},
 	}
 	for _, tt := range tests {
 		_, err := f.svc.GetShardIterator(f.ctx, scope, tt.in)
@@ -535,14 +535,14 @@ func TestGetRecordsErrors(t *testing.T) {
 	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
 
 	_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: "bad"})
-	wantErr(t, err, InvalidArgumentException, "Invalid ShardIterator.")
+	wantErr(t, err, CodeInvalidArgument, "Invalid ShardIterator.")
 	_, err = f.svc.GetRecords(f.ctx, Scope{Account: acct, Region: "us-west-2"}, GetRecordsInput{ShardIterator: it})
-	wantErr(t, err, InvalidArgumentException, "Invalid ShardIterator.")
+	wantErr(t, err, CodeInvalidArgument, "Invalid ShardIterator.")
 
 	issued := f.clock.Now()
 	f.clock.Advance(5*time.Minute + time.Second)
 	_, err = f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: it})
-	wantErr(t, err, ExpiredIteratorException, fmt.Sprintf(
+	wantErr(t, err, CodeExpiredIterator, fmt.Sprintf(
 		"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of 300000 milliseconds.",
 		amzTime(issued), amzTime(f.clock.Now())))
 }
@@ -560,9 +560,9 @@ func TestRecreatedStreamIsolation(t *testing.T) {
 	f.create(t, "s", 1)
 
 	_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: oldIt})
-	wantErr(t, err, ResourceNotFoundException, "Shard shardId-000000000000 in stream s under account 000000000000 does not exist")
+	wantErr(t, err, CodeNotFound, "Shard shardId-000000000000 in stream s under account 000000000000 does not exist")
 	_, err = f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: old.SequenceNumber})
-	wantErr(t, err, InvalidArgumentException, "StartingSequenceNumber "+old.SequenceNumber+" used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream.")
+	wantErr(t, err, CodeInvalidArgument, "StartingSequenceNumber "+old.SequenceNumber+" used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream.")
 	out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}), 0)
 	if len(out.Records) != 0 {
 		t.Errorf("re-created stream sees %v", datas(out.Records))
@@ -592,9 +592,9 @@ func TestRouting(t *testing.T) {
 		}
 	}
 	_, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", ExplicitHashKey: "340282366920938463463374607431768211456"})
-	wantErr(t, err, InvalidArgumentException, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was 340282366920938463463374607431768211456")
+	wantErr(t, err, CodeInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was 340282366920938463463374607431768211456")
 	_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: "5"})
-	wantErr(t, err, InvalidArgumentException, "ExclusiveMinimumSequenceNumber 5 used in PutRecord on stream s under account 000000000000 is invalid.")
+	wantErr(t, err, CodeInvalidArgument, "ExclusiveMinimumSequenceNumber 5 used in PutRecord on stream s under account 000000000000 is invalid.")
 	prev := f.put(t, "s", "a", "x")
 	next, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: prev.SequenceNumber})
 	if err != nil || next.SequenceNumber <= prev.SequenceNumber {
@@ -622,7 +622,7 @@ func TestPutRecords(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 	for i, r := range out.Records {
-		if r.ShardId != wantShards[i] || len(r.SequenceNumber) != 56 || r.ErrorCode != "" {
+		if r.ShardId != wantShards[i] || len(r.SequenceNumber) != 56 || r.ErrorCode != 0 {
 			t.Errorf("entry %d: %+v, want shard %s", i, r, wantShards[i])
 		}
 	}
@@ -636,9 +636,9 @@ func TestPutRecords(t *testing.T) {
 		}
 	}
 	_, err = f.svc.PutRecords(f.ctx, scope, PutRecordsInput{Stream: ref, Records: []PutRecordsEntry{{PartitionKey: "a", ExplicitHashKey: "x"}}})
-	wantErr(t, err, InvalidArgumentException, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was x")
+	wantErr(t, err, CodeInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was x")
 	_, err = f.svc.PutRecords(f.ctx, scope, PutRecordsInput{Stream: StreamRef{Name: "nope"}, Records: entries})
-	wantErr(t, err, ResourceNotFoundException, "Stream nope under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream nope under account 000000000000 not found.")
 }
 
 func TestRetention(t *testing.T) {
@@ -648,17 +648,18 @@ func TestRetention(t *testing.T) {
 	tests := []struct {
 		increase bool
 		hours    int
-		typ, msg string
+		typ      Code
+		msg      string
 		want     int
 	}{
-		{true, 48, "", "", 48},
-		{true, 48, "", "", 48},
-		{true, 30, InvalidArgumentException, "Requested retention period (30 hours) for stream s can not be shorter than existing retention period (48 hours). Use DecreaseRetentionPeriod API.", 48},
-		{false, 72, InvalidArgumentException, "Requested retention period (72 hours) for stream s can not be longer than existing retention period (48 hours). Use IncreaseRetentionPeriod API.", 48},
-		{true, 23, InvalidArgumentException, "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.", 48},
-		{false, 8761, InvalidArgumentException, "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.", 48},
-		{true, 8760, "", "", 8760},
-		{false, 24, "", "", 24},
+		{true, 48, 0, "", 48},
+		{true, 48, 0, "", 48},
+		{true, 30, CodeInvalidArgument, "Requested retention period (30 hours) for stream s can not be shorter than existing retention period (48 hours). Use DecreaseRetentionPeriod API.", 48},
+		{false, 72, CodeInvalidArgument, "Requested retention period (72 hours) for stream s can not be longer than existing retention period (48 hours). Use IncreaseRetentionPeriod API.", 48},
+		{true, 23, CodeInvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.", 48},
+		{false, 8761, CodeInvalidArgument, "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.", 48},
+		{true, 8760, 0, "", 8760},
+		{false, 24, 0, "", 24},
 	}
 	for _, tt := range tests {
 		in := RetentionInput{Stream: ref, RetentionPeriodHours: tt.hours}
@@ -668,9 +669,9 @@ func TestRetention(t *testing.T) {
 		} else {
 			err = f.svc.DecreaseStreamRetentionPeriod(f.ctx, scope, in)
 		}
-		if tt.typ == "" && err != nil {
+		if tt.typ == 0 && err != nil {
 			t.Errorf("%+v: %v", tt, err)
-		} else if tt.typ != "" {
+		} else if tt.typ != 0 {
 			wantErr(t, err, tt.typ, tt.msg)
 		}
 		sum, _ := f.svc.DescribeStreamSummary(f.ctx, scope, ref)
@@ -716,13 +717,13 @@ func TestLimits(t *testing.T) {
 	f := newFixture(t, Options{ShardLimit: 10, OnDemandStreamLimit: 1})
 	f.create(t, "a", 3)
 	err := f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "b", ShardCount: ptr(8)})
-	wantErr(t, err, LimitExceededException, "This request would exceed the shard limit for the account 000000000000 in us-east-1. Current shard count for the account: 3. Limit: 10. Number of additional shards that would have resulted from this request: 8. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
+	wantErr(t, err, CodeLimitExceeded, "This request would exceed the shard limit for the account 000000000000 in us-east-1. Current shard count for the account: 3. Limit: 10. Number of additional shards that would have resulted from this request: 8. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
 	f.create(t, "b", 7)
 	if err := f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "od", StreamMode: ModeOnDemand}); err != nil {
 		t.Fatal(err)
 	}
 	err = f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "od2", StreamMode: ModeOnDemand})
-	wantErr(t, err, LimitExceededException, "This request would exceed the limit of 1 on-demand streams for the account 000000000000 in us-east-1.")
+	wantErr(t, err, CodeLimitExceeded, "This request would exceed the limit of 1 on-demand streams for the account 000000000000 in us-east-1.")
 	lim, err := f.svc.DescribeLimits(f.ctx, scope)
 	if err != nil {
 		t.Fatal(err)
@@ -786,16 +787,16 @@ func TestTags(t *testing.T) {
 		many[fmt.Sprintf("k%02d", i)] = ""
 	}
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: many})
-	wantErr(t, err, InvalidArgumentException, "Failed to add tags to stream s under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
+	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to stream s under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"a": "x!"}})
-	wantErr(t, err, InvalidArgumentException, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
+	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"a": "50%"}})
-	wantErr(t, err, InvalidArgumentException, "Failed to add tags to stream s under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.")
+	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to stream s under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.")
 	if err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"Größe": "ünï côdé 1.0/a=b+c-d@e:f_g"}}); err != nil {
 		t.Errorf("unicode tag: %v", err)
 	}
 	_, err = f.svc.ListTagsForResource(f.ctx, scope, ListTagsForResourceInput{ResourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/nope"})
-	wantErr(t, err, ResourceNotFoundException, "Stream nope under account 000000000000 not found.")
+	wantErr(t, err, CodeNotFound, "Stream nope under account 000000000000 not found.")
 }
 
 func TestStreamRef(t *testing.T) {
@@ -808,14 +809,15 @@ func TestStreamRef(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		ref      StreamRef
-		typ, msg string
+		ref StreamRef
+		typ Code
+		msg string
 	}{
-		{StreamRef{}, InvalidArgumentException, "Either StreamName or StreamARN must be provided."},
-		{StreamRef{Name: "t", ARN: arn}, InvalidArgumentException, "StreamARN " + arn + " and StreamName t do not refer to the same stream."},
-		{StreamRef{ARN: "arn:aws:kinesis:us-east-1:111111111111:stream/s"}, ResourceNotFoundException, "Stream s under account 111111111111 not found."},
-		{StreamRef{ARN: "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}, ResourceNotFoundException, "Stream s under account 000000000000 not found."},
-		{StreamRef{ARN: "arn:aws:sqs:us-east-1:000000000000:queue"}, InvalidArgumentException, "StreamARN arn:aws:sqs:us-east-1:000000000000:queue is invalid."},
+		{StreamRef{}, CodeInvalidArgument, "Either StreamName or StreamARN must be provided."},
+		{StreamRef{Name: "t", ARN: arn}, CodeInvalidArgument, "StreamARN " + arn + " and StreamName t do not refer to the same stream."},
+		{StreamRef{ARN: "arn:aws:kinesis:us-east-1:111111111111:stream/s"}, CodeNotFound, "Stream s under account 111111111111 not found."},
+		{StreamRef{ARN: "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}, CodeNotFound, "Stream s under account 000000000000 not found."},
+		{StreamRef{ARN: "arn:aws:sqs:us-east-1:000000000000:queue"}, CodeInvalidArgument, "StreamARN arn:aws:sqs:us-east-1:000000000000:queue is invalid."},
 	}
 	for _, tt := range tests {
 		_, err := f.svc.DescribeStreamSummary(f.ctx, scope, tt.ref)
@@ -832,7 +834,7 @@ func TestMaxRecordSize(t *testing.T) {
 		t.Errorf("1 MiB with the key: %v", err)
 	}
 	_, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "kk", Data: make([]byte, 1<<20-1)})
-	wantErr(t, err, InvalidArgumentException, "Record size 1048577 bytes, data and partition key together, exceeds the maximum record size of 1024 KiB of stream s under account 000000000000.")
+	wantErr(t, err, CodeInvalidArgument, "Record size 1048577 bytes, data and partition key together, exceeds the maximum record size of 1024 KiB of stream s under account 000000000000.")
 
 	if err := f.svc.UpdateMaxRecordSize(f.ctx, scope, UpdateMaxRecordSizeInput{Stream: arn, MaxRecordSizeInKiB: 2048}); err != nil {
 		t.Fatal(err)
@@ -846,7 +848,7 @@ func TestMaxRecordSize(t *testing.T) {
 		t.Errorf("2 MiB: %v", err)
 	}
 	err = f.svc.UpdateMaxRecordSize(f.ctx, scope, UpdateMaxRecordSizeInput{Stream: arn, MaxRecordSizeInKiB: 4096})
-	wantErr(t, err, ResourceInUseException, "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING")
+	wantErr(t, err, CodeInUse, "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING")
 	f.clock.Advance(defaultDelay)
 	if sum, _ := f.svc.DescribeStreamSummary(f.ctx, scope, ref); sum.StreamStatus != StatusActive {
 		t.Errorf("after the update delay: %s", sum.StreamStatus)
@@ -985,12 +987,13 @@ func TestConcurrentPuts(t *testing.T) {
 func TestCreateStreamArguments(t *testing.T) {
 	f := newFixture(t, Options{})
 	tests := []struct {
-		in       CreateStreamInput
-		typ, msg string
+		in  CreateStreamInput
+		typ Code
+		msg string
 	}{
-		{CreateStreamInput{StreamName: "s"}, InvalidArgumentException, "ShardCount must be specified for a stream in PROVISIONED mode."},
-		{CreateStreamInput{StreamName: "a/b", ShardCount: ptr(1)}, ValidationException, "1 validation error detected: Value 'a/b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"},
-		{CreateStreamInput{StreamName: "s", ShardCount: ptr(1), MaxRecordSizeInKiB: 10241}, ValidationException, "MaxRecordSizeInKiB must be between 1024 and 10240. Requested value: 10241"},
+		{CreateStreamInput{StreamName: "s"}, CodeInvalidArgument, "ShardCount must be specified for a stream in PROVISIONED mode."},
+		{CreateStreamInput{StreamName: "a/b", ShardCount: ptr(1)}, CodeValidation, "1 validation error detected: Value 'a/b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"},
+		{CreateStreamInput{StreamName: "s", ShardCount: ptr(1), MaxRecordSizeInKiB: 10241}, CodeValidation, "MaxRecordSizeInKiB must be between 1024 and 10240. Requested value: 10241"},
 	}
 	for _, tt := range tests {
 		wantErr(t, f.svc.CreateStream(f.ctx, scope, tt.in), tt.typ, tt.msg)
@@ -1011,7 +1014,7 @@ func TestGetRecordsStreamARN(t *testing.T) {
 		t.Errorf("matching ARN: %v", err)
 	}
 	_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: it, StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/t"})
-	wantErr(t, err, InvalidArgumentException, "StreamARN arn:aws:kinesis:us-east-1:000000000000:stream/t does not match the stream arn:aws:kinesis:us-east-1:000000000000:stream/s of the shard iterator.")
+	wantErr(t, err, CodeInvalidArgument, "StreamARN arn:aws:kinesis:us-east-1:000000000000:stream/t does not match the stream arn:aws:kinesis:us-east-1:000000000000:stream/s of the shard iterator.")
 }
 
 func TestDelayOption(t *testing.T) {

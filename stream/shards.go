@@ -143,11 +143,11 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 	if in.NextToken != "" {
 		switch {
 		case in.Stream.Name != "" || in.Stream.ARN != "":
-			return nil, newError(InvalidArgumentException, "NextToken and StreamName cannot be provided together.")
+			return nil, newError(CodeInvalidArgument, "NextToken and StreamName cannot be provided together.")
 		case in.ExclusiveStartShardId != "":
-			return nil, newError(InvalidArgumentException, "NextToken and ExclusiveStartShardId cannot be provided together.")
+			return nil, newError(CodeInvalidArgument, "NextToken and ExclusiveStartShardId cannot be provided together.")
 		case in.StreamCreationTimestamp != nil:
-			return nil, newError(InvalidArgumentException, "NextToken and StreamCreationTimestamp cannot be provided together.")
+			return nil, newError(CodeInvalidArgument, "NextToken and StreamCreationTimestamp cannot be provided together.")
 		}
 		tok, err := s.openToken(scope, in.NextToken, tokenListShards)
 		if err != nil {
@@ -157,7 +157,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 		filter = tok.Filter
 	} else {
 		if in.Stream.Name == "" && in.Stream.ARN == "" {
-			return nil, newError(InvalidArgumentException, "Either NextToken or StreamName should be provided.")
+			return nil, newError(CodeInvalidArgument, "Either NextToken or StreamName should be provided.")
 		}
 		n, err := resolve(scope, in.Stream)
 		if err != nil {
@@ -172,11 +172,11 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 		switch filter.Type {
 		case FilterAfterShardID:
 			if filter.ShardId == "" {
-				return nil, newError(InvalidArgumentException, "ShardId must be specified when ShardFilter type is AFTER_SHARD_ID.")
+				return nil, newError(CodeInvalidArgument, "ShardId must be specified when ShardFilter type is AFTER_SHARD_ID.")
 			}
 		case FilterAtTimestamp, FilterFromTimestamp:
 			if filter.Timestamp == nil {
-				return nil, newError(InvalidArgumentException, "Timestamp must be specified when ShardFilter type is %s.", filter.Type)
+				return nil, newError(CodeInvalidArgument, "Timestamp must be specified when ShardFilter type is %s.", filter.Type)
 			}
 		}
 	}
@@ -188,7 +188,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 	rec := e.rec
 	if useTag && rec.Tag != tag {
 		// The stream was deleted and re-created since the token was issued.
-		return nil, newError(ExpiredNextTokenException, "The NextToken has expired because the stream %s was re-created.", name)
+		return nil, newError(CodeExpiredNextToken, "The NextToken has expired because the stream %s was re-created.", name)
 	}
 	if in.StreamCreationTimestamp != nil && !in.StreamCreationTimestamp.Truncate(time.Millisecond).Equal(rec.Created) {
 		return nil, errStreamNotFound(name, scope.Account)

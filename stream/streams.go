@@ -25,7 +25,7 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 	// The wire layer validates names; this guard keeps a name that slipped
 	// through from escaping its catalogue key or its iterators.
 	if !validStreamName(in.StreamName) {
-		return newError(ValidationException,
+		return newError(CodeValidation,
 			"1 validation error detected: Value '%s' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", in.StreamName)
 	}
 	if err := s.throttle.controlCall(scope, opCreateStream, in.StreamName); err != nil {
@@ -36,7 +36,7 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 		mode = ModeProvisioned
 	}
 	if mode != ModeProvisioned && mode != ModeOnDemand {
-		return newError(InvalidArgumentException, "StreamMode %s is not supported.", mode)
+		return newError(CodeInvalidArgument, "StreamMode %s is not supported.", mode)
 	}
 	var count int
 	switch {
@@ -45,10 +45,10 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 	case mode == ModeOnDemand:
 		count = defaultOnDemandShards
 	default:
-		return newError(InvalidArgumentException, "ShardCount must be specified for a stream in PROVISIONED mode.")
+		return newError(CodeInvalidArgument, "ShardCount must be specified for a stream in PROVISIONED mode.")
 	}
 	if count < 1 {
-		return newError(InvalidArgumentException, "ShardCount must be at least 1. Requested shard count: %d", count)
+		return newError(CodeInvalidArgument, "ShardCount must be at least 1. Requested shard count: %d", count)
 	}
 	maxKiB := in.MaxRecordSizeInKiB
 	if maxKiB == 0 {
@@ -145,7 +145,7 @@ func (s *Service) checkCreateLimits(ctx context.Context, scope Scope, mode Strea
 	u := usage(recs)
 	if mode == ModeOnDemand {
 		if u.onDemandStreams >= s.onDemandLimit {
-			return newError(LimitExceededException,
+			return newError(CodeLimitExceeded,
 				"This request would exceed the limit of %d on-demand streams for the account %s in %s.", s.onDemandLimit, scope.Account, scope.Region)
 		}
 		return nil

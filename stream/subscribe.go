@@ -144,7 +144,7 @@ type Subscription struct {
 func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in SubscribeToShardInput) (*Subscription, error) {
 	streamARN, cname, epoch, ok := parseConsumerARN(in.ConsumerARN)
 	if !ok {
-		return nil, newError(InvalidArgumentException, "ConsumerARN %s is invalid.", in.ConsumerARN)
+		return nil, newError(CodeInvalidArgument, "ConsumerARN %s is invalid.", in.ConsumerARN)
 	}
 	name, err := streamOfConsumer(scope, streamARN)
 	if err != nil {
@@ -181,7 +181,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 	defer s.subs.mu.Unlock()
 	if old := s.subs.active[key]; old != nil {
 		if now.Sub(old.started) < takeoverGrace {
-			return nil, newError(ResourceInUseException, "Another active subscription exists for this consumer: %s:%s:%s:%s",
+			return nil, newError(CodeInUse, "Another active subscription exists for this consumer: %s:%s:%s:%s",
 				scope.Account, name, shardID(index), cname)
 		}
 	}
@@ -197,7 +197,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 			}
 		}
 		if _, recent := s.subs.lastCall[key]; recent {
-			return nil, newError(LimitExceededException,
+			return nil, newError(CodeLimitExceeded,
 				"Rate exceeded for consumer %s and shard %s: at most one SubscribeToShard call per second.", cname, shardID(index))
 		}
 		s.subs.lastCall[key] = now

@@ -13,7 +13,7 @@ import (
 const maxTags = 50
 
 func errTooManyTags(name, account string) *Error {
-	return newError(InvalidArgumentException,
+	return newError(CodeInvalidArgument,
 		"Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.", name, account, maxTags)
 }
 
@@ -26,7 +26,7 @@ func checkTags(tags map[string]string) error {
 			if strings.ContainsFunc(s, func(r rune) bool {
 				return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_./=+-%@:", r)
 			}) {
-				return newError(InvalidArgumentException,
+				return newError(CodeInvalidArgument,
 					"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @ :.")
 			}
 		}
@@ -37,7 +37,7 @@ func checkTags(tags map[string]string) error {
 func checkTagsPercent(tags map[string]string, name, account string) error {
 	for k, v := range tags {
 		if strings.Contains(k, "%") || strings.Contains(v, "%") {
-			return newError(InvalidArgumentException,
+			return newError(CodeInvalidArgument,
 				"Failed to add tags to stream %s under account %s because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.", name, account)
 		}
 	}
@@ -178,7 +178,7 @@ func checkConsumerTags(tags map[string]string, consumer, stream, account string)
 		return err
 	}
 	if len(tags) > maxTags {
-		return newError(InvalidArgumentException,
+		return newError(CodeInvalidArgument,
 			"Failed to add tags to consumer %s of stream %s under account %s because a given consumer cannot have more than %d tags associated with it.",
 			consumer, stream, account, maxTags)
 	}

@@ -77,7 +77,7 @@ func TestWriteLimits(t *testing.T) {
 				}
 			}
 			_, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: StreamRef{Name: "s"}, PartitionKey: "k", Data: []byte(data)})
-			wantErr(t, err, ProvisionedThroughputExceededException, rateMsg("shardId-000000000000", "s"))
+			wantErr(t, err, CodeThroughputExceeded, rateMsg("shardId-000000000000", "s"))
 			f.clock.Advance(tt.refill)
 			if _, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: StreamRef{Name: "s"}, PartitionKey: "k", Data: []byte(data)}); err != nil {
 				t.Fatalf("PutRecord after %v: %v", tt.refill, err)
@@ -108,12 +108,12 @@ func TestPutRecordsThrottledEntries(t *testing.T) {
 	var stored []string
 	for i, r := range out.Records {
 		switch {
-		case i < 10 && (r.ErrorCode != "" || r.SequenceNumber == ""):
+		case i < 10 && (r.ErrorCode != 0 || r.SequenceNumber == ""):
 			t.Errorf("entry %d = %+v, want stored", i, r)
-		case i >= 10 && (r.ErrorCode != ProvisionedThroughputExceededException || r.ErrorMessage != rateMsg("shardId-000000000000", "s") || r.SequenceNumber != ""):
+		case i >= 10 && (r.ErrorCode != CodeThroughputExceeded || r.ErrorMessage != rateMsg("shardId-000000000000", "s") || r.SequenceNumber != ""):
 			t.Errorf("entry %d = %+v, want throttled with AWS's message", i, r)
 		}
-		if r.ErrorCode == "" {
+		if r.ErrorCode == 0 {
 			stored = append(stored, string(in.Records[i].Data))
 		}
 	}
@@ -163,7 +163,7 @@ func TestProducerAtTwiceTheLimit(t *testing.T) {
 			put := func(data string) (bool, error) {
 				_, err := svc.PutRecord(ctx, scope, PutRecordInput{Stream: StreamRef{Name: "p"}, PartitionKey: "k", Data: []byte(data)})
 				var e *Error
-				if errors.As(err, &e) && e.Type == ProvisionedThroughputExceededException {
+				if errors.As(err, &e) && e.Code == CodeThroughputExceeded {
 					return false, nil
 				}
 				return err == nil, err
@@ -230,7 +230,7 @@ func TestReaderAtTenCallsPerSecond(t *testing.T) {
 		f.clock.Advance(100 * time.Millisecond)
 		_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: it})
 		if err != nil {
-			wantErr(t, err, ProvisionedThroughputExceededException, rateMsg("shardId-000000000000", "s"))
+			wantErr(t, err, CodeThroughputExceeded, rateMsg("shardId-000000000000", "s"))
 			refused++
 		}
 	}
@@ -280,7 +280,7 @@ func TestGetRecordsPenalty(t *testing.T) {
 			}
 			continue
 		}
-		wantErr(t, err, ProvisionedThroughputExceededException, rateMsg("shardId-000000000000", "s"))
+		wantErr(t, err, CodeThroughputExceeded, rateMsg("shardId-000000000000", "s"))
 	}
 }
 
@@ -289,54 +289,55 @@ func TestControlPlaneRates(t *testing.T) {
 		return fmt.Sprintf("Rate exceeded for stream %s under account %s.", name, acct)
 	}
 	tests := []struct {
-		name     string
-		allowed  int // calls admitted at one instant
-		call     func(f *fixture, i int) error
-		typ, msg string
+		name    string
+		allowed int // calls admitted at one instant
+		call    func(f *fixture, i int) error
+		typ     Code
+		msg     string
 	}{
 		{
-			name: "CreateStream", allowed: 5, typ: LimitExceededException, msg: limitMsg("c9"),
+			name: "CreateStream", allowed: 5, typ: CodeLimitExceeded, msg: limitMsg("c9"),
 			call: func(f *fixture, i int) error {
 				return f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: fmt.Sprintf("c%d", i), ShardCount: ptr(1)})
 			},
 		},
 		{
-			name: "DescribeStream", allowed: 10, typ: LimitExceededException, msg: limitMsg("s"),
+			name: "DescribeStream", allowed: 10, typ: CodeLimitExceeded, msg: limitMsg("s"),
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: StreamRef{Name: "s"}})
 				return err
 			},
 		},
 		{
-			name: "DescribeStreamSummary", allowed: 20, typ: LimitExceededException, msg: limitMsg("s"),
+			name: "DescribeStreamSummary", allowed: 20, typ: CodeLimitExceeded, msg: limitMsg("s"),
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.DescribeStreamSummary(f.ctx, scope, StreamRef{Name: "s"})
 				return err
 			},
 		},
 		{
-			name: "ListStreams", allowed: 5, typ: LimitExceededException, msg: "Rate exceeded for account " + acct + ".",
+			name: "ListStreams", allowed: 5, typ: CodeLimitExceeded, msg: "Rate exceeded for account " + acct + ".",
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.ListStreams(f.ctx, scope, ListStreamsInput{})
 				return err
 			},
 		},
 		{
-			name: "ListTagsForStream", allowed: 5, typ: LimitExceededException, msg: limitMsg("s"),
+			name: "ListTagsForStream", allowed: 5, typ: CodeLimitExceeded, msg: limitMsg("s"),
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.ListTagsForStream(f.ctx, scope, ListTagsForStreamInput{Stream: StreamRef{Name: "s"}})
 				return err
 			},
 		},
 		{
-			name: "ListShards", allowed: 1000, typ: LimitExceededException, msg: limitMsg("s"),
+			name: "ListShards", allowed: 1000, typ: CodeLimitExceeded, msg: limitMsg("s"),
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.ListShards(f.ctx, scope, ListShardsInput{Stream: StreamRef{Name: "s"}})
 				return err
 			},
 		},
 		{
-			name: "GetShardIterator", allowed: 5, typ: ProvisionedThroughputExceededException, msg: rateMsg("shardId-000000000000", "s"),
+			name: "GetShardIterator", allowed: 5, typ: CodeThroughputExceeded, msg: rateMsg("shardId-000000000000", "s"),
 			call: func(f *fixture, i int) error {
 				_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
 				return err
@@ -398,7 +399,7 @@ func TestListShardsPerStream(t *testing.T) {
 		}
 	}
 	_, err := f.svc.ListShards(f.ctx, scope, ListShardsInput{Stream: StreamRef{Name: "a"}})
-	wantErr(t, err, LimitExceededException, "Rate exceeded for stream a under account "+acct+".")
+	wantErr(t, err, CodeLimitExceeded, "Rate exceeded for stream a under account "+acct+".")
 }
 
 // TestLimitsOffByDefault checks that the zero Options throttle nothing.

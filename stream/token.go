@@ -51,7 +51,7 @@ func (s *Service) sealToken(scope Scope, t token) (string, error) {
 
 // openToken decodes and checks a token of the given kind.
 func (s *Service) openToken(scope Scope, text string, kind tokenKind) (token, error) {
-	invalid := newError(InvalidArgumentException, "Invalid NextToken.")
+	invalid := newError(CodeInvalidArgument, "Invalid NextToken.")
 	raw, err := base64.StdEncoding.DecodeString(text)
 	if err != nil || len(raw) < 1+tokenMACLen || raw[0] != tokenVersion {
 		return token{}, invalid
@@ -65,7 +65,7 @@ func (s *Service) openToken(scope Scope, text string, kind tokenKind) (token, er
 		return token{}, invalid
 	}
 	if s.now().Sub(time.UnixMilli(t.Issued)) > tokenLifetime {
-		return token{}, newError(ExpiredNextTokenException, "The NextToken has expired.")
+		return token{}, newError(CodeExpiredNextToken, "The NextToken has expired.")
 	}
 	return t, nil
 }
