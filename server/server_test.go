@@ -243,8 +243,10 @@ func TestProtocolErrors(t *testing.T) {
 		{
 			name: "POST CBOR without auth", method: "POST", body: "\xa0",
 			header:     map[string]string{"Content-Type": kinesis.ContentTypeCBOR, "X-Amz-Target": listTgt},
-			wantStatus: 400, wantCT: jsonCT, // the test ErrorResponse encodes JSON only
-			wantBody: jsonError("MissingAuthenticationTokenException", "Missing Authentication Token"),
+			// A CBOR map {"__type": ..., "message": ...}, as AWS answers a
+			// CBOR caller.
+			wantStatus: 400, wantCT: kinesis.ContentTypeCBOR,
+			wantBody: "\xa2f__typex#MissingAuthenticationTokenExceptiongmessagex\x1cMissing Authentication Token",
 		},
 		{
 			name: "POST JSON with malformed auth", method: "POST", body: "{}",
