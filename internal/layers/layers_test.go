@@ -1,0 +1,112 @@
+// Package layers holds the test that keeps Tributary's packages in their
+// layers (docs/architecture.md): each package may import, of Tributary's
+// own packages, only those listed for it below. A new package fails the
+// test until it is given its place here.
+package layers
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tributary-io/tributary/"
+
+// allowed lists, for every package of the module, the packages of the
+// module it may import (test files are not checked: a test may use an
+// engine or a client from anywhere). "internal/*" stands for any package
+// under internal/.
+//
+// The layers, top down: cmd/tributary; server (HTTP); api (one handler per
+// operation); faults; kinesis (the wire, standalone); stream (the domain);
+// storage and its engines. Imports point down, never up, and kinesis and
+// the client-side packages import nothing of Tributary so that the
+// producer and consumer libraries can use them without a server.
+var allowed = map[string][]string{
+	"cmd/tributary": {"*"},
+	"server":        {"kinesis", "faults", "internal/*"},
+	"api":           {"kinesis", "faults", "stream"},
+	"faults":        {"kinesis"},
+	"kinesis":       {},
+	"stream":        {"storage", "internal/*"},
+
+	"storage":             {},
+	"storage/local":       {"storage", "internal/*"},
+	"storage/mem":         {"storage"},
+	"storage/discard":     {"storage", "storage/mem"},
+	"storage/storagetest": {"storage"},
+
+	"bench":   {"sdkhttp", "internal/*"},
+	"sdkhttp": {},
+
+	"internal/bgtask":   {},
+	"internal/procstat": {},
+	"internal/tmpfs":    {},
+	"internal/layers":   {},
+}
+
+func TestImportsPointDown(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pkg, ok := strings.CutPrefix(fields[0], module)
+		if !ok {
+			t.Fatalf("go list printed %q, outside the module", fields[0])
+		}
+		rules, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("package %s has no place in the layers: add it to allowed, and to docs/architecture.md", pkg)
+			continue
+		}
+		checked++
+		for _, imp := range fields[1:] {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if !permitted(rules, dep) {
+				t.Errorf("%s imports %s, which its layer may not (allowed: %v)", pkg, dep, rules)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d packages; go list found too few", checked)
+	}
+}
+
+func permitted(rules []string, dep string) bool {
+	if slices.Contains(rules, "*") || slices.Contains(rules, dep) {
+		return true
+	}
+	return strings.HasPrefix(dep, "internal/") && slices.Contains(rules, "internal/*")
+}
+
+// TestPermitted pins the matching itself, so that a rule that matched
+// everything could not pass TestImportsPointDown vacuously.
+func TestPermitted(t *testing.T) {
+	tests := []struct {
+		rules []string
+		dep   string
+		want  bool
+	}{
+		{[]string{}, "stream", false},
+		{[]string{"storage"}, "storage", true},
+		{[]string{"storage"}, "storage/local", false},
+		{[]string{"internal/*"}, "internal/bgtask", true},
+		{[]string{"internal/*"}, "stream", false},
+		{[]string{"*"}, "api", true},
+	}
+	for _, tt := range tests {
+		if got := permitted(tt.rules, tt.dep); got != tt.want {
+			t.Errorf("permitted(%v, %s) = %v, want %v", tt.rules, tt.dep, got, tt.want)
+		}
+	}
+}
