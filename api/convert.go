@@ -77,18 +77,25 @@ func tagsOut(in []stream.Tag) []kinesis.Tag {
 
 // eventOut is the wire shape of an event.
 func eventOut(ev *stream.SubscribeToShardEvent) *kinesis.SubscribeToShardEvent {
-	out := &kinesis.SubscribeToShardEvent{
-		Records:                    make([]kinesis.Record, 0, len(ev.Records)),
+	return &kinesis.SubscribeToShardEvent{
+		Records:                    recordsOut(ev.Records),
 		ContinuationSequenceNumber: optStr(ev.ContinuationSequenceNumber),
 		MillisBehindLatest:         ev.MillisBehindLatest,
 		ChildShards:                childShardsOut(ev.ChildShards),
 	}
-	for _, r := range ev.Records {
+}
+
+// recordsOut is the one conversion of records to the wire, for GetRecords
+// and SubscribeToShard alike. The list is never nil and neither is a
+// record's Data: AWS always sends both.
+func recordsOut(in []stream.Record) []kinesis.Record {
+	out := make([]kinesis.Record, 0, len(in))
+	for _, r := range in {
 		data := r.Data
 		if data == nil {
 			data = []byte{}
 		}
-		out.Records = append(out.Records, kinesis.Record{
+		out = append(out, kinesis.Record{
 			SequenceNumber:              r.SequenceNumber,
 			ApproximateArrivalTimestamp: kinesis.TimestampOf(r.ApproximateArrivalTimestamp),
 			Data:                        data,

@@ -19,24 +19,10 @@ func (a *API) getRecords(ctx context.Context, scope stream.Scope, raw kinesis.In
 		return nil, err
 	}
 	behind := r.MillisBehindLatest
-	out := &kinesis.GetRecordsOutput{
-		Records:            make([]kinesis.Record, 0, len(r.Records)),
+	return &kinesis.GetRecordsOutput{
+		Records:            recordsOut(r.Records),
 		NextShardIterator:  optStr(r.NextShardIterator),
 		MillisBehindLatest: &behind,
 		ChildShards:        childShardsOut(r.ChildShards),
-	}
-	for _, rec := range r.Records {
-		data := rec.Data
-		if data == nil {
-			data = []byte{}
-		}
-		out.Records = append(out.Records, kinesis.Record{
-			SequenceNumber:              rec.SequenceNumber,
-			ApproximateArrivalTimestamp: kinesis.TimestampOf(rec.ApproximateArrivalTimestamp),
-			Data:                        data,
-			PartitionKey:                rec.PartitionKey,
-			EncryptionType:              optStr(rec.EncryptionType),
-		})
-	}
-	return out, nil
+	}, nil
 }
