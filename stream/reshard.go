@@ -141,9 +141,8 @@ func (s *Service) SplitShard(ctx context.Context, scope Scope, in SplitShardInpu
 				return nil, err
 			}
 		}
-		// AWS's rule: StartingHashKey+1 < key < EndingHashKey.
 		key, err := parseHashKey(in.NewStartingHashKey)
-		if err != nil || key.cmp(sh.StartHash.add1()) <= 0 || key.cmp(sh.EndHash) >= 0 || sh.StartHash.add1().isZero() {
+		if err != nil || !splitKeyFits(sh, key) {
 			return nil, errSplitKey(in.NewStartingHashKey, sh, name, scope.Account)
 		}
 		if !sh.open() {
@@ -200,8 +199,16 @@ func adjacent(a, b *shardRecord) bool {
 		b.EndHash.add1() == a.StartHash && !b.EndHash.add1().isZero()
 }
 
+// splitKeyFits is AWS's rule for a split key, StartingHashKey+1 < key <
+// EndingHashKey: each child gets two hash keys or more. The planner of
+// UpdateShardCount keeps it too, so no path makes a one-key shard.
+func splitKeyFits(sh *shardRecord, key uint128) bool {
+	first := sh.StartHash.add1()
+	return !first.isZero() && key.cmp(first) > 0 && key.cmp(sh.EndHash) < 0
+}
+
 // splitPlan is the pending record of splitting sh at key, where
-// sh.StartHash < key <= sh.EndHash. Children take the next unused indexes.
+// splitKeyFits(sh, key). Children take the next unused indexes.
 func splitPlan(rec *streamRecord, sh *shardRecord, key uint128) *pendingReshard {
 	next := uint32(len(rec.Shards))
 	return &pendingReshard{
@@ -495,8 +502,11 @@ var errScaled = errors.New("scaled")
 // of equal ranges (shard i of n starting at splitPoint(i, n), as
 // CreateStream divides the hash space), or nil when the open shards are
 // those. First every open shard that straddles a target boundary is split
-// at it; then every open shard lies within one target range, and
-// neighbours within the same range are merged, lowest first.
+// at it (or, where that would leave a child of one hash key, merged with
+// its neighbour on that side first); then every open shard lies within
+// one target range, and neighbours within the same range are merged,
+// lowest first. AWS documents only the end state, the target's equal
+// ranges; the steps are ours.
 func nextScalingStep(rec *streamRecord, target int) *pendingReshard {
 	var open []*shardRecord
 	for i := range rec.Shards {
@@ -514,8 +524,26 @@ func nextScalingStep(rec *streamRecord, target int) *pendingReshard {
 		}
 		rangeOf[k] = b - 1
 		if b < target {
-			if key := splitPoint(uint64(b), uint64(target)); key.cmp(sh.EndHash) <= 0 {
+			key := splitPoint(uint64(b), uint64(target))
+			switch {
+			case key.cmp(sh.EndHash) > 0:
+				// No boundary inside sh.
+			case splitKeyFits(sh, key):
 				return splitPlan(rec, sh, key)
+			case key.cmp(sh.EndHash) == 0:
+				// Splitting here would leave a child of the one key
+				// EndHash, which SplitShard itself refuses to make
+				// (and which a 4 → 2 → 3 sequence once produced). Merge
+				// with the next shard first: the boundary is then well
+				// inside. A next shard exists because no boundary is the
+				// last hash key, and it has two keys or more because
+				// this planner never leaves fewer.
+				return mergePlan(rec, sh, open[k+1])
+			default:
+				// key is StartHash+1: the first child would be the one
+				// key StartHash. Merge with the shard before (which
+				// exists: boundary 0 is never a split point).
+				return mergePlan(rec, open[k-1], sh)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -828,4 +829,141 @@ func TestWritesWaitForChildren(t *testing.T) {
 	if len(out.Records) != 0 || out.NextShardIterator != "" || len(out.ChildShards) != 2 {
 		t.Errorf("read after close: %+v", out)
 	}
+}
+
+// TestUpdateShardCountAfterManualReshards drives UpdateShardCount from
+// shard layouts that SplitShard and MergeShards leave, including shards
+// that end exactly on one of the target's boundaries, and checks what AWS
+// guarantees of the result: the open shards are the target's uniform
+// ranges, and no shard the planner made, open or closed, is smaller than
+// SplitShard itself allows (two hash keys: a key strictly between its
+// StartingHashKey+1 and its EndingHashKey).
+func TestUpdateShardCountAfterManualReshards(t *testing.T) {
+	boundary := func(i, n int) string { return splitPoint(uint64(i), uint64(n)).String() }
+	plus := func(key string, d int) string {
+		k, _ := parseHashKey(key)
+		for range d {
+			k = k.add1()
+		}
+		for range -d {
+			k = k.sub1()
+		}
+		return k.String()
+	}
+	tests := []struct {
+		name   string
+		shards int
+		splits []string // keys, each splitting the open shard that holds it
+		target int
+	}{
+		// The first shard ends exactly on the target's first boundary:
+		// splitting there would leave a one-key child.
+		{"shard ends on a boundary", 1, []string{plus(boundary(1, 3), 1)}, 3},
+		// The second shard starts one key before a boundary.
+		{"shard starts a key before a boundary", 1, []string{plus(boundary(1, 3), -1)}, 3},
+		{"both sides", 2, []string{plus(boundary(1, 3), 1), plus(boundary(2, 3), -1)}, 3},
+		{"ends on a boundary, scaling down", 4, []string{plus(boundary(1, 3), 1)}, 3},
+		{"ends on a boundary of five", 3, []string{plus(boundary(2, 5), 1), plus(boundary(4, 5), 1)}, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			f.create(t, "s", tc.shards)
+			for _, key := range tc.splits {
+				var id string
+				for _, sh := range f.shards(t, "s") {
+					lo, _ := parseHashKey(sh.HashKeyRange.StartingHashKey)
+					hi, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
+					k, _ := parseHashKey(key)
+					if sh.SequenceNumberRange.EndingSequenceNumber == "" && lo.cmp(k) < 0 && k.cmp(hi) <= 0 {
+						id = sh.ShardId
+					}
+				}
+				if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: id, NewStartingHashKey: key}); err != nil {
+					t.Fatalf("split at %s: %v", key, err)
+				}
+				f.clock.Advance(defaultDelay)
+			}
+			open := 0
+			for _, sh := range f.shards(t, "s") {
+				if sh.SequenceNumberRange.EndingSequenceNumber == "" {
+					open++
+				}
+			}
+			if tc.target > 2*open || 2*tc.target < open {
+				t.Fatalf("test error: %d open shards cannot scale to %d", open, tc.target)
+			}
+			if _, err := f.svc.UpdateShardCount(f.ctx, scope, UpdateShardCountInput{Stream: StreamRef{Name: "s"}, TargetShardCount: tc.target, ScalingType: ScalingUniform}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(defaultDelay)
+			wantUniform(t, f, "s", tc.target)
+			for _, sh := range f.shards(t, "s") {
+				lo, _ := parseHashKey(sh.HashKeyRange.StartingHashKey)
+				hi, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
+				if lo.cmp(hi) >= 0 {
+					t.Errorf("shard %s covers the single hash key %s", sh.ShardId, lo)
+				}
+			}
+		})
+	}
+}
+
+// TestUpdateShardCountRandomLayouts is the property above over layouts
+// made by random splits (at keys near the boundaries of small shard
+// counts, where one-key children would appear) and random targets.
+func TestUpdateShardCountRandomLayouts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 0))
+	for iter := range 60 {
+		f := newFixture(t, Options{})
+		f.create(t, "s", 1+rng.IntN(4))
+		for range rng.IntN(4) {
+			open := openShards(t, f, "s")
+			sh := open[rng.IntN(len(open))]
+			lo, _ := parseHashKey(sh.HashKeyRange.StartingHashKey)
+			hi, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
+			// A key near a boundary of n shards, nudged by -1, 0 or +1.
+			n := 2 + rng.IntN(7)
+			key := splitPoint(uint64(1+rng.IntN(n-1)), uint64(n))
+			switch rng.IntN(3) {
+			case 0:
+				key = key.sub1()
+			case 1:
+				key = key.add1()
+			}
+			if !splitKeyFits(&shardRecord{StartHash: lo, EndHash: hi}, key) {
+				continue
+			}
+			if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: sh.ShardId, NewStartingHashKey: key.String()}); err != nil {
+				t.Fatalf("iteration %d: split: %v", iter, err)
+			}
+			f.clock.Advance(defaultDelay)
+		}
+		open := len(openShards(t, f, "s"))
+		target := (open+1)/2 + rng.IntN(2*open-(open+1)/2+1)
+		if target == open {
+			continue
+		}
+		if _, err := f.svc.UpdateShardCount(f.ctx, scope, UpdateShardCountInput{Stream: StreamRef{Name: "s"}, TargetShardCount: target, ScalingType: ScalingUniform}); err != nil {
+			t.Fatalf("iteration %d: %d to %d: %v", iter, open, target, err)
+		}
+		f.clock.Advance(defaultDelay)
+		wantUniform(t, f, "s", target)
+		for _, sh := range f.shards(t, "s") {
+			if sh.HashKeyRange.StartingHashKey == sh.HashKeyRange.EndingHashKey {
+				t.Fatalf("iteration %d: shard %s covers the single hash key %s", iter, sh.ShardId, sh.HashKeyRange.StartingHashKey)
+			}
+		}
+	}
+}
+
+func openShards(t *testing.T, f *fixture, name string) []Shard {
+	t.Helper()
+	var open []Shard
+	for _, sh := range f.shards(t, name) {
+		if sh.SequenceNumberRange.EndingSequenceNumber == "" {
+			open = append(open, sh)
+		}
+	}
+	return open
 }
