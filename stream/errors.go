@@ -26,10 +26,6 @@ func errNotActive(name, account string, status StreamStatus) *Error {
 	return newError(CodeInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, account, status)
 }
 
-func errBeingCreated(name string) *Error {
-	return newError(CodeInUse, "Attempt to change a resource which is still in use: Stream is being created: %s", name)
-}
-
 // errShardNotFound is for a shard id that names a shard index the stream
 // does not have (or a stream that does not exist).
 func errShardNotFound(shardID, name, account string) *Error {

@@ -119,6 +119,30 @@ func wantErr(t *testing.T, err error, code Code, msg string) {
 	}
 }
 
+// TestDeleteStreamWhileCreating pins AWS's answer: a stream still
+// CREATING can be deleted; it is DELETING at once and then gone, and its
+// name is free again.
+func TestDeleteStreamWhileCreating(t *testing.T) {
+	f := newFixture(t, Options{})
+	ref := StreamRef{Name: "s"}
+	if err := f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "s", ShardCount: ptr(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref}); err != nil {
+		t.Fatalf("DeleteStream while CREATING: %v", err)
+	}
+	d, err := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref})
+	if err != nil || d.StreamStatus != StatusDeleting {
+		t.Fatalf("after the delete: %+v, %v; want DELETING", d, err)
+	}
+	f.clock.Advance(time.Second) // past both the create and the delete delays
+	_, err = f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref})
+	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
+	if err := f.svc.CreateStream(f.ctx, scope, CreateStreamInput{StreamName: "s", ShardCount: ptr(1)}); err != nil {
+		t.Fatalf("the name is not free again: %v", err)
+	}
+}
+
 func TestStreamLifecycle(t *testing.T) {
 	f := newFixture(t, Options{})
 	ref := StreamRef{Name: "s"}
@@ -135,8 +159,6 @@ func TestStreamLifecycle(t *testing.T) {
 	}
 	_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a"})
 	wantErr(t, err, CodeNotFound, "Stream s under account 000000000000 not found.")
-	err = f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref})
-	wantErr(t, err, CodeInUse, "Attempt to change a resource which is still in use: Stream is being created: s")
 
 	f.clock.Advance(499 * time.Millisecond)
 	if d, _ := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref}); d.StreamStatus != StatusCreating {

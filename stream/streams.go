@@ -169,10 +169,9 @@ func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStream
 		return err
 	}
 	rec, err := s.update(ctx, scope, name, func(rec *streamRecord, st StreamStatus) error {
-		switch st {
-		case StatusCreating:
-			return errBeingCreated(name)
-		case StatusDeleting:
+		// A stream still CREATING is deleted like an ACTIVE one, as AWS
+		// does (issue 11): it goes to DELETING at once.
+		if st == StatusDeleting {
 			return errNoChange
 		}
 		now := s.now()
