@@ -5,11 +5,13 @@ import (
 )
 
 // AWS's default quotas (Kinesis Data Streams developer guide, "Quotas and
-// limits"): 500 shards per account in us-east-1, us-west-2 and eu-west-1
-// and 200 elsewhere, counted over provisioned streams; 50 on-demand streams.
+// limits", as of 2026): 20,000 shards per account in us-east-1, us-west-2
+// and eu-west-1, counted over provisioned streams; "1,000 or 6,000"
+// elsewhere, without saying which region has which, so the lower; 50
+// on-demand streams.
 const (
-	defaultShardLimitLarge     = 500
-	defaultShardLimit          = 200
+	defaultShardLimitLarge     = 20000
+	defaultShardLimit          = 1000
 	defaultOnDemandStreamLimit = 50
 )
 

@@ -121,8 +121,8 @@ type Options struct {
 	// transition immediate.
 	CreateDelay, DeleteDelay, UpdateDelay time.Duration
 	// ShardLimit is the number of open shards of provisioned streams an
-	// account may have in a region. Zero means AWS's default: 500 in
-	// us-east-1, us-west-2 and eu-west-1, 200 elsewhere.
+	// account may have in a region. Zero means AWS's default: 20,000 in
+	// us-east-1, us-west-2 and eu-west-1, 1,000 elsewhere.
 	ShardLimit int
 	// OnDemandStreamLimit is the number of on-demand streams an account may
 	// have in a region. Zero means AWS's default of 50.

@@ -57,6 +57,9 @@ type serveConfig struct {
 	// overrides (see limitKeys).
 	Limits     string
 	LimitsFile string
+	// Account quotas; zero means AWS's default for the region.
+	ShardLimit          int
+	OnDemandStreamLimit int
 	// TLS (see tls.go): a certificate and key in PEM files, or a
 	// self-signed certificate made at start.
 	TLSCert       string
@@ -263,6 +266,16 @@ func serveOptions() []serveOption {
 			flag: "limits-file", env: "TRIBUTARY_LIMITS_FILE", arg: "file",
 			usage: `Override limits of --limits aws from this JSON file, an object of positive integers per second such as {"shard_write_records_per_sec": 2000}. shard_write_bytes_per_sec and shard_write_records_per_sec are also the shard capacity the on-demand scaler measures against, with --limits off too. Keys: ` + limitKeysText() + ".",
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.LimitsFile} },
+		},
+		{
+			flag: "shard-limit", env: "TRIBUTARY_SHARD_LIMIT", arg: "n",
+			usage: "Open shards of provisioned streams an account may have in a region, as DescribeLimits reports it; CreateStream, SplitShard and UpdateShardCount beyond it get LimitExceededException. 0 means AWS's default quota: 20000 in us-east-1, us-west-2 and eu-west-1, 1000 elsewhere.",
+			value: func(c *serveConfig) flag.Value { return &countValue{&c.ShardLimit} },
+		},
+		{
+			flag: "on-demand-stream-limit", env: "TRIBUTARY_ON_DEMAND_STREAM_LIMIT", arg: "n",
+			usage: "ON_DEMAND streams an account may have in a region. 0 means AWS's default quota, 50.",
+			value: func(c *serveConfig) flag.Value { return &countValue{&c.OnDemandStreamLimit} },
 		},
 		// Background periods and lifetimes. The defaults are right for
 		// production; tests shorten them.
@@ -534,6 +547,20 @@ func (v *durationValue) Set(s string) error {
 		return errors.New("must be positive")
 	}
 	*v.d = d
+	return nil
+}
+
+// countValue is a whole number, 0 or more.
+type countValue struct{ n *int }
+
+func (v *countValue) String() string { return strconv.Itoa(*v.n) }
+
+func (v *countValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("must be a whole number, 0 or more")
+	}
+	*v.n = n
 	return nil
 }
 

@@ -236,7 +236,7 @@ func TestSDKStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToInt32(lim.ShardLimit) != 500 || aws.ToInt32(lim.OpenShardCount) != 3 ||
+	if aws.ToInt32(lim.ShardLimit) != 20000 || aws.ToInt32(lim.OpenShardCount) != 3 ||
 		aws.ToInt32(lim.OnDemandStreamCount) != 0 || aws.ToInt32(lim.OnDemandStreamCountLimit) != 50 {
 		t.Fatalf("DescribeLimits = %+v", lim)
 	}

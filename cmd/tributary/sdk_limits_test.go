@@ -141,3 +141,36 @@ func TestSDKRetryerRecoversFromWriteThrottles(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKAccountQuotaFlags sets the account quotas with --shard-limit and
+// --on-demand-stream-limit, as a user would, and sees DescribeLimits
+// report them and CreateStream keep them.
+func TestSDKAccountQuotaFlags(t *testing.T) {
+	ctx := context.Background()
+	parsed, err := parseServeArgs([]string{"--shard-limit", "3", "--on-demand-stream-limit", "1"}, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startServerWith(t, new(syncBuffer), func(cfg *serveConfig) {
+		cfg.ShardLimit, cfg.OnDemandStreamLimit = parsed.ShardLimit, parsed.OnDemandStreamLimit
+	})
+	lim, err := c.DescribeLimits(ctx, &sdk.DescribeLimitsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToInt32(lim.ShardLimit) != 3 || aws.ToInt32(lim.OnDemandStreamCountLimit) != 1 {
+		t.Fatalf("DescribeLimits = shard limit %d, on-demand stream limit %d; want 3 and 1",
+			aws.ToInt32(lim.ShardLimit), aws.ToInt32(lim.OnDemandStreamCountLimit))
+	}
+	_, err = c.CreateStream(ctx, &sdk.CreateStreamInput{StreamName: aws.String("big"), ShardCount: aws.Int32(4)})
+	var le *types.LimitExceededException
+	if !errors.As(err, &le) {
+		t.Fatalf("CreateStream of 4 shards under a limit of 3: %v, want LimitExceededException", err)
+	}
+	if _, err := c.CreateStream(ctx, &sdk.CreateStreamInput{StreamName: aws.String("fits"), ShardCount: aws.Int32(3)}); err != nil {
+		t.Fatalf("CreateStream of 3 shards: %v", err)
+	}
+	if _, err := parseServeArgs([]string{"--shard-limit", "-1"}, func(string) (string, bool) { return "", false }); err == nil {
+		t.Error("--shard-limit -1 was accepted")
+	}
+}

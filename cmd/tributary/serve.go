@@ -59,6 +59,8 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		SubscriptionHeartbeat: cfg.SubscriptionHeartbeat,
 		IteratorLifetime:      cfg.IteratorLifetime,
 		RetentionHour:         cfg.RetentionHour,
+		ShardLimit:            cfg.ShardLimit,
+		OnDemandStreamLimit:   cfg.OnDemandStreamLimit,
 		ReapInterval:          cfg.ReapInterval,
 	})
 	if err != nil {
