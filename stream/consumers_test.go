@@ -325,7 +325,7 @@ func TestConsumerTags(t *testing.T) {
 		" because a given consumer cannot have more than 50 tags associated with it.")
 	_, err = f.svc.RegisterStreamConsumer(f.ctx, scope, RegisterStreamConsumerInput{StreamARN: testStreamARN, ConsumerName: "bad",
 		Tags: map[string]string{"k": "v*"}})
-	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
+	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
 
 	// An ARN with another creation second, or of a deregistered consumer,
 	// names no consumer.

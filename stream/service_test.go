@@ -759,12 +759,12 @@ func TestLimits(t *testing.T) {
 		t.Errorf("on-demand stream %+v, want 4 shards", sum)
 	}
 
-	// Default limits depend on the region.
+	// Default limits depend on the region (AWS's quotas page, 2026).
 	g := newFixture(t, Options{})
 	for _, tt := range []struct {
 		region string
 		want   int
-	}{{"us-east-1", 500}, {"eu-west-1", 500}, {"us-west-2", 500}, {"ap-south-1", 200}} {
+	}{{"us-east-1", 20000}, {"eu-west-1", 20000}, {"us-west-2", 20000}, {"ap-south-1", 1000}} {
 		lim, _ := g.svc.DescribeLimits(g.ctx, Scope{Account: acct, Region: tt.region})
 		if lim.ShardLimit != tt.want || lim.OnDemandStreamCountLimit != 50 {
 			t.Errorf("%s: %+v", tt.region, lim)
@@ -811,10 +811,10 @@ func TestTags(t *testing.T) {
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: many})
 	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to stream s under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"a": "x!"}})
-	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
+	wantErr(t, err, CodeInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
 	err = f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"a": "50%"}})
-	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to stream s under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.")
-	if err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"Größe": "ünï côdé 1.0/a=b+c-d@e:f_g"}}); err != nil {
+	wantErr(t, err, CodeInvalidArgument, "Failed to add tags to stream s under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.")
+	if err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: map[string]string{"Größe": "ünï côdé 1.0/a=b+c-d@e_f"}}); err != nil {
 		t.Errorf("unicode tag: %v", err)
 	}
 	_, err = f.svc.ListTagsForResource(f.ctx, scope, ListTagsForResourceInput{ResourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/nope"})
@@ -1043,6 +1043,88 @@ func TestDelayOption(t *testing.T) {
 	for _, tt := range []struct{ in, want time.Duration }{{0, 500 * time.Millisecond}, {NoDelay, 0}, {-5, 0}, {2 * time.Second, 2 * time.Second}} {
 		if got := delay(tt.in); got != tt.want {
 			t.Errorf("delay(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestTagCharacters pins AWS's answers to the characters of tag keys and
+// values, as captured from the live service in kinesalite's tests: a
+// semicolon, tab, newline or comma gets one message, '%' another, and
+// the listed characters are accepted.
+func TestTagCharacters(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.create(t, "s", 1)
+	ref := StreamRef{Name: "s"}
+	const invalid = "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @."
+	const percent = "Failed to add tags to stream s under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
+	tests := []struct {
+		tags map[string]string
+		msg  string // "" for accepted
+	}{
+		{map[string]string{"abc;def": "1"}, invalid},
+		{map[string]string{"abc\tdef": "1"}, invalid},
+		{map[string]string{"abc\ndef": "1"}, invalid},
+		{map[string]string{"abc,def": "1"}, invalid},
+		{map[string]string{"abc%def": "1"}, percent},
+		{map[string]string{"a": "abc;def"}, invalid},
+		{map[string]string{"a": "abc\tdef"}, invalid},
+		{map[string]string{"a": "abc\ndef"}, invalid},
+		{map[string]string{"a": "abc,def"}, invalid},
+		{map[string]string{"a": "abc%def"}, percent},
+		{map[string]string{"a": "a:b"}, invalid},
+		{map[string]string{"a": "a", "ü0 _.": "a", "/=+-@": "a", "b": "ü0 _./=+-@", "c": ""}, ""},
+	}
+	for _, tt := range tests {
+		err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: tt.tags})
+		if tt.msg == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.tags, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeInvalidArgument || e.Message != tt.msg {
+			t.Errorf("%q: got %v, want InvalidArgumentException: %s", tt.tags, err, tt.msg)
+		}
+	}
+}
+
+// TestListTagsForStreamOrder pins the order and paging AWS answers with
+// (kinesalite's captured test): keys sorted by code point, a page after
+// ExclusiveStartTagKey whether or not that key exists, HasMoreTags when
+// the page is cut by Limit.
+func TestListTagsForStreamOrder(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.create(t, "s", 1)
+	ref := StreamRef{Name: "s"}
+	tags := map[string]string{"a": "b", " ": "a", "ÿ": "a", "_": "a", "/": "a", "=": "a", "+": "a", "Zb": "z", "0": "a", "@": "a"}
+	if err := f.svc.AddTagsToStream(f.ctx, scope, AddTagsToStreamInput{Stream: ref, Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(out *ListTagsForStreamOutput) string {
+		var ks []string
+		for _, tg := range out.Tags {
+			ks = append(ks, tg.Key)
+		}
+		return fmt.Sprintf("%q %v", ks, out.HasMoreTags)
+	}
+	tests := []struct {
+		start string
+		limit int
+		want  string
+	}{
+		{"", 0, `[" " "+" "/" "0" "=" "@" "Zb" "_" "a" "ÿ"] false`},
+		{"@", 2, `["Zb" "_"] true`},
+		{"$Z%*(*&@,,.,,ZAC", 0, `["+" "/" "0" "=" "@" "Zb" "_" "a" "ÿ"] false`},
+		{"Za$Z%*(*&@,,.,,", 0, `["Zb" "_" "a" "ÿ"] false`},
+	}
+	for _, tt := range tests {
+		out, err := f.svc.ListTagsForStream(f.ctx, scope, ListTagsForStreamInput{Stream: ref, ExclusiveStartTagKey: tt.start, Limit: tt.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := keys(out); got != tt.want {
+			t.Errorf("after %q, limit %d: %s, want %s", tt.start, tt.limit, got, tt.want)
 		}
 	}
 }
