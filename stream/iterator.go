@@ -151,10 +151,18 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	if st == StatusCreating || st == StatusDeleting || int(index) >= len(rec.Shards) {
 		return nil, errShardNotFound(id, name, scope.Account)
 	}
-	// AWS: 5 calls per second per open shard, refused with the shard's
-	// ProvisionedThroughputExceededException. A dry run is not counted
-	// there but against the stream's dry-run rate, before the arguments
-	// are checked, as a real call's are after its rate.
+	// The arguments are checked before the rate: AWS answers a request it
+	// rejects as invalid (a malformed or foreign sequence number,
+	// AT_TIMESTAMP without a timestamp or with one in the future) with
+	// InvalidArgumentException however fast it comes, and throttles only
+	// requests it would serve. AWS: 5 calls per second per open shard,
+	// refused with the shard's ProvisionedThroughputExceededException. A
+	// dry run is not counted there but against the stream's dry-run rate.
+	now := s.now()
+	start, latest, err := parseStart(scope, rec, index, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, now)
+	if err != nil {
+		return nil, err
+	}
 	if in.DryRun {
 		if err := s.throttle.dryRun(scope, name); err != nil {
 			return nil, err
@@ -162,14 +170,13 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	} else if !s.throttle.iterator(scope, rec, index) {
 		return nil, errShardRate(id, name, scope.Account)
 	}
-
-	now := s.now()
-	start, err := s.startOf(ctx, scope, rec, index, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, now)
-	if err != nil {
-		return nil, err
-	}
 	if in.DryRun {
 		return nil, errDryRun()
+	}
+	if latest {
+		if start, err = s.latestStart(ctx, rec, index); err != nil {
+			return nil, err
+		}
 	}
 	it := iterator{issued: now, tag: rec.Tag, shard: index, start: start, stream: name}
 	return &GetShardIteratorOutput{ShardIterator: encodeIterator(s.iterKey, scope, it)}, nil
@@ -179,39 +186,53 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 // GetShardIterator's iterator types and SubscribeToShard's starting
 // positions (the same five types, checked the same way).
 func (s *Service) startOf(ctx context.Context, scope Scope, rec *streamRecord, index uint32, typ ShardIteratorType, seqText string, ts *time.Time, now time.Time) (storage.Start, error) {
+	start, latest, err := parseStart(scope, rec, index, typ, seqText, ts, now)
+	if err != nil || !latest {
+		return start, err
+	}
+	return s.latestStart(ctx, rec, index)
+}
+
+// latestStart is the position after the last record of the shard's log.
+func (s *Service) latestStart(ctx context.Context, rec *streamRecord, index uint32) (storage.Start, error) {
+	l, err := s.shardLog(ctx, rec, index)
+	if err != nil {
+		return storage.Start{}, internal("get shard iterator", err)
+	}
+	res, err := l.Read(ctx, storage.Latest(), storage.ReadLimits{MaxRecords: 1})
+	if err != nil {
+		return storage.Start{}, internal("get shard iterator", err)
+	}
+	return storage.At(res.Next), nil
+}
+
+// parseStart checks a starting position's arguments, which needs no
+// storage, and returns where it starts, or latest when that is the tip of
+// the log, which only a read can tell.
+func parseStart(scope Scope, rec *streamRecord, index uint32, typ ShardIteratorType, seqText string, ts *time.Time, now time.Time) (start storage.Start, latest bool, err error) {
 	name, id := rec.Name, shardID(index)
-	var start storage.Start
 	switch typ {
 	case TrimHorizon, Latest:
 		if seqText != "" {
-			return storage.Start{}, errIteratorArgs(typ, true)
+			return storage.Start{}, false, errIteratorArgs(typ, true)
 		}
 		if typ == TrimHorizon {
-			start = storage.Oldest()
-			break
+			return storage.Oldest(), false, nil
 		}
-		l, err := s.shardLog(ctx, rec, index)
-		if err != nil {
-			return storage.Start{}, internal("get shard iterator", err)
-		}
-		res, err := l.Read(ctx, storage.Latest(), storage.ReadLimits{MaxRecords: 1})
-		if err != nil {
-			return storage.Start{}, internal("get shard iterator", err)
-		}
-		start = storage.At(res.Next)
+		return storage.Start{}, true, nil
 	case AtSequenceNumber, AfterSequenceNumber:
 		if seqText == "" {
-			return storage.Start{}, errIteratorArgs(typ, false)
+			return storage.Start{}, false, errIteratorArgs(typ, false)
 		}
 		seq, err := parseSeqNum(seqText)
 		if err != nil {
-			return storage.Start{}, errSeqInvalid(seqText, id, name, scope.Account)
+			return storage.Start{}, false, errSeqInvalid(seqText, id, name, scope.Account)
 		}
 		if seq.shard != index {
-			return storage.Start{}, errSeqOtherShard(shardID(seq.shard), id)
+			return storage.Start{}, false, errSeqOtherShard(shardID(seq.shard), id)
 		}
 		if seq.tag != rec.Tag {
-			return storage.Start{}, errSeqOtherStream(seqText, id, name, scope.Account)
+			return storage.Start{}, false, errSeqOtherStream(seqText, id, name, scope.Account)
 		}
 		start = storage.At(seq.position)
 		if typ == AfterSequenceNumber && seq.position < math.MaxUint64 {
@@ -219,16 +240,16 @@ func (s *Service) startOf(ctx context.Context, scope Scope, rec *streamRecord, i
 		}
 	case AtTimestamp:
 		if ts == nil {
-			return storage.Start{}, errNoTimestamp()
+			return storage.Start{}, false, errNoTimestamp()
 		}
 		ts := ts.UnixMilli()
 		if ts > now.UnixMilli() {
-			return storage.Start{}, errFutureTimestamp(ts, now.UnixMilli())
+			return storage.Start{}, false, errFutureTimestamp(ts, now.UnixMilli())
 		}
 		start = storage.AtTime(ts)
 	default:
 		// The wire layer checks the enum; this is AWS's answer for the rest.
-		return storage.Start{}, errIteratorArgs(typ, seqText != "")
+		return storage.Start{}, false, errIteratorArgs(typ, seqText != "")
 	}
-	return start, nil
+	return start, false, nil
 }

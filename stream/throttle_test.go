@@ -441,3 +441,44 @@ func TestThrottlerForget(t *testing.T) {
 		t.Errorf("after forget(a): %q, want %q", left, want)
 	}
 }
+
+// TestGetShardIteratorChecksArgumentsBeforeRate pins the order of AWS's
+// checks: a request AWS rejects as invalid gets InvalidArgumentException
+// even when the shard's 5 calls per second are used up; only a request
+// it would serve is throttled.
+func TestGetShardIteratorChecksArgumentsBeforeRate(t *testing.T) {
+	f := newFixture(t, Options{Limits: Limits{Profile: LimitsAWS}})
+	f.create(t, "s", 2)
+	f.clock.Advance(time.Second)
+	ref := StreamRef{Name: "s"}
+	const shard = "shardId-000000000000"
+	for i := range 5 {
+		if _, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: Latest}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	put, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "k", ExplicitHashKey: "340282366920938463463374607431768211455", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := f.clock.Now().Add(time.Hour)
+	tests := []struct {
+		name string
+		in   GetShardIteratorInput
+		code Code
+	}{
+		{"malformed sequence number", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "12x"}, CodeInvalidArgument},
+		{"another shard's sequence number", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
+		{"AT_TIMESTAMP without a timestamp", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtTimestamp}, CodeInvalidArgument},
+		{"a timestamp in the future", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtTimestamp, Timestamp: &future}, CodeInvalidArgument},
+		{"a sequence number with LATEST", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: Latest, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
+		{"a valid request", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: TrimHorizon}, CodeThroughputExceeded},
+	}
+	for _, tt := range tests {
+		_, err := f.svc.GetShardIterator(f.ctx, scope, tt.in)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tt.code {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.code)
+		}
+	}
+}
