@@ -15,28 +15,50 @@ import (
 
 // A shard iterator is base64 (standard encoding, like AWS's) of
 //
-//	version  1 byte   (iteratorVersion)
-//	issued   8 bytes  Unix milliseconds, big-endian
-//	tag      4 bytes  the stream's tag
-//	shard    4 bytes  the shard index
-//	kind     1 byte   storage.StartKind
-//	value    8 bytes  the position (FromPosition) or time (FromTime)
-//	namelen  1 byte   and the stream name (at most 128 bytes)
-//	mac     16 bytes  HMAC-SHA256 over account, region and all of the above
+//	offset  size
+//	0       8     00 00 00 00 00 00 00 01, the first eight bytes of AWS's
+//	8       1     layout version (iteratorVersion)
+//	9       8     issued, Unix milliseconds, big-endian
+//	17      4     tag, the stream's tag
+//	21      4     shard, the shard index
+//	25      1     kind, a storage.StartKind
+//	26      8     value, the position (FromPosition) or time (FromTime)
+//	34      1     namelen, and the stream name (at most 128 bytes)
+//	35+n    ...   zeros up to the MAC
+//	end-16  16    HMAC-SHA256 over account, region and all of the above
+//
+// and 152 + 16*floor((namelen+2)/16) bytes long in all, the length AWS's
+// iterators have for a stream name of that length, so that tools which
+// check the shape of an iterator accept ours. (AWS's body looks
+// encrypted; what it holds is not documented.)
 //
 // The start is kept the way the storage engine understands it, so a read
 // resolves it without any lookup. The MAC covers the scope so that an
-// iterator is only good in the account and region that issued it; the
+// iterator is only good in the account and region that issued it, and the
+// padding so that no byte of an iterator can be changed unnoticed; the
 // issue time makes it expire after five minutes. The longest iterator is
-// 171 bytes, 228 characters: well within the 512 AWS allows.
+// 280 bytes, 376 characters: within the 512 AWS allows.
+//
+// Iterators of the layout before (version 1: the version byte first, no
+// prefix, no padding) are still read, so that those issued just before an
+// upgrade stay good for their five minutes.
 
 const (
-	iteratorVersion         = 1
+	iteratorVersion         = 2
 	iteratorMACLen          = 16
-	iteratorFixedLen        = 1 + 8 + 4 + 4 + 1 + 8 + 1
+	iteratorHeaderLen       = 35
 	defaultIteratorLifetime = 5 * time.Minute
 	maxStreamName           = 128
+
+	iteratorV1         = 1
+	iteratorV1FixedLen = 1 + 8 + 4 + 4 + 1 + 8 + 1
 )
+
+// iteratorPrefix is how every AWS shard iterator starts.
+var iteratorPrefix = [8]byte{0, 0, 0, 0, 0, 0, 0, 1}
+
+// iteratorLen is the length of an iterator for a stream name of n bytes.
+func iteratorLen(n int) int { return 152 + 16*((n+2)/16) }
 
 // iterator is a decoded shard iterator.
 type iterator struct {
@@ -64,21 +86,26 @@ func scopedMAC(key []byte, scope Scope, body []byte, n int) []byte {
 // encodeIterator signs and encodes it. Stream names are at most 128 bytes
 // (the wire layer's check), which the one-byte length relies on.
 func encodeIterator(key []byte, scope Scope, it iterator) string {
-	b := make([]byte, iteratorFixedLen, iteratorFixedLen+len(it.stream)+iteratorMACLen)
-	b[0] = iteratorVersion
-	binary.BigEndian.PutUint64(b[1:], uint64(it.issued.UnixMilli()))
-	binary.BigEndian.PutUint32(b[9:], it.tag)
-	binary.BigEndian.PutUint32(b[13:], it.shard)
-	b[17] = byte(it.start.Kind)
-	v := it.start.Position
-	if it.start.Kind == storage.FromTime {
-		v = uint64(it.start.Time)
-	}
-	binary.BigEndian.PutUint64(b[18:], v)
-	b[26] = byte(len(it.stream))
-	b = append(b, it.stream...)
-	b = append(b, scopedMAC(key, scope, b, iteratorMACLen)...)
+	b := make([]byte, iteratorLen(len(it.stream)))
+	copy(b, iteratorPrefix[:])
+	b[8] = iteratorVersion
+	binary.BigEndian.PutUint64(b[9:], uint64(it.issued.UnixMilli()))
+	binary.BigEndian.PutUint32(b[17:], it.tag)
+	binary.BigEndian.PutUint32(b[21:], it.shard)
+	b[25] = byte(it.start.Kind)
+	binary.BigEndian.PutUint64(b[26:], startValue(it.start))
+	b[34] = byte(len(it.stream))
+	copy(b[iteratorHeaderLen:], it.stream)
+	body := b[:len(b)-iteratorMACLen]
+	copy(b[len(body):], scopedMAC(key, scope, body, iteratorMACLen))
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+func startValue(start storage.Start) uint64 {
+	if start.Kind == storage.FromTime {
+		return uint64(start.Time)
+	}
+	return start.Position
 }
 
 // decodeIterator checks and decodes an iterator. Anything that is not an
@@ -86,25 +113,49 @@ func encodeIterator(key []byte, scope Scope, it iterator) string {
 // one issued more than five minutes before now has expired.
 func decodeIterator(key []byte, scope Scope, text string, now time.Time, lifetime time.Duration) (iterator, error) {
 	b, err := base64.StdEncoding.DecodeString(text)
-	if err != nil || len(b) < iteratorFixedLen+iteratorMACLen || b[0] != iteratorVersion {
+	if err != nil {
 		return iterator{}, errInvalidIterator()
 	}
-	n := int(b[26])
-	if n == 0 || n > maxStreamName || len(b) != iteratorFixedLen+n+iteratorMACLen {
+	var it iterator
+	var kind, value []byte
+	switch {
+	case len(b) > iteratorHeaderLen && [8]byte(b[:8]) == iteratorPrefix && b[8] == iteratorVersion:
+		n := int(b[34])
+		if n == 0 || n > maxStreamName || len(b) != iteratorLen(n) {
+			return iterator{}, errInvalidIterator()
+		}
+		body, mac := b[:len(b)-iteratorMACLen], b[len(b)-iteratorMACLen:]
+		if !hmac.Equal(mac, scopedMAC(key, scope, body, iteratorMACLen)) {
+			return iterator{}, errInvalidIterator()
+		}
+		it = iterator{
+			issued: time.UnixMilli(int64(binary.BigEndian.Uint64(b[9:]))),
+			tag:    binary.BigEndian.Uint32(b[17:]),
+			shard:  binary.BigEndian.Uint32(b[21:]),
+			stream: string(b[iteratorHeaderLen : iteratorHeaderLen+n]),
+		}
+		kind, value = b[25:26], b[26:34]
+	case len(b) >= iteratorV1FixedLen+iteratorMACLen && b[0] == iteratorV1:
+		n := int(b[26])
+		if n == 0 || n > maxStreamName || len(b) != iteratorV1FixedLen+n+iteratorMACLen {
+			return iterator{}, errInvalidIterator()
+		}
+		body, mac := b[:iteratorV1FixedLen+n], b[iteratorV1FixedLen+n:]
+		if !hmac.Equal(mac, scopedMAC(key, scope, body, iteratorMACLen)) {
+			return iterator{}, errInvalidIterator()
+		}
+		it = iterator{
+			issued: time.UnixMilli(int64(binary.BigEndian.Uint64(b[1:]))),
+			tag:    binary.BigEndian.Uint32(b[9:]),
+			shard:  binary.BigEndian.Uint32(b[13:]),
+			stream: string(b[iteratorV1FixedLen : iteratorV1FixedLen+n]),
+		}
+		kind, value = b[17:18], b[18:26]
+	default:
 		return iterator{}, errInvalidIterator()
 	}
-	body, mac := b[:iteratorFixedLen+n], b[iteratorFixedLen+n:]
-	if !hmac.Equal(mac, scopedMAC(key, scope, body, iteratorMACLen)) {
-		return iterator{}, errInvalidIterator()
-	}
-	it := iterator{
-		issued: time.UnixMilli(int64(binary.BigEndian.Uint64(b[1:]))),
-		tag:    binary.BigEndian.Uint32(b[9:]),
-		shard:  binary.BigEndian.Uint32(b[13:]),
-		stream: string(b[iteratorFixedLen : iteratorFixedLen+n]),
-	}
-	v := binary.BigEndian.Uint64(b[18:])
-	switch kind := storage.StartKind(b[17]); kind {
+	v := binary.BigEndian.Uint64(value)
+	switch storage.StartKind(kind[0]) {
 	case storage.FromOldest:
 		it.start = storage.Oldest()
 	case storage.FromPosition:

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,57 @@ func TestIteratorExpiry(t *testing.T) {
 	}
 	if e, ok := err.(*Error); !ok || *e != *want {
 		t.Errorf("expired: got %v, want %v", err, want)
+	}
+}
+
+// TestIteratorShape checks the two things AWS's iterators are known to
+// have (kinesalite's tests, against the live service): the first eight
+// bytes 0x0000000000000001, and a length of 152 plus 16 per full 16 bytes
+// of the stream name's length plus two.
+func TestIteratorShape(t *testing.T) {
+	issued := time.Date(2015, 1, 22, 1, 22, 2, 0, time.UTC)
+	for n := 1; n <= 128; n++ {
+		text := encodeIterator(testKey, testScope, iterator{issued: issued, tag: 3, shard: 4, start: storage.At(5), stream: strings.Repeat("s", n)})
+		raw, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 152 + (n+2)/16*16; len(raw) != want {
+			t.Errorf("name of %d bytes: iterator of %d bytes, want %d", n, len(raw), want)
+		}
+		if string(raw[:8]) != "\x00\x00\x00\x00\x00\x00\x00\x01" {
+			t.Errorf("name of %d bytes: iterator starts % x", n, raw[:8])
+		}
+		if len(text) > 512 {
+			t.Errorf("name of %d bytes: %d characters, AWS allows 512", n, len(text))
+		}
+	}
+}
+
+// TestIteratorV1StillRead decodes an iterator of the layout before this
+// one, as a client holds across an upgrade.
+func TestIteratorV1StillRead(t *testing.T) {
+	issued := time.Date(2015, 1, 22, 1, 22, 2, 0, time.UTC)
+	// Version 1: version, issued, tag, shard, kind, value, namelen, name, MAC.
+	b := []byte{iteratorV1}
+	b = binary.BigEndian.AppendUint64(b, uint64(issued.UnixMilli()))
+	b = binary.BigEndian.AppendUint32(b, 9)
+	b = binary.BigEndian.AppendUint32(b, 2)
+	b = append(b, byte(storage.FromPosition))
+	b = binary.BigEndian.AppendUint64(b, 77)
+	b = append(b, byte(len("stream")))
+	b = append(b, "stream"...)
+	b = append(b, scopedMAC(testKey, testScope, b, iteratorMACLen)...)
+	got, err := decodeIterator(testKey, testScope, base64.StdEncoding.EncodeToString(b), issued, defaultIteratorLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := iterator{issued: issued, tag: 9, shard: 2, start: storage.At(77), stream: "stream"}
+	if !got.issued.Equal(want.issued) || got.tag != want.tag || got.shard != want.shard || got.start != want.start || got.stream != want.stream {
+		t.Errorf("decoded %+v, want %+v", got, want)
+	}
+	b[len(b)-1] ^= 1
+	if _, err := decodeIterator(testKey, testScope, base64.StdEncoding.EncodeToString(b), issued, defaultIteratorLifetime); err == nil {
+		t.Error("a version 1 iterator with a wrong MAC was accepted")
 	}
 }
