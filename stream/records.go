@@ -105,7 +105,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		s.throttle.writeRequestThrottled(scope, rec, sh.Index)
 		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
 	}
-	batch := []storage.Record{{PartitionKey: in.PartitionKey, ExplicitHashKey: in.ExplicitHashKey, Data: in.Data}}
+	batch := []storage.Record{{Key: in.PartitionKey, Data: in.Data}}
 	var backoff sealedBackoff
 	for {
 		sh := rec.route(h)
@@ -166,7 +166,7 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 func (s *Service) meterAppend(rec *streamRecord, index uint32, batch []storage.Record) {
 	bytes := 0
 	for i := range batch {
-		bytes += len(batch[i].Data) + len(batch[i].PartitionKey)
+		bytes += len(batch[i].Data) + len(batch[i].Key)
 	}
 	s.meters.add(shardKey{rec.ID, index}, s.clock(), bytes, len(batch))
 }
@@ -255,7 +255,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			batch := make([]storage.Record, len(idx))
 			for j, i := range idx {
 				r := in.Records[i]
-				batch[j] = storage.Record{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
+				batch[j] = storage.Record{Key: r.PartitionKey, Data: r.Data}
 			}
 			wg.Add(1)
 			go func() {
@@ -386,12 +386,12 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	out := &GetRecordsOutput{Records: make([]Record, len(res.Records))}
 	read := 0
 	for i, r := range res.Records {
-		read += len(r.Data) + len(r.PartitionKey)
+		read += len(r.Data) + len(r.Key)
 		out.Records[i] = Record{
 			SequenceNumber:              seqNum{tag: rec.Tag, shard: it.shard, position: r.Position}.String(),
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
+			PartitionKey:                r.Key,
 		}
 	}
 	s.throttle.readEnd(scope, rec, it.shard, read)

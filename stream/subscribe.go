@@ -368,12 +368,12 @@ func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.R
 	ev := &SubscribeToShardEvent{Records: make([]Record, len(res.Records))}
 	bytes := 0
 	for i, r := range res.Records {
-		bytes += len(r.Data) + len(r.PartitionKey)
+		bytes += len(r.Data) + len(r.Key)
 		ev.Records[i] = Record{
 			SequenceNumber:              seqNum{tag: rec.Tag, shard: sub.index, position: r.Position}.String(),
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
+			PartitionKey:                r.Key,
 		}
 	}
 	if n := len(res.Records); n > 0 {

@@ -72,7 +72,7 @@ func checkReleaseLog(t *testing.T, l storage.ShardLog, want []releaseRecord) {
 	ctx := context.Background()
 	same := func(got storage.StoredRecord, w releaseRecord) bool {
 		return got.Position == w.Position && got.ArrivalTime == w.ArrivalTime &&
-			got.PartitionKey == w.Key && bytes.Equal(got.Data, w.Data)
+			got.Key == w.Key && bytes.Equal(got.Data, w.Data)
 	}
 	var got []storage.StoredRecord
 	start := storage.Oldest()
@@ -93,7 +93,7 @@ func checkReleaseLog(t *testing.T, l storage.ShardLog, want []releaseRecord) {
 	for i := range min(len(got), len(want)) {
 		if g, w := got[i], want[i]; !same(g, w) {
 			t.Errorf("%s: record %d is (%d, %d, %q, %q), want (%d, %d, %q, %q)", l.Name(), i,
-				g.Position, g.ArrivalTime, g.PartitionKey, g.Data, w.Position, w.ArrivalTime, w.Key, w.Data)
+				g.Position, g.ArrivalTime, g.Key, g.Data, w.Position, w.ArrivalTime, w.Key, w.Data)
 		}
 	}
 	for i, w := range want {
@@ -109,7 +109,7 @@ func checkReleaseLog(t *testing.T, l storage.ShardLog, want []releaseRecord) {
 				t.Errorf("%s: Read(%+v) returned %d records, want %d", l.Name(), start, len(res.Records), len(want)-i)
 			} else if g := res.Records[0]; !same(g, w) {
 				t.Errorf("%s: Read(%+v) starts with (%d, %d, %q, %q), want (%d, %d, %q, %q)", l.Name(), start,
-					g.Position, g.ArrivalTime, g.PartitionKey, g.Data, w.Position, w.ArrivalTime, w.Key, w.Data)
+					g.Position, g.ArrivalTime, g.Key, g.Data, w.Position, w.ArrivalTime, w.Key, w.Data)
 			}
 		}
 	}
@@ -183,8 +183,8 @@ func TestOpenReleaseData(t *testing.T) {
 	for _, w := range want {
 		l, _ := e.Log(ctx, w.Name)
 		batch := []storage.Record{
-			{PartitionKey: "new-" + w.Name, Data: []byte("after the upgrade")},
-			{PartitionKey: "", Data: nil},
+			{Key: "new-" + w.Name, Data: []byte("after the upgrade")},
+			{Key: "", Data: nil},
 		}
 		app, err := l.Append(ctx, batch)
 		if w.Sealed {
@@ -197,7 +197,7 @@ func TestOpenReleaseData(t *testing.T) {
 			t.Fatalf("%s: Append: %v", w.Name, err)
 		}
 		for i, r := range batch {
-			extra[w.Name] = append(extra[w.Name], releaseRecord{Position: app[i].Position, ArrivalTime: app[i].ArrivalTime, Key: r.PartitionKey, Data: r.Data})
+			extra[w.Name] = append(extra[w.Name], releaseRecord{Position: app[i].Position, ArrivalTime: app[i].ArrivalTime, Key: r.Key, Data: r.Data})
 		}
 	}
 	check(e, extra)
@@ -224,8 +224,8 @@ const (
 // records exactly as that release did, so that it could read them too.
 func TestDecodeReleaseFrame(t *testing.T) {
 	want := []storage.StoredRecord{
-		{Record: storage.Record{PartitionKey: "pk", Data: []byte("data")}, Position: 7, ArrivalTime: 1741964966535},
-		{Record: storage.Record{PartitionKey: "k2", Data: nil}, Position: 8, ArrivalTime: 1741964966535},
+		{Record: storage.Record{Key: "pk", Data: []byte("data")}, Position: 7, ArrivalTime: 1741964966535},
+		{Record: storage.Record{Key: "k2", Data: nil}, Position: 8, ArrivalTime: 1741964966535},
 	}
 	for _, h := range []string{releaseFrameHashKey, releaseFrameNoHashKey} {
 		frame, _ := hex.DecodeString(h)
@@ -241,7 +241,7 @@ func TestDecodeReleaseFrame(t *testing.T) {
 		}
 		for i, w := range want {
 			g := got[i]
-			if g.Position != w.Position || g.ArrivalTime != w.ArrivalTime || g.PartitionKey != w.PartitionKey || !bytes.Equal(g.Data, w.Data) {
+			if g.Position != w.Position || g.ArrivalTime != w.ArrivalTime || g.Key != w.Key || !bytes.Equal(g.Data, w.Data) {
 				t.Errorf("decoding %s: record %d is %+v, want %+v", h, i, g, w)
 			}
 		}
