@@ -49,17 +49,18 @@ const (
 	// MaxRecordData is the largest record payload an engine must store:
 	// 10 MiB, the largest record Kinesis accepts after UpdateMaxRecordSize.
 	MaxRecordData = 10 << 20
-	// MaxKeyLen bounds PartitionKey and ExplicitHashKey. Kinesis allows 256
-	// Unicode characters for a partition key (up to 1 KiB in UTF-8) and 39
-	// digits for an explicit hash key; engines accept up to this many bytes.
+	// MaxKeyLen bounds a record's Key, in bytes: enough for a Kinesis
+	// partition key, 256 Unicode characters (up to 1 KiB in UTF-8).
 	MaxKeyLen = 1024
 )
 
 // Record is what a producer hands to Append.
 type Record struct {
-	PartitionKey    string
-	ExplicitHashKey string // empty when not given
-	Data            []byte
+	// Key is opaque to the engine: it is stored with the record and
+	// returned with it, and means what the layer above makes it mean. At
+	// most MaxKeyLen bytes; it may be empty.
+	Key  string
+	Data []byte
 }
 
 // StoredRecord is a record as it was durably appended.
@@ -130,10 +131,10 @@ func Latest() Start { return Start{Kind: FromLatest} }
 type ReadLimits struct {
 	// MaxRecords is the most records returned; values < 1 mean 1.
 	MaxRecords int
-	// MaxBytes bounds the sum of the returned records' Data and
-	// PartitionKey lengths. A read always returns at least one record when
-	// one is available, even if that record alone exceeds MaxBytes, so that
-	// a reader always makes progress. Values < 1 mean no byte limit.
+	// MaxBytes bounds the sum of the returned records' Data and Key
+	// lengths. A read always returns at least one record when one is
+	// available, even if that record alone exceeds MaxBytes, so that a
+	// reader always makes progress. Values < 1 mean no byte limit.
 	MaxBytes int
 }
 
@@ -316,7 +317,7 @@ func ValidateBatch(batch []Record) error {
 		if len(r.Data) > MaxRecordData {
 			return fmt.Errorf("%w: record %d has %d bytes of data, the limit is %d", ErrTooLarge, i, len(r.Data), MaxRecordData)
 		}
-		if len(r.PartitionKey) > MaxKeyLen || len(r.ExplicitHashKey) > MaxKeyLen {
+		if len(r.Key) > MaxKeyLen {
 			return fmt.Errorf("%w: record %d has a key over %d bytes", ErrTooLarge, i, MaxKeyLen)
 		}
 	}

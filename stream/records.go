@@ -56,10 +56,45 @@ func (r *streamRecord) route(h uint128) *shardRecord {
 	return nil
 }
 
-// checkRecordSize applies the stream's maximum record size to the data and
-// the partition key together, as AWS counts it.
+// recordSize is a record's size as AWS counts it, for the maximum record
+// size and for the write and read rates alike: data and partition key
+// together.
+func recordSize(partitionKey string, data []byte) int { return len(partitionKey) + len(data) }
+
+// storedRecord is what the engine keeps of a record put: the partition key,
+// which GetRecords returns with it, and the data. The explicit hash key only
+// picks the shard and is never returned, so it is not kept.
+func storedRecord(partitionKey string, data []byte) storage.Record {
+	return storage.Record{Key: partitionKey, Data: data}
+}
+
+// readRecords turns a read of a shard's log into the records GetRecords and
+// SubscribeToShard return, with the bytes they count against the read rate
+// and how far the last of them is behind the newest record of the shard
+// (MillisBehindLatest: 0 when it is the newest).
+func readRecords(tag, shard uint32, res storage.ReadResult) (recs []Record, bytes int, behind int64) {
+	recs = make([]Record, len(res.Records))
+	for i, r := range res.Records {
+		bytes += recordSize(r.Key, r.Data)
+		recs[i] = Record{
+			SequenceNumber:              seqNum{tag: tag, shard: shard, position: r.Position}.String(),
+			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
+			Data:                        r.Data,
+			PartitionKey:                r.Key,
+		}
+	}
+	if n := len(res.Records); n > 0 {
+		last := res.Records[n-1]
+		if last.Position < res.LastPosition && res.LastArrival > last.ArrivalTime {
+			behind = res.LastArrival - last.ArrivalTime
+		}
+	}
+	return recs, bytes, behind
+}
+
+// checkRecordSize applies the stream's maximum record size.
 func checkRecordSize(rec *streamRecord, partitionKey string, data []byte) error {
-	size := len(data) + len(partitionKey)
+	size := recordSize(partitionKey, data)
 	if limit := rec.MaxRecordKiB << 10; size > limit {
 		return newError(CodeInvalidArgument,
 			"Record size %d bytes, data and partition key together, exceeds the maximum record size of %d KiB of stream %s under account %s.",
@@ -101,11 +136,11 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 	if in.DryRun {
 		return nil, s.dryRun(scope, name)
 	}
-	if sh := rec.route(h); sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(in.Data)+len(in.PartitionKey)) {
+	if sh := rec.route(h); sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, recordSize(in.PartitionKey, in.Data)) {
 		s.throttle.writeRequestThrottled(scope, rec, sh.Index)
 		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
 	}
-	batch := []storage.Record{{PartitionKey: in.PartitionKey, ExplicitHashKey: in.ExplicitHashKey, Data: in.Data}}
+	batch := []storage.Record{storedRecord(in.PartitionKey, in.Data)}
 	var backoff sealedBackoff
 	for {
 		sh := rec.route(h)
@@ -161,12 +196,11 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 	return nil, internal("append", err)
 }
 
-// meterAppend counts an appended batch towards its shard's write rate, in
-// bytes as AWS counts throughput: data and partition key together.
+// meterAppend counts an appended batch towards its shard's write rate.
 func (s *Service) meterAppend(rec *streamRecord, index uint32, batch []storage.Record) {
 	bytes := 0
 	for i := range batch {
-		bytes += len(batch[i].Data) + len(batch[i].PartitionKey)
+		bytes += recordSize(batch[i].Key, batch[i].Data)
 	}
 	s.meters.add(shardKey{rec.ID, index}, s.clock(), bytes, len(batch))
 }
@@ -215,7 +249,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	var throttledShards []uint32
 	for i, r := range in.Records {
 		sh := rec.route(hashes[i])
-		if sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, len(r.Data)+len(r.PartitionKey)) {
+		if sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, recordSize(r.PartitionKey, r.Data)) {
 			e := errShardRate(shardID(sh.Index), name, scope.Account)
 			out.Records[i] = PutRecordsResult{ErrorCode: e.Code, ErrorMessage: e.Message}
 			out.FailedRecordCount++
@@ -254,8 +288,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			idx := groups[index]
 			batch := make([]storage.Record, len(idx))
 			for j, i := range idx {
-				r := in.Records[i]
-				batch[j] = storage.Record{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
+				batch[j] = storedRecord(in.Records[i].PartitionKey, in.Records[i].Data)
 			}
 			wg.Add(1)
 			go func() {
@@ -383,24 +416,10 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 		return nil, internal("get records", err)
 	}
 
-	out := &GetRecordsOutput{Records: make([]Record, len(res.Records))}
-	read := 0
-	for i, r := range res.Records {
-		read += len(r.Data) + len(r.PartitionKey)
-		out.Records[i] = Record{
-			SequenceNumber:              seqNum{tag: rec.Tag, shard: it.shard, position: r.Position}.String(),
-			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-		}
-	}
+	out := &GetRecordsOutput{}
+	var read int
+	out.Records, read, out.MillisBehindLatest = readRecords(rec.Tag, it.shard, res)
 	s.throttle.readEnd(scope, rec, it.shard, read)
-	if n := len(res.Records); n > 0 {
-		last := res.Records[n-1]
-		if last.Position < res.LastPosition && res.LastArrival > last.ArrivalTime {
-			out.MillisBehindLatest = res.LastArrival - last.ArrivalTime
-		}
-	}
 	if res.Sealed && !sh.open() {
 		// The shard is closed and read to its end: no iterator follows,
 		// the children do. A log sealed while the catalogue still shows

@@ -365,23 +365,9 @@ func (sub *Subscription) check() (*streamRecord, *shardRecord, error) {
 
 // event builds the event for a read and moves the session past it.
 func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.ReadResult, closedEnd bool) *SubscribeToShardEvent {
-	ev := &SubscribeToShardEvent{Records: make([]Record, len(res.Records))}
-	bytes := 0
-	for i, r := range res.Records {
-		bytes += len(r.Data) + len(r.PartitionKey)
-		ev.Records[i] = Record{
-			SequenceNumber:              seqNum{tag: rec.Tag, shard: sub.index, position: r.Position}.String(),
-			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-		}
-	}
-	if n := len(res.Records); n > 0 {
-		last := res.Records[n-1]
-		if last.Position < res.LastPosition && res.LastArrival > last.ArrivalTime {
-			ev.MillisBehindLatest = res.LastArrival - last.ArrivalTime
-		}
-	}
+	ev := &SubscribeToShardEvent{}
+	var bytes int
+	ev.Records, bytes, ev.MillisBehindLatest = readRecords(rec.Tag, sub.index, res)
 	sub.start = storage.At(res.Next)
 	sub.lastEvent = sub.s.clock()
 	if closedEnd {

@@ -31,7 +31,7 @@ func newLog(t *testing.T, now func() time.Time) (*discard.Engine, storage.ShardL
 func batch(n int) []storage.Record {
 	b := make([]storage.Record, n)
 	for i := range b {
-		b[i] = storage.Record{PartitionKey: "k", Data: []byte("payload")}
+		b[i] = storage.Record{Key: "k", Data: []byte("payload")}
 	}
 	return b
 }
@@ -79,7 +79,7 @@ func app(pos uint64, arrival int64) storage.Appended {
 
 func TestAppendLimits(t *testing.T) {
 	_, l := newLog(t, nil)
-	big := []storage.Record{{PartitionKey: "k", Data: make([]byte, storage.MaxRecordData+1)}}
+	big := []storage.Record{{Key: "k", Data: make([]byte, storage.MaxRecordData+1)}}
 	if _, err := l.Append(t.Context(), big); !errors.Is(err, storage.ErrTooLarge) {
 		t.Fatalf("append of an oversized record = %v, want ErrTooLarge", err)
 	}

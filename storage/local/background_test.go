@@ -120,14 +120,14 @@ func TestBackgroundWorkOnEveryKindOfLog(t *testing.T) {
 	// ever held; sealed ones still refuse them.
 	for name, wantPos := range map[string]uint64{"never-written": 1, "expired": 201, "live": 21} {
 		l, _ := e.Log(ctx, name)
-		res, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}})
+		res, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}})
 		if err != nil || res[0].Position != wantPos {
 			t.Fatalf("%s: append after the cleanings: %v at %+v, want position %d", name, err, res, wantPos)
 		}
 	}
 	for _, name := range []string{"sealed-empty", "sealed-full"} {
 		l, _ := e.Log(ctx, name)
-		if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); !errors.Is(err, storage.ErrSealed) {
+		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}}); !errors.Is(err, storage.ErrSealed) {
 			t.Fatalf("%s: append: %v, want ErrSealed", name, err)
 		}
 	}
@@ -186,7 +186,7 @@ func TestBackgroundPanicIsContained(t *testing.T) {
 	}
 	waitRuns(t, e, "clean", 10) // and the loop goes on
 
-	_, err := bad.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}})
+	_, err := bad.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}})
 	if err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("append to the log whose cleaning panicked: %v, want a refusal naming the panic", err)
 	}
@@ -227,7 +227,7 @@ func TestCommitterPanicIsContained(t *testing.T) {
 	if bad.err == nil || !strings.Contains(bad.err.Error(), "internal error") {
 		t.Fatalf("entry error: %v", bad.err)
 	}
-	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); err == nil {
+	if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}}); err == nil {
 		t.Fatal("append after the committer panicked succeeded")
 	}
 	checkAll(t, l, 3) // what was acknowledged is still readable

@@ -34,7 +34,7 @@ func benchBatchOf(size int) []storage.Record {
 		data[i] = byte(i)
 	}
 	for i := range batch {
-		batch[i] = storage.Record{PartitionKey: fmt.Sprintf("pk-%04d", i), Data: data}
+		batch[i] = storage.Record{Key: fmt.Sprintf("pk-%04d", i), Data: data}
 	}
 	return batch
 }
@@ -140,7 +140,7 @@ func fillLog(b *testing.B, dir string, size int, total int64, spacing time.Durat
 	batch := make([]storage.Record, 500)
 	data := make([]byte, size)
 	for i := range batch {
-		batch[i] = storage.Record{PartitionKey: "k", Data: data}
+		batch[i] = storage.Record{Key: "k", Data: data}
 	}
 	first := int64(0)
 	for written := int64(0); written < total; written += int64(size * len(batch)) {

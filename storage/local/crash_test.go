@@ -87,7 +87,7 @@ func crashChild(dir string) {
 				batch := make([]storage.Record, n)
 				for i := range batch {
 					pad := strings.Repeat("p", rng.IntN(3000))
-					batch[i] = storage.Record{PartitionKey: strconv.Itoa(w), Data: []byte(fmt.Sprintf("w%d:%d:%s", w, seq+i, pad))}
+					batch[i] = storage.Record{Key: strconv.Itoa(w), Data: []byte(fmt.Sprintf("w%d:%d:%s", w, seq+i, pad))}
 				}
 				res, err := l.Append(ctx, batch)
 				if err != nil {

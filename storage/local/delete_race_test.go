@@ -44,7 +44,7 @@ func TestDeleteLogUnderReadsAndWrites(t *testing.T) {
 			// Write (and so dirty segments for the checkpoints) until the
 			// log is gone.
 			for {
-				if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: make([]byte, 200)}}); err != nil {
+				if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: make([]byte, 200)}}); err != nil {
 					return
 				}
 			}

@@ -45,7 +45,7 @@ func dirSyncChild(dir string) {
 		if err != nil {
 			fail(err)
 		}
-		if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); err != nil {
+		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}}); err != nil {
 			fail(err)
 		}
 		if err := l.SetRetention(ctx, 2*time.Hour); err != nil {

@@ -70,7 +70,7 @@ func TestDiskFull(t *testing.T) {
 				data := make([]string, 3)
 				for k := range batch {
 					data[k] = fmt.Sprintf("w%d-%06d-%d %s", w, n, k, strings.Repeat("x", 4<<10))
-					batch[k] = storage.Record{PartitionKey: "k", Data: []byte(data[k])}
+					batch[k] = storage.Record{Key: "k", Data: []byte(data[k])}
 				}
 				if _, err := ls[w%logs].Append(ctx, batch); err != nil {
 					refused[w] = append(refused[w], data...)
@@ -104,7 +104,7 @@ func TestDiskFull(t *testing.T) {
 			}
 			for w := range logs {
 				data := fmt.Sprintf("w%d-after", w)
-				if _, err := ls[w].Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte(data)}}); err != nil {
+				if _, err := ls[w].Append(ctx, []storage.Record{{Key: "k", Data: []byte(data)}}); err != nil {
 					// Go on to the crash: what is stored is checked too.
 					t.Errorf("log %d: append once there is room again: %v", w, err)
 					continue

@@ -25,7 +25,7 @@ func openT(t testing.TB, dir string, opts Options) *Engine {
 func appendN(t testing.TB, l storage.ShardLog, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		_, err := l.Append(context.Background(), []storage.Record{{PartitionKey: "k", Data: []byte(fmt.Sprintf("record-%06d", i))}})
+		_, err := l.Append(context.Background(), []storage.Record{{Key: "k", Data: []byte(fmt.Sprintf("record-%06d", i))}})
 		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
@@ -107,7 +107,7 @@ func TestTornTailIsTruncated(t *testing.T) {
 	// A write that never finished: half a frame, then zeros.
 	seg := onlySegment(t, dir)
 	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
-	frame := appendFrame(nil, 11, time.Now().UnixMilli(), []storage.Record{{PartitionKey: "k", Data: []byte(strings.Repeat("x", 100))}})
+	frame := appendFrame(nil, 11, time.Now().UnixMilli(), []storage.Record{{Key: "k", Data: []byte(strings.Repeat("x", 100))}})
 	f.Write(frame[:60])
 	f.Write(make([]byte, 4096))
 	f.Close()
@@ -354,7 +354,7 @@ func TestRetentionReclaimsAQuietLog(t *testing.T) {
 	e = openT(t, dir, opts)
 	defer e.Close()
 	l, _ = e.Log(ctx, "quiet")
-	res, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("after")}})
+	res, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("after")}})
 	if err != nil || res[0].Position != 11 {
 		t.Fatalf("append after the old segments went: %v at %+v, want position 11", err, res)
 	}
@@ -379,7 +379,7 @@ func TestJournalFailureFailsWaiters(t *testing.T) {
 	e.journal.fileMu.Lock()
 	e.journal.file.Close() // the next group's write fails
 	e.journal.fileMu.Unlock()
-	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: []byte("x")}}); err == nil {
+	if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("x")}}); err == nil {
 		t.Fatal("append after the journal failed succeeded")
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

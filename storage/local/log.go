@@ -329,7 +329,7 @@ func (l *shardLog) read(v view, start storage.Start, limits storage.ReadLimits) 
 			if r.ArrivalTime < minTime {
 				return true
 			}
-			n := len(r.Data) + len(r.PartitionKey)
+			n := len(r.Data) + len(r.Key)
 			if len(res.Records) > 0 && limits.MaxBytes > 0 && bytes+n > limits.MaxBytes {
 				return false
 			}

@@ -63,11 +63,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	// caller reusing its buffers cannot change stored records.
 	recs := make([]storage.StoredRecord, len(batch))
 	for i, r := range batch {
-		recs[i].Record = storage.Record{
-			PartitionKey:    r.PartitionKey,
-			ExplicitHashKey: r.ExplicitHashKey,
-			Data:            bytes.Clone(r.Data),
-		}
+		recs[i].Record = storage.Record{Key: r.Key, Data: bytes.Clone(r.Data)}
 	}
 
 	l.mu.Lock()
@@ -131,7 +127,7 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	maxRecords := max(limits.MaxRecords, 1)
 	j, size := i, 0
 	for j < len(l.recs) && j-i < maxRecords {
-		n := len(l.recs[j].Data) + len(l.recs[j].PartitionKey)
+		n := len(l.recs[j].Data) + len(l.recs[j].Key)
 		// The first record goes out whatever its size, so that a reader
 		// always makes progress.
 		if limits.MaxBytes > 0 && j > i && size+n > limits.MaxBytes {
@@ -293,5 +289,5 @@ func (l *shardLog) wake() {
 }
 
 func footprint(r *storage.StoredRecord) int64 {
-	return int64(len(r.Data)+len(r.PartitionKey)+len(r.ExplicitHashKey)) + recordOverhead
+	return int64(len(r.Data)+len(r.Key)) + recordOverhead
 }

@@ -73,7 +73,7 @@ func TestNoAliasing(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := []byte("original")
-	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: data}}); err != nil {
+	if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: data}}); err != nil {
 		t.Fatal(err)
 	}
 	copy(data, "CHANGED!")
@@ -124,7 +124,7 @@ func TestDefaultClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := l.Append(ctx, []storage.Record{{PartitionKey: "k"}})
+	app, err := l.Append(ctx, []storage.Record{{Key: "k"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestExpiryFreesMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Append(ctx, []storage.Record{{PartitionKey: "k", Data: make([]byte, 1<<20)}}); err != nil {
+	if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: make([]byte, 1<<20)}}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := l.Info(ctx)

@@ -82,10 +82,11 @@ func testRecordSizes(t *testing.T, h Harness) {
 	rand.NewChaCha8([32]byte{1}).Read(big)
 	longKey := strings.Repeat("k", storage.MaxKeyLen)
 	want := mustAppend(t, l, []storage.Record{
-		{PartitionKey: "nil-data"},
-		{PartitionKey: "empty-data", Data: []byte{}},
-		{PartitionKey: "largest-data", Data: big},
-		{PartitionKey: longKey, ExplicitHashKey: strings.Repeat("9", storage.MaxKeyLen), Data: []byte("x")},
+		{Key: "nil-data"},
+		{Key: "empty-data", Data: []byte{}},
+		{Key: "largest-data", Data: big},
+		{Key: longKey, Data: []byte("x")},
+		{Key: "", Data: []byte("empty-key")},
 	})
 	checkRecords(t, "read back", readAll(t, l), want)
 
@@ -99,18 +100,15 @@ func testRecordSizes(t *testing.T, h Harness) {
 		batch []storage.Record
 	}{
 		{"data over MaxRecordData", []storage.Record{
-			{PartitionKey: "p", Data: make([]byte, storage.MaxRecordData+1)},
+			{Key: "p", Data: make([]byte, storage.MaxRecordData+1)},
 		}},
-		{"partition key over MaxKeyLen", []storage.Record{
-			{PartitionKey: longKey + "k", Data: []byte("x")},
-		}},
-		{"explicit hash key over MaxKeyLen", []storage.Record{
-			{PartitionKey: "p", ExplicitHashKey: strings.Repeat("1", storage.MaxKeyLen+1)},
+		{"key over MaxKeyLen", []storage.Record{
+			{Key: longKey + "k", Data: []byte("x")},
 		}},
 		{"one record too large among good ones", []storage.Record{
-			{PartitionKey: "good-1", Data: []byte("one")},
-			{PartitionKey: "bad", Data: make([]byte, storage.MaxRecordData+1)},
-			{PartitionKey: "good-2", Data: []byte("two")},
+			{Key: "good-1", Data: []byte("one")},
+			{Key: "bad", Data: make([]byte, storage.MaxRecordData+1)},
+			{Key: "good-2", Data: []byte("two")},
 		}},
 	}
 	for _, tc := range tooLarge {
@@ -172,8 +170,8 @@ func testCancelledContext(t *testing.T, h Harness) {
 	case len(base) + len(extra):
 		checkRecords(t, "records before the cancelled append", got[:len(base)], base)
 		for i, r := range got[len(base):] {
-			if r.PartitionKey != extra[i].PartitionKey || string(r.Data) != string(extra[i].Data) {
-				t.Errorf("cancelled append landed with record %d = %q/%q, want %q/%q", i, r.PartitionKey, r.Data, extra[i].PartitionKey, extra[i].Data)
+			if r.Key != extra[i].Key || string(r.Data) != string(extra[i].Data) {
+				t.Errorf("cancelled append landed with record %d = %q/%q, want %q/%q", i, r.Key, r.Data, extra[i].Key, extra[i].Data)
 			}
 		}
 	default:

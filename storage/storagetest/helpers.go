@@ -85,16 +85,12 @@ func (f *fixture) log(name string) storage.ShardLog {
 }
 
 // batchOf returns n records whose keys and data name tag and their index.
-// Odd records carry an explicit hash key, 39 digits as in Kinesis.
 func batchOf(tag string, n int) []storage.Record {
 	batch := make([]storage.Record, n)
 	for i := range batch {
 		batch[i] = storage.Record{
-			PartitionKey: fmt.Sprintf("%s-key-%d", tag, i),
-			Data:         []byte(fmt.Sprintf("%s-data-%d", tag, i)),
-		}
-		if i%2 == 1 {
-			batch[i].ExplicitHashKey = fmt.Sprintf("%039d", i)
+			Key:  fmt.Sprintf("%s-key-%d", tag, i),
+			Data: []byte(fmt.Sprintf("%s-data-%d", tag, i)),
 		}
 	}
 	return batch
@@ -170,7 +166,7 @@ func checkReadShape(t testing.TB, what string, res storage.ReadResult, limits st
 	}
 	size := 0
 	for i, r := range res.Records {
-		size += len(r.Data) + len(r.PartitionKey)
+		size += len(r.Data) + len(r.Key)
 		if r.Position == 0 {
 			t.Errorf("%s: record %d has position 0", what, i)
 		}
@@ -271,11 +267,8 @@ func diffRecord(got, want storage.StoredRecord) string {
 	if got.ArrivalTime != want.ArrivalTime {
 		d = append(d, fmt.Sprintf("arrival time %d, want %d", got.ArrivalTime, want.ArrivalTime))
 	}
-	if got.PartitionKey != want.PartitionKey {
-		d = append(d, fmt.Sprintf("partition key %s, want %s", brief([]byte(got.PartitionKey)), brief([]byte(want.PartitionKey))))
-	}
-	if got.ExplicitHashKey != want.ExplicitHashKey {
-		d = append(d, fmt.Sprintf("explicit hash key %s, want %s", brief([]byte(got.ExplicitHashKey)), brief([]byte(want.ExplicitHashKey))))
+	if got.Key != want.Key {
+		d = append(d, fmt.Sprintf("key %s, want %s", brief([]byte(got.Key)), brief([]byte(want.Key))))
 	}
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("data %s, want %s", brief(got.Data), brief(want.Data)))
@@ -392,8 +385,8 @@ func tagged(w, b, n int) []storage.Record {
 	batch := make([]storage.Record, n)
 	for r := range batch {
 		batch[r] = storage.Record{
-			PartitionKey: fmt.Sprintf("writer-%d", w),
-			Data:         []byte(fmt.Sprintf("w%d-b%d-r%d", w, b, r)),
+			Key:  fmt.Sprintf("writer-%d", w),
+			Data: []byte(fmt.Sprintf("w%d-b%d-r%d", w, b, r)),
 		}
 	}
 	return batch

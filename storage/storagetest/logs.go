@@ -192,8 +192,8 @@ func testInfo(t *testing.T, h Harness) {
 
 	f.clock.Advance(time.Second)
 	batch := []storage.Record{
-		{PartitionKey: "a", Data: make([]byte, 1024)},
-		{PartitionKey: "b", Data: make([]byte, 1024)},
+		{Key: "a", Data: make([]byte, 1024)},
+		{Key: "b", Data: make([]byte, 1024)},
 	}
 	recs := mustAppend(t, l, batch)
 	// Another log's records are no part of this one's Info.

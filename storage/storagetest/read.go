@@ -186,14 +186,13 @@ func testOldestLatest(t *testing.T, h Harness) {
 func testReadLimits(t *testing.T, h Harness) {
 	f := newFixture(t, h)
 	l := f.createLog("limits", storage.LogOptions{})
-	// Ten records of 10 counted bytes each: a 2-byte partition key and 8
-	// bytes of data. The 39-byte explicit hash key does not count.
+	// Ten records of 10 counted bytes each: a 2-byte key and 8 bytes of
+	// data.
 	batch := make([]storage.Record, 10)
 	for i := range batch {
 		batch[i] = storage.Record{
-			PartitionKey:    fmt.Sprintf("k%d", i),
-			ExplicitHashKey: fmt.Sprintf("%039d", i),
-			Data:            []byte(fmt.Sprintf("data-%03d", i)),
+			Key:  fmt.Sprintf("k%d", i),
+			Data: []byte(fmt.Sprintf("data-%03d", i)),
 		}
 	}
 	want := mustAppend(t, l, batch)
@@ -237,9 +236,9 @@ func testReadLimits(t *testing.T, h Harness) {
 	// next read goes on after it.
 	big := f.createLog("limits-big-first", storage.LogOptions{})
 	recs := mustAppend(t, big, []storage.Record{
-		{PartitionKey: "k0", Data: make([]byte, 1000)},
-		{PartitionKey: "k1", Data: []byte("data-001")},
-		{PartitionKey: "k2", Data: []byte("data-002")},
+		{Key: "k0", Data: make([]byte, 1000)},
+		{Key: "k1", Data: []byte("data-001")},
+		{Key: "k2", Data: []byte("data-002")},
 	})
 	for _, tc := range []struct {
 		maxBytes int
