@@ -23,9 +23,9 @@ func shardsOut(in []stream.Shard) []kinesis.Shard {
 	out := make([]kinesis.Shard, 0, len(in))
 	for _, s := range in {
 		out = append(out, kinesis.Shard{
-			ShardID:               s.ShardId,
-			ParentShardID:         optStr(s.ParentShardId),
-			AdjacentParentShardID: optStr(s.AdjacentParentShardId),
+			ShardID:               s.ShardID,
+			ParentShardID:         optStr(s.ParentShardID),
+			AdjacentParentShardID: optStr(s.AdjacentParentShardID),
 			HashKeyRange:          kinesis.HashKeyRange(s.HashKeyRange),
 			SequenceNumberRange: kinesis.SequenceNumberRange{
 				StartingSequenceNumber: s.SequenceNumberRange.StartingSequenceNumber,
@@ -43,7 +43,7 @@ func childShardsOut(in []stream.ChildShard) []kinesis.ChildShard {
 	out := make([]kinesis.ChildShard, 0, len(in))
 	for _, c := range in {
 		out = append(out, kinesis.ChildShard{
-			ShardID:      c.ShardId,
+			ShardID:      c.ShardID,
 			ParentShards: append([]string(nil), c.ParentShards...),
 			HashKeyRange: kinesis.HashKeyRange(c.HashKeyRange),
 		})

@@ -12,7 +12,7 @@ func (a *API) describeStream(ctx context.Context, scope stream.Scope, raw kinesi
 	d, err := a.svc.DescribeStream(ctx, scope, stream.DescribeStreamInput{
 		Stream:                ref(in.StreamName, in.StreamARN),
 		Limit:                 num(in.Limit),
-		ExclusiveStartShardId: str(in.ExclusiveStartShardID),
+		ExclusiveStartShardID: str(in.ExclusiveStartShardID),
 	})
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ func (a *API) getShardIterator(ctx context.Context, scope stream.Scope, raw kine
 	in := raw.(*kinesis.GetShardIteratorInput)
 	r, err := a.svc.GetShardIterator(ctx, scope, stream.GetShardIteratorInput{
 		Stream:                 ref(in.StreamName, in.StreamARN),
-		ShardId:                str(in.ShardID),
+		ShardID:                str(in.ShardID),
 		ShardIteratorType:      stream.ShardIteratorType(str(in.ShardIteratorType)),
 		StartingSequenceNumber: str(in.StartingSequenceNumber),
 		Timestamp:              timePtr(in.Timestamp),

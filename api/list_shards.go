@@ -12,14 +12,14 @@ func (a *API) listShards(ctx context.Context, scope stream.Scope, raw kinesis.In
 	sin := stream.ListShardsInput{
 		Stream:                  ref(in.StreamName, in.StreamARN),
 		NextToken:               str(in.NextToken),
-		ExclusiveStartShardId:   str(in.ExclusiveStartShardID),
+		ExclusiveStartShardID:   str(in.ExclusiveStartShardID),
 		MaxResults:              num(in.MaxResults),
 		StreamCreationTimestamp: timePtr(in.StreamCreationTimestamp),
 	}
 	if f := in.ShardFilter; f != nil {
 		sin.ShardFilter = &stream.ShardFilter{
 			Type:      stream.ShardFilterType(str(f.Type)),
-			ShardId:   str(f.ShardID),
+			ShardID:   str(f.ShardID),
 			Timestamp: timePtr(f.Timestamp),
 		}
 	}

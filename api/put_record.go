@@ -24,7 +24,7 @@ func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw kinesis.Inp
 		return nil, err
 	}
 	return &kinesis.PutRecordOutput{
-		ShardID:        r.ShardId,
+		ShardID:        r.ShardID,
 		SequenceNumber: r.SequenceNumber,
 		EncryptionType: optStr(r.EncryptionType),
 	}, nil

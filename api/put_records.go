@@ -36,7 +36,7 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.In
 	for _, e := range r.Records {
 		entry := kinesis.PutRecordsResultEntry{
 			SequenceNumber: optStr(e.SequenceNumber),
-			ShardID:        optStr(e.ShardId),
+			ShardID:        optStr(e.ShardID),
 		}
 		if e.ErrorCode != 0 {
 			entry.ErrorCode = optStr(exceptionOf(e.ErrorCode))

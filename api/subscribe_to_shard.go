@@ -24,7 +24,7 @@ func (a *API) subscribeToShard(ctx context.Context, scope stream.Scope, raw kine
 	}
 	sub, err := a.svc.SubscribeToShard(ctx, scope, stream.SubscribeToShardInput{
 		ConsumerARN:      str(in.ConsumerARN),
-		ShardId:          str(in.ShardID),
+		ShardID:          str(in.ShardID),
 		StartingPosition: pos,
 		DryRun:           flag(in.DryRun),
 	})

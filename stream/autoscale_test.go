@@ -285,11 +285,11 @@ func readLineage(t *testing.T, f *fixture, name string) (map[string][]string, ma
 	for len(done) < len(shards) {
 		progress := false
 		for _, sh := range shards {
-			if done[sh.ShardId] || sh.ParentShardId != "" && !done[sh.ParentShardId] ||
-				sh.AdjacentParentShardId != "" && !done[sh.AdjacentParentShardId] {
+			if done[sh.ShardID] || sh.ParentShardID != "" && !done[sh.ParentShardID] ||
+				sh.AdjacentParentShardID != "" && !done[sh.AdjacentParentShardID] {
 				continue
 			}
-			it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: name}, ShardId: sh.ShardId, ShardIteratorType: TrimHorizon})
+			it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: name}, ShardID: sh.ShardID, ShardIteratorType: TrimHorizon})
 			for it != "" {
 				out := f.get(t, it, 0)
 				for _, r := range out.Records {
@@ -301,7 +301,7 @@ func readLineage(t *testing.T, f *fixture, name string) (map[string][]string, ma
 				}
 				it = out.NextShardIterator
 			}
-			done[sh.ShardId] = true
+			done[sh.ShardID] = true
 			progress = true
 		}
 		if !progress {
@@ -425,8 +425,8 @@ func TestOnDemandAutoscale(t *testing.T) {
 	// Writes continue, into the children.
 	f.clock.Advance(defaultDelay)
 	for _, r := range burst(5) {
-		if r.ShardId != shardID(4) && r.ShardId != shardID(5) {
-			t.Fatalf("record written to %s after the split, want a child", r.ShardId)
+		if r.ShardID != shardID(4) && r.ShardID != shardID(5) {
+			t.Fatalf("record written to %s after the split, want a child", r.ShardID)
 		}
 	}
 
@@ -513,7 +513,7 @@ func TestAutoscaleLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(out.Shards) > 4 {
-			if len(out.Shards) < 6 || out.Shards[4].ParentShardId == "" || out.Shards[4].ParentShardId != out.Shards[5].ParentShardId {
+			if len(out.Shards) < 6 || out.Shards[4].ParentShardID == "" || out.Shards[4].ParentShardID != out.Shards[5].ParentShardID {
 				t.Fatalf("shards after the scaler ran: %v", briefs(out.Shards))
 			}
 			return

@@ -57,7 +57,7 @@ func TestReaperPanicIsContained(t *testing.T) {
 
 	// The other stream is served as if nothing happened.
 	put := f.put(t, "other", "k", "after the panic")
-	it, err := svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "other"}, ShardId: put.ShardId, ShardIteratorType: TrimHorizon})
+	it, err := svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "other"}, ShardID: put.ShardID, ShardIteratorType: TrimHorizon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	}
 	// A sealed shard that never held a record reads as ended, with its
 	// children named.
-	it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "empty"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "empty"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := svc.SubscribeToShard(ctx, scope, SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardId: "shardId-000000000001", StartingPosition: StartingPosition{Type: TrimHorizon}})
+	sub, err := svc.SubscribeToShard(ctx, scope, SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000001", StartingPosition: StartingPosition{Type: TrimHorizon}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 		}
 	}
 	// An iterator on the stream about to go, and one that expires.
-	live, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "doomed"}, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
+	live, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "doomed"}, ShardID: "shardId-000000000000", ShardIteratorType: Latest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != CodeExpiredIterator {
 		t.Fatalf("GetRecords with an expired iterator: %v", err)
 	}
-	live, _ = svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "doomed"}, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
+	live, _ = svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "doomed"}, ShardID: "shardId-000000000000", ShardIteratorType: Latest})
 
 	// Delete the stream while the session waits at the tip.
 	ended := make(chan error, 1)
@@ -237,7 +237,7 @@ func TestBackgroundPathsOnEmptySealedAndDeletedStreams(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // hundreds of every background pass
 	noPanics()
-	it, _ = svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "expiring"}, ShardId: put.ShardId, ShardIteratorType: TrimHorizon})
+	it, _ = svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "expiring"}, ShardID: put.ShardID, ShardIteratorType: TrimHorizon})
 	if got, err := svc.GetRecords(ctx, scope, GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil || len(got.Records) != 0 {
 		t.Fatalf("GetRecords after the retention passed: %v %+v, want no records", err, got)
 	}

@@ -142,7 +142,7 @@ func TestDeleteStreamWithConsumers(t *testing.T) {
 // subscribe registers consumer "app", makes it ACTIVE and subscribes.
 func (f *fixture) subscribe(t *testing.T, arn, shard string, pos StartingPosition) *Subscription {
 	t.Helper()
-	sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardId: shard, StartingPosition: pos})
+	sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardID: shard, StartingPosition: pos})
 	if err != nil {
 		t.Fatalf("SubscribeToShard: %v", err)
 	}
@@ -163,7 +163,7 @@ func TestSubscribeToShard(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.create(t, "s", 1)
 	arn := f.register(t, "app").ConsumerARN
-	_, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardId: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}})
+	_, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardID: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}})
 	created := f.clock.Now().Truncate(time.Second).Unix()
 	wantErr(t, err, CodeInUse, fmt.Sprintf("Consumer app with creation timestamp %d under stream s and account %s is not in ACTIVE status.", created, acct))
 	f.clock.Advance(defaultDelay)
@@ -195,7 +195,7 @@ func TestSubscribeToShard(t *testing.T) {
 	}
 
 	// Within 5 s a second session for the same consumer and shard is refused.
-	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardId: "shardId-000000000000", StartingPosition: StartingPosition{Type: Latest}})
+	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: arn, ShardID: "shardId-000000000000", StartingPosition: StartingPosition{Type: Latest}})
 	wantErr(t, err, CodeInUse, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
 
 	// After 5 s it takes over, continuing after the first one with no gap.

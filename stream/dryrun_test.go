@@ -24,7 +24,7 @@ func newDryRunFixture(t *testing.T, dryRunPerSec int) *dryRunFixture {
 	arn := f.register(t, "app").ConsumerARN
 	f.clock.Advance(defaultDelay)
 	f.put(t, "s", "k", "r0")
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	return &dryRunFixture{fixture: f, consumerARN: arn, iter: it}
 }
 
@@ -46,7 +46,7 @@ var dryRunOps = []struct {
 		return err
 	}},
 	{"GetShardIterator", func(f *dryRunFixture, dry bool) error {
-		_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000",
+		_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000",
 			ShardIteratorType: Latest, DryRun: dry})
 		return err
 	}},
@@ -55,7 +55,7 @@ var dryRunOps = []struct {
 		return err
 	}},
 	{"SubscribeToShard", func(f *dryRunFixture, dry bool) error {
-		sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardId: "shardId-000000000000",
+		sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardID: "shardId-000000000000",
 			StartingPosition: StartingPosition{Type: TrimHorizon}, DryRun: dry})
 		if err == nil {
 			sub.Close()
@@ -91,7 +91,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 func TestDryRunGetsTheRealError(t *testing.T) {
 	f := newDryRunFixture(t, 1000)
 	future := f.clock.Now().Add(time.Hour)
-	expired := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	expired := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	f.clock.Advance(defaultIteratorLifetime + time.Second)
 	tests := []struct {
 		name string
@@ -111,12 +111,12 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 			return err
 		}},
 		{"GetShardIterator of a missing shard", func(dry bool) error {
-			_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000007",
+			_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000007",
 				ShardIteratorType: TrimHorizon, DryRun: dry})
 			return err
 		}},
 		{"GetShardIterator at a future timestamp", func(dry bool) error {
-			_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000",
+			_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000",
 				ShardIteratorType: AtTimestamp, Timestamp: &future, DryRun: dry})
 			return err
 		}},
@@ -130,7 +130,7 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 		}},
 		{"SubscribeToShard for a missing consumer", func(dry bool) error {
 			_, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: testStreamARN + "/consumer/other:1",
-				ShardId: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}, DryRun: dry})
+				ShardID: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}, DryRun: dry})
 			return err
 		}},
 	}
@@ -149,13 +149,13 @@ func TestDryRunGetsTheRealError(t *testing.T) {
 	}
 
 	// A subscription in progress refuses a dry run as it refuses a call.
-	sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardId: "shardId-000000000000",
+	sub, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardID: "shardId-000000000000",
 		StartingPosition: StartingPosition{Type: Latest}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardId: "shardId-000000000000",
+	_, err = f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: f.consumerARN, ShardID: "shardId-000000000000",
 		StartingPosition: StartingPosition{Type: Latest}, DryRun: true})
 	wantErr(t, err, CodeInUse, "Another active subscription exists for this consumer: "+acct+":s:shardId-000000000000:app")
 }

@@ -185,9 +185,9 @@ func (s *Service) GetShardIterator(ctx context.Context, scope Scope, in GetShard
 	if err != nil {
 		return nil, err
 	}
-	index, ok := parseShardID(in.ShardId)
+	index, ok := parseShardID(in.ShardID)
 	if !ok {
-		return nil, errBadShardID(in.ShardId, name, scope.Account)
+		return nil, errBadShardID(in.ShardID, name, scope.Account)
 	}
 	id := shardID(index)
 	e, st, err := s.get(ctx, scope, name)

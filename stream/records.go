@@ -166,7 +166,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 			return nil, err
 		}
 		return &PutRecordOutput{
-			ShardId:        shardID(sh.Index),
+			ShardID:        shardID(sh.Index),
 			SequenceNumber: seqNum{tag: rec.Tag, shard: sh.Index, position: app[0].Position}.String(),
 			EncryptionType: EncryptionNone,
 		}, nil
@@ -330,7 +330,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			}
 			for j, i := range idx {
 				out.Records[i] = PutRecordsResult{
-					ShardId:        shardID(index),
+					ShardID:        shardID(index),
 					SequenceNumber: seqNum{tag: rec.Tag, shard: index, position: app[j].Position}.String(),
 				}
 			}

@@ -85,7 +85,7 @@ func TestReadReleaseStream(t *testing.T) {
 		}
 	}
 	for shard := range byShard {
-		it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: want.Stream}, ShardId: shard, ShardIteratorType: TrimHorizon})
+		it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: want.Stream}, ShardID: shard, ShardIteratorType: TrimHorizon})
 		if err != nil {
 			t.Fatalf("GetShardIterator(%s): %v", shard, err)
 		}
@@ -95,7 +95,7 @@ func TestReadReleaseStream(t *testing.T) {
 		}
 		check("GetRecords", shard, out.Records)
 
-		sub, err := svc.SubscribeToShard(ctx, scope, SubscribeToShardInput{ConsumerARN: want.ConsumerARN, ShardId: shard, StartingPosition: StartingPosition{Type: TrimHorizon}})
+		sub, err := svc.SubscribeToShard(ctx, scope, SubscribeToShardInput{ConsumerARN: want.ConsumerARN, ShardID: shard, StartingPosition: StartingPosition{Type: TrimHorizon}})
 		if err != nil {
 			t.Fatalf("SubscribeToShard(%s): %v", shard, err)
 		}

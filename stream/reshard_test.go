@@ -45,7 +45,7 @@ func brief(sh Shard) string {
 	if sh.SequenceNumberRange.EndingSequenceNumber != "" {
 		end = "closed"
 	}
-	return strings.Join([]string{sh.ShardId[len(sh.ShardId)-1:], last(sh.ParentShardId), last(sh.AdjacentParentShardId),
+	return strings.Join([]string{sh.ShardID[len(sh.ShardID)-1:], last(sh.ParentShardID), last(sh.AdjacentParentShardID),
 		sh.HashKeyRange.StartingHashKey + "-" + sh.HashKeyRange.EndingHashKey, end}, " ")
 }
 
@@ -94,7 +94,7 @@ func TestSplitShard(t *testing.T) {
 	}
 	// partitionHash("k") routes to one of the children now.
 	after := f.put(t, "s", "k", "after")
-	if after.ShardId == "shardId-000000000000" || after.SequenceNumber <= p.SequenceNumber {
+	if after.ShardID == "shardId-000000000000" || after.SequenceNumber <= p.SequenceNumber {
 		t.Errorf("put after split: %+v", after)
 	}
 	d, _ := f.svc.DescribeStreamSummary(f.ctx, scope, ref)
@@ -102,16 +102,16 @@ func TestSplitShard(t *testing.T) {
 		t.Errorf("OpenShardCount %d, want 2", d.OpenShardCount)
 	}
 	// Reading the parent to its end names both children.
-	out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}), 0)
+	out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon}), 0)
 	wantChildren := []ChildShard{
-		{ShardId: "shardId-000000000001", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", "170141183460469231731687303715884105727"}},
-		{ShardId: "shardId-000000000002", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{halfHash, maxHash}},
+		{ShardID: "shardId-000000000001", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", "170141183460469231731687303715884105727"}},
+		{ShardID: "shardId-000000000002", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{halfHash, maxHash}},
 	}
 	if !slices.Equal(datas(out.Records), []string{"before"}) || out.NextShardIterator != "" || fmt.Sprint(out.ChildShards) != fmt.Sprint(wantChildren) {
 		t.Errorf("GetRecords on closed parent: %v next=%q children=%+v", datas(out.Records), out.NextShardIterator, out.ChildShards)
 	}
 	// LATEST on the closed shard also ends at once with the children.
-	out = f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: Latest}), 0)
+	out = f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: Latest}), 0)
 	if len(out.Records) != 0 || out.NextShardIterator != "" || len(out.ChildShards) != 2 {
 		t.Errorf("LATEST on closed parent: %+v", out)
 	}
@@ -150,14 +150,14 @@ func TestMergeShards(t *testing.T) {
 		t.Fatalf("shards\n%q\nwant\n%q", got, want)
 	}
 	for _, id := range []string{"0", "1"} {
-		out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: id, ShardIteratorType: TrimHorizon}), 0)
-		wantChildren := []ChildShard{{ShardId: "shardId-000000000002", ParentShards: []string{"shardId-000000000001", "shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", maxHash}}}
+		out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: id, ShardIteratorType: TrimHorizon}), 0)
+		wantChildren := []ChildShard{{ShardID: "shardId-000000000002", ParentShards: []string{"shardId-000000000001", "shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", maxHash}}}
 		if out.NextShardIterator != "" || fmt.Sprint(out.ChildShards) != fmt.Sprint(wantChildren) {
 			t.Errorf("shard %s end: next=%q children=%+v", id, out.NextShardIterator, out.ChildShards)
 		}
 	}
-	if p := f.put(t, "s", "k", "x"); p.ShardId != "shardId-000000000002" {
-		t.Errorf("put went to %s", p.ShardId)
+	if p := f.put(t, "s", "k", "x"); p.ShardID != "shardId-000000000002" {
+		t.Errorf("put went to %s", p.ShardID)
 	}
 }
 
@@ -434,7 +434,7 @@ func TestReshardRecovery(t *testing.T) {
 			if st := f.status(t, "s"); st != StatusActive {
 				t.Errorf("status %s, want ACTIVE", st)
 			}
-			if p := f.put(t, "s", "k", "after"); p.ShardId == "shardId-000000000000" {
+			if p := f.put(t, "s", "k", "after"); p.ShardID == "shardId-000000000000" {
 				t.Errorf("put after recovery went to the parent")
 			}
 		})
@@ -484,7 +484,7 @@ func TestListShardsFiltersAfterReshard(t *testing.T) {
 		}
 		var s []string
 		for _, sh := range out.Shards {
-			s = append(s, last(sh.ShardId))
+			s = append(s, last(sh.ShardID))
 		}
 		return strings.Join(s, ",")
 	}
@@ -497,7 +497,7 @@ func TestListShardsFiltersAfterReshard(t *testing.T) {
 		{&ShardFilter{Type: FilterFromTrimHorizon}, "0,1,2"},
 		{&ShardFilter{Type: FilterAtTrimHorizon}, "0"},
 		{&ShardFilter{Type: FilterAtLatest}, "1,2"},
-		{&ShardFilter{Type: FilterAfterShardID, ShardId: "shardId-000000000000"}, "1,2"},
+		{&ShardFilter{Type: FilterAfterShardID, ShardID: "shardId-000000000000"}, "1,2"},
 		{&ShardFilter{Type: FilterAtTimestamp, Timestamp: at(t0)}, "0"},
 		// At the split's instant the parent ended and the children began.
 		{&ShardFilter{Type: FilterAtTimestamp, Timestamp: at(split)}, "0,1,2"},
@@ -634,11 +634,11 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 		sh := openShards()[0]
 		end, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
 		mid := uint128{hi: end.hi / 2, lo: end.lo/2 | end.hi%2<<63}
-		return svc.SplitShard(ctx, scope, SplitShardInput{Stream: ref, ShardToSplit: sh.ShardId, NewStartingHashKey: mid.String()})
+		return svc.SplitShard(ctx, scope, SplitShardInput{Stream: ref, ShardToSplit: sh.ShardID, NewStartingHashKey: mid.String()})
 	}
 	mergeFirst := func() error {
 		sh := openShards()
-		return svc.MergeShards(ctx, scope, MergeShardsInput{Stream: ref, ShardToMerge: sh[0].ShardId, AdjacentShardToMerge: sh[1].ShardId})
+		return svc.MergeShards(ctx, scope, MergeShardsInput{Stream: ref, ShardToMerge: sh[0].ShardID, AdjacentShardToMerge: sh[1].ShardID})
 	}
 	scaleTo := func(n int) func() error {
 		return func() error {
@@ -667,7 +667,7 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 	}
 	shards := make(map[string]Shard)
 	for _, sh := range list.Shards {
-		shards[sh.ShardId] = sh
+		shards[sh.ShardID] = sh
 	}
 	done := make(map[string]bool)
 	written := make(map[string]bool)  // closed shards holding records
@@ -676,16 +676,16 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 	for len(done) < len(shards) {
 		progress := false
 		for _, sh := range list.Shards {
-			if done[sh.ShardId] {
+			if done[sh.ShardID] {
 				continue
 			}
-			if p := sh.ParentShardId; p != "" && !done[p] {
+			if p := sh.ParentShardID; p != "" && !done[p] {
 				continue
 			}
-			if p := sh.AdjacentParentShardId; p != "" && !done[p] {
+			if p := sh.AdjacentParentShardID; p != "" && !done[p] {
 				continue
 			}
-			it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: ref, ShardId: sh.ShardId, ShardIteratorType: TrimHorizon})
+			it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: ref, ShardID: sh.ShardID, ShardIteratorType: TrimHorizon})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -698,7 +698,7 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 				for _, r := range out.Records {
 					k := r.PartitionKey
 					if end := sh.SequenceNumberRange.EndingSequenceNumber; end != "" && r.SequenceNumber > end {
-						t.Errorf("record %s in %s after the shard's end %s", r.SequenceNumber, sh.ShardId, end)
+						t.Errorf("record %s in %s after the shard's end %s", r.SequenceNumber, sh.ShardID, end)
 					}
 					if r.SequenceNumber <= lastSeq[k] {
 						t.Errorf("key %s: sequence number %s not above %s", k, r.SequenceNumber, lastSeq[k])
@@ -707,7 +707,7 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 					seen[k] = append(seen[k], string(r.Data))
 				}
 				if len(out.Records) > 0 && sh.SequenceNumberRange.EndingSequenceNumber != "" {
-					written[sh.ShardId] = true
+					written[sh.ShardID] = true
 				}
 				iter = out.NextShardIterator
 				if len(out.Records) == 0 && sh.SequenceNumberRange.EndingSequenceNumber == "" {
@@ -718,20 +718,20 @@ func testReshardUnderWrites(t *testing.T, svc *Service) {
 					// listing does.
 					var want []string
 					for _, c := range list.Shards {
-						if c.ParentShardId == sh.ShardId || c.AdjacentParentShardId == sh.ShardId {
-							want = append(want, c.ShardId)
+						if c.ParentShardID == sh.ShardID || c.AdjacentParentShardID == sh.ShardID {
+							want = append(want, c.ShardID)
 						}
 					}
 					var got []string
 					for _, c := range out.ChildShards {
-						got = append(got, c.ShardId)
+						got = append(got, c.ShardID)
 					}
 					if !slices.Equal(got, want) {
-						t.Errorf("%s ends with children %v, want %v", sh.ShardId, got, want)
+						t.Errorf("%s ends with children %v, want %v", sh.ShardID, got, want)
 					}
 				}
 			}
-			done[sh.ShardId] = true
+			done[sh.ShardID] = true
 			progress = true
 		}
 		if !progress {
@@ -774,7 +774,7 @@ func TestWritesWaitForChildren(t *testing.T) {
 	f.create(t, "s", 1)
 	ref := StreamRef{Name: "s"}
 	f.put(t, "s", "k", "before")
-	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon})
 	rec, err := f.svc.update(f.ctx, scope, "s", func(rec *streamRecord, _ StreamStatus) error {
 		rec.Pending = splitPlan(rec, &rec.Shards[0], uint128{hi: 1 << 63})
 		return nil
@@ -822,7 +822,7 @@ func TestWritesWaitForChildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := <-put
-	if p == nil || p.ShardId == "shardId-000000000000" {
+	if p == nil || p.ShardID == "shardId-000000000000" {
 		t.Fatalf("put after the split: %+v", p)
 	}
 	out = f.get(t, next, 0)
@@ -876,7 +876,7 @@ func TestUpdateShardCountAfterManualReshards(t *testing.T) {
 					hi, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
 					k, _ := parseHashKey(key)
 					if sh.SequenceNumberRange.EndingSequenceNumber == "" && lo.cmp(k) < 0 && k.cmp(hi) <= 0 {
-						id = sh.ShardId
+						id = sh.ShardID
 					}
 				}
 				if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: id, NewStartingHashKey: key}); err != nil {
@@ -902,7 +902,7 @@ func TestUpdateShardCountAfterManualReshards(t *testing.T) {
 				lo, _ := parseHashKey(sh.HashKeyRange.StartingHashKey)
 				hi, _ := parseHashKey(sh.HashKeyRange.EndingHashKey)
 				if lo.cmp(hi) >= 0 {
-					t.Errorf("shard %s covers the single hash key %s", sh.ShardId, lo)
+					t.Errorf("shard %s covers the single hash key %s", sh.ShardID, lo)
 				}
 			}
 		})
@@ -934,7 +934,7 @@ func TestUpdateShardCountRandomLayouts(t *testing.T) {
 			if !splitKeyFits(&shardRecord{StartHash: lo, EndHash: hi}, key) {
 				continue
 			}
-			if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: sh.ShardId, NewStartingHashKey: key.String()}); err != nil {
+			if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: sh.ShardID, NewStartingHashKey: key.String()}); err != nil {
 				t.Fatalf("iteration %d: split: %v", iter, err)
 			}
 			f.clock.Advance(defaultDelay)
@@ -951,7 +951,7 @@ func TestUpdateShardCountRandomLayouts(t *testing.T) {
 		wantUniform(t, f, "s", target)
 		for _, sh := range f.shards(t, "s") {
 			if sh.HashKeyRange.StartingHashKey == sh.HashKeyRange.EndingHashKey {
-				t.Fatalf("iteration %d: shard %s covers the single hash key %s", iter, sh.ShardId, sh.HashKeyRange.StartingHashKey)
+				t.Fatalf("iteration %d: shard %s covers the single hash key %s", iter, sh.ShardID, sh.HashKeyRange.StartingHashKey)
 			}
 		}
 	}

@@ -218,9 +218,9 @@ type SequenceNumberRange struct {
 // Shard describes one shard. ParentShardId and AdjacentParentShardId are
 // empty for shards created with the stream.
 type Shard struct {
-	ShardId               string
-	ParentShardId         string
-	AdjacentParentShardId string
+	ShardID               string
+	ParentShardID         string
+	AdjacentParentShardID string
 	HashKeyRange          HashKeyRange
 	SequenceNumberRange   SequenceNumberRange
 }
@@ -228,7 +228,7 @@ type Shard struct {
 // ChildShard is a shard created by splitting or merging the shard being
 // read; GetRecords returns them once a closed shard has been read to its end.
 type ChildShard struct {
-	ShardId      string
+	ShardID      string
 	ParentShards []string
 	HashKeyRange HashKeyRange
 }
@@ -259,7 +259,7 @@ type DeleteStreamInput struct {
 type DescribeStreamInput struct {
 	Stream                StreamRef
 	Limit                 int
-	ExclusiveStartShardId string
+	ExclusiveStartShardID string
 }
 
 // StreamDescription is DescribeStream's result. ShardLevelMetrics is the
@@ -336,7 +336,7 @@ const (
 // Timestamp (nil when absent) for AT_TIMESTAMP and FROM_TIMESTAMP.
 type ShardFilter struct {
 	Type      ShardFilterType
-	ShardId   string
+	ShardID   string
 	Timestamp *time.Time
 }
 
@@ -347,7 +347,7 @@ type ShardFilter struct {
 type ListShardsInput struct {
 	Stream                  StreamRef
 	NextToken               string
-	ExclusiveStartShardId   string
+	ExclusiveStartShardID   string
 	MaxResults              int
 	StreamCreationTimestamp *time.Time
 	ShardFilter             *ShardFilter
@@ -373,7 +373,7 @@ type PutRecordInput struct {
 
 // PutRecordOutput is PutRecord's result.
 type PutRecordOutput struct {
-	ShardId        string
+	ShardID        string
 	SequenceNumber string
 	EncryptionType string
 }
@@ -397,7 +397,7 @@ type PutRecordsInput struct {
 // SequenceNumber and ShardId, or ErrorCode and ErrorMessage.
 type PutRecordsResult struct {
 	SequenceNumber string
-	ShardId        string
+	ShardID        string
 	ErrorCode      Code // zero on success
 	ErrorMessage   string
 }
@@ -424,7 +424,7 @@ const (
 // StartingSequenceNumber is empty and Timestamp nil when absent.
 type GetShardIteratorInput struct {
 	Stream                 StreamRef
-	ShardId                string
+	ShardID                string
 	ShardIteratorType      ShardIteratorType
 	StartingSequenceNumber string
 	Timestamp              *time.Time

@@ -178,9 +178,9 @@ func TestStreamLifecycle(t *testing.T) {
 		{"226854911280625642308916404954512140970", "340282366920938463463374607431768211455"},
 	}
 	for i, sh := range d.Shards {
-		if sh.ShardId != fmt.Sprintf("shardId-%012d", i) || sh.HashKeyRange != wantShards[i] ||
+		if sh.ShardID != fmt.Sprintf("shardId-%012d", i) || sh.HashKeyRange != wantShards[i] ||
 			len(sh.SequenceNumberRange.StartingSequenceNumber) != 56 || sh.SequenceNumberRange.EndingSequenceNumber != "" ||
-			sh.ParentShardId != "" || sh.AdjacentParentShardId != "" {
+			sh.ParentShardID != "" || sh.AdjacentParentShardID != "" {
 			t.Errorf("shard %d: %+v", i, sh)
 		}
 	}
@@ -262,13 +262,13 @@ func TestDescribeStreamPagination(t *testing.T) {
 		{1000, "", []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002", "shardId-000000000003", "shardId-000000000004"}, false},
 	}
 	for _, tt := range tests {
-		d, err := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: StreamRef{Name: "s"}, Limit: tt.limit, ExclusiveStartShardId: tt.start})
+		d, err := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: StreamRef{Name: "s"}, Limit: tt.limit, ExclusiveStartShardID: tt.start})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
 		for _, sh := range d.Shards {
-			ids = append(ids, sh.ShardId)
+			ids = append(ids, sh.ShardID)
 		}
 		if strings.Join(ids, ",") != strings.Join(tt.want, ",") || d.HasMoreShards != tt.hasMore {
 			t.Errorf("limit %d after %q: %v more=%v, want %v more=%v", tt.limit, tt.start, ids, d.HasMoreShards, tt.want, tt.hasMore)
@@ -328,7 +328,7 @@ func TestListShards(t *testing.T) {
 	var ids []string
 	for {
 		for _, sh := range out.Shards {
-			ids = append(ids, sh.ShardId[len(sh.ShardId)-1:])
+			ids = append(ids, sh.ShardID[len(sh.ShardID)-1:])
 		}
 		if out.NextToken == "" {
 			break
@@ -375,9 +375,9 @@ func TestListShards(t *testing.T) {
 		in   ListShardsInput
 		want int
 	}{
-		{ListShardsInput{Stream: ref, ExclusiveStartShardId: "shardId-000000000002"}, 2},
+		{ListShardsInput{Stream: ref, ExclusiveStartShardID: "shardId-000000000002"}, 2},
 		{ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAtLatest}}, 5},
-		{ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAfterShardID, ShardId: "shardId-000000000003"}}, 1},
+		{ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAfterShardID, ShardID: "shardId-000000000003"}}, 1},
 		{ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAtTrimHorizon}}, 5},
 		{ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAtTimestamp, Timestamp: ptr(f.clock.Now().Add(-time.Hour))}}, 5},
 		{ListShardsInput{Stream: ref, StreamCreationTimestamp: ptr(f.clock.Now().Add(-301*time.Second - defaultDelay))}, 5},
@@ -407,7 +407,7 @@ func TestIteratorTypes(t *testing.T) {
 			t.Errorf("sequence numbers not increasing: %v", seqs)
 		}
 	}
-	latest := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
+	latest := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "shardId-000000000000", ShardIteratorType: Latest})
 	tests := []struct {
 		in   GetShardIteratorInput
 		want string
@@ -422,7 +422,7 @@ func TestIteratorTypes(t *testing.T) {
 		{GetShardIteratorInput{ShardIteratorType: Latest}, ""},
 	}
 	for _, tt := range tests {
-		tt.in.Stream, tt.in.ShardId = ref, "shardId-0"
+		tt.in.Stream, tt.in.ShardID = ref, "shardId-0"
 		got := f.get(t, f.iterator(t, tt.in), 0)
 		if strings.Join(datas(got.Records), " ") != tt.want {
 			t.Errorf("%s: got %v, want %s", tt.in.ShardIteratorType, datas(got.Records), tt.want)
@@ -439,7 +439,7 @@ func TestIteratorTypes(t *testing.T) {
 		t.Errorf("LATEST: got %v, want r4 r5", datas(got.Records))
 	}
 	// Records carry what was put, with the put's sequence number.
-	all := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}), 0)
+	all := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon}), 0)
 	if r := all.Records[1]; r.SequenceNumber != seqs[1] || r.PartitionKey != "k" || !r.ApproximateArrivalTimestamp.Equal(times[1]) {
 		t.Errorf("record 1: %+v, want seq %s at %v", r, seqs[1], times[1])
 	}
@@ -460,25 +460,25 @@ func TestGetShardIteratorErrors(t *testing.T) {
 		typ Code
 		msg string
 	}{
-		{GetShardIteratorInput{Stream: StreamRef{Name: "nope"}, ShardId: "shardId-0", ShardIteratorType: Latest},
+		{GetShardIteratorInput{Stream: StreamRef{Name: "nope"}, ShardID: "shardId-0", ShardIteratorType: Latest},
 			CodeNotFound, "Shard shardId-000000000000 in stream nope under account 000000000000 does not exist"},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-5", ShardIteratorType: Latest},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-5", ShardIteratorType: Latest},
 			CodeNotFound, "Shard shardId-000000000005 in stream s under account 000000000000 does not exist"},
-		{GetShardIteratorInput{Stream: ref, ShardId: "ABKLFD8", ShardIteratorType: Latest},
+		{GetShardIteratorInput{Stream: ref, ShardID: "ABKLFD8", ShardIteratorType: Latest},
 			CodeNotFound, "Could not find shard ABKLFD8 in stream s under account 000000000000."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtSequenceNumber},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber},
 			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: TrimHorizon, StartingSequenceNumber: "5"},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: TrimHorizon, StartingSequenceNumber: "5"},
 			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "5"},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "5"},
 			CodeInvalidArgument, "StartingSequenceNumber 5 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-1", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: seq1.SequenceNumber},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-1", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: seq1.SequenceNumber},
 			CodeInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001"},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: other},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: other},
 			CodeInvalidArgument, "StartingSequenceNumber " + other + " used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtTimestamp},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtTimestamp},
 			CodeInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."},
-		{GetShardIteratorInput{Stream: ref, ShardId: "shardId-0", ShardIteratorType: AtTimestamp, Timestamp: ptr(now.Add(time.Second))},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtTimestamp, Timestamp: ptr(now.Add(time.Second))},
 			CodeInvalidArgument, fmt.Sprintf("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", now.UnixMilli()+1000, now.UnixMilli())},
 	}
 	for _, tt := range tests {
@@ -499,14 +499,14 @@ func TestGetRecordsNeverEmptyAcrossGaps(t *testing.T) {
 
 	// Right after "first", twenty hours of nothing: the page still holds
 	// the next record rather than an empty answer.
-	after := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: first.SequenceNumber})
+	after := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: first.SequenceNumber})
 	if out := f.get(t, after, 0); strings.Join(datas(out.Records), " ") != "second third" {
 		t.Errorf("after first: %v", datas(out.Records))
 	}
 
 	// Read one record at a time: every page up to the tip has its record,
 	// however far apart in time the records are.
-	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon})
 	var got []string
 	for i := 0; i < 5; i++ {
 		out := f.get(t, it, 1)
@@ -540,7 +540,7 @@ func TestMillisBehindLatest(t *testing.T) {
 	f.put(t, "s", "k", "b")
 	f.clock.Advance(2000 * time.Millisecond)
 	f.put(t, "s", "k", "c")
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "0", ShardIteratorType: TrimHorizon})
 	for _, want := range []int64{3000, 2000, 0} {
 		out := f.get(t, it, 1)
 		if out.MillisBehindLatest != want {
@@ -554,7 +554,7 @@ func TestGetRecordsErrors(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.create(t, "s", 1)
 	ref := StreamRef{Name: "s"}
-	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon})
 
 	_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: "bad"})
 	wantErr(t, err, CodeInvalidArgument, "Invalid ShardIterator.")
@@ -574,7 +574,7 @@ func TestRecreatedStreamIsolation(t *testing.T) {
 	ref := StreamRef{Name: "s"}
 	f.create(t, "s", 1)
 	old := f.put(t, "s", "k", "old")
-	oldIt := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
+	oldIt := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon})
 	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: ref}); err != nil {
 		t.Fatal(err)
 	}
@@ -583,9 +583,9 @@ func TestRecreatedStreamIsolation(t *testing.T) {
 
 	_, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: oldIt})
 	wantErr(t, err, CodeNotFound, "Shard shardId-000000000000 in stream s under account 000000000000 does not exist")
-	_, err = f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: old.SequenceNumber})
+	_, err = f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: old.SequenceNumber})
 	wantErr(t, err, CodeInvalidArgument, "StartingSequenceNumber "+old.SequenceNumber+" used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid because it did not come from this stream.")
-	out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}), 0)
+	out := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon}), 0)
 	if len(out.Records) != 0 {
 		t.Errorf("re-created stream sees %v", datas(out.Records))
 	}
@@ -609,7 +609,7 @@ func TestRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		out, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: tt.key, ExplicitHashKey: tt.explicit})
-		if err != nil || out.ShardId != tt.shard {
+		if err != nil || out.ShardID != tt.shard {
 			t.Errorf("key %q explicit %q: %+v, %v; want %s", tt.key, tt.explicit, out, err, tt.shard)
 		}
 	}
@@ -644,11 +644,11 @@ func TestPutRecords(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 	for i, r := range out.Records {
-		if r.ShardId != wantShards[i] || len(r.SequenceNumber) != 56 || r.ErrorCode != 0 {
+		if r.ShardID != wantShards[i] || len(r.SequenceNumber) != 56 || r.ErrorCode != 0 {
 			t.Errorf("entry %d: %+v, want shard %s", i, r, wantShards[i])
 		}
 	}
-	got := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}), 0)
+	got := f.get(t, f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon}), 0)
 	if strings.Join(datas(got.Records), "") != "024" {
 		t.Errorf("shard 0 holds %v, want 0 2 4 in order", datas(got.Records))
 	}
@@ -710,7 +710,7 @@ func TestRetention(t *testing.T) {
 	f.put(t, "s", "k", "old")
 	f.clock.Advance(30 * time.Hour)
 	f.put(t, "s", "k", "new")
-	th := GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon}
+	th := GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon}
 	if got := datas(f.get(t, f.iterator(t, th), 0).Records); strings.Join(got, " ") != "old new" {
 		t.Errorf("with 48h: %v", got)
 	}
@@ -881,7 +881,7 @@ func TestIteratorsSurviveRestart(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.create(t, "s", 1)
 	f.put(t, "s", "k", "x")
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "0", ShardIteratorType: TrimHorizon})
 	f.svc.Close()
 	f.svc.Close() // idempotent
 
@@ -925,7 +925,7 @@ func TestClosedShard(t *testing.T) {
 	f.create(t, "s", 1)
 	ref := StreamRef{Name: "s"}
 	f.put(t, "s", "k", "before")
-	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: ref, ShardID: "0", ShardIteratorType: TrimHorizon})
 
 	rec := mustRecord(t, f, "s")
 	l, _ := f.svc.shardLog(f.ctx, rec, 0)
@@ -949,23 +949,23 @@ func TestClosedShard(t *testing.T) {
 	if strings.Join(datas(out.Records), "") != "before" || out.NextShardIterator != "" {
 		t.Errorf("closed shard page: %v next=%q", datas(out.Records), out.NextShardIterator)
 	}
-	want := []ChildShard{{ShardId: "shardId-000000000001", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", "340282366920938463463374607431768211455"}}}
+	want := []ChildShard{{ShardID: "shardId-000000000001", ParentShards: []string{"shardId-000000000000"}, HashKeyRange: HashKeyRange{"0", "340282366920938463463374607431768211455"}}}
 	if fmt.Sprint(out.ChildShards) != fmt.Sprint(want) {
 		t.Errorf("children %+v, want %+v", out.ChildShards, want)
 	}
 	// New records go to the child, with higher sequence numbers.
 	p := f.put(t, "s", "k", "after")
-	if p.ShardId != "shardId-000000000001" {
-		t.Errorf("put after close went to %s", p.ShardId)
+	if p.ShardID != "shardId-000000000001" {
+		t.Errorf("put after close went to %s", p.ShardID)
 	}
 	d, _ := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: ref})
-	if d.Shards[0].SequenceNumberRange.EndingSequenceNumber == "" || d.Shards[1].ParentShardId != "shardId-000000000000" {
+	if d.Shards[0].SequenceNumberRange.EndingSequenceNumber == "" || d.Shards[1].ParentShardID != "shardId-000000000000" {
 		t.Errorf("described %+v", d.Shards)
 	}
 	if d.Shards[0].SequenceNumberRange.EndingSequenceNumber >= p.SequenceNumber {
 		t.Errorf("child's number %s not above parent's end %s", p.SequenceNumber, d.Shards[0].SequenceNumberRange.EndingSequenceNumber)
 	}
-	if out, _ := f.svc.ListShards(f.ctx, scope, ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAtLatest}}); len(out.Shards) != 1 || out.Shards[0].ShardId != "shardId-000000000001" {
+	if out, _ := f.svc.ListShards(f.ctx, scope, ListShardsInput{Stream: ref, ShardFilter: &ShardFilter{Type: FilterAtLatest}}); len(out.Shards) != 1 || out.Shards[0].ShardID != "shardId-000000000001" {
 		t.Errorf("AT_LATEST %+v", out.Shards)
 	}
 }
@@ -998,7 +998,7 @@ func TestConcurrentPuts(t *testing.T) {
 	wg.Wait()
 	total := 0
 	for _, id := range []string{"0", "1"} {
-		total += len(f.get(t, f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: id, ShardIteratorType: TrimHorizon}), 0).Records)
+		total += len(f.get(t, f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: id, ShardIteratorType: TrimHorizon}), 0).Records)
 	}
 	tags, _ := f.svc.ListTagsForStream(f.ctx, scope, ListTagsForStreamInput{Stream: StreamRef{Name: "s"}})
 	if total != 200 || len(tags.Tags) != 8 {
@@ -1031,7 +1031,7 @@ func TestCreateStreamArguments(t *testing.T) {
 func TestGetRecordsStreamARN(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.create(t, "s", 1)
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "0", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "0", ShardIteratorType: TrimHorizon})
 	if _, err := f.svc.GetRecords(f.ctx, scope, GetRecordsInput{ShardIterator: it, StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/s"}); err != nil {
 		t.Errorf("matching ARN: %v", err)
 	}

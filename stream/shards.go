@@ -65,7 +65,7 @@ func lookupShard(rec *streamRecord, id string, account string) (*shardRecord, er
 // describeShard turns a shard record into the API's Shard.
 func describeShard(rec *streamRecord, sh *shardRecord) Shard {
 	out := Shard{
-		ShardId: shardID(sh.Index),
+		ShardID: shardID(sh.Index),
 		HashKeyRange: HashKeyRange{
 			StartingHashKey: sh.StartHash.String(),
 			EndingHashKey:   sh.EndHash.String(),
@@ -77,10 +77,10 @@ func describeShard(rec *streamRecord, sh *shardRecord) Shard {
 		},
 	}
 	if len(sh.Parents) > 0 {
-		out.ParentShardId = shardID(sh.Parents[0])
+		out.ParentShardID = shardID(sh.Parents[0])
 	}
 	if len(sh.Parents) > 1 {
-		out.AdjacentParentShardId = shardID(sh.Parents[1])
+		out.AdjacentParentShardID = shardID(sh.Parents[1])
 	}
 	if !sh.open() {
 		out.SequenceNumberRange.EndingSequenceNumber = seqNum{tag: rec.Tag, shard: sh.Index, position: sh.EndPosition}.String()
@@ -102,7 +102,7 @@ func childShards(rec *streamRecord, sh *shardRecord) []ChildShard {
 			parents[i] = shardID(p)
 		}
 		out = append(out, ChildShard{
-			ShardId:      shardID(c),
+			ShardID:      shardID(c),
 			ParentShards: parents,
 			HashKeyRange: HashKeyRange{StartingHashKey: child.StartHash.String(), EndingHashKey: child.EndHash.String()},
 		})
@@ -136,7 +136,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 	var (
 		name   string
 		filter *ShardFilter
-		after  = in.ExclusiveStartShardId
+		after  = in.ExclusiveStartShardID
 		tag    uint32
 		useTag bool
 	)
@@ -144,7 +144,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 		switch {
 		case in.Stream.Name != "" || in.Stream.ARN != "":
 			return nil, newError(CodeInvalidArgument, "NextToken and StreamName cannot be provided together.")
-		case in.ExclusiveStartShardId != "":
+		case in.ExclusiveStartShardID != "":
 			return nil, newError(CodeInvalidArgument, "NextToken and ExclusiveStartShardId cannot be provided together.")
 		case in.StreamCreationTimestamp != nil:
 			return nil, newError(CodeInvalidArgument, "NextToken and StreamCreationTimestamp cannot be provided together.")
@@ -171,7 +171,7 @@ func (s *Service) ListShards(ctx context.Context, scope Scope, in ListShardsInpu
 	if filter != nil {
 		switch filter.Type {
 		case FilterAfterShardID:
-			if filter.ShardId == "" {
+			if filter.ShardID == "" {
 				return nil, newError(CodeInvalidArgument, "ShardId must be specified when ShardFilter type is AFTER_SHARD_ID.")
 			}
 		case FilterAtTimestamp, FilterFromTimestamp:
@@ -245,7 +245,7 @@ func shardMatches(rec *streamRecord, sh *shardRecord, f *ShardFilter, now time.T
 	}
 	switch f.Type {
 	case FilterAfterShardID:
-		return afterShardID(sh.Index, f.ShardId) && withinRetention
+		return afterShardID(sh.Index, f.ShardID) && withinRetention
 	case FilterAtTrimHorizon:
 		return openAt(trimHorizon)
 	case FilterAtLatest:

@@ -240,7 +240,7 @@ func (s *Service) DescribeStream(ctx context.Context, scope Scope, in DescribeSt
 	limit = min(limit, maxDescribeShards)
 	for i := range rec.Shards {
 		sh := &rec.Shards[i]
-		if !afterShardID(sh.Index, in.ExclusiveStartShardId) {
+		if !afterShardID(sh.Index, in.ExclusiveStartShardID) {
 			continue
 		}
 		if len(out.Shards) == limit {

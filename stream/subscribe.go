@@ -59,7 +59,7 @@ type StartingPosition struct {
 // SubscribeToShardInput is SubscribeToShard's request.
 type SubscribeToShardInput struct {
 	ConsumerARN      string
-	ShardId          string
+	ShardID          string
 	StartingPosition StartingPosition
 	DryRun           bool
 }
@@ -163,9 +163,9 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 	if cst, _ := c.status(now); cst != ConsumerActive {
 		return nil, errConsumerNotActive(c, name, scope.Account)
 	}
-	index, ok := parseShardID(in.ShardId)
+	index, ok := parseShardID(in.ShardID)
 	if !ok {
-		return nil, errBadShardID(in.ShardId, name, scope.Account)
+		return nil, errBadShardID(in.ShardID, name, scope.Account)
 	}
 	if st == StatusCreating || st == StatusDeleting || int(index) >= len(rec.Shards) {
 		return nil, errShardNotFound(shardID(index), name, scope.Account)

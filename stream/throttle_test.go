@@ -117,7 +117,7 @@ func TestPutRecordsThrottledEntries(t *testing.T) {
 			stored = append(stored, string(in.Records[i].Data))
 		}
 	}
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	if got := datas(f.get(t, it, 0).Records); !slices.Equal(got, stored) {
 		t.Errorf("stored %q, want the accepted entries %q", got, stored)
 	}
@@ -200,7 +200,7 @@ func TestProducerAtTwiceTheLimit(t *testing.T) {
 				t.Errorf("%.2f of the records refused, want %.2f to %.2f", share, tt.lo, tt.hi)
 			}
 
-			it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "p"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+			it, err := svc.GetShardIterator(ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "p"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func TestReaderAtTenCallsPerSecond(t *testing.T) {
 	f := newFixture(t, Options{Limits: Limits{Profile: LimitsAWS}})
 	f.create(t, "s", 1)
 	f.put(t, "s", "k", "v")
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	for range 5 {
 		f.get(t, it, 0)
 	}
@@ -254,7 +254,7 @@ func TestGetRecordsPenalty(t *testing.T) {
 			t.Fatalf("PutRecord %d: %v", i, err)
 		}
 	}
-	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
 	out := f.get(t, it, 0)
 	if len(out.Records) != 10 {
 		t.Fatalf("GetRecords returned %d records, want 10 (10 MiB)", len(out.Records))
@@ -339,7 +339,7 @@ func TestControlPlaneRates(t *testing.T) {
 		{
 			name: "GetShardIterator", allowed: 5, typ: CodeThroughputExceeded, msg: rateMsg("shardId-000000000000", "s"),
 			call: func(f *fixture, i int) error {
-				_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardId: "shardId-000000000000", ShardIteratorType: Latest})
+				_, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: Latest})
 				return err
 			},
 		},
@@ -453,7 +453,7 @@ func TestGetShardIteratorChecksArgumentsBeforeRate(t *testing.T) {
 	ref := StreamRef{Name: "s"}
 	const shard = "shardId-000000000000"
 	for i := range 5 {
-		if _, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: Latest}); err != nil {
+		if _, err := f.svc.GetShardIterator(f.ctx, scope, GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: Latest}); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -467,12 +467,12 @@ func TestGetShardIteratorChecksArgumentsBeforeRate(t *testing.T) {
 		in   GetShardIteratorInput
 		code Code
 	}{
-		{"malformed sequence number", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "12x"}, CodeInvalidArgument},
-		{"another shard's sequence number", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
-		{"AT_TIMESTAMP without a timestamp", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtTimestamp}, CodeInvalidArgument},
-		{"a timestamp in the future", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: AtTimestamp, Timestamp: &future}, CodeInvalidArgument},
-		{"a sequence number with LATEST", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: Latest, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
-		{"a valid request", GetShardIteratorInput{Stream: ref, ShardId: shard, ShardIteratorType: TrimHorizon}, CodeThroughputExceeded},
+		{"malformed sequence number", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "12x"}, CodeInvalidArgument},
+		{"another shard's sequence number", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
+		{"AT_TIMESTAMP without a timestamp", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: AtTimestamp}, CodeInvalidArgument},
+		{"a timestamp in the future", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: AtTimestamp, Timestamp: &future}, CodeInvalidArgument},
+		{"a sequence number with LATEST", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: Latest, StartingSequenceNumber: put.SequenceNumber}, CodeInvalidArgument},
+		{"a valid request", GetShardIteratorInput{Stream: ref, ShardID: shard, ShardIteratorType: TrimHorizon}, CodeThroughputExceeded},
 	}
 	for _, tt := range tests {
 		_, err := f.svc.GetShardIterator(f.ctx, scope, tt.in)
