@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -156,3 +157,61 @@ func errControlRate(name, account string) *Error {
 	}
 	return newError(CodeLimitExceeded, "Rate exceeded for stream %s under account %s.", name, account)
 }
+
+// Code is the kind of failure an Error reports. Each is one exception of
+// the Kinesis API, whose name package api gives it (the wire's table of
+// exceptions is the one place those names are written); the domain only
+// needs to tell the kinds apart.
+type Code int
+
+// Codes, each with the exception it is answered as.
+const (
+	_                      Code = iota
+	CodeNotFound                // ResourceNotFoundException
+	CodeInUse                   // ResourceInUseException
+	CodeInvalidArgument         // InvalidArgumentException
+	CodeLimitExceeded           // LimitExceededException
+	CodeExpiredIterator         // ExpiredIteratorException
+	CodeExpiredNextToken        // ExpiredNextTokenException
+	CodeValidation              // ValidationException
+	CodeAccessDenied            // AccessDeniedException
+	CodeInternalFailure         // InternalFailure
+	CodeDryRun                  // DryRunOperationException
+	CodeThrottling              // ThrottlingException
+	CodeThroughputExceeded      // ProvisionedThroughputExceededException
+)
+
+var codeNames = [...]string{
+	CodeNotFound:           "not found",
+	CodeInUse:              "in use",
+	CodeInvalidArgument:    "invalid argument",
+	CodeLimitExceeded:      "limit exceeded",
+	CodeExpiredIterator:    "expired iterator",
+	CodeExpiredNextToken:   "expired next token",
+	CodeValidation:         "validation",
+	CodeAccessDenied:       "access denied",
+	CodeInternalFailure:    "internal failure",
+	CodeDryRun:             "dry run",
+	CodeThrottling:         "throttling",
+	CodeThroughputExceeded: "throughput exceeded",
+}
+
+// String names the code for logs and test failures.
+func (c Code) String() string {
+	if c > 0 && int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return "code " + strconv.Itoa(int(c))
+}
+
+// Error is a failure the client should see: Code says which exception it
+// is and Message is AWS's message for it. Errors of other types returned
+// by Service are internal failures (storage errors, a cancelled context)
+// and should be reported as InternalFailure, or as the context's error
+// when the request was cancelled.
+type Error struct {
+	Code    Code
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code.String() + ": " + e.Message }

@@ -304,3 +304,30 @@ func parseStart(scope Scope, rec *streamRecord, index uint32, typ ShardIteratorT
 	}
 	return start, false, nil
 }
+
+// ShardIteratorType says where a shard iterator starts.
+type ShardIteratorType string
+
+const (
+	AtSequenceNumber    ShardIteratorType = "AT_SEQUENCE_NUMBER"
+	AfterSequenceNumber ShardIteratorType = "AFTER_SEQUENCE_NUMBER"
+	TrimHorizon         ShardIteratorType = "TRIM_HORIZON"
+	Latest              ShardIteratorType = "LATEST"
+	AtTimestamp         ShardIteratorType = "AT_TIMESTAMP"
+)
+
+// GetShardIteratorInput is GetShardIterator's request.
+// StartingSequenceNumber is empty and Timestamp nil when absent.
+type GetShardIteratorInput struct {
+	Stream                 StreamRef
+	ShardID                string
+	ShardIteratorType      ShardIteratorType
+	StartingSequenceNumber string
+	Timestamp              *time.Time
+	DryRun                 bool
+}
+
+// GetShardIteratorOutput is GetShardIterator's result.
+type GetShardIteratorOutput struct {
+	ShardIterator string
+}

@@ -92,3 +92,19 @@ func (s *Service) UpdateMaxRecordSize(ctx context.Context, scope Scope, in Updat
 	})
 	return internal("update max record size", err)
 }
+
+// DescribeLimitsOutput is DescribeLimits' result. OpenShardCount counts the
+// open shards of provisioned streams, the shards ShardLimit applies to.
+type DescribeLimitsOutput struct {
+	ShardLimit               int
+	OpenShardCount           int
+	OnDemandStreamCount      int
+	OnDemandStreamCountLimit int
+}
+
+// UpdateMaxRecordSizeInput is UpdateMaxRecordSize's request
+// (MaxRecordSizeInKiB 1024..10240; the wire layer checks the bounds).
+type UpdateMaxRecordSizeInput struct {
+	Stream             StreamRef
+	MaxRecordSizeInKiB int
+}

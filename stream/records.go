@@ -461,3 +461,86 @@ func (b *sealedBackoff) wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// PutRecordInput is PutRecord's request. ExplicitHashKey and
+// SequenceNumberForOrdering are empty when absent.
+type PutRecordInput struct {
+	Stream                    StreamRef
+	PartitionKey              string
+	ExplicitHashKey           string
+	Data                      []byte
+	SequenceNumberForOrdering string
+	DryRun                    bool // see DryRun in the package documentation
+}
+
+// PutRecordOutput is PutRecord's result.
+type PutRecordOutput struct {
+	ShardID        string
+	SequenceNumber string
+	EncryptionType string
+}
+
+// PutRecordsEntry is one record of a PutRecords request.
+type PutRecordsEntry struct {
+	PartitionKey    string
+	ExplicitHashKey string
+	Data            []byte
+}
+
+// PutRecordsInput is PutRecords' request (1 to 500 entries, checked by the
+// wire layer).
+type PutRecordsInput struct {
+	Stream  StreamRef
+	Records []PutRecordsEntry
+	DryRun  bool
+}
+
+// PutRecordsResult is the outcome of one entry, in request order: either
+// SequenceNumber and ShardId, or ErrorCode and ErrorMessage.
+type PutRecordsResult struct {
+	SequenceNumber string
+	ShardID        string
+	ErrorCode      Code // zero on success
+	ErrorMessage   string
+}
+
+// PutRecordsOutput is PutRecords' result.
+type PutRecordsOutput struct {
+	FailedRecordCount int
+	Records           []PutRecordsResult
+	EncryptionType    string
+}
+
+// GetRecordsInput is GetRecords' request. Limit is 10000 when zero.
+// StreamARN, when given, must be the ARN of the iterator's stream.
+type GetRecordsInput struct {
+	ShardIterator string
+	Limit         int
+	StreamARN     string
+	DryRun        bool
+}
+
+// Record is one data record as GetRecords returns it.
+type Record struct {
+	SequenceNumber              string
+	ApproximateArrivalTimestamp time.Time // millisecond precision
+	Data                        []byte
+	PartitionKey                string
+	EncryptionType              string // empty: not encrypted, omit
+}
+
+// GetRecordsOutput is GetRecords' result.
+//
+// Records is empty only when the iterator is at the tip of the shard: a read
+// never returns an empty page while records exist beyond its position.
+// NextShardIterator is empty once a closed shard has been read to its end;
+// ChildShards then lists the shards that follow it.
+// MillisBehindLatest is 0 when the response reaches the newest record of the
+// shard; otherwise it is the arrival time of the newest record in the shard
+// minus that of the last record returned, in milliseconds.
+type GetRecordsOutput struct {
+	Records            []Record
+	NextShardIterator  string
+	MillisBehindLatest int64
+	ChildShards        []ChildShard
+}

@@ -72,3 +72,10 @@ func (s *Service) setRetention(ctx context.Context, scope Scope, in RetentionInp
 	}
 	return nil
 }
+
+// RetentionInput is the request of IncreaseStreamRetentionPeriod and
+// DecreaseStreamRetentionPeriod.
+type RetentionInput struct {
+	Stream               StreamRef
+	RetentionPeriodHours int
+}

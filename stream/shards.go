@@ -263,3 +263,74 @@ func shardMatches(rec *streamRecord, sh *shardRecord, f *ShardFilter, now time.T
 	// FROM_TRIM_HORIZON, the default.
 	return withinRetention
 }
+
+// HashKeyRange is an inclusive range of 128-bit hash keys, in decimal.
+type HashKeyRange struct {
+	StartingHashKey string
+	EndingHashKey   string
+}
+
+// SequenceNumberRange bounds the sequence numbers of a shard. Ending is
+// empty while the shard is open.
+type SequenceNumberRange struct {
+	StartingSequenceNumber string
+	EndingSequenceNumber   string
+}
+
+// Shard describes one shard. ParentShardId and AdjacentParentShardId are
+// empty for shards created with the stream.
+type Shard struct {
+	ShardID               string
+	ParentShardID         string
+	AdjacentParentShardID string
+	HashKeyRange          HashKeyRange
+	SequenceNumberRange   SequenceNumberRange
+}
+
+// ChildShard is a shard created by splitting or merging the shard being
+// read; GetRecords returns them once a closed shard has been read to its end.
+type ChildShard struct {
+	ShardID      string
+	ParentShards []string
+	HashKeyRange HashKeyRange
+}
+
+// ShardFilterType selects the shards ListShards returns.
+type ShardFilterType string
+
+const (
+	FilterAfterShardID    ShardFilterType = "AFTER_SHARD_ID"
+	FilterAtTrimHorizon   ShardFilterType = "AT_TRIM_HORIZON"
+	FilterFromTrimHorizon ShardFilterType = "FROM_TRIM_HORIZON"
+	FilterAtLatest        ShardFilterType = "AT_LATEST"
+	FilterAtTimestamp     ShardFilterType = "AT_TIMESTAMP"
+	FilterFromTimestamp   ShardFilterType = "FROM_TIMESTAMP"
+)
+
+// ShardFilter is ListShards' filter. ShardId is for AFTER_SHARD_ID,
+// Timestamp (nil when absent) for AT_TIMESTAMP and FROM_TIMESTAMP.
+type ShardFilter struct {
+	Type      ShardFilterType
+	ShardID   string
+	Timestamp *time.Time
+}
+
+// ListShardsInput is ListShards' request. Either Stream or NextToken is
+// given, not both. MaxResults is 1000 when zero and at most 1000 shards are
+// returned. StreamCreationTimestamp (nil when absent) must match the
+// stream's creation time to the second when given.
+type ListShardsInput struct {
+	Stream                  StreamRef
+	NextToken               string
+	ExclusiveStartShardID   string
+	MaxResults              int
+	StreamCreationTimestamp *time.Time
+	ShardFilter             *ShardFilter
+}
+
+// ListShardsOutput is ListShards' result. NextToken is empty on the last
+// page; it is opaque, bound to the scope and valid for 300 seconds.
+type ListShardsOutput struct {
+	Shards    []Shard
+	NextToken string
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/tributary-io/tributary/storage"
 )
@@ -365,4 +366,113 @@ func validStreamName(name string) bool {
 		}
 	}
 	return true
+}
+
+// StreamStatus is a stream's state.
+type StreamStatus string
+
+const (
+	StatusCreating StreamStatus = "CREATING"
+	StatusDeleting StreamStatus = "DELETING"
+	StatusActive   StreamStatus = "ACTIVE"
+	StatusUpdating StreamStatus = "UPDATING"
+)
+
+// StreamMode is a stream's capacity mode.
+type StreamMode string
+
+const (
+	ModeProvisioned StreamMode = "PROVISIONED"
+	ModeOnDemand    StreamMode = "ON_DEMAND"
+)
+
+// EncryptionNone is the only encryption type so far; outputs carry it so
+// the wire layer can echo AWS's "EncryptionType":"NONE".
+const EncryptionNone = "NONE"
+
+// CreateStreamInput is CreateStream's request.
+type CreateStreamInput struct {
+	StreamName string
+	// ShardCount is required for PROVISIONED streams; for ON_DEMAND streams
+	// nil means AWS's default of 4 shards.
+	ShardCount *int
+	// StreamMode is PROVISIONED when empty.
+	StreamMode StreamMode
+	// MaxRecordSizeInKiB is 1024 (1 MiB) when zero; at most 10240.
+	MaxRecordSizeInKiB int
+	Tags               map[string]string
+}
+
+// DeleteStreamInput is DeleteStream's request. A stream with registered
+// consumers is only deleted with EnforceConsumerDeletion, which deletes the
+// consumers too.
+type DeleteStreamInput struct {
+	Stream                  StreamRef
+	EnforceConsumerDeletion bool
+}
+
+// DescribeStreamInput is DescribeStream's request. Limit is 100 when zero
+// and at most 100 shards are returned whatever Limit says.
+type DescribeStreamInput struct {
+	Stream                StreamRef
+	Limit                 int
+	ExclusiveStartShardID string
+}
+
+// StreamDescription is DescribeStream's result. ShardLevelMetrics is the
+// enhanced monitoring setting; the wire layer encodes it as
+// "EnhancedMonitoring":[{"ShardLevelMetrics":[...]}].
+type StreamDescription struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+	RetentionPeriodHours    int
+	Shards                  []Shard
+	HasMoreShards           bool
+	EncryptionType          string
+	ShardLevelMetrics       []string
+}
+
+// StreamDescriptionSummary is DescribeStreamSummary's result.
+type StreamDescriptionSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+	RetentionPeriodHours    int
+	OpenShardCount          int
+	ConsumerCount           int
+	MaxRecordSizeInKiB      int
+	EncryptionType          string
+	ShardLevelMetrics       []string
+}
+
+// ListStreamsInput is ListStreams' request. Limit is 100 when zero and at
+// most 100 streams are returned. NextToken, when set, continues a previous
+// listing and takes precedence over ExclusiveStartStreamName.
+type ListStreamsInput struct {
+	Limit                    int
+	ExclusiveStartStreamName string
+	NextToken                string
+}
+
+// StreamSummary is one stream in ListStreams' result.
+type StreamSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              StreamMode
+	StreamCreationTimestamp time.Time
+}
+
+// ListStreamsOutput is ListStreams' result. NextToken is empty when
+// HasMoreStreams is false.
+type ListStreamsOutput struct {
+	StreamNames     []string
+	StreamSummaries []StreamSummary
+	HasMoreStreams  bool
+	NextToken       string
 }

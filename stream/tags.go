@@ -273,3 +273,58 @@ func (s *Service) ListTagsForResource(ctx context.Context, scope Scope, in ListT
 	}
 	return &ListTagsForResourceOutput{Tags: sortedTags(c.Tags)}, nil
 }
+
+// AddTagsToStreamInput is AddTagsToStream's request.
+type AddTagsToStreamInput struct {
+	Stream StreamRef
+	Tags   map[string]string
+}
+
+// RemoveTagsFromStreamInput is RemoveTagsFromStream's request.
+type RemoveTagsFromStreamInput struct {
+	Stream  StreamRef
+	TagKeys []string
+}
+
+// ListTagsForStreamInput is ListTagsForStream's request. Limit is 50 when
+// zero (AWS's maximum of 50 also applies to larger values).
+type ListTagsForStreamInput struct {
+	Stream               StreamRef
+	ExclusiveStartTagKey string
+	Limit                int
+}
+
+// Tag is one key-value pair. Tags are listed in key order.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// ListTagsForStreamOutput is ListTagsForStream's result.
+type ListTagsForStreamOutput struct {
+	Tags        []Tag
+	HasMoreTags bool
+}
+
+// TagResourceInput is TagResource's request; ResourceARN is a stream's or
+// a consumer's ARN.
+type TagResourceInput struct {
+	ResourceARN string
+	Tags        map[string]string
+}
+
+// UntagResourceInput is UntagResource's request.
+type UntagResourceInput struct {
+	ResourceARN string
+	TagKeys     []string
+}
+
+// ListTagsForResourceInput is ListTagsForResource's request.
+type ListTagsForResourceInput struct {
+	ResourceARN string
+}
+
+// ListTagsForResourceOutput is ListTagsForResource's result.
+type ListTagsForResourceOutput struct {
+	Tags []Tag
+}
