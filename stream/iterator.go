@@ -279,10 +279,16 @@ func parseStart(scope Scope, rec *streamRecord, index uint32, typ ShardIteratorT
 		if err != nil {
 			return storage.Start{}, false, errSeqInvalid(seqText, id, name, scope.Account)
 		}
-		if seq.shard != index {
-			return storage.Start{}, false, errSeqOtherShard(shardID(seq.shard), id)
+		if seq.shard != int64(index) {
+			return storage.Start{}, false, errSeqOtherShard(shardName(seq.shard), id)
 		}
-		if seq.tag != rec.Tag {
+		if !rec.shardSeq(index).matches(seq, rec.Tag) {
+			// AWS fails a version 0 number of the right shard but another
+			// stream (or "0") with InternalFailure, and any other with
+			// InvalidArgumentException.
+			if seq.version == seqV0 {
+				return storage.Start{}, false, newError(CodeInternalFailure, "")
+			}
 			return storage.Start{}, false, errSeqOtherStream(seqText, id, name, scope.Account)
 		}
 		start = storage.At(seq.position)

@@ -72,12 +72,12 @@ func storedRecord(partitionKey string, data []byte) storage.Record {
 // SubscribeToShard return, with the bytes they count against the read rate
 // and how far the last of them is behind the newest record of the shard
 // (MillisBehindLatest: 0 when it is the newest).
-func readRecords(tag, shard uint32, res storage.ReadResult) (recs []Record, bytes int, behind int64) {
+func readRecords(seq shardSeq, res storage.ReadResult) (recs []Record, bytes int, behind int64) {
 	recs = make([]Record, len(res.Records))
 	for i, r := range res.Records {
 		bytes += recordSize(r.Key, r.Data)
 		recs[i] = Record{
-			SequenceNumber:              seqNum{tag: tag, shard: shard, position: r.Position}.String(),
+			SequenceNumber:              seq.number(r.Position, r.ArrivalTime),
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
 			PartitionKey:                r.Key,
@@ -105,13 +105,13 @@ func checkRecordSize(rec *streamRecord, partitionKey string, data []byte) error 
 
 // PutRecord appends one record to the shard its hash key maps to.
 //
-// SequenceNumberForOrdering must be a sequence number of this service's
-// layout (AWS's answer otherwise). The new record's number is greater than
-// any number earlier returned for the same shard or its ancestors: within a
-// shard because positions increase, and across a reshard because children
-// have higher shard indexes. A number from another stream or from a shard
-// with a higher index carries no such guarantee, and is accepted as AWS
-// accepts numbers it cannot order against.
+// SequenceNumberForOrdering must be a sequence number of a layout AWS
+// reads, not dated in the future (AWS's answer otherwise). The new
+// record's number is greater than any number earlier returned for the
+// same shard or its ancestors: within a shard because positions increase,
+// and across a reshard because a child's epoch is above its parents' (see
+// seqnum.go). A number from another stream carries no such guarantee, and
+// is accepted as AWS accepts numbers it cannot order against.
 func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput) (*PutRecordOutput, error) {
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
@@ -122,7 +122,10 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		return nil, internal("put record", err)
 	}
 	if in.SequenceNumberForOrdering != "" {
-		if _, err := parseSeqNum(in.SequenceNumberForOrdering); err != nil {
+		// Any number AWS reads is taken (not only ours), unless it is
+		// dated in the future, as AWS answers.
+		p, err := parseSeqNum(in.SequenceNumberForOrdering)
+		if err != nil || p.arrival > s.now().Unix() {
 			return nil, errOrderingSeq(in.SequenceNumberForOrdering, name, scope.Account)
 		}
 	}
@@ -167,7 +170,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		}
 		return &PutRecordOutput{
 			ShardID:        shardID(sh.Index),
-			SequenceNumber: seqNum{tag: rec.Tag, shard: sh.Index, position: app[0].Position}.String(),
+			SequenceNumber: rec.shardSeq(sh.Index).number(app[0].Position, app[0].ArrivalTime),
 			EncryptionType: EncryptionNone,
 		}, nil
 	}
@@ -331,7 +334,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			for j, i := range idx {
 				out.Records[i] = PutRecordsResult{
 					ShardID:        shardID(index),
-					SequenceNumber: seqNum{tag: rec.Tag, shard: index, position: app[j].Position}.String(),
+					SequenceNumber: rec.shardSeq(index).number(app[j].Position, app[j].ArrivalTime),
 				}
 			}
 		}
@@ -418,7 +421,7 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 
 	out := &GetRecordsOutput{}
 	var read int
-	out.Records, read, out.MillisBehindLatest = readRecords(rec.Tag, it.shard, res)
+	out.Records, read, out.MillisBehindLatest = readRecords(rec.shardSeq(it.shard), res)
 	s.throttle.readEnd(scope, rec, it.shard, read)
 	if res.Sealed && !sh.open() {
 		// The shard is closed and read to its end: no iterator follows,

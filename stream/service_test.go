@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -450,10 +451,16 @@ func TestGetShardIteratorErrors(t *testing.T) {
 	f.create(t, "s", 2)
 	ref := StreamRef{Name: "s"}
 	seq1 := f.put(t, "s", "a", "x") // partition key "a" hashes into shard 0 of 2
-	other := seqNum{tag: 1, shard: 0, position: 1}.String()
-	if parsed, _ := parseSeqNum(seq1.SequenceNumber); parsed.tag == 1 {
-		t.Skip("stream tag collided with the test's foreign tag")
+	// A number of shard 0 of another stream: another epoch.
+	other := shardSeq{epoch: 1, tag: 1, shard: 0}.number(1, 1000)
+	// AWS's answers to malformed numbers, captured in kinesalite's tests.
+	hexNumber := func(h string) string {
+		n, _ := new(big.Int).SetString(h, 16)
+		return n.String()
 	}
+	largeDate := hexNumber("13bb2cc3d80000000000000000000000")
+	eightInIndex := hexNumber("20000000000800000000000000000000000000000000002")
+	eightNearEnd := hexNumber("20000000000000000000000000000000000000800000002")
 	now := f.clock.Now()
 	tests := []struct {
 		in  GetShardIteratorInput
@@ -470,8 +477,21 @@ func TestGetShardIteratorErrors(t *testing.T) {
 			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber."},
 		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: TrimHorizon, StartingSequenceNumber: "5"},
 			CodeInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber."},
+		// AWS reads a small number as one of its oldest layout, where the
+		// last 16 bits are the shard: 5 encodes shard 5, and 0 shard 0 of
+		// no stream, which AWS fails with InternalFailure.
 		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "5"},
-			CodeInvalidArgument, "StartingSequenceNumber 5 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
+			CodeInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-000000000005, while it was used in a call to a shard with shardId-000000000000"},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "0"},
+			CodeInternalFailure, ""},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: largeDate},
+			CodeInvalidArgument, "StartingSequenceNumber 26227199374822427428162556223570313216 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: eightInIndex},
+			CodeInvalidArgument, "StartingSequenceNumber " + eightInIndex + " used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: eightNearEnd},
+			CodeInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId--02147483648, while it was used in a call to a shard with shardId-000000000000"},
+		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: "12x"},
+			CodeInvalidArgument, "StartingSequenceNumber 12x used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid."},
 		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-1", ShardIteratorType: AtSequenceNumber, StartingSequenceNumber: seq1.SequenceNumber},
 			CodeInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001"},
 		{GetShardIteratorInput{Stream: ref, ShardID: "shardId-0", ShardIteratorType: AfterSequenceNumber, StartingSequenceNumber: other},
@@ -615,8 +635,28 @@ func TestRouting(t *testing.T) {
 	}
 	_, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", ExplicitHashKey: "340282366920938463463374607431768211456"})
 	wantErr(t, err, CodeInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was 340282366920938463463374607431768211456")
-	_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: "5"})
-	wantErr(t, err, CodeInvalidArgument, "ExclusiveMinimumSequenceNumber 5 used in PutRecord on stream s under account 000000000000 is invalid.")
+	// SequenceNumberForOrdering as AWS checks it (kinesalite's captured
+	// tests): a number of any layout AWS reads, dated no later than now.
+	hex := func(h string) string { n, _ := new(big.Int).SetString(h, 16); return n.String() }
+	future := shardSeq{epoch: 1, shard: 0}.number(1, f.clock.Now().Add(time.Hour).UnixMilli())
+	for _, seq := range []string{
+		hex("20000000000000000000000000000000000000000000000"), // version 0 where 2 belongs
+		hex("20000000000000000000000000000000000000000000004"), // version 4
+		hex("20000000000000000000000000000000000000000000003"), // version 3
+		hex("30000000000000000000000000000000000000000000001"), // initial 3
+		hex("1ffffffffff7fffffffffffffff000000000007fffffff2"), // initial 1
+		hex("20000000000800000000000000000000000000000000002"), // 8 in the index
+		hex("13bb2cc3d80000000000000000000000"),                // a date in 2477
+		hex("2ffffffffff7fffffffffffffff000000000007fffffff2"), // all f
+		future,
+	} {
+		_, err = f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: seq})
+		wantErr(t, err, CodeInvalidArgument, "ExclusiveMinimumSequenceNumber "+seq+" used in PutRecord on stream s under account 000000000000 is invalid.")
+	}
+	// AWS reads "5" as a number of its oldest layout, and takes it.
+	if _, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: "5"}); err != nil {
+		t.Errorf("SequenceNumberForOrdering 5: %v", err)
+	}
 	prev := f.put(t, "s", "a", "x")
 	next, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: ref, PartitionKey: "a", SequenceNumberForOrdering: prev.SequenceNumber})
 	if err != nil || next.SequenceNumber <= prev.SequenceNumber {

@@ -64,6 +64,7 @@ func lookupShard(rec *streamRecord, id string, account string) (*shardRecord, er
 
 // describeShard turns a shard record into the API's Shard.
 func describeShard(rec *streamRecord, sh *shardRecord) Shard {
+	seq := rec.shardSeq(sh.Index)
 	out := Shard{
 		ShardID: shardID(sh.Index),
 		HashKeyRange: HashKeyRange{
@@ -72,8 +73,8 @@ func describeShard(rec *streamRecord, sh *shardRecord) Shard {
 		},
 		SequenceNumberRange: SequenceNumberRange{
 			// Positions are never zero, so position 0 sorts before every
-			// record the shard will hold.
-			StartingSequenceNumber: seqNum{tag: rec.Tag, shard: sh.Index}.String(),
+			// record the shard will hold; it is dated at the epoch.
+			StartingSequenceNumber: seq.number(0, seq.epoch*1000),
 		},
 	}
 	if len(sh.Parents) > 0 {
@@ -83,7 +84,9 @@ func describeShard(rec *streamRecord, sh *shardRecord) Shard {
 		out.AdjacentParentShardID = shardID(sh.Parents[1])
 	}
 	if !sh.open() {
-		out.SequenceNumberRange.EndingSequenceNumber = seqNum{tag: rec.Tag, shard: sh.Index, position: sh.EndPosition}.String()
+		// The last position, dated when the shard closed: not below the
+		// number of any record the shard holds.
+		out.SequenceNumberRange.EndingSequenceNumber = seq.number(sh.EndPosition, sh.Closed.UnixMilli())
 	}
 	return out
 }

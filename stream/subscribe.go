@@ -132,6 +132,9 @@ type Subscription struct {
 	// lastEvent is when the last event was made (at first, the start):
 	// the heartbeat is due SubscriptionHeartbeat after it.
 	lastEvent time.Time
+	// lastArrival is the arrival time (Unix ms) of the last record sent,
+	// for the continuation number; zero before any.
+	lastArrival int64
 	deadline  time.Time
 	finished  bool
 	paced     bool
@@ -367,7 +370,8 @@ func (sub *Subscription) check() (*streamRecord, *shardRecord, error) {
 func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.ReadResult, closedEnd bool) *SubscribeToShardEvent {
 	ev := &SubscribeToShardEvent{}
 	var bytes int
-	ev.Records, bytes, ev.MillisBehindLatest = readRecords(rec.Tag, sub.index, res)
+	seq := rec.shardSeq(sub.index)
+	ev.Records, bytes, ev.MillisBehindLatest = readRecords(seq, res)
 	sub.start = storage.At(res.Next)
 	sub.lastEvent = sub.s.clock()
 	if closedEnd {
@@ -378,7 +382,16 @@ func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.R
 	// AFTER_SEQUENCE_NUMBER of this number resumes exactly at res.Next:
 	// every record before res.Next has been sent, and positions are never
 	// zero.
-	ev.ContinuationSequenceNumber = seqNum{tag: rec.Tag, shard: sub.index, position: max(res.Next, 1) - 1}.String()
+	// It is the number of the last record sent, which arrived at
+	// lastArrival (the shard's epoch before any record).
+	if n := len(res.Records); n > 0 {
+		sub.lastArrival = res.Records[n-1].ArrivalTime
+	}
+	arrival := sub.lastArrival
+	if arrival == 0 {
+		arrival = seq.epoch * 1000
+	}
+	ev.ContinuationSequenceNumber = seq.number(max(res.Next, 1)-1, arrival)
 	if sub.paced && bytes > 0 {
 		from := sub.s.clock()
 		if sub.paceAt.After(from) {
