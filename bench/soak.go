@@ -79,7 +79,7 @@ const (
 type soakCounters struct {
 	calls, putCalls, acked, maybe, throttled, refused, transport atomic.Int64
 	read, iteratorsExpired, subscriptions, resubscriptions       atomic.Int64
-	sessionErrors, splits, merges, shardCounts                   atomic.Int64
+	sessionErrors, splits, merges, shardCounts, shardCountDaily  atomic.Int64
 	retentionUps, retentionDowns, refusedOps                     atomic.Int64
 	streamsCreated, streamsDeleted, consumers, restarts          atomic.Int64
 	hotPhases                                                    atomic.Int64
@@ -232,11 +232,15 @@ func (s *soak) run(ctx context.Context) (*SoakResult, error) {
 	for _, st := range []*soakStream{sparse, ondemand} {
 		s.startReaders(readCtx, &readers, st, st == sparse)
 	}
-	control.Go(func() { s.reshardLoop(lifeCtx, sparse) })
-	control.Go(func() { s.onDemandLoop(lifeCtx, ondemand, ws.hot, &s.onDemand) })
-	control.Go(func() { s.churnLoop(lifeCtx) })
+	// The control actors stop when the life does: a call of theirs still
+	// retrying (a reshard throttled) is abandoned then, not waited for.
+	controlCtx, controlCancel := context.WithCancel(lifeCtx)
+	defer controlCancel()
+	control.Go(func() { s.reshardLoop(controlCtx, sparse) })
+	control.Go(func() { s.onDemandLoop(controlCtx, ondemand, ws.hot, &s.onDemand) })
+	control.Go(func() { s.churnLoop(controlCtx) })
 	if r := s.opts.SoakRestart; r != nil {
-		control.Go(func() { s.restart(lifeCtx, lifeCancel, r) })
+		control.Go(func() { s.restart(controlCtx, lifeCancel, r) })
 	}
 
 	select {
@@ -245,6 +249,7 @@ func (s *soak) run(ctx context.Context) (*SoakResult, error) {
 	}
 	close(s.stop)
 	writers.Wait()
+	controlCancel()
 	control.Wait()
 	lifeS := time.Since(lifeStart).Seconds()
 	s.lifeEnd = time.Since(s.start)

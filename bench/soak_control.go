@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,11 +192,23 @@ func (s *soak) mergeNarrowest(ctx context.Context, st *soakStream, open []openSh
 }
 
 func (s *soak) updateShardCount(ctx context.Context, st *soakStream, target int) (bool, error) {
+	daily := false
 	err := s.do(ctx, false, func(ctx context.Context) error {
 		_, err := s.kc.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String(st.name),
 			TargetShardCount: aws.Int32(int32(target)), ScalingType: types.ScalingTypeUniformScaling})
+		// Ten calls per stream per rolling 24 hours is a quota, not a
+		// rate: retrying would wait a day. (A soak of more than ten
+		// rounds meets it, and once spent the whole life with this one
+		// call retrying.)
+		if daily = dailyScalingQuota(err); daily {
+			return nil
+		}
 		return err
 	})
+	if daily {
+		s.c.shardCountDaily.Add(1)
+		return false, nil
+	}
 	if err == nil {
 		s.c.shardCounts.Add(1)
 	}
@@ -336,4 +350,11 @@ func (s *soak) churnLoop(ctx context.Context) {
 			s.errs.add("churn: %v", err)
 		}
 	}
+}
+
+// dailyScalingQuota reports whether err is UpdateShardCount's refusal for
+// its quota of calls per rolling 24 hours.
+func dailyScalingQuota(err error) bool {
+	var le *types.LimitExceededException
+	return errors.As(err, &le) && strings.Contains(le.ErrorMessage(), "24-hour")
 }

@@ -56,12 +56,16 @@ type SoakWrites struct {
 
 // SoakLife counts what happened to the streams during the soak.
 type SoakLife struct {
-	StreamsCreated     int64 `json:"streams_created"`
-	StreamsDeleted     int64 `json:"streams_deleted"`
-	Consumers          int64 `json:"consumers"`
-	Splits             int64 `json:"splits"`
-	Merges             int64 `json:"merges"`
-	ShardCountUpdates  int64 `json:"shard_count_updates"`
+	StreamsCreated    int64 `json:"streams_created"`
+	StreamsDeleted    int64 `json:"streams_deleted"`
+	Consumers         int64 `json:"consumers"`
+	Splits            int64 `json:"splits"`
+	Merges            int64 `json:"merges"`
+	ShardCountUpdates int64 `json:"shard_count_updates"`
+	// ShardCountDaily is UpdateShardCount calls refused by AWS's quota of
+	// ten per stream per rolling 24 hours, which a soak of more than ten
+	// rounds meets; the round goes on without it.
+	ShardCountDaily    int64 `json:"shard_count_daily_limit"`
 	RetentionIncreases int64 `json:"retention_increases"`
 	RetentionDecreases int64 `json:"retention_decreases"`
 	// RefusedOps is reshards and retention changes the server refused
@@ -268,7 +272,7 @@ func (s *soak) lifeFigures() SoakLife {
 	c := &s.c
 	return SoakLife{
 		StreamsCreated: c.streamsCreated.Load(), StreamsDeleted: c.streamsDeleted.Load(), Consumers: c.consumers.Load(),
-		Splits: c.splits.Load(), Merges: c.merges.Load(), ShardCountUpdates: c.shardCounts.Load(),
+		Splits: c.splits.Load(), Merges: c.merges.Load(), ShardCountUpdates: c.shardCounts.Load(), ShardCountDaily: c.shardCountDaily.Load(),
 		RetentionIncreases: c.retentionUps.Load(), RetentionDecreases: c.retentionDowns.Load(), RefusedOps: c.refusedOps.Load(),
 		OnDemandSplits: s.onDemand.splits.Load(), OnDemandMerges: s.onDemand.merges.Load(), HotPhases: c.hotPhases.Load(),
 		Subscriptions: c.subscriptions.Load(), Resubscriptions: c.resubscriptions.Load(), SessionErrors: c.sessionErrors.Load(),
@@ -425,8 +429,8 @@ func writeSoakSummary(w io.Writer, r *SoakResult) {
 		thousands(r.Writes.Acked), thousands(r.Writes.Maybe), thousands(r.Writes.Throttled),
 		thousands(r.Writes.PutCalls), thousands(r.Writes.Calls))
 	l := r.Life
-	fmt.Fprintf(w, "  life: %d streams created, %d deleted; %d splits, %d merges, %d UpdateShardCount, retention %d up %d down (%d refused for the stream's state); on-demand %d splits, %d merges in %d hot phases\n",
-		l.StreamsCreated, l.StreamsDeleted, l.Splits, l.Merges, l.ShardCountUpdates, l.RetentionIncreases, l.RetentionDecreases, l.RefusedOps,
+	fmt.Fprintf(w, "  life: %d streams created, %d deleted; %d splits, %d merges, %d UpdateShardCount (%d more refused by the 10-per-24-hours quota), retention %d up %d down (%d refused for the stream's state); on-demand %d splits, %d merges in %d hot phases\n",
+		l.StreamsCreated, l.StreamsDeleted, l.Splits, l.Merges, l.ShardCountUpdates, l.ShardCountDaily, l.RetentionIncreases, l.RetentionDecreases, l.RefusedOps,
 		l.OnDemandSplits, l.OnDemandMerges, l.HotPhases)
 	fmt.Fprintf(w, "  readers: %d subscriptions (%d resumed, %d broken), %d iterators expired and renewed; %d restarts, %d calls refused, %d answers lost\n",
 		l.Subscriptions, l.Resubscriptions, l.SessionErrors, l.IteratorsExpired, l.Restarts, l.Refused, l.TransportErrors)
