@@ -179,14 +179,19 @@ func MissingAuthenticationToken() *Error {
 
 // ErrorResponse encodes err the way AWS would answer a request sent with
 // contentType: a CBOR map for CBOR requests and a JSON object otherwise,
-// each with the members "__type" and "message" ("message" is left out when
-// empty, as AWS does for SerializationException and
-// UnknownOperationException). The AWS SDKs read the code from "__type"
-// (aws-sdk-go-v2 after the X-Amzn-ErrorType header, stripping any
-// "namespace#" prefix and ":..." suffix) and the message from "message"
-// or "Message" alike; AWS itself capitalises "Message" in the
-// SerializationException it sends for mistyped members, a difference no
-// client observes.
+// each with the members "__type" and the message, left out when empty (as
+// AWS does for a body that does not parse, for UnknownOperationException
+// and for InternalFailure).
+//
+// The message member is "message", except in SerializationException,
+// where it is "Message": AWS's Coral front end writes the exceptions of
+// its own decoder that way (kinesalite's test/helpers.js, assertSerialization,
+// captured from the live service: {"__type":"SerializationException",
+// "Message":"class java.lang.Boolean can not be converted to an String"}),
+// while every other error, ValidationException included, has "message".
+// The AWS SDKs read either spelling (aws-sdk-go-v2 matches the member
+// without regard to case; see TestSDKProtocolErrors). CBOR callers get the
+// same member names: the spelling is the exception's, not the encoding's.
 func ErrorResponse(contentType string, err *Error) *Response {
 	if err == nil {
 		err = InternalFailure()
@@ -213,9 +218,18 @@ func ErrorResponse(contentType string, err *Error) *Response {
 	e.key("__type")
 	e.str(err.Type)
 	if err.Message != "" {
-		e.key("message")
+		e.key(messageMember(err.Type))
 		e.str(err.Message)
 	}
 	e.endObject()
 	return &Response{Status: status, ContentType: enc.ContentType(), Body: e.bytes()}
+}
+
+// messageMember names the member of an error body that carries the
+// message: see ErrorResponse.
+func messageMember(errType string) string {
+	if errType == ErrSerialization {
+		return "Message"
+	}
+	return "message"
 }
