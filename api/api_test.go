@@ -256,9 +256,9 @@ func TestHandleRecordDistributionStrategy(t *testing.T) {
 func TestHandleRefusesFractionalShardCount(t *testing.T) {
 	a, _ := newTestAPI(t)
 	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1.5}`), 400,
-		`{"__type":"SerializationException","message":"'1.5' can not be converted to an Integer"}`)
+		`{"__type":"SerializationException","Message":"'1.5' can not be converted to an Integer"}`)
 	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{"Limit":1.9}`), 400,
-		`{"__type":"SerializationException","message":"'1.9' can not be converted to an Integer"}`)
+		`{"__type":"SerializationException","Message":"'1.9' can not be converted to an Integer"}`)
 	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{}`)
 	wantResponse(t, resp, 200, `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`)
 }

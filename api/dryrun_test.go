@@ -49,7 +49,7 @@ func TestHandleDryRun(t *testing.T) {
 		{"forged iterator", kinesis.OpGetRecords, `{"ShardIterator":"AAAA","DryRun":true}`, 400,
 			`{"__type":"InvalidArgumentException","message":"Invalid ShardIterator."}`},
 		{"DryRun not a boolean", kinesis.OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"eA==","DryRun":"yes"}`, 400,
-			`{"__type":"SerializationException","message":"'YES' can not be converted to an Boolean"}`},
+			`{"__type":"SerializationException","Message":"'YES' can not be converted to an Boolean"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

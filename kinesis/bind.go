@@ -242,40 +242,57 @@ func (b *binder) bind(raw any, v reflect.Value) error {
 	return serializationErr("unsupported member type " + v.Type().String())
 }
 
-// integerOf converts a number member to an integer in [lo, hi], or
-// reports that it is not one. AWS's protocol rules refuse anything but an
-// integer in the member's range with SerializationException: its Smithy
-// protocol conformance tests (the MalformedInteger cases) list 1.001,
-// NaN, ±Infinity and 9223372000000000000 for an Integer member, none of
-// which may be truncated or clamped. A number written with a fraction or
-// an exponent that is still an integer (1.0, 1e2, a CBOR float 2.0, -0.0)
-// is that integer. JSON text is read through float64, so a fraction below
-// its precision (1.0000000000000001) reads as the integer it rounds to.
+// integerOf converts a number member to an integer of the member's type,
+// [lo, hi], or reports that it is not an integer.
+//
+// An integer beyond the type's range is clamped to it, as AWS's JSON
+// reader (com.amazon.coral.value.json.numbers.TruncatingBigNumber) does:
+// AWS answered CreateStream with ShardCount 100000000000 by validating the
+// value 2147483647 ("Value '2147483647' at 'shardCount' failed to satisfy
+// constraint: ...", kinesalite's test/createStream.js, captured from the
+// live service). The clamped value then meets the model's range like any
+// other. CBOR members are read the same way. (Smithy's MalformedInteger
+// protocol tests, which want such values refused, are written for
+// restJson1 services, not for Kinesis's awsJson1_1 front end.)
+//
+// A fraction (1.5), NaN and ±Infinity are not integers, and are refused
+// with SerializationException; no answer of AWS to them is on record. A
+// number written with a fraction or an exponent that is still an integer
+// (1.0, 1e2, a CBOR float 2.0, -0.0) is that integer. JSON text is read
+// through float64, so a fraction below its precision (1.0000000000000001)
+// reads as the integer it rounds to.
 func integerOf(raw any, lo, hi int64) (int64, bool) {
-	inRange := func(n int64) (int64, bool) { return n, lo <= n && n <= hi }
+	clamp := func(n int64) (int64, bool) { return min(max(n, lo), hi), true }
 	var f float64
 	switch x := raw.(type) {
 	case json.Number:
 		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return inRange(n)
+			return clamp(n)
 		}
 		parsed, err := strconv.ParseFloat(string(x), 64)
-		if err != nil {
-			// Malformed, or beyond float64: 1e400 is out of any range.
+		if err != nil && !(isRangeErr(err) && math.IsInf(parsed, 0)) {
+			// Malformed. (Beyond float64, 1e400 is an integer beyond
+			// any range, which the clamp below handles.)
 			return 0, false
 		}
 		if mantissa, _, _ := strings.Cut(strings.ToLower(string(x)), "e"); parsed == 0 && strings.ContainsAny(mantissa, "123456789") {
 			// Too small for float64 (1e-400), which is no integer.
 			return 0, false
 		}
+		if math.IsInf(parsed, 0) {
+			if parsed > 0 {
+				return hi, true
+			}
+			return lo, true
+		}
 		f = parsed
 	case uint64:
-		if x > math.MaxInt64 {
-			return 0, false
+		if x > uint64(hi) {
+			return hi, true
 		}
-		return inRange(int64(x))
+		return clamp(int64(x))
 	case int64:
-		return inRange(x)
+		return clamp(x)
 	case float64:
 		f = x
 	case float32:
@@ -287,22 +304,31 @@ func integerOf(raw any, lo, hi int64) (int64, bool) {
 	default:
 		return 0, false
 	}
-	// NaN is not equal to itself and ±Inf is out of range. The bound is
-	// f < hi+1 because float64(math.MaxInt64) rounds up to 2^63, which
-	// does not fit.
-	if f != math.Trunc(f) || !(f >= float64(lo) && f < float64(hi)+1) {
+	// NaN and ±Inf are no integers (NaN is not equal to itself, and
+	// Trunc(±Inf) is ±Inf, so they are caught apart from fractions).
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
 		return 0, false
 	}
-	return inRange(int64(f))
+	// float64(math.MaxInt64) rounds up to 2^63, which does not fit in an
+	// int64: compare as floats before converting.
+	switch {
+	case f >= float64(hi):
+		return hi, true
+	case f <= float64(lo):
+		return lo, true
+	}
+	return int64(f), true
 }
 
 // bigIntegerOf is integerOf for a CBOR bignum (tags 2 and 3).
 func bigIntegerOf(x *big.Int, lo, hi int64) (int64, bool) {
-	if !x.IsInt64() {
-		return 0, false
+	switch {
+	case x.Cmp(big.NewInt(hi)) > 0:
+		return hi, true
+	case x.Cmp(big.NewInt(lo)) < 0:
+		return lo, true
 	}
-	n := x.Int64()
-	return n, lo <= n && n <= hi
+	return x.Int64(), true
 }
 
 func isRangeErr(err error) bool {

@@ -46,12 +46,11 @@ func (e Encoding) String() string {
 // EncodingOf maps a request's Content-Type to its encoding; parameters
 // such as "; charset=utf-8" and letter case are ignored. Only
 // application/x-amz-json-1.1 and application/x-amz-cbor-1.1 are Kinesis
-// encodings. AWS does not serve Kinesis over application/x-amz-json-1.0
-// (it answers such requests with an UnknownOperationException outside the
-// JSON protocol), and for application/json it answers with a legacy
-// envelope, {"Output":{"__type":"com.amazon.coral.service#
-// UnknownOperationException"},"Version":"1.0"} and status 200, that no SDK
-// uses; so both report false here and the HTTP front decides what to say.
+// encodings, so every other type reports false, and AWS never serves a
+// call sent in one: with a body, application/json gets the legacy
+// envelope of LegacyJSONResponse and any other type (or none) an XML
+// error from the front end; without a body, each gets its error in CBOR
+// (see ErrorResponse).
 func EncodingOf(contentType string) (Encoding, bool) {
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))

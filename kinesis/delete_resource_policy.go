@@ -11,6 +11,6 @@ type DeleteResourcePolicyInput struct {
 func (in *DeleteResourcePolicyInput) Validate() *Error {
 	var v validator
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

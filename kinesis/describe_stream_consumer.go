@@ -28,6 +28,6 @@ func (in *DescribeStreamConsumerInput) Validate() *Error {
 	v.checkString("consumerARN", in.ConsumerARN, false, &shapeConsumerARN)
 	v.checkString("consumerName", in.ConsumerName, false, &shapeConsumerName)
 	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

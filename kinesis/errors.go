@@ -1,6 +1,9 @@
 package kinesis
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Error is an AWS error as Kinesis returns it: the exception name that
 // clients switch on (the "__type" of the body), the human message, and the
@@ -117,6 +120,7 @@ func IsCallError(errType string) bool { return exceptions[errType].ofCall }
 const (
 	statusOK                  = 200
 	statusBadRequest          = 400
+	statusNotFound            = 404
 	statusRequestTimeout      = 408
 	statusInternalServerError = 500
 	statusServiceUnavailable  = 503
@@ -178,15 +182,28 @@ func MissingAuthenticationToken() *Error {
 }
 
 // ErrorResponse encodes err the way AWS would answer a request sent with
-// contentType: a CBOR map for CBOR requests and a JSON object otherwise,
-// each with the members "__type" and "message" ("message" is left out when
-// empty, as AWS does for SerializationException and
-// UnknownOperationException). The AWS SDKs read the code from "__type"
-// (aws-sdk-go-v2 after the X-Amzn-ErrorType header, stripping any
-// "namespace#" prefix and ":..." suffix) and the message from "message"
-// or "Message" alike; AWS itself capitalises "Message" in the
-// SerializationException it sends for mistyped members, a difference no
-// client observes.
+// contentType: a JSON object for AWS JSON 1.1 requests and a CBOR map
+// otherwise, each with the members "__type" and the message, left out when
+// empty (as AWS does for a body that does not parse, for
+// UnknownOperationException and for InternalFailure).
+//
+// A request in neither encoding (no Content-Type, application/json,
+// application/x-amz-json-1.0 or anything else) gets CBOR, as from AWS:
+// kinesalite's test/connection.js, captured from the live service, has
+// 400 and the CBOR map {"__type":"UnknownOperationException"} for such
+// requests with an empty body, and {"__type":"SerializationException"}
+// when X-Amz-Target names an operation. (The front end answers those with
+// a body itself: see LegacyJSONResponse, and server's frontDoor.)
+//
+// The message member is "message", except in SerializationException,
+// where it is "Message": AWS's Coral front end writes the exceptions of
+// its own decoder that way (kinesalite's test/helpers.js, assertSerialization,
+// captured from the live service: {"__type":"SerializationException",
+// "Message":"class java.lang.Boolean can not be converted to an String"}),
+// while every other error, ValidationException included, has "message".
+// The AWS SDKs read either spelling (aws-sdk-go-v2 matches the member
+// without regard to case; see TestSDKProtocolErrors). CBOR callers get the
+// same member names: the spelling is the exception's, not the encoding's.
 func ErrorResponse(contentType string, err *Error) *Response {
 	if err == nil {
 		err = InternalFailure()
@@ -197,7 +214,7 @@ func ErrorResponse(contentType string, err *Error) *Response {
 	}
 	enc, ok := EncodingOf(contentType)
 	if !ok {
-		enc = EncodingJSON
+		enc = EncodingCBOR
 	}
 	var e emitter
 	if enc == EncodingCBOR {
@@ -213,9 +230,65 @@ func ErrorResponse(contentType string, err *Error) *Response {
 	e.key("__type")
 	e.str(err.Type)
 	if err.Message != "" {
-		e.key("message")
+		e.key(messageMember(err.Type))
 		e.str(err.Message)
 	}
 	e.endObject()
 	return &Response{Status: status, ContentType: enc.ContentType(), Body: e.bytes()}
+}
+
+// LegacyJSONResponse is AWS's answer to a POST with a body and
+// Content-Type application/json, the media type of the JSON protocol
+// that came before AWS JSON 1.1. AWS answers it without looking at the
+// signature or the target, in the envelope of that protocol with
+// Content-Type application/json (kinesalite's test/connection.js,
+// captured from the live service):
+//
+//   - a JSON object: 404 {"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}
+//   - anything else: 400 {"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"}
+//
+// kinesalite captured "{}" for the first and "hello" for the second;
+// AWS's answers to "true" and "null" in its older connection tests are
+// the second too, so any body that is not a JSON object gets it. (An
+// empty body is answered like any request in neither encoding: see
+// ErrorResponse.)
+func LegacyJSONResponse(body []byte) *Response {
+	errType, status := ErrSerialization, statusBadRequest
+	if isJSONObject(body) {
+		errType, status = ErrUnknownOperation, statusNotFound
+	}
+	return &Response{
+		Status:      status,
+		ContentType: ContentTypeLegacyJSON,
+		Body:        []byte(`{"Output":{"__type":"` + coralServicePrefix + errType + `"},"Version":"1.0"}`),
+	}
+}
+
+// coralServicePrefix qualifies the front end's exception names in the
+// legacy envelope.
+const coralServicePrefix = "com.amazon.coral.service#"
+
+// isJSONObject reports whether body is one well-formed JSON value and an
+// object. json.Valid checks it without building the value, so a large
+// body costs no memory.
+func isJSONObject(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return json.Valid(body)
+		}
+		return false
+	}
+	return false
+}
+
+// messageMember names the member of an error body that carries the
+// message: see ErrorResponse.
+func messageMember(errType string) string {
+	if errType == ErrSerialization {
+		return "Message"
+	}
+	return "message"
 }

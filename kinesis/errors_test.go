@@ -71,9 +71,6 @@ func TestErrorResponseJSON(t *testing.T) {
 			`{"__type":"ResourceNotFoundException","message":"Stream \"x\" not found."}`},
 		{"without message", ContentTypeJSON, SerializationError(""), 400, `{"__type":"SerializationException"}`},
 		{"server fault", ContentTypeJSON, InternalFailure(), 500, `{"__type":"InternalFailure"}`},
-		{"unknown content type answers in JSON", "application/xml", UnknownOperation(), 400, `{"__type":"UnknownOperationException"}`},
-		{"no content type answers in JSON", "", MissingAuthenticationToken(), 400,
-			`{"__type":"MissingAuthenticationTokenException","message":"Missing Authentication Token"}`},
 		{"status filled in when zero", ContentTypeJSON, &Error{Type: ErrServiceUnavailable}, 503, `{"__type":"ServiceUnavailable"}`},
 		{"nil error is an internal failure", ContentTypeJSON, nil, 500, `{"__type":"InternalFailure"}`},
 	}
@@ -121,5 +118,73 @@ func TestErrorResponseCBOR(t *testing.T) {
 	resp := ErrorResponse(ContentTypeCBOR, SerializationError(""))
 	if want := "\xa1\x66__type\x76SerializationException"; string(resp.Body) != want {
 		t.Errorf("got %x, want %x", resp.Body, want)
+	}
+}
+
+// TestErrorResponseOtherContentTypes: a request in neither AWS JSON 1.1
+// nor CBOR is answered in CBOR, as AWS answers it (kinesalite's
+// test/connection.js: "should return CBOR UnknownOperationException if
+// x-amz-json-1.0 Content-Type", "... if random Content-Type", "... if no
+// target and application/json", "should return CBOR SerializationException
+// if no Content-Type"). These replace two cases of TestErrorResponseJSON
+// that pinned Tributary's earlier answer, JSON.
+func TestErrorResponseOtherContentTypes(t *testing.T) {
+	tests := []struct {
+		contentType string
+		err         *Error
+		want        string
+	}{
+		{"", UnknownOperation(), "\xa1f__typex\x19UnknownOperationException"},
+		{"", SerializationError(""), "\xa1f__typevSerializationException"},
+		{"application/x-amz-json-1.0", UnknownOperation(), "\xa1f__typex\x19UnknownOperationException"},
+		{"application/x-amz-json-1.1asdf", UnknownOperation(), "\xa1f__typex\x19UnknownOperationException"},
+		{"application/json", SerializationError(""), "\xa1f__typevSerializationException"},
+		{"application/xml", MissingAuthenticationToken(),
+			"\xa2f__typex#MissingAuthenticationTokenExceptiongmessagex\x1cMissing Authentication Token"},
+	}
+	for _, tc := range tests {
+		resp := ErrorResponse(tc.contentType, tc.err)
+		if resp.Status != 400 || resp.ContentType != ContentTypeCBOR || string(resp.Body) != tc.want {
+			t.Errorf("%q: got %d %q %q, want 400 %q %q", tc.contentType, resp.Status, resp.ContentType, resp.Body, ContentTypeCBOR, tc.want)
+		}
+	}
+	// The two encodings of Kinesis keep their own, parameters and case
+	// notwithstanding.
+	if resp := ErrorResponse("Application/X-Amz-Json-1.1; charset=utf-8", UnknownOperation()); resp.ContentType != ContentTypeJSON ||
+		string(resp.Body) != `{"__type":"UnknownOperationException"}` {
+		t.Errorf("JSON 1.1 with parameters: got %q %s", resp.ContentType, resp.Body)
+	}
+}
+
+// TestLegacyJSONResponse pins the envelope AWS answers a body sent as
+// application/json with (kinesalite's test/connection.js,
+// assertUnknownDeprecated and assertSerializationDeprecated).
+func TestLegacyJSONResponse(t *testing.T) {
+	const (
+		unknown = `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}`
+		serial  = `{"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"}`
+	)
+	tests := []struct {
+		body       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"{}", 404, unknown},
+		{` {"StreamName":"s","Limit":[1,{}]} ` + "\n", 404, unknown},
+		{"hello", 400, serial},
+		{"true", 400, serial},
+		{"null", 400, serial},
+		{"[]", 400, serial},
+		{`"{}"`, 400, serial},
+		{"{", 400, serial},
+		{"{}{}", 400, serial},
+		{"\x00{}", 400, serial},
+		{"\xa0", 400, serial}, // CBOR's empty map is not JSON
+	}
+	for _, tc := range tests {
+		resp := LegacyJSONResponse([]byte(tc.body))
+		if resp.Status != tc.wantStatus || resp.ContentType != "application/json" || string(resp.Body) != tc.wantBody {
+			t.Errorf("%q: got %d %q %s, want %d application/json %s", tc.body, resp.Status, resp.ContentType, resp.Body, tc.wantStatus, tc.wantBody)
+		}
 	}
 }

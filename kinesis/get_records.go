@@ -24,6 +24,6 @@ func (in *GetRecordsInput) Validate() *Error {
 	v.checkInt("limit", in.Limit, false, shapeLimit10000)
 	v.checkString("shardIterator", in.ShardIterator, true, &shapeShardIterator)
 	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

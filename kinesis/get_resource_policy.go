@@ -16,6 +16,6 @@ type GetResourcePolicyOutput struct {
 func (in *GetResourcePolicyInput) Validate() *Error {
 	var v validator
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

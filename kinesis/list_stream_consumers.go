@@ -21,6 +21,6 @@ func (in *ListStreamConsumersInput) Validate() *Error {
 	v.checkInt("maxResults", in.MaxResults, false, shapeLimit10000)
 	v.checkString("nextToken", in.NextToken, false, &shapeNextToken)
 	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

@@ -15,6 +15,6 @@ type ListTagsForResourceOutput struct {
 func (in *ListTagsForResourceInput) Validate() *Error {
 	var v validator
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

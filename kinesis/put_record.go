@@ -25,7 +25,7 @@ type PutRecordOutput struct {
 // upper bound of Data (see ValidateDataSize).
 func (in *PutRecordInput) Validate() *Error {
 	var v validator
-	v.checkBlob("data", in.Data, true)
+	v.checkData("data", in.Data, true)
 	v.checkString("explicitHashKey", in.ExplicitHashKey, false, &shapeHashKey)
 	v.checkString("partitionKey", in.PartitionKey, partitionKeyRequired, &shapePartitionKey)
 	v.checkString("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, &shapeSequenceNumber)

@@ -62,7 +62,7 @@ func (in *PutRecordsInput) Validate() *Error {
 		for i := range in.Records {
 			r := &in.Records[i]
 			path := "records." + strconv.Itoa(i+1) + ".member."
-			v.checkBlob(path+"data", r.Data, true)
+			v.checkData(path+"data", r.Data, true)
 			v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
 			v.checkString(path+"partitionKey", r.PartitionKey, partitionKeyRequired, &shapePartitionKey)
 		}

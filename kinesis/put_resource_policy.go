@@ -12,6 +12,6 @@ func (in *PutResourcePolicyInput) Validate() *Error {
 	var v validator
 	v.checkString("policy", in.Policy, true, &shapeUnconstrained)
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

@@ -18,7 +18,7 @@ func (in *RegisterStreamConsumerInput) Validate() *Error {
 	var v validator
 	v.checkString("consumerName", in.ConsumerName, true, &shapeConsumerName)
 	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	v.checkTags("tags", in.Tags, false)
 	return v.err()
 }

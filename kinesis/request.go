@@ -16,6 +16,12 @@ const (
 	ContentTypeCBOR = "application/x-amz-cbor-1.1"
 )
 
+// ContentTypeLegacyJSON is the media type of the JSON protocol before
+// AWS JSON 1.1, which AWS still recognises and answers in that protocol's
+// envelope (see LegacyJSONResponse). It is not an encoding of Kinesis:
+// EncodingOf does not know it.
+const ContentTypeLegacyJSON = "application/json"
+
 // TargetPrefix starts the X-Amz-Target header of every Kinesis operation.
 const TargetPrefix = "Kinesis_20131202."
 

@@ -34,6 +34,6 @@ func (in *SubscribeToShardInput) Validate() *Error {
 		v.checkString("startingPosition.sequenceNumber", in.StartingPosition.SequenceNumber, false, &shapeSequenceNumber)
 		v.checkString("startingPosition.type", in.StartingPosition.Type, true, &shapeShardIteratorType)
 	}
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

@@ -11,7 +11,7 @@ type TagResourceInput struct {
 func (in *TagResourceInput) Validate() *Error {
 	var v validator
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	v.checkTags("tags", in.Tags, true)
 	return v.err()
 }

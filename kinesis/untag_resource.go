@@ -11,7 +11,7 @@ type UntagResourceInput struct {
 func (in *UntagResourceInput) Validate() *Error {
 	var v validator
 	v.checkString("resourceARN", in.ResourceARN, true, &shapeResourceARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	v.checkStringList("tagKeys", in.TagKeys, true, minTagKeys, maxTagKeys, &shapeTagKey)
 	return v.err()
 }

@@ -13,6 +13,6 @@ func (in *UpdateMaxRecordSizeInput) Validate() *Error {
 	var v validator
 	v.checkInt("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, true, shapeMaxRecordSize)
 	v.checkString("streamARN", in.StreamARN, false, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

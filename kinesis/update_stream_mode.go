@@ -12,7 +12,7 @@ type UpdateStreamModeInput struct {
 func (in *UpdateStreamModeInput) Validate() *Error {
 	var v validator
 	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	if v.checkPresent("streamModeDetails", in.StreamModeDetails != nil, true) {
 		v.checkString("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, &shapeStreamMode)
 	}

@@ -13,6 +13,6 @@ func (in *UpdateStreamRecordDistributionStrategyInput) Validate() *Error {
 	var v validator
 	v.checkString("recordDistributionStrategy", in.RecordDistributionStrategy, true, &shapeDistribution)
 	v.checkString("streamARN", in.StreamARN, true, &shapeStreamARN)
-	v.checkString("streamId", in.StreamID, false, &shapeUnconstrained)
+	v.checkString("streamId", in.StreamID, false, &shapeStreamID)
 	return v.err()
 }

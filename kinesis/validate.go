@@ -16,25 +16,34 @@ import (
 //	2 validation errors detected: Value null at 'records' failed to satisfy constraint: Member must not be null; Value null at 'streamName' ...
 //
 // What is known of AWS's format (from messages captured off the live
-// service in kinesalite's tests): violations are joined by "; "; at most
-// ten are reported; member paths are lower-camel-case, with list members
-// as 'records.1.member.partitionKey' (1-based) and map values as
+// service in kinesalite's tests; TestValidationAWS replays every one):
+// every violated constraint is reported, required members that are null
+// included, joined by "; "; at most ten are listed, and the count in front
+// is the number listed; member paths are lower-camel-case, with list
+// members as 'records.1.member.partitionKey' (1-based) and map values as
 // 'tags.<key>.member'; a missing value prints as null, any other value
 // in single quotes, a blob as java.nio.HeapByteBuffer[pos=0 lim=N cap=N],
-// a list as [a, b], a map as {k=v}. Within one member the checks run
-// pattern, then minimum, then maximum. The order of members is not
-// specified by AWS (kinesalite's tests compare the violations as a set);
-// here members are checked in alphabetical order of their paths, which
-// matches the order most captured messages show.
+// a list as [a, b], a map as {k=v}.
+//
+// AWS's order of the violations is not fixed: it was until 2015, and has
+// varied between calls since (kinesalite compares them as sets from its
+// commit 0c52a1e of January 2016, "Validation order has become
+// non-deterministic"). Tributary's order is fixed, so that answers can be
+// compared byte for byte: members in alphabetical order of their paths
+// (a list's own constraints before its members'), and within a member
+// enum, pattern, minimum, maximum. Which ten are listed when more fail
+// follows from it; in the one capture with more than ten (PutRecords with
+// 501 entries) AWS listed the same ten.
 //
 // Constraints come from the Kinesis service model (botocore's
 // service-2.json for 2013-12-02 and the current API reference for the
-// members added since). Two deliberate gaps: the upper bound of Data
-// (1048576 in the model) is not checked here, because a stream whose
-// maximum record size was raised with UpdateMaxRecordSize takes records of
-// up to 10 MiB, so only a layer that knows the stream can check it (see
-// ValidateDataSize); and StreamId, "reserved for future use", has no
-// published constraints, so it is not checked.
+// members added since), where they differ from the captures, which are
+// older: StreamName is optional since StreamARN exists, RetentionPeriodHours
+// has no range (the service checks 24 to 8760 hours), TagMap takes 200
+// entries and TagKeyList 50. Data's maximum in the model is 10485760, the
+// largest record any stream takes; a stream's own maximum record size
+// (1 MiB unless raised with UpdateMaxRecordSize) is checked by a layer that
+// knows the stream (see ValidateDataSize).
 
 // maxViolations is how many violations AWS lists at most.
 const maxViolations = 10
@@ -142,6 +151,11 @@ var (
 	shapeTagKey         = stringShape{minLen: 1, maxLen: 128}
 	shapeKeyID          = stringShape{minLen: 1, maxLen: 2048}
 	shapeUnconstrained  = stringShape{}
+	// StreamId is "not implemented, reserved for future use" in AWS's API
+	// reference (Tributary ignores its value too), but the model
+	// constrains it like any member, so a malformed one is refused as on
+	// AWS.
+	shapeStreamID = stringShape{pattern: `[a-z0-9]{20}-[a-z0-9]{3}`, re: matchWhole(`[a-z0-9]{20}-[a-z0-9]{3}`), minLen: 1, maxLen: 24}
 
 	// ShardIteratorType is printed in the order AWS prints it.
 	shapeShardIteratorType = stringShape{enum: []string{
@@ -189,6 +203,7 @@ const (
 	minTags, maxTags             = 1, 200
 	minMetrics, maxMetrics       = 1, 7
 	maxTagValueLen, maxTagKeyLen = 256, 128
+	maxDataLen                   = 10485760 // the Data shape's maximum, 10 MiB
 	putRecordsEntryClass         = "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry"
 )
 
@@ -235,9 +250,17 @@ func (v *validator) checkInt(path string, n *int32, required bool, sh intShape) 
 	}
 }
 
-func (v *validator) checkBlob(path string, b []byte, required bool) {
-	if b == nil && required {
-		v.null(path)
+// checkData checks a record's Data against the model's Data shape: its
+// length is counted in bytes, from 0 to maxDataLen.
+func (v *validator) checkData(path string, b []byte, required bool) {
+	if b == nil {
+		if required {
+			v.null(path)
+		}
+		return
+	}
+	if len(b) > maxDataLen {
+		v.fail(blobValue(b), path, "Member must have length less than or equal to "+strconv.Itoa(maxDataLen))
 	}
 }
 
@@ -340,14 +363,16 @@ func (v *validator) checkTags(path string, tags map[string]string, required bool
 // checkStream checks the members most operations share to name a stream.
 func (v *validator) checkStream(arn, id, name *string) {
 	v.checkString("streamARN", arn, false, &shapeStreamARN)
-	v.checkString("streamId", id, false, &shapeUnconstrained)
+	v.checkString("streamId", id, false, &shapeStreamID)
 	v.checkString("streamName", name, false, &shapeStreamName)
 }
 
 // ValidateDataSize checks the Data of a PutRecord or PutRecords input
 // against maxBytes, the stream's maximum record size (1 MiB unless raised
 // with UpdateMaxRecordSize), in the words of the model's own check. The
-// handler calls it once it knows the stream; other inputs pass.
+// handler calls it once it knows the stream; other inputs pass. (Validate
+// already refuses Data over the model's maximum, 10 MiB, together with
+// the request's other violations.)
 func ValidateDataSize(in Input, maxBytes int) *Error {
 	var v validator
 	check := func(path string, data []byte) {

@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"encoding/base64"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,5 +255,59 @@ func TestOperationOf(t *testing.T) {
 	}
 	if _, ok := NewInput("Nope"); ok {
 		t.Error("NewInput accepted an unknown operation")
+	}
+}
+
+// TestValidationCurrentModel pins constraints of the current model that
+// no captured answer covers, in the wording of those that do: Data's
+// maximum of 10485760 bytes, reported with the request's other violations
+// rather than after them, and StreamId's pattern and length.
+func TestValidationCurrentModel(t *testing.T) {
+	big := base64.StdEncoding.EncodeToString(make([]byte, maxDataLen+1))
+	fits := base64.StdEncoding.EncodeToString(make([]byte, maxDataLen))
+	bigValue := "'java.nio.HeapByteBuffer[pos=0 lim=10485761 cap=10485761]'"
+	tests := []struct {
+		name string
+		op   string
+		body string
+		want string // "" when valid
+	}{
+		{"data over the model's maximum, with the other violations", OpPutRecord,
+			`{"StreamName":"","PartitionKey":"k","Data":"` + big + `"}`,
+			"3 validation errors detected: " +
+				"Value " + bigValue + " at 'data' failed to satisfy constraint: Member must have length less than or equal to 10485760; " +
+				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"data at the model's maximum", OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"` + fits + `"}`, ""},
+		{"entry data over the model's maximum", OpPutRecords,
+			`{"StreamName":"s","Records":[{"PartitionKey":"k","Data":""},{"PartitionKey":"","Data":"` + big + `"}]}`,
+			"2 validation errors detected: " +
+				"Value " + bigValue + " at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to 10485760; " +
+				"Value '' at 'records.2.member.partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"stream id of the model's form", OpDescribeStreamSummary, `{"StreamName":"s","StreamId":"abcdefghij0123456789-a1b"}`, ""},
+		{"stream id of another form", OpDescribeStreamSummary, `{"StreamName":"s","StreamId":"id"}`,
+			"1 validation error detected: Value 'id' at 'streamId' failed to satisfy constraint: " +
+				"Member must satisfy regular expression pattern: [a-z0-9]{20}-[a-z0-9]{3}"},
+		{"empty stream id", OpGetRecords, `{"ShardIterator":"i","StreamId":""}`,
+			"2 validation errors detected: " +
+				"Value '' at 'streamId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]{20}-[a-z0-9]{3}; " +
+				"Value '' at 'streamId' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"long stream id", OpTagResource,
+			`{"ResourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","Tags":{"a":"b"},"StreamId":"abcdefghij0123456789-a1b2"}`,
+			"2 validation errors detected: " +
+				"Value 'abcdefghij0123456789-a1b2' at 'streamId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]{20}-[a-z0-9]{3}; " +
+				"Value 'abcdefghij0123456789-a1b2' at 'streamId' failed to satisfy constraint: Member must have length less than or equal to 24"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, _ := NewInput(tc.op)
+			err := DecodeRequest(&Request{ContentType: ContentTypeJSON, Body: []byte(tc.body)}, in)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("got %v, want valid", err)
+			case tc.want != "" && (err == nil || err.Type != ErrValidation || err.Message != tc.want):
+				t.Fatalf("got %v\nwant ValidationException: %s", err, tc.want)
+			}
+		})
 	}
 }

@@ -23,11 +23,6 @@ const (
 	headerExtendedRequestID = "x-amz-id-2"
 )
 
-// contentTypeLegacyJSON is the pre-JSON-1.1 content type, which AWS still
-// recognizes and answers in a legacy envelope; that answer is the protocol
-// layer's to give.
-const contentTypeLegacyJSON = "application/json"
-
 // corsExposeHeaders lists the response headers a browser may read from a
 // cross-origin response, as AWS lists them.
 const corsExposeHeaders = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
@@ -118,13 +113,19 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			x.writeResponse(errorResponse(contentType, authErr.Type, authErr.Message, http.StatusBadRequest))
 			return
 		}
-	case contentTypeLegacyJSON:
-		// AWS answers these in a legacy envelope without checking the
-		// signature.
+	case kinesis.ContentTypeLegacyJSON:
+		// AWS answers a body in the legacy envelope, whatever the
+		// signature and the target. Without a body, the call goes on
+		// like any in an unknown content type, below.
+		if len(body) > 0 {
+			x.writeResponse(kinesis.LegacyJSONResponse(body))
+			return
+		}
 	default:
-		// With an empty body AWS answers as for CBOR, which is the
-		// protocol layer's to do; with a body it does not recognize the
-		// call at all.
+		// With an empty body AWS answers in CBOR (the operation unknown,
+		// or the empty body not serialized), which the handler does
+		// through the protocol layer; with a body it does not recognize
+		// the call at all.
 		if len(body) > 0 {
 			x.frontDoor(target, authErr)
 			return

@@ -242,7 +242,7 @@ func TestProtocolErrors(t *testing.T) {
 		},
 		{
 			name: "POST CBOR without auth", method: "POST", body: "\xa0",
-			header:     map[string]string{"Content-Type": kinesis.ContentTypeCBOR, "X-Amz-Target": listTgt},
+			header: map[string]string{"Content-Type": kinesis.ContentTypeCBOR, "X-Amz-Target": listTgt},
 			// A CBOR map {"__type": ..., "message": ...}, as AWS answers a
 			// CBOR caller.
 			wantStatus: 400, wantCT: kinesis.ContentTypeCBOR,
@@ -301,7 +301,15 @@ func TestProtocolErrors(t *testing.T) {
 			wantStatus: 200, wantCT: jsonCT, wantBody: okBody, wantHandled: true,
 		},
 		{
-			name: "POST legacy application/json without auth is the handler's", method: "POST", body: "{}",
+			// AWS answers in the legacy envelope without looking at the
+			// signature (kinesalite's test/connection.js).
+			name: "POST legacy application/json without auth", method: "POST", body: "{}",
+			header:     map[string]string{"Content-Type": "application/json", "X-Amz-Target": listTgt},
+			wantStatus: 404, wantCT: "application/json",
+			wantBody: `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}`,
+		},
+		{
+			name: "POST legacy application/json without body or auth is the handler's", method: "POST",
 			header:     map[string]string{"Content-Type": "application/json", "X-Amz-Target": listTgt},
 			wantStatus: 200, wantCT: jsonCT, wantBody: okBody, wantHandled: true,
 		},
