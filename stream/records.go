@@ -331,10 +331,11 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 				out.FailedRecordCount += len(idx)
 				continue
 			}
+			seq, id := rec.shardSeq(index), shardID(index)
 			for j, i := range idx {
 				out.Records[i] = PutRecordsResult{
-					ShardID:        shardID(index),
-					SequenceNumber: rec.shardSeq(index).number(app[j].Position, app[j].ArrivalTime),
+					ShardID:        id,
+					SequenceNumber: seq.number(app[j].Position, app[j].ArrivalTime),
 				}
 			}
 		}

@@ -171,3 +171,25 @@ func TestWords192RoundTrip(t *testing.T) {
 		t.Errorf("2^192-1 = %s", got)
 	}
 }
+
+// BenchmarkSeqNumber measures making and reading one sequence number,
+// which PutRecords and GetRecords do for every record.
+//
+//	go test -run '^$' -bench SeqNum ./stream/
+func BenchmarkSeqNumber(b *testing.B) {
+	sh := shardSeq{epoch: 1764000000, tag: 0x5a, shard: 3}
+	b.ReportAllocs()
+	for i := range b.N {
+		_ = sh.number(uint64(i)+1, 1764000000123)
+	}
+}
+
+func BenchmarkSeqNumParse(b *testing.B) {
+	s := shardSeq{epoch: 1764000000, tag: 0x5a, shard: 3}.number(123456, 1764000000123)
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := parseSeqNum(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
