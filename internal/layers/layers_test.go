@@ -40,6 +40,10 @@ var allowed = map[string][]string{
 	"bench":   {"sdkhttp", "internal/*"},
 	"sdkhttp": {},
 
+	// The client libraries: clients of the Kinesis API through the AWS
+	// SDK, for AWS and Tributary alike, so nothing of the server.
+	"producer": {"kpl", "sdkhttp"},
+
 	"internal/bgtask":   {},
 	"internal/procstat": {},
 	"internal/tmpfs":    {},
