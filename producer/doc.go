@@ -4,8 +4,12 @@
 // never reorder a partition key's records.
 //
 // It is being built in steps (the design is docs/producer.md). What
-// exists so far is the shard map (FetchShardMap, ShardMap.Lookup) and the
-// hash keys it works with (HashKeyOf, ParseHashKey), which the producer
-// uses to aggregate the records of one shard together, and the per-shard
-// rate limiter its senders will use.
+// exists so far: Producer (New, Put, Close) with order per partition key
+// under partial failures and retries (the invariants are at the top of
+// dispatch.go), back-pressure by buffered records and bytes, a TTL per
+// record, per-shard rate limiting that adapts to throttling, and the
+// shard map it predicts shards with. Every entry is one record for now:
+// KPL aggregation, exactly-once tags, map changes on reshards seen in
+// answers beyond a periodic refresh, metrics and TryPut/Flush are the
+// next steps.
 package producer

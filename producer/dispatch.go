@@ -1,0 +1,320 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// The dispatcher is one goroutine that owns every queue; PutRecords calls
+// run in their own goroutines and report back to it. Order per partition
+// key holds by two invariants, kept here and nowhere else:
+//
+//  1. Each record is queued in the queue of the shard the map predicts for
+//     its hash key, and queues are kept in Put order (by pending.seq). A
+//     key's records are therefore all in one queue.
+//  2. A queue has at most one entry in flight, and an entry is taken from
+//     the head of its queue. When the entry fails, its records go back to
+//     the head: nothing of the queue was sent after them, so they are
+//     again before every record put after them.
+//
+// A request carries entries of several queues, never two of one (by 2),
+// so a request that half fails cannot store a key's later record and
+// refuse its earlier one. Entries are single records for now; KPL
+// aggregation (package kpl) will make an entry one aggregated record of
+// its queue's next records, stored or refused as a whole.
+//
+// When the map changes, the queues are rebuilt from it; that waits until
+// no request is in flight, so that no record of a key is under way from
+// an old queue while the key's next records leave from a new one.
+
+const (
+	maxRequestEntries = 500     // PutRecords' limit
+	maxRequestBytes   = 5 << 20 // PutRecords' limit, data and partition keys
+	mapRefreshEvery   = time.Minute
+)
+
+type shardQueue struct {
+	shard   Shard
+	recs    []*pending // in Put order
+	busy    bool       // an entry of this queue is in flight
+	retryAt time.Time  // after a failure, when the head may go again
+	limiter *shardLimiter
+}
+
+type entry struct {
+	q    *shardQueue
+	recs []*pending
+}
+
+type answer struct {
+	entries []entry
+	out     *kinesis.PutRecordsOutput
+	err     error
+}
+
+type dispatcher struct {
+	p        *Producer
+	m        *ShardMap
+	queues   map[string]*shardQueue
+	answers  chan answer
+	inFlight int
+	nextSeq  uint64
+	queued   int
+	draining bool
+	// refresh is set when the map should be read again; the queues are
+	// rebuilt once nothing is in flight.
+	refresh   bool
+	refreshAt time.Time
+}
+
+func newDispatcher(p *Producer, m *ShardMap) *dispatcher {
+	d := &dispatcher{p: p, answers: make(chan answer), refreshAt: time.Now().Add(mapRefreshEvery)}
+	d.setMap(m, time.Now())
+	return d
+}
+
+// setMap replaces the map and puts every queued record into the queue the
+// new map predicts for it, keeping Put order. Only called with nothing in
+// flight (see the type's comment).
+func (d *dispatcher) setMap(m *ShardMap, now time.Time) {
+	var all []*pending
+	old := d.queues
+	for _, q := range old {
+		all = append(all, q.recs...)
+	}
+	slices.SortFunc(all, func(a, b *pending) int { return cmpSeq(a.seq, b.seq) })
+	d.m = m
+	d.queues = make(map[string]*shardQueue, len(m.shards))
+	for _, s := range m.shards {
+		q := &shardQueue{shard: s}
+		if o, ok := old[s.ID]; ok && o.shard == s {
+			q.limiter, q.retryAt = o.limiter, o.retryAt
+		} else {
+			q.limiter = newShardLimiter(d.p.cfg.RateLimit, now)
+		}
+		d.queues[s.ID] = q
+	}
+	for _, pd := range all {
+		q := d.queues[m.Lookup(pd.hash).ID]
+		q.recs = append(q.recs, pd)
+	}
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (d *dispatcher) run() {
+	defer close(d.p.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if d.refresh && d.inFlight == 0 {
+			d.reloadMap(now)
+		}
+		wake := d.send(now)
+		if d.draining && d.queued == 0 && d.inFlight == 0 {
+			return
+		}
+		timer.Reset(wake)
+		puts, stop := d.p.puts, d.p.stop
+		if d.draining {
+			puts, stop = nil, nil
+		}
+		select {
+		case pd := <-puts:
+			d.nextSeq++
+			pd.seq, pd.put = d.nextSeq, time.Now()
+			q := d.queues[d.m.Lookup(pd.hash).ID]
+			q.recs = append(q.recs, pd)
+			d.queued++
+		case a := <-d.answers:
+			d.inFlight--
+			d.handle(a, time.Now())
+		case <-timer.C:
+		case <-stop:
+			d.draining = true
+		}
+	}
+}
+
+// reloadMap reads the map again and rebuilds the queues from it. On
+// failure it keeps the old map and tries again later: the old map only
+// predicts worse, Kinesis routes every record by its hash key regardless.
+func (d *dispatcher) reloadMap(now time.Time) {
+	d.refresh = false
+	d.refreshAt = now.Add(mapRefreshEvery)
+	ctx, cancel := context.WithTimeout(context.Background(), d.p.cfg.RequestTimeout)
+	defer cancel()
+	m, err := FetchShardMap(ctx, d.p.cfg.Client, d.p.cfg.Stream)
+	if err != nil {
+		d.refreshAt = now.Add(time.Second)
+		return
+	}
+	d.setMap(m, now)
+}
+
+// send starts every request it can and returns how long to sleep before
+// something may be ready.
+func (d *dispatcher) send(now time.Time) time.Duration {
+	wake := time.Hour
+	if !d.refresh && !now.Before(d.refreshAt) {
+		d.refresh = true
+	}
+	if d.refresh {
+		// Rebuilding the queues waits for the requests in flight.
+		return min(wake, time.Second)
+	}
+	for d.inFlight < d.p.cfg.MaxInFlight {
+		var entries []entry
+		bytes := 0
+		for _, q := range d.queues {
+			if len(entries) == maxRequestEntries {
+				break
+			}
+			if q.busy || len(q.recs) == 0 {
+				continue
+			}
+			d.expire(q, now)
+			if len(q.recs) == 0 {
+				continue
+			}
+			head := q.recs[0]
+			// Wait for the backoff after a failure, for others to share
+			// the request (Linger) unless more are already waiting, and
+			// for the shard's rate.
+			if w := q.retryAt.Sub(now); w > 0 {
+				wake = min(wake, w)
+				continue
+			}
+			if !d.draining && len(q.recs) == 1 {
+				if w := head.put.Add(d.p.cfg.Linger).Sub(now); w > 0 {
+					wake = min(wake, w)
+					continue
+				}
+			}
+			if bytes+int(head.size) > maxRequestBytes && len(entries) > 0 {
+				continue
+			}
+			if w := q.limiter.wait(1, int(head.size), now); w > 0 {
+				wake = min(wake, w)
+				continue
+			}
+			q.busy = true
+			q.recs = q.recs[1:]
+			entries = append(entries, entry{q: q, recs: []*pending{head}})
+			bytes += int(head.size)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		d.inFlight++
+		go d.call(entries)
+	}
+	return wake
+}
+
+// expire fails the records at the head of q whose TTL has passed. Only
+// the head: a record behind it is younger.
+func (d *dispatcher) expire(q *shardQueue, now time.Time) {
+	for len(q.recs) > 0 && q.recs[0].attempts > 0 && now.Sub(q.recs[0].put) > d.p.cfg.RecordTTL {
+		pd := q.recs[0]
+		q.recs = q.recs[1:]
+		d.finish(pd, Result{Attempts: pd.attempts, Err: fmt.Errorf("producer: record not stored within its TTL of %v: %w", d.p.cfg.RecordTTL, pd.lastErr)})
+	}
+}
+
+func (d *dispatcher) call(entries []entry) {
+	in := &kinesis.PutRecordsInput{Records: make([]types.PutRecordsRequestEntry, len(entries))}
+	if isARN(d.p.cfg.Stream) {
+		in.StreamARN = aws.String(d.p.cfg.Stream)
+	} else {
+		in.StreamName = aws.String(d.p.cfg.Stream)
+	}
+	for i, e := range entries {
+		r := e.recs[0].rec
+		in.Records[i] = types.PutRecordsRequestEntry{Data: r.Data, PartitionKey: aws.String(r.PartitionKey)}
+		if r.ExplicitHashKey != "" {
+			in.Records[i].ExplicitHashKey = aws.String(r.ExplicitHashKey)
+		}
+		for _, pd := range e.recs {
+			pd.attempts++
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.p.cfg.RequestTimeout)
+	out, err := d.p.cfg.Client.PutRecords(ctx, in)
+	cancel()
+	if err == nil && len(out.Records) != len(entries) {
+		err = fmt.Errorf("producer: PutRecords answered %d entries for %d", len(out.Records), len(entries))
+	}
+	d.answers <- answer{entries: entries, out: out, err: err}
+}
+
+// handle takes a request's answer: stored records are done, refused ones
+// go back to the head of their queue (invariant 2) or fail.
+func (d *dispatcher) handle(a answer, now time.Time) {
+	for i, e := range a.entries {
+		e.q.busy = false
+		err := a.err
+		if err == nil {
+			res := a.out.Records[i]
+			if res.ErrorCode == nil {
+				for _, pd := range e.recs {
+					d.finish(pd, Result{ShardID: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber), Attempts: pd.attempts})
+				}
+				if aws.ToString(res.ShardId) != e.q.shard.ID {
+					d.refresh = true // the map is out of date
+				}
+				continue
+			}
+			err = &entryError{code: aws.ToString(res.ErrorCode), message: aws.ToString(res.ErrorMessage)}
+			if aws.ToString(res.ErrorCode) == "ProvisionedThroughputExceededException" {
+				e.q.limiter.throttled(now)
+			}
+		}
+		for _, pd := range e.recs {
+			pd.lastErr = err
+		}
+		if !retryable(err) {
+			for _, pd := range e.recs {
+				d.finish(pd, Result{Attempts: pd.attempts, Err: err})
+			}
+			continue
+		}
+		// Back to the head (invariant 2). When the request's answer was
+		// lost the entry may be stored already: sending it again keeps
+		// the order (the copy lands before anything later of its key)
+		// and may store it twice, which the tags of the aggregated
+		// format will let Tributary and the consumer drop.
+		e.q.recs = append(slices.Clone(e.recs), e.q.recs...)
+		e.q.retryAt = now.Add(backoff(d.p.cfg.RetryDelay, e.recs[0].attempts))
+	}
+}
+
+func (d *dispatcher) finish(pd *pending, res Result) {
+	pd.fut.res = res
+	close(pd.fut.done)
+	d.queued--
+	d.p.release(pd)
+}
+
+// entryError is a PutRecords entry's failure.
+type entryError struct{ code, message string }
+
+func (e *entryError) Error() string { return e.code + ": " + e.message }
+
+// ErrorCode is the entry's ErrorCode, as smithy.APIError has it.
+func (e *entryError) ErrorCode() string { return e.code }

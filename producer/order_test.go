@@ -1,0 +1,202 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/tributary-io/tributary/api"
+	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/sdkhttp"
+	"github.com/tributary-io/tributary/server"
+	"github.com/tributary-io/tributary/storage/mem"
+	"github.com/tributary-io/tributary/stream"
+)
+
+// newFaultyTributary starts an in-process Tributary that fails a fraction
+// of every PutRecords' entries (faults' put_records_failures: the failed
+// entries are not stored, the others are), and creates stream s.
+func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Client {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := stream.New(ctx, mem.New(mem.Options{}), stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	inj := faults.New(7)
+	if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: fraction}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{Faults: inj})}))
+	t.Cleanup(srv.Close)
+	kc := kinesis.New(kinesis.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		HTTPClient:  sdkhttp.Wrap(srv.Client()),
+	})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(int32(shards))}); err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
+// readAll reads every record of every shard of s, as "key:n" strings in
+// each shard's order.
+func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, sh := range shards.Shards {
+		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("s"), ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iter := it.ShardIterator
+		for iter != nil {
+			got, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range got.Records {
+				out[*sh.ShardId] = append(out[*sh.ShardId], string(r.Data))
+			}
+			if len(got.Records) == 0 && aws.ToInt64(got.MillisBehindLatest) == 0 {
+				break
+			}
+			iter = got.NextShardIterator
+		}
+	}
+	return out
+}
+
+// checkOrder counts, over every record read, the keys whose records are
+// not in Put order, and the records read twice or never.
+func checkOrder(read map[string][]string, keys, perKey int) (outOfOrder, duplicates, missing int) {
+	next := make([]int, keys)
+	seen := map[string]bool{}
+	bad := map[int]bool{}
+	for _, recs := range read {
+		for _, r := range recs {
+			if seen[r] {
+				duplicates++
+				continue
+			}
+			seen[r] = true
+			k, n := parseRecord(r)
+			if n != next[k] {
+				bad[k] = true
+			}
+			next[k] = n + 1
+		}
+	}
+	return len(bad), duplicates, keys*perKey - len(seen)
+}
+
+func record(key, n int) string { return fmt.Sprintf("key-%d:%d", key, n) }
+
+func parseRecord(s string) (key, n int) {
+	k, v, _ := strings.Cut(strings.TrimPrefix(s, "key-"), ":")
+	key, _ = strconv.Atoi(k)
+	n, _ = strconv.Atoi(v)
+	return key, n
+}
+
+// TestOrderUnderPartialFailures puts 200 keys' records, interleaved, into
+// 8 shards of a server that fails 30 % of every PutRecords' entries, and
+// reads every key's records back in Put order, each exactly once. The
+// same records sent by the usual loop (refused entries go into the next
+// request) come back out of order for many keys, which shows the test
+// can fail.
+func TestOrderUnderPartialFailures(t *testing.T) {
+	const keys, perKey, shards = 200, 50, 8
+	ctx := context.Background()
+
+	kc := newFaultyTributary(t, 0.3, shards)
+	p, err := New(ctx, Config{Stream: "s", Client: kc, RetryDelay: time.Millisecond, Linger: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futures []*Future
+	for n := range perKey {
+		for k := range keys {
+			f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("key-", k), Data: []byte(record(k, n))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			futures = append(futures, f)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := p.Close(cctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	retried := 0
+	for i, f := range futures {
+		res, err := f.Wait(ctx)
+		if err != nil || res.Err != nil || res.SequenceNumber == "" || res.ShardID == "" {
+			t.Fatalf("record %d: %+v, %v", i, res, err)
+		}
+		if res.Attempts > 1 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Fatal("no record was retried: the fault rule did not act")
+	}
+	outOfOrder, dups, missing := checkOrder(readAll(t, kc), keys, perKey)
+	t.Logf("producer: %d of %d records retried; %d keys out of order, %d duplicates, %d missing", retried, keys*perKey, outOfOrder, dups, missing)
+	if outOfOrder != 0 || dups != 0 || missing != 0 {
+		t.Errorf("producer: %d keys out of order, %d duplicates, %d missing; want none", outOfOrder, dups, missing)
+	}
+
+	naive := newFaultyTributary(t, 0.3, shards)
+	naiveLoop(t, naive, keys, perKey)
+	outOfOrder, dups, missing = checkOrder(readAll(t, naive), keys, perKey)
+	t.Logf("naive loop: %d keys of %d out of order, %d duplicates, %d missing", outOfOrder, keys, dups, missing)
+	if outOfOrder == 0 {
+		t.Errorf("the naive loop kept every key in order: the faults did not reorder anything, so the test proves nothing")
+	}
+}
+
+// naiveLoop is how PutRecords is commonly used: batches of 500, and the
+// entries a batch refused go at the front of the next.
+func naiveLoop(t *testing.T, kc *kinesis.Client, keys, perKey int) {
+	t.Helper()
+	ctx := context.Background()
+	var queue []types.PutRecordsRequestEntry
+	for n := range perKey {
+		for k := range keys {
+			queue = append(queue, types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint("key-", k)), Data: []byte(record(k, n))})
+		}
+	}
+	for len(queue) > 0 {
+		batch := queue[:min(500, len(queue))]
+		queue = queue[len(batch):]
+		out, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed []types.PutRecordsRequestEntry
+		for i, r := range out.Records {
+			if r.ErrorCode != nil {
+				failed = append(failed, batch[i])
+			}
+		}
+		queue = append(failed, queue...)
+	}
+}

@@ -1,0 +1,311 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Client is the part of *kinesis.Client the producer uses.
+type Client interface {
+	ShardLister
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+}
+
+// Config configures a Producer. Stream and Client are required; every
+// other field has a default.
+type Config struct {
+	// Stream is the stream's ARN (as AWS recommends) or name.
+	Stream string
+	Client Client
+	// MaxBufferedRecords and MaxBufferedBytes bound what Put holds before
+	// it blocks: records put and not yet answered. Defaults 100,000 and
+	// 64 MiB.
+	MaxBufferedRecords int
+	MaxBufferedBytes   int64
+	// Linger is how long a record may wait for others to share its
+	// request. Default 100 ms, KPL's RecordMaxBufferedTime.
+	Linger time.Duration
+	// RecordTTL is how long a record is retried before it fails with its
+	// last error. Default 30 s, KPL's RecordTtl.
+	RecordTTL time.Duration
+	// RateLimit is each shard's write rate, as a fraction of AWS's limits
+	// (1,000 records and 1 MiB a second). Default 1.5, KPL's RateLimit.
+	RateLimit float64
+	// MaxInFlight bounds the PutRecords requests under way at once.
+	// Default 16.
+	MaxInFlight int
+	// RequestTimeout bounds one PutRecords call. Default 30 s.
+	RequestTimeout time.Duration
+	// RetryDelay is the base of the jittered exponential backoff before a
+	// refused record is sent again. Default 100 ms.
+	RetryDelay time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBufferedRecords <= 0 {
+		c.MaxBufferedRecords = 100_000
+	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = 64 << 20
+	}
+	if c.Linger <= 0 {
+		c.Linger = 100 * time.Millisecond
+	}
+	if c.RecordTTL <= 0 {
+		c.RecordTTL = 30 * time.Second
+	}
+	if c.RateLimit <= 0 {
+		c.RateLimit = 1.5
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 16
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 100 * time.Millisecond
+	}
+}
+
+// Record is what Put takes: Kinesis's record.
+type Record struct {
+	PartitionKey    string
+	ExplicitHashKey string // optional
+	Data            []byte
+}
+
+// Result is the outcome of one Put: where the record was stored, or the
+// error it failed with.
+type Result struct {
+	ShardID        string
+	SequenceNumber string
+	// Attempts is how many PutRecords requests carried the record.
+	Attempts int
+	// Err is nil when the record was stored; otherwise the last error,
+	// after RecordTTL or a non-retryable error.
+	Err error
+}
+
+// Future is a Put's outcome to come.
+type Future struct {
+	done chan struct{}
+	res  Result
+}
+
+// Done is closed once the outcome is known.
+func (f *Future) Done() <-chan struct{} { return f.done }
+
+// Wait returns the outcome, or ctx's error if ctx ends first.
+func (f *Future) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-f.done:
+		return f.res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// ErrClosed is returned by Put after Close.
+var ErrClosed = errors.New("producer: closed")
+
+// Producer writes records to one stream. Per partition key, records are
+// stored in the order Put was called, whatever fails and is retried: see
+// the invariants in dispatch.go. All methods are safe for concurrent use.
+type Producer struct {
+	cfg  Config
+	puts chan *pending
+	// room bounds what is buffered: a slot per record, bytes by a
+	// condition on bufBytes.
+	room     chan struct{}
+	mu       sync.Mutex
+	cond     *sync.Cond
+	bufBytes int64
+	closed   bool
+	stop     chan struct{} // closed by Close: the dispatcher drains and exits
+	done     chan struct{} // closed when the dispatcher has exited
+}
+
+// pending is a record on its way, with what the producer keeps of it.
+type pending struct {
+	rec      Record
+	hash     HashKey
+	size     int64 // data and partition key, as Kinesis counts a record
+	seq      uint64
+	put      time.Time
+	attempts int
+	lastErr  error
+	fut      *Future
+}
+
+// New starts a producer for cfg.Stream, reading its shard map first.
+func New(ctx context.Context, cfg Config) (*Producer, error) {
+	if cfg.Stream == "" || cfg.Client == nil {
+		return nil, errors.New("producer: Config.Stream and Config.Client are required")
+	}
+	cfg.setDefaults()
+	m, err := fetchMap(ctx, cfg.Client, cfg.Stream)
+	if err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		cfg:  cfg,
+		puts: make(chan *pending),
+		room: make(chan struct{}, cfg.MaxBufferedRecords),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	p.cond = sync.NewCond(&p.mu)
+	d := newDispatcher(p, m)
+	go d.run()
+	return p, nil
+}
+
+// fetchMap reads the shard map, trying again for a few seconds while a
+// reshard leaves it incomplete.
+func fetchMap(ctx context.Context, c ShardLister, stream string) (*ShardMap, error) {
+	var err error
+	for i := range 20 {
+		var m *ShardMap
+		if m, err = FetchShardMap(ctx, c, stream); err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, ErrIncompleteMap) {
+			return nil, err
+		}
+		t := time.NewTimer(time.Duration(50*(i+1)) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	return nil, err
+}
+
+// Put queues rec and returns its Future. It blocks while MaxBufferedRecords
+// or MaxBufferedBytes are reached, until there is room or ctx ends.
+func (p *Producer) Put(ctx context.Context, rec Record) (*Future, error) {
+	pd, err := p.prepare(rec)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case p.room <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.stop:
+		return nil, ErrClosed
+	}
+	if err := p.reserveBytes(ctx, pd.size); err != nil {
+		<-p.room
+		return nil, err
+	}
+	select {
+	case p.puts <- pd:
+		return pd.fut, nil
+	case <-p.stop:
+		p.release(pd)
+		return nil, ErrClosed
+	}
+}
+
+func (p *Producer) prepare(rec Record) (*pending, error) {
+	if rec.PartitionKey == "" {
+		return nil, errors.New("producer: a record needs a partition key")
+	}
+	h := HashKeyOf(rec.PartitionKey)
+	if rec.ExplicitHashKey != "" {
+		var err error
+		if h, err = ParseHashKey(rec.ExplicitHashKey); err != nil {
+			return nil, fmt.Errorf("producer: explicit hash key: %w", err)
+		}
+	}
+	return &pending{rec: rec, hash: h, size: int64(len(rec.Data) + len(rec.PartitionKey)), fut: &Future{done: make(chan struct{})}}, nil
+}
+
+func (p *Producer) reserveBytes(ctx context.Context, n int64) error {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A record larger than the whole budget goes alone into an empty one.
+	for p.bufBytes > 0 && p.bufBytes+n > p.cfg.MaxBufferedBytes {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if p.closed {
+			return ErrClosed
+		}
+		p.cond.Wait()
+	}
+	p.bufBytes += n
+	return nil
+}
+
+// release gives back the room pd held.
+func (p *Producer) release(pd *pending) {
+	p.mu.Lock()
+	p.bufBytes -= pd.size
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	<-p.room
+}
+
+// Close stops taking records, sends what is buffered and waits for every
+// outcome, or until ctx ends (records still unanswered then fail with
+// ctx's error).
+func (p *Producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.stop)
+		p.cond.Broadcast()
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// backoff is a capped exponential backoff with full jitter: up to
+// base·2^(attempt-1), at most 32 times base.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(max(attempt-1, 0), 5)
+	return time.Duration(rand.Int64N(int64(d))+1) + base/10
+}
+
+// retryable reports whether a failed entry or request may be sent again.
+func retryable(err error) bool {
+	var te *types.ProvisionedThroughputExceededException
+	var le *types.LimitExceededException
+	var ke *types.KMSThrottlingException
+	if errors.As(err, &te) || errors.As(err, &le) || errors.As(err, &ke) {
+		return true
+	}
+	var nf *types.ResourceNotFoundException
+	var ia *types.InvalidArgumentException
+	var ve interface{ ErrorCode() string }
+	if errors.As(err, &nf) || errors.As(err, &ia) {
+		return false
+	}
+	if errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
+		return false
+	}
+	return true
+}
