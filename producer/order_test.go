@@ -3,7 +3,9 @@ package producer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,8 +25,9 @@ import (
 )
 
 // newFaultyTributary starts an in-process Tributary that fails a fraction
-// of every PutRecords' entries (faults' put_records_failures: the failed
-// entries are not stored, the others are), and creates stream s.
+// of every PutRecords' entries with InternalFailure (faults'
+// put_records_failures: the failed entries are not stored, the others
+// are), and creates stream s.
 func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Client {
 	t.Helper()
 	ctx := context.Background()
@@ -34,7 +37,10 @@ func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Cli
 	}
 	t.Cleanup(svc.Close)
 	inj := faults.New(7)
-	if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: fraction}); err != nil {
+	// InternalFailure, not the default ProvisionedThroughputExceeded:
+	// the producer rightly slows a shard down on throttling, which would
+	// make these tests slow without testing more of the order.
+	if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: fraction, ErrorCode: "InternalFailure"}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{Faults: inj})}))
@@ -84,13 +90,15 @@ func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
 }
 
 // checkOrder counts, over every record read, the keys whose records are
-// not in Put order, and the records read twice or never.
+// not in Put order, and the records read twice or never. Shards are read
+// in index order, so parents before children (zero-padded ids sort so).
 func checkOrder(read map[string][]string, keys, perKey int) (outOfOrder, duplicates, missing int) {
 	next := make([]int, keys)
 	seen := map[string]bool{}
 	bad := map[int]bool{}
-	for _, recs := range read {
-		for _, r := range recs {
+	// Shards in index order: parents before their children.
+	for _, id := range slices.Sorted(maps.Keys(read)) {
+		for _, r := range read[id] {
 			if seen[r] {
 				duplicates++
 				continue
@@ -198,5 +206,63 @@ func naiveLoop(t *testing.T, kc *kinesis.Client, keys, perKey int) {
 			}
 		}
 		queue = append(failed, queue...)
+	}
+}
+
+// TestOrderAcrossReshards splits and merges shards while the producer
+// runs (with 30 % of entries failing), and reads every key back in Put
+// order, parents before children.
+func TestOrderAcrossReshards(t *testing.T) {
+	const keys, perKey, shards = 100, 60, 4
+	ctx := context.Background()
+	kc := newFaultyTributary(t, 0.3, shards)
+	p, err := New(ctx, Config{Stream: "s", Client: kc, RetryDelay: time.Millisecond, Linger: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reshard := map[int]func() error{
+		perKey / 3: func() error {
+			_, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("s"), ShardToSplit: aws.String("shardId-000000000001"),
+				NewStartingHashKey: aws.String("127605887595351923798765477786913079296")}) // the middle of shard 1 of 4
+			return err
+		},
+		2 * perKey / 3: func() error {
+			_, err := kc.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("s"), ShardToMerge: aws.String("shardId-000000000002"),
+				AdjacentShardToMerge: aws.String("shardId-000000000003")})
+			return err
+		},
+	}
+	var futures []*Future
+	for n := range perKey {
+		if f := reshard[n]; f != nil {
+			if err := f(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k := range keys {
+			f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("key-", k), Data: []byte(record(k, n))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			futures = append(futures, f)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := p.Close(cctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for i, f := range futures {
+		if res, _ := f.Wait(ctx); res.Err != nil {
+			t.Fatalf("record %d: %v", i, res.Err)
+		}
+	}
+	read := readAll(t, kc)
+	if len(read) < 6 {
+		t.Fatalf("records in %d shards; the reshards did not take records", len(read))
+	}
+	outOfOrder, dups, missing := checkOrder(read, keys, perKey)
+	if outOfOrder != 0 || dups != 0 || missing != 0 {
+		t.Errorf("%d keys out of order, %d duplicates, %d missing; want none", outOfOrder, dups, missing)
 	}
 }
