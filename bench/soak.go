@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,10 @@ type soakStream struct {
 	gen  string // in every record's data, so that a record of another generation is recognised
 	kind string // "sparse", "ondemand" or "churn"
 	arn  string
+	// created is set once CreateStream has succeeded (or found the stream
+	// in use), so that a stream whose set-up was cut short is deleted all
+	// the same.
+	created bool
 	// keys is every partition key's ledger, complete before the readers
 	// start and read-only after.
 	keys      map[string]*keyLog
@@ -111,6 +116,8 @@ type soak struct {
 	kc    *kinesis.Client // retries nothing: each actor decides what is safe to retry
 	runID string          // names this run's record generations
 	start time.Time
+	// leftBehind is the soak's streams still there after its clean-up.
+	leftBehind []string
 	// retention is soakRetentionHours of the server's hours: a record not
 	// read back counts as expired rather than lost once it is older.
 	retention time.Duration
@@ -263,6 +270,7 @@ func (s *soak) run(ctx context.Context) (*SoakResult, error) {
 	readers.Wait()
 
 	s.cleanUp(context.WithoutCancel(ctx), sparse, ondemand)
+	s.leftBehind = s.soakStreamsLeft(context.WithoutCancel(ctx))
 	// The client's connections close before the server's counts are
 	// compared with the start: the server keeps a goroutine and a
 	// descriptor per connection.
@@ -480,6 +488,7 @@ func (s *soak) createStream(ctx context.Context, name, kind, gen string, shards 
 		return st, fmt.Errorf("creating stream %s: %w", name, err)
 	}
 	s.c.streamsCreated.Add(1)
+	st.created = true
 	s.mu.Lock()
 	s.streams = append(s.streams, st)
 	s.mu.Unlock()
@@ -608,6 +617,37 @@ func (s *soak) cleanUp(ctx context.Context, streams ...*soakStream) {
 			s.errs.add("%v", err)
 			fmt.Fprintf(s.b.stderr, "bench: warning: stream %s is left behind: %v\n", st.name, err)
 		}
+	}
+}
+
+// soakStreamsLeft lists the streams of this soak that still exist after
+// its clean-up (nil when the server cannot be asked): a stream left
+// behind is a fault of the soak or of DeleteStream.
+func (s *soak) soakStreamsLeft(ctx context.Context) []string {
+	if s.srv.dead() {
+		return nil
+	}
+	var left []string
+	in := &kinesis.ListStreamsInput{}
+	for {
+		var out *kinesis.ListStreamsOutput
+		err := s.do(ctx, true, func(ctx context.Context) (err error) {
+			out, err = s.kc.ListStreams(ctx, in)
+			return err
+		})
+		if err != nil {
+			s.errs.add("listing the streams left: %v", err)
+			return left
+		}
+		for _, name := range out.StreamNames {
+			if strings.HasPrefix(name, s.opts.StreamPrefix+"soak-") && strings.HasSuffix(name, "-"+s.runID) {
+				left = append(left, name)
+			}
+		}
+		if out.NextToken == nil {
+			return left
+		}
+		in = &kinesis.ListStreamsInput{NextToken: out.NextToken}
 	}
 }
 

@@ -321,6 +321,11 @@ func (s *soak) churnLoop(ctx context.Context) {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
+				// The life ended during the set-up: the stream may exist
+				// all the same, and must not outlive the soak.
+				if st != nil && st.created {
+					s.deleteStream(context.WithoutCancel(ctx), st)
+				}
 				return
 			}
 			s.errs.add("churn: %v", err)
@@ -336,17 +341,17 @@ func (s *soak) churnLoop(ctx context.Context) {
 		actors.Go(func() { w.run(actx) })
 		s.startReaders(actx, &actors, st, false)
 		s.pause(ctx, life)
-		if ctx.Err() != nil {
-			acancel()
-			actors.Wait()
-			return
-		}
 		// Deleted under its busy writer, readers and subscriptions; they
-		// stop on the errors that follow, or when the stream is gone.
-		err = s.deleteStream(ctx, st)
+		// stop on the errors that follow, or when the stream is gone. At
+		// the end of the life too (its context cancelled), so that no
+		// generation outlives the soak.
+		err = s.deleteStream(context.WithoutCancel(ctx), st)
 		acancel()
 		actors.Wait()
-		if err != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			s.errs.add("churn: %v", err)
 		}
 	}

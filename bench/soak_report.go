@@ -253,6 +253,13 @@ func (s *soak) result(lifeS float64, drainStart, drainEnd time.Time, drained boo
 
 	r.Server, r.Checks = s.serverChecks(r.Checks)
 
+	if s.srv.dead() {
+		r.Checks = append(r.Checks, skipped("no stream left behind", "the server is gone"))
+	} else {
+		r.Checks = append(r.Checks, checkOf("no stream left behind", len(s.leftBehind) == 0,
+			"%d of the soak's streams exist after its clean-up%s", len(s.leftBehind), listed(s.leftBehind)))
+	}
+
 	r.Checks = append(r.Checks, checkOf("no unexpected errors", errCount == 0,
 		"%d API errors a correct server would not give (InternalFailure, refusals of valid calls, hung calls)%s",
 		errCount, firstErrors(errExamples)))
@@ -443,4 +450,12 @@ func writeSoakSummary(w io.Writer, r *SoakResult) {
 	for _, e := range r.LostAnswerExamples {
 		fmt.Fprintf(w, "  answer lost at %s\n", e)
 	}
+}
+
+// listed is ": a, b" for names, or "" for none.
+func listed(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(names, ", ")
 }
