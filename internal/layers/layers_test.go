@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 
 	"bench":   {"sdkhttp", "internal/*"},
 	"sdkhttp": {},
+	"kpl":     {},
 
 	"internal/bgtask":   {},
 	"internal/procstat": {},
