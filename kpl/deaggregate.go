@@ -72,7 +72,7 @@ func Deaggregate(data []byte) ([]Record, error) {
 	keys := make([]string, c.pks+c.ehks)
 	pks, ehks := keys[:0:c.pks], keys[c.pks:c.pks]
 	for b := body; len(b) > 0; {
-		num, typ, _, v, n := consumeField(b)
+		num, typ, _, v, n, _ := consumeField(b) // scan checked every field
 		b = b[n:]
 		if typ != protowire.BytesType {
 			continue
@@ -91,7 +91,7 @@ func Deaggregate(data []byte) ([]Record, error) {
 		tags = make([]Tag, 0, c.tags)
 	}
 	for b := body; len(b) > 0; {
-		num, typ, _, v, n := consumeField(b)
+		num, typ, _, v, n, _ := consumeField(b) // scan checked every field
 		b = b[n:]
 		if num != fieldRecords || typ != protowire.BytesType {
 			continue
@@ -111,7 +111,7 @@ func Deaggregate(data []byte) ([]Record, error) {
 		if raw.tags > 0 {
 			start := len(tags)
 			for rb := v; len(rb) > 0; {
-				num, typ, _, tv, n := consumeField(rb)
+				num, typ, _, tv, n, _ := consumeField(rb)
 				rb = rb[n:]
 				if num == fieldTags && typ == protowire.BytesType {
 					var rt rawTag
@@ -149,9 +149,9 @@ type counts struct {
 // and that every record and tag has its required fields, and counts.
 func (c *counts) scan(body []byte) error {
 	for b := body; len(b) > 0; {
-		num, typ, _, v, n := consumeField(b)
-		if n < 0 {
-			return fmt.Errorf("%w: at byte %d: %v", ErrProtobuf, len(body)-len(b), protowire.ParseError(n))
+		num, typ, _, v, n, err := consumeField(b)
+		if err != nil {
+			return fmt.Errorf("%w: at byte %d: %v", ErrProtobuf, len(body)-len(b), err)
 		}
 		b = b[n:]
 		if typ != protowire.BytesType {
@@ -187,6 +187,7 @@ type rawRecord struct {
 }
 
 var (
+	errFieldNumber = errors.New("field number out of range")
 	errMissingPK   = errors.New("no partition_key_index")
 	errMissingData = errors.New("no data")
 	errMissingKey  = errors.New("a tag has no key")
@@ -194,9 +195,9 @@ var (
 
 func (r *rawRecord) parse(b []byte) error {
 	for len(b) > 0 {
-		num, typ, x, v, n := consumeField(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		num, typ, x, v, n, err := consumeField(b)
+		if err != nil {
+			return err
 		}
 		b = b[n:]
 		switch {
@@ -232,9 +233,9 @@ type rawTag struct {
 
 func (t *rawTag) parse(b []byte) error {
 	for len(b) > 0 {
-		num, typ, _, v, n := consumeField(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		num, typ, _, v, n, err := consumeField(b)
+		if err != nil {
+			return err
 		}
 		b = b[n:]
 		switch {
@@ -252,13 +253,18 @@ func (t *rawTag) parse(b []byte) error {
 
 // consumeField reads one field at the start of b: its number and wire
 // type, its value when it is a varint (x) or length-delimited (v), and the
-// bytes it takes, or a negative protowire error code. Other wire types
-// (fixed-size, groups) are not in the format and are skipped as protobuf
-// skips unknown fields, with the same checks.
-func consumeField(b []byte) (num protowire.Number, typ protowire.Type, x uint64, v []byte, n int) {
+// bytes it takes, or an error. Other wire types (fixed-size, groups) are
+// not in the format and are skipped as protobuf skips unknown fields, with
+// the same checks.
+func consumeField(b []byte) (num protowire.Number, typ protowire.Type, x uint64, v []byte, n int, err error) {
 	num, typ, n = protowire.ConsumeTag(b)
 	if n < 0 {
-		return 0, 0, 0, nil, n
+		return 0, 0, 0, nil, 0, protowire.ParseError(n)
+	}
+	// protowire reads any tag that fits in 32 bits; protobuf's decoders
+	// refuse numbers past the largest a .proto may declare.
+	if num > protowire.MaxValidNumber {
+		return 0, 0, 0, nil, 0, errFieldNumber
 	}
 	var m int
 	switch typ {
@@ -270,7 +276,7 @@ func consumeField(b []byte) (num protowire.Number, typ protowire.Type, x uint64,
 		m = protowire.ConsumeFieldValue(num, typ, b[n:])
 	}
 	if m < 0 {
-		return 0, 0, 0, nil, m
+		return 0, 0, 0, nil, 0, protowire.ParseError(m)
 	}
-	return num, typ, x, v, n + m
+	return num, typ, x, v, n + m, nil
 }
