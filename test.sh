@@ -14,14 +14,20 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # Tools some tests need, from Debian's packages: strace traces the
-# storage engine's system calls (its directory-fsync test). Tests that need
-# an absent tool fail with CI=true rather than skip.
-if ! command -v strace >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-	echo "== installing strace"
-	apt-get install -y -qq strace >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq strace >/dev/null 2>&1; } ||
-		echo "could not install strace; the test that needs it will say so"
-fi
+# storage engine's system calls (its directory-fsync test); protoc
+# (protobuf-compiler) regenerates kpl/aggregated.pb.go to check that it is
+# current. Tests that need an absent tool fail with CI=true rather than skip.
+install_tool() { # install_tool COMMAND PACKAGE
+	if command -v "$1" >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+		return 0
+	fi
+	echo "== installing $2"
+	apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$2" >/dev/null 2>&1; } ||
+		echo "could not install $2; the test that needs $1 will say so"
+}
+install_tool strace strace
+install_tool protoc protobuf-compiler
 
 echo "== go vet"
 go vet ./...

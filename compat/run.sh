@@ -5,6 +5,8 @@
 # and no create/delete delays, then drives it with real clients:
 #   - the AWS CLI (v1 or v2), following seed 003 (sequence numbers / offsets);
 #   - the AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis, HTTP/2), seed 002;
+#   - AWS's KPL de-aggregator for Node.js (aws-kinesis-agg) on aggregates
+#     written by kpl/ (no server involved);
 #   - boto3, where Python has it: put/get round trip and a ListStreams paginator.
 # Finally stops the server with SIGTERM and checks it exits 0 and logs "stopped".
 #
@@ -426,23 +428,45 @@ run_counted() {
 	fi
 }
 
+# versions PROPERTY: each npm dependency with its version, from package.json
+# (PROPERTY "pinned") or from what is installed in node_modules ("installed").
+versions() {
+	(cd "$compat_dir" && node -e '
+const fs = require("fs");
+const deps = Object.keys(require("./package.json").dependencies).sort();
+for (const d of deps) {
+  let v = "";
+  if (process.argv[1] === "pinned") v = require("./package.json").dependencies[d];
+  else if (fs.existsSync(`./node_modules/${d}/package.json`)) v = require(`./node_modules/${d}/package.json`).version;
+  console.log(`${d}@${v}`);
+}' "$1")
+}
+
 js_checks() {
-	local pinned installed=""
-	pinned=$(cd "$compat_dir" && node -p 'require("./package.json").dependencies["@aws-sdk/client-kinesis"]')
-	if [[ -f "$compat_dir/node_modules/@aws-sdk/client-kinesis/package.json" ]]; then
-		installed=$(cd "$compat_dir" && node -p 'require("./node_modules/@aws-sdk/client-kinesis/package.json").version')
-	fi
-	if [[ "$installed" != "$pinned" ]]; then
-		note "installing @aws-sdk/client-kinesis@$pinned into compat/node_modules (npm ci)"
+	local pinned
+	pinned=$(versions pinned)
+	if [[ "$(versions installed)" != "$pinned" ]]; then
+		note "installing $(tr '\n' ' ' <<<"$pinned")into compat/node_modules (npm ci)"
 		local npm_out
 		if ! npm_out=$(cd "$compat_dir" && npm ci --no-audit --no-fund 2>&1); then
-			not_ok "js: npm ci @aws-sdk/client-kinesis@$pinned" "$(tail -n 5 <<<"$npm_out")"
+			not_ok "js: npm ci $(tr '\n' ' ' <<<"$pinned")" "$(tail -n 5 <<<"$npm_out")"
 			return
 		fi
 	fi
-	note "@aws-sdk/client-kinesis $pinned, node $(node --version)"
+	note "$(tr '\n' ' ' <<<"$pinned")node $(node --version)"
 	run_counted "js: seed002.mjs" with_timeout 120 node "$compat_dir/seed002.mjs" "$endpoint"
 	run_counted "js: subscribe.mjs" with_timeout 120 node "$compat_dir/subscribe.mjs" "$endpoint"
+
+	# KPL aggregation (kpl/): aggregates written by Tributary's encoder,
+	# read by AWS's de-aggregator for Node.js. No server involved.
+	local fixture="$work/kpl-fixture.json" go_out
+	if ! have go; then
+		not_ok "js: kpl: write aggregates" "go not found on PATH"
+	elif go_out=$(cd "$repo_dir" && KPL_COMPAT_OUT="$fixture" go test -count=1 -run '^TestCompatFixture$' ./kpl/ 2>&1); then
+		run_counted "js: kpl_deagg.mjs" with_timeout 120 node "$compat_dir/kpl_deagg.mjs" "$fixture"
+	else
+		not_ok "js: kpl: write aggregates (go test -run TestCompatFixture ./kpl/)" "$go_out"
+	fi
 }
 
 if ! have node; then

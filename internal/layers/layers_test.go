@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 
 	"bench":   {"sdkhttp", "internal/*"},
 	"sdkhttp": {},
+	"kpl":     {},
 
 	// The client libraries: clients of the Kinesis API through the AWS
 	// SDK, for AWS and Tributary alike, so nothing of the server.
