@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/tributary-io/tributary/kpl"
 )
 
 // The dispatcher is one goroutine that owns every queue; PutRecords calls
@@ -25,9 +26,9 @@ import (
 //
 // A request carries entries of several queues, never two of one (by 2),
 // so a request that half fails cannot store a key's later record and
-// refuse its earlier one. Entries are single records for now; KPL
-// aggregation (package kpl) will make an entry one aggregated record of
-// its queue's next records, stored or refused as a whole.
+// refuse its earlier one. An entry is one KPL aggregated record of its
+// queue's next records (buildEntry), stored or refused as a whole, or one
+// record alone.
 //
 // When the map changes, the queues are rebuilt from it; that waits until
 // no request is in flight, so that no record of a key is under way from
@@ -42,15 +43,23 @@ const (
 type shardQueue struct {
 	shard   Shard
 	recs    []*pending // in Put order
+	bytes   int64      // the records' sizes, summed
 	busy    bool       // an entry of this queue is in flight
 	retryAt time.Time  // after a failure, when the head may go again
 	limiter *shardLimiter
 }
 
+// entry is one PutRecords entry: one record alone, or the KPL aggregate
+// of a queue's next records.
 type entry struct {
-	q    *shardQueue
-	recs []*pending
+	q          *shardQueue
+	recs       []*pending
+	aggregated bool
+	pk, ehk    string
+	data       []byte
 }
+
+func (e *entry) size() int { return len(e.data) + len(e.pk) }
 
 type answer struct {
 	entries []entry
@@ -101,8 +110,7 @@ func (d *dispatcher) setMap(m *ShardMap, now time.Time) {
 		d.queues[s.ID] = q
 	}
 	for _, pd := range all {
-		q := d.queues[m.Lookup(pd.hash).ID]
-		q.recs = append(q.recs, pd)
+		d.queues[m.Lookup(pd.hash).ID].push(pd)
 	}
 }
 
@@ -138,8 +146,7 @@ func (d *dispatcher) run() {
 		case pd := <-puts:
 			d.nextSeq++
 			pd.seq, pd.put = d.nextSeq, time.Now()
-			q := d.queues[d.m.Lookup(pd.hash).ID]
-			q.recs = append(q.recs, pd)
+			d.queues[d.m.Lookup(pd.hash).ID].push(pd)
 			d.queued++
 		case a := <-d.answers:
 			d.inFlight--
@@ -194,29 +201,30 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 			}
 			head := q.recs[0]
 			// Wait for the backoff after a failure, for others to share
-			// the request (Linger) unless more are already waiting, and
-			// for the shard's rate.
+			// the request and the aggregate (Linger) unless an aggregate's
+			// worth is already waiting, and for the shard's rate.
 			if w := q.retryAt.Sub(now); w > 0 {
 				wake = min(wake, w)
 				continue
 			}
-			if !d.draining && len(q.recs) == 1 {
+			if !d.draining && q.bytes < int64(d.p.cfg.AggregationMaxSize) {
 				if w := head.put.Add(d.p.cfg.Linger).Sub(now); w > 0 {
 					wake = min(wake, w)
 					continue
 				}
 			}
-			if bytes+int(head.size) > maxRequestBytes && len(entries) > 0 {
+			e := d.buildEntry(q)
+			if bytes+e.size() > maxRequestBytes && len(entries) > 0 {
 				continue
 			}
-			if w := q.limiter.wait(1, int(head.size), now); w > 0 {
+			if w := q.limiter.wait(1, e.size(), now); w > 0 {
 				wake = min(wake, w)
 				continue
 			}
 			q.busy = true
-			q.recs = q.recs[1:]
-			entries = append(entries, entry{q: q, recs: []*pending{head}})
-			bytes += int(head.size)
+			q.take(len(e.recs))
+			entries = append(entries, e)
+			bytes += e.size()
 		}
 		if len(entries) == 0 {
 			break
@@ -232,7 +240,7 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 func (d *dispatcher) expire(q *shardQueue, now time.Time) {
 	for len(q.recs) > 0 && q.recs[0].attempts > 0 && now.Sub(q.recs[0].put) > d.p.cfg.RecordTTL {
 		pd := q.recs[0]
-		q.recs = q.recs[1:]
+		q.take(1)
 		d.finish(pd, Result{Attempts: pd.attempts, Err: fmt.Errorf("producer: record not stored within its TTL of %v: %w", d.p.cfg.RecordTTL, pd.lastErr)})
 	}
 }
@@ -245,10 +253,9 @@ func (d *dispatcher) call(entries []entry) {
 		in.StreamName = aws.String(d.p.cfg.Stream)
 	}
 	for i, e := range entries {
-		r := e.recs[0].rec
-		in.Records[i] = types.PutRecordsRequestEntry{Data: r.Data, PartitionKey: aws.String(r.PartitionKey)}
-		if r.ExplicitHashKey != "" {
-			in.Records[i].ExplicitHashKey = aws.String(r.ExplicitHashKey)
+		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
+		if e.ehk != "" {
+			in.Records[i].ExplicitHashKey = aws.String(e.ehk)
 		}
 		for _, pd := range e.recs {
 			pd.attempts++
@@ -272,8 +279,12 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 		if err == nil {
 			res := a.out.Records[i]
 			if res.ErrorCode == nil {
-				for _, pd := range e.recs {
-					d.finish(pd, Result{ShardID: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber), Attempts: pd.attempts})
+				for j, pd := range e.recs {
+					r := Result{ShardID: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber), Attempts: pd.attempts}
+					if e.aggregated {
+						r.SubSequenceNumber, r.Aggregated = j, true
+					}
+					d.finish(pd, r)
 				}
 				if aws.ToString(res.ShardId) != e.q.shard.ID {
 					d.refresh = true // the map is out of date
@@ -299,7 +310,7 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 		// the order (the copy lands before anything later of its key)
 		// and may store it twice, which the tags of the aggregated
 		// format will let Tributary and the consumer drop.
-		e.q.recs = append(slices.Clone(e.recs), e.q.recs...)
+		e.q.pushFront(e.recs)
 		e.q.retryAt = now.Add(backoff(d.p.cfg.RetryDelay, e.recs[0].attempts))
 	}
 }
@@ -318,3 +329,50 @@ func (e *entryError) Error() string { return e.code + ": " + e.message }
 
 // ErrorCode is the entry's ErrorCode, as smithy.APIError has it.
 func (e *entryError) ErrorCode() string { return e.code }
+
+func (q *shardQueue) push(pd *pending) {
+	q.recs = append(q.recs, pd)
+	q.bytes += pd.size
+}
+
+// pushFront puts recs, taken from the head, back at the head.
+func (q *shardQueue) pushFront(recs []*pending) {
+	q.recs = append(slices.Clone(recs), q.recs...)
+	for _, pd := range recs {
+		q.bytes += pd.size
+	}
+}
+
+// take removes the first n records.
+func (q *shardQueue) take(n int) {
+	for _, pd := range q.recs[:n] {
+		q.bytes -= pd.size
+	}
+	q.recs = q.recs[n:]
+}
+
+// buildEntry makes the next entry of q from its head: the KPL aggregate of
+// as many of its next records as fit in AggregationMaxSize, in Put order,
+// or the head alone when aggregation is off, when only one record would be
+// in it, or when the head is too large to aggregate. The aggregate is put
+// with the head's partition key and hash key, so it lands in the head's
+// shard, which the map predicts for every record of the queue.
+func (d *dispatcher) buildEntry(q *shardQueue) entry {
+	head := q.recs[0]
+	alone := entry{q: q, recs: q.recs[:1:1], pk: head.rec.PartitionKey, ehk: head.rec.ExplicitHashKey, data: head.rec.Data}
+	if d.p.cfg.DisableAggregation || len(q.recs) == 1 {
+		return alone
+	}
+	agg := kpl.NewAggregator(d.p.cfg.AggregationMaxSize, len(head.rec.PartitionKey))
+	n := 0
+	for _, pd := range q.recs {
+		if agg.Add(kpl.Record{PartitionKey: pd.rec.PartitionKey, ExplicitHashKey: pd.rec.ExplicitHashKey, Data: pd.rec.Data}) != nil {
+			break // full, or this record is too large to aggregate: it goes next
+		}
+		n++
+	}
+	if n <= 1 {
+		return alone
+	}
+	return entry{q: q, recs: q.recs[:n:n], aggregated: true, pk: head.rec.PartitionKey, ehk: head.hash.String(), data: agg.Bytes()}
+}

@@ -8,8 +8,8 @@
 // under partial failures and retries (the invariants are at the top of
 // dispatch.go), back-pressure by buffered records and bytes, a TTL per
 // record, per-shard rate limiting that adapts to throttling, and the
-// shard map it predicts shards with. Every entry is one record for now:
-// KPL aggregation, exactly-once tags, map changes on reshards seen in
-// answers beyond a periodic refresh, metrics and TryPut/Flush are the
-// next steps.
+// shard map it predicts shards with, and KPL aggregation (an entry is one
+// aggregated record of a shard's next records). Exactly-once tags,
+// learning of reshards before an aggregate lands on the wrong child,
+// metrics and TryPut/Flush are the next steps.
 package producer

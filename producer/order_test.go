@@ -18,6 +18,7 @@ import (
 
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/kpl"
 	"github.com/tributary-io/tributary/sdkhttp"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage/mem"
@@ -57,9 +58,19 @@ func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Cli
 }
 
 // readAll reads every record of every shard of s, as "key:n" strings in
-// each shard's order.
+// each shard's order, the records of KPL aggregates unpacked.
 func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
 	t.Helper()
+	read, _ := readAllKCL(t, kc)
+	return read
+}
+
+// readAllKCL is readAll that also counts the user records AWS's KCL would
+// drop: every record of an aggregate of which one record hashes outside
+// the shard it was read from.
+func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
+	t.Helper()
+	kclDrops := 0
 	ctx := context.Background()
 	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("s")})
 	if err != nil {
@@ -78,7 +89,29 @@ func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
 				t.Fatal(err)
 			}
 			for _, r := range got.Records {
-				out[*sh.ShardId] = append(out[*sh.ShardId], string(r.Data))
+				if !kpl.IsAggregated(r.Data) {
+					out[*sh.ShardId] = append(out[*sh.ShardId], string(r.Data))
+					continue
+				}
+				recs, err := kpl.Deaggregate(r.Data)
+				if err != nil {
+					t.Fatalf("an aggregated record of %s: %v", *sh.ShardId, err)
+				}
+				lo, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.StartingHashKey))
+				hi, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.EndingHashKey))
+				for _, u := range recs {
+					h := HashKeyOf(u.PartitionKey)
+					if u.ExplicitHashKey != "" {
+						h, _ = ParseHashKey(u.ExplicitHashKey)
+					}
+					if h.Cmp(lo) < 0 || h.Cmp(hi) > 0 {
+						kclDrops += len(recs)
+						break
+					}
+				}
+				for _, u := range recs {
+					out[*sh.ShardId] = append(out[*sh.ShardId], string(u.Data))
+				}
 			}
 			if len(got.Records) == 0 && aws.ToInt64(got.MillisBehindLatest) == 0 {
 				break
@@ -86,7 +119,7 @@ func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
 			iter = got.NextShardIterator
 		}
 	}
-	return out
+	return out, kclDrops
 }
 
 // checkOrder counts, over every record read, the keys whose records are
@@ -209,57 +242,59 @@ func naiveLoop(t *testing.T, kc *kinesis.Client, keys, perKey int) {
 	}
 }
 
-// TestOrderAcrossReshards splits and merges shards while the producer
-// runs (with 30 % of entries failing), and reads every key back in Put
-// order, parents before children.
+// TestOrderAcrossReshards is the run: 100,000 records of 1,000
+// keys into 8 shards, 30 % of every PutRecords' entries failing, a split
+// after the first third is stored and a merge after the second, so that
+// the producer's map is stale each time. Every key's records come back in
+// Put order, parents before children, each exactly once.
 func TestOrderAcrossReshards(t *testing.T) {
-	const keys, perKey, shards = 100, 60, 4
+	const keys, perKey, shards = 1000, 100, 8
 	ctx := context.Background()
 	kc := newFaultyTributary(t, 0.3, shards)
 	p, err := New(ctx, Config{Stream: "s", Client: kc, RetryDelay: time.Millisecond, Linger: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reshard := map[int]func() error{
-		perKey / 3: func() error {
-			_, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("s"), ShardToSplit: aws.String("shardId-000000000001"),
-				NewStartingHashKey: aws.String("127605887595351923798765477786913079296")}) // the middle of shard 1 of 4
-			return err
-		},
-		2 * perKey / 3: func() error {
-			_, err := kc.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("s"), ShardToMerge: aws.String("shardId-000000000002"),
-				AdjacentShardToMerge: aws.String("shardId-000000000003")})
-			return err
-		},
-	}
-	var futures []*Future
-	for n := range perKey {
-		if f := reshard[n]; f != nil {
-			if err := f(); err != nil {
-				t.Fatal(err)
+	phase := func(from, to int) {
+		t.Helper()
+		var futures []*Future
+		for n := from; n < to; n++ {
+			for k := range keys {
+				f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("key-", k), Data: []byte(record(k, n))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				futures = append(futures, f)
 			}
 		}
-		for k := range keys {
-			f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("key-", k), Data: []byte(record(k, n))})
-			if err != nil {
-				t.Fatal(err)
+		for i, f := range futures {
+			if res, err := f.Wait(ctx); err != nil || res.Err != nil {
+				t.Fatalf("record %d of rounds %d to %d: %+v, %v", i, from, to, res, err)
 			}
-			futures = append(futures, f)
 		}
 	}
+	phase(0, perKey/3)
+	if _, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("s"), ShardToSplit: aws.String("shardId-000000000001"),
+		NewStartingHashKey: aws.String("63802943797675961899382738893456539648")}); err != nil { // the middle of shard 1 of 8
+		t.Fatal(err)
+	}
+	phase(perKey/3, 2*perKey/3)
+	if _, err := kc.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("s"), ShardToMerge: aws.String("shardId-000000000004"),
+		AdjacentShardToMerge: aws.String("shardId-000000000005")}); err != nil {
+		t.Fatal(err)
+	}
+	phase(2*perKey/3, perKey)
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := p.Close(cctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	for i, f := range futures {
-		if res, _ := f.Wait(ctx); res.Err != nil {
-			t.Fatalf("record %d: %v", i, res.Err)
-		}
-	}
-	read := readAll(t, kc)
-	if len(read) < 6 {
-		t.Fatalf("records in %d shards; the reshards did not take records", len(read))
+	read, kclDrops := readAllKCL(t, kc)
+	// Not asserted yet: aggregates built on a stale map can hold records
+	// of both children (docs/producer.md, "Reshards").
+	t.Logf("records AWS's KCL would drop as outside their shard: %d of %d", kclDrops, keys*perKey)
+	if len(read) < shards+2 {
+		t.Fatalf("records in %d shards; the children of the reshards got none", len(read))
 	}
 	outOfOrder, dups, missing := checkOrder(read, keys, perKey)
 	if outOfOrder != 0 || dups != 0 || missing != 0 {

@@ -46,6 +46,13 @@ type Config struct {
 	// RetryDelay is the base of the jittered exponential backoff before a
 	// refused record is sent again. Default 100 ms.
 	RetryDelay time.Duration
+	// AggregationMaxSize is the largest KPL aggregated record the producer
+	// makes, as Kinesis counts a record's size (data and partition key).
+	// Default 51,200 bytes, KPL's AggregationMaxSize. Records larger than
+	// it are sent alone, up to the stream's maximum record size.
+	AggregationMaxSize int
+	// DisableAggregation sends every record alone.
+	DisableAggregation bool
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +80,9 @@ func (c *Config) setDefaults() {
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = 100 * time.Millisecond
 	}
+	if c.AggregationMaxSize <= 0 {
+		c.AggregationMaxSize = 51200
+	}
 }
 
 // Record is what Put takes: Kinesis's record.
@@ -87,6 +97,11 @@ type Record struct {
 type Result struct {
 	ShardID        string
 	SequenceNumber string
+	// Aggregated is whether the record was stored in a KPL aggregated
+	// record, at SubSequenceNumber within it (0 for the first), as KCL
+	// numbers the records of an aggregate.
+	Aggregated        bool
+	SubSequenceNumber int
 	// Attempts is how many PutRecords requests carried the record.
 	Attempts int
 	// Err is nil when the record was stored; otherwise the last error,
