@@ -76,6 +76,9 @@ type dispatcher struct {
 	nextSeq  uint64
 	queued   int
 	draining bool
+	// flushes are the Flush calls waiting: each for the records put
+	// before it (seq up to upTo), left of them still unanswered.
+	flushes []*flushWait
 	// refresh is set when the map should be read again; the queues are
 	// rebuilt once nothing is in flight.
 	refresh   bool
@@ -142,6 +145,8 @@ func (d *dispatcher) run() {
 		if d.draining {
 			puts, stop = nil, nil
 		}
+		// Every record queued is older than any Flush that comes in now,
+		// so a Flush waits for d.queued records.
 		select {
 		case pd := <-puts:
 			d.nextSeq++
@@ -151,6 +156,13 @@ func (d *dispatcher) run() {
 		case a := <-d.answers:
 			d.inFlight--
 			d.handle(a, time.Now())
+		case f := <-d.p.flushes:
+			f.upTo, f.left = d.nextSeq, d.queued
+			if f.left == 0 {
+				close(f.done)
+			} else {
+				d.flushes = append(d.flushes, f)
+			}
 		case <-timer.C:
 		case <-stop:
 			d.draining = true
@@ -207,7 +219,7 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 				wake = min(wake, w)
 				continue
 			}
-			if !d.draining && q.bytes < int64(d.p.cfg.AggregationMaxSize) {
+			if !d.draining && len(d.flushes) == 0 && q.bytes < int64(d.p.cfg.AggregationMaxSize) {
 				if w := head.put.Add(d.p.cfg.Linger).Sub(now); w > 0 {
 					wake = min(wake, w)
 					continue
@@ -320,6 +332,24 @@ func (d *dispatcher) finish(pd *pending, res Result) {
 	close(pd.fut.done)
 	d.queued--
 	d.p.release(pd)
+	d.flushes = slices.DeleteFunc(d.flushes, func(f *flushWait) bool {
+		if pd.seq > f.upTo {
+			return false
+		}
+		f.left--
+		if f.left == 0 {
+			close(f.done)
+			return true
+		}
+		return false
+	})
+}
+
+// flushWait is a Flush call's wait.
+type flushWait struct {
+	upTo uint64
+	left int
+	done chan struct{}
 }
 
 // entryError is a PutRecords entry's failure.

@@ -144,6 +144,7 @@ type Producer struct {
 	cond     *sync.Cond
 	bufBytes int64
 	closed   bool
+	flushes  chan *flushWait
 	stop     chan struct{} // closed by Close: the dispatcher drains and exits
 	done     chan struct{} // closed when the dispatcher has exited
 }
@@ -171,11 +172,12 @@ func New(ctx context.Context, cfg Config) (*Producer, error) {
 		return nil, err
 	}
 	p := &Producer{
-		cfg:  cfg,
-		puts: make(chan *pending),
-		room: make(chan struct{}, cfg.MaxBufferedRecords),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		cfg:     cfg,
+		puts:    make(chan *pending),
+		room:    make(chan struct{}, cfg.MaxBufferedRecords),
+		flushes: make(chan *flushWait),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	p.cond = sync.NewCond(&p.mu)
 	d := newDispatcher(p, m)
@@ -277,6 +279,64 @@ func (p *Producer) release(pd *pending) {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	<-p.room
+}
+
+// ErrBufferFull is returned by TryPut when the buffer is at its limits.
+var ErrBufferFull = errors.New("producer: buffer full")
+
+// TryPut is Put without waiting: when MaxBufferedRecords or
+// MaxBufferedBytes are reached it returns ErrBufferFull at once.
+func (p *Producer) TryPut(rec Record) (*Future, error) {
+	pd, err := p.prepare(rec)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case p.room <- struct{}{}:
+	case <-p.stop:
+		return nil, ErrClosed
+	default:
+		return nil, ErrBufferFull
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.room
+		return nil, ErrClosed
+	}
+	if p.bufBytes > 0 && p.bufBytes+pd.size > p.cfg.MaxBufferedBytes {
+		p.mu.Unlock()
+		<-p.room
+		return nil, ErrBufferFull
+	}
+	p.bufBytes += pd.size
+	p.mu.Unlock()
+	select {
+	case p.puts <- pd:
+		return pd.fut, nil
+	case <-p.stop:
+		p.release(pd)
+		return nil, ErrClosed
+	}
+}
+
+// Flush sends every record put before it without waiting for Linger, and
+// returns when each has its outcome, or when ctx ends.
+func (p *Producer) Flush(ctx context.Context) error {
+	f := &flushWait{done: make(chan struct{})}
+	select {
+	case p.flushes <- f:
+	case <-p.done:
+		return nil // closed and drained: nothing is left
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close stops taking records, sends what is buffered and waits for every

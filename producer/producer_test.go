@@ -1,0 +1,106 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestFlushAndTryPut: with a Linger far longer than the test, records go
+// only when Flush asks, and TryPut refuses at once when the buffer is
+// full instead of blocking.
+func TestFlushAndTryPut(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := newFaultyTributary(t, 0, 4)
+	p, err := New(ctx, Config{Stream: "s", Client: kc, Linger: time.Hour, MaxBufferedRecords: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	var futures []*Future
+	for i := range 3 {
+		f, err := p.TryPut(Record{PartitionKey: fmt.Sprint("k", i), Data: []byte{byte(i)}})
+		if err != nil {
+			t.Fatalf("TryPut %d: %v", i, err)
+		}
+		futures = append(futures, f)
+	}
+	if _, err := p.TryPut(Record{PartitionKey: "k3", Data: []byte{3}}); !errors.Is(err, ErrBufferFull) {
+		t.Fatalf("TryPut into a full buffer: %v, want ErrBufferFull", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for i, f := range futures {
+		select {
+		case <-f.Done():
+			t.Fatalf("record %d went before its Linger without a Flush", i)
+		default:
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Done():
+			if f.res.Err != nil || f.res.SequenceNumber == "" {
+				t.Errorf("record %d: %+v", i, f.res)
+			}
+		default:
+			t.Fatalf("record %d has no outcome after Flush", i)
+		}
+	}
+	if _, err := p.TryPut(Record{PartitionKey: "k3", Data: []byte{3}}); err != nil {
+		t.Fatalf("TryPut after the Flush freed the buffer: %v", err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Put(ctx, Record{PartitionKey: "k", Data: []byte{1}}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put after Close: %v, want ErrClosed", err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Errorf("Flush after Close: %v", err)
+	}
+}
+
+// TestPutBlocksOnBytes: Put waits while MaxBufferedBytes is reached and
+// returns ctx's error if it ends first.
+func TestPutBlocksOnBytes(t *testing.T) {
+	ctx := context.Background()
+	kc := newFaultyTributary(t, 0, 1)
+	p, err := New(ctx, Config{Stream: "s", Client: kc, Linger: time.Hour, MaxBufferedBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if _, err := p.Put(ctx, Record{PartitionKey: "k", Data: make([]byte, 90)}); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.Put(short, Record{PartitionKey: "k", Data: make([]byte, 20)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put over MaxBufferedBytes: %v, want it to wait until its context ended", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Put(ctx, Record{PartitionKey: "k", Data: make([]byte, 20)})
+		done <- err
+	}()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Put still blocked after the buffer emptied")
+	}
+}
