@@ -4,12 +4,12 @@
 // never reorder a partition key's records.
 //
 // It is being built in steps (the design is docs/producer.md). What
-// exists so far: Producer (New, Put, TryPut, Flush, Close) with order per partition key
-// under partial failures and retries (the invariants are at the top of
-// dispatch.go), back-pressure by buffered records and bytes, a TTL per
-// record, per-shard rate limiting that adapts to throttling, and the
-// shard map it predicts shards with, and KPL aggregation (an entry is one
-// aggregated record of a shard's next records). Exactly-once tags,
-// learning of reshards before an aggregate lands on the wrong child,
-// and metrics are the next steps.
+// exists so far: Producer (New, Put, TryPut, Flush, Close) with order
+// per partition key under partial failures and retries (the invariants
+// are at the top of dispatch.go), KPL aggregation of a shard's next
+// records into one entry, back-pressure by buffered records and bytes,
+// a TTL per record, per-shard rate limiting that adapts to throttling,
+// and the shard map it predicts shards with. Exactly-once tags, learning
+// of a reshard before an aggregate lands on the wrong child, and metrics
+// are the next steps.
 package producer
