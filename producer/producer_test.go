@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
 // TestFlushAndTryPut: with a Linger far longer than the test, records go
@@ -102,5 +106,64 @@ func TestPutBlocksOnBytes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Put still blocked after the buffer emptied")
+	}
+}
+
+// TestEveryPutEndsInOneOutcome: records a server keeps refusing fail
+// after their TTL with the last error, and records of a deleted stream
+// fail at once with ResourceNotFoundException; none is left without an
+// outcome, and Close returns.
+func TestEveryPutEndsInOneOutcome(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	kc := newFaultyTributary(t, 1, 2) // every entry refused
+	p, err := New(ctx, Config{Stream: "s", Client: kc, RecordTTL: 300 * time.Millisecond, RetryDelay: 5 * time.Millisecond, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futures []*Future
+	for i := range 20 {
+		f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("k", i), Data: []byte{byte(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	start := time.Now()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range futures {
+		res, _ := f.Wait(ctx)
+		var ee *entryError
+		if res.Err == nil || !errors.As(res.Err, &ee) || ee.code != "InternalFailure" || res.Attempts < 2 {
+			t.Errorf("record %d: %+v, want a failure after several attempts wrapping InternalFailure", i, res)
+		}
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("records failed after %v, before their TTL", d)
+	}
+
+	kc2 := newFaultyTributary(t, 0, 1)
+	p2, err := New(ctx, Config{Stream: "s", Client: kc2, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc2.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // DELETING, then gone
+	f, err := p2.Put(ctx, Record{PartitionKey: "k", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := f.Wait(ctx)
+	var nf *types.ResourceNotFoundException
+	if !errors.As(res.Err, &nf) || res.Attempts != 1 {
+		t.Errorf("a record of a deleted stream: %+v, want ResourceNotFoundException after one attempt", res)
+	}
+	if err := p2.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
