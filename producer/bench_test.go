@@ -1,0 +1,126 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/tributary-io/tributary/api"
+	"github.com/tributary-io/tributary/sdkhttp"
+	"github.com/tributary-io/tributary/server"
+	"github.com/tributary-io/tributary/storage/local"
+	"github.com/tributary-io/tributary/stream"
+)
+
+// The ingest benchmarks put 100-byte records of 1,000 keys into 8 shards
+// of an in-process Tributary on the local engine (fsync per write, limits
+// off), through the producer and through a plain PutRecords loop of 500
+// entries with 4 requests at once, so that the two can be compared in one
+// run:
+//
+//	go test -run '^$' -bench Ingest -benchtime 200000x ./producer/
+//
+// The producer's rate limiter is set far above AWS's limits, which the
+// server does not apply here.
+
+func benchTributary(b *testing.B) *kinesis.Client {
+	b.Helper()
+	ctx := context.Background()
+	engine, err := local.Open(b.TempDir(), local.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := stream.New(ctx, engine, stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{})}))
+	b.Cleanup(func() {
+		srv.Close()
+		svc.Close()
+		engine.Close()
+	})
+	kc := kinesis.New(kinesis.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		HTTPClient:  sdkhttp.Wrap(srv.Client()),
+	})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(8)}); err != nil {
+		b.Fatal(err)
+	}
+	return kc
+}
+
+var benchKeys = func() []string {
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+	}
+	return keys
+}()
+
+func BenchmarkIngestProducer(b *testing.B) {
+	ctx := context.Background()
+	kc := benchTributary(b)
+	p, err := New(ctx, Config{Stream: "s", Client: kc, RateLimit: 1000, Linger: 5 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var last *Future
+	for i := range b.N {
+		if last, err = p.Put(ctx, Record{PartitionKey: benchKeys[i%len(benchKeys)], Data: data}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if res, _ := last.Wait(ctx); res.Err != nil {
+		b.Fatal(res.Err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkIngestPutRecords(b *testing.B) {
+	ctx := context.Background()
+	kc := benchTributary(b)
+	data := make([]byte, 100)
+	batches := make(chan []types.PutRecordsRequestEntry)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for batch := range batches {
+				out, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: batch})
+				if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+					b.Errorf("PutRecords: %v", err)
+					return
+				}
+			}
+		})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 500 {
+		batch := make([]types.PutRecordsRequestEntry, 0, 500)
+		for j := i; j < min(i+500, b.N); j++ {
+			batch = append(batch, types.PutRecordsRequestEntry{PartitionKey: aws.String(benchKeys[j%len(benchKeys)]), Data: data})
+		}
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
