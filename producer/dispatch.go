@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -153,6 +154,8 @@ func (d *dispatcher) run() {
 			pd.seq, pd.put = d.nextSeq, time.Now()
 			d.queues[d.m.Lookup(pd.hash).ID].push(pd)
 			d.queued++
+			d.p.cfg.Metrics.userRecordsReceived.WithLabelValues(d.p.cfg.Stream).Inc()
+			d.p.cfg.Metrics.userRecordsPending.WithLabelValues(d.p.cfg.Stream).Inc()
 		case a := <-d.answers:
 			d.inFlight--
 			d.handle(a, time.Now())
@@ -270,11 +273,16 @@ func (d *dispatcher) call(entries []entry) {
 			in.Records[i].ExplicitHashKey = aws.String(e.ehk)
 		}
 		for _, pd := range e.recs {
+			if pd.attempts == 0 {
+				d.p.cfg.Metrics.bufferingTime.WithLabelValues(d.p.cfg.Stream).Observe(time.Since(pd.put).Seconds())
+			}
 			pd.attempts++
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.p.cfg.RequestTimeout)
+	start := time.Now()
 	out, err := d.p.cfg.Client.PutRecords(ctx, in)
+	d.p.cfg.Metrics.requestTime.WithLabelValues(d.p.cfg.Stream).Observe(time.Since(start).Seconds())
 	cancel()
 	if err == nil && len(out.Records) != len(entries) {
 		err = fmt.Errorf("producer: PutRecords answered %d entries for %d", len(out.Records), len(entries))
@@ -285,12 +293,20 @@ func (d *dispatcher) call(entries []entry) {
 // handle takes a request's answer: stored records are done, refused ones
 // go back to the head of their queue (invariant 2) or fail.
 func (d *dispatcher) handle(a answer, now time.Time) {
+	m, stream := d.p.cfg.Metrics, d.p.cfg.Stream
+	if a.err != nil {
+		m.errorsByCode.WithLabelValues(stream, errorCode(a.err)).Inc()
+		m.allErrors.WithLabelValues(stream).Inc()
+	}
 	for i, e := range a.entries {
 		e.q.busy = false
 		err := a.err
 		if err == nil {
 			res := a.out.Records[i]
 			if res.ErrorCode == nil {
+				shard := aws.ToString(res.ShardId)
+				m.kinesisRecordsPut.WithLabelValues(stream, shard).Inc()
+				m.kinesisRecordsDataPut.WithLabelValues(stream, shard).Add(float64(e.size()))
 				for j, pd := range e.recs {
 					r := Result{ShardID: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber), Attempts: pd.attempts}
 					if e.aggregated {
@@ -304,6 +320,8 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 				continue
 			}
 			err = &entryError{code: aws.ToString(res.ErrorCode), message: aws.ToString(res.ErrorMessage)}
+			m.errorsByCode.WithLabelValues(stream, aws.ToString(res.ErrorCode)).Inc()
+			m.allErrors.WithLabelValues(stream).Inc()
 			if aws.ToString(res.ErrorCode) == "ProvisionedThroughputExceededException" {
 				e.q.limiter.throttled(now)
 			}
@@ -331,6 +349,12 @@ func (d *dispatcher) finish(pd *pending, res Result) {
 	pd.fut.res = res
 	close(pd.fut.done)
 	d.queued--
+	m, stream := d.p.cfg.Metrics, d.p.cfg.Stream
+	m.userRecordsPending.WithLabelValues(stream).Dec()
+	m.retriesPerRecord.WithLabelValues(stream).Observe(float64(max(pd.attempts-1, 0)))
+	if res.Err == nil {
+		m.userRecordsPut.WithLabelValues(stream, res.ShardID).Inc()
+	}
 	d.p.release(pd)
 	d.flushes = slices.DeleteFunc(d.flushes, func(f *flushWait) bool {
 		if pd.seq > f.upTo {
@@ -405,4 +429,17 @@ func (d *dispatcher) buildEntry(q *shardQueue) entry {
 		return alone
 	}
 	return entry{q: q, recs: q.recs[:n:n], aggregated: true, pk: head.rec.PartitionKey, ehk: head.hash.String(), data: agg.Bytes()}
+}
+
+// errorCode names a failed request's error for ErrorsByCode: the AWS
+// error code, or "Timeout" or "Transport" when there was no answer.
+func errorCode(err error) string {
+	var api interface{ ErrorCode() string }
+	switch {
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "Timeout"
+	}
+	return "Transport"
 }

@@ -53,6 +53,9 @@ type Config struct {
 	AggregationMaxSize int
 	// DisableAggregation sends every record alone.
 	DisableAggregation bool
+	// Metrics receives the producer's metrics; nil means collectors of
+	// its own that nothing registers (see NewMetrics).
+	Metrics *Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -82,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AggregationMaxSize <= 0 {
 		c.AggregationMaxSize = 51200
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
 	}
 }
 
