@@ -9,7 +9,7 @@
 // are at the top of dispatch.go), KPL aggregation of a shard's next
 // records into one entry, back-pressure by buffered records and bytes,
 // a TTL per record, per-shard rate limiting that adapts to throttling,
-// and the shard map it predicts shards with. Exactly-once tags, learning
-// of a reshard before an aggregate lands on the wrong child, and metrics
-// are the next steps.
+// the shard map it predicts shards with, and metrics under KPL's names
+// (NewMetrics). Exactly-once tags and learning of a reshard before an
+// aggregate lands on the wrong child are the next steps.
 package producer
