@@ -229,7 +229,11 @@ func TestSDKSubscribeToShard(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			c := newClient(startServerAddr(t, nil), tr.client())
+			// A deregistered consumer is DELETING for a while, as on AWS,
+			// so that the session's end below is AWS's answer whenever the
+			// session notices it; with no delay the consumer can be gone
+			// before its session is ended, which a loaded machine showed.
+			c := newClient(startServerAddr(t, func(cfg *serveConfig) { cfg.DeleteDelay = 5 * time.Second }), tr.client())
 			createActive(t, ctx, c, "s")
 			cons := aws.ToString(registerActive(t, ctx, c, streamARN("s"), "app").ConsumerARN)
 
