@@ -111,7 +111,7 @@ func TestParseSeqNumAWSAnswers(t *testing.T) {
 	}{
 		{"0", true, seqV0, 0},
 		{"5", true, seqV0, 5},
-		{hex("13bb2cc3d80000000000000000000000"), false, 0, 0}, // epoch in the year 2477
+		{hex("13bb2cc3d80000000000000000000000"), false, 0, 0},                // epoch in the year 2477
 		{hex("20000000000800000000000000000000000000000000002"), false, 0, 0}, // sequence index at or above 2^63
 		{hex("20000000000000000000000000000000000000800000002"), true, seqV2, math.MinInt32},
 		{hex("20000000000000000000000000000000000000000000001"), true, seqV1, 0},
@@ -119,7 +119,7 @@ func TestParseSeqNumAWSAnswers(t *testing.T) {
 		{"", false, 0, 0},
 		{"12x", false, 0, 0},
 		{"6277101735386680763835789423207666416102355444464034512896", false, 0, 0}, // 2^192
-		{hex("3" + "0000000000000000000000000000000000000000000002"), false, 0, 0}, // above 1.5 * 2^185
+		{hex("3" + "0000000000000000000000000000000000000000000002"), false, 0, 0},  // above 1.5 * 2^185
 	}
 	for _, tt := range tests {
 		p, err := parseSeqNum(tt.in)

@@ -135,10 +135,10 @@ type Subscription struct {
 	// lastArrival is the arrival time (Unix ms) of the last record sent,
 	// for the continuation number; zero before any.
 	lastArrival int64
-	deadline  time.Time
-	finished  bool
-	paced     bool
-	paceAt    time.Time // under limits: no read before this
+	deadline    time.Time
+	finished    bool
+	paced       bool
+	paceAt      time.Time // under limits: no read before this
 }
 
 // SubscribeToShard starts a session. The checks AWS makes before the event
