@@ -17,12 +17,6 @@ import (
 	"github.com/tributary-io/tributary/stream"
 )
 
-// maxDataBytes is the largest Data any stream takes (10 MiB, the ceiling
-// of UpdateMaxRecordSize). Larger blobs are rejected here with the model's
-// ValidationException; the stream's own, possibly lower, limit is applied
-// by package stream, which knows the stream.
-const maxDataBytes = 10 << 20
-
 // Options configures an API.
 type Options struct {
 	// Logger receives internal failures; nil means slog.Default().

@@ -138,11 +138,6 @@ func streamNameOf(arn string) string {
 // in request order. If every entry fails, the stream is not consulted at
 // all, so a missing stream goes unnoticed.
 func (a *API) putRecordsFailing(ctx context.Context, scope stream.Scope, in *kinesis.PutRecordsInput, d *faults.Decision) (any, error) {
-	// The whole request is checked first, as AWS checks it before any
-	// entry is put.
-	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
-		return nil, err
-	}
 	failed := make([]bool, len(in.Records))
 	for _, i := range d.FailedEntries {
 		failed[i] = true

@@ -9,9 +9,6 @@ import (
 
 func (a *API) putRecord(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
 	in := raw.(*kinesis.PutRecordInput)
-	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
-		return nil, err
-	}
 	r, err := a.svc.PutRecord(ctx, scope, stream.PutRecordInput{
 		Stream:                    ref(in.StreamName, in.StreamARN),
 		PartitionKey:              str(in.PartitionKey),

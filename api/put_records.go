@@ -9,9 +9,6 @@ import (
 
 func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.Input) (any, error) {
 	in := raw.(*kinesis.PutRecordsInput)
-	if err := kinesis.ValidateDataSize(in, maxDataBytes); err != nil {
-		return nil, err
-	}
 	entries := make([]stream.PutRecordsEntry, 0, len(in.Records))
 	for _, e := range in.Records {
 		entries = append(entries, stream.PutRecordsEntry{

@@ -21,8 +21,9 @@ type PutRecordOutput struct {
 	EncryptionType *string `json:"EncryptionType,omitempty"`
 }
 
-// Validate checks the input against the service model, except for the
-// upper bound of Data (see ValidateDataSize).
+// Validate checks the input against the service model, Data up to the
+// model's 10 MiB; a stream's own, possibly lower, maximum record size is
+// package stream's to check, which knows the stream.
 func (in *PutRecordInput) Validate() *Error {
 	var v validator
 	v.checkData("data", in.Data, true)

@@ -39,8 +39,9 @@ type PutRecordsResultEntry struct {
 	ErrorMessage   *string `json:"ErrorMessage,omitempty"`
 }
 
-// Validate checks the input against the service model, except for the
-// upper bound of Data (see ValidateDataSize).
+// Validate checks the input against the service model, Data up to the
+// model's 10 MiB; a stream's own, possibly lower, maximum record size is
+// package stream's to check, which knows the stream.
 func (in *PutRecordsInput) Validate() *Error {
 	var v validator
 	if in.Records == nil {

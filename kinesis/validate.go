@@ -42,8 +42,8 @@ import (
 // has no range (the service checks 24 to 8760 hours), TagMap takes 200
 // entries and TagKeyList 50. Data's maximum in the model is 10485760, the
 // largest record any stream takes; a stream's own maximum record size
-// (1 MiB unless raised with UpdateMaxRecordSize) is checked by a layer that
-// knows the stream (see ValidateDataSize).
+// (1 MiB unless raised with UpdateMaxRecordSize) is checked by package
+// stream, which knows the stream.
 
 // maxViolations is how many violations AWS lists at most.
 const maxViolations = 10
@@ -365,30 +365,6 @@ func (v *validator) checkStream(arn, id, name *string) {
 	v.checkString("streamARN", arn, false, &shapeStreamARN)
 	v.checkString("streamId", id, false, &shapeStreamID)
 	v.checkString("streamName", name, false, &shapeStreamName)
-}
-
-// ValidateDataSize checks the Data of a PutRecord or PutRecords input
-// against maxBytes, the stream's maximum record size (1 MiB unless raised
-// with UpdateMaxRecordSize), in the words of the model's own check. The
-// handler calls it once it knows the stream; other inputs pass. (Validate
-// already refuses Data over the model's maximum, 10 MiB, together with
-// the request's other violations.)
-func ValidateDataSize(in Input, maxBytes int) *Error {
-	var v validator
-	check := func(path string, data []byte) {
-		if len(data) > maxBytes {
-			v.fail(blobValue(data), path, "Member must have length less than or equal to "+strconv.Itoa(maxBytes))
-		}
-	}
-	switch in := in.(type) {
-	case *PutRecordInput:
-		check("data", in.Data)
-	case *PutRecordsInput:
-		for i, r := range in.Records {
-			check("records."+strconv.Itoa(i+1)+".member.data", r.Data)
-		}
-	}
-	return v.err()
 }
 
 // partitionKeyRequired is whether a record must carry a PartitionKey. The

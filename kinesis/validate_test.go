@@ -201,39 +201,6 @@ func TestValidInputsPass(t *testing.T) {
 	}
 }
 
-func TestValidateDataSize(t *testing.T) {
-	tests := []struct {
-		name string
-		in   Input
-		max  int
-		want string
-	}{
-		{"put record within", &PutRecordInput{Data: make([]byte, 4)}, 4, ""},
-		{"put record over", &PutRecordInput{Data: make([]byte, 5)}, 4,
-			"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=5 cap=5]' at 'data' failed to satisfy constraint: " +
-				"Member must have length less than or equal to 4"},
-		{"put records second over", &PutRecordsInput{Records: []PutRecordsRequestEntry{{Data: []byte("a")}, {Data: []byte("abc")}}}, 2,
-			"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=3 cap=3]' at 'records.2.member.data' " +
-				"failed to satisfy constraint: Member must have length less than or equal to 2"},
-		{"other inputs pass", &GetRecordsInput{}, 0, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateDataSize(tc.in, tc.max)
-			got := ""
-			if err != nil {
-				got = err.Message
-				if err.Type != ErrValidation {
-					t.Errorf("type %s", err.Type)
-				}
-			}
-			if got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestOperationOf(t *testing.T) {
 	tests := []struct {
 		target string
