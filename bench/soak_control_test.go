@@ -3,19 +3,13 @@ package bench
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/tributary-io/tributary/api"
-	"github.com/tributary-io/tributary/server"
-	"github.com/tributary-io/tributary/storage/mem"
-	"github.com/tributary-io/tributary/stream"
+	"github.com/tributary-io/tributary/internal/inproc"
 )
 
 // TestDailyScalingQuotaIsRecognised spends a stream's ten UpdateShardCount
@@ -24,17 +18,7 @@ import (
 // retries. A 30-minute soak once spent its whole life retrying it.
 func TestDailyScalingQuotaIsRecognised(t *testing.T) {
 	ctx := context.Background()
-	svc, err := stream.New(ctx, mem.New(mem.Options{}), stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{})}))
-	t.Cleanup(srv.Close)
-	kc := kinesis.New(kinesis.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-	})
+	kc := inproc.Start(t, inproc.Options{})
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,21 +3,16 @@ package producer
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/tributary-io/tributary/api"
-	"github.com/tributary-io/tributary/sdkhttp"
-	"github.com/tributary-io/tributary/server"
+	"github.com/tributary-io/tributary/internal/inproc"
 	"github.com/tributary-io/tributary/storage/local"
-	"github.com/tributary-io/tributary/stream"
 )
 
 // The ingest benchmarks put 100-byte records of 1,000 keys into 8 shards
@@ -38,21 +33,8 @@ func benchTributary(b *testing.B) *kinesis.Client {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := stream.New(ctx, engine, stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{})}))
-	b.Cleanup(func() {
-		srv.Close()
-		svc.Close()
-		engine.Close()
-	})
-	kc := kinesis.New(kinesis.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		HTTPClient:  sdkhttp.Wrap(srv.Client()),
-	})
+	b.Cleanup(func() { engine.Close() })
+	kc := inproc.Start(b, inproc.Options{Engine: engine})
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(8)}); err != nil {
 		b.Fatal(err)
 	}

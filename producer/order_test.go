@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,17 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/internal/inproc"
 	"github.com/tributary-io/tributary/kpl"
-	"github.com/tributary-io/tributary/sdkhttp"
-	"github.com/tributary-io/tributary/server"
-	"github.com/tributary-io/tributary/storage/mem"
-	"github.com/tributary-io/tributary/stream"
 )
 
 // newFaultyTributary starts an in-process Tributary that fails a fraction
@@ -32,11 +26,6 @@ import (
 func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Client {
 	t.Helper()
 	ctx := context.Background()
-	svc, err := stream.New(ctx, mem.New(mem.Options{}), stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
 	inj := faults.New(7)
 	if fraction > 0 {
 		// InternalFailure, not the default ProvisionedThroughputExceeded:
@@ -46,13 +35,7 @@ func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Cli
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{Faults: inj})}))
-	t.Cleanup(srv.Close)
-	kc := kinesis.New(kinesis.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		HTTPClient:  sdkhttp.Wrap(srv.Client()),
-	})
+	kc := inproc.Start(t, inproc.Options{Faults: inj})
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(int32(shards))}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,36 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
-	"github.com/tributary-io/tributary/api"
-	"github.com/tributary-io/tributary/sdkhttp"
-	"github.com/tributary-io/tributary/server"
-	"github.com/tributary-io/tributary/storage/mem"
-	"github.com/tributary-io/tributary/stream"
+	"github.com/tributary-io/tributary/internal/inproc"
 )
 
 // newTributary starts an in-process Tributary and returns a client of it.
 func newTributary(t *testing.T) *kinesis.Client {
 	t.Helper()
-	ctx := context.Background()
-	svc, err := stream.New(ctx, mem.New(mem.Options{}), stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(server.New(server.Config{Handler: api.New(svc, api.Options{})}))
-	t.Cleanup(srv.Close)
-	return kinesis.New(kinesis.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		HTTPClient:  sdkhttp.Wrap(srv.Client()),
-	})
+	return inproc.Start(t, inproc.Options{})
 }
 
 func TestHashKey(t *testing.T) {

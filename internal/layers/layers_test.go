@@ -49,6 +49,8 @@ var allowed = map[string][]string{
 	"internal/procstat": {},
 	"internal/tmpfs":    {},
 	"internal/layers":   {},
+	// A test helper: the whole server in a test's process.
+	"internal/inproc": {"api", "faults", "sdkhttp", "server", "storage", "storage/mem", "stream"},
 }
 
 func TestImportsPointDown(t *testing.T) {
