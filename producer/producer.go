@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
 // Client is the part of *kinesis.Client the producer uses.
@@ -371,21 +370,12 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d))+1) + base/10
 }
 
-// retryable reports whether a failed entry or request may be sent again.
+// retryable reports whether a failed entry or request may be sent again:
+// all but the answers that will not change (no such stream, a request
+// the service refuses as invalid).
 func retryable(err error) bool {
-	var te *types.ProvisionedThroughputExceededException
-	var le *types.LimitExceededException
-	var ke *types.KMSThrottlingException
-	if errors.As(err, &te) || errors.As(err, &le) || errors.As(err, &ke) {
-		return true
-	}
-	var nf *types.ResourceNotFoundException
-	var ia *types.InvalidArgumentException
-	var ve interface{ ErrorCode() string }
-	if errors.As(err, &nf) || errors.As(err, &ia) {
-		return false
-	}
-	if errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
+	switch errorCode(err) {
+	case "ResourceNotFoundException", "InvalidArgumentException", "ValidationException":
 		return false
 	}
 	return true
