@@ -34,6 +34,15 @@ import (
 // When the map changes, the queues are rebuilt from it; that waits until
 // no request is in flight, so that no record of a key is under way from
 // an old queue while the key's next records leave from a new one.
+//
+// An aggregate built on a stale map can land in a shard (a child of the
+// one predicted) whose range does not hold all its records. AWS's KCL
+// drops such an aggregate whole, so its records are not done: they wait
+// in d.misplaced for the new map and, if any lies outside the shard the
+// aggregate landed in, all of them go back to the head of their new
+// queues (setMap keeps Put order), to be stored again where KCL reads
+// them. Readers that do not drop the first copy see those records twice;
+// they carry the producer's id and sequence to be recognised by.
 
 const (
 	maxRequestEntries = 500     // PutRecords' limit
@@ -84,19 +93,29 @@ type dispatcher struct {
 	// rebuilt once nothing is in flight.
 	refresh   bool
 	refreshAt time.Time
+	// misplaced are stored aggregates that landed in a shard the map did
+	// not predict, waiting for the new map to tell whether KCL reads them.
+	misplaced []misplaced
+}
+
+// misplaced is an aggregate stored in a shard the map did not predict.
+type misplaced struct {
+	e       entry
+	shardID string
+	seqNum  string
 }
 
 func newDispatcher(p *Producer, m *ShardMap) *dispatcher {
 	d := &dispatcher{p: p, answers: make(chan answer), refreshAt: time.Now().Add(mapRefreshEvery)}
-	d.setMap(m, time.Now())
+	d.setMap(m, time.Now(), nil)
 	return d
 }
 
 // setMap replaces the map and puts every queued record into the queue the
 // new map predicts for it, keeping Put order. Only called with nothing in
 // flight (see the type's comment).
-func (d *dispatcher) setMap(m *ShardMap, now time.Time) {
-	var all []*pending
+func (d *dispatcher) setMap(m *ShardMap, now time.Time, requeue []*pending) {
+	all := requeue
 	old := d.queues
 	for _, q := range old {
 		all = append(all, q.recs...)
@@ -186,7 +205,55 @@ func (d *dispatcher) reloadMap(now time.Time) {
 		d.refreshAt = now.Add(time.Second)
 		return
 	}
-	d.setMap(m, now)
+	requeue, err := d.settleMisplaced(ctx, m)
+	if err != nil {
+		d.refreshAt = now.Add(time.Second)
+		return
+	}
+	d.setMap(m, now, requeue)
+}
+
+// settleMisplaced decides, with the ranges of the shards they landed in,
+// which misplaced aggregates KCL reads: those whose every record hashes
+// into the shard are done; the records of the others are returned, to be
+// queued again. A shard the new map does not hold (closed since) is
+// looked up among all the stream's shards.
+func (d *dispatcher) settleMisplaced(ctx context.Context, m *ShardMap) ([]*pending, error) {
+	if len(d.misplaced) == 0 {
+		return nil, nil
+	}
+	ranges := make(map[string]Shard)
+	for _, s := range m.shards {
+		ranges[s.ID] = s
+	}
+	for _, mp := range d.misplaced {
+		if _, ok := ranges[mp.shardID]; !ok {
+			all, err := listAllShards(ctx, d.p.cfg.Client, d.p.cfg.Stream)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range all {
+				ranges[s.ID] = s
+			}
+			break
+		}
+	}
+	var requeue []*pending
+	for _, mp := range d.misplaced {
+		s, known := ranges[mp.shardID]
+		inside := known
+		for _, pd := range mp.e.recs {
+			inside = inside && s.Start.Cmp(pd.hash) <= 0 && pd.hash.Cmp(s.End) <= 0
+		}
+		if inside {
+			d.stored(mp.e, mp.shardID, mp.seqNum)
+			continue
+		}
+		d.p.cfg.Metrics.misplacedRecords.WithLabelValues(d.p.cfg.Stream).Add(float64(len(mp.e.recs)))
+		requeue = append(requeue, mp.e.recs...)
+	}
+	d.misplaced = nil
+	return requeue, nil
 }
 
 // send starts every request it can and returns how long to sleep before
@@ -307,16 +374,16 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 				shard := aws.ToString(res.ShardId)
 				m.kinesisRecordsPut.WithLabelValues(stream, shard).Inc()
 				m.kinesisRecordsDataPut.WithLabelValues(stream, shard).Add(float64(e.size()))
-				for j, pd := range e.recs {
-					r := Result{ShardID: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber), Attempts: pd.attempts}
-					if e.aggregated {
-						r.SubSequenceNumber, r.Aggregated = j, true
-					}
-					d.finish(pd, r)
-				}
-				if aws.ToString(res.ShardId) != e.q.shard.ID {
+				if shard != e.q.shard.ID {
 					d.refresh = true // the map is out of date
+					if e.aggregated {
+						// Done only once the new map shows KCL reads it
+						// (see the invariants above).
+						d.misplaced = append(d.misplaced, misplaced{e: e, shardID: shard, seqNum: aws.ToString(res.SequenceNumber)})
+						continue
+					}
 				}
+				d.stored(e, shard, aws.ToString(res.SequenceNumber))
 				continue
 			}
 			err = &entryError{code: aws.ToString(res.ErrorCode), message: aws.ToString(res.ErrorMessage)}
@@ -342,6 +409,17 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 		// format will let Tributary and the consumer drop.
 		e.q.pushFront(e.recs)
 		e.q.retryAt = now.Add(backoff(d.p.cfg.RetryDelay, e.recs[0].attempts))
+	}
+}
+
+// stored finishes the records of an entry stored at shard and seqNum.
+func (d *dispatcher) stored(e entry, shard, seqNum string) {
+	for j, pd := range e.recs {
+		r := Result{ShardID: shard, SequenceNumber: seqNum, Attempts: pd.attempts}
+		if e.aggregated {
+			r.SubSequenceNumber, r.Aggregated = j, true
+		}
+		d.finish(pd, r)
 	}
 }
 

@@ -18,6 +18,9 @@ type Metrics struct {
 	retriesPerRecord      *prometheus.HistogramVec
 	bufferingTime         *prometheus.HistogramVec
 	requestTime           *prometheus.HistogramVec
+	// Not the KPL's: records stored in an aggregate that landed in a shard
+	// not holding them all (a reshard the map had not seen) and sent again.
+	misplacedRecords *prometheus.CounterVec
 }
 
 // NewMetrics makes the collectors and registers them with reg (none when
@@ -46,6 +49,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "BufferingTime: from Put to the record's first request.", Buckets: secs}, []string{"stream"}),
 		requestTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kpl_request_time_seconds",
 			Help: "RequestTime: duration of PutRecords calls.", Buckets: secs}, []string{"stream"}),
+		misplacedRecords: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "producer_resent_after_reshard_records_total",
+			Help: "Records sent again because their aggregate landed in a shard not holding them all (KCL would drop it), after a reshard the shard map had not seen."}, []string{"stream"}),
 	}
 	if reg != nil {
 		for _, c := range m.collectors() {
@@ -57,5 +62,5 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.userRecordsReceived, m.userRecordsPending, m.userRecordsPut, m.kinesisRecordsPut,
-		m.kinesisRecordsDataPut, m.errorsByCode, m.allErrors, m.retriesPerRecord, m.bufferingTime, m.requestTime}
+		m.kinesisRecordsDataPut, m.errorsByCode, m.allErrors, m.retriesPerRecord, m.bufferingTime, m.requestTime, m.misplacedRecords}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/internal/inproc"
@@ -46,14 +47,14 @@ func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Cli
 // each shard's order, the records of KPL aggregates unpacked.
 func readAll(t *testing.T, kc *kinesis.Client) map[string][]string {
 	t.Helper()
-	read, _ := readAllKCL(t, kc)
-	return read
+	_, all, _ := readAllKCL(t, kc)
+	return all
 }
 
-// readAllKCL is readAll that also counts the user records AWS's KCL would
-// drop: every record of an aggregate of which one record hashes outside
-// the shard it was read from.
-func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
+// readAllKCL reads as readAll does (all), and also as AWS's KCL does
+// (kcl), which drops every record of an aggregate of which one record
+// hashes outside the shard it was read from; dropped counts those.
+func readAllKCL(t *testing.T, kc *kinesis.Client) (kcl, all map[string][]string, dropped int) {
 	t.Helper()
 	kclDrops := 0
 	ctx := context.Background()
@@ -61,7 +62,7 @@ func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string][]string{}
+	out, kclOut := map[string][]string{}, map[string][]string{}
 	for _, sh := range shards.Shards {
 		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("s"), ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 		if err != nil {
@@ -76,6 +77,7 @@ func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
 			for _, r := range got.Records {
 				if !kpl.IsAggregated(r.Data) {
 					out[*sh.ShardId] = append(out[*sh.ShardId], string(r.Data))
+					kclOut[*sh.ShardId] = append(kclOut[*sh.ShardId], string(r.Data))
 					continue
 				}
 				recs, err := kpl.Deaggregate(r.Data)
@@ -84,18 +86,23 @@ func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
 				}
 				lo, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.StartingHashKey))
 				hi, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.EndingHashKey))
+				inside := true
 				for _, u := range recs {
 					h := HashKeyOf(u.PartitionKey)
 					if u.ExplicitHashKey != "" {
 						h, _ = ParseHashKey(u.ExplicitHashKey)
 					}
 					if h.Cmp(lo) < 0 || h.Cmp(hi) > 0 {
+						inside = false
 						kclDrops += len(recs)
 						break
 					}
 				}
 				for _, u := range recs {
 					out[*sh.ShardId] = append(out[*sh.ShardId], string(u.Data))
+					if inside {
+						kclOut[*sh.ShardId] = append(kclOut[*sh.ShardId], string(u.Data))
+					}
 				}
 			}
 			if len(got.Records) == 0 && aws.ToInt64(got.MillisBehindLatest) == 0 {
@@ -104,7 +111,7 @@ func readAllKCL(t *testing.T, kc *kinesis.Client) (map[string][]string, int) {
 			iter = got.NextShardIterator
 		}
 	}
-	return out, kclDrops
+	return kclOut, out, kclDrops
 }
 
 // checkOrder counts, over every record read, the keys whose records are
@@ -274,15 +281,26 @@ func TestOrderAcrossReshards(t *testing.T) {
 	if err := p.Close(cctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	read, kclDrops := readAllKCL(t, kc)
-	// Not asserted yet: aggregates built on a stale map can hold records
-	// of both children (docs/producer.md, "Reshards").
-	t.Logf("records AWS's KCL would drop as outside their shard: %d of %d", kclDrops, keys*perKey)
-	if len(read) < shards+2 {
-		t.Fatalf("records in %d shards; the children of the reshards got none", len(read))
+	kcl, all, kclDrops := readAllKCL(t, kc)
+	if len(kcl) < shards+2 {
+		t.Fatalf("records in %d shards; the children of the reshards got none", len(kcl))
 	}
-	outOfOrder, dups, missing := checkOrder(read, keys, perKey)
+	// As AWS's KCL reads: an aggregate that landed in a child not holding
+	// all its records is dropped whole, and the producer sent its records
+	// again, so they are there once, in order.
+	outOfOrder, dups, missing := checkOrder(kcl, keys, perKey)
+	resent := int(testutil.ToFloat64(p.cfg.Metrics.misplacedRecords.WithLabelValues("s")))
+	t.Logf("read as KCL reads: %d keys out of order, %d duplicates, %d missing; %d records in aggregates KCL drops, %d sent again", outOfOrder, dups, missing, kclDrops, resent)
 	if outOfOrder != 0 || dups != 0 || missing != 0 {
-		t.Errorf("%d keys out of order, %d duplicates, %d missing; want none", outOfOrder, dups, missing)
+		t.Errorf("read as KCL reads: %d keys out of order, %d duplicates, %d missing; want none", outOfOrder, dups, missing)
+	}
+	if kclDrops != resent {
+		t.Errorf("%d records are in aggregates KCL drops, but the producer sent %d again", kclDrops, resent)
+	}
+	// Read whole, the first copies come first: in order, and the
+	// duplicates are exactly the records sent again.
+	outOfOrder, dups, missing = checkOrder(all, keys, perKey)
+	if outOfOrder != 0 || dups != resent || missing != 0 {
+		t.Errorf("read whole: %d keys out of order, %d duplicates, %d missing; want 0, %d, 0", outOfOrder, dups, missing, resent)
 	}
 }

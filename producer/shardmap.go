@@ -46,10 +46,22 @@ var ErrIncompleteMap = errors.New("the open shards do not cover the hash key spa
 // (an ARN, as AWS recommends) or, when it is not an ARN, by name. It
 // asks only for open shards (ShardFilter AT_LATEST), page by page.
 func FetchShardMap(ctx context.Context, c ShardLister, stream string) (*ShardMap, error) {
-	in := &kinesis.ListShardsInput{
-		MaxResults:  aws.Int32(listPageSize),
-		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},
+	shards, err := listShards(ctx, c, stream, &types.ShardFilter{Type: types.ShardFilterTypeAtLatest})
+	if err != nil {
+		return nil, err
 	}
+	return newShardMap(shards)
+}
+
+// listAllShards lists every shard of the stream, closed ones too.
+func listAllShards(ctx context.Context, c ShardLister, stream string) ([]Shard, error) {
+	return listShards(ctx, c, stream, nil)
+}
+
+// listShards lists the stream's shards that filter selects (all when nil),
+// page by page; with the AT_LATEST filter, only open ones.
+func listShards(ctx context.Context, c ShardLister, stream string, filter *types.ShardFilter) ([]Shard, error) {
+	in := &kinesis.ListShardsInput{MaxResults: aws.Int32(listPageSize), ShardFilter: filter}
 	if isARN(stream) {
 		in.StreamARN = aws.String(stream)
 	} else {
@@ -62,7 +74,7 @@ func FetchShardMap(ctx context.Context, c ShardLister, stream string) (*ShardMap
 			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
 		}
 		for _, s := range out.Shards {
-			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
+			if filter != nil && s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
 				continue // closed: AT_LATEST should not list it, but be sure
 			}
 			sh, err := shardOf(s)
@@ -78,7 +90,7 @@ func FetchShardMap(ctx context.Context, c ShardLister, stream string) (*ShardMap
 		// the token carries them, and AWS refuses both together.
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken, MaxResults: aws.Int32(listPageSize)}
 	}
-	return newShardMap(shards)
+	return shards, nil
 }
 
 func shardOf(s types.Shard) (Shard, error) {
