@@ -150,7 +150,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		if sh == nil {
 			return nil, internal("put record", errors.New("no open shard covers hash key "+h.String()))
 		}
-		app, err := s.append(ctx, rec, sh.Index, batch)
+		app, at, err := s.appendOnce(ctx, rec, sh.Index, batch)
 		if errors.Is(err, storage.ErrSealed) {
 			// The shard closed under us (resharding): route again with the
 			// catalogue as it is now, after a pause while it still names
@@ -168,9 +168,13 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		if err != nil {
 			return nil, err
 		}
+		index := sh.Index
+		if at != nil {
+			index = at[0] // stored before, in an ancestor
+		}
 		return &PutRecordOutput{
-			ShardID:        shardID(sh.Index),
-			SequenceNumber: rec.shardSeq(sh.Index).number(app[0].Position, app[0].ArrivalTime),
+			ShardID:        shardID(index),
+			SequenceNumber: rec.shardSeq(index).number(app[0].Position, app[0].ArrivalTime),
 			EncryptionType: EncryptionNone,
 		}, nil
 	}
@@ -211,6 +215,7 @@ func (s *Service) meterAppend(rec *streamRecord, index uint32, batch []storage.R
 // shardAppend is the outcome of one shard's part of a PutRecords.
 type shardAppend struct {
 	app []storage.Appended
+	at  []uint32 // see appendOnce
 	err error
 }
 
@@ -304,7 +309,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 						results[k].err = fmt.Errorf("append to shard %d panicked: %v", index, v)
 					}
 				}()
-				results[k].app, results[k].err = s.append(ctx, rec, index, batch)
+				results[k].app, results[k].at, results[k].err = s.appendOnce(ctx, rec, index, batch)
 			}()
 		}
 		wg.Wait()
@@ -333,6 +338,11 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			}
 			seq, id := rec.shardSeq(index), shardID(index)
 			for j, i := range idx {
+				if at := results[k].at; at != nil && at[j] != index {
+					// Stored before, in an ancestor (dedup.go).
+					out.Records[i] = PutRecordsResult{ShardID: shardID(at[j]), SequenceNumber: rec.shardSeq(at[j]).number(app[j].Position, app[j].ArrivalTime)}
+					continue
+				}
 				out.Records[i] = PutRecordsResult{
 					ShardID:        id,
 					SequenceNumber: seq.number(app[j].Position, app[j].ArrivalTime),

@@ -115,6 +115,12 @@ type Options struct {
 	IteratorLifetime time.Duration
 	RetentionHour    time.Duration
 	ReapInterval     time.Duration
+
+	// DedupWindow is how far back, after a restart or a reshard, the logs
+	// are read to recognise an aggregate Tributary's producer sends again
+	// (dedup.go); zero means 5 minutes and a negative value turns the
+	// recognition off, storing every copy.
+	DedupWindow time.Duration
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -163,6 +169,8 @@ type Service struct {
 
 	// throttle applies Options.Limits.
 	throttle *throttler
+	// dedup recognises aggregates sent again (dedup.go); nil when off.
+	dedup *dedup
 
 	consumerLimit int
 	// subs holds the SubscribeToShard sessions (subscribe.go).
@@ -244,6 +252,9 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		s.subHeartbeat = defaultSubscriptionHeartbeat
 	}
 	s.iterLifetime = cmp.Or(max(opts.IteratorLifetime, 0), defaultIteratorLifetime)
+	if opts.DedupWindow >= 0 {
+		s.dedup = newDedup(cmp.Or(opts.DedupWindow, defaultDedupWindow))
+	}
 	s.retentionHour = cmp.Or(max(opts.RetentionHour, 0), time.Hour)
 	s.reapInterval = cmp.Or(max(opts.ReapInterval, 0), defaultReapInterval)
 	if s.log == nil {
