@@ -45,7 +45,7 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Requ
 		}
 	}
 	var failures *faults.Decision
-	drop := false
+	drop, lose := false, false
 	for i, d := range decisions {
 		switch d.Effect {
 		case faults.EffectError:
@@ -60,6 +60,8 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Requ
 			}
 		case faults.EffectDropSubscription:
 			drop = true
+		case faults.EffectLoseAnswer:
+			lose = true
 		}
 	}
 
@@ -74,6 +76,10 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Requ
 	}
 	if err != nil {
 		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+	}
+	if lose {
+		// Served; only the answer is lost.
+		return kinesis.ErrorResponse(req.ContentType, kinesis.InternalFailure())
 	}
 	a.recordIterator(call, out)
 	if s, ok := out.(*subscription); ok {

@@ -260,3 +260,25 @@ func TestFaultExpireIterators(t *testing.T) {
 	}
 
 }
+
+// TestFaultLoseAnswer: the call is served, and answered InternalFailure.
+func TestFaultLoseAnswer(t *testing.T) {
+	inj := faults.New(1)
+	a := newFaultAPI(t, inj)
+	addRule(t, inj, faults.Rule{Operation: kinesis.OpPutRecord, Effect: faults.EffectLoseAnswer, Count: 1})
+	r := call(a, kinesis.ContentTypeJSON, kinesis.OpPutRecord, `{"StreamName":"s","PartitionKey":"k","Data":"AA=="}`)
+	if r.Status != 500 || !strings.Contains(string(r.Body), kinesis.ErrInternalFailure) {
+		t.Fatalf("PutRecord under lose_answer: %d %s, want 500 InternalFailure", r.Status, r.Body)
+	}
+	// The record was stored all the same: the next one comes after it.
+	r = call(a, kinesis.ContentTypeJSON, kinesis.OpGetShardIterator, `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	var it struct{ ShardIterator string }
+	if err := json.Unmarshal(r.Body, &it); err != nil || r.Status != 200 {
+		t.Fatalf("GetShardIterator: %d %s", r.Status, r.Body)
+	}
+	r = call(a, kinesis.ContentTypeJSON, kinesis.OpGetRecords, `{"ShardIterator":"`+it.ShardIterator+`"}`)
+	var got struct{ Records []struct{ Data string } }
+	if err := json.Unmarshal(r.Body, &got); err != nil || len(got.Records) != 1 || got.Records[0].Data != "AA==" {
+		t.Fatalf("GetRecords after a lost answer: %d %s, want the record", r.Status, r.Body)
+	}
+}

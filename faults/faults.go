@@ -50,6 +50,12 @@ const (
 	// connection dropped at once would; Count bounds how many calls meet
 	// it.
 	EffectDropSubscription Effect = "drop_subscription"
+	// EffectLoseAnswer serves the call and then answers InternalFailure
+	// (HTTP 500) instead of its result, as if the answer were lost on its
+	// way: what the call did (records stored, a stream created) stands,
+	// and the client cannot tell. For testing clients that must neither
+	// lose nor duplicate what they send again.
+	EffectLoseAnswer Effect = "lose_answer"
 )
 
 // AnyOperation in Rule.Operation matches every operation.
@@ -500,6 +506,10 @@ func Validate(r *Rule) error {
 	case EffectDropSubscription:
 		if err := only(kinesis.OpSubscribeToShard); err != nil {
 			return err
+		}
+	case EffectLoseAnswer:
+		if r.Operation == kinesis.OpSubscribeToShard {
+			return errors.New("effect lose_answer does not apply to SubscribeToShard (use drop_subscription)")
 		}
 	case "":
 		return errors.New("effect is required")

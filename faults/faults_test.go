@@ -249,6 +249,7 @@ func TestValidate(t *testing.T) {
 		{"expire op", Rule{Operation: "*", Effect: EffectExpireIterators, MaxAge: 1}, "effect expire_iterators applies only to operation GetRecords"},
 		{"no max age", Rule{Operation: "GetRecords", Effect: EffectExpireIterators}, "effect expire_iterators needs a max_age above 0"},
 		{"drop op", Rule{Operation: "GetRecords", Effect: EffectDropSubscription}, "effect drop_subscription applies only to operation SubscribeToShard"},
+		{"lose subscription", Rule{Operation: "SubscribeToShard", Effect: EffectLoseAnswer}, "effect lose_answer does not apply to SubscribeToShard (use drop_subscription)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

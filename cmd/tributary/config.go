@@ -72,6 +72,7 @@ type serveConfig struct {
 	SegmentBytes          int64
 	ReapInterval          time.Duration
 	IteratorLifetime      time.Duration
+	DedupWindow           time.Duration
 	SubscriptionLifetime  time.Duration
 	SubscriptionHeartbeat time.Duration
 	RetentionHour         time.Duration
@@ -109,6 +110,7 @@ func defaultServeConfig() serveConfig {
 		SegmentBytes:          64 << 20,
 		ReapInterval:          time.Second,
 		IteratorLifetime:      5 * time.Minute,
+		DedupWindow:           5 * time.Minute,
 		SubscriptionLifetime:  5 * time.Minute,
 		SubscriptionHeartbeat: 5 * time.Second,
 		RetentionHour:         time.Hour,
@@ -303,6 +305,11 @@ func serveOptions() []serveOption {
 			flag: "iterator-lifetime", env: "TRIBUTARY_ITERATOR_LIFETIME", arg: "duration",
 			usage: "How long a shard iterator stays valid before GetRecords answers ExpiredIteratorException. AWS's is 5 minutes; change it only to test how clients cope. Must be positive.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.IteratorLifetime, positive: true} },
+		},
+		{
+			flag: "dedup-window", env: "TRIBUTARY_DEDUP_WINDOW", arg: "duration",
+			usage: "How far back the logs are read, after a restart or a reshard, to recognise an aggregate Tributary's producer sends again after a lost answer, which is then stored once (a Tributary extension; records without the producer's IDs are not affected). Copies sent later than this after the first may be stored twice. 0 turns the recognition off.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.DedupWindow} },
 		},
 		{
 			flag: "subscription-lifetime", env: "TRIBUTARY_SUBSCRIPTION_LIFETIME", arg: "duration",

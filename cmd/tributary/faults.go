@@ -101,7 +101,11 @@ deterministically for a given seed. Effects:
                         --error-code; failed entries are not stored
   expire_iterators      GetRecords answers ExpiredIteratorException for
                         iterators older than --max-age
-  drop_subscription     reserved for SubscribeToShard, not served yet
+  drop_subscription     end a SubscribeToShard event stream right after its
+                        initial response
+  lose_answer           serve the call, then answer InternalFailure (500)
+                        instead of its result: records are stored, and the
+                        client cannot tell
 
 Each rule applies to every matching call (--probability 1) unless given
 --probability P (each call with chance P) or --count N (the next N calls,
@@ -139,7 +143,7 @@ func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.StringVar(&r.Operation, "op", "", "Kinesis `operation` the rule applies to, e.g. PutRecords, or * for all (required)")
 		fs.StringVar(&r.Stream, "stream", "", "only calls on this stream `name`")
 		fs.StringVar(&r.Shard, "shard", "", "only calls on this shard `id`")
-		fs.StringVar((*string)(&r.Effect), "effect", "", "`effect`: error, latency, put_records_failures, expire_iterators or drop_subscription (required)")
+		fs.StringVar((*string)(&r.Effect), "effect", "", "`effect`: error, latency, put_records_failures, expire_iterators, drop_subscription or lose_answer (required)")
 		fs.Float64Var(&r.Probability, "probability", 0, "chance from 0 to 1 that a matching call meets the fault (default 1)")
 		fs.IntVar(&r.Count, "count", 0, "fault the next `N` matching calls, then remove the rule")
 		fs.StringVar(&r.ErrorType, "error-type", "", "exception of --effect error, e.g. ProvisionedThroughputExceededException")

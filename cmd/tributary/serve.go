@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,7 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		ShardLimit:            cfg.ShardLimit,
 		OnDemandStreamLimit:   cfg.OnDemandStreamLimit,
 		ReapInterval:          cfg.ReapInterval,
+		DedupWindow:           cmp.Or(cfg.DedupWindow, -1), // 0 is off on the command line
 	})
 	if err != nil {
 		engine.Close()
