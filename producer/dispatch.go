@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/tributary-io/tributary/kpl"
+	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // The dispatcher is one goroutine that owns every queue; PutRecords calls
@@ -43,6 +44,15 @@ import (
 // queues (setMap keeps Put order), to be stored again where KCL reads
 // them. Readers that do not drop the first copy see those records twice;
 // they carry the producer's id and sequence to be recognised by.
+//
+// Exactly once into Tributary: every record of an aggregate carries its
+// ID (kpl.ID), and Tributary stores an aggregate whose IDs it has stored
+// once only (stream/dedup.go), recognising it by its first and last IDs
+// and its count. So an entry whose outcome is uncertain (no answer, or a
+// 5xx) is frozen: from then on it is sent again exactly as it was, never
+// rebuilt with other records, until an answer says where it is stored.
+// A frozen entry stays at the head of its queue (shardQueue.frozen), so
+// invariant 2 holds for it as for any refused entry.
 
 const (
 	maxRequestEntries = 500     // PutRecords' limit
@@ -51,7 +61,9 @@ const (
 )
 
 type shardQueue struct {
-	shard   Shard
+	shard Shard
+	// frozen are entries to send again as they are, before recs.
+	frozen  []entry
 	recs    []*pending // in Put order
 	bytes   int64      // the records' sizes, summed
 	busy    bool       // an entry of this queue is in flight
@@ -65,6 +77,8 @@ type entry struct {
 	q          *shardQueue
 	recs       []*pending
 	aggregated bool
+	ids        bool // its records carry their IDs
+	frozen     bool // sent with an uncertain outcome: resend as it is
 	pk, ehk    string
 	data       []byte
 }
@@ -116,11 +130,14 @@ func newDispatcher(p *Producer, m *ShardMap) *dispatcher {
 // flight (see the type's comment).
 func (d *dispatcher) setMap(m *ShardMap, now time.Time, requeue []*pending) {
 	all := requeue
+	var frozen []entry
 	old := d.queues
 	for _, q := range old {
 		all = append(all, q.recs...)
+		frozen = append(frozen, q.frozen...)
 	}
 	slices.SortFunc(all, func(a, b *pending) int { return cmpSeq(a.seq, b.seq) })
+	slices.SortFunc(frozen, func(a, b entry) int { return cmpSeq(a.recs[0].seq, b.recs[0].seq) })
 	d.m = m
 	d.queues = make(map[string]*shardQueue, len(m.shards))
 	for _, s := range m.shards {
@@ -131,6 +148,12 @@ func (d *dispatcher) setMap(m *ShardMap, now time.Time, requeue []*pending) {
 			q.limiter = newShardLimiter(d.p.cfg.RateLimit, now)
 		}
 		d.queues[s.ID] = q
+	}
+	// A frozen entry goes where its hash key (its head's) now lands, before
+	// the records: they were all put after it.
+	for _, e := range frozen {
+		e.q = d.queues[m.Lookup(e.recs[0].hash).ID]
+		e.q.frozen = append(e.q.frozen, e)
 	}
 	for _, pd := range all {
 		d.queues[m.Lookup(pd.hash).ID].push(pd)
@@ -171,6 +194,9 @@ func (d *dispatcher) run() {
 		case pd := <-puts:
 			d.nextSeq++
 			pd.seq, pd.put = d.nextSeq, time.Now()
+			if d.ids() {
+				pd.idTag = kpl.ID{Producer: d.p.id, Seq: pd.seq}.Tag()
+			}
 			d.queues[d.m.Lookup(pd.hash).ID].push(pd)
 			d.queued++
 			d.p.cfg.Metrics.userRecordsReceived.WithLabelValues(d.p.cfg.Stream).Inc()
@@ -274,14 +300,13 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 			if len(entries) == maxRequestEntries {
 				break
 			}
-			if q.busy || len(q.recs) == 0 {
+			if q.busy || q.empty() {
 				continue
 			}
 			d.expire(q, now)
-			if len(q.recs) == 0 {
+			if q.empty() {
 				continue
 			}
-			head := q.recs[0]
 			// Wait for the backoff after a failure, for others to share
 			// the request and the aggregate (Linger) unless an aggregate's
 			// worth is already waiting, and for the shard's rate.
@@ -289,13 +314,18 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 				wake = min(wake, w)
 				continue
 			}
-			if !d.draining && len(d.flushes) == 0 && q.bytes < int64(d.p.cfg.AggregationMaxSize) {
-				if w := head.put.Add(d.p.cfg.Linger).Sub(now); w > 0 {
-					wake = min(wake, w)
-					continue
+			var e entry
+			if len(q.frozen) > 0 {
+				e = q.frozen[0]
+			} else {
+				if !d.draining && len(d.flushes) == 0 && q.bytes < int64(d.p.cfg.AggregationMaxSize) {
+					if w := q.recs[0].put.Add(d.p.cfg.Linger).Sub(now); w > 0 {
+						wake = min(wake, w)
+						continue
+					}
 				}
+				e = d.buildEntry(q)
 			}
-			e := d.buildEntry(q)
 			if bytes+e.size() > maxRequestBytes && len(entries) > 0 {
 				continue
 			}
@@ -304,7 +334,11 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 				continue
 			}
 			q.busy = true
-			q.take(len(e.recs))
+			if e.frozen {
+				q.frozen = q.frozen[1:]
+			} else {
+				q.take(len(e.recs))
+			}
 			entries = append(entries, e)
 			bytes += e.size()
 		}
@@ -320,6 +354,13 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 // expire fails the records at the head of q whose TTL has passed. Only
 // the head: a record behind it is younger.
 func (d *dispatcher) expire(q *shardQueue, now time.Time) {
+	for len(q.frozen) > 0 && now.Sub(q.frozen[0].recs[0].put) > d.p.cfg.RecordTTL {
+		e := q.frozen[0]
+		q.frozen = q.frozen[1:]
+		for _, pd := range e.recs {
+			d.finish(pd, Result{Attempts: pd.attempts, Err: fmt.Errorf("producer: record not known to be stored within its TTL of %v (an answer was lost, so it may be): %w", d.p.cfg.RecordTTL, pd.lastErr)})
+		}
+	}
 	for len(q.recs) > 0 && q.recs[0].attempts > 0 && now.Sub(q.recs[0].put) > d.p.cfg.RecordTTL {
 		pd := q.recs[0]
 		q.take(1)
@@ -348,13 +389,24 @@ func (d *dispatcher) call(entries []entry) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.p.cfg.RequestTimeout)
 	start := time.Now()
-	out, err := d.p.cfg.Client.PutRecords(ctx, in)
+	out, err := d.p.cfg.Client.PutRecords(ctx, in, safeBodies)
 	d.p.cfg.Metrics.requestTime.WithLabelValues(d.p.cfg.Stream).Observe(time.Since(start).Seconds())
 	cancel()
 	if err == nil && len(out.Records) != len(entries) {
 		err = fmt.Errorf("producer: PutRecords answered %d entries for %d", len(out.Records), len(entries))
 	}
 	d.answers <- answer{entries: entries, out: out, err: err}
+}
+
+// safeBodies gives a call the client's HTTP client wrapped by package
+// sdkhttp, unless it is already: with the SDK's own, a call Kinesis
+// answered can fail as the SDK closes the connection under the answer
+// (sdkhttp's documentation), which would make a stored entry's outcome
+// uncertain for nothing.
+func safeBodies(o *kinesis.Options) {
+	if _, ok := o.HTTPClient.(*sdkhttp.Client); !ok && o.HTTPClient != nil {
+		o.HTTPClient = sdkhttp.Wrap(o.HTTPClient)
+	}
 }
 
 // handle takes a request's answer: stored records are done, refused ones
@@ -402,12 +454,17 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 			}
 			continue
 		}
-		// Back to the head (invariant 2). When the request's answer was
-		// lost the entry may be stored already: sending it again keeps
-		// the order (the copy lands before anything later of its key)
-		// and may store it twice, which the tags of the aggregated
-		// format will let Tributary and the consumer drop.
-		e.q.pushFront(e.recs)
+		// Back to the head (invariant 2). When the answer was lost the
+		// entry may be stored already: sending it again keeps the order
+		// (the copy lands before anything later of its key). With IDs it
+		// is frozen, so that Tributary recognises the copy; without, it
+		// may be stored twice.
+		if e.frozen || (e.ids && uncertain(err)) {
+			e.frozen = true
+			e.q.frozen = append([]entry{e}, e.q.frozen...)
+		} else {
+			e.q.pushFront(e.recs)
+		}
 		e.q.retryAt = now.Add(backoff(d.p.cfg.RetryDelay, e.recs[0].attempts))
 	}
 }
@@ -462,6 +519,11 @@ func (e *entryError) Error() string { return e.code + ": " + e.message }
 // ErrorCode is the entry's ErrorCode, as smithy.APIError has it.
 func (e *entryError) ErrorCode() string { return e.code }
 
+func (q *shardQueue) empty() bool { return len(q.frozen) == 0 && len(q.recs) == 0 }
+
+// ids reports whether records carry their IDs.
+func (d *dispatcher) ids() bool { return !d.p.cfg.DisableIDs && !d.p.cfg.DisableAggregation }
+
 func (q *shardQueue) push(pd *pending) {
 	q.recs = append(q.recs, pd)
 	q.bytes += pd.size
@@ -485,28 +547,37 @@ func (q *shardQueue) take(n int) {
 
 // buildEntry makes the next entry of q from its head: the KPL aggregate of
 // as many of its next records as fit in AggregationMaxSize, in Put order,
-// or the head alone when aggregation is off, when only one record would be
-// in it, or when the head is too large to aggregate. The aggregate is put
-// with the head's partition key and hash key, so it lands in the head's
-// shard, which the map predicts for every record of the queue.
+// or the head alone when aggregation is off, when the head is too large
+// to aggregate, or when only one record would be in it and records carry
+// no IDs (with IDs, one record is aggregated too, to carry its ID). The
+// aggregate is put with the head's partition key and hash key, so it
+// lands in the head's shard, which the map predicts for every record of
+// the queue.
 func (d *dispatcher) buildEntry(q *shardQueue) entry {
 	head := q.recs[0]
 	alone := entry{q: q, recs: q.recs[:1:1], pk: head.rec.PartitionKey, ehk: head.rec.ExplicitHashKey, data: head.rec.Data}
-	if d.p.cfg.DisableAggregation || len(q.recs) == 1 {
+	ids := d.ids()
+	if d.p.cfg.DisableAggregation || (len(q.recs) == 1 && !ids) {
 		return alone
 	}
 	agg := kpl.NewAggregator(d.p.cfg.AggregationMaxSize, len(head.rec.PartitionKey))
+	var tags [1]kpl.Tag
 	n := 0
 	for _, pd := range q.recs {
-		if agg.Add(kpl.Record{PartitionKey: pd.rec.PartitionKey, ExplicitHashKey: pd.rec.ExplicitHashKey, Data: pd.rec.Data}) != nil {
+		r := kpl.Record{PartitionKey: pd.rec.PartitionKey, ExplicitHashKey: pd.rec.ExplicitHashKey, Data: pd.rec.Data}
+		if ids {
+			tags[0] = pd.idTag
+			r.Tags = tags[:]
+		}
+		if agg.Add(r) != nil {
 			break // full, or this record is too large to aggregate: it goes next
 		}
 		n++
 	}
-	if n <= 1 {
+	if n == 0 || (n == 1 && !ids) {
 		return alone
 	}
-	return entry{q: q, recs: q.recs[:n:n], aggregated: true, pk: head.rec.PartitionKey, ehk: head.hash.String(), data: agg.Bytes()}
+	return entry{q: q, recs: q.recs[:n:n], aggregated: true, ids: ids, pk: head.rec.PartitionKey, ehk: head.hash.String(), data: agg.Bytes()}
 }
 
 // errorCode names a failed request's error for ErrorsByCode: the AWS

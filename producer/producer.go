@@ -2,6 +2,8 @@ package producer
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/tributary-io/tributary/kpl"
 )
 
 // Client is the part of *kinesis.Client the producer uses.
@@ -50,8 +54,16 @@ type Config struct {
 	// Default 51,200 bytes, KPL's AggregationMaxSize. Records larger than
 	// it are sent alone, up to the stream's maximum record size.
 	AggregationMaxSize int
-	// DisableAggregation sends every record alone.
+	// DisableAggregation sends every record alone. Records sent alone
+	// carry no IDs, so it turns exactly-once writes off too.
 	DisableAggregation bool
+	// DisableIDs leaves out the tag that marks each aggregated record
+	// with the producer's ID and its sequence (kpl.ID), which Tributary
+	// uses to store an aggregate sent again only once and consumers to
+	// drop copies. It saves some 30 bytes per record. Without IDs, a
+	// PutRecords whose answer is lost is sent again and may store its
+	// records twice (in order: the copy lands before anything later).
+	DisableIDs bool
 	// Metrics receives the producer's metrics; nil means collectors of
 	// its own that nothing registers (see NewMetrics).
 	Metrics *Metrics
@@ -141,6 +153,7 @@ var ErrClosed = errors.New("producer: closed")
 // the invariants in dispatch.go. All methods are safe for concurrent use.
 type Producer struct {
 	cfg  Config
+	id   string // see ID
 	puts chan *pending
 	// room bounds what is buffered: a slot per record, bytes by a
 	// condition on bufBytes.
@@ -154,12 +167,17 @@ type Producer struct {
 	done     chan struct{} // closed when the dispatcher has exited
 }
 
+// ID is the producer's identity in the records' IDs (kpl.ID): random,
+// and new for every producer, since its sequence starts again at 1.
+func (p *Producer) ID() string { return p.id }
+
 // pending is a record on its way, with what the producer keeps of it.
 type pending struct {
 	rec      Record
 	hash     HashKey
 	size     int64 // data and partition key, as Kinesis counts a record
 	seq      uint64
+	idTag    kpl.Tag // the record's ID (zero with DisableIDs)
 	put      time.Time
 	attempts int
 	lastErr  error
@@ -176,8 +194,11 @@ func New(ctx context.Context, cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	var id [8]byte
+	cryptorand.Read(id[:])
 	p := &Producer{
 		cfg:     cfg,
+		id:      base64.RawURLEncoding.EncodeToString(id[:]),
 		puts:    make(chan *pending),
 		room:    make(chan struct{}, cfg.MaxBufferedRecords),
 		flushes: make(chan *flushWait),
@@ -368,6 +389,22 @@ func (p *Producer) Close(ctx context.Context) error {
 func backoff(base time.Duration, attempt int) time.Duration {
 	d := base << min(max(attempt-1, 0), 5)
 	return time.Duration(rand.Int64N(int64(d))+1) + base/10
+}
+
+// uncertain reports whether a failed request may have stored its entries
+// all the same: no answer came (a timeout, a broken connection), or the
+// service failed (HTTP 5xx). A refusal (4xx, or an entry's ErrorCode)
+// stored nothing.
+func uncertain(err error) bool {
+	var entry *entryError
+	if errors.As(err, &entry) {
+		return false
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		return status.HTTPStatusCode() >= 500
+	}
+	return true
 }
 
 // retryable reports whether a failed entry or request may be sent again:

@@ -69,7 +69,7 @@ func listShards(ctx context.Context, c ShardLister, stream string, filter *types
 	}
 	var shards []Shard
 	for {
-		out, err := c.ListShards(ctx, in)
+		out, err := c.ListShards(ctx, in, safeBodies)
 		if err != nil {
 			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
 		}

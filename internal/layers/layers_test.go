@@ -29,7 +29,9 @@ var allowed = map[string][]string{
 	"api":           {"kinesis", "faults", "stream"},
 	"faults":        {"kinesis"},
 	"kinesis":       {},
-	"stream":        {"storage", "internal/*"},
+	// stream reads the KPL format to store an aggregate sent again once
+	// (stream/dedup.go); kpl is standalone and shared with the clients.
+	"stream": {"storage", "kpl", "internal/*"},
 
 	"storage":             {},
 	"storage/local":       {"storage", "internal/*"},
