@@ -392,9 +392,10 @@ func backoff(base time.Duration, attempt int) time.Duration {
 }
 
 // uncertain reports whether a failed request may have stored its entries
-// all the same: no answer came (a timeout, a broken connection), or the
-// service failed (HTTP 5xx). A refusal (4xx, or an entry's ErrorCode)
-// stored nothing.
+// all the same: no answer came (a timeout, a broken connection), the
+// answer was cut short (a 200 whose body could not be read), or the
+// service failed (HTTP 5xx). Only a refusal (HTTP 4xx, or an entry's
+// ErrorCode) is known to have stored nothing.
 func uncertain(err error) bool {
 	var entry *entryError
 	if errors.As(err, &entry) {
@@ -402,7 +403,8 @@ func uncertain(err error) bool {
 	}
 	var status interface{ HTTPStatusCode() int }
 	if errors.As(err, &status) {
-		return status.HTTPStatusCode() >= 500
+		code := status.HTTPStatusCode()
+		return code < 400 || code >= 500
 	}
 	return true
 }

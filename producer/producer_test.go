@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -165,5 +168,30 @@ func TestEveryPutEndsInOneOutcome(t *testing.T) {
 	}
 	if err := p2.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestUncertain(t *testing.T) {
+	response := func(code int) error {
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: code}}, Err: errors.New("failed")}}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"entry refused", &entryError{code: "ProvisionedThroughputExceededException"}, false},
+		{"400", fmt.Errorf("operation error: %w", response(400)), false},
+		{"429", response(429), false},
+		{"500", response(500), true},
+		{"503", response(503), true},
+		{"200 cut short", response(200), true},
+		{"no answer", errors.New("connection reset by peer"), true},
+		{"timeout", context.DeadlineExceeded, true},
+	} {
+		if got := uncertain(tt.err); got != tt.want {
+			t.Errorf("%s: uncertain = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
