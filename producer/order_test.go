@@ -24,7 +24,7 @@ import (
 // of every PutRecords' entries with InternalFailure (faults'
 // put_records_failures: the failed entries are not stored, the others
 // are), and creates stream s.
-func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Client {
+func newFaultyTributary(t *testing.T, fraction float64, shards int, more ...faults.Rule) *kinesis.Client {
 	t.Helper()
 	ctx := context.Background()
 	inj := faults.New(7)
@@ -32,7 +32,10 @@ func newFaultyTributary(t *testing.T, fraction float64, shards int) *kinesis.Cli
 		// InternalFailure, not the default ProvisionedThroughputExceeded:
 		// the producer rightly slows a shard down on throttling, which would
 		// make these tests slow without testing more of the order.
-		if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: fraction, ErrorCode: "InternalFailure"}); err != nil {
+		more = append(more, faults.Rule{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: fraction, ErrorCode: "InternalFailure"})
+	}
+	for _, r := range more {
+		if _, err := inj.Add(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -235,14 +238,15 @@ func naiveLoop(t *testing.T, kc *kinesis.Client, keys, perKey int) {
 }
 
 // TestOrderAcrossReshards is the run: 100,000 records of 1,000
-// keys into 8 shards, 30 % of every PutRecords' entries failing, a split
-// after the first third is stored and a merge after the second, so that
-// the producer's map is stale each time. Every key's records come back in
+// keys into 8 shards, 30 % of every PutRecords' entries failing and a
+// tenth of the answers lost after the records were stored, a split after
+// the first third is stored and a merge after the second, so that the
+// producer's map is stale each time. Every key's records come back in
 // Put order, parents before children, each exactly once.
 func TestOrderAcrossReshards(t *testing.T) {
 	const keys, perKey, shards = 1000, 100, 8
 	ctx := context.Background()
-	kc := newFaultyTributary(t, 0.3, shards)
+	kc := newFaultyTributary(t, 0.3, shards, faults.Rule{Operation: "PutRecords", Effect: faults.EffectLoseAnswer, Probability: 0.1})
 	p, err := New(ctx, Config{Stream: "s", Client: kc, RetryDelay: time.Millisecond, Linger: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +302,8 @@ func TestOrderAcrossReshards(t *testing.T) {
 		t.Errorf("%d records are in aggregates KCL drops, but the producer sent %d again", kclDrops, resent)
 	}
 	// Read whole, the first copies come first: in order, and the
-	// duplicates are exactly the records sent again.
+	// duplicates are exactly the records sent again after a reshard (the
+	// copies sent again after a lost answer were recognised by their IDs).
 	outOfOrder, dups, missing = checkOrder(all, keys, perKey)
 	if outOfOrder != 0 || dups != resent || missing != 0 {
 		t.Errorf("read whole: %d keys out of order, %d duplicates, %d missing; want 0, %d, 0", outOfOrder, dups, missing, resent)
