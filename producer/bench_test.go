@@ -49,10 +49,16 @@ var benchKeys = func() []string {
 	return keys
 }()
 
-func BenchmarkIngestProducer(b *testing.B) {
+func BenchmarkIngestProducer(b *testing.B) { benchmarkIngestProducer(b, false) }
+
+// BenchmarkIngestProducerNoIDs is the producer without the records' IDs
+// (exactly-once off), to measure what they cost.
+func BenchmarkIngestProducerNoIDs(b *testing.B) { benchmarkIngestProducer(b, true) }
+
+func benchmarkIngestProducer(b *testing.B, disableIDs bool) {
 	ctx := context.Background()
 	kc := benchTributary(b)
-	p, err := New(ctx, Config{Stream: "s", Client: kc, RateLimit: 1000, Linger: 5 * time.Millisecond})
+	p, err := New(ctx, Config{Stream: "s", Client: kc, RateLimit: 1000, Linger: 5 * time.Millisecond, DisableIDs: disableIDs})
 	if err != nil {
 		b.Fatal(err)
 	}
