@@ -39,12 +39,13 @@ Run 'tributary serve --help' for the server's flags and
 `
 
 func main() {
-	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv))
 }
 
-// runMain runs the command line args and returns the exit status: 0 on
+// runMain runs the command line args, with stdin the standard input of
+// the commands that read it (put), and returns the exit status: 0 on
 // success, 1 if the command failed, 2 if it was used wrongly.
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
