@@ -6,6 +6,7 @@
 //	tributary serve [flags]   run the server (tributary serve --help)
 //	tributary bench [flags]   measure a Kinesis endpoint (tributary bench --help)
 //	tributary faults ...      inject faults into a server (tributary faults --help)
+//	tributary put [flags]     write records from standard input (tributary put --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -31,11 +32,13 @@ Commands:
   serve     Run the server
   bench     Measure a Kinesis endpoint: throughput, latency, many shards
   faults    Inject faults into a server started with --admin
+  put       Write records read from standard input to a stream
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
-Run 'tributary serve --help' for the server's flags and
-'tributary bench --help' for the benchmark's.
+Run 'tributary serve --help' for the server's flags,
+'tributary bench --help' for the benchmark's and
+'tributary put --help' for put's.
 `
 
 func main() {
@@ -57,6 +60,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return benchMain(ctx, rest, stdout, stderr)
 	case "faults":
 		return faultsMain(ctx, rest, stdout, stderr)
+	case "put":
+		return putMain(ctx, rest, stdin, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -74,6 +79,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprint(stdout, benchUsage())
 		case len(rest) == 1 && rest[0] == "faults":
 			fmt.Fprint(stdout, faultsUsage())
+		case len(rest) == 1 && rest[0] == "put":
+			fmt.Fprint(stdout, putUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:
