@@ -41,7 +41,7 @@ func TestBenchUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			status := runMain(context.Background(), tt.args, &stdout, &stderr, env(nil))
+			status := runMain(context.Background(), tt.args, nil, &stdout, &stderr, env(nil))
 			if status != tt.wantStatus {
 				t.Errorf("status = %d, want %d; stderr:\n%s", status, tt.wantStatus, stderr.String())
 			}
@@ -80,7 +80,7 @@ func TestBenchUnreachableEndpoint(t *testing.T) {
 	l.Close()
 
 	var stdout, stderr bytes.Buffer
-	status := runMain(context.Background(), []string{"bench", "--endpoint", "http://" + addr, "--workload", "latency", "--create-timeout", "2s"}, &stdout, &stderr, env(nil))
+	status := runMain(context.Background(), []string{"bench", "--endpoint", "http://" + addr, "--workload", "latency", "--create-timeout", "2s"}, nil, &stdout, &stderr, env(nil))
 	if status != 1 {
 		t.Errorf("status = %d, want 1; stderr:\n%s", status, stderr.String())
 	}
@@ -116,7 +116,7 @@ func TestBenchAllWorkloads(t *testing.T) {
 		"--many-shards", "16",
 		"--many-shards-duration", "1s",
 		"--create-timeout", "10s",
-	}, &stdout, &stderr, env(nil))
+	}, nil, &stdout, &stderr, env(nil))
 	if status != 0 {
 		t.Fatalf("status = %d, want 0; stderr:\n%s", status, stderr.String())
 	}

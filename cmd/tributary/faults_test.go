@@ -32,7 +32,7 @@ func startFaultServer(t *testing.T, edit func(*serveConfig)) (string, *syncBuffe
 // and output.
 func faultsCLI(args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), append([]string{"faults"}, args...), &stdout, &stderr, env(nil))
+	code := runMain(context.Background(), append([]string{"faults"}, args...), nil, &stdout, &stderr, env(nil))
 	return code, stdout.String(), stderr.String()
 }
 
@@ -213,7 +213,7 @@ func TestFaultsHelp(t *testing.T) {
 		t.Errorf("no subcommand: exit %d, want 2", code)
 	}
 	var out bytes.Buffer
-	if code := runMain(context.Background(), []string{"help", "faults"}, &out, &out, env(nil)); code != 0 || !strings.Contains(out.String(), "tributary faults add") {
+	if code := runMain(context.Background(), []string{"help", "faults"}, nil, &out, &out, env(nil)); code != 0 || !strings.Contains(out.String(), "tributary faults add") {
 		t.Errorf("help faults: %d %s", code, out.String())
 	}
 }

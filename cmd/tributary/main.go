@@ -6,6 +6,7 @@
 //	tributary serve [flags]   run the server (tributary serve --help)
 //	tributary bench [flags]   measure a Kinesis endpoint (tributary bench --help)
 //	tributary faults ...      inject faults into a server (tributary faults --help)
+//	tributary put [flags]     write records from standard input (tributary put --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -31,20 +32,23 @@ Commands:
   serve     Run the server
   bench     Measure a Kinesis endpoint: throughput, latency, many shards
   faults    Inject faults into a server started with --admin
+  put       Write records read from standard input to a stream
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
-Run 'tributary serve --help' for the server's flags and
-'tributary bench --help' for the benchmark's.
+Run 'tributary serve --help' for the server's flags,
+'tributary bench --help' for the benchmark's and
+'tributary put --help' for put's.
 `
 
 func main() {
-	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv))
 }
 
-// runMain runs the command line args and returns the exit status: 0 on
+// runMain runs the command line args, with stdin the standard input of
+// the commands that read it (put), and returns the exit status: 0 on
 // success, 1 if the command failed, 2 if it was used wrongly.
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -56,6 +60,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return benchMain(ctx, rest, stdout, stderr)
 	case "faults":
 		return faultsMain(ctx, rest, stdout, stderr)
+	case "put":
+		return putMain(ctx, rest, stdin, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -73,6 +79,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 			fmt.Fprint(stdout, benchUsage())
 		case len(rest) == 1 && rest[0] == "faults":
 			fmt.Fprint(stdout, faultsUsage())
+		case len(rest) == 1 && rest[0] == "put":
+			fmt.Fprint(stdout, putUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:

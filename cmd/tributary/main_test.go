@@ -32,7 +32,7 @@ func TestRunMain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			status := runMain(context.Background(), tt.args, &stdout, &stderr, env(nil))
+			status := runMain(context.Background(), tt.args, nil, &stdout, &stderr, env(nil))
 			if status != tt.wantStatus {
 				t.Errorf("status = %d, want %d", status, tt.wantStatus)
 			}

@@ -25,7 +25,7 @@ const serveChildEnv = "TRIBUTARY_TEST_SERVE_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(serveChildEnv); args != "" {
-		os.Exit(runMain(context.Background(), strings.Split(args, "\n"), os.Stdout, os.Stderr, os.LookupEnv))
+		os.Exit(runMain(context.Background(), strings.Split(args, "\n"), os.Stdin, os.Stdout, os.Stderr, os.LookupEnv))
 	}
 	os.Exit(m.Run())
 }
