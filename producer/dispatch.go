@@ -69,6 +69,10 @@ type shardQueue struct {
 	busy    bool       // an entry of this queue is in flight
 	retryAt time.Time  // after a failure, when the head may go again
 	limiter *shardLimiter
+	// isolate sends the queue's next entry in a request of its own: a
+	// request it was in was refused whole as invalid, and alone it either
+	// goes through or fails without taking others with it.
+	isolate bool
 }
 
 // entry is one PutRecords entry: one record alone, or the KPL aggregate
@@ -107,6 +111,8 @@ type dispatcher struct {
 	// rebuilt once nothing is in flight.
 	refresh   bool
 	refreshAt time.Time
+	// aborted is Close's ctx's error once it ended: nothing more is sent.
+	aborted error
 	// misplaced are stored aggregates that landed in a shard the map did
 	// not predict, waiting for the new map to tell whether KCL reads them.
 	misplaced []misplaced
@@ -176,12 +182,15 @@ func (d *dispatcher) run() {
 	defer timer.Stop()
 	for {
 		now := time.Now()
-		if d.refresh && d.inFlight == 0 {
+		if d.refresh && d.inFlight == 0 && d.aborted == nil {
 			d.reloadMap(now)
 		}
 		wake := d.send(now)
 		if d.draining && d.queued == 0 && d.inFlight == 0 {
 			return
+		}
+		if d.aborted != nil {
+			wake = time.Hour // only answers to wait for
 		}
 		timer.Reset(wake)
 		puts, stop := d.p.puts, d.p.stop
@@ -214,6 +223,8 @@ func (d *dispatcher) run() {
 		case <-timer.C:
 		case <-stop:
 			d.draining = true
+		case err := <-d.p.abort:
+			d.abort(err)
 		}
 	}
 }
@@ -282,10 +293,35 @@ func (d *dispatcher) settleMisplaced(ctx context.Context, m *ShardMap) ([]*pendi
 	return requeue, nil
 }
 
+// abort fails every record not under way with err, and makes the answers
+// to come final.
+func (d *dispatcher) abort(err error) {
+	d.aborted = err
+	fail := func(recs []*pending) {
+		for _, pd := range recs {
+			d.finish(pd, Result{Attempts: pd.attempts, Err: fmt.Errorf("producer: closed before the record was stored: %w", err)})
+		}
+	}
+	for _, q := range d.queues {
+		for _, e := range q.frozen {
+			fail(e.recs)
+		}
+		fail(q.recs)
+		q.frozen, q.recs, q.bytes = nil, nil, 0
+	}
+	for _, mp := range d.misplaced {
+		fail(mp.e.recs)
+	}
+	d.misplaced = nil
+}
+
 // send starts every request it can and returns how long to sleep before
 // something may be ready.
 func (d *dispatcher) send(now time.Time) time.Duration {
 	wake := time.Hour
+	if d.aborted != nil {
+		return wake
+	}
 	if !d.refresh && !now.Before(d.refreshAt) {
 		d.refresh = true
 	}
@@ -300,7 +336,7 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 			if len(entries) == maxRequestEntries {
 				break
 			}
-			if q.busy || q.empty() {
+			if q.busy || q.empty() || (q.isolate && len(entries) > 0) {
 				continue
 			}
 			d.expire(q, now)
@@ -341,6 +377,10 @@ func (d *dispatcher) send(now time.Time) time.Duration {
 			}
 			entries = append(entries, e)
 			bytes += e.size()
+			if q.isolate {
+				q.isolate = false
+				break
+			}
 		}
 		if len(entries) == 0 {
 			break
@@ -428,7 +468,7 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 				m.kinesisRecordsDataPut.WithLabelValues(stream, shard).Add(float64(e.size()))
 				if shard != e.q.shard.ID {
 					d.refresh = true // the map is out of date
-					if e.aggregated {
+					if e.aggregated && d.aborted == nil {
 						// Done only once the new map shows KCL reads it
 						// (see the invariants above).
 						d.misplaced = append(d.misplaced, misplaced{e: e, shardID: shard, seqNum: aws.ToString(res.SequenceNumber)})
@@ -447,6 +487,23 @@ func (d *dispatcher) handle(a answer, now time.Time) {
 		}
 		for _, pd := range e.recs {
 			pd.lastErr = err
+		}
+		if d.aborted != nil {
+			for _, pd := range e.recs {
+				d.finish(pd, Result{Attempts: pd.attempts, Err: fmt.Errorf("producer: closed before the record was stored: %w", err)})
+			}
+			continue
+		}
+		if a.err != nil && len(a.entries) > 1 && invalid(a.err) {
+			// Refused whole for one entry, perhaps not this one: each
+			// entry goes again alone, before anything after it.
+			e.q.isolate = true
+			if e.frozen {
+				e.q.frozen = append([]entry{e}, e.q.frozen...)
+			} else {
+				e.q.pushFront(e.recs)
+			}
+			continue
 		}
 		if !retryable(err) {
 			for _, pd := range e.recs {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
@@ -163,6 +164,7 @@ type Producer struct {
 	bufBytes int64
 	closed   bool
 	flushes  chan *flushWait
+	abort    chan error    // Close's ctx ended: fail what is left with it
 	stop     chan struct{} // closed by Close: the dispatcher drains and exits
 	done     chan struct{} // closed when the dispatcher has exited
 }
@@ -202,6 +204,7 @@ func New(ctx context.Context, cfg Config) (*Producer, error) {
 		puts:    make(chan *pending),
 		room:    make(chan struct{}, cfg.MaxBufferedRecords),
 		flushes: make(chan *flushWait),
+		abort:   make(chan error),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -265,6 +268,15 @@ func (p *Producer) prepare(rec Record) (*pending, error) {
 	if rec.PartitionKey == "" {
 		return nil, errors.New("producer: a record needs a partition key")
 	}
+	// Kinesis refuses a whole PutRecords for one bad entry, so what can
+	// be checked here is (the record's size against the stream's maximum
+	// cannot: see dispatcher.handle).
+	if n := utf8.RuneCountInString(rec.PartitionKey); n > maxPartitionKeyLen {
+		return nil, fmt.Errorf("producer: partition key of %d characters; Kinesis takes at most %d", n, maxPartitionKeyLen)
+	}
+	if len(rec.Data) > maxRecordBytes {
+		return nil, fmt.Errorf("producer: %d bytes of data; Kinesis stores at most %d in a record", len(rec.Data), maxRecordBytes)
+	}
 	h := HashKeyOf(rec.PartitionKey)
 	if rec.ExplicitHashKey != "" {
 		var err error
@@ -306,6 +318,11 @@ func (p *Producer) release(pd *pending) {
 	p.mu.Unlock()
 	<-p.room
 }
+
+const (
+	maxPartitionKeyLen = 256      // characters
+	maxRecordBytes     = 10 << 20 // the largest maximum record size a stream can have
+)
 
 // ErrBufferFull is returned by TryPut when the buffer is at its limits.
 var ErrBufferFull = errors.New("producer: buffer full")
@@ -366,8 +383,9 @@ func (p *Producer) Flush(ctx context.Context) error {
 }
 
 // Close stops taking records, sends what is buffered and waits for every
-// outcome, or until ctx ends (records still unanswered then fail with
-// ctx's error).
+// outcome, or until ctx ends. Then the records not yet sent fail with
+// ctx's error at once, and those in a request under way get the request's
+// outcome when it comes (stored, or failed without another attempt).
 func (p *Producer) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if !p.closed {
@@ -380,6 +398,10 @@ func (p *Producer) Close(ctx context.Context) error {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
+		select {
+		case p.abort <- ctx.Err():
+		case <-p.done:
+		}
 		return ctx.Err()
 	}
 }
@@ -407,6 +429,17 @@ func uncertain(err error) bool {
 		return code < 400 || code >= 500
 	}
 	return true
+}
+
+// invalid reports whether a request was refused as invalid, which
+// Kinesis answers for the whole request when one entry is (too large for
+// the stream, say).
+func invalid(err error) bool {
+	switch errorCode(err) {
+	case "InvalidArgumentException", "ValidationException":
+		return true
+	}
+	return false
 }
 
 // retryable reports whether a failed entry or request may be sent again:

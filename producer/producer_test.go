@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/tributary-io/tributary/faults"
+	"github.com/tributary-io/tributary/internal/inproc"
 )
 
 // TestFlushAndTryPut: with a Linger far longer than the test, records go
@@ -193,5 +197,117 @@ func TestUncertain(t *testing.T) {
 		if got := uncertain(tt.err); got != tt.want {
 			t.Errorf("%s: uncertain = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestCloseWhenCtxEnds: Close's ctx ends while requests are slow; the
+// records not yet sent fail at once with its error, those under way get
+// their request's outcome, and none is left without one.
+func TestCloseWhenCtxEnds(t *testing.T) {
+	ctx := context.Background()
+	inj := faults.New(1)
+	if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectLatency, Latency: faults.Duration(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	kc := inproc.Start(t, inproc.Options{Faults: inj})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ctx, Config{Stream: "s", Client: kc, Linger: time.Millisecond, AggregationMaxSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futures []*Future
+	for i := range 2000 {
+		f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint(i), Data: make([]byte, 100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	time.Sleep(100 * time.Millisecond) // the first requests are under way
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := p.Close(cctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v, want the deadline", err)
+	}
+	stored, aborted := 0, 0
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	for i, f := range futures {
+		res, err := f.Wait(wctx)
+		switch {
+		case err != nil:
+			t.Fatalf("record %d has no outcome: %v", i, err)
+		case res.Err == nil:
+			stored++
+		case errors.Is(res.Err, context.DeadlineExceeded):
+			aborted++
+		default:
+			t.Fatalf("record %d: %v", i, res.Err)
+		}
+	}
+	t.Logf("%d stored (under way at Close's deadline), %d failed with it", stored, aborted)
+	if stored == 0 || aborted == 0 {
+		t.Errorf("%d stored and %d failed with the deadline; want some of each", stored, aborted)
+	}
+}
+
+// TestInvalidRecordIsolated: Kinesis refuses a whole PutRecords for one
+// record larger than the stream's maximum; the producer sends the
+// request's entries again one by one, so only that record fails.
+func TestInvalidRecordIsolated(t *testing.T) {
+	ctx := context.Background()
+	inj := faults.New(1)
+	// The first request is slow, and only one goes at a time, so that the
+	// records put meanwhile all leave together in the second.
+	if _, err := inj.Add(faults.Rule{Operation: "PutRecords", Effect: faults.EffectLatency, Latency: faults.Duration(300 * time.Millisecond), Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	kc := inproc.Start(t, inproc.Options{Faults: inj})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ctx, Config{Stream: "s", Client: kc, Linger: time.Millisecond, MaxInFlight: 1, RateLimit: 100}) // a 2 MiB entry is above a shard's rate
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := p.Put(ctx, Record{PartitionKey: "first", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // it is under way
+	var futures []*Future
+	for i := range 400 {
+		data := make([]byte, 100)
+		if i == 0 {
+			data = make([]byte, 2<<20) // the stream's maximum is 1 MiB
+		}
+		f, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint(i), Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := first.Wait(ctx); res.Err != nil || res.Attempts != 1 {
+		t.Fatalf("the first record: %+v", res)
+	}
+	for i, f := range futures {
+		res, _ := f.Wait(ctx)
+		if i == 0 {
+			if errorCode(res.Err) != "InvalidArgumentException" || res.Attempts != 2 {
+				t.Errorf("the 2 MiB record: %+v; want InvalidArgumentException on its second attempt, alone", res)
+			}
+			continue
+		}
+		if res.Err != nil {
+			t.Errorf("record %d failed with the large one: %v", i, res.Err)
+		}
+	}
+	if _, err := p.Put(ctx, Record{PartitionKey: strings.Repeat("k", 257), Data: []byte("x")}); err == nil || !strings.Contains(err.Error(), "at most 256") {
+		t.Errorf("Put with a 257-character key: %v", err)
 	}
 }
