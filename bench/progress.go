@@ -3,11 +3,12 @@ package bench
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/cli"
 )
 
 // progressInterval is the time between progress lines.
@@ -23,18 +24,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	return &progress{w: w, tty: isTerminal(w)}
-}
-
-// isTerminal reports whether w is a terminal. golang.org/x/term is not a
-// dependency; a character device is a good enough test for this purpose.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return &progress{w: w, tty: cli.IsTerminal(w)}
 }
 
 // start reports the rate at which count grows, under label, every second
@@ -66,7 +56,7 @@ func (p *progress) start(label string, count *atomic.Int64) (stop func()) {
 				// workload shorter than a tick reports something.
 				n, elapsed := count.Load(), time.Since(begin)
 				show(fmt.Sprintf("%s: %.1fs %s records, %s rec/s overall", label, elapsed.Seconds(),
-					thousands(n), thousands(int64(float64(n)/max(elapsed.Seconds(), 1e-9)))))
+					cli.Thousands(n), cli.Thousands(int64(float64(n)/max(elapsed.Seconds(), 1e-9)))))
 				if p.tty {
 					fmt.Fprint(p.w, "\n")
 				}
@@ -75,7 +65,7 @@ func (p *progress) start(label string, count *atomic.Int64) (stop func()) {
 				n := count.Load()
 				rate := float64(n-lastN) / now.Sub(last).Seconds()
 				last, lastN = now, n
-				show(fmt.Sprintf("%s: %.1fs %s rec/s", label, now.Sub(begin).Seconds(), thousands(int64(rate))))
+				show(fmt.Sprintf("%s: %.1fs %s rec/s", label, now.Sub(begin).Seconds(), cli.Thousands(int64(rate))))
 			}
 		}
 	}()

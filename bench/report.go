@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/cli"
 )
 
 // Result is the outcome of a run, written with --json. Its field names are
@@ -98,8 +100,8 @@ func writeSummary(w io.Writer, r Result) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			x.Name, orDash(x.RecordSize, sizeLabel), orDash(x.Producers, strconv.Itoa), orDash(x.Shards, strconv.Itoa),
-			x.DurationS, thousands(x.Records), thousands(int64(x.RecordsPerSec)), mb, p50, p99, pmax,
-			thousands(x.Calls), thousands(x.FailedRecords), thousands(x.RetriedCalls),
+			x.DurationS, cli.Thousands(x.Records), cli.Thousands(int64(x.RecordsPerSec)), mb, p50, p99, pmax,
+			cli.Thousands(x.Calls), cli.Thousands(x.FailedRecords), cli.Thousands(x.RetriedCalls),
 			x.RSSStartBytes, x.RSSEndBytes)
 	}
 	tw.Flush()
@@ -115,26 +117,6 @@ func orDash(n int, format func(int) string) string {
 		return "-"
 	}
 	return format(n)
-}
-
-// thousands writes n with comma separators: 1,234,567.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
 }
 
 // writeJSON writes r as indented JSON to path, or to stdout if path is "-".

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/cli"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -696,12 +698,12 @@ func (s *soak) progress(ctx context.Context) {
 			lastAcked, last = acked, now
 			errs, _ := s.errs.snapshot()
 			fmt.Fprintf(s.b.stderr, "soak: %.0fs of %v: acked %s (%s/s), read %s, maybe %s, throttled %s, streams %d created %d deleted, reshards %d, sessions %s (%s resumed), iterators expired %s, unexpected errors %d%s\n",
-				now.Sub(s.start).Seconds(), s.opts.Duration, thousands(acked), thousands(int64(rate)),
-				thousands(s.c.read.Load()), thousands(s.c.maybe.Load()), thousands(s.c.throttled.Load()),
+				now.Sub(s.start).Seconds(), s.opts.Duration, cli.Thousands(acked), cli.Thousands(int64(rate)),
+				cli.Thousands(s.c.read.Load()), cli.Thousands(s.c.maybe.Load()), cli.Thousands(s.c.throttled.Load()),
 				s.c.streamsCreated.Load(), s.c.streamsDeleted.Load(),
 				s.c.splits.Load()+s.c.merges.Load()+s.c.shardCounts.Load(),
-				thousands(s.c.subscriptions.Load()), thousands(s.c.resubscriptions.Load()),
-				thousands(s.c.iteratorsExpired.Load()), errs, s.srv.progressText())
+				cli.Thousands(s.c.subscriptions.Load()), cli.Thousands(s.c.resubscriptions.Load()),
+				cli.Thousands(s.c.iteratorsExpired.Load()), errs, s.srv.progressText())
 		}
 	}
 }

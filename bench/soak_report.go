@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/cli"
 )
 
 // SoakResult is the soak's outcome, in WorkloadResult.Soak. Like Result,
@@ -243,13 +245,13 @@ func (s *soak) result(lifeS float64, drainStart, drainEnd time.Time, drained boo
 		}
 		r.Checks = append(r.Checks, checkOf(readBack, lost == 0,
 			"%s acknowledged records in the streams that lived to the end, %d readers of them: %s lost, %s expired (older than %v of retention when a reader went past them); of %s records whose PutRecords answer was lost, %s were stored (read by every reader), %s not (read by none), %s misses by readers of records others read (counted as lost); %s%s",
-			thousands(checkedAcked), checkedReaders, thousands(lost), thousands(expired), s.retention,
-			thousands(maybe.total), thousands(maybe.stored), thousands(maybe.absent), thousands(maybe.partial), drainNote, exampleText))
+			cli.Thousands(checkedAcked), checkedReaders, cli.Thousands(lost), cli.Thousands(expired), s.retention,
+			cli.Thousands(maybe.total), cli.Thousands(maybe.stored), cli.Thousands(maybe.absent), cli.Thousands(maybe.partial), drainNote, exampleText))
 	}
 	r.Checks = append(r.Checks,
-		checkOf("no record read twice", dups == 0, "%s duplicates over all %d readers, deleted streams' included", thousands(dups), len(r.Readers)),
-		checkOf("each partition key in order", order == 0, "%s records read after a later record of their key (parents are read before children)", thousands(order)),
-		checkOf("records intact", bad == 0, "%s records of another stream generation, unreadable, under a sequence number other than the acknowledged one, or stored though refused", thousands(bad)))
+		checkOf("no record read twice", dups == 0, "%s duplicates over all %d readers, deleted streams' included", cli.Thousands(dups), len(r.Readers)),
+		checkOf("each partition key in order", order == 0, "%s records read after a later record of their key (parents are read before children)", cli.Thousands(order)),
+		checkOf("records intact", bad == 0, "%s records of another stream generation, unreadable, under a sequence number other than the acknowledged one, or stored though refused", cli.Thousands(bad)))
 
 	r.Server, r.Checks = s.serverChecks(r.Checks)
 
@@ -419,7 +421,7 @@ func describeTasks(bg map[string]map[string]TaskStats) string {
 	var parts []string
 	for comp, tasks := range bg {
 		for name, t := range tasks {
-			parts = append(parts, fmt.Sprintf("%s %s: %s runs, %d failures, %d panics", comp, name, thousands(t.Runs), t.Failures, t.Panics))
+			parts = append(parts, fmt.Sprintf("%s %s: %s runs, %d failures, %d panics", comp, name, cli.Thousands(t.Runs), t.Failures, t.Panics))
 		}
 	}
 	if len(parts) == 0 {
@@ -433,8 +435,8 @@ func describeTasks(bg map[string]map[string]TaskStats) string {
 func writeSoakSummary(w io.Writer, r *SoakResult) {
 	fmt.Fprintf(w, "\nsoak: %.0fs of life, drained in %.1fs\n", r.LifeS, r.DrainS)
 	fmt.Fprintf(w, "  writes: %s acknowledged, %s maybe stored, %s throttled, %s PutRecords calls, %s calls in all\n",
-		thousands(r.Writes.Acked), thousands(r.Writes.Maybe), thousands(r.Writes.Throttled),
-		thousands(r.Writes.PutCalls), thousands(r.Writes.Calls))
+		cli.Thousands(r.Writes.Acked), cli.Thousands(r.Writes.Maybe), cli.Thousands(r.Writes.Throttled),
+		cli.Thousands(r.Writes.PutCalls), cli.Thousands(r.Writes.Calls))
 	l := r.Life
 	fmt.Fprintf(w, "  life: %d streams created, %d deleted; %d splits, %d merges, %d UpdateShardCount (%d more refused by the 10-per-24-hours quota), retention %d up %d down (%d refused for the stream's state); on-demand %d splits, %d merges in %d hot phases\n",
 		l.StreamsCreated, l.StreamsDeleted, l.Splits, l.Merges, l.ShardCountUpdates, l.ShardCountDaily, l.RetentionIncreases, l.RetentionDecreases, l.RefusedOps,

@@ -3,6 +3,8 @@ package bench
 import (
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/internal/cli"
 )
 
 // seq returns the durations 1ms, 2ms, ..., n ms.
@@ -86,8 +88,8 @@ func TestThousands(t *testing.T) {
 		{-1234, "-1,234"},
 	}
 	for _, tt := range tests {
-		if got := thousands(tt.in); got != tt.want {
-			t.Errorf("thousands(%d) = %q, want %q", tt.in, got, tt.want)
+		if got := cli.Thousands(tt.in); got != tt.want {
+			t.Errorf("cli.Thousands(%d) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/tributary-io/tributary/internal/cli"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -409,7 +411,7 @@ func (r *putRun) run(ctx context.Context, stdin io.Reader) error {
 	}
 	failed := r.failed.Load()
 	if more := failed - int64(len(r.failures)); more > 0 {
-		fmt.Fprintf(r.stderr, "tributary put: and %s more %s\n", thousands(more), plural(more, "failure", "failures"))
+		fmt.Fprintf(r.stderr, "tributary put: and %s more %s\n", cli.Thousands(more), plural(more, "failure", "failures"))
 	}
 	switch {
 	case interrupted && r.opts.Format == putFormatRaw:
@@ -419,8 +421,8 @@ func (r *putRun) run(ctx context.Context, stdin io.Reader) error {
 	}
 	n := r.read.Load()
 	fmt.Fprintf(r.stderr, "put %s %s (%.1f MiB) to stream %s in %.1fs: %s stored, %s failed\n",
-		thousands(n), plural(n, "record", "records"), float64(r.bytes.Load())/(1<<20), r.opts.Stream,
-		elapsed.Seconds(), thousands(r.stored.Load()), thousands(failed))
+		cli.Thousands(n), plural(n, "record", "records"), float64(r.bytes.Load())/(1<<20), r.opts.Stream,
+		elapsed.Seconds(), cli.Thousands(r.stored.Load()), cli.Thousands(failed))
 
 	var errs []error
 	// readErr is set before recs is closed, so only once seen closed.
@@ -429,10 +431,10 @@ func (r *putRun) run(ctx context.Context, stdin io.Reader) error {
 	}
 	if r.unanswered > 0 {
 		errs = append(errs, fmt.Errorf("%s %s had no answer within %v of the interrupt, and may or may not be stored",
-			thousands(int64(r.unanswered)), plural(int64(r.unanswered), "record", "records"), putFlushTimeout))
+			cli.Thousands(int64(r.unanswered)), plural(int64(r.unanswered), "record", "records"), putFlushTimeout))
 	}
 	if failed > int64(r.unanswered) {
-		errs = append(errs, fmt.Errorf("%s %s not stored", thousands(failed-int64(r.unanswered)), plural(failed-int64(r.unanswered), "record", "records")))
+		errs = append(errs, fmt.Errorf("%s %s not stored", cli.Thousands(failed-int64(r.unanswered)), plural(failed-int64(r.unanswered), "record", "records")))
 	}
 	return errors.Join(errs...)
 }
@@ -596,7 +598,7 @@ func (r *putRun) key(data []byte) (string, error) {
 func (r *putRun) checkSize(rec producer.Record) error {
 	if n := len(rec.Data) + len(rec.PartitionKey); n > r.maxRecord {
 		return fmt.Errorf("%s bytes, data and partition key, is larger than the maximum record size of stream %s, %s (UpdateMaxRecordSize raises it up to 10 MiB)",
-			thousands(int64(n)), r.opts.Stream, sizeText(r.maxRecord))
+			cli.Thousands(int64(n)), r.opts.Stream, sizeText(r.maxRecord))
 	}
 	return nil
 }
@@ -641,7 +643,7 @@ func where(line int) string {
 // the returned function is called; on a terminal that function clears
 // the line. Runs shorter than an interval print none.
 func (r *putRun) startProgress(start time.Time) (stop func()) {
-	tty := isTerminal(r.stderr)
+	tty := cli.IsTerminal(r.stderr)
 	every := putProgressPlain
 	if tty {
 		every = putProgressTTY
@@ -664,8 +666,8 @@ func (r *putRun) startProgress(start time.Time) (stop func()) {
 				rate := float64(stored-lastStored) / now.Sub(last).Seconds()
 				last, lastStored = now, stored
 				line := fmt.Sprintf("put: %.0fs %s read, %s stored, %s failed, %.1f MiB, %s rec/s",
-					now.Sub(start).Seconds(), thousands(r.read.Load()), thousands(stored),
-					thousands(r.failed.Load()), float64(r.bytes.Load())/(1<<20), thousands(int64(rate)))
+					now.Sub(start).Seconds(), cli.Thousands(r.read.Load()), cli.Thousands(stored),
+					cli.Thousands(r.failed.Load()), float64(r.bytes.Load())/(1<<20), cli.Thousands(int64(rate)))
 				if !tty {
 					fmt.Fprintln(r.stderr, line)
 					continue
@@ -794,7 +796,7 @@ func sizeText(n int) string {
 	case n >= 1<<10 && n%(1<<10) == 0:
 		return strconv.Itoa(n>>10) + " KiB"
 	}
-	return thousands(int64(n)) + " bytes"
+	return cli.Thousands(int64(n)) + " bytes"
 }
 
 func plural(n int64, one, many string) string {
@@ -802,36 +804,4 @@ func plural(n int64, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// thousands formats n with commas between groups of three digits, as
-// bench's reports do.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
-
-// isTerminal reports whether w is a terminal, as bench's progress decides
-// it: a character device.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

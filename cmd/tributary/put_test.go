@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/cli"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -172,7 +174,7 @@ func checkSummary(t *testing.T, stderr, stream string, n, stored, failed int) {
 		t.Errorf("no summary line in stderr:\n%s", stderr)
 		return
 	}
-	if m[1] != thousands(int64(n)) || m[3] != stream || m[5] != thousands(int64(stored)) || m[6] != thousands(int64(failed)) {
+	if m[1] != cli.Thousands(int64(n)) || m[3] != stream || m[5] != cli.Thousands(int64(stored)) || m[6] != cli.Thousands(int64(failed)) {
 		t.Errorf("summary %q, want %d records to stream %s, %d stored, %d failed", m[0], n, stream, stored, failed)
 	}
 }
@@ -412,7 +414,7 @@ func TestPutRefusedLines(t *testing.T) {
 		"tributary put: line 3: not a JSON value\n",
 		"tributary put: line 4: field \"id\" is null, not a string or a number\n",
 		"tributary put: line 5: not a JSON object, so no field \"id\" for --key-field\n",
-		"tributary put: line 6: " + thousands(int64(len(lines[5])+1)) + " bytes, data and partition key, is larger than the maximum record size of stream s, 1 MiB (UpdateMaxRecordSize raises it up to 10 MiB)\n",
+		"tributary put: line 6: " + cli.Thousands(int64(len(lines[5])+1)) + " bytes, data and partition key, is larger than the maximum record size of stream s, 1 MiB (UpdateMaxRecordSize raises it up to 10 MiB)\n",
 		"tributary put: and 3 more failures\n",
 		"tributary put: 8 records not stored\n",
 	} {

@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"producer": {"kpl", "sdkhttp"},
 
 	"internal/bgtask":   {},
+	"internal/cli":      {},
 	"internal/procstat": {},
 	"internal/tmpfs":    {},
 	"internal/layers":   {},
