@@ -45,7 +45,9 @@ var allowed = map[string][]string{
 
 	// The client libraries: clients of the Kinesis API through the AWS
 	// SDK, for AWS and Tributary alike, so nothing of the server.
-	"producer": {"kpl", "sdkhttp"},
+	"producer":           {"kpl", "sdkhttp"},
+	"consumer":           {"kpl", "sdkhttp"},
+	"consumer/leasetest": {"consumer"},
 
 	"internal/bgtask":   {},
 	"internal/cli":      {},
