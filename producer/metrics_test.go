@@ -27,6 +27,14 @@ func TestMetrics(t *testing.T) {
 		if _, err := p.Put(ctx, Record{PartitionKey: fmt.Sprint("k", i%50), Data: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
+		// Twenty rounds of aggregates, some 80 entries: enough that the
+		// fault rule fails some (with one round of 4, none failed 1 run
+		// in 20).
+		if i%50 == 49 {
+			if err := p.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -44,7 +52,7 @@ func TestMetrics(t *testing.T) {
 	if kinesis < 4 || kinesis >= n {
 		t.Errorf("KinesisRecordsPut %v, want aggregates: at least one per shard, fewer than the %d records", kinesis, n)
 	}
-	errs := testutil.ToFloat64(m.allErrors)
+	errs := testutil.ToFloat64(m.allErrors.WithLabelValues("s"))
 	if byCode := testutil.ToFloat64(m.errorsByCode.WithLabelValues("s", "InternalFailure")); errs == 0 || byCode != errs {
 		t.Errorf("AllErrors %v, ErrorsByCode{InternalFailure} %v: want equal and above 0", errs, byCode)
 	}

@@ -87,13 +87,13 @@ func readAllKCL(t *testing.T, kc *kinesis.Client) (kcl, all map[string][]string,
 				if err != nil {
 					t.Fatalf("an aggregated record of %s: %v", *sh.ShardId, err)
 				}
-				lo, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.StartingHashKey))
-				hi, _ := ParseHashKey(aws.ToString(sh.HashKeyRange.EndingHashKey))
+				lo, _ := kpl.ParseHashKey(aws.ToString(sh.HashKeyRange.StartingHashKey))
+				hi, _ := kpl.ParseHashKey(aws.ToString(sh.HashKeyRange.EndingHashKey))
 				inside := true
 				for _, u := range recs {
-					h := HashKeyOf(u.PartitionKey)
+					h := kpl.HashKeyOf(u.PartitionKey)
 					if u.ExplicitHashKey != "" {
-						h, _ = ParseHashKey(u.ExplicitHashKey)
+						h, _ = kpl.ParseHashKey(u.ExplicitHashKey)
 					}
 					if h.Cmp(lo) < 0 || h.Cmp(hi) > 0 {
 						inside = false

@@ -176,7 +176,7 @@ func (p *Producer) ID() string { return p.id }
 // pending is a record on its way, with what the producer keeps of it.
 type pending struct {
 	rec      Record
-	hash     HashKey
+	hash     kpl.HashKey
 	size     int64 // data and partition key, as Kinesis counts a record
 	seq      uint64
 	idTag    kpl.Tag // the record's ID (zero with DisableIDs)
@@ -277,10 +277,10 @@ func (p *Producer) prepare(rec Record) (*pending, error) {
 	if len(rec.Data) > maxRecordBytes {
 		return nil, fmt.Errorf("producer: %d bytes of data; Kinesis stores at most %d in a record", len(rec.Data), maxRecordBytes)
 	}
-	h := HashKeyOf(rec.PartitionKey)
+	h := kpl.HashKeyOf(rec.PartitionKey)
 	if rec.ExplicitHashKey != "" {
 		var err error
-		if h, err = ParseHashKey(rec.ExplicitHashKey); err != nil {
+		if h, err = kpl.ParseHashKey(rec.ExplicitHashKey); err != nil {
 			return nil, fmt.Errorf("producer: explicit hash key: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/tributary-io/tributary/kpl"
 )
 
 // ShardLister is the part of *kinesis.Client a shard map is read with.
@@ -19,7 +20,7 @@ type ShardLister interface {
 // Shard is an open shard and its inclusive range of hash keys.
 type Shard struct {
 	ID         string
-	Start, End HashKey
+	Start, End kpl.HashKey
 }
 
 // ShardMap is a snapshot of a stream's open shards. The producer uses it
@@ -97,11 +98,11 @@ func shardOf(s types.Shard) (Shard, error) {
 	if s.ShardId == nil || s.HashKeyRange == nil {
 		return Shard{}, fmt.Errorf("ListShards returned a shard without an id or a hash key range")
 	}
-	start, err := ParseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
+	start, err := kpl.ParseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
 	if err != nil {
 		return Shard{}, fmt.Errorf("shard %s: starting hash key: %w", *s.ShardId, err)
 	}
-	end, err := ParseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
+	end, err := kpl.ParseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
 	if err != nil {
 		return Shard{}, fmt.Errorf("shard %s: ending hash key: %w", *s.ShardId, err)
 	}
@@ -113,25 +114,25 @@ func shardOf(s types.Shard) (Shard, error) {
 // the last ends at 2^128-1.
 func newShardMap(shards []Shard) (*ShardMap, error) {
 	slices.SortFunc(shards, func(a, b Shard) int { return a.Start.Cmp(b.Start) })
-	next := HashKey{}
+	next := kpl.HashKey{}
 	for i, s := range shards {
 		if s.Start != next || s.End.Cmp(s.Start) < 0 {
 			return nil, fmt.Errorf("%w: shard %s starts at %s, want %s", ErrIncompleteMap, s.ID, s.Start, next)
 		}
 		if i == len(shards)-1 {
-			if s.End != (HashKey{^uint64(0), ^uint64(0)}) {
+			if s.End != (kpl.MaxHashKey) {
 				return nil, fmt.Errorf("%w: the last shard, %s, ends at %s", ErrIncompleteMap, s.ID, s.End)
 			}
 			return &ShardMap{shards: shards}, nil
 		}
-		next = s.End.add1()
+		next = s.End.Next()
 	}
 	return nil, fmt.Errorf("%w: no open shard", ErrIncompleteMap)
 }
 
 // Lookup returns the open shard whose range holds k.
-func (m *ShardMap) Lookup(k HashKey) Shard {
-	i, _ := slices.BinarySearchFunc(m.shards, k, func(s Shard, k HashKey) int {
+func (m *ShardMap) Lookup(k kpl.HashKey) Shard {
+	i, _ := slices.BinarySearchFunc(m.shards, k, func(s Shard, k kpl.HashKey) int {
 		switch {
 		case s.End.Cmp(k) < 0:
 			return -1
@@ -145,13 +146,5 @@ func (m *ShardMap) Lookup(k HashKey) Shard {
 
 // Shards returns the open shards in hash key order.
 func (m *ShardMap) Shards() []Shard { return slices.Clone(m.shards) }
-
-func (k HashKey) add1() HashKey {
-	k.lo++
-	if k.lo == 0 {
-		k.hi++
-	}
-	return k
-}
 
 func isARN(s string) bool { return len(s) > 4 && s[:4] == "arn:" }

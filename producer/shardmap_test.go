@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/tributary-io/tributary/internal/inproc"
+	"github.com/tributary-io/tributary/kpl"
 )
 
 // newTributary starts an in-process Tributary and returns a client of it.
@@ -19,19 +20,19 @@ func newTributary(t *testing.T) *kinesis.Client {
 
 func TestHashKey(t *testing.T) {
 	for _, s := range []string{"0", "1", "170141183460469231731687303715884105728", "340282366920938463463374607431768211455"} {
-		k, err := ParseHashKey(s)
+		k, err := kpl.ParseHashKey(s)
 		if err != nil || k.String() != s {
-			t.Errorf("ParseHashKey(%s) = %v, %v", s, k, err)
+			t.Errorf("kpl.ParseHashKey(%s) = %v, %v", s, k, err)
 		}
 	}
 	for _, s := range []string{"", "-1", "+1", "340282366920938463463374607431768211456", "1x", " 1"} {
-		if k, err := ParseHashKey(s); err == nil {
-			t.Errorf("ParseHashKey(%q) = %v, want an error", s, k)
+		if k, err := kpl.ParseHashKey(s); err == nil {
+			t.Errorf("kpl.ParseHashKey(%q) = %v, want an error", s, k)
 		}
 	}
 	// MD5("a") = 0cc175b9c0f1b6a831c399e269772661, as Kinesis reads it.
-	if got, want := HashKeyOf("a").String(), "16955237001963240173058271559858726497"; got != want {
-		t.Errorf(`HashKeyOf("a") = %s, want %s`, got, want)
+	if got, want := kpl.HashKeyOf("a").String(), "16955237001963240173058271559858726497"; got != want {
+		t.Errorf(`kpl.HashKeyOf("a") = %s, want %s`, got, want)
 	}
 }
 
@@ -60,7 +61,7 @@ func TestShardMapPredictsRouting(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := m.Lookup(HashKeyOf(key)).ID; got != aws.ToString(out.ShardId) {
+			if got := m.Lookup(kpl.HashKeyOf(key)).ID; got != aws.ToString(out.ShardId) {
 				t.Fatalf("%s: key %s predicted in %s, stored in %s", stage, key, got, aws.ToString(out.ShardId))
 			}
 		}
@@ -83,28 +84,28 @@ func TestShardMapPredictsRouting(t *testing.T) {
 }
 
 func TestShardMapRefusesGaps(t *testing.T) {
-	full := HashKey{^uint64(0), ^uint64(0)}
-	half := HashKey{1 << 63, 0}
+	full := kpl.MaxHashKey
+	half := kpl.HashKey{Hi: 1 << 63, Lo: 0}
 	tests := []struct {
 		name   string
 		shards []Shard
 	}{
 		{"none", nil},
-		{"a gap", []Shard{{"a", HashKey{}, HashKey{0, 5}}, {"b", HashKey{0, 7}, full}}},
-		{"an overlap", []Shard{{"a", HashKey{}, half}, {"b", half, full}}},
-		{"short of the end", []Shard{{"a", HashKey{}, half}}},
-		{"not from zero", []Shard{{"a", HashKey{0, 1}, full}}},
+		{"a gap", []Shard{{"a", kpl.HashKey{}, kpl.HashKey{Hi: 0, Lo: 5}}, {"b", kpl.HashKey{Hi: 0, Lo: 7}, full}}},
+		{"an overlap", []Shard{{"a", kpl.HashKey{}, half}, {"b", half, full}}},
+		{"short of the end", []Shard{{"a", kpl.HashKey{}, half}}},
+		{"not from zero", []Shard{{"a", kpl.HashKey{Hi: 0, Lo: 1}, full}}},
 	}
 	for _, tt := range tests {
 		if _, err := newShardMap(tt.shards); !errors.Is(err, ErrIncompleteMap) {
 			t.Errorf("%s: %v, want ErrIncompleteMap", tt.name, err)
 		}
 	}
-	m, err := newShardMap([]Shard{{"b", half, full}, {"a", HashKey{}, HashKey{half.hi - 1, ^uint64(0)}}})
+	m, err := newShardMap([]Shard{{"b", half, full}, {"a", kpl.HashKey{}, kpl.HashKey{Hi: half.Hi - 1, Lo: ^uint64(0)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Lookup(HashKey{}).ID != "a" || m.Lookup(half).ID != "b" || m.Lookup(full).ID != "b" || m.Lookup(HashKey{half.hi - 1, ^uint64(0)}).ID != "a" {
+	if m.Lookup(kpl.HashKey{}).ID != "a" || m.Lookup(half).ID != "b" || m.Lookup(full).ID != "b" || m.Lookup(kpl.HashKey{Hi: half.Hi - 1, Lo: ^uint64(0)}).ID != "a" {
 		t.Errorf("lookups at the edges are wrong: %+v", m.Shards())
 	}
 }
