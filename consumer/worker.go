@@ -1,0 +1,561 @@
+package consumer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mathrand "math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+)
+
+// Client is the part of *kinesis.Client a Worker uses.
+type Client interface {
+	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
+	GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
+	GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
+}
+
+// Config configures a Worker. Stream, Client, Leases and NewProcessor are
+// required; the rest have defaults.
+type Config struct {
+	// Stream is the stream's ARN or name.
+	Stream string
+	Client Client
+	// Leases keeps the application's leases; all workers of one
+	// application share it, and only them.
+	Leases       LeaseStore
+	NewProcessor ProcessorFactory
+	// WorkerID names this worker in the leases; default the host name
+	// and a random suffix. It must be unique among the workers.
+	WorkerID string
+	// InitialPosition is where an application that has no leases yet
+	// starts: TrimHorizon (default), Latest, or AtTimestamp (Timestamp).
+	InitialPosition string
+	Timestamp       time.Time
+	// FailoverTime is how long a lease's counter may stand still before
+	// other workers take it as their owner's no more. Default 10 s, KCL's.
+	FailoverTime time.Duration
+	// ShardSyncInterval is how often the stream's shards are listed to
+	// find new ones; a shard's end lists them at once too. Default 1 min.
+	ShardSyncInterval time.Duration
+	// IdleTime is the pause between GetRecords calls at the tip of a
+	// shard. Default 1 s. Calls on a shard are also kept 200 ms apart,
+	// Kinesis's 5 per second.
+	IdleTime time.Duration
+	// MaxRecords is GetRecords' Limit. Default 10,000, the most.
+	MaxRecords int32
+	// RetryDelay is the pause before a failed call or batch is tried
+	// again, growing to 32 times on repeated failures. Default 100 ms.
+	RetryDelay time.Duration
+	// ShutdownTimeout bounds the processors' ShutdownRequested when the
+	// worker stops. Default 30 s.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Stream == "" || c.Client == nil || c.Leases == nil || c.NewProcessor == nil {
+		return errors.New("consumer: Config.Stream, Client, Leases and NewProcessor are required")
+	}
+	if c.WorkerID == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		rand.Read(b[:])
+		c.WorkerID = host + "-" + hex.EncodeToString(b[:])
+	}
+	switch c.InitialPosition {
+	case "":
+		c.InitialPosition = TrimHorizon
+	case TrimHorizon, Latest:
+	case AtTimestamp:
+		if c.Timestamp.IsZero() {
+			return errors.New("consumer: InitialPosition AtTimestamp needs Config.Timestamp")
+		}
+	default:
+		return fmt.Errorf("consumer: InitialPosition %q: want %s, %s or %s", c.InitialPosition, TrimHorizon, Latest, AtTimestamp)
+	}
+	if c.FailoverTime <= 0 {
+		c.FailoverTime = 10 * time.Second
+	}
+	if c.ShardSyncInterval <= 0 {
+		c.ShardSyncInterval = time.Minute
+	}
+	if c.IdleTime <= 0 {
+		c.IdleTime = time.Second
+	}
+	if c.MaxRecords <= 0 {
+		c.MaxRecords = 10_000
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 100 * time.Millisecond
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("worker", c.WorkerID)
+	return nil
+}
+
+// Worker processes a share of a stream's shards: it takes leases, runs a
+// Processor for each, renews them, and gives them up when it stops.
+//
+// How workers share the shards, without talking to each other (only
+// through the LeaseStore's compare-and-set on the lease counter):
+//
+//   - A worker renews its leases every FailoverTime/3, which moves their
+//     counters; a lease whose counter stood still for FailoverTime, as
+//     this worker's clock measures it, belongs to a worker that is gone.
+//   - Each round, a worker counts the workable leases (not at SHARD_END,
+//     every parent at SHARD_END) and the workers owning them, and takes
+//     unowned or expired ones up to its even share. Two workers reaching
+//     for one lease write it conditionally; one of them wins.
+//   - A worker below its share with nothing free takes one lease a round
+//     from the worker holding the most, by graceful handoff (KCL 3.x):
+//     it writes itself as Owner and the old owner as CheckpointOwner. The
+//     old owner, at its next write, sees that, asks its Processor to shut
+//     down (ShutdownRequested, which checkpoints) and clears
+//     CheckpointOwner; only then does the new owner start, from that
+//     checkpoint, so a planned move delivers nothing twice. If the old
+//     owner is gone, the counter stands still and the new owner starts
+//     after FailoverTime.
+type Worker struct {
+	cfg Config
+	log *slog.Logger
+
+	mu   sync.Mutex
+	held map[string]*heldLease // by shard id
+	// seen is when each lease's counter was last seen to change.
+	seen map[string]observed
+	// wake makes the coordinator run a round now (a shard ended).
+	wake chan struct{}
+	wg   sync.WaitGroup
+}
+
+type observed struct {
+	counter int64
+	at      time.Time
+}
+
+// NewWorker checks cfg and returns a Worker; Run starts it.
+func NewWorker(cfg Config) (*Worker, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Worker{cfg: cfg, log: cfg.Logger, held: make(map[string]*heldLease), seen: make(map[string]observed), wake: make(chan struct{}, 1)}, nil
+}
+
+// ID is the worker's id in the leases.
+func (w *Worker) ID() string { return w.cfg.WorkerID }
+
+// Run works until ctx ends, then asks every Processor to shut down
+// (ShutdownRequested), gives its leases up so that other workers take
+// them at once, and returns. It returns early only if the lease store
+// cannot be prepared.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.cfg.Leases.Init(ctx); err != nil {
+		return fmt.Errorf("consumer: prepare the lease store: %w", err)
+	}
+	w.log.Info("consumer: worker started", "stream", w.cfg.Stream)
+	renew := time.NewTicker(w.cfg.FailoverTime / 3)
+	defer renew.Stop()
+	var lastSync time.Time
+	for {
+		now := time.Now()
+		if now.Sub(lastSync) >= w.cfg.ShardSyncInterval {
+			if err := w.syncShards(ctx); err != nil {
+				w.log.Warn("consumer: listing shards failed; trying again next round", "err", err)
+			} else {
+				lastSync = now
+			}
+		}
+		w.renewAll(ctx)
+		if err := w.takeLeases(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("consumer: reading the leases failed; trying again next round", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			w.shutdown()
+			w.log.Info("consumer: worker stopped")
+			return nil
+		case <-renew.C:
+		case <-w.wake:
+			lastSync = time.Time{}
+		}
+	}
+}
+
+// shutdown stops every shard consumer gracefully and waits for them.
+func (w *Worker) shutdown() {
+	w.mu.Lock()
+	for _, h := range w.held {
+		h.stop(stopShutdown)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+// renewAll renews every lease held, which also finds those handed over
+// or lost.
+func (w *Worker) renewAll(ctx context.Context) {
+	w.mu.Lock()
+	held := make([]*heldLease, 0, len(w.held))
+	for _, h := range w.held {
+		held = append(held, h)
+	}
+	w.mu.Unlock()
+	for _, h := range held {
+		if h.waitingForHandoff() {
+			continue // the old owner still writes it
+		}
+		if err := w.write(ctx, h, func(*Lease) {}); err != nil && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
+			w.log.Warn("consumer: renewing a lease failed", "shard", h.key, "err", err)
+		}
+	}
+}
+
+// ErrLeaseLost is returned by a Checkpointer once another worker holds
+// the lease.
+var ErrLeaseLost = errors.New("consumer: the lease is another worker's")
+
+// write applies change to the lease held and stores it, conditionally on
+// its counter. When someone else wrote the lease since, it reads it
+// again: if this worker still owns it, or is its CheckpointOwner during a
+// handoff, change is applied to the fresh copy and written; otherwise the
+// lease is lost, its consumer is stopped, and ErrLeaseLost returned.
+func (w *Worker) write(ctx context.Context, h *heldLease, change func(*Lease)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gone {
+		return ErrLeaseLost
+	}
+	for attempt := 0; ; attempt++ {
+		next := clone(h.l)
+		change(&next)
+		stored, err := w.cfg.Leases.Update(ctx, next)
+		if err == nil {
+			h.l = stored
+			w.observe(stored, time.Now())
+			return nil
+		}
+		if !errors.Is(err, ErrLeaseChanged) || attempt == 3 {
+			if errors.Is(err, ErrLeaseNotFound) {
+				h.loseLocked(w)
+				return ErrLeaseLost
+			}
+			return err
+		}
+		fresh, err := w.cfg.Leases.Get(ctx, h.key)
+		if err != nil {
+			if errors.Is(err, ErrLeaseNotFound) {
+				h.loseLocked(w)
+				return ErrLeaseLost
+			}
+			return err
+		}
+		switch {
+		case fresh.Owner == w.cfg.WorkerID && fresh.CheckpointOwner == "":
+			// Still ours; someone else touched it (a lease tool, KCL's
+			// leader): go on from its copy.
+		case fresh.Owner != w.cfg.WorkerID && fresh.CheckpointOwner == w.cfg.WorkerID:
+			// Being handed over: this worker may still checkpoint, and
+			// stops its processor gracefully.
+			if !h.handingOver {
+				h.handingOver = true
+				w.log.Info("consumer: handing a lease over", "shard", h.key, "to", fresh.Owner)
+				h.stop(stopHandoff)
+			}
+		default:
+			h.loseLocked(w)
+			w.log.Info("consumer: lease lost", "shard", h.key, "owner", fresh.Owner)
+			return ErrLeaseLost
+		}
+		h.l = fresh
+	}
+}
+
+// observe notes when a lease's counter was seen to change.
+func (w *Worker) observe(l Lease, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if o, ok := w.seen[l.Key]; !ok || o.counter != l.Counter {
+		w.seen[l.Key] = observed{l.Counter, now}
+	}
+}
+
+func (w *Worker) expired(l Lease, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	o, ok := w.seen[l.Key]
+	return ok && o.counter == l.Counter && now.Sub(o.at) > w.cfg.FailoverTime
+}
+
+// workable reports whether l's shard can be processed: not finished, and
+// every parent finished (or unknown: older than the application).
+func workable(l Lease, byKey map[string]Lease) bool {
+	if l.Checkpoint.SequenceNumber == ShardEnd {
+		return false
+	}
+	for _, p := range l.ParentShardIDs {
+		if pl, ok := byKey[p]; ok && pl.Checkpoint.SequenceNumber != ShardEnd {
+			return false
+		}
+	}
+	return true
+}
+
+// takeLeases runs one round of the sharing described on Worker.
+func (w *Worker) takeLeases(ctx context.Context) error {
+	leases, err := w.cfg.Leases.List(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	byKey := make(map[string]Lease, len(leases))
+	for _, l := range leases {
+		byKey[l.Key] = l
+		w.observe(l, now)
+	}
+	w.checkHandoffs(ctx, byKey, now)
+
+	var work []Lease
+	load := map[string]int{w.cfg.WorkerID: 0} // leases per live worker
+	for _, l := range leases {
+		if !workable(l, byKey) {
+			continue
+		}
+		work = append(work, l)
+		if l.Owner != "" && !w.expired(l, now) {
+			load[l.Owner]++
+		}
+	}
+	if len(work) == 0 {
+		return nil
+	}
+	target := int(math.Ceil(float64(len(work)) / float64(len(load))))
+	mine := load[w.cfg.WorkerID]
+	w.mu.Lock()
+	heldNow := make(map[string]bool, len(w.held))
+	for k := range w.held {
+		heldNow[k] = true
+	}
+	w.mu.Unlock()
+	var free []Lease
+	for _, l := range work {
+		switch {
+		case l.Owner == w.cfg.WorkerID && !heldNow[l.Key]:
+			// Ours by name but not held: left by an earlier run of this
+			// worker id, or a give-up that failed.
+			free = append(free, l)
+			if !w.expired(l, now) {
+				mine-- // counted in load, to be taken again
+			}
+		case l.Owner != w.cfg.WorkerID && (l.Owner == "" || w.expired(l, now)):
+			free = append(free, l)
+		}
+	}
+	mathrand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	for _, l := range free {
+		if mine >= target {
+			break
+		}
+		if w.take(ctx, l, false) {
+			mine++
+		}
+	}
+	if mine >= target || len(free) > 0 {
+		return nil
+	}
+	// Nothing free and below the share: take one from the busiest worker,
+	// if it holds more than the share.
+	busiest, most := "", target
+	for owner, n := range load {
+		if n > most || (n == most && busiest != "" && owner < busiest) {
+			busiest, most = owner, n
+		}
+	}
+	if busiest == "" || busiest == w.cfg.WorkerID || most <= target {
+		return nil
+	}
+	for _, l := range work {
+		if l.Owner == busiest && l.CheckpointOwner == "" {
+			w.take(ctx, l, true)
+			break
+		}
+	}
+	return nil
+}
+
+// take writes this worker as l's owner. A lease taken from a live owner
+// (handoff) names that owner as CheckpointOwner, and its consumer waits
+// until the old owner is done (checkHandoffs).
+func (w *Worker) take(ctx context.Context, l Lease, handoff bool) bool {
+	next := clone(l)
+	if next.Owner != w.cfg.WorkerID {
+		next.OwnerSwitchesSinceCheckpoint++
+	}
+	next.CheckpointOwner = ""
+	if handoff {
+		next.CheckpointOwner = l.Owner
+	}
+	next.Owner = w.cfg.WorkerID
+	stored, err := w.cfg.Leases.Update(ctx, next)
+	if err != nil {
+		if !errors.Is(err, ErrLeaseChanged) && !errors.Is(err, ErrLeaseNotFound) && ctx.Err() == nil {
+			w.log.Warn("consumer: taking a lease failed", "shard", l.Key, "err", err)
+		}
+		return false
+	}
+	w.observe(stored, time.Now())
+	h := &heldLease{key: l.Key, l: stored, stopc: make(chan stopReason, 1), handoffFrom: stored.CheckpointOwner, handoffSince: time.Now()}
+	w.mu.Lock()
+	if old := w.held[l.Key]; old != nil {
+		old.stop(stopLost)
+	}
+	w.held[l.Key] = h
+	w.mu.Unlock()
+	w.log.Info("consumer: lease taken", "shard", l.Key, "from", l.Owner, "handoff", handoff)
+	if !handoff {
+		w.start(h)
+	}
+	return true
+}
+
+// checkHandoffs starts the consumers of leases taken by handoff once the
+// old owner cleared CheckpointOwner, or once its counter stood still for
+// FailoverTime (the old owner is gone).
+func (w *Worker) checkHandoffs(ctx context.Context, byKey map[string]Lease, now time.Time) {
+	// Lock order: a heldLease's mu before the Worker's, never the other
+	// way round (write holds h.mu and observes under w.mu).
+	w.mu.Lock()
+	held := make([]*heldLease, 0, len(w.held))
+	for _, h := range w.held {
+		held = append(held, h)
+	}
+	w.mu.Unlock()
+	for _, h := range held {
+		if !h.waitingForHandoff() {
+			continue
+		}
+		l, ok := byKey[h.key]
+		switch {
+		case !ok || l.Owner != w.cfg.WorkerID:
+			h.mu.Lock()
+			h.loseLocked(w)
+			h.mu.Unlock()
+			continue
+		case l.CheckpointOwner == "":
+		case w.expired(l, now):
+			w.log.Info("consumer: the old owner did not hand the lease over in time; starting from its checkpoint", "shard", h.key, "from", l.CheckpointOwner)
+			l.CheckpointOwner = ""
+		default:
+			continue
+		}
+		h.mu.Lock()
+		h.l, h.handoffFrom = l, ""
+		h.mu.Unlock()
+		if err := w.write(ctx, h, func(l *Lease) { l.CheckpointOwner = "" }); err != nil {
+			continue
+		}
+		w.start(h)
+	}
+}
+
+// released is called by a shard consumer that ended: the lease is no
+// longer this worker's to renew.
+func (w *Worker) released(h *heldLease) {
+	w.mu.Lock()
+	if w.held[h.key] == h {
+		delete(w.held, h.key)
+	}
+	w.mu.Unlock()
+}
+
+// kick makes the coordinator run a round at once.
+func (w *Worker) kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// heldLease is a lease this worker holds, and its consumer's controls.
+type heldLease struct {
+	key string
+
+	mu sync.Mutex
+	l  Lease // as last written or read
+	// handoffFrom is the old owner while a handoff to this worker waits.
+	handoffFrom  string
+	handoffSince time.Time
+	// handingOver: this worker is the old owner of a handoff.
+	handingOver bool
+	gone        bool
+	stopc       chan stopReason // the first reason to stop wins
+	stopOnce    sync.Once
+}
+
+type stopReason int
+
+const (
+	stopLost     stopReason = iota + 1 // another worker holds the lease
+	stopShutdown                       // the worker stops: checkpoint, give the lease up
+	stopHandoff                        // another worker takes it over gracefully
+)
+
+func (h *heldLease) stop(r stopReason) {
+	h.stopOnce.Do(func() { h.stopc <- r })
+}
+
+func (h *heldLease) waitingForHandoff() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.handoffFrom != ""
+}
+
+// loseLocked marks the lease lost and stops its consumer. Called with h.mu.
+func (h *heldLease) loseLocked(w *Worker) {
+	if h.gone {
+		return
+	}
+	h.gone = true
+	h.stop(stopLost)
+	if h.handoffFrom != "" {
+		w.released(h) // its consumer never started
+	}
+}
+
+// snapshot returns the lease as last known.
+func (h *heldLease) snapshot() Lease {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return clone(h.l)
+}
+
+// sortedKeys is for logs and tests.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Held returns the shard ids of the leases this worker holds now.
+func (w *Worker) Held() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return sortedKeys(w.held)
+}

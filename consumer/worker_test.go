@@ -1,0 +1,197 @@
+package consumer_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/tributary-io/tributary/consumer"
+	"github.com/tributary-io/tributary/internal/inproc"
+	"github.com/tributary-io/tributary/producer"
+)
+
+// collector is an application: its processors append every record's data
+// in the order they process them, and checkpoint after each batch.
+type collector struct {
+	mu   sync.Mutex
+	seen []string
+	by   map[string]string // record → worker
+}
+
+type collectorProc struct {
+	c      *collector
+	worker string
+}
+
+func (p *collectorProc) Initialize(ctx context.Context, in consumer.InitializeInput) error { return nil }
+
+func (p *collectorProc) ProcessRecords(ctx context.Context, in consumer.ProcessRecordsInput) error {
+	p.c.mu.Lock()
+	for _, r := range in.Records {
+		p.c.seen = append(p.c.seen, string(r.Data))
+	}
+	p.c.mu.Unlock()
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (p *collectorProc) LeaseLost(ctx context.Context) {}
+
+func (p *collectorProc) ShardEnded(ctx context.Context, cp consumer.Checkpointer) error {
+	return cp.Checkpoint(ctx)
+}
+
+func (p *collectorProc) ShutdownRequested(ctx context.Context, cp consumer.Checkpointer) error {
+	return cp.Checkpoint(ctx)
+}
+
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+// check counts, over the records processed, those processed twice and
+// never, and the keys whose records were processed out of Put order.
+func (c *collector) check(keys, perKey int) (dups, missing, outOfOrder int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := make([]int, keys)
+	seen := map[string]bool{}
+	bad := map[int]bool{}
+	for _, r := range c.seen {
+		if seen[r] {
+			dups++
+			continue
+		}
+		seen[r] = true
+		k, n, _ := strings.Cut(strings.TrimPrefix(r, "key-"), ":")
+		ki, _ := strconv.Atoi(k)
+		ni, _ := strconv.Atoi(n)
+		if ni != next[ki] {
+			bad[ki] = true
+		}
+		next[ki] = ni + 1
+	}
+	return dups, keys*perKey - len(seen), len(bad)
+}
+
+type testWorker struct {
+	w      *consumer.Worker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startWorker(t *testing.T, kc *kinesis.Client, store consumer.LeaseStore, c *collector, id string) *testWorker {
+	t.Helper()
+	w, err := consumer.NewWorker(consumer.Config{
+		Stream: "s", Client: kc, Leases: store, WorkerID: id,
+		NewProcessor: func(shard string) consumer.Processor { return &collectorProc{c: c, worker: id} },
+		FailoverTime: 600 * time.Millisecond, ShardSyncInterval: 300 * time.Millisecond,
+		IdleTime: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tw := &testWorker{w: w, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(tw.done)
+		if err := w.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(tw.stop)
+	return tw
+}
+
+func (tw *testWorker) stop() {
+	tw.cancel()
+	<-tw.done
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWorkersShareAndReshard: three workers share a stream of 4 shards
+// that is split and merged under them, a worker joins late and takes
+// leases by graceful handoff, another leaves gracefully; every record is
+// processed once, and each key's records in Put order across the reshards.
+func TestWorkersShareAndReshard(t *testing.T) {
+	const keys, rounds = 200, 3
+	const perRound = 20
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := producer.New(ctx, producer.Config{Stream: "s", Client: kc, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	round := 0
+	put := func() {
+		t.Helper()
+		for n := round * perRound; n < (round+1)*perRound; n++ {
+			for k := range keys {
+				if _, err := p.Put(ctx, producer.Record{PartitionKey: fmt.Sprint("key-", k), Data: fmt.Appendf(nil, "key-%d:%d", k, n)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		round++
+	}
+
+	store := consumer.NewMemoryLeaseStore()
+	c := &collector{}
+	a := startWorker(t, kc, store, c, "a")
+	put()
+	waitFor(t, "a to take every lease", func() bool { return len(a.w.Held()) == 4 })
+	b := startWorker(t, kc, store, c, "b")
+	cw := startWorker(t, kc, store, c, "c")
+	waitFor(t, "the first round processed", func() bool { return c.count() >= keys*perRound })
+	waitFor(t, "b and c to take leases from a", func() bool { return len(b.w.Held()) > 0 && len(cw.w.Held()) > 0 })
+
+	if _, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("s"), ShardToSplit: aws.String("shardId-000000000000"),
+		NewStartingHashKey: aws.String("42535295865117307932921825928971026432")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("s"), ShardToMerge: aws.String("shardId-000000000002"),
+		AdjacentShardToMerge: aws.String("shardId-000000000003")}); err != nil {
+		t.Fatal(err)
+	}
+	put()
+	waitFor(t, "the second round processed", func() bool { return c.count() >= 2*keys*perRound })
+
+	b.stop() // gracefully: its leases go to a and c
+	put()
+	waitFor(t, "the third round processed", func() bool { return c.count() >= 3*keys*perRound })
+	if len(b.w.Held()) != 0 {
+		t.Errorf("b stopped but holds %v", b.w.Held())
+	}
+	dups, missing, outOfOrder := c.check(keys, rounds*perRound)
+	if dups != 0 || missing != 0 || outOfOrder != 0 {
+		t.Errorf("%d records processed twice, %d never, %d keys out of order; want none", dups, missing, outOfOrder)
+	}
+	// Open at the end: 1, the split's children 4 and 5, the merge's 6.
+	waitFor(t, "the 4 open shards shared 2 and 2", func() bool { return len(a.w.Held()) == 2 && len(cw.w.Held()) == 2 })
+}
