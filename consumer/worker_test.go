@@ -31,7 +31,9 @@ type collectorProc struct {
 	worker string
 }
 
-func (p *collectorProc) Initialize(ctx context.Context, in consumer.InitializeInput) error { return nil }
+func (p *collectorProc) Initialize(ctx context.Context, in consumer.InitializeInput) error {
+	return nil
+}
 
 func (p *collectorProc) ProcessRecords(ctx context.Context, in consumer.ProcessRecordsInput) error {
 	p.c.mu.Lock()
