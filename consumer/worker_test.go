@@ -197,3 +197,121 @@ func TestWorkersShareAndReshard(t *testing.T) {
 	// Open at the end: 1, the split's children 4 and 5, the merge's 6.
 	waitFor(t, "the 4 open shards shared 2 and 2", func() bool { return len(a.w.Held()) == 2 && len(cw.w.Held()) == 2 })
 }
+
+// deadStore and deadClient stand for a worker killed at once: after kill,
+// every call fails, as for a process that is gone, and its processors
+// record nothing more.
+type deadStore struct {
+	consumer.LeaseStore
+	dead *atomicBool
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) set()      { b.mu.Lock(); b.v = true; b.mu.Unlock() }
+func (b *atomicBool) get() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.v }
+
+var errDead = fmt.Errorf("the worker is dead")
+
+func (s deadStore) List(ctx context.Context) ([]consumer.Lease, error) {
+	if s.dead.get() {
+		return nil, errDead
+	}
+	return s.LeaseStore.List(ctx)
+}
+
+func (s deadStore) Update(ctx context.Context, l consumer.Lease) (consumer.Lease, error) {
+	if s.dead.get() {
+		return consumer.Lease{}, errDead
+	}
+	return s.LeaseStore.Update(ctx, l)
+}
+
+func (s deadStore) Get(ctx context.Context, key string) (consumer.Lease, error) {
+	if s.dead.get() {
+		return consumer.Lease{}, errDead
+	}
+	return s.LeaseStore.Get(ctx, key)
+}
+
+type deadProc struct {
+	collectorProc
+	dead *atomicBool
+}
+
+func (p *deadProc) ProcessRecords(ctx context.Context, in consumer.ProcessRecordsInput) error {
+	if p.dead.get() {
+		return errDead
+	}
+	return p.collectorProc.ProcessRecords(ctx, in)
+}
+
+// TestWorkerDies: a worker stops renewing and checkpointing at once; after
+// FailoverTime the other takes its leases over from their checkpoints,
+// and every record is processed, in order, at least once.
+func TestWorkerDies(t *testing.T) {
+	const keys, perKey = 100, 40
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := producer.New(ctx, producer.Config{Stream: "s", Client: kc, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(from, to int) {
+		for n := from; n < to; n++ {
+			for k := range keys {
+				if _, err := p.Put(ctx, producer.Record{PartitionKey: fmt.Sprint("key-", k), Data: fmt.Appendf(nil, "key-%d:%d", k, n)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := consumer.NewMemoryLeaseStore()
+	c := &collector{}
+	dead := &atomicBool{}
+	victim, err := consumer.NewWorker(consumer.Config{
+		Stream: "s", Client: kc, Leases: deadStore{store, dead}, WorkerID: "victim",
+		NewProcessor: func(string) consumer.Processor { return &deadProc{collectorProc{c: c}, dead} },
+		FailoverTime: 600 * time.Millisecond, ShardSyncInterval: 300 * time.Millisecond,
+		IdleTime: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, ShutdownTimeout: time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vctx, vcancel := context.WithCancel(ctx)
+	vdone := make(chan struct{})
+	go func() { defer close(vdone); victim.Run(vctx) }()
+	defer func() { vcancel(); <-vdone }()
+
+	put(0, perKey/2)
+	waitFor(t, "the victim to take every lease", func() bool { return len(victim.Held()) == 4 })
+	waitFor(t, "the first half processed", func() bool { return c.count() >= keys*perKey/2 })
+	dead.set()
+	start := time.Now()
+	survivor := startWorker(t, kc, store, c, "survivor")
+	put(perKey/2, perKey)
+	waitFor(t, "the survivor to take the leases over", func() bool { return len(survivor.w.Held()) == 4 })
+	took := time.Since(start)
+	waitFor(t, "every record processed", func() bool {
+		_, missing, _ := c.check(keys, perKey)
+		return missing == 0
+	})
+	dups, missing, outOfOrder := c.check(keys, perKey)
+	t.Logf("the survivor held every lease %v after the death (FailoverTime 600ms); %d records processed twice", took.Round(time.Millisecond), dups)
+	if missing != 0 || outOfOrder != 0 {
+		t.Errorf("%d records never processed, %d keys out of order; want none", missing, outOfOrder)
+	}
+	if took < 600*time.Millisecond {
+		t.Errorf("the leases moved after %v, before FailoverTime: they were not expired", took)
+	}
+}
