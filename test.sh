@@ -16,18 +16,28 @@ trap 'rm -f "$log"' EXIT
 # Tools some tests need, from Debian's packages: strace traces the
 # storage engine's system calls (its directory-fsync test); protoc
 # (protobuf-compiler) regenerates kpl/aggregated.pb.go to check that it is
-# current. Tests that need an absent tool fail with CI=true rather than skip.
-install_tool() { # install_tool COMMAND PACKAGE
-	if command -v "$1" >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+# current; consumer/pglease's tests start a PostgreSQL server of their own
+# (Debian puts initdb and postgres in /usr/lib/postgresql/VERSION/bin, off
+# PATH, and makes the postgres user the tests run them as when root).
+# Tests that need an absent tool fail with CI=true rather than skip.
+have() { # have COMMAND, or have '/ABSOLUTE/GLOB'
+	case $1 in
+	/*) compgen -G "$1" >/dev/null ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
+install_tool() { # install_tool COMMAND-OR-GLOB PACKAGE
+	if have "$1" || ! command -v apt-get >/dev/null 2>&1; then
 		return 0
 	fi
 	echo "== installing $2"
-	apt-get install -y -qq "$2" >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$2" >/dev/null 2>&1; } ||
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1; } ||
 		echo "could not install $2; the test that needs $1 will say so"
 }
 install_tool strace strace
 install_tool protoc protobuf-compiler
+install_tool '/usr/lib/postgresql/*/bin/postgres' postgresql
 
 echo "== go vet"
 go vet ./...

@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"producer":           {"kpl", "sdkhttp"},
 	"consumer":           {"kpl", "sdkhttp"},
 	"consumer/leasetest": {"consumer"},
+	"consumer/pglease":   {"consumer"},
 
 	"internal/bgtask":   {},
 	"internal/cli":      {},
