@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/tributary-io/tributary/kpl"
@@ -56,7 +55,9 @@ func (w *Worker) consume(h *heldLease) {
 	}
 	proc := w.cfg.NewProcessor(l.Key)
 	cp := &checkpointer{w: w, h: h}
-	s := &shardReader{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, stopc: h.stopc}
+	wait := waiter{h.stopc}
+	var s retriever = &poller{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
+	defer s.close()
 
 	var reason stopReason
 	retry := 0
@@ -64,7 +65,7 @@ func (w *Worker) consume(h *heldLease) {
 		if err := proc.Initialize(ctx, InitializeInput{ShardID: l.Key, Checkpoint: l.Checkpoint}); err != nil {
 			w.log.Warn("consumer: Initialize failed; trying again", "shard", l.Key, "err", err)
 			retry++
-			reason = s.sleep(backoff(w.cfg.RetryDelay, retry))
+			reason = wait.sleep(backoff(w.cfg.RetryDelay, retry))
 			continue
 		}
 		break
@@ -84,13 +85,13 @@ func (w *Worker) consume(h *heldLease) {
 					break
 				}
 				w.log.Warn("consumer: ProcessRecords failed; delivering the batch again", "shard", l.Key, "err", err)
-				if reason = s.sleep(backoff(w.cfg.RetryDelay, retry+1)); reason != 0 {
+				if reason = wait.sleep(backoff(w.cfg.RetryDelay, retry+1)); reason != 0 {
 					break
 				}
 			}
 		}
 		if end && reason == 0 {
-			reason = w.endShard(ctx, proc, cp, s)
+			reason = w.endShard(ctx, proc, cp, l.Key, wait)
 			if reason == 0 {
 				return // done; the lease stays at SHARD_END
 			}
@@ -114,20 +115,20 @@ func (w *Worker) consume(h *heldLease) {
 
 // endShard calls ShardEnded until the processor checkpoints SHARD_END, and
 // returns 0 then, or the reason to stop that came first.
-func (w *Worker) endShard(ctx context.Context, proc Processor, cp *checkpointer, s *shardReader) stopReason {
+func (w *Worker) endShard(ctx context.Context, proc Processor, cp *checkpointer, shard string, wait waiter) stopReason {
 	cp.end()
 	for retry := 1; ; retry++ {
 		err := proc.ShardEnded(ctx, cp)
 		if err == nil && cp.h.snapshot().Checkpoint.SequenceNumber == ShardEnd {
-			w.log.Info("consumer: shard ended", "shard", s.shard)
+			w.log.Info("consumer: shard ended", "shard", shard)
 			w.kick() // its children may start
 			return 0
 		}
 		if err == nil {
 			err = errors.New("ShardEnded returned without checkpointing: the shard's children wait until it does")
 		}
-		w.log.Error("consumer: ShardEnded failed; calling it again", "shard", s.shard, "err", err)
-		if r := s.sleep(backoff(w.cfg.RetryDelay, retry)); r != 0 {
+		w.log.Error("consumer: ShardEnded failed; calling it again", "shard", shard, "err", err)
+		if r := wait.sleep(backoff(w.cfg.RetryDelay, retry)); r != 0 {
 			return r
 		}
 	}
@@ -153,119 +154,24 @@ func (w *Worker) giveUp(ctx context.Context, h *heldLease) {
 	h.mu.Unlock()
 }
 
-// shardReader fetches a shard's records with GetRecords.
-type shardReader struct {
-	w      *Worker
-	shard  string
-	rng    hashRange
-	resume Checkpoint // where reading starts; after it once records come
-	stopc  chan stopReason
-
-	iter     *string
-	last     string // the last Kinesis record's sequence number
-	lastCall time.Time
-	failures int
-	stats    unpackStats
+// retriever fetches a shard's records for its consumer: by polling
+// (poller, GetRecords) or by enhanced fan-out (SubscribeToShard).
+type retriever interface {
+	// next returns the next batch (maybe empty), how far its last record
+	// is behind the shard's tip, and whether the shard ended with it; or
+	// the reason to stop that came while it waited.
+	next(ctx context.Context) (batch []Record, behind int64, end bool, reason stopReason)
+	close()
 }
 
-// next returns the next batch (maybe empty), how far behind the tip it
-// is, and whether the shard ended with it; or a reason to stop.
-func (s *shardReader) next(ctx context.Context) (batch []Record, behind int64, end bool, reason stopReason) {
-	for {
-		if r := s.sleep(minCallGap - time.Since(s.lastCall)); r != 0 {
-			return nil, 0, false, r
-		}
-		if s.iter == nil {
-			if s.resume.SequenceNumber == ShardEnd {
-				return nil, 0, true, 0
-			}
-			it, err := s.iterator(ctx)
-			if err != nil {
-				if r := s.failed("GetShardIterator", err); r != 0 {
-					return nil, 0, false, r
-				}
-				continue
-			}
-			s.iter = it
-		}
-		s.lastCall = time.Now()
-		out, err := s.w.cfg.Client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: s.iter, Limit: aws.Int32(s.w.cfg.MaxRecords)}, safeBodies)
-		if err != nil {
-			if code := errorCode(err); code == "ExpiredIteratorException" {
-				s.iter = nil // a new one from where reading got to
-				continue
-			}
-			if r := s.failed("GetRecords", err); r != 0 {
-				return nil, 0, false, r
-			}
-			continue
-		}
-		s.failures = 0
-		batch = unpack(s.shard, s.rng, out.Records, s.resume, &s.stats)
-		if n := len(out.Records); n > 0 {
-			s.last = aws.ToString(out.Records[n-1].SequenceNumber)
-		}
-		s.iter = out.NextShardIterator
-		behind = aws.ToInt64(out.MillisBehindLatest)
-		if s.iter == nil {
-			return batch, behind, true, 0
-		}
-		if len(batch) > 0 {
-			return batch, behind, false, 0
-		}
-		if len(out.Records) == 0 && behind == 0 {
-			if r := s.sleep(s.w.cfg.IdleTime); r != 0 {
-				return nil, 0, false, r
-			}
-		}
-	}
-}
-
-// iterator gets an iterator from where reading got to: after the last
-// record fetched, or at the checkpoint resumed from.
-func (s *shardReader) iterator(ctx context.Context) (*string, error) {
-	in := &kinesis.GetShardIteratorInput{ShardId: aws.String(s.shard)}
-	setStream(s.w.cfg.Stream, &in.StreamName, &in.StreamARN)
-	switch cp := s.resume.SequenceNumber; {
-	case s.last != "":
-		in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(s.last)
-	case cp == TrimHorizon:
-		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
-	case cp == Latest:
-		in.ShardIteratorType = types.ShardIteratorTypeLatest
-	case cp == AtTimestamp:
-		in.ShardIteratorType, in.Timestamp = types.ShardIteratorTypeAtTimestamp, aws.Time(s.w.cfg.Timestamp)
-	default:
-		// At the checkpoint's record: records of it up to the
-		// checkpoint's sub-sequence number are left out (unpack).
-		in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAtSequenceNumber, aws.String(cp)
-	}
-	out, err := s.w.cfg.Client.GetShardIterator(ctx, in, safeBodies)
-	if err != nil {
-		return nil, err
-	}
-	return out.ShardIterator, nil
-}
-
-// failed logs a failed call and waits before the next; it returns a
-// reason to stop when one comes meanwhile, or when the shard is gone.
-func (s *shardReader) failed(call string, err error) stopReason {
-	s.failures++
-	if errorCode(err) == "ResourceNotFoundException" {
-		s.w.log.Warn("consumer: the shard or stream is gone; giving its lease up", "shard", s.shard, "call", call, "err", err)
-		return stopShutdown
-	}
-	if errorCode(err) != "ProvisionedThroughputExceededException" || s.failures > 5 {
-		s.w.log.Warn("consumer: call failed; trying again", "shard", s.shard, "call", call, "err", err)
-	}
-	return s.sleep(backoff(s.w.cfg.RetryDelay, s.failures))
-}
+// waiter sleeps until a lease's consumer must stop.
+type waiter struct{ stopc chan stopReason }
 
 // sleep waits d, or returns the reason to stop that comes first.
-func (s *shardReader) sleep(d time.Duration) stopReason {
+func (wt waiter) sleep(d time.Duration) stopReason {
 	if d <= 0 {
 		select {
-		case r := <-s.stopc:
+		case r := <-wt.stopc:
 			return r
 		default:
 			return 0
@@ -274,7 +180,7 @@ func (s *shardReader) sleep(d time.Duration) stopReason {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case r := <-s.stopc:
+	case r := <-wt.stopc:
 		return r
 	case <-t.C:
 		return 0
