@@ -70,6 +70,9 @@ func (s *poller) next(ctx context.Context) (batch []Record, behind int64, end bo
 			return batch, behind, false, 0
 		}
 		if len(out.Records) == 0 && behind == 0 {
+			if s.w.cfg.onIdle != nil {
+				s.w.cfg.onIdle(s.shard)
+			}
 			if r := s.sleep(s.w.cfg.IdleTime); r != 0 {
 				return nil, 0, false, r
 			}

@@ -60,6 +60,10 @@ type Config struct {
 	// worker stops. Default 30 s.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+
+	// onIdle, set by Scan, hears of a read that found no record at the
+	// tip of a shard.
+	onIdle func(shard string)
 }
 
 func (c *Config) setDefaults() error {
