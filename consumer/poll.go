@@ -48,6 +48,7 @@ func (s *poller) next(ctx context.Context) (batch []Record, behind int64, end bo
 		out, err := s.w.cfg.Client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: s.iter, Limit: aws.Int32(s.w.cfg.MaxRecords)}, safeBodies)
 		if err != nil {
 			if code := errorCode(err); code == "ExpiredIteratorException" {
+				s.w.cfg.Metrics.expiredIterators.WithLabelValues(s.w.cfg.WorkerID, s.shard).Inc()
 				s.iter = nil // a new one from where reading got to
 				continue
 			}

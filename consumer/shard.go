@@ -75,13 +75,24 @@ func (w *Worker) consume(h *heldLease) {
 		if reason = r; reason != 0 {
 			break
 		}
+		w.cfg.Metrics.millisBehindLatest.WithLabelValues(w.cfg.WorkerID, l.Key).Set(float64(behind))
 		if len(batch) > 0 {
 			// Delivered again, the same batch, until the processor takes
 			// it: at least once.
 			for retry = 0; ; retry++ {
 				cp.deliver(batch[len(batch)-1].Checkpoint())
+				start := time.Now()
 				err := proc.ProcessRecords(ctx, ProcessRecordsInput{Records: batch, MillisBehindLatest: behind, Checkpointer: cp})
+				w.cfg.Metrics.processTime.WithLabelValues(w.cfg.WorkerID, l.Key).Observe(time.Since(start).Seconds())
 				if err == nil {
+					bytes := 0
+					for i := range batch {
+						bytes += len(batch[i].Data)
+					}
+					h.processed(bytes)
+					m := w.cfg.Metrics
+					m.recordsProcessed.WithLabelValues(w.cfg.WorkerID, l.Key).Add(float64(len(batch)))
+					m.bytesProcessed.WithLabelValues(w.cfg.WorkerID, l.Key).Add(float64(bytes))
 					break
 				}
 				w.log.Warn("consumer: ProcessRecords failed; delivering the batch again", "shard", l.Key, "err", err)
@@ -108,6 +119,9 @@ func (w *Worker) consume(h *heldLease) {
 		defer scancel()
 		if err := proc.ShutdownRequested(sctx, cp); err != nil {
 			w.log.Warn("consumer: ShutdownRequested failed", "shard", l.Key, "err", err)
+		}
+		if reason == stopHandoff {
+			w.cfg.Metrics.handedOver.WithLabelValues(w.cfg.WorkerID).Inc()
 		}
 		w.giveUp(sctx, h)
 	}

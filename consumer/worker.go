@@ -60,6 +60,9 @@ type Config struct {
 	// worker stops. Default 30 s.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Metrics receives the worker's metrics; nil means collectors of its
+	// own that nothing registers (see NewMetrics).
+	Metrics *Metrics
 
 	// onIdle, set by Scan, hears of a read that found no record at the
 	// tip of a shard.
@@ -107,6 +110,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
 	}
 	c.Logger = c.Logger.With("worker", c.WorkerID)
 	return nil
@@ -223,7 +229,8 @@ func (w *Worker) renewAll(ctx context.Context) {
 		if h.waitingForHandoff() {
 			continue // the old owner still writes it
 		}
-		if err := w.write(ctx, h, func(*Lease) {}); err != nil && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
+		kbps := h.throughput(time.Now())
+		if err := w.write(ctx, h, func(l *Lease) { l.ThroughputKBps = kbps }); err != nil && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
 			w.log.Warn("consumer: renewing a lease failed", "shard", h.key, "err", err)
 		}
 	}
@@ -282,6 +289,7 @@ func (w *Worker) write(ctx context.Context, h *heldLease, change func(*Lease)) e
 			}
 		default:
 			h.loseLocked(w)
+			w.cfg.Metrics.lostLeases.WithLabelValues(w.cfg.WorkerID).Inc()
 			w.log.Info("consumer: lease lost", "shard", h.key, "owner", fresh.Owner)
 			return ErrLeaseLost
 		}
@@ -428,7 +436,9 @@ func (w *Worker) take(ctx context.Context, l Lease, handoff bool) bool {
 		old.stop(stopLost)
 	}
 	w.held[l.Key] = h
+	w.cfg.Metrics.currentLeases.WithLabelValues(w.cfg.WorkerID).Set(float64(len(w.held)))
 	w.mu.Unlock()
+	w.cfg.Metrics.takenLeases.WithLabelValues(w.cfg.WorkerID).Inc()
 	w.log.Info("consumer: lease taken", "shard", l.Key, "from", l.Owner, "handoff", handoff)
 	if !handoff {
 		w.start(h)
@@ -483,6 +493,7 @@ func (w *Worker) released(h *heldLease) {
 	if w.held[h.key] == h {
 		delete(w.held, h.key)
 	}
+	w.cfg.Metrics.currentLeases.WithLabelValues(w.cfg.WorkerID).Set(float64(len(w.held)))
 	w.mu.Unlock()
 }
 
@@ -508,6 +519,37 @@ type heldLease struct {
 	gone        bool
 	stopc       chan stopReason // the first reason to stop wins
 	stopOnce    sync.Once
+
+	// The read rate, for ThroughputKBps: bytes processed since the last
+	// renewal, and its smoothed rate.
+	rateMu    sync.Mutex
+	bytes     int64
+	rateSince time.Time
+	kbps      float64
+}
+
+// processed counts bytes the processor took.
+func (h *heldLease) processed(n int) {
+	h.rateMu.Lock()
+	h.bytes += int64(n)
+	h.rateMu.Unlock()
+}
+
+// throughput is the read rate in KB/s, smoothed over renewals (each new
+// interval weighs a half), as written to ThroughputKBps.
+func (h *heldLease) throughput(now time.Time) float64 {
+	h.rateMu.Lock()
+	defer h.rateMu.Unlock()
+	if h.rateSince.IsZero() {
+		h.rateSince = now
+		return h.kbps
+	}
+	if d := now.Sub(h.rateSince).Seconds(); d > 0 {
+		rate := float64(h.bytes) / 1000 / d
+		h.kbps = (h.kbps + rate) / 2
+		h.bytes, h.rateSince = 0, now
+	}
+	return h.kbps
 }
 
 type stopReason int

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tributary-io/tributary/consumer"
 	"github.com/tributary-io/tributary/internal/inproc"
@@ -313,5 +315,75 @@ func TestWorkerDies(t *testing.T) {
 	}
 	if took < 600*time.Millisecond {
 		t.Errorf("the leases moved after %v, before FailoverTime: they were not expired", took)
+	}
+}
+
+// TestWorkerMetrics checks the KCL-named metrics and the ThroughputKBps
+// written to the leases against what one worker did.
+func TestWorkerMetrics(t *testing.T) {
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := producer.New(ctx, producer.Config{Stream: "s", Client: kc, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	for i := range n {
+		if _, err := p.Put(ctx, producer.Record{PartitionKey: fmt.Sprint(i), Data: make([]byte, 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Flush(ctx)
+	reg := prometheus.NewPedanticRegistry()
+	m := consumer.NewMetrics(reg)
+	store := consumer.NewMemoryLeaseStore()
+	c := &collector{}
+	w, err := consumer.NewWorker(consumer.Config{
+		Stream: "s", Client: kc, Leases: store, WorkerID: "w", Metrics: m,
+		NewProcessor: func(string) consumer.Processor { return &collectorProc{c: c} },
+		FailoverTime: 300 * time.Millisecond, IdleTime: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(wctx) }()
+	waitFor(t, "every record processed", func() bool { return c.count() == n })
+	waitFor(t, "the read rate in the leases", func() bool {
+		leases, _ := store.List(ctx)
+		for _, l := range leases {
+			if l.ThroughputKBps <= 0 {
+				return false
+			}
+		}
+		return len(leases) == 2
+	})
+	if got := testutil.ToFloat64(m.CurrentLeases("w")); got != 2 {
+		t.Errorf("kcl_current_leases %v, want 2", got)
+	}
+	cancel()
+	<-done
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			sums[f.GetName()] += mt.GetCounter().GetValue() + float64(mt.GetHistogram().GetSampleCount())
+		}
+	}
+	if sums["kcl_records_processed_total"] != n || sums["kcl_data_bytes_processed_total"] != 100*n {
+		t.Errorf("records processed %v, bytes %v; want %d and %d", sums["kcl_records_processed_total"], sums["kcl_data_bytes_processed_total"], n, 100*n)
+	}
+	if sums["kcl_taken_leases_total"] != 2 || sums["kcl_process_task_time_seconds"] == 0 {
+		t.Errorf("taken leases %v, ProcessRecords calls timed %v", sums["kcl_taken_leases_total"], sums["kcl_process_task_time_seconds"])
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
 	}
 }
