@@ -38,6 +38,32 @@ install_tool() { # install_tool COMMAND-OR-GLOB PACKAGE
 install_tool strace strace
 install_tool protoc protobuf-compiler
 install_tool '/usr/lib/postgresql/*/bin/postgres' postgresql
+install_tool node nodejs
+install_tool npm npm
+
+# dynalite (npm), a DynamoDB in memory, for consumer/dynamolease's tests:
+# the version and dependencies pinned in its testdata (package.json and
+# package-lock.json), installed with npm ci into a cache outside the
+# repository, where the tests find it through TRIBUTARY_DYNALITE (or, run
+# without this script, in the same directory).
+install_dynalite() {
+	local pin=consumer/dynamolease/testdata/dynalite version dir
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "npm not found: cannot install dynalite; consumer/dynamolease's tests will say so"
+		return 0
+	fi
+	version=$(sed -nE 's/^ *"dynalite": *"([^"]+)".*/\1/p' "$pin/package.json")
+	dir=${XDG_CACHE_HOME:-$HOME/.cache}/tributary/dynalite-$version
+	if [ ! -f "$dir/node_modules/dynalite/cli.js" ] || ! cmp -s "$pin/package-lock.json" "$dir/package-lock.json"; then
+		echo "== installing dynalite $version into $dir"
+		mkdir -p "$dir"
+		cp "$pin/package.json" "$pin/package-lock.json" "$dir/"
+		(cd "$dir" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+			echo "could not install dynalite; consumer/dynamolease's tests will say so"
+	fi
+	export TRIBUTARY_DYNALITE=$dir/node_modules/dynalite/cli.js
+}
+install_dynalite
 
 echo "== go vet"
 go vet ./...

@@ -49,6 +49,9 @@ var allowed = map[string][]string{
 	"consumer":           {"kpl", "sdkhttp"},
 	"consumer/leasetest": {"consumer"},
 	"consumer/pglease":   {"consumer"},
+	// Lease stores, each in its own package so that its client library
+	// (here aws-sdk-go-v2's DynamoDB) is imported only by who uses it.
+	"consumer/dynamolease": {"consumer"},
 
 	"internal/bgtask":   {},
 	"internal/cli":      {},
