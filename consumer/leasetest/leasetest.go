@@ -209,7 +209,10 @@ func Run(t *testing.T, newStore func(t *testing.T) consumer.LeaseStore) {
 		if err := s.Create(ctx, l); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Get(ctx, l.Key)
+		got, err := s.Get(ctx, l.Key)
+		if err != nil || len(got.ParentShardIDs) == 0 || got.PendingCheckpoint == nil || len(got.PendingCheckpointState) == 0 {
+			t.Fatalf("Get: %+v, %v", got, err)
+		}
 		got.ParentShardIDs[0] = "changed"
 		got.PendingCheckpoint.SequenceNumber = "changed"
 		got.PendingCheckpointState[0] ^= 0xff
