@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,9 @@ const (
 	WorkloadAll     = "all"
 	// WorkloadSoak runs for --duration and is not part of "all".
 	WorkloadSoak = "soak"
+	// WorkloadProducer is ingest through the producer library (package
+	// producer), to compare with ingest; not part of "all".
+	WorkloadProducer = "producer"
 )
 
 // Workloads lists the workloads "all" runs, in order.
@@ -29,14 +33,26 @@ var Workloads = []string{WorkloadIngest, WorkloadDrain, WorkloadLatency, Workloa
 type Options struct {
 	Endpoint string // base URL of the Kinesis endpoint
 	Region   string
-	Workload string // one of Workloads, WorkloadAll or WorkloadSoak
+	// Workload is one of Workloads, WorkloadAll, WorkloadSoak or
+	// WorkloadProducer, or several separated by commas, run in that order.
+	Workload string
 	JSONPath string // where to write the JSON result; "-" is stdout, "" none
 	PID      int    // server process whose RSS is reported; 0 for none
+	// CPUProfile, when set, is where a CPU profile of the whole run (the
+	// bench process: its load, the SDK, and the producer library of the
+	// producer workload) is written.
+	CPUProfile string
 
 	Producers      int           // concurrent producers of ingest
 	Shards         int           // shards of the ingest stream
 	RecordSizes    []int         // record sizes of ingest, one run each
 	IngestDuration time.Duration // length of each ingest run
+
+	// ProducerRateLimit is the producer workload's Config.RateLimit: each
+	// shard's write rate as a fraction of AWS's limits. Against a server
+	// with its limits off, a high value keeps the producer's own limiter
+	// out of the measure.
+	ProducerRateLimit float64
 
 	DrainRecords int // records written, then read back, by drain
 
@@ -86,6 +102,7 @@ func DefaultOptions() Options {
 		Shards:             4,
 		RecordSizes:        []int{100, 1024},
 		IngestDuration:     10 * time.Second,
+		ProducerRateLimit:  1.5, // the producer's and the KPL's default
 		DrainRecords:       1_000_000,
 		LatencySamples:     1000,
 		PollInterval:       0,
@@ -111,8 +128,8 @@ func (o Options) Validate() error {
 		return errors.New("--endpoint is required")
 	case o.Region == "":
 		return errors.New("--region must not be empty")
-	case o.Workload != WorkloadAll && o.Workload != WorkloadSoak && !contains(Workloads, o.Workload):
-		return fmt.Errorf("unknown workload %q", o.Workload)
+	case o.Workload == "":
+		return errors.New("--workload must name a workload")
 	case o.PID < 0:
 		return errors.New("--pid must not be negative")
 	case o.Producers < 1:
@@ -123,6 +140,8 @@ func (o Options) Validate() error {
 		return errors.New("--record-sizes must list at least one size")
 	case o.IngestDuration <= 0:
 		return errors.New("--ingest-duration must be positive")
+	case !(o.ProducerRateLimit > 0):
+		return errors.New("--producer-rate-limit must be positive")
 	case o.DrainRecords < 1:
 		return errors.New("--drain-records must be at least 1")
 	case o.LatencySamples < 1:
@@ -148,6 +167,11 @@ func (o Options) Validate() error {
 	case o.SoakRestart != nil && (o.SoakRestart.Restart == nil || o.SoakRestart.After <= 0):
 		return errors.New("SoakRestart needs a Restart function and a positive After")
 	}
+	for name := range strings.SplitSeq(o.Workload, ",") {
+		if !IsWorkload(name) {
+			return fmt.Errorf("unknown workload %q", name)
+		}
+	}
 	for _, s := range o.RecordSizes {
 		if s < 1 || s > maxRecordSize {
 			return fmt.Errorf("record size %d must be from 1 to %d bytes", s, maxRecordSize)
@@ -156,12 +180,23 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// IsWorkload reports whether name is a workload --workload may name
+// (alone or in a list).
+func IsWorkload(name string) bool {
+	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || contains(Workloads, name)
+}
+
 // selected returns the workloads to run, in order.
 func (o Options) selected() []string {
-	if o.Workload == WorkloadAll {
-		return Workloads
+	var out []string
+	for name := range strings.SplitSeq(o.Workload, ",") {
+		if name == WorkloadAll {
+			out = append(out, Workloads...)
+		} else {
+			out = append(out, name)
+		}
 	}
-	return []string{o.Workload}
+	return out
 }
 
 func contains(list []string, s string) bool {

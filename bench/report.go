@@ -36,6 +36,10 @@ type WorkloadResult struct {
 	Calls         int64   `json:"calls"`      // API calls of the timed part
 	FailedRecords int64   `json:"failed_records"`
 	RetriedCalls  int64   `json:"retried_calls"` // calls that took more than one attempt
+	// KinesisRecords is, for the producer workload, the Kinesis records
+	// stored: KPL aggregates count once, so Records/KinesisRecords is the
+	// records per aggregate.
+	KinesisRecords int64 `json:"kinesis_records,omitempty"`
 
 	RecordsPerSec float64  `json:"records_per_sec"`
 	MBPerSec      *float64 `json:"mb_per_sec,omitempty"` // 10^6 bytes of record data per second
@@ -69,7 +73,7 @@ func (w *WorkloadResult) setRates(elapsed time.Duration, withMB bool) {
 
 // label names the workload in progress lines and the summary.
 func (w *WorkloadResult) label() string {
-	if w.Name == WorkloadIngest {
+	if w.Name == WorkloadIngest || w.Name == WorkloadProducer {
 		return fmt.Sprintf("%s %s", w.Name, sizeLabel(w.RecordSize))
 	}
 	return w.Name

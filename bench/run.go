@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +46,22 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 	}
 
 	var errs []error
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(stderr, "bench: warning: writing the CPU profile: %v\n", err)
+			}
+		}()
+	}
 	for _, name := range opts.selected() {
 		var (
 			rs  []WorkloadResult
@@ -60,6 +78,8 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 			rs, err = b.shards(ctx)
 		case WorkloadSoak:
 			rs, err = b.soak(ctx)
+		case WorkloadProducer:
+			rs, err = b.producerLoad(ctx)
 		}
 		if err != nil {
 			// A workload that fails stops there, so the error belongs to

@@ -386,27 +386,69 @@ func (w *Worker) takeLeases(ctx context.Context) error {
 			mine++
 		}
 	}
-	if mine >= target || len(free) > 0 {
+	if len(free) > 0 {
 		return nil
 	}
-	// Nothing free and below the share: take one from the busiest worker,
-	// if it holds more than the share.
-	busiest, most := "", target
-	for owner, n := range load {
-		if n > most || (n == most && busiest != "" && owner < busiest) {
-			busiest, most = owner, n
-		}
-	}
-	if busiest == "" || busiest == w.cfg.WorkerID || most <= target {
-		return nil
-	}
-	for _, l := range work {
-		if l.Owner == busiest && l.CheckpointOwner == "" {
-			w.take(ctx, l, true)
-			break
-		}
-	}
+	w.rebalance(ctx, work, now)
 	return nil
+}
+
+// rebalance moves at most one lease a round to this worker, by graceful
+// handoff, from the worker with the heaviest load, when that makes the
+// two loads closer. A lease weighs 1 plus its read rate (ThroughputKBps)
+// over the mean rate of the workable leases: with no rates known, loads
+// are lease counts; a hot shard weighs as several idle ones (KCL 3.x
+// balances by throughput too). The move must lower the difference of the
+// two loads by at least a tenth of the mean load, and the lease must
+// weigh less than the difference, so that a lease never moves back and
+// forth: the sum of the loads' squares falls with every move.
+func (w *Worker) rebalance(ctx context.Context, work []Lease, now time.Time) {
+	var total float64
+	for _, l := range work {
+		total += l.ThroughputKBps
+	}
+	mean := total / float64(len(work))
+	weight := func(l Lease) float64 {
+		if mean <= 0 {
+			return 1
+		}
+		return 1 + l.ThroughputKBps/mean
+	}
+	load := map[string]float64{w.cfg.WorkerID: 0}
+	for _, l := range work {
+		if l.Owner != "" && !w.expired(l, now) {
+			load[l.Owner] += weight(l)
+		}
+	}
+	heaviest := ""
+	for owner, n := range load {
+		if owner != w.cfg.WorkerID && (heaviest == "" || n > load[heaviest] || (n == load[heaviest] && owner < heaviest)) {
+			heaviest = owner
+		}
+	}
+	if heaviest == "" {
+		return
+	}
+	diff := load[heaviest] - load[w.cfg.WorkerID]
+	var sum float64
+	for _, n := range load {
+		sum += n
+	}
+	threshold := 0.1 * sum / float64(len(load))
+	var best Lease
+	bestGain := 0.0
+	for _, l := range work {
+		if l.Owner != heaviest || l.CheckpointOwner != "" {
+			continue
+		}
+		wt := weight(l)
+		if gain := min(wt, diff-wt); wt < diff && gain >= threshold && gain > bestGain {
+			best, bestGain = l, gain
+		}
+	}
+	if bestGain > 0 {
+		w.take(ctx, best, true)
+	}
 }
 
 // take writes this worker as l's owner. A lease taken from a live owner

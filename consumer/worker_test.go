@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -385,5 +387,62 @@ func TestWorkerMetrics(t *testing.T) {
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %+v", err, problems)
+	}
+}
+
+// TestBalanceByThroughput: of 4 shards, one is read 50 times faster than
+// the others. Two workers share them by count first (2 and 2); then the
+// one with the hot shard hands its other lease over, so that the hot
+// shard's worker holds it alone and the other worker the 3 quiet ones.
+func TestBalanceByThroughput(t *testing.T) {
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	// Shard i starts at i·2^126.
+	shardKey := func(i int) string {
+		return new(big.Int).Lsh(big.NewInt(int64(i)), 126).String()
+	}
+	wctx, stopWriting := context.WithCancel(ctx)
+	defer stopWriting()
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		data := make([]byte, 1000)
+		for wctx.Err() == nil {
+			var entries []types.PutRecordsRequestEntry
+			for range 50 { // the hot shard, 0
+				entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String("hot"), ExplicitHashKey: aws.String(shardKey(0)), Data: data})
+			}
+			for i := 1; i < 4; i++ {
+				entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String("quiet"), ExplicitHashKey: aws.String(shardKey(i)), Data: data})
+			}
+			kc.PutRecords(wctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: entries})
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	defer writer.Wait()
+
+	store := consumer.NewMemoryLeaseStore()
+	c := &collector{}
+	a := startWorker(t, kc, store, c, "a")
+	waitFor(t, "a to take every lease", func() bool { return len(a.w.Held()) == 4 })
+	b := startWorker(t, kc, store, c, "b")
+	hotAlone := func() bool {
+		ha, hb := a.w.Held(), b.w.Held()
+		return (len(ha) == 1 && ha[0] == "shardId-000000000000" && len(hb) == 3) ||
+			(len(hb) == 1 && hb[0] == "shardId-000000000000" && len(ha) == 3)
+	}
+	waitFor(t, "the hot shard's worker to hold it alone", hotAlone)
+	// And it stays so: no lease moves back.
+	for range 20 {
+		time.Sleep(50 * time.Millisecond)
+		if !hotAlone() {
+			t.Fatalf("the leases moved again: a %v, b %v", a.w.Held(), b.w.Held())
+		}
+	}
+	leases, _ := store.List(ctx)
+	for _, l := range leases {
+		t.Logf("%s owner %s %.0f KB/s", l.Key, l.Owner, l.ThroughputKBps)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,9 +43,9 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "workload", arg: "name",
-			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks), which all does not include.",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on), which all does not include. Several, separated by commas, run one after the other: ingest,producer compares the two in one run.",
 			value: func(o *bench.Options) flag.Value {
-				return &choiceValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak)...)}
+				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer)...)}
 			},
 		},
 		{
@@ -77,6 +79,11 @@ func benchOptions() []benchOption {
 			flag: "ingest-duration", arg: "duration",
 			usage: "How long each ingest run sends records.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.IngestDuration, positive: true} },
+		},
+		{
+			flag: "producer-rate-limit", arg: "fraction",
+			usage: "The producer workload's rate limit per shard, as a fraction of AWS's limits (1,000 records and 1 MiB a second; an aggregate counts as one record). The default is the producer's and the KPL's; against a server with its limits off, use a high value such as 1000 to measure the producer rather than its limiter.",
+			value: func(o *bench.Options) flag.Value { return &positiveFloatValue{&o.ProducerRateLimit} },
 		},
 		{
 			flag: "drain-records", arg: "n",
@@ -124,6 +131,12 @@ func benchOptions() []benchOption {
 			flag: "soak-reader-pause", arg: "duration",
 			usage: "How long the pausing readers of the soak pause, every as long of reading: longer than the server's iterator lifetime (AWS's 5 minutes, or Tributary's --iterator-lifetime), so that their iterators expire and are renewed.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.SoakReaderPause, positive: true} },
+		},
+		{
+			flag: "cpuprofile", arg: "file",
+			usage: "Write a CPU profile of the bench process for the whole run to file (go tool pprof reads it): the load, the AWS SDK, and the producer library under the producer workload.",
+			value: func(o *bench.Options) flag.Value { return &stringValue{&o.CPUProfile} },
+			def:   "none",
 		},
 		{
 			flag: "stream-prefix", arg: "prefix",
@@ -188,12 +201,18 @@ compatible server) with the AWS SDK for Go and reports:
            server never died, no background task panicked, goroutines and
            file descriptors came back to their count at the start, and
            RSS stayed flat once warm. A progress line every 5s.
+  producer what ingest measures, through the Go producer library (package
+           producer, KPL aggregation on): --producers goroutines call Put
+           for --ingest-duration; records/s counts the records stored, up
+           to the last one's answer, and calls and latency are the
+           library's PutRecords calls
 
 Each workload creates its own streams and deletes them at the end. A line
 a second shows progress on standard error; a table sums up at the end, and
 --json writes the full result for scripts. Calls are retried by the SDK's
 standard retryer and the retried calls are counted in the result; the
-soak retries only what cannot store a record twice, itself.
+soak retries only what cannot store a record twice, itself, and the
+producer workload leaves retries to the producer library.
 
 Exit status: 0 if every workload ran, 1 if one failed (for example the
 endpoint is unreachable or a stream never became ACTIVE, or a soak check
@@ -251,6 +270,39 @@ func (v *urlValue) Set(s string) error {
 		return errors.New("must be an http or https URL such as http://127.0.0.1:4567")
 	}
 	*v.s = s
+	return nil
+}
+
+// workloadsValue is a comma-separated list of workload names, each one
+// of choices.
+type workloadsValue struct {
+	s       *string
+	choices []string
+}
+
+func (v *workloadsValue) String() string { return *v.s }
+
+func (v *workloadsValue) Set(s string) error {
+	for name := range strings.SplitSeq(s, ",") {
+		if !slices.Contains(v.choices, name) {
+			return fmt.Errorf("must be one of %s, or several separated by commas", strings.Join(v.choices, ", "))
+		}
+	}
+	*v.s = s
+	return nil
+}
+
+// positiveFloatValue is a number above zero.
+type positiveFloatValue struct{ p *float64 }
+
+func (v *positiveFloatValue) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+
+func (v *positiveFloatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 1) {
+		return errors.New("must be a number above 0")
+	}
+	*v.p = f
 	return nil
 }
 

@@ -30,6 +30,8 @@ func TestBenchUsage(t *testing.T) {
 		{name: "no endpoint", args: []string{"bench"}, wantStatus: 2, wantStderr: "tributary bench: --endpoint is required"},
 		{name: "endpoint not a URL", args: []string{"bench", "--endpoint", "localhost:4567"}, wantStatus: 2, wantStderr: "must be an http or https URL"},
 		{name: "unknown workload", args: []string{"bench", "--endpoint", "http://x", "--workload", "bogus"}, wantStatus: 2, wantStderr: "must be one of all, ingest, drain, latency, shards, soak"},
+		{name: "unknown workload in a list", args: []string{"bench", "--endpoint", "http://x", "--workload", "ingest,bogus"}, wantStatus: 2, wantStderr: "or several separated by commas"},
+		{name: "zero producer rate limit", args: []string{"bench", "--endpoint", "http://x", "--workload", "producer", "--producer-rate-limit", "0"}, wantStatus: 2, wantStderr: "must be a number above 0"},
 		{name: "zero soak duration", args: []string{"bench", "--endpoint", "http://x", "--workload", "soak", "--duration", "0s"}, wantStatus: 2, wantStderr: "must be positive"},
 		{name: "soak rate too low", args: []string{"bench", "--endpoint", "http://x", "--workload", "soak", "--soak-rate", "5"}, wantStatus: 2, wantStderr: "must be at least 10"},
 		{name: "bad record size", args: []string{"bench", "--endpoint", "http://x", "--record-sizes", "100,0"}, wantStatus: 2, wantStderr: "size \"0\" must be"},
