@@ -15,6 +15,7 @@ import (
 
 	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/internal/inproc"
+	"github.com/tributary-io/tributary/kpl"
 )
 
 // sentEntry is one PutRecords entry the producer sent: when, to which
@@ -40,9 +41,9 @@ func (c *watchingClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsI
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, e := range in.Records {
-		h := HashKeyOf(aws.ToString(e.PartitionKey))
+		h := kpl.HashKeyOf(aws.ToString(e.PartitionKey))
 		if e.ExplicitHashKey != nil {
-			h, _ = ParseHashKey(*e.ExplicitHashKey)
+			h, _ = kpl.ParseHashKey(*e.ExplicitHashKey)
 		}
 		stored := err == nil && i < len(out.Records) && out.Records[i].ErrorCode == nil
 		c.entries = append(c.entries, sentEntry{at: at, shard: c.m.Lookup(h).ID, bytes: len(e.Data) + len(aws.ToString(e.PartitionKey)), stored: stored})
