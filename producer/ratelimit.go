@@ -25,6 +25,9 @@ type shardLimiter struct {
 	records, bytes bucket
 	lastCut        time.Time
 	lastGrow       time.Time
+	// lastStep is the growth made at lastGrow, taken back by a throttle
+	// that comes within the second after it.
+	lastStep float64
 }
 
 // bucket is a token bucket holding at most one second's worth.
@@ -79,12 +82,17 @@ func shortfall(have, need, rate float64) time.Duration {
 
 // throttled records that the shard refused a write for its rate: the
 // rate is cut by half, at most once a second (one refused request often
-// comes with several).
+// comes with several). A growth of the rate in the second before does
+// not count: the second was not one without a throttle, and under a
+// lasting throttle the rate halves every second down to the floor.
 func (l *shardLimiter) throttled(now time.Time) {
 	if now.Sub(l.lastCut) < time.Second {
 		return
 	}
-	l.lastCut, l.lastGrow = now, now
+	if now.Sub(l.lastGrow) < time.Second {
+		l.factor -= l.lastStep
+	}
+	l.lastCut, l.lastGrow, l.lastStep = now, now, 0
 	l.factor = math.Max(l.floor, l.factor/2)
 }
 
@@ -96,7 +104,7 @@ func (l *shardLimiter) grow(now time.Time) {
 		return
 	}
 	if s := now.Sub(l.lastGrow).Seconds(); s >= 1 {
-		l.factor = math.Min(l.ceiling, l.factor+l.ceiling/10*math.Floor(s))
-		l.lastGrow = now
+		grown := math.Min(l.ceiling, l.factor+l.ceiling/10*math.Floor(s))
+		l.lastStep, l.factor, l.lastGrow = grown-l.factor, grown, now
 	}
 }

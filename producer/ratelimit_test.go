@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -58,5 +59,34 @@ func TestShardLimiterAdapts(t *testing.T) {
 	l.wait(1, 1, now)
 	if l.factor != 1.5 {
 		t.Fatalf("a minute later: factor %v, want the ceiling 1.5", l.factor)
+	}
+}
+
+// TestShardLimiterLastingThrottle: throttled every second, the rate halves
+// every second down to the floor; the growth a second brings is taken
+// back by the throttle that follows it (found by TestAdaptsToThrottling's
+// author: the rate went 1, 0.5, 0.3, 0.2 and settled at a tenth of the
+// ceiling rather than the floor).
+func TestShardLimiterLastingThrottle(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := newShardLimiter(1, now)
+	var got []float64
+	for i := range 5 {
+		at := now.Add(time.Duration(i) * time.Second)
+		l.wait(1, 1, at)
+		l.throttled(at.Add(10 * time.Millisecond))
+		got = append(got, l.factor)
+	}
+	if want := []float64{0.5, 0.25, 0.125, 0.1, 0.1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("factor after each second's throttle %v, want %v", got, want)
+	}
+	l = newShardLimiter(1.5, now)
+	for i := range 8 {
+		at := now.Add(time.Duration(i) * time.Second)
+		l.wait(1, 1, at)
+		l.throttled(at.Add(10 * time.Millisecond))
+	}
+	if l.factor != 0.1 {
+		t.Errorf("ceiling 1.5 under a lasting throttle settles at %v, want the floor 0.1", l.factor)
 	}
 }

@@ -84,19 +84,17 @@ func (c *watchingClient) rates(from, to time.Time) (sent, stored map[string]floa
 //   - RateLimit 1: each shard's ceiling is 1 MiB/s (and 1,000 entries/s,
 //     which does not bind: an 8 KiB aggregate is one entry). The floor is
 //     0.1 of AWS's limits, 10 times lower, room to see a fall.
-//   - Throttled, the rate halves at most once a second. The limiter also
-//     adds its growth step (a tenth of the ceiling a second since the
-//     last change) at each of those seconds, in the send just before the
-//     refused answer comes back, so a lasting throttle takes the shard
-//     from 1 to 0.5, 0.3, 0.2 of the ceiling, a second apart (see the
-//     timeline the test logs). Over the fault's last second (1.5 to
-//     2.5 s in) that is about 0.25: 262 to 287 KiB/s measured, which the
-//     test asks to be at most half the rate before the fault.
+//   - Throttled, the rate halves at most once a second, and the growth
+//     step of the second before is taken back, so a lasting throttle
+//     takes the shard from 1 to 0.5, 0.25, 0.125 of the ceiling, a second
+//     apart (see the timeline the test logs). Over the fault's last
+//     second that is about 0.2: 200 to 245 KiB/s measured, which the test
+//     asks to be at most half the rate before the fault.
 //   - Unthrottled, it grows by a tenth of the ceiling a second: over the
-//     last of the 4 s after the removal about 0.55 (539 to 565 KiB/s
-//     measured, 2.1 times the throttled second), which the test asks to
+//     last of the 4 s after the removal about 0.45 (466 to 480 KiB/s
+//     measured, 2 times the throttled second), which the test asks to
 //     be at least 1.5 times the throttled second's rate. Full recovery,
-//     from 0.2 to 1, takes 8 s, too long for the test: growth is a
+//     from 0.125 to 1, takes 9 s, too long for the test: growth is a
 //     tenth of the ceiling a second whatever the config (RateLimit
 //     scales the ceiling, floor and step together), so the test watches
 //     the climb, not its end.
