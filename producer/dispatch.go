@@ -97,6 +97,7 @@ type answer struct {
 
 type dispatcher struct {
 	p        *Producer
+	sm       *streamMetrics // the dispatcher's own: not safe for concurrent use
 	m        *ShardMap
 	queues   map[string]*shardQueue
 	answers  chan answer
@@ -126,7 +127,7 @@ type misplaced struct {
 }
 
 func newDispatcher(p *Producer, m *ShardMap) *dispatcher {
-	d := &dispatcher{p: p, answers: make(chan answer), refreshAt: time.Now().Add(mapRefreshEvery)}
+	d := &dispatcher{p: p, answers: make(chan answer), refreshAt: time.Now().Add(mapRefreshEvery), sm: p.cfg.Metrics.forStream(p.cfg.Stream)}
 	d.setMap(m, time.Now(), nil)
 	return d
 }
@@ -208,8 +209,8 @@ func (d *dispatcher) run() {
 			}
 			d.queues[d.m.Lookup(pd.hash).ID].push(pd)
 			d.queued++
-			d.p.cfg.Metrics.userRecordsReceived.WithLabelValues(d.p.cfg.Stream).Inc()
-			d.p.cfg.Metrics.userRecordsPending.WithLabelValues(d.p.cfg.Stream).Inc()
+			d.sm.received.Inc()
+			d.sm.pending.Inc()
 		case a := <-d.answers:
 			d.inFlight--
 			d.handle(a, time.Now())
@@ -422,7 +423,7 @@ func (d *dispatcher) call(entries []entry) {
 		}
 		for _, pd := range e.recs {
 			if pd.attempts == 0 {
-				d.p.cfg.Metrics.bufferingTime.WithLabelValues(d.p.cfg.Stream).Observe(time.Since(pd.put).Seconds())
+				d.sm.wait.Observe(time.Since(pd.put).Seconds())
 			}
 			pd.attempts++
 		}
@@ -541,11 +542,10 @@ func (d *dispatcher) finish(pd *pending, res Result) {
 	pd.fut.res = res
 	close(pd.fut.done)
 	d.queued--
-	m, stream := d.p.cfg.Metrics, d.p.cfg.Stream
-	m.userRecordsPending.WithLabelValues(stream).Dec()
-	m.retriesPerRecord.WithLabelValues(stream).Observe(float64(max(pd.attempts-1, 0)))
+	d.sm.pending.Dec()
+	d.sm.retries.Observe(float64(max(pd.attempts-1, 0)))
 	if res.Err == nil {
-		m.userRecordsPut.WithLabelValues(stream, res.ShardID).Inc()
+		d.sm.recordsPut(res.ShardID).Inc()
 	}
 	d.p.release(pd)
 	d.flushes = slices.DeleteFunc(d.flushes, func(f *flushWait) bool {

@@ -64,3 +64,36 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.userRecordsReceived, m.userRecordsPending, m.userRecordsPut, m.kinesisRecordsPut,
 		m.kinesisRecordsDataPut, m.errorsByCode, m.allErrors, m.retriesPerRecord, m.bufferingTime, m.requestTime, m.misplacedRecords}
 }
+
+// streamMetrics are a producer's series of the per-record metrics,
+// looked up once rather than by label for every record.
+type streamMetrics struct {
+	received       prometheus.Counter
+	pending        prometheus.Gauge
+	retries, wait  prometheus.Observer
+	putByShard     map[string]prometheus.Counter
+	userRecordsPut *prometheus.CounterVec
+	stream         string
+}
+
+func (m *Metrics) forStream(stream string) *streamMetrics {
+	return &streamMetrics{
+		received:       m.userRecordsReceived.WithLabelValues(stream),
+		pending:        m.userRecordsPending.WithLabelValues(stream),
+		retries:        m.retriesPerRecord.WithLabelValues(stream),
+		wait:           m.bufferingTime.WithLabelValues(stream),
+		putByShard:     make(map[string]prometheus.Counter),
+		userRecordsPut: m.userRecordsPut,
+		stream:         stream,
+	}
+}
+
+// recordsPut is UserRecordsPut's series for shard.
+func (s *streamMetrics) recordsPut(shard string) prometheus.Counter {
+	c, ok := s.putByShard[shard]
+	if !ok {
+		c = s.userRecordsPut.WithLabelValues(s.stream, shard)
+		s.putByShard[shard] = c
+	}
+	return c
+}

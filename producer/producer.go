@@ -288,6 +288,14 @@ func (p *Producer) prepare(rec Record) (*pending, error) {
 }
 
 func (p *Producer) reserveBytes(ctx context.Context, n int64) error {
+	// Most calls find room at once: no need to watch ctx then.
+	p.mu.Lock()
+	if p.bufBytes == 0 || p.bufBytes+n <= p.cfg.MaxBufferedBytes {
+		p.bufBytes += n
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		p.cond.Broadcast()
