@@ -131,14 +131,18 @@ func (c *Config) setDefaults() error {
 //     every parent at SHARD_END) and the workers owning them, and takes
 //     unowned or expired ones up to its even share. Two workers reaching
 //     for one lease write it conditionally; one of them wins.
-//   - A worker below its share with nothing free takes one lease a round
-//     from the worker holding the most, by graceful handoff (KCL 3.x):
-//     it writes itself as Owner and the old owner as CheckpointOwner. The
-//     old owner, at its next write, sees that, asks its Processor to shut
-//     down (ShutdownRequested, which checkpoints) and clears
-//     CheckpointOwner; only then does the new owner start, from that
-//     checkpoint, so a planned move delivers nothing twice. If the old
-//     owner is gone, the counter stands still and the new owner starts
+//   - With nothing free, a worker takes one lease a round from the worker
+//     with the heaviest load when that brings the two loads closer
+//     (rebalance): a lease weighs 1 plus its read rate over the mean, so
+//     loads are lease counts until rates are known, and a hot shard then
+//     counts as several idle ones. It takes it by graceful handoff (KCL
+//     3.x): it writes itself as Owner and the old owner as
+//     CheckpointOwner. The old owner, at its next write, sees that, asks
+//     its Processor to shut down (ShutdownRequested, which checkpoints)
+//     and clears CheckpointOwner; only then does the new owner start,
+//     from that checkpoint, so a planned move delivers nothing twice. If
+//     the old owner is gone, the counter stands still and the new owner
+//     starts
 //     after FailoverTime.
 type Worker struct {
 	cfg Config
@@ -472,7 +476,9 @@ func (w *Worker) take(ctx context.Context, l Lease, handoff bool) bool {
 		return false
 	}
 	w.observe(stored, time.Now())
-	h := &heldLease{key: l.Key, l: stored, stopc: make(chan stopReason, 1), handoffFrom: stored.CheckpointOwner, handoffSince: time.Now()}
+	// The read rate starts from the old owner's, so that the balance does
+	// not see the lease idle while its new owner measures it.
+	h := &heldLease{key: l.Key, l: stored, stopc: make(chan stopReason, 1), handoffFrom: stored.CheckpointOwner, handoffSince: time.Now(), kbps: stored.ThroughputKBps}
 	w.mu.Lock()
 	if old := w.held[l.Key]; old != nil {
 		old.stop(stopLost)

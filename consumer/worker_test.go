@@ -405,8 +405,8 @@ func TestBalanceByThroughput(t *testing.T) {
 		return new(big.Int).Lsh(big.NewInt(int64(i)), 126).String()
 	}
 	wctx, stopWriting := context.WithCancel(ctx)
-	defer stopWriting()
 	var writer sync.WaitGroup
+	defer func() { stopWriting(); writer.Wait() }()
 	writer.Go(func() {
 		data := make([]byte, 1000)
 		for wctx.Err() == nil {
@@ -421,7 +421,6 @@ func TestBalanceByThroughput(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	defer writer.Wait()
 
 	store := consumer.NewMemoryLeaseStore()
 	c := &collector{}
@@ -433,6 +432,17 @@ func TestBalanceByThroughput(t *testing.T) {
 		return (len(ha) == 1 && ha[0] == "shardId-000000000000" && len(hb) == 3) ||
 			(len(hb) == 1 && hb[0] == "shardId-000000000000" && len(ha) == 3)
 	}
+	// First the leases are shared by count (the rates are not known yet),
+	// then by weight once the owners have written them.
+	waitFor(t, "the read rates in the leases", func() bool {
+		leases, _ := store.List(ctx)
+		rates := map[string]float64{}
+		for _, l := range leases {
+			rates[l.Key] = l.ThroughputKBps
+		}
+		hot := rates["shardId-000000000000"]
+		return len(rates) == 4 && hot > 0 && hot > 10*rates["shardId-000000000001"] && hot > 10*rates["shardId-000000000002"] && hot > 10*rates["shardId-000000000003"]
+	})
 	waitFor(t, "the hot shard's worker to hold it alone", hotAlone)
 	// And it stays so: no lease moves back.
 	for range 20 {
