@@ -17,6 +17,7 @@ type Metrics struct {
 	lostLeases         *prometheus.CounterVec
 	handedOver         *prometheus.CounterVec
 	expiredIterators   *prometheus.CounterVec
+	copiesDropped      *prometheus.CounterVec
 }
 
 // NewMetrics makes the collectors and registers them with reg (none when
@@ -42,6 +43,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Leases the worker handed over gracefully to another (KCL 3.x's graceful handoff)."}, []string{"worker"}),
 		expiredIterators: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kcl_expired_iterator_total",
 			Help: "ExpiredIterator: shard iterators that expired and were renewed."}, []string{"worker", "shard"}),
+		copiesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consumer_copies_dropped_total",
+			Help: "Not the KCL's: records dropped as copies of records already delivered, by the IDs of Tributary's producer."}, []string{"worker", "shard"}),
 	}
 	if reg != nil {
 		for _, c := range m.collectors() {
@@ -53,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.millisBehindLatest, m.recordsProcessed, m.bytesProcessed, m.processTime,
-		m.currentLeases, m.takenLeases, m.lostLeases, m.handedOver, m.expiredIterators}
+		m.currentLeases, m.takenLeases, m.lostLeases, m.handedOver, m.expiredIterators, m.copiesDropped}
 }
 
 // CurrentLeases is the gauge of the leases worker holds.

@@ -59,6 +59,7 @@ func (w *Worker) consume(h *heldLease) {
 	var s retriever = &poller{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
 	defer s.close()
 
+	var seen seenIDs // copies to drop (dedup.go)
 	var reason stopReason
 	retry := 0
 	for reason == 0 {
@@ -76,6 +77,10 @@ func (w *Worker) consume(h *heldLease) {
 			break
 		}
 		w.cfg.Metrics.millisBehindLatest.WithLabelValues(w.cfg.WorkerID, l.Key).Set(float64(behind))
+		var dropped int
+		if batch, dropped = seen.dropCopies(batch); dropped > 0 {
+			w.cfg.Metrics.copiesDropped.WithLabelValues(w.cfg.WorkerID, l.Key).Add(float64(dropped))
+		}
 		if len(batch) > 0 {
 			// Delivered again, the same batch, until the processor takes
 			// it: at least once.
