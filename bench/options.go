@@ -24,6 +24,9 @@ const (
 	// WorkloadProducer is ingest through the producer library (package
 	// producer), to compare with ingest; not part of "all".
 	WorkloadProducer = "producer"
+	// WorkloadConsume is drain through the consumer library (package
+	// consumer): 8 shards, 2 workers; not part of "all".
+	WorkloadConsume = "consume"
 )
 
 // Workloads lists the workloads "all" runs, in order.
@@ -183,7 +186,7 @@ func (o Options) Validate() error {
 // IsWorkload reports whether name is a workload --workload may name
 // (alone or in a list).
 func IsWorkload(name string) bool {
-	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || contains(Workloads, name)
+	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || name == WorkloadConsume || contains(Workloads, name)
 }
 
 // selected returns the workloads to run, in order.

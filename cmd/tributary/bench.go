@@ -43,9 +43,9 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "workload", arg: "name",
-			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on), which all does not include. Several, separated by commas, run one after the other: ingest,producer compares the two in one run.",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
 			value: func(o *bench.Options) flag.Value {
-				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer)...)}
+				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume)...)}
 			},
 		},
 		{
@@ -206,13 +206,17 @@ compatible server) with the AWS SDK for Go and reports:
            for --ingest-duration; records/s counts the records stored, up
            to the last one's answer, and calls and latency are the
            library's PutRecords calls
+  consume  what drain measures, through the Go consumer library (package
+           consumer): a stream of 8 shards filled with --drain-records
+           records of 100 B (not timed), then two workers (leases in
+           memory) process them all, checkpointing each batch
 
 Each workload creates its own streams and deletes them at the end. A line
 a second shows progress on standard error; a table sums up at the end, and
 --json writes the full result for scripts. Calls are retried by the SDK's
 standard retryer and the retried calls are counted in the result; the
 soak retries only what cannot store a record twice, itself, and the
-producer workload leaves retries to the producer library.
+producer and consume workloads leave retries to the libraries.
 
 Exit status: 0 if every workload ran, 1 if one failed (for example the
 endpoint is unreachable or a stream never became ACTIVE, or a soak check

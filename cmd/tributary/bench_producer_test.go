@@ -86,3 +86,46 @@ func TestBenchProducerWorkload(t *testing.T) {
 type benchLatency struct {
 	P50, P99, Max float64
 }
+
+// TestBenchConsumeWorkload runs drain and the consume workload in one run,
+// small, against the real server, and checks that the consumer library
+// processed every record written.
+func TestBenchConsumeWorkload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and runs for a few seconds")
+	}
+	client, _ := startServerLimits(t, t.TempDir(), stream.LimitsOff)
+	endpoint := aws.ToString(client.Options().BaseEndpoint)
+	jsonPath := filepath.Join(t.TempDir(), "result.json")
+	var stdout, stderr bytes.Buffer
+	status := runMain(context.Background(), []string{
+		"bench", "--endpoint", endpoint, "--workload", "drain,consume", "--json", jsonPath,
+		"--drain-records", "20000", "--create-timeout", "10s",
+	}, nil, &stdout, &stderr, env(nil))
+	if status != 0 {
+		t.Fatalf("status = %d, want 0; stderr:\n%s", status, stderr.String())
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result struct {
+		Workloads []struct {
+			Name          string  `json:"name"`
+			Records       int64   `json:"records"`
+			Shards        int     `json:"shards"`
+			RecordsPerSec float64 `json:"records_per_sec"`
+		} `json:"workloads"`
+	}
+	if err := json.Unmarshal(data, &result); err != nil {
+		t.Fatal(err)
+	}
+	if len(result.Workloads) != 2 {
+		t.Fatalf("%d workloads in the result, want drain and consume: %s", len(result.Workloads), data)
+	}
+	c := result.Workloads[1]
+	if c.Name != "consume" || c.Records != 20000 || c.Shards != 8 || c.RecordsPerSec <= 0 {
+		t.Errorf("consume result %+v, want 20,000 records from 8 shards", c)
+	}
+	t.Logf("drain %.0f records/s, consume %.0f", result.Workloads[0].RecordsPerSec, c.RecordsPerSec)
+}
