@@ -41,7 +41,7 @@ func TestBenchProducerWorkload(t *testing.T) {
 		"--ingest-duration", "1s",
 		"--producer-rate-limit", "1000",
 		"--create-timeout", "10s",
-	}, &stdout, &stderr, env(nil))
+	}, nil, &stdout, &stderr, env(nil))
 	if status != 0 {
 		t.Fatalf("status = %d, want 0; stderr:\n%s", status, stderr.String())
 	}
