@@ -22,12 +22,22 @@ import (
 // to an endpoint as a client (put, tail): found and signed as bench's
 // (newClient in package bench), with the standard retryer. conns is how
 // many connections to keep idle between calls: one per call the command
-// may have in flight.
-func newKinesisClient(endpoint, region string, conns int) *kinesis.Client {
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, conns)
-		t.MaxIdleConns = max(t.MaxIdleConns, conns)
-	})
+// may have in flight. closeIdle closes the connections left idle, for
+// the end of the command: a call cancelled while its connection was
+// being dialed leaves one that never carried a request, which a server
+// shutting down gracefully waits for (net/http gives such connections
+// 5s).
+func newKinesisClient(endpoint, region string, conns int) (c *kinesis.Client, closeIdle func()) {
+	// The SDK's transport, held here so that its idle connections can be
+	// closed (a BuildableClient does not say which transport it built).
+	tr := awshttp.NewBuildableClient().GetTransport()
+	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, conns)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, conns)
+	httpClient := &http.Client{
+		Transport: tr,
+		// As the SDK's client: an answer is never a redirect to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return kinesis.New(kinesis.Options{
 		BaseEndpoint: aws.String(endpoint),
 		Region:       region,
@@ -37,7 +47,7 @@ func newKinesisClient(endpoint, region string, conns int) *kinesis.Client {
 		// answer the server sent (see package sdkhttp).
 		HTTPClient: sdkhttp.Wrap(httpClient),
 		Retryer:    retry.NewStandard(),
-	})
+	}), tr.CloseIdleConnections
 }
 
 // describeStream returns the stream's summary, by name or ARN, or an

@@ -205,7 +205,9 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer stop()
 	context.AfterFunc(ctx, stop)
 
-	r := &putRun{opts: opts, stderr: stderr, client: newPutClient(opts)}
+	client, closeIdle := newPutClient(opts)
+	defer closeIdle()
+	r := &putRun{opts: opts, stderr: stderr, client: client}
 	if err := r.run(ctx, stdin); err != nil {
 		fmt.Fprintf(stderr, "tributary put: %v\n", err)
 		return 1
@@ -217,7 +219,7 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // PutRecords calls are not retried by the SDK (producerClient): the
 // producer sends refused entries again itself, after its backoff and in
 // Put order.
-func newPutClient(opts putOptions) *kinesis.Client {
+func newPutClient(opts putOptions) (c *kinesis.Client, closeIdle func()) {
 	// The producer's requests in flight (16 by default) each hold a
 	// connection; keep that many idle between them.
 	return newKinesisClient(opts.Endpoint, opts.Region, 18)
