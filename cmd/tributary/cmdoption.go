@@ -11,7 +11,7 @@ import (
 // documentation, as benchOption is bench's; O is the command's options.
 type cmdOption[O any] struct {
 	flag  string
-	arg   string // placeholder for the value in the help text
+	arg   string // placeholder for the value in the help text; none for a boolean flag
 	usage string
 	value func(o *O) flag.Value // binds the flag to a field of o
 	def   string                // default shown in the help, if not the value's
@@ -34,7 +34,11 @@ func parseCmdFlags[O any](name string, list []cmdOption[O], opts *O, args []stri
 // default from def.
 func writeCmdFlags[O any](b *strings.Builder, list []cmdOption[O], def O) {
 	for _, o := range list {
-		fmt.Fprintf(b, "  --%s %s\n", o.flag, o.arg)
+		if o.arg == "" { // a boolean flag
+			fmt.Fprintf(b, "  --%s\n", o.flag)
+		} else {
+			fmt.Fprintf(b, "  --%s %s\n", o.flag, o.arg)
+		}
 		for _, line := range wrap(o.usage, 72) {
 			fmt.Fprintf(b, "        %s\n", line)
 		}
