@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -34,7 +35,8 @@ func tailCLI(ctx context.Context, args ...string) (int, string, string) {
 // tailSummary matches the summary line of a run, capturing the figures.
 var tailSummary = regexp.MustCompile(`(?m)^tail: ([0-9,]+) records? \(([0-9.]+) MiB\) from ([0-9,]+) shards? of stream (\S+) in ([0-9.]+)s$`)
 
-// checkTailSummary asserts the summary line of stderr.
+// checkTailSummary asserts the summary line of stderr; shards -1 is any
+// number.
 func checkTailSummary(t *testing.T, stderr, stream string, records, shards int) {
 	t.Helper()
 	m := tailSummary.FindStringSubmatch(stderr)
@@ -42,7 +44,7 @@ func checkTailSummary(t *testing.T, stderr, stream string, records, shards int) 
 		t.Errorf("no summary line in stderr:\n%s", stderr)
 		return
 	}
-	if m[1] != cli.Thousands(int64(records)) || m[3] != strconv.Itoa(shards) || m[4] != stream {
+	if m[1] != cli.Thousands(int64(records)) || shards >= 0 && m[3] != strconv.Itoa(shards) || m[4] != stream {
 		t.Errorf("summary %q, want %d records from %d shards of stream %s", m[0], records, shards, stream)
 	}
 }
@@ -582,5 +584,230 @@ func TestTail(t *testing.T) {
 			shards[textShard[g.data]] = true
 		}
 		checkTailSummary(t, stderr, "s", max, len(shards))
+	}
+}
+
+// waitOutput waits up to 10s for cond to hold of out, calling each
+// between its checks.
+func waitOutput(t *testing.T, what string, out *syncBuffer, cond func(string) bool, each func()) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(out.String()); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not printed in 10s; stdout:\n%s", what, out.String())
+		}
+		if each != nil {
+			each()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTailFollow: --from latest --follow prints the records put after it
+// started, none of the old ones, goes on through a split, and exits 0
+// when interrupted; --max ends a follow by itself.
+func TestTailFollow(t *testing.T) {
+	ctx := context.Background()
+	endpoint, c := startPutServer(t, nil)
+	createStream(t, c, "s", 2, 0)
+	put := func(key, ehk, data string) {
+		t.Helper()
+		in := &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String(key), Data: []byte(data)}
+		if ehk != "" {
+			in.ExplicitHashKey = aws.String(ehk)
+		}
+		if _, err := c.PutRecord(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		put(fmt.Sprint("k", i), "", fmt.Sprint("old:", i))
+	}
+
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(fctx, []string{"tail", "--stream", "s", "--endpoint", endpoint, "--from", "latest", "--follow"}, nil, &stdout, &stderr, env(nil))
+	}()
+	// Its reading starts at the tips once it has listed the shards: put
+	// records until one shows.
+	n := 0
+	waitOutput(t, "a record put after tail started", &stdout, func(out string) bool { return out != "" }, func() {
+		put("new", "", fmt.Sprint("new:", n))
+		n++
+	})
+	// A split while following: the children are read too, after their
+	// parent.
+	if _, err := c.SplitShard(ctx, &sdk.SplitShardInput{StreamName: aws.String("s"), ShardToSplit: aws.String("shardId-000000000000"),
+		NewStartingHashKey: aws.String("85070591730234615865843651857942052864")}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, ctx, c, "s")
+	after := map[string]string{ // data: explicit hash key
+		"after:low":   "1",                                       // the split shard's first child
+		"after:high":  "85070591730234615865843651857942052865",  // its second
+		"after:other": "170141183460469231731687303715884105729", // the other shard
+	}
+	for data, ehk := range after {
+		put("after", ehk, data)
+	}
+	waitOutput(t, "the records put after the split", &stdout, func(out string) bool {
+		for data := range after {
+			if !strings.Contains(out, data+"\n") {
+				return false
+			}
+		}
+		return true
+	}, nil)
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after the interrupt, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail --follow did not return after the interrupt")
+	}
+
+	// The records put after it started: a run of new:i to the last one
+	// put, in order, and the three after the split; each once.
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	var news []int
+	afters := map[string]int{}
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "new:"):
+			i, _ := strconv.Atoi(strings.TrimPrefix(l, "new:"))
+			news = append(news, i)
+		case after[l] != "":
+			afters[l]++
+		default:
+			t.Errorf("printed %q, want only records put after tail started", l)
+		}
+	}
+	for j, i := range news {
+		if i != n-len(news)+j {
+			t.Errorf("new records printed %v, want a run ending at new:%d, in order", news, n-1)
+			break
+		}
+	}
+	for data := range after {
+		if afters[data] != 1 {
+			t.Errorf("%s printed %d times, want once", data, afters[data])
+		}
+	}
+	// "new" is on the split shard, or on the other; the after records on
+	// both children and the other.
+	shards := 3
+	if half, _ := kpl.ParseHashKey("170141183460469231731687303715884105728"); kpl.HashKeyOf("new").Cmp(half) < 0 {
+		shards = 4
+	}
+	checkTailSummary(t, stderr.String(), "s", len(lines), shards)
+	if strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr has more than the summary:\n%s", stderr.String())
+	}
+
+	// --max ends a follow: the 20 old records are there to read.
+	mctx, mcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer mcancel()
+	code, out, errOut := tailCLI(mctx, "--stream", "s", "--endpoint", endpoint, "--follow", "--max", "3")
+	if code != 0 || mctx.Err() != nil {
+		t.Fatalf("--follow --max 3: exit %d, ctx %v; stderr:\n%s", code, mctx.Err(), errOut)
+	}
+	if got := strings.Count(out, "\n"); got != 3 {
+		t.Errorf("--follow --max 3 printed %d records:\n%s", got, out)
+	}
+	checkTailSummary(t, errOut, "s", 3, -1)
+}
+
+// TestTailInterrupted: an interrupt before the tips ends tail, exit 0,
+// and it says so. The consumer lets the GetRecords in flight finish
+// (slowed down to 1s here) and delivers its records.
+func TestTailInterrupted(t *testing.T) {
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	createStream(t, c, "s", 1, 0)
+	if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("r")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := faultsCLI("add", "--endpoint", endpoint, "--op", "GetRecords", "--effect", "latency", "--latency", "1s"); code != 0 {
+		t.Fatalf("faults add: exit %d: %s", code, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	code, stdout, stderr := tailCLI(ctx, "--stream", "s", "--endpoint", endpoint)
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	// Without the interrupt: a second GetRecords, 1s more, to find the tip.
+	if d := time.Since(start); d > 1800*time.Millisecond {
+		t.Errorf("tail took %v, want it to stop after the GetRecords in flight at the interrupt", d)
+	}
+	if stdout != "r\n" {
+		t.Errorf("stdout = %q, want the record of the GetRecords in flight", stdout)
+	}
+	if !strings.Contains(stderr, "tributary tail: interrupted before every shard was read to its tip\n") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", stderr)
+	}
+	checkTailSummary(t, stderr, "s", 1, 1)
+}
+
+func TestTailMissingStream(t *testing.T) {
+	endpoint, _ := startPutServer(t, nil)
+	code, stdout, stderr := tailCLI(context.Background(), "--stream", "nope", "--endpoint", endpoint)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := "tributary tail: stream nope: ResourceNotFoundException: Stream nope under account " + testAccount + " not found.\n"
+	if stderr != want || stdout != "" {
+		t.Errorf("stdout = %q, stderr = %q; want nothing and %q", stdout, stderr, want)
+	}
+}
+
+// TestTailCallFails: a call the server refuses is shown with the AWS
+// error's code and message, and tried again.
+func TestTailCallFails(t *testing.T) {
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	createStream(t, c, "s", 1, 0)
+	for i := range 5 {
+		if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: fmt.Append(nil, "r", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, stderr := faultsCLI("add", "--endpoint", endpoint, "--op", "GetRecords", "--effect", "error", "--count", "2",
+		"--error-type", "InvalidArgumentException", "--error-message", "refused by the test"); code != 0 {
+		t.Fatalf("faults add: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := tailCLI(context.Background(), "--stream", "s", "--endpoint", endpoint)
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if stdout != "r0\nr1\nr2\nr3\nr4\n" {
+		t.Errorf("stdout = %q, want the 5 records", stdout)
+	}
+	line := "tributary tail: call failed; trying again (shard shardId-000000000000, call GetRecords): InvalidArgumentException: refused by the test\n"
+	if n := strings.Count(stderr, line); n != 2 {
+		t.Errorf("stderr has %d times %q, want 2:\n%s", n, line, stderr)
+	}
+	checkTailSummary(t, stderr, "s", 5, 1)
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestTailStdoutFails: standard output that cannot be written fails the
+// run.
+func TestTailStdoutFails(t *testing.T) {
+	endpoint, c := startPutServer(t, nil)
+	createStream(t, c, "s", 1, 0)
+	if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("r")}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := runMain(context.Background(), []string{"tail", "--stream", "s", "--endpoint", endpoint}, nil, failingWriter{}, &stderr, env(nil))
+	if code != 1 || !strings.Contains(stderr.String(), "tributary tail: writing standard output: no space left on device\n") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the write's error", code, stderr.String())
 	}
 }
