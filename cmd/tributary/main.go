@@ -7,6 +7,7 @@
 //	tributary bench [flags]   measure a Kinesis endpoint (tributary bench --help)
 //	tributary faults ...      inject faults into a server (tributary faults --help)
 //	tributary put [flags]     write records from standard input (tributary put --help)
+//	tributary tail [flags]    print a stream's records (tributary tail --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -33,12 +34,14 @@ Commands:
   bench     Measure a Kinesis endpoint: throughput, latency, many shards
   faults    Inject faults into a server started with --admin
   put       Write records read from standard input to a stream
+  tail      Print the records of a stream, or follow it
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
 Run 'tributary serve --help' for the server's flags,
-'tributary bench --help' for the benchmark's and
-'tributary put --help' for put's.
+'tributary bench --help' for the benchmark's,
+'tributary put --help' for put's and
+'tributary tail --help' for tail's.
 `
 
 func main() {
@@ -62,6 +65,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return faultsMain(ctx, rest, stdout, stderr)
 	case "put":
 		return putMain(ctx, rest, stdin, stdout, stderr)
+	case "tail":
+		return tailMain(ctx, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -81,6 +86,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprint(stdout, faultsUsage())
 		case len(rest) == 1 && rest[0] == "put":
 			fmt.Fprint(stdout, putUsage())
+		case len(rest) == 1 && rest[0] == "tail":
+			fmt.Fprint(stdout, tailUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:

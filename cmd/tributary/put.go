@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,15 +24,9 @@ import (
 	"github.com/tributary-io/tributary/internal/cli"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/tributary-io/tributary/producer"
-	"github.com/tributary-io/tributary/sdkhttp"
 )
 
 // Input formats of "tributary put".
@@ -81,18 +74,11 @@ type putOptions struct {
 }
 
 func defaultPutOptions() putOptions {
-	return putOptions{Format: putFormatLines, Endpoint: "http://127.0.0.1:4567", Region: "us-east-1"}
+	return putOptions{Format: putFormatLines, Endpoint: defaultEndpoint, Region: defaultRegion}
 }
 
-// putOption is one flag of "tributary put" and its documentation, as
-// benchOption is bench's.
-type putOption struct {
-	flag  string
-	arg   string
-	usage string
-	value func(o *putOptions) flag.Value
-	def   string // default shown in the help, if not the value's
-}
+// putOption is one flag of "tributary put" and its documentation.
+type putOption = cmdOption[putOptions]
 
 func putOptionList() []putOption {
 	return []putOption{
@@ -126,16 +112,8 @@ func putOptionList() []putOption {
 			usage: "Put at most this many records a second; 0 puts them as fast as the stream takes them.",
 			value: func(o *putOptions) flag.Value { return &countValue{&o.Rate} },
 		},
-		{
-			flag: "endpoint", arg: "url",
-			usage: "Base URL of the Kinesis endpoint: Tributary (the default is where tributary serve listens by default) or another Kinesis emulator.",
-			value: func(o *putOptions) flag.Value { return &urlValue{&o.Endpoint} },
-		},
-		{
-			flag: "region", arg: "region",
-			usage: "AWS region to sign requests for; Tributary puts the streams in it.",
-			value: func(o *putOptions) flag.Value { return &nonEmptyValue{&o.Region} },
-		},
+		endpointOption(func(o *putOptions) *string { return &o.Endpoint }),
+		regionOption(func(o *putOptions) *string { return &o.Region }),
 	}
 }
 
@@ -143,13 +121,8 @@ func putOptionList() []putOption {
 // It returns flag.ErrHelp if they ask for help.
 func parsePutArgs(args []string) (putOptions, error) {
 	opts := defaultPutOptions()
-	fs := flag.NewFlagSet("tributary put", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	for _, o := range putOptionList() {
-		fs.Var(o.value(&opts), o.flag, o.usage)
-	}
-	if err := fs.Parse(args); err != nil {
+	fs, err := parseCmdFlags("tributary put", putOptionList(), &opts, args)
+	if err != nil {
 		return putOptions{}, err
 	}
 	switch {
@@ -211,18 +184,7 @@ endpoint cannot be reached), 2 for wrong usage.
 
 Flags:
 `)
-	def := defaultPutOptions()
-	for _, o := range putOptionList() {
-		fmt.Fprintf(&b, "  --%s %s\n", o.flag, o.arg)
-		for _, line := range wrap(o.usage, 72) {
-			fmt.Fprintf(&b, "        %s\n", line)
-		}
-		d := o.def
-		if d == "" {
-			d = o.value(&def).String()
-		}
-		fmt.Fprintf(&b, "        Default: %s.\n", d)
-	}
+	writeCmdFlags(&b, putOptionList(), defaultPutOptions())
 	return b.String()
 }
 
@@ -243,7 +205,9 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer stop()
 	context.AfterFunc(ctx, stop)
 
-	r := &putRun{opts: opts, stderr: stderr, client: newPutClient(opts)}
+	client, closeIdle := newPutClient(opts)
+	defer closeIdle()
+	r := &putRun{opts: opts, stderr: stderr, client: client}
 	if err := r.run(ctx, stdin); err != nil {
 		fmt.Fprintf(stderr, "tributary put: %v\n", err)
 		return 1
@@ -251,29 +215,14 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// newPutClient returns the Kinesis client of put: found and signed as
-// bench's (newClient in package bench), with the standard retryer for the
-// calls put makes itself. The producer's PutRecords calls are not retried
-// by the SDK: the producer sends refused entries again itself, after its
-// backoff and in Put order.
-func newPutClient(opts putOptions) *kinesis.Client {
+// newPutClient returns the Kinesis client of put. The producer's
+// PutRecords calls are not retried by the SDK (producerClient): the
+// producer sends refused entries again itself, after its backoff and in
+// Put order.
+func newPutClient(opts putOptions) (c *kinesis.Client, closeIdle func()) {
 	// The producer's requests in flight (16 by default) each hold a
 	// connection; keep that many idle between them.
-	const conns = 18
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, conns)
-		t.MaxIdleConns = max(t.MaxIdleConns, conns)
-	})
-	return kinesis.New(kinesis.Options{
-		BaseEndpoint: aws.String(opts.Endpoint),
-		Region:       opts.Region,
-		// Emulators accept any credentials.
-		Credentials: credentials.NewStaticCredentialsProvider("put", "put", ""),
-		// Wrapped: the SDK's own client can close a connection under an
-		// answer the server sent (see package sdkhttp).
-		HTTPClient: sdkhttp.Wrap(httpClient),
-		Retryer:    retry.NewStandard(),
-	})
+	return newKinesisClient(opts.Endpoint, opts.Region, 18)
 }
 
 // producerClient is the producer's view of the client: PutRecords without
@@ -442,20 +391,9 @@ func (r *putRun) run(ctx context.Context, stdin io.Reader) error {
 // checkStream reads the stream's description: whether it can be written,
 // and its maximum record size.
 func (r *putRun) checkStream(ctx context.Context) error {
-	in := &kinesis.DescribeStreamSummaryInput{}
-	if strings.HasPrefix(r.opts.Stream, "arn:") {
-		in.StreamARN = aws.String(r.opts.Stream)
-	} else {
-		in.StreamName = aws.String(r.opts.Stream)
-	}
-	out, err := r.client.DescribeStreamSummary(ctx, in)
+	d, err := describeStream(ctx, r.client, r.opts.Stream)
 	if err != nil {
-		return fmt.Errorf("stream %s: %s", r.opts.Stream, errorText(err))
-	}
-	d := out.StreamDescriptionSummary
-	switch d.StreamStatus {
-	case types.StreamStatusCreating, types.StreamStatusDeleting:
-		return fmt.Errorf("stream %s is %s", r.opts.Stream, d.StreamStatus)
+		return err
 	}
 	r.maxRecord = defaultMaxRecordKi << 10
 	if k := aws.ToInt32(d.MaxRecordSizeInKiB); k > 0 {
@@ -763,18 +701,6 @@ func (l *lineReader) next() ([]byte, error) {
 		line = []byte{}
 	}
 	return line, nil
-}
-
-// errorText is err with an AWS error shown as its code and message,
-// rather than the SDK's long text of the operation, status and request
-// id.
-func errorText(err error) string {
-	var op *smithy.OperationError
-	var api smithy.APIError
-	if errors.As(err, &op) && errors.As(op, &api) {
-		return strings.TrimSuffix(err.Error(), op.Error()) + api.ErrorCode() + ": " + api.ErrorMessage()
-	}
-	return err.Error()
 }
 
 // keyLen is the length of a partition key as Kinesis counts it, in UTF-16

@@ -52,8 +52,9 @@ func createActive(t *testing.T, ctx context.Context, c *sdk.Client, name string)
 	waitActive(t, ctx, c, name)
 }
 
-// readAll reads a shard from the iterator until it is caught up, and
-// returns the records and the last MillisBehindLatest.
+// readAll reads a shard from the iterator until it is caught up, or to
+// its end if it is closed, and returns the records and the last
+// MillisBehindLatest.
 func readAll(t *testing.T, ctx context.Context, c *sdk.Client, iter *string) ([]types.Record, int64) {
 	t.Helper()
 	var recs []types.Record
@@ -63,7 +64,7 @@ func readAll(t *testing.T, ctx context.Context, c *sdk.Client, iter *string) ([]
 			t.Fatalf("GetRecords: %v", err)
 		}
 		recs = append(recs, out.Records...)
-		if len(out.Records) == 0 {
+		if len(out.Records) == 0 || out.NextShardIterator == nil {
 			return recs, aws.ToInt64(out.MillisBehindLatest)
 		}
 		iter = out.NextShardIterator

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// cmdOption is one flag of a client command (put, tail) and its
+// documentation, as benchOption is bench's; O is the command's options.
+type cmdOption[O any] struct {
+	flag  string
+	arg   string // placeholder for the value in the help text; none for a boolean flag
+	usage string
+	value func(o *O) flag.Value // binds the flag to a field of o
+	def   string                // default shown in the help, if not the value's
+}
+
+// parseCmdFlags parses args into opts, which holds the defaults. It
+// returns the flag set, for the arguments left, and flag.ErrHelp if args
+// ask for help.
+func parseCmdFlags[O any](name string, list []cmdOption[O], opts *O, args []string) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, o := range list {
+		fs.Var(o.value(opts), o.flag, o.usage)
+	}
+	return fs, fs.Parse(args)
+}
+
+// writeCmdFlags writes the help text of the flags of list, each with its
+// default from def.
+func writeCmdFlags[O any](b *strings.Builder, list []cmdOption[O], def O) {
+	for _, o := range list {
+		if o.arg == "" { // a boolean flag
+			fmt.Fprintf(b, "  --%s\n", o.flag)
+		} else {
+			fmt.Fprintf(b, "  --%s %s\n", o.flag, o.arg)
+		}
+		for _, line := range wrap(o.usage, 72) {
+			fmt.Fprintf(b, "        %s\n", line)
+		}
+		d := o.def
+		if d == "" {
+			d = o.value(&def).String()
+		}
+		fmt.Fprintf(b, "        Default: %s.\n", d)
+	}
+}
+
+// endpointOption is the --endpoint flag of a client command, bound to
+// the field that field returns.
+func endpointOption[O any](field func(*O) *string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "endpoint", arg: "url",
+		usage: "Base URL of the Kinesis endpoint: Tributary (the default is where tributary serve listens by default) or another Kinesis emulator.",
+		value: func(o *O) flag.Value { return &urlValue{field(o)} },
+	}
+}
+
+// regionOption is the --region flag of a client command.
+func regionOption[O any](field func(*O) *string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "region", arg: "region",
+		usage: "AWS region to sign requests for; Tributary puts the streams in it.",
+		value: func(o *O) flag.Value { return &nonEmptyValue{field(o)} },
+	}
+}
+
+// Defaults of the client commands' --endpoint and --region.
+const (
+	defaultEndpoint = "http://127.0.0.1:4567"
+	defaultRegion   = "us-east-1"
+)
