@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"storage/discard":     {"storage", "storage/mem"},
 	"storage/storagetest": {"storage"},
 
-	"bench":   {"sdkhttp", "internal/*"},
+	"bench":   {"sdkhttp", "producer", "internal/*"},
 	"sdkhttp": {},
 	"kpl":     {},
 
