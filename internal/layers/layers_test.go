@@ -60,6 +60,9 @@ var allowed = map[string][]string{
 	"internal/layers":   {},
 	// A test helper: the whole server in a test's process.
 	"internal/inproc": {"api", "faults", "sdkhttp", "server", "storage", "storage/mem", "stream"},
+	// Test helpers: the outside services some tests need (lease stores).
+	"internal/testsvc/dynalite": {},
+	"internal/testsvc/postgres": {},
 }
 
 func TestImportsPointDown(t *testing.T) {
