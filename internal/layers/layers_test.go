@@ -52,6 +52,8 @@ var allowed = map[string][]string{
 	// Lease stores, each in its own package so that its client library
 	// (here aws-sdk-go-v2's DynamoDB) is imported only by who uses it.
 	"consumer/dynamolease": {"consumer"},
+	// Test files only: the consumer in worker processes, end to end.
+	"consumer/e2e": {},
 
 	"internal/bgtask":   {},
 	"internal/cli":      {},
