@@ -96,3 +96,51 @@ func TestIdleStreamBalancesByCount(t *testing.T) {
 	}
 	t.Logf("shared 2 and 2 %v after the writes stopped", time.Since(stopped).Round(time.Millisecond))
 }
+
+// TestRebalancePastAnUnmovableLease: a worker below its share takes from
+// the most loaded worker that has a lease to give, not only from the most
+// loaded one. Here an owner ("f", the test) holds one hot shard alone,
+// which weighs more than the gap to anyone and so never moves; b holds the
+// 5 idle ones. c joins: comparing itself only with f, it takes nothing,
+// and b keeps 5 leases to c's 0 for good (consumer/e2e ended with loads
+// 6.5, 6.2 and 3.3, the middle one a hot shard alone). c should end with
+// 2 and b with 3.
+func TestRebalancePastAnUnmovableLease(t *testing.T) {
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(6)}); err != nil {
+		t.Fatal(err)
+	}
+	store := consumer.NewMemoryLeaseStore()
+	c := &collector{}
+	b := startWorker(t, kc, store, c, "b")
+	waitFor(t, "b to take every lease", func() bool { return len(b.w.Held()) == 6 })
+
+	// f takes the hot shard and holds it, writing a read rate far above
+	// the others' (0), as a live worker renewing it would.
+	const hot = "shardId-000000000000"
+	fctx, stopF := context.WithCancel(ctx)
+	var f sync.WaitGroup
+	defer func() { stopF(); f.Wait() }()
+	f.Go(func() {
+		for fctx.Err() == nil {
+			if l, err := store.Get(ctx, hot); err == nil {
+				l.Owner, l.CheckpointOwner, l.ThroughputKBps = "f", "", 1000
+				store.Update(ctx, l)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	waitFor(t, "b to lose the hot shard to f", func() bool { return len(b.w.Held()) == 5 })
+
+	cw := startWorker(t, kc, store, c, "c")
+	joined := time.Now()
+	deadline := joined.Add(5 * time.Second) // some 25 rounds (FailoverTime 600 ms)
+	for len(cw.w.Held()) != 2 || len(b.w.Held()) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after c joined, b holds %v and c %v (f the hot shard); want 3 and 2", time.Since(joined).Round(time.Millisecond), b.w.Held(), cw.w.Held())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("b 3 and c 2 %v after c joined", time.Since(joined).Round(time.Millisecond))
+}
