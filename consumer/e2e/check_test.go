@@ -74,10 +74,10 @@ func (f *outFile) poll() error {
 	return nil
 }
 
-// midBatch reports whether the last line written is a P: the worker has
-// written half a batch and pauses before the rest.
+// midBatch reports whether a P line was written: a processor of the
+// worker has written half a batch and holds there.
 func (f *outFile) midBatch() bool {
-	return len(f.partial) == 0 && len(f.events) > 0 && f.events[len(f.events)-1].kind == 'P'
+	return slices.ContainsFunc(f.events, func(e event) bool { return e.kind == 'P' })
 }
 
 func parseEvent(line string) (event, error) {

@@ -60,7 +60,7 @@ type harness struct {
 func (h *harness) start(id string) *worker {
 	h.t.Helper()
 	spec := h.spec
-	spec.ID, spec.Out = id, filepath.Join(h.dir, id+".out")
+	spec.ID, spec.Out, spec.Hold = id, filepath.Join(h.dir, id+".out"), filepath.Join(h.dir, id+".hold")
 	js, err := json.Marshal(spec)
 	if err != nil {
 		h.t.Fatal(err)
@@ -209,7 +209,7 @@ func runProcesses(t *testing.T, kind string) {
 		Kinesis: aws.ToString(kc.Options().BaseEndpoint), Stream: stream,
 		Store: kind, StoreAddr: storeAddr, Table: table,
 		FailoverTime: 3 * time.Second, ShardSync: time.Second, Idle: 50 * time.Millisecond,
-		Retry: 20 * time.Millisecond, MaxRecords: 20, BatchPause: 20 * time.Millisecond,
+		Retry: 20 * time.Millisecond, MaxRecords: 20,
 	}}
 	defer func() {
 		if t.Failed() {
@@ -297,11 +297,14 @@ func runProcesses(t *testing.T, kind string) {
 		t.Fatal(err)
 	}
 	waitRound(75)
-	// The kill: at a random moment, once the victim is within a batch
-	// (the last line it wrote is a P: half a batch written, the rest to
-	// come after BatchPause).
+	// The kill: at a random moment, within a batch. The victim's
+	// processors are told to stop half-way through their next batch (the
+	// hold file); once one has (its P line), SIGKILL.
 	victim := h.workers[2]
 	time.Sleep(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
+	if err := os.WriteFile(filepath.Join(h.dir, victim.id+".hold"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, 20*time.Second, victim.id+" within a batch", func() bool {
 		if err := victim.out.poll(); err != nil {
 			t.Fatal(err)

@@ -43,10 +43,10 @@ type workerSpec struct {
 
 	FailoverTime, ShardSync, Idle, Retry time.Duration
 	MaxRecords                           int32
-	// BatchPause is the time each batch of two records or more takes,
-	// spent half-way through it, after a P line: the test kills a worker
-	// there, within a batch.
-	BatchPause time.Duration
+	// Hold is a file which, once it exists, stops the processors half-way
+	// through their next batch, after a P line, until the process is
+	// killed: so the test kills a worker within a batch.
+	Hold string
 }
 
 // runWorker is a worker process: it runs a consumer.Worker until SIGTERM,
@@ -76,7 +76,7 @@ func runWorker(specJSON string) int {
 	w, err := consumer.NewWorker(consumer.Config{
 		Stream: spec.Stream, Client: kinesisClient(spec.Kinesis), Leases: store, WorkerID: spec.ID,
 		NewProcessor: func(shard string) consumer.Processor {
-			return &appProcessor{out: app, shard: shard, pause: spec.BatchPause}
+			return &appProcessor{out: app, shard: shard, hold: spec.Hold}
 		},
 		FailoverTime: spec.FailoverTime, ShardSyncInterval: spec.ShardSync, IdleTime: spec.Idle,
 		RetryDelay: spec.Retry, MaxRecords: spec.MaxRecords, ShutdownTimeout: 10 * time.Second,
@@ -143,8 +143,8 @@ func openStore(ctx context.Context, kind, addr, table string) (consumer.LeaseSto
 //	R  ns shard seq subseq data     a record processed
 //	C  ns shard seq subseq          a checkpoint stored (after the records
 //	                                up to it were written and fsynced)
-//	P  ns shard pause               half the batch written, the processor
-//	                                pauses (BatchPause)
+//	P  ns shard hold                half the batch written, the processor
+//	                                stops there (workerSpec.Hold)
 //	F  ns shard error               a checkpoint failed
 //	S  ns shard how                 the processor ended: shutdown (the
 //	                                worker stops or hands the lease over),
@@ -163,12 +163,12 @@ func (o *appOutput) write(format string, args ...any) error {
 	return err
 }
 
-// appProcessor writes each record to the output, fsyncs it, and only
+// appProcessor writes each record to the output, fsyncs them, and only
 // then checkpoints the batch.
 type appProcessor struct {
 	out   *appOutput
 	shard string
-	pause time.Duration
+	hold  string              // see workerSpec.Hold
 	last  consumer.Checkpoint // the last record written
 }
 
@@ -179,11 +179,11 @@ func (p *appProcessor) Initialize(ctx context.Context, in consumer.InitializeInp
 func (p *appProcessor) ProcessRecords(ctx context.Context, in consumer.ProcessRecordsInput) error {
 	half := (len(in.Records) + 1) / 2
 	for i := range in.Records {
-		if i == half {
-			if err := p.out.write("P%s\tpause", p.shard); err != nil {
-				return err
+		if i == half && p.hold != "" {
+			if _, err := os.Stat(p.hold); err == nil {
+				p.out.write("P%s\thold", p.shard)
+				select {} // until killed
 			}
-			time.Sleep(p.pause)
 		}
 		r := &in.Records[i]
 		if err := p.out.write("R%s\t%s\t%d\t%s", p.shard, r.SequenceNumber, r.SubSequenceNumber, r.Data); err != nil {
