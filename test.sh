@@ -16,7 +16,8 @@ trap 'rm -f "$log"' EXIT
 # Tools some tests need, from Debian's packages: strace traces the
 # storage engine's system calls (its directory-fsync test); protoc
 # (protobuf-compiler) regenerates kpl/aggregated.pb.go to check that it is
-# current; consumer/pglease's tests start a PostgreSQL server of their own
+# current; consumer/pglease's and consumer/e2e's tests start a PostgreSQL
+# server of their own (internal/testsvc/postgres)
 # (Debian puts initdb and postgres in /usr/lib/postgresql/VERSION/bin, off
 # PATH, and makes the postgres user the tests run them as when root).
 # Tests that need an absent tool fail with CI=true rather than skip.
@@ -41,15 +42,16 @@ install_tool '/usr/lib/postgresql/*/bin/postgres' postgresql
 install_tool node nodejs
 install_tool npm npm
 
-# dynalite (npm), a DynamoDB in memory, for consumer/dynamolease's tests:
-# the version and dependencies pinned in its testdata (package.json and
-# package-lock.json), installed with npm ci into a cache outside the
-# repository, where the tests find it through TRIBUTARY_DYNALITE (or, run
-# without this script, in the same directory).
+# dynalite (npm), a DynamoDB in memory, for the tests of consumer/dynamolease
+# and consumer/e2e: the version and dependencies pinned in
+# internal/testsvc/dynalite/npm (package.json and package-lock.json),
+# installed with npm ci into a cache outside the repository, where the
+# tests find it through TRIBUTARY_DYNALITE (or, run without this script, in
+# the same directory).
 install_dynalite() {
-	local pin=consumer/dynamolease/testdata/dynalite version dir
+	local pin=internal/testsvc/dynalite/npm version dir
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "npm not found: cannot install dynalite; consumer/dynamolease's tests will say so"
+		echo "npm not found: cannot install dynalite; the tests that need it will say so"
 		return 0
 	fi
 	version=$(sed -nE 's/^ *"dynalite": *"([^"]+)".*/\1/p' "$pin/package.json")
@@ -59,7 +61,7 @@ install_dynalite() {
 		mkdir -p "$dir"
 		cp "$pin/package.json" "$pin/package-lock.json" "$dir/"
 		(cd "$dir" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-			echo "could not install dynalite; consumer/dynamolease's tests will say so"
+			echo "could not install dynalite; the tests that need it will say so"
 	fi
 	export TRIBUTARY_DYNALITE=$dir/node_modules/dynalite/cli.js
 }

@@ -397,6 +397,13 @@ func (w *Worker) takeLeases(ctx context.Context) error {
 	return nil
 }
 
+// idleKBps is the mean read rate (KB/s) of the workable leases below
+// which the stream is taken to be idle, and its leases all weigh 1. An
+// idle lease's ThroughputKBps halves at every renewal, towards zero but
+// never to it, so rates that stopped keep the proportions they had and
+// would otherwise go on weighing (TestIdleStreamBalancesByCount).
+const idleKBps = 1.0
+
 // rebalance moves at most one lease a round to this worker, by graceful
 // handoff, from the worker with the heaviest load, when that makes the
 // two loads closer. A lease weighs 1 plus its read rate (ThroughputKBps)
@@ -405,7 +412,8 @@ func (w *Worker) takeLeases(ctx context.Context) error {
 // balances by throughput too). The move must lower the difference of the
 // two loads by at least a tenth of the mean load, and the lease must
 // weigh less than the difference, so that a lease never moves back and
-// forth: the sum of the loads' squares falls with every move.
+// forth: the sum of the loads' squares falls with every move. Below a
+// mean rate of idleKBps the stream is idle and every lease weighs 1.
 func (w *Worker) rebalance(ctx context.Context, work []Lease, now time.Time) {
 	var total float64
 	for _, l := range work {
@@ -413,7 +421,7 @@ func (w *Worker) rebalance(ctx context.Context, work []Lease, now time.Time) {
 	}
 	mean := total / float64(len(work))
 	weight := func(l Lease) float64 {
-		if mean <= 0 {
+		if mean < idleKBps {
 			return 1
 		}
 		return 1 + l.ThroughputKBps/mean

@@ -52,6 +52,8 @@ var allowed = map[string][]string{
 	// Lease stores, each in its own package so that its client library
 	// (here aws-sdk-go-v2's DynamoDB) is imported only by who uses it.
 	"consumer/dynamolease": {"consumer"},
+	// Test files only: the consumer in worker processes, end to end.
+	"consumer/e2e": {},
 
 	"internal/bgtask":   {},
 	"internal/cli":      {},
@@ -60,6 +62,9 @@ var allowed = map[string][]string{
 	"internal/layers":   {},
 	// A test helper: the whole server in a test's process.
 	"internal/inproc": {"api", "faults", "sdkhttp", "server", "storage", "storage/mem", "stream"},
+	// Test helpers: the outside services some tests need (lease stores).
+	"internal/testsvc/dynalite": {},
+	"internal/testsvc/postgres": {},
 }
 
 func TestImportsPointDown(t *testing.T) {
