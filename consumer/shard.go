@@ -127,6 +127,7 @@ func (w *Worker) consume(h *heldLease) {
 		}
 		if reason == stopHandoff {
 			w.cfg.Metrics.handedOver.WithLabelValues(w.cfg.WorkerID).Inc()
+			w.noteHandedOver(l.Key)
 		}
 		w.giveUp(sctx, h)
 	}

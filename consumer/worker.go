@@ -152,6 +152,8 @@ type Worker struct {
 	held map[string]*heldLease // by shard id
 	// seen is when each lease's counter was last seen to change.
 	seen map[string]observed
+	// handedOver is when this worker last handed each lease over.
+	handedOver map[string]time.Time
 	// wake makes the coordinator run a round now (a shard ended).
 	wake chan struct{}
 	wg   sync.WaitGroup
@@ -167,7 +169,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Worker{cfg: cfg, log: cfg.Logger, held: make(map[string]*heldLease), seen: make(map[string]observed), wake: make(chan struct{}, 1)}, nil
+	return &Worker{cfg: cfg, log: cfg.Logger, held: make(map[string]*heldLease), seen: make(map[string]observed), handedOver: make(map[string]time.Time), wake: make(chan struct{}, 1)}, nil
 }
 
 // ID is the worker's id in the leases.
@@ -432,27 +434,22 @@ func (w *Worker) rebalance(ctx context.Context, work []Lease, now time.Time) {
 			load[l.Owner] += weight(l)
 		}
 	}
-	heaviest := ""
-	for owner, n := range load {
-		if owner != w.cfg.WorkerID && (heaviest == "" || n > load[heaviest] || (n == load[heaviest] && owner < heaviest)) {
-			heaviest = owner
-		}
-	}
-	if heaviest == "" {
-		return
-	}
-	diff := load[heaviest] - load[w.cfg.WorkerID]
 	var sum float64
 	for _, n := range load {
 		sum += n
 	}
 	threshold := 0.1 * sum / float64(len(load))
+	// The best move over every other worker's leases, not only the most
+	// loaded worker's: that one may hold a single hot lease that can never
+	// move, while another holds several (TestRebalancePastAnUnmovableLease).
+	mine := load[w.cfg.WorkerID]
 	var best Lease
 	bestGain := 0.0
 	for _, l := range work {
-		if l.Owner != heaviest || l.CheckpointOwner != "" {
+		if l.Owner == "" || l.Owner == w.cfg.WorkerID || l.CheckpointOwner != "" || w.expired(l, now) || w.gaveUpLately(l.Key, now) {
 			continue
 		}
+		diff := load[l.Owner] - mine
 		wt := weight(l)
 		if gain := min(wt, diff-wt); wt < diff && gain >= threshold && gain > bestGain {
 			best, bestGain = l, gain
@@ -461,6 +458,30 @@ func (w *Worker) rebalance(ctx context.Context, work []Lease, now time.Time) {
 	if bestGain > 0 {
 		w.take(ctx, best, true)
 	}
+}
+
+// gaveUpLately reports whether this worker handed the lease of key over
+// within the last three failover times: it does not take such a lease
+// back by rebalancing, so that rates measured a moment apart by different
+// workers cannot send a lease back and forth.
+func (w *Worker) gaveUpLately(key string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.handedOver[key]
+	return ok && now.Sub(at) < 3*w.cfg.FailoverTime
+}
+
+// noteHandedOver records that the lease of key was handed over now.
+func (w *Worker) noteHandedOver(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	for k, at := range w.handedOver {
+		if now.Sub(at) >= 3*w.cfg.FailoverTime {
+			delete(w.handedOver, k)
+		}
+	}
+	w.handedOver[key] = now
 }
 
 // take writes this worker as l's owner. A lease taken from a live owner
@@ -521,6 +542,16 @@ func (w *Worker) checkHandoffs(ctx context.Context, byKey map[string]Lease, now 
 		l, ok := byKey[h.key]
 		switch {
 		case !ok || l.Owner != w.cfg.WorkerID:
+			// Taken from this worker before it started: if it is named
+			// as the old owner of that handoff, it has nothing to hand
+			// over, and says so at once rather than let the taker wait
+			// FailoverTime (TestHandoffOfALeaseNotYetStarted).
+			if ok && l.CheckpointOwner == w.cfg.WorkerID {
+				l.CheckpointOwner = ""
+				if _, err := w.cfg.Leases.Update(ctx, l); err != nil && ctx.Err() == nil {
+					w.log.Debug("consumer: clearing the checkpoint owner of a lease never started failed", "shard", h.key, "err", err)
+				}
+			}
 			h.mu.Lock()
 			h.loseLocked(w)
 			h.mu.Unlock()
