@@ -112,6 +112,9 @@ func (s *poller) iterator(ctx context.Context) (*string, error) {
 func (s *poller) failed(call string, err error) stopReason {
 	s.failures++
 	if errorCode(err) == "ResourceNotFoundException" {
+		if s.w.cfg.onGone != nil {
+			s.w.cfg.onGone(err)
+		}
 		s.w.log.Warn("consumer: the shard or stream is gone; giving its lease up", "shard", s.shard, "call", call, "err", err)
 		return stopShutdown
 	}

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,7 +29,9 @@ type ScanConfig struct {
 // aggregates unpacked. It is one Worker with leases in memory, for a
 // program that wants one function rather than processors and leases
 // (nothing is remembered between runs). An error from fn stops the scan
-// and is returned; ctx ending stops it and returns ctx's error.
+// and is returned, as is the stream's deletion (ResourceNotFoundException);
+// ctx ending stops it and returns ctx's error. Other failed calls are
+// logged and tried again.
 func Scan(ctx context.Context, cfg ScanConfig, fn func(Record) error) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
@@ -64,6 +67,14 @@ func Scan(ctx context.Context, cfg ScanConfig, fn func(Record) error) error {
 			mu.Lock()
 			caught[shard] = true
 			mu.Unlock()
+		},
+		onGone: func(err error) {
+			mu.Lock()
+			if fnErr == nil {
+				fnErr = fmt.Errorf("consumer: reading %s: %w", cfg.Stream, err)
+			}
+			mu.Unlock()
+			cancel()
 		},
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/tributary-io/tributary/consumer"
+	"github.com/tributary-io/tributary/faults"
 	"github.com/tributary-io/tributary/internal/inproc"
 	"github.com/tributary-io/tributary/producer"
 )
@@ -96,5 +99,68 @@ func TestScan(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Scan with Follow returned %v when ctx ended, want context.Canceled", err)
+	}
+}
+
+// TestScanStreamDeleted: the stream deleted under a following Scan ends it
+// with the error, rather than retrying for ever.
+func TestScanStreamDeleted(t *testing.T) {
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		done <- consumer.Scan(ctx, consumer.ScanConfig{Stream: "s", Client: kc, Follow: true, IdleTime: 10 * time.Millisecond},
+			func(consumer.Record) error { return nil })
+	}()
+	go func() {
+		time.Sleep(300 * time.Millisecond) // reading
+		close(started)
+	}()
+	<-started
+	if _, err := kc.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+			t.Errorf("Scan of a deleted stream returned %v, want its ResourceNotFoundException", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Scan went on after its stream was deleted")
+	}
+}
+
+// TestStopCancelsReads: a worker stopped while a GetRecords is slow does
+// not wait for it.
+func TestStopCancelsReads(t *testing.T) {
+	ctx := context.Background()
+	inj := faults.New(1)
+	kc := inproc.Start(t, inproc.Options{Faults: inj})
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inj.Add(faults.Rule{Operation: "GetRecords", Effect: faults.EffectLatency, Latency: faults.Duration(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := consumer.NewWorker(consumer.Config{Stream: "s", Client: kc, Leases: consumer.NewMemoryLeaseStore(),
+		NewProcessor: func(string) consumer.Processor { return &collectorProc{c: &collector{}} },
+		Logger:       slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(wctx) }()
+	waitFor(t, "the lease taken", func() bool { return len(w.Held()) == 1 })
+	time.Sleep(200 * time.Millisecond) // its GetRecords is under way, for a minute
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run waited for the minute-long GetRecords")
 	}
 }

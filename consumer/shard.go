@@ -72,7 +72,7 @@ func (w *Worker) consume(h *heldLease) {
 		break
 	}
 	for reason == 0 {
-		batch, behind, end, r := s.next(ctx)
+		batch, behind, end, r := s.next(h.reads)
 		if reason = r; reason != 0 {
 			break
 		}

@@ -65,8 +65,10 @@ type Config struct {
 	Metrics *Metrics
 
 	// onIdle, set by Scan, hears of a read that found no record at the
-	// tip of a shard.
+	// tip of a shard; onGone, of a read that found the stream or shard
+	// gone.
 	onIdle func(shard string)
+	onGone func(error)
 }
 
 func (c *Config) setDefaults() error {
@@ -508,6 +510,7 @@ func (w *Worker) take(ctx context.Context, l Lease, handoff bool) bool {
 	// The read rate starts from the old owner's, so that the balance does
 	// not see the lease idle while its new owner measures it.
 	h := &heldLease{key: l.Key, l: stored, stopc: make(chan stopReason, 1), handoffFrom: stored.CheckpointOwner, handoffSince: time.Now(), kbps: stored.ThroughputKBps}
+	h.reads, h.cancelReads = context.WithCancel(context.Background())
 	w.mu.Lock()
 	if old := w.held[l.Key]; old != nil {
 		old.stop(stopLost)
@@ -606,6 +609,9 @@ type heldLease struct {
 	gone        bool
 	stopc       chan stopReason // the first reason to stop wins
 	stopOnce    sync.Once
+	// reads is the context of the consumer's reads, cancelled by stop.
+	reads       context.Context
+	cancelReads context.CancelFunc
 
 	// The read rate, for ThroughputKBps: bytes processed since the last
 	// renewal, and its smoothed rate.
@@ -647,8 +653,15 @@ const (
 	stopHandoff                        // another worker takes it over gracefully
 )
 
+// stop tells the lease's consumer to stop, for reason r, and cancels the
+// read it may be waiting on (a read cancelled loses nothing: the next one
+// starts where it would have). The processor's calls are not cancelled:
+// a batch being processed is finished and checkpointed.
 func (h *heldLease) stop(r stopReason) {
-	h.stopOnce.Do(func() { h.stopc <- r })
+	h.stopOnce.Do(func() {
+		h.stopc <- r
+		h.cancelReads()
+	})
 }
 
 func (h *heldLease) waitingForHandoff() bool {
