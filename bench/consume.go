@@ -54,13 +54,18 @@ func (b *bench) consume(ctx context.Context) ([]WorkloadResult, error) {
 	errs := make([]error, consumeWorkers)
 	stop := b.progress.start(w.label(), &count)
 	start := time.Now()
+	readInterval := b.opts.ConsumeReadInterval
+	if readInterval == 0 {
+		readInterval = -1 // the consumer's "do not wait"
+	}
 	for i := range consumeWorkers {
 		wk, err := consumer.NewWorker(consumer.Config{
 			Stream: name, Client: client, Leases: store, WorkerID: fmt.Sprintf("bench-%d", i),
 			NewProcessor: func(string) consumer.Processor { return counter },
-			// Rounds often enough that both workers hold their leases
-			// within the first second.
-			FailoverTime: 3 * time.Second, IdleTime: 100 * time.Millisecond,
+			// Rounds every third of a second, so that the second worker
+			// takes its half of the leases (one a round, by handoff)
+			// within the first seconds.
+			FailoverTime: time.Second, IdleTime: 100 * time.Millisecond, ReadInterval: readInterval,
 			Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {

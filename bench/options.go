@@ -56,6 +56,9 @@ type Options struct {
 	// with its limits off, a high value keeps the producer's own limiter
 	// out of the measure.
 	ProducerRateLimit float64
+	// ConsumeReadInterval is the consume workload's Config.ReadInterval;
+	// 0 does not wait between reads.
+	ConsumeReadInterval time.Duration
 
 	DrainRecords int // records written, then read back, by drain
 
@@ -99,23 +102,24 @@ type SoakRestart struct {
 // must be set.
 func DefaultOptions() Options {
 	return Options{
-		Region:             "us-east-1",
-		Workload:           WorkloadAll,
-		Producers:          4,
-		Shards:             4,
-		RecordSizes:        []int{100, 1024},
-		IngestDuration:     10 * time.Second,
-		ProducerRateLimit:  1.5, // the producer's and the KPL's default
-		DrainRecords:       1_000_000,
-		LatencySamples:     1000,
-		PollInterval:       0,
-		ManyShards:         256,
-		ManyShardsDuration: 10 * time.Second,
-		StreamPrefix:       "bench-",
-		CreateTimeout:      60 * time.Second,
-		Duration:           5 * time.Minute,
-		SoakRate:           300,
-		SoakRetentionHour:  time.Hour,
+		Region:              "us-east-1",
+		Workload:            WorkloadAll,
+		Producers:           4,
+		Shards:              4,
+		RecordSizes:         []int{100, 1024},
+		IngestDuration:      10 * time.Second,
+		ProducerRateLimit:   1.5,                    // the producer's and the KPL's default
+		ConsumeReadInterval: 200 * time.Millisecond, // the consumer's default
+		DrainRecords:        1_000_000,
+		LatencySamples:      1000,
+		PollInterval:        0,
+		ManyShards:          256,
+		ManyShardsDuration:  10 * time.Second,
+		StreamPrefix:        "bench-",
+		CreateTimeout:       60 * time.Second,
+		Duration:            5 * time.Minute,
+		SoakRate:            300,
+		SoakRetentionHour:   time.Hour,
 		// Past AWS's 5-minute iterator lifetime.
 		SoakReaderPause: 5*time.Minute + 10*time.Second,
 	}

@@ -28,7 +28,7 @@ type poller struct {
 // is, and whether the shard ended with it; or a reason to stop.
 func (s *poller) next(ctx context.Context) (batch []Record, behind int64, end bool, reason stopReason) {
 	for {
-		if r := s.sleep(minCallGap - time.Since(s.lastCall)); r != 0 {
+		if r := s.sleep(s.w.cfg.ReadInterval - time.Since(s.lastCall)); r != 0 {
 			return nil, 0, false, r
 		}
 		if s.iter == nil {

@@ -16,9 +16,6 @@ import (
 	"github.com/tributary-io/tributary/sdkhttp"
 )
 
-// minCallGap keeps GetRecords calls on one shard within Kinesis's five a
-// second.
-const minCallGap = 200 * time.Millisecond
 
 // start runs the consumer of a lease just taken.
 func (w *Worker) start(h *heldLease) {

@@ -48,9 +48,14 @@ type Config struct {
 	// find new ones; a shard's end lists them at once too. Default 1 min.
 	ShardSyncInterval time.Duration
 	// IdleTime is the pause between GetRecords calls at the tip of a
-	// shard. Default 1 s. Calls on a shard are also kept 200 ms apart,
-	// Kinesis's 5 per second.
+	// shard. Default 1 s.
 	IdleTime time.Duration
+	// ReadInterval is the least time between the starts of two
+	// GetRecords calls on one shard. Default 200 ms, Kinesis's limit of 5
+	// calls a second a shard; a negative value does not wait, for a
+	// server without limits (Tributary with --limits off), where it reads
+	// 2.7 times faster (docs/benchmarks.md).
+	ReadInterval time.Duration
 	// MaxRecords is GetRecords' Limit. Default 10,000, the most.
 	MaxRecords int32
 	// RetryDelay is the pause before a failed call or batch is tried
@@ -100,6 +105,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.IdleTime <= 0 {
 		c.IdleTime = time.Second
+	}
+	if c.ReadInterval == 0 {
+		c.ReadInterval = 200 * time.Millisecond
 	}
 	if c.MaxRecords <= 0 {
 		c.MaxRecords = 10_000

@@ -81,6 +81,11 @@ func benchOptions() []benchOption {
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.IngestDuration, positive: true} },
 		},
 		{
+			flag: "consume-read-interval", arg: "duration",
+			usage: "The consume workload's least time between two GetRecords on one shard (the consumer's Config.ReadInterval). The default is the consumer's, Kinesis's limit of 5 calls a second a shard; 0 does not wait, for a server with its limits off.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.ConsumeReadInterval} },
+		},
+		{
 			flag: "producer-rate-limit", arg: "fraction",
 			usage: "The producer workload's rate limit per shard, as a fraction of AWS's limits (1,000 records and 1 MiB a second; an aggregate counts as one record). The default is the producer's and the KPL's; against a server with its limits off, use a high value such as 1000 to measure the producer rather than its limiter.",
 			value: func(o *bench.Options) flag.Value { return &positiveFloatValue{&o.ProducerRateLimit} },
