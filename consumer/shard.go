@@ -16,7 +16,6 @@ import (
 	"github.com/tributary-io/tributary/sdkhttp"
 )
 
-
 // start runs the consumer of a lease just taken.
 func (w *Worker) start(h *heldLease) {
 	w.wg.Add(1)
