@@ -93,6 +93,11 @@ func (w *Worker) consume(h *heldLease) {
 		if end && reason == 0 {
 			reason = w.endShard(ctx, proc, cp, l.Key, wait)
 			if reason == 0 {
+				if h.beingHandedOver() {
+					// Ended while handing over: the new owner waits for
+					// CheckpointOwner to be cleared.
+					w.giveUp(ctx, h)
+				}
 				return // done; the lease stays at SHARD_END
 			}
 		}

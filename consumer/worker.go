@@ -204,6 +204,20 @@ func (w *Worker) shutdown() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
+	// Left: leases taken by handoff whose consumer never started. Given
+	// up, so that they are not counted held and others take them at once.
+	w.mu.Lock()
+	left := make([]*heldLease, 0, len(w.held))
+	for _, h := range w.held {
+		left = append(left, h)
+	}
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, h := range left {
+		w.giveUp(ctx, h)
+		w.released(h)
+	}
 }
 
 // renewAll renews every lease held, which also finds those handed over
@@ -516,6 +530,12 @@ const (
 
 func (h *heldLease) stop(r stopReason) {
 	h.stopOnce.Do(func() { h.stopc <- r })
+}
+
+func (h *heldLease) beingHandedOver() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.handingOver
 }
 
 func (h *heldLease) waitingForHandoff() bool {
