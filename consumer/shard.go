@@ -57,6 +57,9 @@ func (w *Worker) consume(h *heldLease) {
 	cp := &checkpointer{w: w, h: h}
 	wait := waiter{h.stopc}
 	var s retriever = &poller{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
+	if w.cfg.FanOut != "" {
+		s = &fanOut{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
+	}
 	defer s.close()
 
 	var reason stopReason
