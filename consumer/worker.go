@@ -228,18 +228,20 @@ func (w *Worker) shutdown() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
-	// Left: leases taken by handoff whose consumer never started. Given
-	// up, so that they are not counted held and others take them at once.
+	// Left: leases taken by handoff whose consumer never started. No
+	// longer held; they expire after FailoverTime, as when a worker dies.
+	// (Written unowned, one could be taken by a third worker while the
+	// old owner is still handing it over, and records delivered twice.)
 	w.mu.Lock()
 	left := make([]*heldLease, 0, len(w.held))
 	for _, h := range w.held {
 		left = append(left, h)
 	}
 	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
-	defer cancel()
 	for _, h := range left {
-		w.giveUp(ctx, h)
+		h.mu.Lock()
+		h.gone = true
+		h.mu.Unlock()
 		w.released(h)
 	}
 }
