@@ -10,8 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/tributary-io/tributary/consumer"
 	"github.com/tributary-io/tributary/faults"
@@ -73,6 +75,11 @@ func (c *watchedClient) after() map[string]int {
 }
 
 func fanOut(c *consumer.Config) { c.FanOut = "app" }
+
+// ownCodec gives a SubscribeToShard call a protocol of its own, as the
+// worker does: smithy-go shares one event stream codec among a client's
+// sessions, unsynchronised (aws/smithy-go#714).
+func ownCodec(o *kinesis.Options) { o.Protocol = awsjson.New11(schemas.Kinesis_20131202) }
 
 // feeder puts numbered records for keys in the background.
 type feeder struct {
@@ -303,7 +310,7 @@ func TestFanOutStop(t *testing.T) {
 		in := &kinesis.SubscribeToShardInput{ConsumerARN: d.ConsumerDescription.ConsumerARN, ShardId: aws.String(fmt.Sprintf("shardId-%012d", i)),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}}
 		for {
-			out, err := kc.SubscribeToShard(ctx, in)
+			out, err := kc.SubscribeToShard(ctx, in, ownCodec)
 			if err == nil {
 				out.GetStream().Close()
 				break
