@@ -330,3 +330,46 @@ func TestFanOutStop(t *testing.T) {
 		t.Errorf("the worker took %v to stop, want about %v, well under the 10 s between heartbeats", took, slow)
 	}
 }
+
+// TestFanOutConsumerDeregistered: the consumer deregistered under the
+// workers is registered again, and reading goes on where it got to.
+func TestFanOutConsumerDeregistered(t *testing.T) {
+	const keys, perKey = 50, 20
+	ctx := context.Background()
+	kc := inproc.Start(t, inproc.Options{HTTP2: true, Stream: stream.Options{SubscriptionLifetime: time.Minute, SubscriptionHeartbeat: 100 * time.Millisecond}})
+	createStream(t, kc, 2)
+	c := &collector{}
+	startWorker(t, kc, consumer.NewMemoryLeaseStore(), c, "a", fanOut)
+	f := newFeeder(t, kc, keys)
+	f.put(0, perKey/2, 0)
+	waitFor(t, "the first half processed", func() bool { return c.count() >= keys*perKey/2 })
+
+	arn := aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s")
+	d, err := kc.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := aws.ToString(d.ConsumerDescription.ConsumerARN)
+	if _, err := kc.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(old)}); err != nil {
+		t.Fatal(err)
+	}
+	// A consumer's ARN ends in its creation time in seconds: the next
+	// one must differ.
+	time.Sleep(time.Until(aws.ToTime(d.ConsumerDescription.ConsumerCreationTimestamp).Add(1100 * time.Millisecond)))
+	f.put(perKey/2, perKey, 0)
+	waitFor(t, "every record processed", func() bool {
+		_, missing, _ := c.check(keys, perKey)
+		return missing == 0
+	})
+	dups, missing, outOfOrder := c.check(keys, perKey)
+	if dups != 0 || missing != 0 || outOfOrder != 0 {
+		t.Errorf("%d records processed twice, %d never, %d keys out of order; want none", dups, missing, outOfOrder)
+	}
+	out, err := kc.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Consumers) != 1 || aws.ToString(out.Consumers[0].ConsumerName) != "app" || aws.ToString(out.Consumers[0].ConsumerARN) == old {
+		t.Errorf("consumers %+v, want app registered again (not %s)", out.Consumers, old)
+	}
+}
