@@ -12,7 +12,9 @@ import (
 
 // noStream fails every call: the consumers started here have nothing to
 // read, and retry until they are stopped.
-type noStream struct{}
+type noStream struct {
+	Client // fan-out's calls: never made here (polling)
+}
 
 var errNoStream = errors.New("no stream here")
 

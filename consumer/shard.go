@@ -53,6 +53,9 @@ func (w *Worker) consume(h *heldLease) {
 	cp := &checkpointer{w: w, h: h}
 	wait := waiter{h.stopc}
 	var s retriever = &poller{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
+	if w.cfg.FanOut != "" {
+		s = &fanOut{w: w, shard: l.Key, rng: rng, resume: l.Checkpoint, waiter: wait}
+	}
 	defer s.close()
 
 	var seen seenIDs // copies to drop (dedup.go)
@@ -105,6 +108,11 @@ func (w *Worker) consume(h *heldLease) {
 		if end && reason == 0 {
 			reason = w.endShard(ctx, proc, cp, l.Key, wait)
 			if reason == 0 {
+				if h.beingHandedOver() {
+					// Ended while handing over: the new owner waits for
+					// CheckpointOwner to be cleared.
+					w.giveUp(ctx, h)
+				}
 				return // done; the lease stays at SHARD_END
 			}
 		}

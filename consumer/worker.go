@@ -22,6 +22,11 @@ type Client interface {
 	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
 	GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
 	GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
+	// For enhanced fan-out (Config.FanOut).
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+	RegisterStreamConsumer(ctx context.Context, in *kinesis.RegisterStreamConsumerInput, optFns ...func(*kinesis.Options)) (*kinesis.RegisterStreamConsumerOutput, error)
+	DescribeStreamConsumer(ctx context.Context, in *kinesis.DescribeStreamConsumerInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamConsumerOutput, error)
+	SubscribeToShard(ctx context.Context, in *kinesis.SubscribeToShardInput, optFns ...func(*kinesis.Options)) (*kinesis.SubscribeToShardOutput, error)
 }
 
 // Config configures a Worker. Stream, Client, Leases and NewProcessor are
@@ -58,6 +63,23 @@ type Config struct {
 	ReadInterval time.Duration
 	// MaxRecords is GetRecords' Limit. Default 10,000, the most.
 	MaxRecords int32
+	// FanOut, when set, makes the worker read by enhanced fan-out
+	// (SubscribeToShard) as the stream consumer of that name instead of
+	// polling with GetRecords; see fanout.go. The consumer is registered
+	// by the first worker that needs it and shared by every worker of the
+	// application; it stays registered when the workers stop.
+	//
+	// AWS serves SubscribeToShard over HTTP/2 only: the Client's HTTP
+	// client must negotiate h2 by ALPN over TLS. The SDK's default client
+	// (awshttp.NewBuildableClient, or sdkhttp.New) does; a custom
+	// http.Transport needs ForceAttemptHTTP2 (or Protocols with HTTP2),
+	// and the http.Client no Timeout, which would cut sessions that last
+	// minutes. Tributary on a plain http:// port serves event streams over
+	// HTTP/1.1 too, and over HTTP/2 with prior knowledge (h2c): an
+	// http.Transport whose Protocols has only UnencryptedHTTP2, or
+	// x/net/http2's Transport with AllowHTTP and a DialTLSContext that
+	// dials plain TCP.
+	FanOut string
 	// RetryDelay is the pause before a failed call or batch is tried
 	// again, growing to 32 times on repeated failures. Default 100 ms.
 	RetryDelay time.Duration
@@ -167,6 +189,8 @@ type Worker struct {
 	// wake makes the coordinator run a round now (a shard ended).
 	wake chan struct{}
 	wg   sync.WaitGroup
+	// fanOut is the registered stream consumer, with Config.FanOut.
+	fanOut fanOutConsumer
 }
 
 type observed struct {
@@ -230,6 +254,22 @@ func (w *Worker) shutdown() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
+	// Left: leases taken by handoff whose consumer never started. No
+	// longer held; they expire after FailoverTime, as when a worker dies.
+	// (Written unowned, one could be taken by a third worker while the
+	// old owner is still handing it over, and records delivered twice.)
+	w.mu.Lock()
+	left := make([]*heldLease, 0, len(w.held))
+	for _, h := range w.held {
+		left = append(left, h)
+	}
+	w.mu.Unlock()
+	for _, h := range left {
+		h.mu.Lock()
+		h.gone = true
+		h.mu.Unlock()
+		w.released(h)
+	}
 }
 
 // renewAll renews every lease held, which also finds those handed over
@@ -670,6 +710,12 @@ func (h *heldLease) stop(r stopReason) {
 		h.stopc <- r
 		h.cancelReads()
 	})
+}
+
+func (h *heldLease) beingHandedOver() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.handingOver
 }
 
 func (h *heldLease) waitingForHandoff() bool {

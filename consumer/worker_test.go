@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +21,26 @@ import (
 	"github.com/tributary-io/tributary/consumer"
 	"github.com/tributary-io/tributary/internal/inproc"
 	"github.com/tributary-io/tributary/producer"
+	"github.com/tributary-io/tributary/stream"
 )
+
+// retrieval is a way for workers to read: the tests of the worker run
+// with each.
+type retrieval struct {
+	name string
+	// server is the in-process Tributary to read from.
+	server inproc.Options
+	// edit adapts a worker's Config.
+	edit func(*consumer.Config)
+}
+
+var retrievals = []retrieval{
+	{"polling", inproc.Options{}, func(*consumer.Config) {}},
+	// Sessions end every 500 ms (AWS: 5 min), so that the workers
+	// subscribe again many times during a test.
+	{"fanout", inproc.Options{HTTP2: true, Stream: stream.Options{SubscriptionLifetime: 500 * time.Millisecond, SubscriptionHeartbeat: 100 * time.Millisecond}},
+		func(c *consumer.Config) { c.FanOut = "app" }},
+}
 
 // collector is an application: its processors append every record's data
 // in the order they process them, and checkpoint after each batch.
@@ -95,15 +115,23 @@ type testWorker struct {
 	done   chan struct{}
 }
 
-func startWorker(t *testing.T, kc *kinesis.Client, store consumer.LeaseStore, c *collector, id string) *testWorker {
+// startWorker starts a worker of application c, its Config adapted by
+// edit (when not nil).
+func startWorker(t *testing.T, kc consumer.Client, store consumer.LeaseStore, c *collector, id string, edits ...func(*consumer.Config)) *testWorker {
 	t.Helper()
-	w, err := consumer.NewWorker(consumer.Config{
+	cfg := consumer.Config{
 		Stream: "s", Client: kc, Leases: store, WorkerID: id,
 		NewProcessor: func(shard string) consumer.Processor { return &collectorProc{c: c, worker: id} },
 		FailoverTime: 600 * time.Millisecond, ShardSyncInterval: 300 * time.Millisecond,
 		IdleTime: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler),
-	})
+		Logger: testLogger(),
+	}
+	for _, edit := range edits {
+		if edit != nil {
+			edit(&cfg)
+		}
+	}
+	w, err := consumer.NewWorker(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +166,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestWorkersShareAndReshard: three workers share a stream of 4 shards
 // that is split and merged under them, a worker joins late and takes
 // leases by graceful handoff, another leaves gracefully; every record is
-// processed once, and each key's records in Put order across the reshards.
+// processed once, and each key's records in Put order across the reshards;
+// by polling and by enhanced fan-out.
 func TestWorkersShareAndReshard(t *testing.T) {
+	for _, rt := range retrievals {
+		t.Run(rt.name, func(t *testing.T) { testWorkersShareAndReshard(t, rt) })
+	}
+}
+
+func testWorkersShareAndReshard(t *testing.T, rt retrieval) {
 	const keys, rounds = 200, 3
 	const perRound = 20
 	ctx := context.Background()
-	kc := inproc.Start(t, inproc.Options{})
+	kc := inproc.Start(t, rt.server)
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +204,11 @@ func TestWorkersShareAndReshard(t *testing.T) {
 
 	store := consumer.NewMemoryLeaseStore()
 	c := &collector{}
-	a := startWorker(t, kc, store, c, "a")
+	a := startWorker(t, kc, store, c, "a", rt.edit)
 	put()
 	waitFor(t, "a to take every lease", func() bool { return len(a.w.Held()) == 4 })
-	b := startWorker(t, kc, store, c, "b")
-	cw := startWorker(t, kc, store, c, "c")
+	b := startWorker(t, kc, store, c, "b", rt.edit)
+	cw := startWorker(t, kc, store, c, "c", rt.edit)
 	waitFor(t, "the first round processed", func() bool { return c.count() >= keys*perRound })
 	waitFor(t, "b and c to take leases from a", func() bool { return len(b.w.Held()) > 0 && len(cw.w.Held()) > 0 })
 
@@ -255,11 +290,18 @@ func (p *deadProc) ProcessRecords(ctx context.Context, in consumer.ProcessRecord
 
 // TestWorkerDies: a worker stops renewing and checkpointing at once; after
 // FailoverTime the other takes its leases over from their checkpoints,
-// and every record is processed, in order, at least once.
+// and every record is processed, in order, at least once; by polling and
+// by enhanced fan-out.
 func TestWorkerDies(t *testing.T) {
+	for _, rt := range retrievals {
+		t.Run(rt.name, func(t *testing.T) { testWorkerDies(t, rt) })
+	}
+}
+
+func testWorkerDies(t *testing.T, rt retrieval) {
 	const keys, perKey = 100, 40
 	ctx := context.Background()
-	kc := inproc.Start(t, inproc.Options{})
+	kc := inproc.Start(t, rt.server)
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(4)}); err != nil {
 		t.Fatal(err)
 	}
@@ -282,13 +324,15 @@ func TestWorkerDies(t *testing.T) {
 	store := consumer.NewMemoryLeaseStore()
 	c := &collector{}
 	dead := &atomicBool{}
-	victim, err := consumer.NewWorker(consumer.Config{
+	vcfg := consumer.Config{
 		Stream: "s", Client: kc, Leases: deadStore{store, dead}, WorkerID: "victim",
 		NewProcessor: func(string) consumer.Processor { return &deadProc{collectorProc{c: c}, dead} },
 		FailoverTime: 600 * time.Millisecond, ShardSyncInterval: 300 * time.Millisecond,
 		IdleTime: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond, ShutdownTimeout: time.Second,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	rt.edit(&vcfg)
+	victim, err := consumer.NewWorker(vcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +346,7 @@ func TestWorkerDies(t *testing.T) {
 	waitFor(t, "the first half processed", func() bool { return c.count() >= keys*perKey/2 })
 	dead.set()
 	start := time.Now()
-	survivor := startWorker(t, kc, store, c, "survivor")
+	survivor := startWorker(t, kc, store, c, "survivor", rt.edit)
 	put(perKey/2, perKey)
 	waitFor(t, "the survivor to take the leases over", func() bool { return len(survivor.w.Held()) == 4 })
 	took := time.Since(start)
@@ -455,4 +499,11 @@ func TestBalanceByThroughput(t *testing.T) {
 	for _, l := range leases {
 		t.Logf("%s owner %s %.0f KB/s", l.Key, l.Owner, l.ThroughputKBps)
 	}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("CONSUMER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
 }
