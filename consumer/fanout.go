@@ -259,6 +259,9 @@ func (s *fanOut) next(ctx context.Context) (batch []Record, behind int64, end bo
 		if len(batch) > 0 {
 			return batch, behind, false, 0
 		}
+		if len(recs) == 0 && behind == 0 && s.w.cfg.onIdle != nil {
+			s.w.cfg.onIdle(s.shard) // at the tip (Scan's end)
+		}
 	}
 }
 

@@ -21,6 +21,10 @@ type ScanConfig struct {
 	Follow bool
 	// IdleTime is the pause between reads at a shard's tip; default 1 s.
 	IdleTime time.Duration
+	// FanOut, when set, reads by enhanced fan-out as the registered
+	// stream consumer of that name (see Config.FanOut, and the HTTP client
+	// it needs).
+	FanOut string
 	Logger   *slog.Logger
 }
 
@@ -44,7 +48,7 @@ func Scan(ctx context.Context, cfg ScanConfig, fn func(Record) error) error {
 	store := NewMemoryLeaseStore()
 	w, err := NewWorker(Config{
 		Stream: cfg.Stream, Client: cfg.Client, Leases: store, WorkerID: "scan",
-		InitialPosition: cfg.From, Timestamp: cfg.Timestamp, IdleTime: cfg.IdleTime, Logger: cfg.Logger,
+		InitialPosition: cfg.From, Timestamp: cfg.Timestamp, IdleTime: cfg.IdleTime, Logger: cfg.Logger, FanOut: cfg.FanOut,
 		NewProcessor: func(shard string) Processor {
 			return &scanProc{deliver: func(recs []Record) bool {
 				mu.Lock()

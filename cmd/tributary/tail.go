@@ -62,7 +62,8 @@ type tailOptions struct {
 	Timestamp time.Time // with From at-timestamp; zero when not given
 	Format    string
 	Follow    bool
-	Max       int // 0: no limit
+	EFO       string // the stream consumer to read as, by enhanced fan-out; "" polls
+	Max       int    // 0: no limit
 	Endpoint  string
 	Region    string
 }
@@ -106,6 +107,11 @@ func tailOptionList() []tailOption {
 			flag:  "follow",
 			usage: "Keep reading new records, and the shards that splits and merges make, until SIGINT or SIGTERM, rather than stop at the shards' tips.",
 			value: func(o *tailOptions) flag.Value { return &boolValue{&o.Follow} },
+		},
+		{
+			flag: "efo", arg: "name",
+			usage: "Read by enhanced fan-out (SubscribeToShard) as the stream consumer of this name, registered if need be and left registered, rather than by polling with GetRecords.",
+			value: func(o *tailOptions) flag.Value { return &stringValue{&o.EFO} },
 		},
 		{
 			flag: "max", arg: "n",
@@ -296,7 +302,7 @@ func (r *tailRun) run(ctx context.Context, client *kinesis.Client) error {
 		return err
 	}
 	cfg := consumer.ScanConfig{
-		Stream: r.opts.Stream, Client: client, Follow: r.opts.Follow, IdleTime: tailIdleTime,
+		Stream: r.opts.Stream, Client: client, Follow: r.opts.Follow, IdleTime: tailIdleTime, FanOut: r.opts.EFO,
 		Logger: slog.New(&tailLogHandler{mu: new(sync.Mutex), w: r.stderr}),
 	}
 	switch r.opts.From {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,7 +76,6 @@ func TestTailUsage(t *testing.T) {
 		{name: "unknown format", args: []string{"tail", "--stream", "s", "--format", "csv"}, wantStatus: 2, wantStderr: "must be one of text, json, hex"},
 		{name: "negative max", args: []string{"tail", "--stream", "s", "--max", "-1"}, wantStatus: 2, wantStderr: "must be a whole number, 0 or more"},
 		{name: "follow with a value", args: []string{"tail", "--stream", "s", "--follow=maybe"}, wantStatus: 2, wantStderr: "invalid boolean value"},
-		{name: "efo not yet", args: []string{"tail", "--stream", "s", "--efo", "app"}, wantStatus: 2, wantStderr: "flag provided but not defined: -efo"},
 		{name: "endpoint not a URL", args: []string{"tail", "--stream", "s", "--endpoint", "localhost:4567"}, wantStatus: 2, wantStderr: "must be an http or https URL"},
 		{name: "unexpected argument", args: []string{"tail", "--stream", "s", "more"}, wantStatus: 2, wantStderr: "tributary tail: unexpected argument \"more\""},
 	}
@@ -811,4 +811,37 @@ func TestTailStdoutFails(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "tributary tail: writing standard output: no space left on device\n") {
 		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the write's error", code, stderr.String())
 	}
+}
+
+// TestTailEFO: --efo reads by enhanced fan-out as a stream consumer it
+// registers, and prints the same records as polling.
+func TestTailEFO(t *testing.T) {
+	endpoint, c := startPutServer(t, nil)
+	createStream(t, c, "s", 2, 0)
+	for i := range 50 {
+		if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String(fmt.Sprint("k", i%5)), Data: fmt.Appendf(nil, "r%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code, stdout, stderr := tailCLI(ctx, "--stream", "s", "--endpoint", endpoint, "--efo", "tailer")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	got := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	slices.Sort(got)
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("r%d", i))
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("--efo printed %d records %v, want the 50 put", len(got), got)
+	}
+	consumers, err := c.ListStreamConsumers(context.Background(), &sdk.ListStreamConsumersInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:" + testAccount + ":stream/s")})
+	if err != nil || len(consumers.Consumers) != 1 || aws.ToString(consumers.Consumers[0].ConsumerName) != "tailer" {
+		t.Errorf("stream consumers after --efo: %+v, %v; want tailer", consumers, err)
+	}
+	checkTailSummary(t, stderr, "s", 50, 2)
 }
