@@ -25,7 +25,7 @@ type ScanConfig struct {
 	// stream consumer of that name (see Config.FanOut, and the HTTP client
 	// it needs).
 	FanOut string
-	Logger   *slog.Logger
+	Logger *slog.Logger
 }
 
 // Scan calls fn with every record of the stream, one call at a time:

@@ -40,6 +40,13 @@ var retrievals = []retrieval{
 	// subscribe again many times during a test.
 	{"fanout", inproc.Options{HTTP2: true, Stream: stream.Options{SubscriptionLifetime: 500 * time.Millisecond, SubscriptionHeartbeat: 100 * time.Millisecond}},
 		func(c *consumer.Config) { c.FanOut = "app" }},
+	// The same with the server's default limits, AWS's: 5 GetRecords a
+	// second a shard, one SubscribeToShard a second a consumer and shard
+	// (sessions still end every 500 ms, so subscriptions are refused and
+	// tried again), and the write limits the producer meets.
+	{"polling-aws-limits", inproc.Options{Stream: stream.Options{Limits: stream.Limits{Profile: stream.LimitsAWS}}}, func(*consumer.Config) {}},
+	{"fanout-aws-limits", inproc.Options{HTTP2: true, Stream: stream.Options{Limits: stream.Limits{Profile: stream.LimitsAWS}, SubscriptionLifetime: 500 * time.Millisecond, SubscriptionHeartbeat: 100 * time.Millisecond}},
+		func(c *consumer.Config) { c.FanOut = "app" }},
 }
 
 // collector is an application: its processors append every record's data

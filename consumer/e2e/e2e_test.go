@@ -28,6 +28,7 @@ import (
 	"github.com/tributary-io/tributary/internal/testsvc/dynalite"
 	"github.com/tributary-io/tributary/internal/testsvc/postgres"
 	"github.com/tributary-io/tributary/producer"
+	streamsvc "github.com/tributary-io/tributary/stream"
 )
 
 func TestMain(m *testing.M) {
@@ -149,14 +150,20 @@ func workable(l consumer.Lease, byKey map[string]consumer.Lease) bool {
 // a shard is split and two merged. Then every record was processed at
 // least once, exactly once unless it was in flight at the kill, each
 // key's records first processed in Put order, and the leases end evenly
-// spread over the live workers. Once with each lease store.
+// spread over the live workers. Once with each lease store, the server
+// applying AWS's default limits: with DynamoDB the workers poll
+// (GetRecords), with PostgreSQL they read by enhanced fan-out.
 func TestWorkerProcesses(t *testing.T) {
-	for _, kind := range []string{"dynamodb", "postgres"} {
-		t.Run(kind, func(t *testing.T) { runProcesses(t, kind) })
+	for _, tc := range []struct{ kind, fanOut string }{{"dynamodb", ""}, {"postgres", "e2e-app"}} {
+		name := tc.kind + "-polling"
+		if tc.fanOut != "" {
+			name = tc.kind + "-fanout"
+		}
+		t.Run(name, func(t *testing.T) { runProcesses(t, tc.kind, tc.fanOut) })
 	}
 }
 
-func runProcesses(t *testing.T, kind string) {
+func runProcesses(t *testing.T, kind, fanOut string) {
 	const keys, perKey = 1000, 100
 	const pace = 100 * time.Millisecond // per round of one record a key
 	began := time.Now()
@@ -192,7 +199,7 @@ func runProcesses(t *testing.T, kind string) {
 		return byKey
 	}
 
-	kc := inproc.Start(t, inproc.Options{})
+	kc := inproc.Start(t, inproc.Options{Stream: streamsvc.Options{Limits: streamsvc.Limits{Profile: streamsvc.LimitsAWS}}})
 	const stream = "e2e"
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(8)}); err != nil {
 		t.Fatal(err)
@@ -209,7 +216,7 @@ func runProcesses(t *testing.T, kind string) {
 		Kinesis: aws.ToString(kc.Options().BaseEndpoint), Stream: stream,
 		Store: kind, StoreAddr: storeAddr, Table: table,
 		FailoverTime: 3 * time.Second, ShardSync: time.Second, Idle: 50 * time.Millisecond,
-		Retry: 20 * time.Millisecond, MaxRecords: 20,
+		Retry: 20 * time.Millisecond, MaxRecords: 20, FanOut: fanOut,
 	}}
 	defer func() {
 		if t.Failed() {

@@ -47,6 +47,8 @@ type workerSpec struct {
 	// through their next batch, after a P line, until the process is
 	// killed: so the test kills a worker within a batch.
 	Hold string
+	// FanOut, when set, reads by enhanced fan-out as that consumer.
+	FanOut string
 }
 
 // runWorker is a worker process: it runs a consumer.Worker until SIGTERM,
@@ -79,7 +81,7 @@ func runWorker(specJSON string) int {
 			return &appProcessor{out: app, shard: shard, hold: spec.Hold}
 		},
 		FailoverTime: spec.FailoverTime, ShardSyncInterval: spec.ShardSync, IdleTime: spec.Idle,
-		RetryDelay: spec.Retry, MaxRecords: spec.MaxRecords, ShutdownTimeout: 10 * time.Second,
+		RetryDelay: spec.Retry, MaxRecords: spec.MaxRecords, ShutdownTimeout: 10 * time.Second, FanOut: spec.FanOut,
 		Logger: log,
 	})
 	if err != nil {
