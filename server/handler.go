@@ -34,6 +34,9 @@ const internalFailureMessage = "The request processing has failed because of an 
 // another http.Server or an httptest.Server, though prior-knowledge HTTP/2
 // needs Serve.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveHealth(w, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return

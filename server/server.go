@@ -141,6 +141,10 @@ type Config struct {
 	// component ("engine", "service") and then by task, so that a test
 	// or a soak can tell that none of them panicked.
 	BackgroundStats func() map[string]map[string]bgtask.Stats
+	// Ready, when not nil, is asked by GET /health/ready whether the
+	// server can serve Kinesis requests (health.go); an error answers 503
+	// with its text.
+	Ready func(ctx context.Context) error
 }
 
 // Server is the HTTP front end. Create it with New.

@@ -8,6 +8,7 @@
 //	tributary faults ...      inject faults into a server (tributary faults --help)
 //	tributary put [flags]     write records from standard input (tributary put --help)
 //	tributary tail [flags]    print a stream's records (tributary tail --help)
+//	tributary health [flags]  ask a server whether it is ready (tributary health --help)
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -35,6 +36,7 @@ Commands:
   faults    Inject faults into a server started with --admin
   put       Write records read from standard input to a stream
   tail      Print the records of a stream, or follow it
+  health    Ask a server whether it is ready (for health checks)
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
@@ -67,6 +69,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return putMain(ctx, rest, stdin, stdout, stderr)
 	case "tail":
 		return tailMain(ctx, rest, stdout, stderr)
+	case "health":
+		return healthMain(ctx, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -88,6 +92,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprint(stdout, putUsage())
 		case len(rest) == 1 && rest[0] == "tail":
 			fmt.Fprint(stdout, tailUsage())
+		case len(rest) == 1 && rest[0] == "health":
+			fmt.Fprint(stdout, healthUsage())
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:
