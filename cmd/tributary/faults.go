@@ -213,7 +213,7 @@ func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprint(stdout, flagUsage(fs))
 			return 0
 		}
-		fmt.Fprintf(stderr, "%s: %v\n\n%s", fs.Name(), err, flagUsage(fs))
+		fmt.Fprintf(stderr, "%s: %v\n\nRun '%s --help' for the flags.\n", fs.Name(), err, fs.Name())
 		return 2
 	}
 	if fs.NArg() > 0 {

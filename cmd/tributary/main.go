@@ -97,12 +97,12 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:
-			fmt.Fprintf(stderr, "tributary help: unknown command %q\n\n%s", rest[0], usage)
+			fmt.Fprintf(stderr, "tributary help: unknown command %q\n\nRun 'tributary help' for the commands.\n", rest[0])
 			return 2
 		}
 		return 0
 	default:
-		fmt.Fprintf(stderr, "tributary: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "tributary: unknown command %q\n\nRun 'tributary help' for the commands.\n", cmd)
 		return 2
 	}
 }
@@ -115,7 +115,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tributary serve: %v\n\n%s", err, serveUsage())
+		fmt.Fprintf(stderr, "tributary serve: %v\n\nRun 'tributary serve --help' for the flags.\n", err)
 		return 2
 	}
 

@@ -16,7 +16,7 @@ func TestRunMain(t *testing.T) {
 		wantStderr string // substring; "" means empty
 	}{
 		{name: "no command", wantStatus: 2, wantStderr: "Usage:\n  tributary <command>"},
-		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "tributary: unknown command \"frobnicate\"\n\nTributary is"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "tributary: unknown command \"frobnicate\"\n\nRun 'tributary help' for the commands.\n"},
 		{name: "help", args: []string{"help"}, wantStdout: "Commands:\n  serve"},
 		{name: "-h", args: []string{"-h"}, wantStdout: "Commands:\n  serve"},
 		{name: "--help", args: []string{"--help"}, wantStdout: "Commands:\n  serve"},
@@ -44,5 +44,21 @@ func TestRunMain(t *testing.T) {
 			check("stdout", stdout.String(), tt.wantStdout)
 			check("stderr", stderr.String(), tt.wantStderr)
 		})
+	}
+}
+
+// TestUsageErrorsAreShort: a wrong flag or command prints one line and a
+// pointer to the help, not the whole help, for every command.
+func TestUsageErrorsAreShort(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--bogus"}, {"bench", "--bogus"}, {"faults", "add", "--bogus"}, {"put", "--bogus"},
+		{"tail", "--bogus"}, {"health", "--bogus"}, {"bogus"}, {"help", "bogus"},
+	} {
+		var stdout, stderr bytes.Buffer
+		status := runMain(context.Background(), args, nil, &stdout, &stderr, env(nil))
+		lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		if status != 2 || len(lines) != 3 || lines[1] != "" || !strings.HasPrefix(lines[2], "Run 'tributary ") || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and an error line, a blank line and a pointer to the help", args, status, stderr.String())
+		}
 	}
 }
