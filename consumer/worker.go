@@ -258,13 +258,7 @@ func (w *Worker) shutdown() {
 	// longer held; they expire after FailoverTime, as when a worker dies.
 	// (Written unowned, one could be taken by a third worker while the
 	// old owner is still handing it over, and records delivered twice.)
-	w.mu.Lock()
-	left := make([]*heldLease, 0, len(w.held))
-	for _, h := range w.held {
-		left = append(left, h)
-	}
-	w.mu.Unlock()
-	for _, h := range left {
+	for _, h := range w.heldLeases() {
 		h.mu.Lock()
 		h.gone = true
 		h.mu.Unlock()
@@ -272,16 +266,23 @@ func (w *Worker) shutdown() {
 	}
 }
 
-// renewAll renews every lease held, which also finds those handed over
-// or lost.
-func (w *Worker) renewAll(ctx context.Context) {
+// heldLeases returns the leases held now. Callers lock each one after:
+// the lock order is a heldLease's mu before the Worker's, never the other
+// way round (write holds h.mu and observes under w.mu).
+func (w *Worker) heldLeases() []*heldLease {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	held := make([]*heldLease, 0, len(w.held))
 	for _, h := range w.held {
 		held = append(held, h)
 	}
-	w.mu.Unlock()
-	for _, h := range held {
+	return held
+}
+
+// renewAll renews every lease held, which also finds those handed over
+// or lost.
+func (w *Worker) renewAll(ctx context.Context) {
+	for _, h := range w.heldLeases() {
 		if h.waitingForHandoff() {
 			continue // the old owner still writes it
 		}
@@ -578,15 +579,7 @@ func (w *Worker) take(ctx context.Context, l Lease, handoff bool) bool {
 // old owner cleared CheckpointOwner, or once its counter stood still for
 // FailoverTime (the old owner is gone).
 func (w *Worker) checkHandoffs(ctx context.Context, byKey map[string]Lease, now time.Time) {
-	// Lock order: a heldLease's mu before the Worker's, never the other
-	// way round (write holds h.mu and observes under w.mu).
-	w.mu.Lock()
-	held := make([]*heldLease, 0, len(w.held))
-	for _, h := range w.held {
-		held = append(held, h)
-	}
-	w.mu.Unlock()
-	for _, h := range held {
+	for _, h := range w.heldLeases() {
 		if !h.waitingForHandoff() {
 			continue
 		}
