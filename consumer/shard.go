@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -275,10 +276,11 @@ func rangeOf(l Lease) (hashRange, error) {
 	return r, nil
 }
 
-// backoff is a capped exponential backoff with full jitter.
+// backoff is a capped exponential backoff, up to 32 times base, drawn
+// between half the step and the step.
 func backoff(base time.Duration, attempt int) time.Duration {
 	d := base << min(max(attempt-1, 0), 5)
-	return d/2 + time.Duration(int64(d/2)*int64(time.Now().UnixNano()%1000)/1000)
+	return d/2 + rand.N(d/2+1)
 }
 
 // errorCode is an AWS error's code, or "".
@@ -291,11 +293,9 @@ func errorCode(err error) string {
 }
 
 // safeBodies gives a call the client's HTTP client wrapped by package
-// sdkhttp (see the producer's safeBodies).
+// sdkhttp, unless it is already (see the producer's safeBodies).
 func safeBodies(o *kinesis.Options) {
-	if _, ok := o.HTTPClient.(*sdkhttp.Client); !ok && o.HTTPClient != nil {
-		o.HTTPClient = sdkhttp.Wrap(o.HTTPClient)
-	}
+	o.HTTPClient = sdkhttp.Ensure(o.HTTPClient)
 }
 
 func setStream(stream string, name, arn **string) {

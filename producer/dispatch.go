@@ -445,9 +445,7 @@ func (d *dispatcher) call(entries []entry) {
 // (sdkhttp's documentation), which would make a stored entry's outcome
 // uncertain for nothing.
 func safeBodies(o *kinesis.Options) {
-	if _, ok := o.HTTPClient.(*sdkhttp.Client); !ok && o.HTTPClient != nil {
-		o.HTTPClient = sdkhttp.Wrap(o.HTTPClient)
-	}
+	o.HTTPClient = sdkhttp.Ensure(o.HTTPClient)
 }
 
 // handle takes a request's answer: stored records are done, refused ones

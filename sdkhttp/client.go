@@ -94,6 +94,17 @@ func Wrap(next aws.HTTPClient) *Client {
 	return &Client{next: next}
 }
 
+// Ensure returns c wrapped as Wrap does, or c itself when it is a Client
+// already or nil: for libraries that take a user's SDK client and wrap its
+// HTTP client per call (an option function setting Options.HTTPClient),
+// without wrapping it twice.
+func Ensure(c aws.HTTPClient) aws.HTTPClient {
+	if _, ok := c.(*Client); ok || c == nil {
+		return c
+	}
+	return Wrap(c)
+}
+
 // Do sends req through the wrapped client. The caller's request is not
 // modified: the wrapped client gets a shallow copy whose Body, and the
 // bodies its GetBody returns, have only Read and Close. ContentLength is

@@ -390,3 +390,17 @@ func TestClosedBodyKeepsConnection(t *testing.T) {
 		})
 	}
 }
+
+func TestEnsure(t *testing.T) {
+	base := &http.Client{}
+	w := Ensure(base)
+	if c, ok := w.(*Client); !ok || c.next != base {
+		t.Fatalf("Ensure(*http.Client) = %#v, want it wrapped", w)
+	}
+	if again := Ensure(w); again != w {
+		t.Errorf("Ensure of a Client wrapped it again: %#v", again)
+	}
+	if Ensure(nil) != nil {
+		t.Errorf("Ensure(nil) is not nil")
+	}
+}
