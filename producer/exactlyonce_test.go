@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tributary-io/tributary/faults"
-	"github.com/tributary-io/tributary/internal/inproc"
 )
 
 // TestExactlyOnceUnderLostAnswers: a third of the PutRecords answers are
@@ -23,19 +20,7 @@ func TestExactlyOnceUnderLostAnswers(t *testing.T) {
 	const keys, perKey, shards = 200, 50, 8
 	run := func(t *testing.T, disableIDs bool) (lost float64, outOfOrder, dups, missing int) {
 		ctx := context.Background()
-		inj := faults.New(11)
-		for _, r := range []faults.Rule{
-			{Operation: "PutRecords", Effect: faults.EffectLoseAnswer, Probability: 0.3},
-			{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: 0.3, ErrorCode: "InternalFailure"},
-		} {
-			if _, err := inj.Add(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		kc := inproc.Start(t, inproc.Options{Faults: inj})
-		if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(shards)}); err != nil {
-			t.Fatal(err)
-		}
+		kc := newFaultyTributary(t, 0.3, shards, faults.Rule{Operation: "PutRecords", Effect: faults.EffectLoseAnswer, Probability: 0.3})
 		p, err := New(ctx, Config{Stream: "s", Client: kc, RetryDelay: time.Millisecond, Linger: 5 * time.Millisecond, DisableIDs: disableIDs})
 		if err != nil {
 			t.Fatal(err)

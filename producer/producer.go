@@ -290,7 +290,7 @@ func (p *Producer) prepare(rec Record) (*pending, error) {
 func (p *Producer) reserveBytes(ctx context.Context, n int64) error {
 	// Most calls find room at once: no need to watch ctx then.
 	p.mu.Lock()
-	if p.bufBytes == 0 || p.bufBytes+n <= p.cfg.MaxBufferedBytes {
+	if p.roomFor(n) {
 		p.bufBytes += n
 		p.mu.Unlock()
 		return nil
@@ -304,8 +304,7 @@ func (p *Producer) reserveBytes(ctx context.Context, n int64) error {
 	defer stop()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// A record larger than the whole budget goes alone into an empty one.
-	for p.bufBytes > 0 && p.bufBytes+n > p.cfg.MaxBufferedBytes {
+	for !p.roomFor(n) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -316,6 +315,12 @@ func (p *Producer) reserveBytes(ctx context.Context, n int64) error {
 	}
 	p.bufBytes += n
 	return nil
+}
+
+// roomFor reports whether n more bytes fit in the buffer. A record larger
+// than the whole budget goes alone into an empty one. Called with p.mu.
+func (p *Producer) roomFor(n int64) bool {
+	return p.bufBytes == 0 || p.bufBytes+n <= p.cfg.MaxBufferedBytes
 }
 
 // release gives back the room pd held.
@@ -355,7 +360,7 @@ func (p *Producer) TryPut(rec Record) (*Future, error) {
 		<-p.room
 		return nil, ErrClosed
 	}
-	if p.bufBytes > 0 && p.bufBytes+pd.size > p.cfg.MaxBufferedBytes {
+	if !p.roomFor(pd.size) {
 		p.mu.Unlock()
 		<-p.room
 		return nil, ErrBufferFull
