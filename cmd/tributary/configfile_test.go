@@ -255,3 +255,17 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestServeUsageDocumentsConfigFile: serve --help names the config flags
+// and the order of precedence.
+func TestServeUsageDocumentsConfigFile(t *testing.T) {
+	usage := strings.Join(strings.Fields(serveUsage()), " ")
+	for _, want := range []string{
+		"--config file", "Environment: " + configEnv + ". Default: none.", "--print-config",
+		"A flag given on the command line wins over the environment, which wins over the config file, which wins over the default.",
+	} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("serve usage lacks %q", want)
+		}
+	}
+}
