@@ -82,6 +82,9 @@ type serveConfig struct {
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
 	BodyBudget        int64
+	// How long /health/ready answers 503 after SIGTERM before the
+	// listener closes.
+	ShutdownDelay time.Duration
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -253,6 +256,11 @@ func serveOptions() []serveOption {
 			value: func(c *serveConfig) flag.Value { return &sizeValue{n: &c.BodyBudget, min: server.MinBodyBudget} },
 		},
 		{
+			flag: "shutdown-delay", env: "TRIBUTARY_SHUTDOWN_DELAY", arg: "duration",
+			usage: "After SIGTERM or SIGINT, how long to go on serving while GET /health/ready answers 503, so that load balancers and orchestrators polling it stop sending requests before the listener closes. Then new connections are refused and in-flight requests get up to 30s to finish. 0 closes the listener at once.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ShutdownDelay} },
+		},
+		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",
 			usage: `Load fault rules from this JSON file at start: {"seed": N, "rules": [...]}, each rule as "tributary faults add" sends it. Faults apply even without --admin.`,
 			value: func(c *serveConfig) flag.Value { return &fileValue{&c.FaultsFile} },
@@ -405,41 +413,87 @@ func parseLimits(b []byte, l *stream.Limits) error {
 	return nil
 }
 
-// parseServeArgs returns the configuration given by the environment, read
-// through lookupEnv, and the command-line arguments. A flag wins over its
-// environment variable, which wins over the default; an empty variable
-// counts as unset. It returns flag.ErrHelp if the arguments ask for help.
+// serveCommand is what the command line of "tributary serve" asks for:
+// a configuration, and whether to print it rather than serve.
+type serveCommand struct {
+	cfg         serveConfig
+	configFile  string // --config or TRIBUTARY_CONFIG; "" for none
+	printConfig bool
+}
+
+// parseServeArgs returns the configuration given by the command-line
+// arguments, the environment (read through lookupEnv) and the config file
+// they name. It returns flag.ErrHelp if the arguments ask for help.
 func parseServeArgs(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
-	cfg := defaultServeConfig()
+	cmd, err := parseServeCommand(args, lookupEnv)
+	return cmd.cfg, err
+}
+
+// serveFlags returns the flag set of "tributary serve", bound to cmd:
+// every serve option, and the two flags about the config file, which are
+// not options and so cannot be set in it.
+func serveFlags(cmd *serveCommand) *flag.FlagSet {
 	fs := flag.NewFlagSet("tributary serve", flag.ContinueOnError)
 	// Errors and help are printed by the caller, which knows where to.
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	for _, o := range serveOptions() {
-		fs.Var(o.value(&cfg), o.flag, o.usage)
+		fs.Var(o.value(&cmd.cfg), o.flag, o.usage)
+	}
+	fs.Var(&nonEmptyValue{&cmd.configFile}, "config", "")
+	fs.Var(&boolValue{&cmd.printConfig}, "print-config", "")
+	return fs
+}
+
+// parseServeCommand parses the command line of "tributary serve".
+// Each option comes from the first of these that sets it: a flag, its
+// environment variable (an empty one counts as unset), the config file,
+// the default. A value is checked wherever it comes from, so an invalid
+// environment variable is an error even when a flag overrides it.
+func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (serveCommand, error) {
+	// The command line alone first: it may name the config file, and its
+	// usage errors and --help come before anything is read.
+	first := serveCommand{cfg: defaultServeConfig()}
+	fs := serveFlags(&first)
+	if err := fs.Parse(args); err != nil {
+		return serveCommand{}, err
+	}
+	if fs.NArg() > 0 {
+		return serveCommand{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	configFile := first.configFile
+	if configFile == "" {
+		configFile, _ = lookupEnv(configEnv)
 	}
 
+	// Then the layers from the bottom up, each overwriting the one below:
+	// the file, the environment, and the command line again.
+	cmd := serveCommand{cfg: defaultServeConfig(), configFile: configFile}
+	fs = serveFlags(&cmd)
+	if configFile != "" {
+		if err := applyConfigFile(configFile, serveOptions(), fs.Set); err != nil {
+			return serveCommand{}, err
+		}
+	}
 	for _, o := range serveOptions() {
 		v, ok := lookupEnv(o.env)
 		if !ok || v == "" {
 			continue
 		}
 		if err := fs.Set(o.flag, v); err != nil {
-			return serveConfig{}, fmt.Errorf("invalid value %q for %s: %w", v, o.env, err)
+			return serveCommand{}, fmt.Errorf("invalid value %q for %s: %w", v, o.env, err)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return serveConfig{}, err
+		return serveCommand{}, err
 	}
-	if fs.NArg() > 0 {
-		return serveConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
+	cfg := cmd.cfg
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
-		return serveConfig{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
+		return serveCommand{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
 			cfg.OnDemandMergeThreshold, cfg.OnDemandSplitThreshold)
 	}
-	return cfg, nil
+	return cmd, nil
 }
 
 // serveUsage is the help text of "tributary serve".
@@ -453,9 +507,25 @@ Point AWS clients at it with an endpoint URL, for example:
 
   aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
 
-Every flag can also be set with the environment variable shown under it.
-A flag given on the command line wins over the environment, which wins
-over the default. Durations are written like 500ms, 2s or 1m.
+Every flag can also be set with the environment variable shown under it,
+and in a config file. A flag given on the command line wins over the
+environment, which wins over the config file, which wins over the
+default. Durations are written like 500ms, 2s or 1m; sizes like 64MiB.
+
+Config file:
+  --config file
+        Read options from this TOML file: one key = value a line, the key
+        a flag's name without the dashes, the value a string, a number or
+        a boolean, such as listen = "0.0.0.0:4567", sync-interval =
+        "100ms", admin = true or shard-limit = 500. Unknown keys, tables
+        and invalid values are errors naming the file's line. Relative
+        paths in it are relative to the working directory, as on the
+        command line.
+        Environment: ` + configEnv + `. Default: none.
+  --print-config
+        Print the configuration the flags, environment and config file
+        give, as a config file, and exit without serving: a start for
+        your own.
 
 Flags:
 `)

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -109,7 +110,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 // serveMain runs "tributary serve" until SIGINT or SIGTERM.
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	cfg, err := parseServeArgs(args, lookupEnv)
+	cmd, err := parseServeCommand(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, serveUsage())
 		return 0
@@ -117,6 +118,13 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	if err != nil {
 		fmt.Fprintf(stderr, "tributary serve: %v\n\nRun 'tributary serve --help' for the flags.\n", err)
 		return 2
+	}
+	cfg := cmd.cfg
+	if cmd.printConfig {
+		var b strings.Builder
+		writeConfig(&b, cfg)
+		fmt.Fprint(stdout, b.String())
+		return 0
 	}
 
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)

@@ -3,13 +3,16 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
 	"github.com/tributary-io/tributary/storage/discard"
@@ -19,9 +22,30 @@ import (
 )
 
 // run serves Kinesis as cfg says until ctx is done, then shuts down
-// gracefully: new connections are refused and in-flight requests finish
-// (for at most server.DefaultShutdownTimeout).
+// gracefully: /health/ready turns 503 for cfg.ShutdownDelay while
+// requests are still served, then new connections are refused and
+// in-flight requests finish (for at most server.DefaultShutdownTimeout).
+//
+// The listener opens before the storage does, so that while the engine
+// recovers (replays its journal, which can take a while after a crash)
+// /health/live answers 200, /health/ready 503 "recovering storage" and
+// Kinesis requests 503 ServiceUnavailable, which the AWS SDKs retry.
 func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
+	return runWith(ctx, cfg, logger, runHooks{})
+}
+
+// runHooks let tests hold run at its two waits, to observe the states in
+// between without racing them. The zero value holds nothing.
+type runHooks struct {
+	// recovering, when not nil, is called once the listener is open and
+	// before the storage is, and run waits for it to return.
+	recovering func(ctx context.Context)
+	// draining, when not nil, is waited for instead of cfg.ShutdownDelay.
+	draining func()
+}
+
+// runWith is run with hooks.
+func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks runHooks) error {
 	inj, err := newInjector(cfg, logger)
 	if err != nil {
 		return err
@@ -34,9 +58,106 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+
+	g := new(gate)
+	srv := server.New(server.Config{
+		Handler: g,
+		Ready:   g.ready,
+		Account: cfg.Account,
+		Logger:  logger,
+		Admin:   adminInjector(cfg, inj),
+		TLS:     tlsConfig,
+		// For the admin API's stats route, which only exists with --admin.
+		BackgroundStats: g.backgroundStats,
+
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		BodyBudget:        cfg.BodyBudget,
+	})
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	// Not "listening on", which scripts and tests wait for as the sign
+	// that Kinesis requests are served.
+	logger.Info("recovering storage; health checks are answered on "+addr, slog.String("addr", addr))
+
+	// The server stops when serving is cancelled: after the drain once ctx
+	// is done, or at once if the storage fails to open.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	if hooks.recovering != nil {
+		hooks.recovering(ctx)
+	}
+	engine, svc, err := openService(ctx, cfg, limits, logger)
+	if err != nil {
+		stopServing()
+		<-served
+		if ctx.Err() != nil {
+			// Stopped while recovering: not a failure of the server.
+			logger.Info("stopped before the storage was open", slog.Any("error", err))
+			return nil
+		}
+		return err
+	}
+	// The service goes first: its background work writes to the engine.
+	closeWiring := func() error {
+		svc.Close()
+		return engine.Close()
+	}
+	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), backgroundStats(engine, svc))
+
+	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
+	if cfg.Storage == storageLocal {
+		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
+	}
+	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
+	logger.Info("listening on "+addr, attrs...)
+
+	var serveErr error
+	select {
+	case serveErr = <-served: // accepting failed
+	case <-ctx.Done():
+		g.drain()
+		if hooks.draining != nil {
+			hooks.draining()
+		} else if cfg.ShutdownDelay > 0 {
+			logger.Info("shutting down: not ready, serving for the shutdown delay", slog.Duration("shutdown_delay", cfg.ShutdownDelay))
+			t := time.NewTimer(cfg.ShutdownDelay)
+			select {
+			case <-t.C:
+			case serveErr = <-served:
+			}
+			t.Stop()
+		}
+		stopServing()
+		if serveErr == nil {
+			serveErr = <-served
+		}
+	}
+	closeErr := closeWiring()
+	if serveErr != nil {
+		return fmt.Errorf("serve on %s: %w", addr, serveErr)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("closing storage: %w", closeErr)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// openService opens the storage engine, which recovers what it holds,
+// and the stream service over it.
+func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, logger *slog.Logger) (storage.Engine, *stream.Service, error) {
 	engine, err := openEngine(cfg, logger)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	svc, err := stream.New(ctx, engine, stream.Options{
 		Limits:      limits,
@@ -67,52 +188,65 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	})
 	if err != nil {
 		engine.Close()
-		return fmt.Errorf("start streams: %w", err)
+		return nil, nil, fmt.Errorf("start streams: %w", err)
 	}
-	// The service goes first: its background work writes to the engine.
-	closeWiring := func() error {
-		svc.Close()
-		return engine.Close()
-	}
+	return engine, svc, nil
+}
 
-	srv := server.New(server.Config{
-		Handler: api.New(svc, api.Options{Logger: logger, Faults: inj}),
-		Account: cfg.Account,
-		Logger:  logger,
-		Admin:   adminInjector(cfg, inj),
-		TLS:     tlsConfig,
-		// For the admin API's stats route, which only exists with --admin.
-		BackgroundStats: backgroundStats(engine, svc),
+// gate is the server's Kinesis handler and readiness. Until open is
+// called it refuses Kinesis requests with 503 ServiceUnavailable and is
+// not ready; from drain on it is not ready again but still serves, so that
+// load balancers stop sending requests before the listener closes.
+//
+// Invariant: state is set once, by open, and never unset; a request sees
+// either no service or the whole of it.
+type gate struct {
+	state    atomic.Pointer[gateState]
+	draining atomic.Bool
+}
 
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		BodyBudget:        cfg.BodyBudget,
-	})
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
-	if err != nil {
-		closeWiring()
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	addr := ln.Addr().String()
-	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
-	if cfg.Storage == storageLocal {
-		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
-	}
-	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
-	logger.Info("listening on "+addr, attrs...)
+// gateState is what gate serves once the storage is open.
+type gateState struct {
+	handler server.Handler
+	stats   func() map[string]map[string]bgtask.Stats
+}
 
-	serveErr := srv.Serve(ctx, ln)
-	closeErr := closeWiring()
-	if serveErr != nil {
-		return fmt.Errorf("serve on %s: %w", addr, serveErr)
+// recoveringMessage is the message of the ServiceUnavailable answered
+// while the storage recovers.
+const recoveringMessage = "Tributary is recovering its storage and not serving yet; retry shortly."
+
+func (g *gate) open(h server.Handler, stats func() map[string]map[string]bgtask.Stats) {
+	g.state.Store(&gateState{handler: h, stats: stats})
+}
+
+func (g *gate) drain() { g.draining.Store(true) }
+
+func (g *gate) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response {
+	st := g.state.Load()
+	if st == nil {
+		return kinesis.ErrorResponse(req.ContentType, kinesis.NewError(kinesis.ErrServiceUnavailable, recoveringMessage))
 	}
-	if closeErr != nil {
-		return fmt.Errorf("closing storage: %w", closeErr)
+	return st.handler.Handle(ctx, req)
+}
+
+// ready is server.Config.Ready.
+func (g *gate) ready(context.Context) error {
+	switch {
+	case g.draining.Load():
+		return errors.New("shutting down")
+	case g.state.Load() == nil:
+		return errors.New("recovering storage")
 	}
-	logger.Info("stopped")
 	return nil
+}
+
+// backgroundStats is server.Config.BackgroundStats: none before the
+// storage is open.
+func (g *gate) backgroundStats() map[string]map[string]bgtask.Stats {
+	if st := g.state.Load(); st != nil {
+		return st.stats()
+	}
+	return map[string]map[string]bgtask.Stats{}
 }
 
 // backgroundStats returns the counts of the background tasks of the
