@@ -171,16 +171,18 @@ server_pid=$!
 up=false
 for _ in $(seq 1 100); do
 	if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	# Ready, not merely listening: the port opens before the storage
+	# has recovered, and until then Kinesis calls are answered 503.
+	if "$bin" health --endpoint "$endpoint" --timeout 1s >/dev/null 2>&1; then
 		up=true
 		break
 	fi
 	sleep 0.1
 done
 if $up; then
-	ok "server accepts connections on 127.0.0.1:$port"
+	ok "server is ready on 127.0.0.1:$port"
 else
-	not_ok "server accepts connections on 127.0.0.1:$port" "not listening after 10s; log: $(tail -n 5 "$server_log")"
+	not_ok "server is ready on 127.0.0.1:$port" "not listening after 10s; log: $(tail -n 5 "$server_log")"
 	summary
 fi
 
