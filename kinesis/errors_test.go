@@ -83,7 +83,9 @@ func TestErrorResponseJSON(t *testing.T) {
 			}
 			// ErrorType names what the body says, for the front end's
 			// metrics.
-			var body struct{ Type string `json:"__type"` }
+			var body struct {
+				Type string `json:"__type"`
+			}
 			if err := json.Unmarshal([]byte(tc.wantBody), &body); err != nil || resp.ErrorType != body.Type {
 				t.Errorf("ErrorType %q, want %q (%v)", resp.ErrorType, body.Type, err)
 			}
