@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/server"
@@ -34,7 +36,9 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	engine, err := openEngine(cfg, logger)
+	// Every part with metrics registers them here; GET /metrics serves it.
+	reg := newRegistry()
+	engine, err := openEngine(cfg, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -74,6 +78,11 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		svc.Close()
 		return engine.Close()
 	}
+	bgStats := backgroundStats(engine, svc)
+	reg.MustRegister(newBackgroundCollector(bgStats))
+	if lb, ok := engine.(logByter); ok {
+		reg.MustRegister(newStreamStorageCollector(lb, svc, logger))
+	}
 
 	srv := server.New(server.Config{
 		Handler: api.New(svc, api.Options{Logger: logger, Faults: inj}),
@@ -82,7 +91,9 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Admin:   adminInjector(cfg, inj),
 		TLS:     tlsConfig,
 		// For the admin API's stats route, which only exists with --admin.
-		BackgroundStats: backgroundStats(engine, svc),
+		BackgroundStats: bgStats,
+		Metrics:         reg,
+		Gatherer:        reg,
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -96,14 +107,49 @@ func run(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = lc.Listen(ctx, "tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			closeWiring()
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
 	if cfg.Storage == storageLocal {
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	}
 	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	metricsURLs := scheme + "://" + addr + server.MetricsPath
+	if metricsLn != nil {
+		metricsAddr := metricsLn.Addr().String()
+		metricsURLs += " http://" + metricsAddr + server.MetricsPath
+		attrs = append(attrs, slog.String("metrics_addr", metricsAddr))
+	}
+	attrs = append(attrs, slog.String("metrics", metricsURLs))
 	logger.Info("listening on "+addr, attrs...)
 
+	// The metrics port outlives the main one's graceful shutdown, so that
+	// a scrape can watch it, and stops before the storage closes.
+	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		if metricsLn == nil {
+			return
+		}
+		// Kinesis goes on being served without it.
+		if err := serveMetricsOn(metricsCtx, metricsLn, reg, cfg, logger); err != nil {
+			logger.Error("metrics server failed; /metrics is still served on "+addr, slog.Any("error", err))
+		}
+	}()
 	serveErr := srv.Serve(ctx, ln)
+	stopMetrics()
+	<-metricsDone
 	closeErr := closeWiring()
 	if serveErr != nil {
 		return fmt.Errorf("serve on %s: %w", addr, serveErr)
@@ -132,7 +178,7 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 }
 
 // openEngine opens the storage engine cfg.Storage names.
-func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
+func openEngine(cfg serveConfig, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
 	switch cfg.Storage {
 	case storageMemory:
 		return mem.New(mem.Options{}), nil
@@ -153,6 +199,7 @@ func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
 		CleanInterval:      cfg.CleanInterval,
 		SegmentBytes:       cfg.SegmentBytes,
 		Logger:             logger,
+		Metrics:            reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
