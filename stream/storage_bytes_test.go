@@ -35,7 +35,7 @@ func TestStorageBytes(t *testing.T) {
 		logName(ids["eu-west-1/a"], 0): 7,
 		// b's log is not reported: b counts 0.
 		logName("0123456789abcdef0123456789abcdef", 0): 1000, // a stream gone
-		"someone-elses-log": 5000,
+		"someone-elses-log":                            5000,
 	}
 	got, err := f.svc.StorageBytes(f.ctx, logBytes)
 	if err != nil {

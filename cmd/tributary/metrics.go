@@ -41,7 +41,7 @@ func newRegistry() *prometheus.Registry {
 // counts package bgtask keeps (the same the admin API's stats route
 // reports), by component ("engine", "service") and task.
 type backgroundCollector struct {
-	stats                          func() map[string]map[string]bgtask.Stats
+	stats                        func() map[string]map[string]bgtask.Stats
 	runs, failures, panics, last *prometheus.Desc
 }
 
