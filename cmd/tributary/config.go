@@ -34,20 +34,17 @@ const (
 
 // serveConfig is the configuration of "tributary serve".
 type serveConfig struct {
-	Listen string
-	// MetricsListen, when not empty, is a second address serving only
-	// GET /metrics, in plain HTTP; the main address serves it as well.
-	MetricsListen string
-	Storage       string // storageLocal, storageMemory or storageDiscard
-	DataDir       string
-	Account       string
-	CreateDelay   time.Duration
-	DeleteDelay   time.Duration
-	UpdateDelay   time.Duration
-	LogLevel      slog.Level
-	LogFormat     string // "text" or "json"
-	Sync          string // syncAlways or syncInterval
-	SyncInterval  time.Duration
+	Listen       string
+	Storage      string // storageLocal, storageMemory or storageDiscard
+	DataDir      string
+	Account      string
+	CreateDelay  time.Duration
+	DeleteDelay  time.Duration
+	UpdateDelay  time.Duration
+	LogLevel     slog.Level
+	LogFormat    string // "text" or "json"
+	Sync         string // syncAlways or syncInterval
+	SyncInterval time.Duration
 	// The on-demand scaler (stream.Options.Autoscale*).
 	OnDemandInterval       time.Duration
 	OnDemandSplitThreshold float64
@@ -85,6 +82,10 @@ type serveConfig struct {
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
 	BodyBudget        int64
+
+	// MetricsListen, when not empty, is a second address serving only
+	// GET /metrics, in plain HTTP; the main address serves it as well.
+	MetricsListen string
 }
 
 // defaultServeConfig is the configuration without flags or environment.
