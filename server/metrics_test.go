@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -309,4 +310,89 @@ func TestMetricsRoute(t *testing.T) {
 	if rec := get(New(Config{Handler: h}), "GET"); rec.Code != 403 || !strings.Contains(rec.Body.String(), "MissingAuthenticationTokenException") {
 		t.Errorf("without a Gatherer: %d %s, want 403 MissingAuthenticationTokenException", rec.Code, rec.Body)
 	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing, so that the
+// benchmark below measures the server and not a recorder.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkServeHTTPMetrics measures what the metrics add to a request
+// through the front end (a handler that answers at once, so the front
+// end's own work is all there is): go test -run X -bench ServeHTTPMetrics
+// -benchmem ./server/ and compare off with on.
+func BenchmarkServeHTTPMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		var reg prometheus.Registerer
+		if on {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			if on {
+				reg = prometheus.NewRegistry() // b.Run may call this more than once
+			}
+			srv := New(Config{Handler: &benchHandler{}, Metrics: reg})
+			body := []byte(`{"StreamName":"s","PartitionKey":"k","Data":"aGVsbG8="}`)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest("POST", "/", nil)
+				for k, v := range signed(map[string]string{"Content-Type": jsonCT, "X-Amz-Target": kinesis.TargetPrefix + kinesis.OpPutRecord}) {
+					r.Header.Set(k, v)
+				}
+				r.ContentLength = int64(len(body))
+				w := &discardWriter{h: http.Header{}}
+				rd := &rewindReader{}
+				for pb.Next() {
+					rd.Reset(body)
+					r.Body = rd
+					clear(w.h)
+					srv.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+}
+
+// benchHandler answers every call with the same small success.
+type benchHandler struct{}
+
+var benchAnswer = []byte(`{"SequenceNumber":"1","ShardId":"shardId-000000000000"}`)
+
+func (benchHandler) Handle(context.Context, *kinesis.Request) *kinesis.Response {
+	return &kinesis.Response{Status: 200, ContentType: jsonCT, Body: benchAnswer}
+}
+
+// rewindReader is a request body read again on every iteration.
+type rewindReader struct{ bytes.Reader }
+
+func (r *rewindReader) Close() error { return nil }
+
+// BenchmarkRequestMetrics measures the metrics' own work for one
+// request (finding the operation's series, observing latency, bytes and
+// the outcome), which BenchmarkServeHTTPMetrics's noise can hide, next to
+// the same work done by label values on every request, the design the
+// resolved series avoid.
+func BenchmarkRequestMetrics(b *testing.B) {
+	m := newMetrics(prometheus.NewRegistry(), New(Config{Handler: &benchHandler{}}))
+	target := kinesis.TargetPrefix + kinesis.OpPutRecord
+	b.Run("resolved", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.forTarget(target).observe(noError, time.Millisecond, 60, 55)
+		}
+	})
+	b.Run("by-label", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op, _ := kinesis.OperationOf(target)
+			m.durations.WithLabelValues(op).Observe(0.001)
+			m.reqBytes.WithLabelValues(op).Add(60)
+			m.respBytes.WithLabelValues(op).Add(55)
+			m.requests.WithLabelValues(op, noError).Inc()
+		}
+	})
 }
