@@ -506,7 +506,12 @@ type listenValue struct {
 	optional bool
 }
 
-func (v *listenValue) String() string { return *v.s }
+func (v *listenValue) String() string {
+	if *v.s == "" && v.optional {
+		return "none"
+	}
+	return *v.s
+}
 
 func (v *listenValue) Set(s string) error {
 	if s == "" && v.optional {
