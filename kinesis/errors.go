@@ -115,6 +115,14 @@ var exceptions = map[string]exception{
 // rule may inject.
 func IsCallError(errType string) bool { return exceptions[errType].ofCall }
 
+// IsException reports whether errType is one of the exceptions above,
+// the names Tributary answers with: a bounded set, which the front end
+// relies on to label its metrics by error.
+func IsException(errType string) bool {
+	_, ok := exceptions[errType]
+	return ok
+}
+
 // HTTP statuses, spelled out here because this package stays free of
 // net/http (see docs/architecture.md).
 const (
@@ -234,7 +242,7 @@ func ErrorResponse(contentType string, err *Error) *Response {
 		e.str(err.Message)
 	}
 	e.endObject()
-	return &Response{Status: status, ContentType: enc.ContentType(), Body: e.bytes()}
+	return &Response{Status: status, ContentType: enc.ContentType(), Body: e.bytes(), ErrorType: err.Type}
 }
 
 // LegacyJSONResponse is AWS's answer to a POST with a body and
@@ -261,6 +269,7 @@ func LegacyJSONResponse(body []byte) *Response {
 		Status:      status,
 		ContentType: ContentTypeLegacyJSON,
 		Body:        []byte(`{"Output":{"__type":"` + coralServicePrefix + errType + `"},"Version":"1.0"}`),
+		ErrorType:   errType,
 	}
 }
 

@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -79,6 +80,14 @@ func TestErrorResponseJSON(t *testing.T) {
 			resp := ErrorResponse(tc.contentType, tc.err)
 			if resp.Status != tc.wantStatus || resp.ContentType != ContentTypeJSON || string(resp.Body) != tc.wantBody {
 				t.Errorf("got %d %q %s, want %d %q %s", resp.Status, resp.ContentType, resp.Body, tc.wantStatus, ContentTypeJSON, tc.wantBody)
+			}
+			// ErrorType names what the body says, for the front end's
+			// metrics.
+			var body struct {
+				Type string `json:"__type"`
+			}
+			if err := json.Unmarshal([]byte(tc.wantBody), &body); err != nil || resp.ErrorType != body.Type {
+				t.Errorf("ErrorType %q, want %q (%v)", resp.ErrorType, body.Type, err)
 			}
 		})
 	}
@@ -185,6 +194,9 @@ func TestLegacyJSONResponse(t *testing.T) {
 		resp := LegacyJSONResponse([]byte(tc.body))
 		if resp.Status != tc.wantStatus || resp.ContentType != "application/json" || string(resp.Body) != tc.wantBody {
 			t.Errorf("%q: got %d %q %s, want %d application/json %s", tc.body, resp.Status, resp.ContentType, resp.Body, tc.wantStatus, tc.wantBody)
+		}
+		if want := map[int]string{404: ErrUnknownOperation, 400: ErrSerialization}[tc.wantStatus]; resp.ErrorType != want {
+			t.Errorf("%q: ErrorType %q, want %q", tc.body, resp.ErrorType, want)
 		}
 	}
 }

@@ -52,4 +52,8 @@ type Response struct {
 	ContentType string
 	Body        []byte
 	Stream      func(ctx context.Context, send func(msg []byte) error)
+	// ErrorType is the exception the body answers with (its "__type"),
+	// empty for a success. It is not sent: it tells the front end what it
+	// is answering (for its metrics) without decoding the body again.
+	ErrorType string
 }

@@ -81,6 +81,9 @@ func (s *Server) serveH2CUpgrade(w http.ResponseWriter, r *http.Request, setting
 	defer held.Release()
 	// The connection left net/http's count when it was hijacked.
 	defer s.conns.closed()
+	if mc := meteredConnOf(conn); mc != nil {
+		mc.move(protoHTTP1, protoH2)
+	}
 	if !s.trackUpgraded(conn) {
 		return true // forced shutdown already under way
 	}

@@ -34,7 +34,16 @@ const internalFailureMessage = "The request processing has failed because of an 
 // another http.Server or an httptest.Server, though prior-knowledge HTTP/2
 // needs Serve.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.metrics != nil {
+		if mc, _ := r.Context().Value(connKey{}).(*meteredConn); mc != nil {
+			mc.sawRequest(r)
+		}
+	}
 	if s.serveHealth(w, r) {
+		return
+	}
+	if r.URL.Path == MetricsPath && s.metricsHTTP != nil {
+		s.metricsHTTP.ServeHTTP(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
@@ -56,6 +65,15 @@ type exchange struct {
 	op     string // for logs
 	start  time.Time
 	status int // written status, for logs
+
+	// For the metrics: the operation's series (nil without metrics), the
+	// error label of the answer, the body bytes read and written, and,
+	// for an event stream, the time it took to start it.
+	om         *opMetrics
+	errLabel   string
+	reqBytes   int
+	respBytes  int
+	streamedIn time.Duration
 }
 
 // handle answers one request: HTTP/1.1, HTTP/2, or stream 1 of an h2c
@@ -77,7 +95,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		op:    opForLog(r.Header.Get("X-Amz-Target")),
 		start: time.Now(),
 	}
-	defer x.logDone()
+	if s.metrics != nil {
+		x.om = s.metrics.forTarget(r.Header.Get("X-Amz-Target"))
+	}
+	defer x.done()
 
 	header := w.Header()
 	header[headerRequestID] = []string{x.id}
@@ -99,6 +120,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	// done with it; the response is not counted.
 	defer held.Release()
 	body := held.data
+	x.reqBytes = len(body)
 
 	target := r.Header.Get("X-Amz-Target")
 	cred, authErr := authenticate(r.Header, r.URL.RawQuery)
@@ -218,6 +240,9 @@ func (x *exchange) readBody() (*heldBody, bool) {
 		// retry is safe.
 		x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "request body refused",
 			slog.String("request_id", x.id), slog.Any("error", err))
+		if x.s.metrics != nil {
+			x.s.metrics.budgetRefused.Inc()
+		}
 		x.refuseUnread(errorResponse(contentType, kinesis.ErrServiceUnavailable, serviceUnavailableMessage, http.StatusServiceUnavailable))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The client did not send its request within ReadTimeout.
@@ -376,6 +401,10 @@ func (x *exchange) writeResponse(resp *kinesis.Response) {
 	if x.status == 0 {
 		x.status = http.StatusOK
 	}
+	if x.om != nil {
+		x.errLabel = errorLabel(resp, x.status)
+		x.respBytes = len(resp.Body)
+	}
 	x.w.WriteHeader(x.status)
 	// An error means the client is gone; there is no one left to tell.
 	_, _ = x.w.Write(resp.Body)
@@ -388,14 +417,29 @@ func (x *exchange) writeXML(status int, typ, message string) {
 	if message != "" {
 		body = "<" + typ + ">\n  <Message>" + escapeXML(message) + "</Message>\n</" + typ + ">\n"
 	}
-	x.writeResponse(&kinesis.Response{Status: status, Body: []byte(body)})
+	x.writeResponse(&kinesis.Response{Status: status, Body: []byte(body), ErrorType: typ})
 }
 
 func (x *exchange) writeEmpty(status int) {
 	x.writeResponse(&kinesis.Response{Status: status})
 }
 
-func (x *exchange) logDone() {
+// done counts the exchange in the metrics and logs it.
+func (x *exchange) done() {
+	elapsed := time.Since(x.start)
+	if x.om != nil {
+		d := elapsed
+		if x.streamedIn > 0 {
+			// An event stream lasts minutes; its latency is how long it
+			// took to start.
+			d = x.streamedIn
+		}
+		if x.errLabel == "" {
+			// Nothing was written: the client went away first.
+			x.errLabel = noError
+		}
+		x.om.observe(x.errLabel, d, x.reqBytes, x.respBytes)
+	}
 	level := slog.LevelDebug
 	if x.status >= 500 {
 		level = slog.LevelError
@@ -404,7 +448,7 @@ func (x *exchange) logDone() {
 		slog.String("request_id", x.id),
 		slog.String("op", x.op),
 		slog.Int("status", x.status),
-		slog.Duration("duration", time.Since(x.start)),
+		slog.Duration("duration", elapsed),
 		slog.String("method", x.r.Method),
 		slog.String("proto", x.r.Proto),
 		slog.String("remote", x.r.RemoteAddr))
@@ -460,9 +504,13 @@ func (x *exchange) writeStream(resp *kinesis.Response) {
 	}
 	rc := http.NewResponseController(x.w)
 	x.w.WriteHeader(x.status)
+	if x.om != nil {
+		x.errLabel = errorLabel(resp, x.status)
+	}
 	if err := rc.Flush(); err != nil {
 		return
 	}
+	x.streamedIn = time.Since(x.start)
 	ctx, cancel := context.WithCancel(x.r.Context())
 	defer cancel()
 	stop := context.AfterFunc(x.s.streams, cancel)
@@ -475,6 +523,9 @@ func (x *exchange) writeStream(resp *kinesis.Response) {
 			cancel()
 			return err
 		}
+		// Stream calls send from one goroutine at a time, and returns
+		// before done reads this.
+		x.respBytes += len(msg)
 		if err := rc.Flush(); err != nil {
 			cancel()
 			return err

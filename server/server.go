@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/http2"
 
 	"github.com/tributary-io/tributary/faults"
@@ -145,6 +146,15 @@ type Config struct {
 	// server can serve Kinesis requests (health.go); an error answers 503
 	// with its text.
 	Ready func(ctx context.Context) error
+	// Metrics, when not nil, receives the front's metrics (metrics.go):
+	// requests by operation and error, their latency and body bytes,
+	// connections by protocol, the body budget. New panics if they are
+	// registered there already. Nil: no metrics, at no cost.
+	Metrics prometheus.Registerer
+	// Gatherer, when not nil, is served at MetricsPath (GET /metrics) in
+	// Prometheus's text format, without a signature, like the health
+	// routes. It is usually the registry Metrics registers with.
+	Gatherer prometheus.Gatherer
 }
 
 // Server is the HTTP front end. Create it with New.
@@ -154,6 +164,9 @@ type Server struct {
 	hs     *http.Server
 	budget *budget // request body bytes held in memory
 	conns  connGauge
+
+	metrics     *metrics     // nil without Config.Metrics
+	metricsHTTP http.Handler // nil without Config.Gatherer
 
 	// Connections upgraded with "Upgrade: h2c" are hijacked from hs, which
 	// therefore neither waits for them nor tells them to go away on
@@ -226,6 +239,12 @@ func New(cfg Config) *Server {
 		finished: make(chan struct{}),
 	}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
+	if cfg.Metrics != nil {
+		s.metrics = newMetrics(cfg.Metrics, s)
+	}
+	if cfg.Gatherer != nil {
+		s.metricsHTTP = MetricsHandler(cfg.Gatherer, cfg.Logger)
+	}
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -253,6 +272,17 @@ func New(cfg Config) *Server {
 		IdleTimeout: cfg.IdleTimeout,
 		ConnState:   s.conns.track,
 		ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if s.metrics != nil {
+		// Puts a connection counted by protocol in the context of its
+		// requests (see meteredListener), through TLS too, and through
+		// HTTP/2, whose requests' contexts derive from the connection's.
+		s.hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			if mc := meteredConnOf(c); mc != nil {
+				return context.WithValue(ctx, connKey{}, mc)
+			}
+			return ctx
+		}
 	}
 
 	s.h2 = &http2.Server{IdleTimeout: cfg.IdleTimeout}
@@ -284,6 +314,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	defer stop()
 
+	if s.metrics != nil {
+		ln = meteredListener{Listener: ln, m: s.metrics}
+	}
 	var err error
 	if s.hs.TLSConfig != nil {
 		err = s.hs.ServeTLS(ln, "", "")

@@ -85,6 +85,10 @@ type serveConfig struct {
 	// How long /health/ready answers 503 after SIGTERM before the
 	// listener closes.
 	ShutdownDelay time.Duration
+
+	// MetricsListen, when not empty, is a second address serving only
+	// GET /metrics, in plain HTTP; the main address serves it as well.
+	MetricsListen string
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -141,7 +145,12 @@ func serveOptions() []serveOption {
 		{
 			flag: "listen", env: "TRIBUTARY_LISTEN", arg: "host:port",
 			usage: "TCP address to listen on. HTTP/1.1 and unencrypted HTTP/2 (prior knowledge and h2c Upgrade) share the port. Port 0 picks a free port.",
-			value: func(c *serveConfig) flag.Value { return &listenValue{&c.Listen} },
+			value: func(c *serveConfig) flag.Value { return &listenValue{s: &c.Listen} },
+		},
+		{
+			flag: "metrics-listen", env: "TRIBUTARY_METRICS_LISTEN", arg: "host:port",
+			usage: "Also serve Prometheus metrics (GET /metrics, no authentication) on this TCP address, in plain HTTP even with TLS on the main address, for a scraper kept apart from the clients. The main address serves /metrics all the same, so one scrape configuration works with or without it. Empty: only the main address.",
+			value: func(c *serveConfig) flag.Value { return &listenValue{s: &c.MetricsListen, optional: true} },
 		},
 		{
 			flag: "storage", env: "TRIBUTARY_STORAGE", arg: "engine",
@@ -561,12 +570,24 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
-// listenValue is a host:port address.
-type listenValue struct{ s *string }
+// listenValue is a host:port address; an optional one may be empty.
+type listenValue struct {
+	s        *string
+	optional bool
+}
 
-func (v *listenValue) String() string { return *v.s }
+func (v *listenValue) String() string {
+	if *v.s == "" && v.optional {
+		return "none"
+	}
+	return *v.s
+}
 
 func (v *listenValue) Set(s string) error {
+	if s == "" && v.optional {
+		*v.s = ""
+		return nil
+	}
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return errors.New("must be host:port, e.g. 127.0.0.1:4567 or :4567")

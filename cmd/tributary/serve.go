@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/kinesis"
@@ -59,6 +61,9 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		return err
 	}
 
+	// Every part with metrics registers them here; GET /metrics serves it,
+	// from the start: the process's metrics are of use during recovery.
+	reg := newRegistry()
 	g := new(gate)
 	srv := server.New(server.Config{
 		Handler: g,
@@ -69,6 +74,8 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		TLS:     tlsConfig,
 		// For the admin API's stats route, which only exists with --admin.
 		BackgroundStats: g.backgroundStats,
+		Metrics:         reg,
+		Gatherer:        reg,
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -81,6 +88,13 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = lc.Listen(ctx, "tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	// Not "listening on", which scripts and tests wait for as the sign
 	// that Kinesis requests are served.
 	logger.Info("recovering storage; health checks are answered on "+addr, slog.String("addr", addr))
@@ -92,13 +106,34 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
+	// The metrics port outlives the main one's graceful shutdown, so that
+	// a scrape can watch it, and stops before the storage closes.
+	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMetrics()
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		if metricsLn == nil {
+			return
+		}
+		// Kinesis goes on being served without it.
+		if err := serveMetricsOn(metricsCtx, metricsLn, reg, cfg, logger); err != nil {
+			logger.Error("metrics server failed; /metrics is still served on "+addr, slog.Any("error", err))
+		}
+	}()
+	stopMetricsServer := func() {
+		stopMetrics()
+		<-metricsDone
+	}
+
 	if hooks.recovering != nil {
 		hooks.recovering(ctx)
 	}
-	engine, svc, err := openService(ctx, cfg, limits, logger)
+	engine, svc, err := openService(ctx, cfg, limits, logger, reg)
 	if err != nil {
 		stopServing()
 		<-served
+		stopMetricsServer()
 		if ctx.Err() != nil {
 			// Stopped while recovering: not a failure of the server.
 			logger.Info("stopped before the storage was open", slog.Any("error", err))
@@ -111,13 +146,29 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		svc.Close()
 		return engine.Close()
 	}
-	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), backgroundStats(engine, svc))
+	bgStats := backgroundStats(engine, svc)
+	reg.MustRegister(newBackgroundCollector(bgStats))
+	if lb, ok := engine.(logByter); ok {
+		reg.MustRegister(newStreamStorageCollector(lb, svc, logger))
+	}
+	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), bgStats)
 
 	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
 	if cfg.Storage == storageLocal {
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	}
 	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	metricsURLs := scheme + "://" + addr + server.MetricsPath
+	if metricsLn != nil {
+		metricsAddr := metricsLn.Addr().String()
+		metricsURLs += " http://" + metricsAddr + server.MetricsPath
+		attrs = append(attrs, slog.String("metrics_addr", metricsAddr))
+	}
+	attrs = append(attrs, slog.String("metrics", metricsURLs))
 	logger.Info("listening on "+addr, attrs...)
 
 	var serveErr error
@@ -141,6 +192,7 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 			serveErr = <-served
 		}
 	}
+	stopMetricsServer()
 	closeErr := closeWiring()
 	if serveErr != nil {
 		return fmt.Errorf("serve on %s: %w", addr, serveErr)
@@ -154,8 +206,8 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 
 // openService opens the storage engine, which recovers what it holds,
 // and the stream service over it.
-func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, logger *slog.Logger) (storage.Engine, *stream.Service, error) {
-	engine, err := openEngine(cfg, logger)
+func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, *stream.Service, error) {
+	engine, err := openEngine(cfg, logger, reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,7 +318,7 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 }
 
 // openEngine opens the storage engine cfg.Storage names.
-func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
+func openEngine(cfg serveConfig, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
 	switch cfg.Storage {
 	case storageMemory:
 		return mem.New(mem.Options{}), nil
@@ -287,6 +339,7 @@ func openEngine(cfg serveConfig, logger *slog.Logger) (storage.Engine, error) {
 		CleanInterval:      cfg.CleanInterval,
 		SegmentBytes:       cfg.SegmentBytes,
 		Logger:             logger,
+		Metrics:            reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)

@@ -69,6 +69,18 @@ func checkTLS(t *testing.T, addr string, cfg *tls.Config) {
 	if got, _ := s.collect(t, ctx, 1); len(got) != 1 || got[0] != "tls" {
 		t.Errorf("subscribed records %v, want [tls]", got)
 	}
+
+	// /metrics is served over TLS too, and counts the connections by the
+	// protocol ALPN chose: the HTTP/2 client's one, the HTTP/1.1
+	// client's, and the scrape's own (HTTP/1.1), all still open.
+	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.Clone()}}
+	defer scraper.CloseIdleConnections()
+	families := scrapeWith(t, scraper, "https://"+addr+"/metrics")
+	for proto, want := range map[string]float64{"h2": 1, "http1": 2, "unknown": 0} {
+		if got, _ := value(families, "tributary_http_connections_open", map[string]string{"protocol": proto}); got != want {
+			t.Errorf("connections open over %s: %v, want %v", proto, got, want)
+		}
+	}
 }
 
 func TestTLSCertFiles(t *testing.T) {

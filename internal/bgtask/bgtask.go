@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Stats counts the runs of one task.
@@ -19,12 +20,15 @@ type Stats struct {
 	Runs     int64 `json:"runs"`     // every call of Run
 	Failures int64 `json:"failures"` // runs that returned an error, panics included
 	Panics   int64 `json:"panics"`   // runs that panicked
+	// LastSeconds is how long the last run took, panicked or not.
+	LastSeconds float64 `json:"last_duration_seconds"`
 }
 
 // Runner runs tasks and keeps their Stats. The zero value is not usable;
 // create one with New. It is safe for concurrent use.
 type Runner struct {
 	log   *slog.Logger
+	now   func() time.Time // the clock runs are timed with; tests replace it
 	mu    sync.Mutex
 	stats map[string]*Stats
 }
@@ -34,7 +38,7 @@ func New(log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{log: log, stats: make(map[string]*Stats)}
+	return &Runner{log: log, now: time.Now, stats: make(map[string]*Stats)}
 }
 
 // PanicError is what Run returns when the task panicked.
@@ -52,6 +56,7 @@ func (e *PanicError) Error() string {
 // It returns fn's error, or a *PanicError if fn panicked. attrs are added
 // to the log line of a panic (the stream or log the task was working on).
 func (r *Runner) Run(name string, fn func() error, attrs ...any) (err error) {
+	start := r.now()
 	defer func() {
 		v := recover()
 		if v != nil {
@@ -60,12 +65,12 @@ func (r *Runner) Run(name string, fn func() error, attrs ...any) (err error) {
 				append([]any{"task", name, "panic", fmt.Sprint(v), "stack", p.Stack}, attrs...)...)
 			err = p
 		}
-		r.count(name, err, v != nil)
+		r.count(name, err, v != nil, r.now().Sub(start))
 	}()
 	return fn()
 }
 
-func (r *Runner) count(name string, err error, panicked bool) {
+func (r *Runner) count(name string, err error, panicked bool, took time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.stats[name]
@@ -80,6 +85,7 @@ func (r *Runner) count(name string, err error, panicked bool) {
 	if panicked {
 		s.Panics++
 	}
+	s.LastSeconds = took.Seconds()
 }
 
 // Stats returns a copy of every task's counts, by task name.

@@ -6,11 +6,16 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunCountsAndContainsPanics(t *testing.T) {
 	var logs bytes.Buffer
 	r := New(slog.New(slog.NewTextHandler(&logs, nil)))
+	// A clock that moves a second each time it is read: every run takes
+	// one second, but the one that reads it once more itself.
+	var clock time.Time
+	r.now = func() time.Time { clock = clock.Add(time.Second); return clock }
 
 	if err := r.Run("clean", func() error { return nil }); err != nil {
 		t.Fatalf("a task that succeeds: %v", err)
@@ -29,9 +34,15 @@ func TestRunCountsAndContainsPanics(t *testing.T) {
 		t.Fatalf("a task that panics: %#v", err)
 	}
 
-	want := Stats{Runs: 3, Failures: 2, Panics: 1}
+	want := Stats{Runs: 3, Failures: 2, Panics: 1, LastSeconds: 1}
 	if got := r.Stats()["clean"]; got != want {
 		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+	if err := r.Run("slow", func() error { r.now(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stats()["slow"].LastSeconds; got != 2 {
+		t.Errorf("the last run of a task that took 2s: %vs", got)
 	}
 	if r.Panics() != 1 {
 		t.Fatalf("Panics() = %d", r.Panics())

@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/storage"
 )
@@ -68,6 +70,10 @@ type Options struct {
 	// MaxOpenFiles bounds the segment files kept open (default 512).
 	MaxOpenFiles int
 	Logger       *slog.Logger
+	// Metrics, when not nil, receives the engine's metrics (metrics.go):
+	// group commits, fsyncs, bytes, segments and open files. Open fails
+	// if they are registered there already; Close unregisters them.
+	Metrics prometheus.Registerer
 }
 
 func (o *Options) setDefaults() {
@@ -106,6 +112,7 @@ type Engine struct {
 	journal *journal
 	meta    *metaStore
 	tasks   *bgtask.Runner // runs and counts the background work
+	metrics *engineMetrics
 
 	mu     sync.Mutex // guards logs, byName, and isClosed's answer
 	logs   map[uint64]*shardLog
@@ -171,6 +178,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		checkpointNow: make(chan struct{}, 1),
 		closed:        make(chan struct{}),
 		tasks:         bgtask.New(opts.Logger),
+		metrics:       newEngineMetrics(),
 	}
 	fail := func(err error) (*Engine, error) {
 		e.files.closeAll()
@@ -184,12 +192,16 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return fail(err)
 	}
-	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll, e.undoFailed, e.tasks)
+	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll, e.undoFailed, e.tasks, e.metrics)
 	if err != nil {
 		return fail(err)
 	}
 	e.bg.Add(1)
 	go e.background()
+	if err := e.metrics.register(opts.Metrics, e); err != nil {
+		e.Close()
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -414,7 +426,7 @@ func (e *Engine) syncFile(path string) error {
 		return err
 	}
 	defer release()
-	return f.Sync()
+	return e.metrics.syncSegmentFile(f)
 }
 
 // writeClosedIndex persists a closed (and synced) segment's index. The
@@ -592,6 +604,7 @@ func (e *Engine) Close() error {
 		close(e.closed)
 		e.mu.Unlock()
 		e.bg.Wait()
+		e.metrics.unregister()
 		err := e.journal.close()
 		if err == nil {
 			err = e.checkpointAfterClose()

@@ -67,6 +67,7 @@ type journal struct {
 	// (see Engine.undoFailed); it must not call back into the journal.
 	undo  func([]*journalEntry) error
 	tasks *bgtask.Runner // the committer's groups run as task "journal"
+	m     *engineMetrics
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -118,8 +119,8 @@ func listJournal(dir string) ([]uint64, error) {
 
 // startJournal opens a new journal file numbered after every existing one
 // and starts the committer.
-func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func(), undo func([]*journalEntry) error, tasks *bgtask.Runner) (*journal, error) {
-	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, undo: undo, tasks: tasks, num: next}
+func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func(), undo func([]*journalEntry) error, tasks *bgtask.Runner, m *engineMetrics) (*journal, error) {
+	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, undo: undo, tasks: tasks, m: m, num: next}
 	j.cond = sync.NewCond(&j.mu)
 	f, err := os.OpenFile(filepath.Join(dir, journalName(next)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -262,7 +263,7 @@ func (j *journal) cutBackLocked() error {
 	if err := j.file.Truncate(j.size); err != nil {
 		return err
 	}
-	return j.file.Sync()
+	return j.m.syncJournalFile(j.file)
 }
 
 // writeGroup writes a group of entries as one write and, unless syncing on
@@ -287,11 +288,12 @@ func (j *journal) writeGroup(group []*journalEntry, buf *[]byte) (err, cutErr er
 	// group is cut off at j.size.
 	_, err = j.file.WriteAt(data, j.size)
 	if err == nil && j.syncEvery == 0 {
-		err = j.file.Sync()
+		err = j.m.syncJournalFile(j.file)
 	}
 	if err != nil {
 		return err, j.cutBackLocked()
 	}
+	j.m.committed(group, len(data))
 	if j.syncEvery > 0 {
 		j.dirty = true
 	}
@@ -322,7 +324,7 @@ func (j *journal) syncLoop() {
 		j.mu.Unlock()
 		j.fileMu.Lock()
 		if j.dirty {
-			if err := j.file.Sync(); err != nil {
+			if err := j.m.syncJournalFile(j.file); err != nil {
 				// Appends written since the last sync were acknowledged
 				// already; they may be lost, and nothing can undo that.
 				j.mu.Lock()
@@ -354,7 +356,7 @@ func (j *journal) roll() (uint64, error) {
 	if j.size == 0 {
 		return j.num - 1, nil
 	}
-	if err := j.file.Sync(); err != nil {
+	if err := j.m.syncJournalFile(j.file); err != nil {
 		return 0, err
 	}
 	f, err := os.OpenFile(filepath.Join(j.dir, journalName(j.num+1)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
