@@ -535,16 +535,21 @@ func appendHexHeader(dst []byte, r *consumer.Record) []byte {
 // error, one line each: the message, its attributes, and the error with
 // the AWS error's code and message. Information is left out.
 type tailLogHandler struct {
-	mu    *sync.Mutex
-	w     io.Writer
-	attrs []slog.Attr
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string // of every line; "tributary tail: " when empty
+	attrs  []slog.Attr
 }
 
 func (h *tailLogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 
 func (h *tailLogHandler) Handle(_ context.Context, rec slog.Record) error {
 	var b strings.Builder
-	b.WriteString("tributary tail: ")
+	if h.prefix == "" {
+		b.WriteString("tributary tail: ")
+	} else {
+		b.WriteString(h.prefix)
+	}
 	b.WriteString(strings.TrimPrefix(rec.Message, "consumer: "))
 	var errText string
 	var parts []string
@@ -584,7 +589,7 @@ func (h *tailLogHandler) Handle(_ context.Context, rec slog.Record) error {
 }
 
 func (h *tailLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &tailLogHandler{mu: h.mu, w: h.w, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
+	return &tailLogHandler{mu: h.mu, w: h.w, prefix: h.prefix, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
 }
 
 func (h *tailLogHandler) WithGroup(string) slog.Handler { return h }
