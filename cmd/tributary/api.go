@@ -52,7 +52,7 @@ message on standard error) or no answer, 2 for wrong usage.
 		defaults: func() clientOptions { return clientOptions{} },
 		client:   client,
 		check: func(_ *clientOptions, pos []string) error {
-			if len(pos) == 1 {
+			if len(pos) <= 1 {
 				return wantArgs(pos, "operation")
 			}
 			return wantArgs(pos, "operation", "JSON body")
