@@ -213,9 +213,11 @@ func TestCaptureReplay(t *testing.T) {
 		mustOpCLI(t, append([]string{"capture", "--stream", dst, "--out", again}, ep...)...)
 		replayed := readCapture(t, again)
 		checkSameByKey(t, "replay "+tt.name, byKey(replayed, func(r captureRecord) (string, []byte) { return r.Key, r.Data }), want)
-		aggregated := replayed[0].SubSequence != nil
+		// The producer may send a record alone when no other shares its
+		// request; with aggregation, most share one.
+		aggregated := slices.ContainsFunc(replayed, func(r captureRecord) bool { return r.SubSequence != nil })
 		if aggregated == slices.Contains(tt.flags, "--no-aggregation") {
-			t.Errorf("replay %s: records aggregated %v", tt.name, aggregated)
+			t.Errorf("replay %s: some records aggregated: %v", tt.name, aggregated)
 		}
 	}
 
