@@ -167,12 +167,15 @@ func runReplay(ctx context.Context, c *awsClient, o *replayOptions, _ []string, 
 	var read, stored, failed, bytes atomic.Int64
 	var failures []string
 	outcomes := make(chan replayed, 4096)
+	// giveUp ends the waits for answers once Close has given up on them.
+	giveUp, cancelWaits := context.WithCancel(context.Background())
+	defer cancelWaits()
 	var collected sync.WaitGroup
 	collected.Go(func() {
 		for r := range outcomes {
 			err := r.err
 			if err == nil {
-				_, err = r.fut.Wait(context.Background())
+				_, err = r.fut.Wait(giveUp)
 			}
 			if err != nil {
 				failed.Add(1)
@@ -234,9 +237,23 @@ func runReplay(ctx context.Context, c *awsClient, o *replayOptions, _ []string, 
 		outcomes <- replayed{line: line, fut: fut, err: err}
 	}
 	readErr := sc.Err()
-	closeCtx, cancel := context.WithTimeout(context.Background(), putFlushTimeout)
+	// Close sends what is buffered and waits for every answer: as long as
+	// that takes, or after an interrupt for putFlushTimeout.
+	closeCtx, cancel := ctx, context.CancelFunc(func() {})
+	if interrupted {
+		closeCtx, cancel = context.WithTimeout(context.Background(), putFlushTimeout)
+	}
 	closeErr := p.Close(closeCtx)
 	cancel()
+	if closeErr != nil && !interrupted {
+		// Interrupted while closing.
+		closeCtx, cancel = context.WithTimeout(context.Background(), putFlushTimeout)
+		closeErr = p.Close(closeCtx)
+		cancel()
+	}
+	if closeErr != nil {
+		cancelWaits()
+	}
 	close(outcomes)
 	collected.Wait()
 	stopProgress()
