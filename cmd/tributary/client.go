@@ -55,7 +55,7 @@ type awsClient struct {
 //   - the credentials are the SDK's chain (environment, AWS_PROFILE and
 //     the shared files, SSO, web identity, containers, EC2), and for an
 //     endpoint that is not AWS's, when the chain finds none, placeholder
-//     ones: Tributary with --auth off and other emulators take any, so
+//     ones: Tributary and other emulators take any, so
 //     the local case needs no setup. Against AWS, none is an error.
 //
 // conns is how many connections to keep idle between calls: one per

@@ -47,7 +47,9 @@ func writeCmdFlags[O any](b *strings.Builder, list []cmdOption[O], def O) {
 		if d == "" {
 			d = o.value(&def).String()
 		}
-		fmt.Fprintf(b, "        Default: %s.\n", d)
+		for _, line := range wrap("Default: "+d+".", 72) {
+			fmt.Fprintf(b, "        %s\n", line)
+		}
 	}
 }
 
@@ -79,7 +81,7 @@ func regionOption[O any](field func(*O) *string) cmdOption[O] {
 		flag: "region", arg: "region",
 		usage: "AWS region to sign requests for; Tributary puts the streams in it.",
 		value: func(o *O) flag.Value { return &nonEmptyValue{field(o)} },
-		def:   "$AWS_REGION, else $AWS_DEFAULT_REGION, else the profile's region, else " + defaultRegion + " for an endpoint that is not AWS's",
+		def:   "$AWS_REGION, else $AWS_DEFAULT_REGION, else the profile's, else " + defaultRegion + " off AWS",
 	}
 }
 

@@ -43,6 +43,8 @@ Commands:
   put       Write records read from standard input to a stream
   tail      Print the records of a stream, or follow it
   health    Ask a server whether it is ready (for health checks)
+  version   Print version information
+  help      Print this help, or a command's: tributary help serve
 
 Operator commands, for any Kinesis endpoint (Tributary, an emulator, AWS):
   streams    List, create, describe, delete or reshard streams
@@ -51,9 +53,6 @@ Operator commands, for any Kinesis endpoint (Tributary, an emulator, AWS):
   capture    Save a stream's records to a file, one JSON line each
   replay     Put the records of a capture into a stream
   api        Make a raw signed Kinesis call: tributary api ListStreams '{}'
-
-  version   Print version information
-  help      Print this help, or a command's: tributary help serve
 
 Run 'tributary serve --help' for the server's flags,
 'tributary bench --help' for the benchmark's,

@@ -485,3 +485,28 @@ func TestOperatorUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorHelpDocumentsEveryFlag: each operator command's --help
+// gives every flag it takes a default, and takes every flag it lists.
+func TestOperatorHelpDocumentsEveryFlag(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"streams", "list"}, {"streams", "create"}, {"streams", "describe"}, {"streams", "delete"}, {"streams", "reshard"},
+		{"shards"}, {"consumers", "list"}, {"consumers", "register"}, {"consumers", "deregister"},
+		{"capture"}, {"replay"}, {"api"},
+	} {
+		help := mustOpCLI(t, append(slices.Clone(cmd), "--help")...)
+		_, flagHelp, _ := strings.Cut(help, "\nFlags:\n")
+		flags := regexp.MustCompile(`(?m)^  --([a-z-]+)`).FindAllStringSubmatch(flagHelp, -1)
+		if n := strings.Count(flagHelp, "Default: "); len(flags) < 2 || n != len(flags) {
+			t.Errorf("%v --help: %d flags, %d defaults", cmd, len(flags), n)
+		}
+		for _, f := range flags {
+			// A flag the command does not take is a usage error naming it;
+			// one it takes fails later, or not at all, but not so.
+			_, _, stderr := opCLI(t, nil, append(slices.Clone(cmd), "--"+f[1]+"=x", "--help")...)
+			if strings.Contains(stderr, "flag provided but not defined") {
+				t.Errorf("%v: --%s listed but not taken", cmd, f[1])
+			}
+		}
+	}
+}
