@@ -73,9 +73,9 @@ Each line has the fields
 
 Capture stops once every open shard is read to its tip (GetRecords says
 MillisBehindLatest 0), unless --follow, which reads on until SIGINT or
-SIGTERM. On a terminal, a progress line on standard error; at the end a
-summary: "capture: N records (X MiB) from S shards of stream NAME to
-FILE in T".
+SIGTERM, records reaching the file within 0.1s. On a terminal, a
+progress line on standard error; at the end a summary: "capture: N
+records (X MiB) from S shards of stream NAME to FILE in T".
 
 Exit status: 0 once the records are saved, 1 if the stream cannot be
 read or the file written, 2 for wrong usage.
@@ -160,6 +160,27 @@ func runCapture(ctx context.Context, c *awsClient, o *captureOptions, _ []string
 	w := bufio.NewWriterSize(out, 256<<10)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
+	// mu guards w: the records are buffered, and flushed now and then so
+	// that a followed stream's records reach the file while it runs.
+	var mu sync.Mutex
+	flushDone := make(chan struct{})
+	var flusher sync.WaitGroup
+	flusher.Go(func() {
+		t := time.NewTicker(tailFlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-flushDone:
+				return
+			case <-t.C:
+				mu.Lock()
+				if w.Buffered() > 0 {
+					w.Flush() // an error stays in w, for the next write
+				}
+				mu.Unlock()
+			}
+		}
+	})
 
 	cfg := consumer.ScanConfig{
 		Stream: o.Stream, Client: c.Kinesis, Follow: o.Follow, IdleTime: tailIdleTime,
@@ -190,7 +211,10 @@ func runCapture(ctx context.Context, c *awsClient, o *captureOptions, _ []string
 		if r.Aggregated {
 			line.SubSequence = &r.SubSequenceNumber
 		}
-		if err := enc.Encode(&line); err != nil {
+		mu.Lock()
+		err := enc.Encode(&line)
+		mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
 		records.Add(1)
@@ -202,6 +226,8 @@ func runCapture(ctx context.Context, c *awsClient, o *captureOptions, _ []string
 		return nil
 	})
 	stopProgress()
+	close(flushDone)
+	flusher.Wait()
 	elapsed := time.Since(start)
 	interrupted := false
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -289,3 +290,109 @@ func TestCaptureAcrossReshard(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureFollowAndTimestamp: --from at-timestamp starts after the
+// records stored before it; --follow saves records put while it runs,
+// until its context ends, and then exits 0 with the file complete.
+func TestCaptureFollowAndTimestamp(t *testing.T) {
+	t.Parallel()
+	endpoint, c := startPutServer(t, nil)
+	ep := []string{"--endpoint", endpoint}
+	createStream(t, c, "f", 2, 0)
+	dir := t.TempDir()
+	numbered := func(from, to int) []keyedRecord {
+		var recs []keyedRecord
+		for n := from; n < to; n++ {
+			recs = append(recs, keyedRecord{key: fmt.Sprint("key-", n%5), data: fmt.Appendf(nil, "#%d", n)})
+		}
+		return recs
+	}
+	first := numbered(0, 20)
+	putPlain(t, c, "f", first, 10)
+	all := filepath.Join(dir, "all.ndjson")
+	mustOpCLI(t, append([]string{"capture", "--stream", "f", "--out", all}, ep...)...)
+	var last time.Time
+	for _, r := range readCapture(t, all) {
+		if r.Arrival.After(last) {
+			last = r.Arrival
+		}
+	}
+	// Arrival times have milliseconds: the next records must be stored
+	// at a later one.
+	for time.Now().Before(last.Add(2 * time.Millisecond)) {
+		time.Sleep(time.Millisecond)
+	}
+	second := numbered(20, 40)
+	putPlain(t, c, "f", second, 10)
+	since := filepath.Join(dir, "since.ndjson")
+	mustOpCLI(t, append([]string{"capture", "--stream", "f", "--out", since, "--from", "at-timestamp",
+		"--timestamp", last.Add(time.Millisecond).Format(time.RFC3339Nano)}, ep...)...)
+	checkSameByKey(t, "--from at-timestamp", byKey(readCapture(t, since), func(r captureRecord) (string, []byte) { return r.Key, r.Data }),
+		byKey(second, func(r keyedRecord) (string, []byte) { return r.key, r.data }))
+
+	// --follow from latest: only the records put once it reads.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	followed := filepath.Join(dir, "followed.ndjson")
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		code := runMain(ctx, append([]string{"capture", "--stream", "f", "--out", followed, "--from", "latest", "--follow"}, ep...), nil, &stdout, &stderr, env(nil))
+		done <- result{code, stderr.String()}
+	}()
+	// Put until the capture has seen a record: the shards' iterators at
+	// LATEST are taken some time after the start.
+	third := numbered(40, 60)
+	var put []keyedRecord
+	for n := 0; ; n++ {
+		probe := keyedRecord{key: fmt.Sprint("key-", n%5), data: fmt.Appendf(nil, "probe %d", n)}
+		putPlain(t, c, "f", []keyedRecord{probe}, 1)
+		put = append(put, probe)
+		if fi, err := os.Stat(followed); err == nil && fi.Size() > 0 {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("capture --follow ended: exit %d, stderr %q", r.code, r.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	putPlain(t, c, "f", third, 10)
+	put = append(put, third...)
+	// Wait until the last record is in the file, then stop.
+	lastData := third[len(third)-1].data
+	for {
+		raw, _ := os.ReadFile(followed)
+		if bytes.Contains(raw, fmt.Appendf(nil, `"data":"%s"`, base64Of(lastData))) {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("capture --follow ended: exit %d, stderr %q", r.code, r.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	r := <-done
+	if m := captureSummary.FindStringSubmatch(r.stderr); r.code != 0 || m == nil {
+		t.Fatalf("capture --follow: exit %d, stderr %q; want 0 and a summary", r.code, r.stderr)
+	}
+	got := byKey(readCapture(t, followed), func(r captureRecord) (string, []byte) { return r.Key, r.Data })
+	// The first probes may have been put before the iterators: the
+	// capture holds a suffix of each key's records, ending with third's.
+	want := byKey(put, func(r keyedRecord) (string, []byte) { return r.key, r.data })
+	for k, w := range want {
+		g := got[k]
+		if len(g) == 0 || len(g) > len(w) {
+			t.Errorf("key %s: %d records captured of %d put", k, len(g), len(w))
+			continue
+		}
+		checkSameByKey(t, "--follow "+k, map[string][][]byte{k: g}, map[string][][]byte{k: w[len(w)-len(g):]})
+	}
+}
+
+func base64Of(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
