@@ -21,8 +21,7 @@ const (
 	outputJSON  = "json"
 )
 
-// Package variables so that tests can shorten them.
-var (
+const (
 	// waitPoll is the time between two looks at a stream or a consumer
 	// that --wait waits for.
 	waitPoll = time.Second
