@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,17 +47,31 @@ func writeCmdFlags[O any](b *strings.Builder, list []cmdOption[O], def O) {
 		if d == "" {
 			d = o.value(&def).String()
 		}
-		fmt.Fprintf(b, "        Default: %s.\n", d)
+		for _, line := range wrap("Default: "+d+".", 72) {
+			fmt.Fprintf(b, "        %s\n", line)
+		}
 	}
 }
 
-// endpointOption is the --endpoint flag of a client command, bound to
-// the field that field returns.
+// endpointOption is the --endpoint flag of a command that asks a
+// Tributary server over HTTP (health), bound to the field that field
+// returns.
 func endpointOption[O any](field func(*O) *string) cmdOption[O] {
 	return cmdOption[O]{
 		flag: "endpoint", arg: "url",
-		usage: "Base URL of the Kinesis endpoint: Tributary (the default is where tributary serve listens by default) or another Kinesis emulator.",
+		usage: "Base URL of the Tributary server.",
 		value: func(o *O) flag.Value { return &urlValue{field(o)} },
+	}
+}
+
+// clientEndpointOption is the --endpoint flag of a Kinesis client
+// command (put, tail, streams...), resolved by newKinesisClient.
+func clientEndpointOption[O any](field func(*O) *string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "endpoint", arg: "url",
+		usage: "Base URL of the Kinesis endpoint: Tributary, another Kinesis emulator, or \"aws\" for AWS's endpoint of the region. Requests are signed with the credentials of the AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws, SSO...); for an endpoint that is not AWS's, placeholder ones when the chain has none.",
+		value: func(o *O) flag.Value { return &clientEndpointValue{field(o)} },
+		def:   "$AWS_ENDPOINT_URL_KINESIS, else $AWS_ENDPOINT_URL (or endpoint_url in ~/.aws/config), else " + defaultEndpoint,
 	}
 }
 
@@ -66,7 +81,24 @@ func regionOption[O any](field func(*O) *string) cmdOption[O] {
 		flag: "region", arg: "region",
 		usage: "AWS region to sign requests for; Tributary puts the streams in it.",
 		value: func(o *O) flag.Value { return &nonEmptyValue{field(o)} },
+		def:   "$AWS_REGION, else $AWS_DEFAULT_REGION, else the profile's, else " + defaultRegion + " off AWS",
 	}
+}
+
+// clientEndpointValue is an http or https URL, or "aws".
+type clientEndpointValue struct{ s *string }
+
+func (v *clientEndpointValue) String() string { return *v.s }
+
+func (v *clientEndpointValue) Set(s string) error {
+	if s == endpointAWS {
+		*v.s = s
+		return nil
+	}
+	if err := (&urlValue{v.s}).Set(s); err != nil {
+		return errors.New(`must be an http or https URL such as http://127.0.0.1:4567, or "aws"`)
+	}
+	return nil
 }
 
 // Defaults of the client commands' --endpoint and --region.

@@ -9,6 +9,12 @@
 //	tributary put [flags]     write records from standard input (tributary put --help)
 //	tributary tail [flags]    print a stream's records (tributary tail --help)
 //	tributary health [flags]  ask a server whether it is ready (tributary health --help)
+//	tributary streams ...     list, create, describe, delete, reshard streams
+//	tributary shards STREAM   print a stream's shard map
+//	tributary consumers ...   list, register, deregister stream consumers
+//	tributary capture [flags] save a stream's records to an NDJSON file
+//	tributary replay [flags]  put the records of a capture into a stream
+//	tributary api OP JSON     make a raw signed Kinesis call
 //	tributary version         print version information
 //	tributary help            print this help
 package main
@@ -41,10 +47,19 @@ Commands:
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
+Operator commands, for any Kinesis endpoint (Tributary, an emulator, AWS):
+  streams    List, create, describe, delete or reshard streams
+  shards     Print a stream's shard map: hash ranges, lineage, sequences
+  consumers  List, register or deregister stream consumers (fan-out)
+  capture    Save a stream's records to a file, one JSON line each
+  replay     Put the records of a capture into a stream
+  api        Make a raw signed Kinesis call: tributary api ListStreams '{}'
+
 Run 'tributary serve --help' for the server's flags,
 'tributary bench --help' for the benchmark's,
 'tributary put --help' for put's and
-'tributary tail --help' for tail's.
+'tributary tail --help' for tail's; 'tributary COMMAND --help' for any
+command's.
 `
 
 func main() {
@@ -72,6 +87,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return tailMain(ctx, rest, stdout, stderr)
 	case "health":
 		return healthMain(ctx, rest, stdout, stderr)
+	case "streams", "shards", "consumers", "capture", "replay", "api":
+		return operatorCommands()[cmd](ctx, rest, cmdIO{stdin: stdin, stdout: stdout, stderr: stderr})
 	case "version":
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "tributary version: unexpected argument %q\n", rest[0])
@@ -95,6 +112,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprint(stdout, tailUsage())
 		case len(rest) == 1 && rest[0] == "health":
 			fmt.Fprint(stdout, healthUsage())
+		case len(rest) == 1 && operatorCommands()[rest[0]] != nil:
+			return operatorCommands()[rest[0]](ctx, []string{"--help"}, cmdIO{stdin: stdin, stdout: stdout, stderr: stderr})
 		case len(rest) == 1 && rest[0] == "version":
 			fmt.Fprint(stdout, "Usage: tributary version\n\nPrints the version of Tributary, the Go version it was built with and its\nsource revision.\n")
 		default:
@@ -149,4 +168,17 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// operatorCommands returns the main functions of the operator commands,
+// by name.
+func operatorCommands() map[string]func(context.Context, []string, cmdIO) int {
+	return map[string]func(context.Context, []string, cmdIO) int{
+		"streams":   streamsCommands().main,
+		"shards":    shardsCommand().main,
+		"consumers": consumersCommands().main,
+		"capture":   captureCommand().main,
+		"replay":    replayCommand().main,
+		"api":       apiMain,
+	}
 }

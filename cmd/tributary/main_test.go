@@ -53,6 +53,10 @@ func TestUsageErrorsAreShort(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--bogus"}, {"bench", "--bogus"}, {"faults", "add", "--bogus"}, {"put", "--bogus"},
 		{"tail", "--bogus"}, {"health", "--bogus"}, {"bogus"}, {"help", "bogus"},
+		{"streams"}, {"streams", "bogus"}, {"streams", "list", "--bogus"}, {"streams", "create"}, {"streams", "describe", "--bogus"},
+		{"streams", "delete"}, {"streams", "reshard", "s"}, {"shards"}, {"shards", "s", "--output", "xml"},
+		{"consumers", "list"}, {"consumers", "register", "s"}, {"consumers", "deregister", "s", "c", "d"},
+		{"capture", "--bogus"}, {"replay", "--in", "f"}, {"api"}, {"api", "--bogus"},
 	} {
 		var stdout, stderr bytes.Buffer
 		status := runMain(context.Background(), args, nil, &stdout, &stderr, env(nil))

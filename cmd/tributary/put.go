@@ -74,7 +74,7 @@ type putOptions struct {
 }
 
 func defaultPutOptions() putOptions {
-	return putOptions{Format: putFormatLines, Endpoint: defaultEndpoint, Region: defaultRegion}
+	return putOptions{Format: putFormatLines}
 }
 
 // putOption is one flag of "tributary put" and its documentation.
@@ -112,7 +112,7 @@ func putOptionList() []putOption {
 			usage: "Put at most this many records a second; 0 puts them as fast as the stream takes them.",
 			value: func(o *putOptions) flag.Value { return &countValue{&o.Rate} },
 		},
-		endpointOption(func(o *putOptions) *string { return &o.Endpoint }),
+		clientEndpointOption(func(o *putOptions) *string { return &o.Endpoint }),
 		regionOption(func(o *putOptions) *string { return &o.Region }),
 	}
 }
@@ -175,8 +175,9 @@ with their line numbers.
 On SIGINT or SIGTERM, put stops reading, waits up to 10s for the answers
 of the records already put and reports; a second signal ends it at once.
 
-Requests are signed with dummy credentials, as tributary bench signs
-them: put writes to Tributary or another Kinesis emulator, not to AWS.
+The endpoint, region and credentials are found as every client
+command finds them (see --endpoint and --region): put writes to
+Tributary, another Kinesis emulator or AWS.
 
 Exit status: 0 if every record read was stored, 1 if one failed or had
 no answer, or the stream could not be written (it does not exist, or the
@@ -205,9 +206,15 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer stop()
 	context.AfterFunc(ctx, stop)
 
-	client, closeIdle := newPutClient(opts)
-	defer closeIdle()
-	r := &putRun{opts: opts, stderr: stderr, client: client}
+	// The producer's requests in flight (16 by default) each hold a
+	// connection; keep that many idle between them.
+	c, err := newKinesisClient(ctx, opts.Endpoint, opts.Region, 18)
+	if err != nil {
+		fmt.Fprintf(stderr, "tributary put: %v\n", err)
+		return 1
+	}
+	defer c.closeIdle()
+	r := &putRun{opts: opts, stderr: stderr, client: c.Kinesis}
 	if err := r.run(ctx, stdin); err != nil {
 		fmt.Fprintf(stderr, "tributary put: %v\n", err)
 		return 1
@@ -215,18 +222,9 @@ func putMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// newPutClient returns the Kinesis client of put. The producer's
-// PutRecords calls are not retried by the SDK (producerClient): the
-// producer sends refused entries again itself, after its backoff and in
-// Put order.
-func newPutClient(opts putOptions) (c *kinesis.Client, closeIdle func()) {
-	// The producer's requests in flight (16 by default) each hold a
-	// connection; keep that many idle between them.
-	return newKinesisClient(opts.Endpoint, opts.Region, 18)
-}
-
-// producerClient is the producer's view of the client: PutRecords without
-// the SDK's retries.
+// producerClient is the producer's view of the client: PutRecords
+// without the SDK's retries, since the producer sends refused entries
+// again itself, after its backoff and in Put order.
 type producerClient struct{ *kinesis.Client }
 
 func (c producerClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {

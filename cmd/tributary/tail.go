@@ -69,7 +69,7 @@ type tailOptions struct {
 }
 
 func defaultTailOptions() tailOptions {
-	return tailOptions{From: tailFromTrimHorizon, Format: tailFormatText, Endpoint: defaultEndpoint, Region: defaultRegion}
+	return tailOptions{From: tailFromTrimHorizon, Format: tailFormatText}
 }
 
 // tailOption is one flag of "tributary tail" and its documentation.
@@ -118,7 +118,7 @@ func tailOptionList() []tailOption {
 			usage: "Stop after printing this many records; 0 prints them all.",
 			value: func(o *tailOptions) flag.Value { return &countValue{&o.Max} },
 		},
-		endpointOption(func(o *tailOptions) *string { return &o.Endpoint }),
+		clientEndpointOption(func(o *tailOptions) *string { return &o.Endpoint }),
 		regionOption(func(o *tailOptions) *string { return &o.Region }),
 	}
 }
@@ -241,8 +241,9 @@ message (tail tries them again), and at the end a summary: "tail: N
 records (X MiB) from S shards of stream NAME in T", S counting the
 shards records came from.
 
-Requests are signed with dummy credentials, as tributary bench signs
-them: tail reads from Tributary or another Kinesis emulator, not from AWS.
+The endpoint, region and credentials are found as every client
+command finds them (see --endpoint and --region): tail reads from
+Tributary, another Kinesis emulator or AWS.
 
 Exit status: 0 once the records were read (to the shards' tips, --max of
 them, or until SIGINT or SIGTERM), 1 if the stream cannot be read (it
@@ -273,10 +274,14 @@ func tailMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	context.AfterFunc(ctx, stop)
 
 	// A connection per shard read at once.
-	client, closeIdle := newKinesisClient(opts.Endpoint, opts.Region, 32)
-	defer closeIdle()
+	c, err := newKinesisClient(ctx, opts.Endpoint, opts.Region, 32)
+	if err != nil {
+		fmt.Fprintf(stderr, "tributary tail: %v\n", err)
+		return 1
+	}
+	defer c.closeIdle()
 	r := &tailRun{opts: opts, stderr: stderr, out: newTailWriter(stdout, opts.Format)}
-	if err := r.run(ctx, client); err != nil {
+	if err := r.run(ctx, c.Kinesis); err != nil {
 		fmt.Fprintf(stderr, "tributary tail: %v\n", err)
 		return 1
 	}
@@ -530,16 +535,21 @@ func appendHexHeader(dst []byte, r *consumer.Record) []byte {
 // error, one line each: the message, its attributes, and the error with
 // the AWS error's code and message. Information is left out.
 type tailLogHandler struct {
-	mu    *sync.Mutex
-	w     io.Writer
-	attrs []slog.Attr
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string // of every line; "tributary tail: " when empty
+	attrs  []slog.Attr
 }
 
 func (h *tailLogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 
 func (h *tailLogHandler) Handle(_ context.Context, rec slog.Record) error {
 	var b strings.Builder
-	b.WriteString("tributary tail: ")
+	if h.prefix == "" {
+		b.WriteString("tributary tail: ")
+	} else {
+		b.WriteString(h.prefix)
+	}
 	b.WriteString(strings.TrimPrefix(rec.Message, "consumer: "))
 	var errText string
 	var parts []string
@@ -579,7 +589,7 @@ func (h *tailLogHandler) Handle(_ context.Context, rec slog.Record) error {
 }
 
 func (h *tailLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &tailLogHandler{mu: h.mu, w: h.w, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
+	return &tailLogHandler{mu: h.mu, w: h.w, prefix: h.prefix, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
 }
 
 func (h *tailLogHandler) WithGroup(string) slog.Handler { return h }
