@@ -201,6 +201,7 @@ func TestCaptureReplay(t *testing.T) {
 		{"max", []string{"--speed", "max"}},
 		{"paced", []string{"--speed", "50", "--no-aggregation"}},
 		{"ids", []string{"--ids"}},
+		{"unlimited", []string{"--rate-limit", "100"}},
 	} {
 		dst := "dst-" + tt.name
 		createStream(t, c, dst, 2, 0)

@@ -473,6 +473,7 @@ func TestOperatorUsage(t *testing.T) {
 		{[]string{"capture", "--stream", "s", "--out", "f", "--from", "at-timestamp"}, 2, "", "--from at-timestamp needs --timestamp"},
 		{[]string{"replay", "--in", "f"}, 2, "", "tributary replay: --stream is required\n"},
 		{[]string{"replay", "--in", "f", "--stream", "s", "--speed", "0"}, 2, "", `must be "max" or a positive number`},
+		{[]string{"replay", "--in", "f", "--stream", "s", "--rate-limit", "0"}, 2, "", "must be a number above 0"},
 		{[]string{"api"}, 2, "", "tributary api: missing operation\n"},
 		{[]string{"api", "ListStreams", "{}", "more"}, 2, "", "unexpected argument \"more\""},
 		{[]string{"api", "ListStreams", "--endpoint", "localhost"}, 2, "", `must be an http or https URL such as http://127.0.0.1:4567, or "aws"`},

@@ -27,6 +27,7 @@ type replayOptions struct {
 	Speed         float64 // 0: as fast as the stream takes them
 	IDs           bool
 	NoAggregation bool
+	RateLimit     float64 // producer.Config.RateLimit
 }
 
 // speedValue is --speed: "max", or a positive factor of the original
@@ -110,8 +111,13 @@ cannot be read, 2 for wrong usage.
 				usage: "Send every record alone rather than in KPL aggregates (and without IDs).",
 				value: func(o *replayOptions) flag.Value { return &boolValue{&o.NoAggregation} },
 			},
+			{
+				flag: "rate-limit", arg: "fraction",
+				usage: "Most each shard is sent per second, as a fraction of AWS's shard write limits (1,000 records and 1 MiB a second), as the KPL's RateLimit: above 1 only for an endpoint that allows more, such as Tributary with --limits off, where a large value lets --speed max go as fast as the server takes records.",
+				value: func(o *replayOptions) flag.Value { return &positiveFloatValue{&o.RateLimit} },
+			},
 		}, connectionOptionList(client)...),
-		defaults: func() replayOptions { return replayOptions{} },
+		defaults: func() replayOptions { return replayOptions{RateLimit: 1.5} },
 		client:   client,
 		check: func(o *replayOptions, pos []string) error {
 			switch {
@@ -159,6 +165,7 @@ func runReplay(ctx context.Context, c *awsClient, o *replayOptions, _ []string, 
 	p, err := producer.New(ctx, producer.Config{
 		Stream: o.Stream, Client: producerClient{c.Kinesis},
 		DisableIDs: !o.IDs, DisableAggregation: o.NoAggregation,
+		RateLimit: o.RateLimit,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %s", o.Stream, errorText(err))
