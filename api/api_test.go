@@ -63,8 +63,6 @@ func ptr[T any](v T) *T { return &v }
 var unimplementedOps = []struct{ op, body string }{
 	{kinesis.OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpDescribeAccountSettings, `{}`},
-	{kinesis.OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
-	{kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
 	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
 	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
