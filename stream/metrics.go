@@ -187,11 +187,13 @@ type streamMetrics struct {
 	putRecordLatency, putRecordsLatency, getRecordsLatency      prometheus.Observer
 
 	m *metrics
-	// mu guards shards and set. Invariant: every shardMetrics' series
-	// hold a handle for exactly the metrics in set.
+	// mu guards shards and the writes of set. Invariant: every
+	// shardMetrics' series hold a handle for exactly the metrics in set.
+	// set is read without mu, to skip the shard-level work of a stream
+	// that has none.
 	mu     sync.RWMutex
 	shards []*shardMetrics // by shard index; nil until used
-	set    metricSet
+	set    atomic.Uint32   // a metricSet
 }
 
 // shardMetrics is one shard's state for metrics: the counts behind the
@@ -259,8 +261,8 @@ func (m *metrics) stream(rec *streamRecord) *streamMetrics {
 		putRecordLatency:     m.putRecordLatency.WithLabelValues(v...),
 		putRecordsLatency:    m.putRecordsLatency.WithLabelValues(v...),
 		getRecordsLatency:    m.getRecordsLatency.WithLabelValues(v...),
-		set:                  metricSetOf(rec.ShardLevelMetrics),
 	}
+	sm.set.Store(uint32(metricSetOf(rec.ShardLevelMetrics)))
 	m.streams[rec.ID] = sm
 	return sm
 }
@@ -281,7 +283,7 @@ func (sm *streamMetrics) shard(index uint32) *shardMetrics {
 	}
 	if sm.shards[index] == nil {
 		sh := &shardMetrics{id: shardID(index)}
-		sh.series.Store(sm.seriesFor(sh.id, sm.set))
+		sh.series.Store(sm.seriesFor(sh.id, metricSet(sm.set.Load())))
 		sm.shards[index] = sh
 	}
 	return sm.shards[index]
@@ -350,8 +352,8 @@ func (m *metrics) setShardLevel(rec *streamRecord, set metricSet) {
 	}
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	off := sm.set &^ set
-	sm.set = set
+	off := metricSet(sm.set.Load()) &^ set
+	sm.set.Store(uint32(set))
 	for _, sh := range sm.shards {
 		if sh != nil {
 			sh.series.Store(sm.seriesFor(sh.id, set))
@@ -423,7 +425,7 @@ func (sm *streamMetrics) put(puts []shardPut) (records, bytes, throttled int) {
 		records += p.records
 		bytes += p.bytes
 		throttled += p.throttled
-		if sm.set == 0 {
+		if sm.set.Load() == 0 {
 			continue
 		}
 		ser := sm.shard(p.index).series.Load()
@@ -513,8 +515,11 @@ func (sm *streamMetrics) readThrottled(index uint32) {
 // appended records a batch stored in a shard, for the consumer lag.
 func (sh *shardMetrics) appendedBatch(records int, arrival int64) {
 	sh.appended.Add(int64(records))
-	if arrival > sh.lastArrival.Load() {
-		sh.lastArrival.Store(arrival)
+	for {
+		last := sh.lastArrival.Load()
+		if arrival <= last || sh.lastArrival.CompareAndSwap(last, arrival) {
+			return
+		}
 	}
 }
 
@@ -584,10 +589,17 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.mu.RUnlock()
 
+	// The sessions are copied out so that SubscribeToShard does not wait
+	// for the scrape.
+	m.subs.mu.Lock()
+	subs := make([]*Subscription, 0, len(m.subs.active))
+	for _, sub := range m.subs.active {
+		subs = append(subs, sub)
+	}
+	m.subs.mu.Unlock()
 	type consumerKey struct{ account, stream, consumer string }
 	behind := make(map[consumerKey]int64)
-	m.subs.mu.Lock()
-	for _, sub := range m.subs.active {
+	for _, sub := range subs {
 		lag, ok := sub.lag()
 		if !ok {
 			continue
@@ -598,7 +610,6 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.lagRecordsDesc, prometheus.GaugeValue, float64(lag.records), k.account, k.stream, k.consumer, shard)
 		ch <- prometheus.MustNewConstMetric(m.lagMillisDesc, prometheus.GaugeValue, float64(lag.millis), k.account, k.stream, k.consumer, shard)
 	}
-	m.subs.mu.Unlock()
 	for k, v := range behind {
 		ch <- prometheus.MustNewConstMetric(m.millisBehindDesc, prometheus.GaugeValue, float64(v), k.account, k.stream, k.consumer)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -509,4 +511,76 @@ func TestConsumerLag(t *testing.T) {
 	if n := countSeries(t, reg, "tributary_consumer_lag_"); n != 0 {
 		t.Errorf("%d lag series after the session ended, want 0", n)
 	}
+}
+
+// TestMetricsConcurrent puts, reads, scrapes and toggles enhanced
+// monitoring at once (run it with -race); the stream-level counts come
+// out exact.
+func TestMetricsConcurrent(t *testing.T) {
+	f, reg := newMetricsFixture(t, Options{UpdateDelay: NoDelay})
+	f.create(t, "s", 2)
+	arn := f.register(t, "app").ConsumerARN
+	f.clock.Advance(defaultDelay)
+	sub := f.subscribe(t, arn, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+	const writers, puts = 4, 50
+	var writing, background sync.WaitGroup
+	for w := range writers {
+		writing.Add(1)
+		go func() {
+			defer writing.Done()
+			for i := range puts {
+				in := PutRecordsInput{Stream: StreamRef{Name: "s"}, Records: []PutRecordsEntry{
+					{PartitionKey: fmt.Sprintf("a%d-%d", w, i), Data: []byte("x")},
+					{PartitionKey: fmt.Sprintf("b%d-%d", w, i), Data: []byte("y")},
+				}}
+				if _, err := f.svc.PutRecords(f.ctx, scope, in); err != nil {
+					t.Errorf("PutRecords: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	loop := func(fn func()) {
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					fn()
+				}
+			}
+		}()
+	}
+	loop(func() { series(t, reg) })
+	loop(func() {
+		in := EnhancedMonitoringInput{Stream: StreamRef{Name: "s"}, ShardLevelMetrics: []string{MetricAll}}
+		if _, err := f.svc.EnableEnhancedMonitoring(f.ctx, scope, in); err != nil {
+			t.Errorf("Enable: %v", err)
+		}
+		if _, err := f.svc.DisableEnhancedMonitoring(f.ctx, scope, in); err != nil {
+			t.Errorf("Disable: %v", err)
+		}
+	})
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		for {
+			if _, err := sub.Next(); err != nil {
+				return // ended below
+			}
+		}
+	}()
+	writing.Wait()
+	close(done)
+	sub.End(io.EOF)
+	background.Wait()
+	wantSeries(t, reg, map[string]float64{
+		"kinesis_incoming_records_total{" + sLabels + "}":          2 * writers * puts,
+		"kinesis_put_records_total_records_total{" + sLabels + "}": 2 * writers * puts,
+		"kinesis_put_records_success_total{" + sLabels + "}":       writers * puts,
+	})
 }

@@ -500,7 +500,7 @@ type consumerLag struct {
 }
 
 // lag returns the session's lag now, or false before its first event,
-// after its end, or with metrics off. The caller holds subs.mu.
+// after its end, or with metrics off. Any goroutine may call it.
 func (sub *Subscription) lag() (consumerLag, bool) {
 	if sub.cm == nil || !sub.measured.Load() || sub.ctx.Err() != nil {
 		return consumerLag{}, false
