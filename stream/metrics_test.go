@@ -200,6 +200,15 @@ func TestPutRecordsMetrics(t *testing.T) {
 	if _, err := svc.PutRecords(f.ctx, scope, in); err != nil {
 		t.Fatal(err)
 	}
+	// A call refused whole by validation (a record over the stream's
+	// maximum size): timed, and no entry counted.
+	big := PutRecordsInput{Stream: StreamRef{Name: "s"}, Records: []PutRecordsEntry{
+		{PartitionKey: "k", Data: []byte("ok")},
+		{PartitionKey: "k", Data: make([]byte, 1<<20)},
+	}}
+	if _, err := svc.PutRecords(f.ctx, scope, big); err == nil {
+		t.Fatal("PutRecords with a record over 1 MiB succeeded")
+	}
 	wantSeries(t, reg, map[string]float64{
 		"kinesis_incoming_bytes_total{" + sLabels + "}":                                  9, // "k"+"rN", 3 bytes each
 		"kinesis_incoming_records_total{" + sLabels + "}":                                3,
@@ -210,7 +219,7 @@ func TestPutRecordsMetrics(t *testing.T) {
 		"kinesis_put_records_throttled_records_total{" + sLabels + "}":                   3,
 		"kinesis_put_records_total_records_total{" + sLabels + "}":                       9,
 		"kinesis_put_records_success_total{" + sLabels + "}":                             1,
-		"kinesis_put_records_latency_milliseconds_count{" + sLabels + "}":                2,
+		"kinesis_put_records_latency_milliseconds_count{" + sLabels + "}":                3,
 		"kinesis_write_provisioned_throughput_exceeded_total{" + sLabels + "}":           3,
 		"kinesis_shard_incoming_bytes_total{" + shardLbl(0) + "}":                        9,
 		"kinesis_shard_incoming_records_total{" + shardLbl(0) + "}":                      3,
