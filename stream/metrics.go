@@ -571,23 +571,29 @@ func (c scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.m.lagMillisDesc
 }
 
+// Collect emits one value per label set: streams of one name in two
+// regions (or two sessions the collector meets at once for one consumer
+// and shard) would otherwise make the registry refuse the whole scrape
+// for a duplicate series; the largest value is kept.
 func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	m := c.m
+	type streamKey struct{ account, stream string }
+	ages := make(map[streamKey]int64)
 	m.mu.RLock()
 	for _, sm := range m.streams {
 		sm.mu.RLock()
-		age, seen := int64(0), false
 		for _, sh := range sm.shards {
 			if sh != nil && sh.hasAge.Load() {
-				age, seen = max(age, sh.age.Load()), true
+				k := streamKey{sm.account, sm.name}
+				ages[k] = max(ages[k], sh.age.Load())
 			}
 		}
 		sm.mu.RUnlock()
-		if seen {
-			ch <- prometheus.MustNewConstMetric(m.iteratorAgeDesc, prometheus.GaugeValue, float64(age), sm.account, sm.name)
-		}
 	}
 	m.mu.RUnlock()
+	for k, age := range ages {
+		ch <- prometheus.MustNewConstMetric(m.iteratorAgeDesc, prometheus.GaugeValue, float64(age), k.account, k.stream)
+	}
 
 	// The sessions are copied out so that SubscribeToShard does not wait
 	// for the scrape.
@@ -598,7 +604,12 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.subs.mu.Unlock()
 	type consumerKey struct{ account, stream, consumer string }
+	type lagKey struct {
+		consumerKey
+		shard string
+	}
 	behind := make(map[consumerKey]int64)
+	lags := make(map[lagKey]consumerLag)
 	for _, sub := range subs {
 		lag, ok := sub.lag()
 		if !ok {
@@ -606,9 +617,13 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		k := consumerKey{sub.scope.Account, sub.stream, sub.consumer}
 		behind[k] = max(behind[k], lag.millisBehind)
-		shard := shardID(sub.index)
-		ch <- prometheus.MustNewConstMetric(m.lagRecordsDesc, prometheus.GaugeValue, float64(lag.records), k.account, k.stream, k.consumer, shard)
-		ch <- prometheus.MustNewConstMetric(m.lagMillisDesc, prometheus.GaugeValue, float64(lag.millis), k.account, k.stream, k.consumer, shard)
+		lk := lagKey{k, shardID(sub.index)}
+		prev := lags[lk]
+		lags[lk] = consumerLag{records: max(prev.records, lag.records), millis: max(prev.millis, lag.millis)}
+	}
+	for k, lag := range lags {
+		ch <- prometheus.MustNewConstMetric(m.lagRecordsDesc, prometheus.GaugeValue, float64(lag.records), k.account, k.stream, k.consumer, k.shard)
+		ch <- prometheus.MustNewConstMetric(m.lagMillisDesc, prometheus.GaugeValue, float64(lag.millis), k.account, k.stream, k.consumer, k.shard)
 	}
 	for k, v := range behind {
 		ch <- prometheus.MustNewConstMetric(m.millisBehindDesc, prometheus.GaugeValue, float64(v), k.account, k.stream, k.consumer)

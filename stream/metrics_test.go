@@ -593,3 +593,32 @@ func TestMetricsConcurrent(t *testing.T) {
 		"kinesis_put_records_success_total{" + sLabels + "}":       writers * puts,
 	})
 }
+
+// TestMetricsTwoRegions: streams of one name in two regions share their
+// series (the labels have no region), and the scrape still succeeds.
+func TestMetricsTwoRegions(t *testing.T) {
+	f, reg := newMetricsFixture(t, Options{})
+	eu := Scope{Account: acct, Region: "eu-west-1"}
+	for _, sc := range []Scope{scope, eu} {
+		if err := f.svc.CreateStream(f.ctx, sc, CreateStreamInput{StreamName: "s", ShardCount: ptr(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(defaultDelay)
+	for _, sc := range []Scope{scope, eu} {
+		if _, err := f.svc.PutRecord(f.ctx, sc, PutRecordInput{Stream: StreamRef{Name: "s"}, PartitionKey: "k", Data: []byte("v")}); err != nil {
+			t.Fatal(err)
+		}
+		it, err := f.svc.GetShardIterator(f.ctx, sc, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.GetRecords(f.ctx, sc, GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSeries(t, reg, map[string]float64{ // series fails the test if Gather does
+		"kinesis_incoming_records_total{" + sLabels + "}":                2,
+		"kinesis_get_records_iterator_age_milliseconds{" + sLabels + "}": 0,
+	})
+}
