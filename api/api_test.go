@@ -103,8 +103,8 @@ func TestHandleCoversOperations(t *testing.T) {
 
 func TestHandleValidatesBeforeUnimplemented(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s"}`), 400,
-		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null"}`)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpUpdateStreamWarmThroughput, `{"StreamName":"s"}`), 400,
+		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'warmThroughputMiBps' failed to satisfy constraint: Member must not be null"}`)
 }
 
 func TestHandleUnknownTarget(t *testing.T) {
