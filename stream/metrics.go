@@ -340,15 +340,18 @@ func (m *metrics) shardVec(name string) interface {
 }
 
 // setShardLevel applies a new enhanced monitoring set to rec's series:
-// the metrics turned on get a series for every shard of the stream at
-// once (at zero), those turned off lose theirs.
+// the metrics turned on get a series for every open shard of the stream
+// at once (at zero; a closed shard gets its own when it is next read),
+// those turned off lose theirs.
 func (m *metrics) setShardLevel(rec *streamRecord, set metricSet) {
 	if m == nil {
 		return
 	}
 	sm := m.stream(rec)
 	for i := range rec.Shards {
-		sm.shard(uint32(i))
+		if rec.Shards[i].open() {
+			sm.shard(uint32(i))
+		}
 	}
 	sm.mu.Lock()
 	defer sm.mu.Unlock()

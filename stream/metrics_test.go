@@ -622,3 +622,27 @@ func TestMetricsTwoRegions(t *testing.T) {
 		"kinesis_get_records_iterator_age_milliseconds{" + sLabels + "}": 0,
 	})
 }
+
+// TestShardLevelAfterSplit: the children of a split get the stream's
+// shard-level series with their first record; the closed parent keeps
+// its own.
+func TestShardLevelAfterSplit(t *testing.T) {
+	f, reg := newMetricsFixture(t, Options{UpdateDelay: NoDelay})
+	f.create(t, "s", 1)
+	enable(t, f, MetricIncomingRecords)
+	f.put(t, "s", "k", "before")
+	if err := f.svc.SplitShard(f.ctx, scope, SplitShardInput{Stream: StreamRef{Name: "s"}, ShardToSplit: "shardId-000000000000", NewStartingHashKey: halfHash}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"0", halfHash} {
+		if _, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: StreamRef{Name: "s"}, PartitionKey: "k", ExplicitHashKey: h, Data: []byte("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSeries(t, reg, map[string]float64{
+		"kinesis_shard_incoming_records_total{" + shardLbl(0) + "}": 1,
+		"kinesis_shard_incoming_records_total{" + shardLbl(1) + "}": 1,
+		"kinesis_shard_incoming_records_total{" + shardLbl(2) + "}": 1,
+		"kinesis_incoming_records_total{" + sLabels + "}":           3,
+	})
+}

@@ -63,8 +63,8 @@ type metricSet uint8
 
 const allMetrics metricSet = 1<<len(shardMetricNames) - 1
 
-// bit returns the set holding only the metric called name, and false for
-// a name that is neither a metric nor ALL.
+// metricBit returns the set holding only the metric called name (all of
+// them for ALL), and false for a name that is neither a metric nor ALL.
 func metricBit(name string) (metricSet, bool) {
 	if name == MetricAll {
 		return allMetrics, true
