@@ -646,3 +646,37 @@ func TestShardLevelAfterSplit(t *testing.T) {
 		"kinesis_incoming_records_total{" + sLabels + "}":           3,
 	})
 }
+
+// TestConsumerLagFarBehind: a session that starts further behind than
+// one event carries does not know the count of records left until it
+// reaches the tip; its lag is then the difference of positions, never
+// less than the records left, and exact once it has caught up.
+func TestConsumerLagFarBehind(t *testing.T) {
+	f, reg := newMetricsFixture(t, Options{})
+	f.create(t, "s", 1)
+	arn := f.register(t, "app").ConsumerARN
+	f.clock.Advance(defaultDelay)
+	const batches = 21 // 10,500 records: one event takes 10,000
+	for range batches {
+		in := PutRecordsInput{Stream: StreamRef{Name: "s"}}
+		for range 500 {
+			in.Records = append(in.Records, PutRecordsEntry{PartitionKey: "k", Data: []byte("x")})
+		}
+		if _, err := f.svc.PutRecords(f.ctx, scope, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := f.subscribe(t, arn, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+	if ev := next(t, sub); len(ev.Records) != maxEventRecords {
+		t.Fatalf("first event of %d records, want %d", len(ev.Records), maxEventRecords)
+	}
+	left := float64(batches*500 - maxEventRecords)
+	if got := series(t, reg)["tributary_consumer_lag_records{"+lagLbl+"}"]; got < left {
+		t.Errorf("lag %v records with %v left, want at least %v", got, left, left)
+	}
+	if ev := next(t, sub); float64(len(ev.Records)) != left {
+		t.Fatalf("second event of %d records, want %v", len(ev.Records), left)
+	}
+	f.put(t, "s", "k", "y")
+	wantSeries(t, reg, map[string]float64{"tributary_consumer_lag_records{" + lagLbl + "}": 1})
+}
