@@ -80,6 +80,8 @@ var handlers = map[string]handlerFunc{
 	kinesis.OpListStreamConsumers:           (*API).listStreamConsumers,
 	kinesis.OpDeregisterStreamConsumer:      (*API).deregisterStreamConsumer,
 	kinesis.OpSubscribeToShard:              (*API).subscribeToShard,
+	kinesis.OpEnableEnhancedMonitoring:      (*API).enableEnhancedMonitoring,
+	kinesis.OpDisableEnhancedMonitoring:     (*API).disableEnhancedMonitoring,
 }
 
 // unimplemented is the answer to an operation Tributary knows the shape of

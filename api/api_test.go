@@ -63,8 +63,6 @@ func ptr[T any](v T) *T { return &v }
 var unimplementedOps = []struct{ op, body string }{
 	{kinesis.OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpDescribeAccountSettings, `{}`},
-	{kinesis.OpDisableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
-	{kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s","ShardLevelMetrics":["ALL"]}`},
 	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
 	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
@@ -105,8 +103,8 @@ func TestHandleCoversOperations(t *testing.T) {
 
 func TestHandleValidatesBeforeUnimplemented(t *testing.T) {
 	a, _ := newTestAPI(t)
-	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpEnableEnhancedMonitoring, `{"StreamName":"s"}`), 400,
-		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null"}`)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpUpdateStreamWarmThroughput, `{"StreamName":"s"}`), 400,
+		`{"__type":"ValidationException","message":"1 validation error detected: Value null at 'warmThroughputMiBps' failed to satisfy constraint: Member must not be null"}`)
 }
 
 func TestHandleUnknownTarget(t *testing.T) {

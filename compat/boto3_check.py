@@ -1,5 +1,5 @@
-"""boto3 checks against Tributary: a put/get round trip and a paginated
-ListStreams over three streams.
+"""boto3 checks against Tributary: a put/get round trip, a paginated
+ListStreams over three streams, and enhanced monitoring on and off.
 
 Usage: python3 boto3_check.py http://127.0.0.1:PORT
 
@@ -77,6 +77,26 @@ def main(endpoint):
         check(npages >= len(names), f"{npages} pages for {len(seen)} names with PageSize 1")
 
     step("list_streams paginator (PageSize 1) yields all 3 names", paginate)
+
+    all_metrics = [
+        "IncomingBytes", "OutgoingRecords", "IteratorAgeMilliseconds", "IncomingRecords",
+        "ReadProvisionedThroughputExceeded", "WriteProvisionedThroughputExceeded", "OutgoingBytes",
+    ]
+
+    def monitoring():
+        out = client.enable_enhanced_monitoring(StreamName=stream, ShardLevelMetrics=["ALL"])
+        check(out["CurrentShardLevelMetrics"] == [], f"Current {out['CurrentShardLevelMetrics']}, want []")
+        check(out["DesiredShardLevelMetrics"] == all_metrics, f"Desired {out['DesiredShardLevelMetrics']}, want the seven")
+        wait_active(client, stream)
+        d = client.describe_stream(StreamName=stream)["StreamDescription"]
+        got = d["EnhancedMonitoring"][0]["ShardLevelMetrics"]
+        check(got == all_metrics, f"describe_stream EnhancedMonitoring {got}")
+        out = client.disable_enhanced_monitoring(StreamName=stream, ShardLevelMetrics=["ALL"])
+        check(out["CurrentShardLevelMetrics"] == all_metrics, f"Current {out['CurrentShardLevelMetrics']}")
+        check(out["DesiredShardLevelMetrics"] == [], f"Desired {out['DesiredShardLevelMetrics']}, want []")
+        wait_active(client, stream)
+
+    step("enable/disable_enhanced_monitoring ALL and describe_stream", monitoring)
 
     def delete_all():
         for n in names:

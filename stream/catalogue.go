@@ -75,6 +75,9 @@ type streamRecord struct {
 	// with it, and a consumer's status, like the stream's, is a function
 	// of its timestamps and the clock (see consumerRecord.status).
 	Consumers []consumerRecord `json:"consumers,omitempty"`
+	// ShardLevelMetrics are the shard-level metrics EnableEnhancedMonitoring
+	// turned on, by AWS's names in shardMetricNames' order (monitoring.go).
+	ShardLevelMetrics []string `json:"shardLevelMetrics,omitempty"`
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is

@@ -74,6 +74,7 @@ func (s *Service) shardLog(ctx context.Context, rec *streamRecord, index uint32)
 // fine: deletion may be retried after a crash or race with the reaper.
 func (s *Service) deleteLogs(ctx context.Context, id string, shards int) error {
 	s.throttle.forget(id)
+	s.metrics.forget(id)
 	if s.dedup != nil {
 		s.dedup.forget(id)
 	}

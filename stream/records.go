@@ -113,6 +113,10 @@ func checkRecordSize(rec *streamRecord, partitionKey string, data []byte) error 
 // seqnum.go). A number from another stream carries no such guarantee, and
 // is accepted as AWS accepts numbers it cannot order against.
 func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput) (*PutRecordOutput, error) {
+	var start time.Time
+	if s.metrics != nil {
+		start = time.Now()
+	}
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
 		return nil, err
@@ -120,6 +124,13 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 	rec, err := s.writable(ctx, scope, name)
 	if err != nil {
 		return nil, internal("put record", err)
+	}
+	sm := s.metrics.stream(rec)
+	if sm != nil {
+		// Every call on an existing stream is timed, failures too, so that
+		// the histogram's count is the calls and Success/count the
+		// success rate.
+		defer func() { sm.putRecordLatency.Observe(millis(time.Since(start))) }()
 	}
 	if in.SequenceNumberForOrdering != "" {
 		// Any number AWS reads is taken (not only ours), unless it is
@@ -141,6 +152,9 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 	}
 	if sh := rec.route(h); sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, recordSize(in.PartitionKey, in.Data)) {
 		s.throttle.writeRequestThrottled(scope, rec, sh.Index)
+		if sm != nil {
+			sm.putRecord(sh.Index, 0, false)
+		}
 		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
 	}
 	batch := []storage.Record{storedRecord(in.PartitionKey, in.Data)}
@@ -172,6 +186,9 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		if at != nil {
 			index = at[0] // stored before, in an ancestor
 		}
+		if sm != nil {
+			sm.putRecord(index, recordSize(in.PartitionKey, in.Data), true)
+		}
 		return &PutRecordOutput{
 			ShardID:        shardID(index),
 			SequenceNumber: rec.shardSeq(index).number(app[0].Position, app[0].ArrivalTime),
@@ -190,6 +207,9 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 		if err == nil {
 			if rec.Mode == ModeOnDemand {
 				s.meterAppend(rec, index, batch)
+			}
+			if s.metrics != nil && len(app) > 0 {
+				s.metrics.stream(rec).shard(index).appendedBatch(len(app), app[len(app)-1].ArrivalTime)
 			}
 			return app, nil
 		}
@@ -226,6 +246,10 @@ type shardAppend struct {
 // (an invalid ExplicitHashKey, an oversized record, a stream that does not
 // exist) fail the request instead.
 func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInput) (*PutRecordsOutput, error) {
+	var start time.Time
+	if s.metrics != nil {
+		start = time.Now()
+	}
 	name, err := resolve(scope, in.Stream)
 	if err != nil {
 		return nil, err
@@ -233,6 +257,10 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	rec, err := s.writable(ctx, scope, name)
 	if err != nil {
 		return nil, internal("put records", err)
+	}
+	sm := s.metrics.stream(rec)
+	if sm != nil {
+		defer func() { sm.putRecordsLatency.Observe(millis(time.Since(start))) }()
 	}
 	hashes := make([]uint128, len(in.Records))
 	for i, r := range in.Records {
@@ -255,6 +283,13 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	// entries after it are still tried (a smaller one may fit).
 	pending := make([]int, 0, len(in.Records)) // indexes of entries not yet appended
 	var throttledShards []uint32
+	// puts is each shard's outcome for the metrics, counted once per
+	// request; failed counts the entries answered InternalFailure.
+	var puts []shardPut
+	failed := 0
+	if sm != nil {
+		defer func() { sm.putRecords(puts, len(in.Records), failed) }()
+	}
 	for i, r := range in.Records {
 		sh := rec.route(hashes[i])
 		if sh != nil && !s.throttle.write(scope, rec, sh.Index, 1, recordSize(r.PartitionKey, r.Data)) {
@@ -263,6 +298,9 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			out.FailedRecordCount++
 			if !slices.Contains(throttledShards, sh.Index) {
 				throttledShards = append(throttledShards, sh.Index)
+			}
+			if sm != nil {
+				puts = addShardPut(puts, sh.Index, 0, 0, 1)
 			}
 			continue
 		}
@@ -334,7 +372,15 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 					out.Records[i] = PutRecordsResult{ErrorCode: CodeInternalFailure, ErrorMessage: "Internal Service Failure"}
 				}
 				out.FailedRecordCount += len(idx)
+				failed += len(idx)
 				continue
+			}
+			if sm != nil {
+				bytes := 0
+				for _, i := range idx {
+					bytes += recordSize(in.Records[i].PartitionKey, in.Records[i].Data)
+				}
+				puts = addShardPut(puts, index, len(idx), bytes, 0)
 			}
 			seq, id := rec.shardSeq(index), shardID(index)
 			for j, i := range idx {
@@ -376,6 +422,10 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 // arrival time of that newest record minus the arrival time of the last
 // record returned.
 func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInput) (*GetRecordsOutput, error) {
+	var start time.Time
+	if s.metrics != nil {
+		start = time.Now()
+	}
 	now := s.now()
 	it, err := decodeIterator(s.iterKey, scope, in.ShardIterator, now, s.iterLifetime)
 	if err != nil {
@@ -405,6 +455,10 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 		// iterator leads nowhere new.
 		return nil, s.dryRun(scope, it.stream)
 	}
+	sm := s.metrics.stream(rec)
+	if sm != nil {
+		defer func() { sm.getRecordsLatency.Observe(millis(time.Since(start))) }()
+	}
 	limit := in.Limit
 	if limit <= 0 {
 		limit = defaultGetRecords
@@ -412,6 +466,9 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	limit = min(limit, maxGetRecords)
 
 	if !s.throttle.readBegin(scope, rec, it.shard) {
+		if sm != nil {
+			sm.readThrottled(it.shard)
+		}
 		return nil, errShardRate(id, it.stream, scope.Account)
 	}
 	sh := &rec.Shards[it.shard]
@@ -434,6 +491,13 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	var read int
 	out.Records, read, out.MillisBehindLatest = readRecords(rec.shardSeq(it.shard), res)
 	s.throttle.readEnd(scope, rec, it.shard, read)
+	if sm != nil {
+		var age int64
+		if n := len(res.Records); n > 0 {
+			age = max(0, s.clock().UnixMilli()-res.Records[n-1].ArrivalTime)
+		}
+		sm.getRecords(it.shard, len(res.Records), read, age)
+	}
 	if res.Sealed && !sh.open() {
 		// The shard is closed and read to its end: no iterator follows,
 		// the children do. A log sealed while the catalogue still shows

@@ -32,6 +32,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/internal/bgtask"
 	"github.com/tributary-io/tributary/storage"
 )
@@ -121,6 +123,11 @@ type Options struct {
 	// (dedup.go); zero means 5 minutes and a negative value turns the
 	// recognition off, storing every copy.
 	DedupWindow time.Duration
+
+	// Metrics, when not nil, receives the Kinesis metrics under
+	// CloudWatch's names and the consumer lag (metrics.go,
+	// docs/metrics.md). Nil: no metrics, and no cost on the hot paths.
+	Metrics prometheus.Registerer
 }
 
 // NoDelay, as a CreateDelay, DeleteDelay or UpdateDelay, makes the state
@@ -171,6 +178,8 @@ type Service struct {
 	throttle *throttler
 	// dedup recognises aggregates sent again (dedup.go); nil when off.
 	dedup *dedup
+	// metrics are the Kinesis metrics (metrics.go); nil when off.
+	metrics *metrics
 
 	consumerLimit int
 	// subs holds the SubscribeToShard sessions (subscribe.go).
@@ -264,6 +273,9 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if s.metrics, err = newMetrics(opts.Metrics, s.subs, s.clock); err != nil {
+		return nil, fmt.Errorf("stream: metrics: %w", err)
+	}
 	if s.onDemandLimit <= 0 {
 		s.onDemandLimit = defaultOnDemandStreamLimit
 	}
@@ -328,7 +340,7 @@ func internal(op string, err error) error {
 
 // The operations, one per Kinesis action. They are implemented in the files
 // named after their concept (streams.go, records.go, iterator.go, shards.go,
-// tags.go, retention.go, limits.go, consumers.go, subscribe.go):
+// tags.go, retention.go, limits.go, consumers.go, subscribe.go, monitoring.go):
 //
 //	CreateStream(ctx, Scope, CreateStreamInput) error
 //	DeleteStream(ctx, Scope, DeleteStreamInput) error
@@ -359,3 +371,5 @@ func internal(op string, err error) error {
 //	ListStreamConsumers(ctx, Scope, ListStreamConsumersInput) (*ListStreamConsumersOutput, error)
 //	DeregisterStreamConsumer(ctx, Scope, ConsumerRef) error
 //	SubscribeToShard(ctx, Scope, SubscribeToShardInput) (*Subscription, error)
+//	EnableEnhancedMonitoring(ctx, Scope, EnhancedMonitoringInput) (*EnhancedMonitoringOutput, error)
+//	DisableEnhancedMonitoring(ctx, Scope, EnhancedMonitoringInput) (*EnhancedMonitoringOutput, error)

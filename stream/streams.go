@@ -134,6 +134,7 @@ func (s *Service) CreateStream(ctx context.Context, scope Scope, in CreateStream
 		}
 		return internal("create stream", errors.Join(err, cleanup))
 	}
+	s.metrics.stream(rec) // its series exist from the start, at zero
 	return nil
 }
 
@@ -192,8 +193,10 @@ func (s *Service) DeleteStream(ctx context.Context, scope Scope, in DeleteStream
 	// Wake the reaper when the stream is due to go, so that its logs do not
 	// outlive it by more than a moment.
 	s.nudge(rec.GoneAt.Sub(s.now()))
-	// The stream's subscriptions end now: its consumers go with it.
+	// The stream's subscriptions end now: its consumers go with it; and
+	// so do its series.
 	s.subs.endStream(rec.arn(), errStreamNotFound(name, scope.Account))
+	s.metrics.forget(rec.ID)
 	return nil
 }
 
@@ -229,7 +232,7 @@ func (s *Service) DescribeStream(ctx context.Context, scope Scope, in DescribeSt
 		RetentionPeriodHours:    rec.RetentionHours,
 		Shards:                  []Shard{},
 		EncryptionType:          EncryptionNone,
-		ShardLevelMetrics:       []string{},
+		ShardLevelMetrics:       metricSetOf(rec.ShardLevelMetrics).names(),
 	}
 	if st == StatusCreating {
 		return out, nil
@@ -282,7 +285,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, scope Scope, ref St
 		ConsumerCount:           rec.liveConsumers(s.clock()),
 		MaxRecordSizeInKiB:      rec.MaxRecordKiB,
 		EncryptionType:          EncryptionNone,
-		ShardLevelMetrics:       []string{},
+		ShardLevelMetrics:       metricSetOf(rec.ShardLevelMetrics).names(),
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/storage"
@@ -139,6 +140,33 @@ type Subscription struct {
 	finished    bool
 	paced       bool
 	paceAt      time.Time // under limits: no read before this
+
+	// The session's metrics; cm is nil when metrics are off.
+	cm *consumerMetrics
+	// lag is what the scrape reads of the session (see lag); Next's
+	// goroutine writes it.
+	lagState
+	// synced is true once a read reached the shard's tip in this process:
+	// lagBase is exact from then on. appendedBefore is the shard's
+	// appended count taken just before the latest read.
+	synced         bool
+	appendedBefore int64
+}
+
+// lagState is a session's position as the consumer lag sees it; atomics,
+// because the scrape reads them while Next runs.
+type lagState struct {
+	// measured is false until the first event.
+	measured atomic.Bool
+	// lagBase is the shard's appended count (shardMetrics.appended) at
+	// the session's position: the lag in records is appended - lagBase.
+	lagBase atomic.Int64
+	// delivered is the arrival time (Unix ms) of the last record sent, or
+	// of the tip's when an event found nothing new; tip is the newest
+	// record's arrival time at the latest read.
+	delivered, tip atomic.Int64
+	// behind is the latest event's MillisBehindLatest.
+	behind atomic.Int64
 }
 
 // SubscribeToShard starts a session. The checks AWS makes before the event
@@ -184,6 +212,9 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 	defer s.subs.mu.Unlock()
 	if old := s.subs.active[key]; old != nil {
 		if now.Sub(old.started) < takeoverGrace {
+			if !in.DryRun {
+				s.metrics.subscribeRefused(rec, cname)
+			}
 			return nil, newError(CodeInUse, "Another active subscription exists for this consumer: %s:%s:%s:%s",
 				scope.Account, name, shardID(index), cname)
 		}
@@ -200,6 +231,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 			}
 		}
 		if _, recent := s.subs.lastCall[key]; recent {
+			s.metrics.subscribeRefused(rec, cname)
 			return nil, newError(CodeLimitExceeded,
 				"Rate exceeded for consumer %s and shard %s: at most one SubscribeToShard call per second.", cname, shardID(index))
 		}
@@ -219,6 +251,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, scope Scope, in Subscrib
 		lastEvent: now,
 		deadline:  now.Add(s.subLifetime),
 		paced:     s.throttle.on,
+		cm:        s.metrics.subscribed(rec, index, cname),
 	}
 	s.subs.active[key] = sub
 	return sub, nil
@@ -309,6 +342,9 @@ func (sub *Subscription) Next() (*SubscribeToShardEvent, error) {
 				continue
 			}
 		}
+		if sub.cm != nil {
+			sub.appendedBefore = sub.cm.shard.appended.Load()
+		}
 		res, err := l.Read(sub.ctx, sub.start, storage.ReadLimits{MaxRecords: maxEventRecords, MaxBytes: maxEventBytes})
 		if err != nil {
 			if sub.ctx.Err() != nil || errors.Is(err, storage.ErrNotFound) {
@@ -374,6 +410,9 @@ func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.R
 	ev.Records, bytes, ev.MillisBehindLatest = readRecords(seq, res)
 	sub.start = storage.At(res.Next)
 	sub.lastEvent = sub.s.clock()
+	if sub.cm != nil {
+		sub.measure(res, bytes, ev.MillisBehindLatest)
+	}
 	if closedEnd {
 		ev.ChildShards = childShards(rec, sh)
 		sub.finished = true
@@ -405,3 +444,72 @@ func (sub *Subscription) event(rec *streamRecord, sh *shardRecord, res storage.R
 // Stream and Shard name what the session reads, for logs and fault rules.
 func (sub *Subscription) Stream() string { return sub.stream }
 func (sub *Subscription) Shard() string  { return shardID(sub.index) }
+
+// measure counts an event (SubscribeToShardEvent.Bytes, Records, Success
+// and the shard's outgoing records) and moves the session's lag state past
+// the read res.
+//
+// How the lag in records is counted: storage positions need not be
+// contiguous, so the difference of two positions is not a number of
+// records. Instead each shard counts the records this process appended to
+// it (shardMetrics.appended), and a session keeps that count at its
+// position (lagBase), so that the lag is appended - lagBase, computed when
+// scraped. A read that reaches the tip has delivered every record
+// appended before it: lagBase becomes the count taken just before the read
+// (a record appended in between is counted as not delivered until the next
+// event, so the lag may be over-stated for a moment, never hidden). After
+// that, a read that stops short of the tip moves lagBase by the records it
+// delivered. Until a session has reached the tip once in this process
+// (after a start, or starting far behind), the count is not known: the
+// lag is then the difference of positions between the tip and the last
+// record delivered, an upper bound.
+func (sub *Subscription) measure(res storage.ReadResult, bytes int, behind int64) {
+	cm := sub.cm
+	n := len(res.Records)
+	cm.eventBytes.Add(float64(bytes))
+	cm.eventRecords.Add(float64(n))
+	cm.event.Inc()
+	cm.stream.outgoing(cm.shard, n, bytes)
+
+	atTip := res.Next > res.LastPosition
+	switch {
+	case atTip:
+		sub.lagBase.Store(sub.appendedBefore)
+		sub.synced = true
+	case sub.synced:
+		sub.lagBase.Add(int64(n))
+	default:
+		sub.lagBase.Store(sub.appendedBefore - int64(res.LastPosition-(res.Next-1)))
+	}
+	switch {
+	case n > 0:
+		sub.delivered.Store(res.Records[n-1].ArrivalTime)
+	case atTip:
+		sub.delivered.Store(res.LastArrival)
+	}
+	sub.tip.Store(res.LastArrival)
+	sub.behind.Store(behind)
+	sub.measured.Store(true)
+}
+
+// consumerLag is a live session's lag, as scraped.
+type consumerLag struct {
+	records, millis int64
+	// millisBehind is the latest event's MillisBehindLatest.
+	millisBehind int64
+}
+
+// lag returns the session's lag now, or false before its first event,
+// after its end, or with metrics off. Any goroutine may call it.
+func (sub *Subscription) lag() (consumerLag, bool) {
+	if sub.cm == nil || !sub.measured.Load() || sub.ctx.Err() != nil {
+		return consumerLag{}, false
+	}
+	sh := sub.cm.shard
+	out := consumerLag{records: max(0, sh.appended.Load()-sub.lagBase.Load()), millisBehind: sub.behind.Load()}
+	if out.records > 0 {
+		tip := max(sh.lastArrival.Load(), sub.tip.Load())
+		out.millis = max(0, tip-sub.delivered.Load())
+	}
+	return out, true
+}

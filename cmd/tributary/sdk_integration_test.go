@@ -302,9 +302,6 @@ func TestSDKStreams(t *testing.T) {
 	}
 	wantAPIError(t, err, "ValidationException",
 		"1 validation error detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
-
-	_, err = c.EnableEnhancedMonitoring(ctx, &sdk.EnableEnhancedMonitoringInput{StreamName: aws.String("alpha"), ShardLevelMetrics: []types.MetricsName{types.MetricsNameAll}})
-	wantAPIError(t, err, "UnknownOperationException", "Tributary does not implement EnableEnhancedMonitoring yet.")
 }
 
 // waitActive waits until name is ACTIVE.
