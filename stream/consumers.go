@@ -308,7 +308,7 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, scope Scope, ref
 		return internal("deregister stream consumer", err)
 	}
 	s.subs.endConsumer(arn, errConsumerNotActive(&consumerRecord{Name: cname, Created: created}, name, scope.Account))
-	s.metrics.forgetConsumer(scope.Account, name, cname)
+	s.metrics.forgetConsumer(scope.Account, scope.Region, name, cname)
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 // Naming: kinesis_ and CloudWatch's name in snake_case ('.' as '_'), in
 // CloudWatch's unit, with Prometheus's suffixes: counts and bytes are
 // counters ending _total, latencies histograms in milliseconds, ages
-// gauges in milliseconds. Labels: account and stream; the
+// gauges in milliseconds. Labels: account, region and stream; the
 // SubscribeToShard metrics add consumer (CloudWatch's ConsumerName), the
 // shard-level ones (kinesis_shard_*) shard.
 //
@@ -31,17 +31,18 @@ import (
 // when its stream was deleted may bring the stream's series back until
 // the reaper forgets the stream (deleteLogs).
 //
-// Series are keyed by account and stream name, not region: two streams of
-// one name in two regions of one account share their series.
+// Series are keyed by account, region and stream name, as a stream is
+// (CloudWatch's metrics are regional): two streams of one name in two
+// regions of one account are two sets of series.
 
 // latencyBuckets are the latency histograms' bounds, in milliseconds.
 var latencyBuckets = []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
 var (
-	streamLabels   = []string{"account", "stream"}
-	shardLabels    = []string{"account", "stream", "shard"}
-	consumerLabels = []string{"account", "stream", "consumer"}
-	lagLabels      = []string{"account", "stream", "consumer", "shard"}
+	streamLabels   = []string{"account", "region", "stream"}
+	shardLabels    = []string{"account", "region", "stream", "shard"}
+	consumerLabels = []string{"account", "region", "stream", "consumer"}
+	lagLabels      = []string{"account", "region", "stream", "consumer", "shard"}
 )
 
 // metrics holds the collectors and the per-stream handles.
@@ -175,7 +176,7 @@ func (m *metrics) streamVecs() []interface {
 
 // streamMetrics is one stream's series, resolved once.
 type streamMetrics struct {
-	account, name string
+	account, region, name string
 
 	incomingBytes, incomingRecords                              prometheus.Counter
 	putRecordBytes, putRecordSuccess                            prometheus.Counter
@@ -239,9 +240,9 @@ func (m *metrics) stream(rec *streamRecord) *streamMetrics {
 	if sm := m.streams[rec.ID]; sm != nil {
 		return sm
 	}
-	v := []string{rec.Account, rec.Name}
+	v := []string{rec.Account, rec.Region, rec.Name}
 	sm = &streamMetrics{
-		account: rec.Account, name: rec.Name, m: m,
+		account: rec.Account, region: rec.Region, name: rec.Name, m: m,
 		incomingBytes:        m.incomingBytes.WithLabelValues(v...),
 		incomingRecords:      m.incomingRecords.WithLabelValues(v...),
 		putRecordBytes:       m.putRecordBytes.WithLabelValues(v...),
@@ -292,7 +293,7 @@ func (sm *streamMetrics) shard(index uint32) *shardMetrics {
 // seriesFor resolves a shard's series for the metrics in set.
 func (sm *streamMetrics) seriesFor(shard string, set metricSet) *shardSeries {
 	m := sm.m
-	v := []string{sm.account, sm.name, shard}
+	v := []string{sm.account, sm.region, sm.name, shard}
 	var ser shardSeries
 	if set.has(MetricIncomingBytes) {
 		ser.incomingBytes = m.shardIncomingBytes.WithLabelValues(v...)
@@ -363,7 +364,7 @@ func (m *metrics) setShardLevel(rec *streamRecord, set metricSet) {
 		}
 	}
 	for _, name := range off.names() {
-		m.shardVec(name).DeletePartialMatch(prometheus.Labels{"account": sm.account, "stream": sm.name})
+		m.shardVec(name).DeletePartialMatch(prometheus.Labels{"account": sm.account, "region": sm.region, "stream": sm.name})
 	}
 }
 
@@ -379,18 +380,18 @@ func (m *metrics) forget(id string) {
 	if sm == nil {
 		return
 	}
-	labels := prometheus.Labels{"account": sm.account, "stream": sm.name}
+	labels := prometheus.Labels{"account": sm.account, "region": sm.region, "stream": sm.name}
 	for _, v := range m.streamVecs() {
 		v.DeletePartialMatch(labels)
 	}
 }
 
 // forgetConsumer deletes the series of a consumer.
-func (m *metrics) forgetConsumer(account, stream, consumer string) {
+func (m *metrics) forgetConsumer(account, region, stream, consumer string) {
 	if m == nil {
 		return
 	}
-	labels := prometheus.Labels{"account": account, "stream": stream, "consumer": consumer}
+	labels := prometheus.Labels{"account": account, "region": region, "stream": stream, "consumer": consumer}
 	for _, v := range []*prometheus.CounterVec{m.subscribeRateExceeded, m.subscribeSuccess, m.eventBytes, m.eventRecords, m.eventSuccess} {
 		v.DeletePartialMatch(labels)
 	}
@@ -539,7 +540,7 @@ func (m *metrics) subscribed(rec *streamRecord, index uint32, consumer string) *
 		return nil
 	}
 	sm := m.stream(rec)
-	v := []string{rec.Account, rec.Name, consumer}
+	v := []string{rec.Account, rec.Region, rec.Name, consumer}
 	m.subscribeSuccess.WithLabelValues(v...).Inc()
 	return &consumerMetrics{
 		stream:       sm,
@@ -557,7 +558,7 @@ func (m *metrics) subscribeRefused(rec *streamRecord, consumer string) {
 		return
 	}
 	m.stream(rec) // the stream's series exist once it is used
-	m.subscribeRateExceeded.WithLabelValues(rec.Account, rec.Name, consumer).Inc()
+	m.subscribeRateExceeded.WithLabelValues(rec.Account, rec.Region, rec.Name, consumer).Inc()
 }
 
 // scrapeCollector computes, when scraped, the gauges that are a function
@@ -574,20 +575,20 @@ func (c scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.m.lagMillisDesc
 }
 
-// Collect emits one value per label set: streams of one name in two
-// regions (or two sessions the collector meets at once for one consumer
-// and shard) would otherwise make the registry refuse the whole scrape
-// for a duplicate series; the largest value is kept.
+// Collect emits one value per label set: two sessions the collector
+// meets at once for one consumer and shard (one ending as the next
+// starts) would otherwise make the registry refuse the whole scrape for a
+// duplicate series; the largest value is kept.
 func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	m := c.m
-	type streamKey struct{ account, stream string }
+	type streamKey struct{ account, region, stream string }
 	ages := make(map[streamKey]int64)
 	m.mu.RLock()
 	for _, sm := range m.streams {
 		sm.mu.RLock()
 		for _, sh := range sm.shards {
 			if sh != nil && sh.hasAge.Load() {
-				k := streamKey{sm.account, sm.name}
+				k := streamKey{sm.account, sm.region, sm.name}
 				ages[k] = max(ages[k], sh.age.Load())
 			}
 		}
@@ -595,7 +596,7 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.mu.RUnlock()
 	for k, age := range ages {
-		ch <- prometheus.MustNewConstMetric(m.iteratorAgeDesc, prometheus.GaugeValue, float64(age), k.account, k.stream)
+		ch <- prometheus.MustNewConstMetric(m.iteratorAgeDesc, prometheus.GaugeValue, float64(age), k.account, k.region, k.stream)
 	}
 
 	// The sessions are copied out so that SubscribeToShard does not wait
@@ -606,7 +607,7 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		subs = append(subs, sub)
 	}
 	m.subs.mu.Unlock()
-	type consumerKey struct{ account, stream, consumer string }
+	type consumerKey struct{ account, region, stream, consumer string }
 	type lagKey struct {
 		consumerKey
 		shard string
@@ -618,17 +619,17 @@ func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		if !ok {
 			continue
 		}
-		k := consumerKey{sub.scope.Account, sub.stream, sub.consumer}
+		k := consumerKey{sub.scope.Account, sub.scope.Region, sub.stream, sub.consumer}
 		behind[k] = max(behind[k], lag.millisBehind)
 		lk := lagKey{k, shardID(sub.index)}
 		prev := lags[lk]
 		lags[lk] = consumerLag{records: max(prev.records, lag.records), millis: max(prev.millis, lag.millis)}
 	}
 	for k, lag := range lags {
-		ch <- prometheus.MustNewConstMetric(m.lagRecordsDesc, prometheus.GaugeValue, float64(lag.records), k.account, k.stream, k.consumer, k.shard)
-		ch <- prometheus.MustNewConstMetric(m.lagMillisDesc, prometheus.GaugeValue, float64(lag.millis), k.account, k.stream, k.consumer, k.shard)
+		ch <- prometheus.MustNewConstMetric(m.lagRecordsDesc, prometheus.GaugeValue, float64(lag.records), k.account, k.region, k.stream, k.consumer, k.shard)
+		ch <- prometheus.MustNewConstMetric(m.lagMillisDesc, prometheus.GaugeValue, float64(lag.millis), k.account, k.region, k.stream, k.consumer, k.shard)
 	}
 	for k, v := range behind {
-		ch <- prometheus.MustNewConstMetric(m.millisBehindDesc, prometheus.GaugeValue, float64(v), k.account, k.stream, k.consumer)
+		ch <- prometheus.MustNewConstMetric(m.millisBehindDesc, prometheus.GaugeValue, float64(v), k.account, k.region, k.stream, k.consumer)
 	}
 }

@@ -80,17 +80,17 @@ func countSeries(t *testing.T, reg *prometheus.Registry, prefix string) int {
 	return n
 }
 
-const sLabels = `account="` + acct + `",stream="s"`
+const sLabels = `account="` + acct + `",region="us-east-1",stream="s"`
 
 // shardLbl, consumerLbl and lagLbl are label sets of stream s, in the
 // name order the registry gives them.
 func shardLbl(i int) string {
-	return fmt.Sprintf(`account="%s",shard="shardId-%012d",stream="s"`, acct, i)
+	return fmt.Sprintf(`account="%s",region="us-east-1",shard="shardId-%012d",stream="s"`, acct, i)
 }
 
 const (
-	consumerLbl = `account="` + acct + `",consumer="app",stream="s"`
-	lagLbl      = `account="` + acct + `",consumer="app",shard="shardId-000000000000",stream="s"`
+	consumerLbl = `account="` + acct + `",consumer="app",region="us-east-1",stream="s"`
+	lagLbl      = `account="` + acct + `",consumer="app",region="us-east-1",shard="shardId-000000000000",stream="s"`
 )
 
 func newMetricsFixture(t *testing.T, opts Options) (*fixture, *prometheus.Registry) {
@@ -134,7 +134,7 @@ func TestPutRecordMetrics(t *testing.T) {
 	if _, err := f.svc.PutRecord(f.ctx, scope, PutRecordInput{Stream: StreamRef{Name: "nope"}, PartitionKey: "k", Data: []byte("x")}); err == nil {
 		t.Fatal("PutRecord to a missing stream succeeded")
 	}
-	if n := countSeries(t, reg, `kinesis_put_record_latency_milliseconds_count{account="`+acct+`",stream="nope"}`); n != 0 {
+	if n := countSeries(t, reg, `kinesis_put_record_latency_milliseconds_count{account="`+acct+`",region="us-east-1",stream="nope"}`); n != 0 {
 		t.Errorf("%d series for a missing stream", n)
 	}
 }
@@ -430,7 +430,7 @@ func TestDeleteStreamRemovesSeries(t *testing.T) {
 			t.Errorf("series %s left after DeleteStream", k)
 		}
 	}
-	wantSeries(t, reg, map[string]float64{`kinesis_incoming_records_total{account="` + acct + `",stream="t"}`: 1})
+	wantSeries(t, reg, map[string]float64{`kinesis_incoming_records_total{account="` + acct + `",region="us-east-1",stream="t"}`: 1})
 }
 
 func TestSubscribeToShardMetrics(t *testing.T) {
@@ -594,8 +594,8 @@ func TestMetricsConcurrent(t *testing.T) {
 	})
 }
 
-// TestMetricsTwoRegions: streams of one name in two regions share their
-// series (the labels have no region), and the scrape still succeeds.
+// TestMetricsTwoRegions: streams of one name in two regions have series
+// of their own, and deleting one leaves the other's.
 func TestMetricsTwoRegions(t *testing.T) {
 	f, reg := newMetricsFixture(t, Options{})
 	eu := Scope{Account: acct, Region: "eu-west-1"}
@@ -617,10 +617,20 @@ func TestMetricsTwoRegions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	euLabels := `account="` + acct + `",region="eu-west-1",stream="s"`
 	wantSeries(t, reg, map[string]float64{ // series fails the test if Gather does
-		"kinesis_incoming_records_total{" + sLabels + "}":                2,
-		"kinesis_get_records_iterator_age_milliseconds{" + sLabels + "}": 0,
+		"kinesis_incoming_records_total{" + sLabels + "}":                 1,
+		"kinesis_incoming_records_total{" + euLabels + "}":                1,
+		"kinesis_get_records_iterator_age_milliseconds{" + sLabels + "}":  0,
+		"kinesis_get_records_iterator_age_milliseconds{" + euLabels + "}": 0,
 	})
+	if err := f.svc.DeleteStream(f.ctx, eu, DeleteStreamInput{Stream: StreamRef{Name: "s"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countSeries(t, reg, "kinesis_incoming_records_total{"+euLabels); n != 0 {
+		t.Errorf("%d series of the deleted stream in eu-west-1 left", n)
+	}
+	wantSeries(t, reg, map[string]float64{"kinesis_incoming_records_total{" + sLabels + "}": 1})
 }
 
 // TestShardLevelAfterSplit: the children of a split get the stream's

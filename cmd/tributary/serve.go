@@ -237,6 +237,7 @@ func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, log
 		OnDemandStreamLimit:   cfg.OnDemandStreamLimit,
 		ReapInterval:          cfg.ReapInterval,
 		DedupWindow:           cmp.Or(cfg.DedupWindow, -1), // 0 is off on the command line
+		Metrics:               reg,
 	})
 	if err != nil {
 		engine.Close()
