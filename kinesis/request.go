@@ -38,6 +38,27 @@ type Request struct {
 	Region    string
 	Account   string
 	RequestID string
+	// Caller is who signed the request, as the front end verified it;
+	// nil when signatures are not verified (serve --auth off), where
+	// every request acts as the configured account's root and is not
+	// subject to policies.
+	Caller *Caller
+}
+
+// Caller is an authenticated principal: an access key of an account,
+// and the identity policy attached to it.
+type Caller struct {
+	AccessKeyID string
+	// Account is the 12-digit account the key belongs to; the front end
+	// also sets Request.Account to it.
+	Account string
+	// ARN is the principal's ARN, as IAM policies name it:
+	// arn:aws:iam::ACCOUNT:user/NAME for a named key, or
+	// arn:aws:iam::ACCOUNT:root for the account's own.
+	ARN string
+	// Policy is the identity policy document attached to the key (IAM's
+	// JSON policy grammar), or nil for none.
+	Policy []byte
 }
 
 // Response is what the HTTP front writes back.
