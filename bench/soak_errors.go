@@ -27,7 +27,7 @@ const (
 	errInUse                    // ResourceInUseException
 	errExpired                  // ExpiredIteratorException
 	errInvalid                  // InvalidArgumentException
-	errRefused                  // no connection: the request never left
+	errRefused                  // no connection, or refused unserved (ServiceUnavailable): not done
 	errTransport                // no answer: the request may have been done
 	errServer                   // a 5xx answer: the request may have been done
 	errTimeout                  // no answer within soakCallTimeout
@@ -55,6 +55,12 @@ func classify(ctx context.Context, err error) errKind {
 			return errExpired
 		case "InvalidArgumentException":
 			return errInvalid
+		case "ServiceUnavailable":
+			// Tributary answers it only for a request it did not serve:
+			// while the storage recovers after a start, or when the
+			// bodies in flight use up --body-budget. A restart is
+			// expected, so it is a refusal like a connection refused.
+			return errRefused
 		}
 		var respErr *awshttp.ResponseError
 		if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= http.StatusInternalServerError {

@@ -154,14 +154,13 @@ func TestMetricsEndpoint(t *testing.T) {
 	if status, _ := rawCall(t, addr, "BrewCoffee", `{}`); status != 400 {
 		t.Fatalf("an unknown operation: %d", status)
 	}
-	after := scrape(t, main)
-
+	var after map[string]*dto.MetricFamily
 	delta := func(name string, labels map[string]string) float64 {
 		a, _ := value(after, name, labels)
 		b, _ := value(before, name, labels)
 		return a - b
 	}
-	for _, tt := range []struct {
+	wants := []struct {
 		name   string
 		labels map[string]string
 		want   float64
@@ -176,7 +175,27 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"tributary_storage_fsyncs_total", map[string]string{"file": "journal"}, puts},
 		{"tributary_storage_fsync_duration_seconds", map[string]string{"file": "journal"}, puts},
 		{"tributary_background_task_runs_total", map[string]string{"component": "engine", "task": "journal"}, puts},
-	} {
+	}
+	// A count may move just after the client has its answer: the front
+	// end counts a request once its answer is written, and a background
+	// task its run once the run returns, after the waiters are released.
+	// So scrape until every count has reached its value (or the deadline
+	// passes), then check that none went past it.
+	reached := func() bool {
+		for _, tt := range wants {
+			if delta(tt.name, tt.labels) < tt.want {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		after = scrape(t, main)
+		if reached() || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, tt := range wants {
 		if got := delta(tt.name, tt.labels); got != tt.want {
 			t.Errorf("%s%v moved by %v, want %v", tt.name, tt.labels, got, tt.want)
 		}
