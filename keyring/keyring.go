@@ -152,6 +152,14 @@ func parse(b []byte) (map[string]*fileKey, map[string]string, error) {
 		dec := toml.NewDecoder(strings.NewReader(t))
 		dec.DisallowUnknownFields()
 		err = dec.Decode(&doc)
+		var missing *toml.StrictMissingError
+		if errors.As(err, &missing) {
+			var keys []string
+			for _, e := range missing.Errors {
+				keys = append(keys, strings.Join(e.Key(), "."))
+			}
+			err = fmt.Errorf("unknown field %s", strings.Join(keys, ", "))
+		}
 	}
 	if err != nil {
 		return nil, nil, err
