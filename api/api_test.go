@@ -65,8 +65,6 @@ var unimplementedOps = []struct{ op, body string }{
 	{kinesis.OpDescribeAccountSettings, `{}`},
 	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
-	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
-	{kinesis.OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
 	{kinesis.OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
 	{kinesis.OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},
