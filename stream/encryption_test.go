@@ -273,3 +273,25 @@ func TestStreamEncryptionRate(t *testing.T) {
 }
 
 var _ storage.KeyProvider = (*keyring.File)(nil)
+
+// TestStreamEncryptionMemory: on the memory engine the setting is kept
+// and shown, and records are marked KMS, though memory is not at rest and
+// nothing is encrypted.
+func TestStreamEncryptionMemory(t *testing.T) {
+	keys := newEncFixture(t, true).keys
+	f := newFixture(t, Options{Keys: keys})
+	f.create(t, "s", 1)
+	if err := f.svc.StartStreamEncryption(f.ctx, scope, EncryptionInput{Stream: StreamRef{Name: "s"}, EncryptionType: "KMS", KeyID: encKeyA}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(defaultDelay)
+	d, err := f.svc.DescribeStream(f.ctx, scope, DescribeStreamInput{Stream: StreamRef{Name: "s"}})
+	if err != nil || d.EncryptionType != "KMS" || d.KeyID != encKeyA || d.StreamStatus != StatusActive {
+		t.Fatalf("DescribeStream: %+v, %v", d, err)
+	}
+	f.put(t, "s", "k", "x")
+	it := f.iterator(t, GetShardIteratorInput{Stream: StreamRef{Name: "s"}, ShardID: "shardId-000000000000", ShardIteratorType: TrimHorizon})
+	if recs := f.get(t, it, 10).Records; len(recs) != 1 || recs[0].EncryptionType != "KMS" {
+		t.Fatalf("GetRecords: %+v", recs)
+	}
+}
