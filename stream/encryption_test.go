@@ -295,3 +295,33 @@ func TestStreamEncryptionMemory(t *testing.T) {
 		t.Fatalf("GetRecords: %+v", recs)
 	}
 }
+
+// TestSubscribeEncrypted: SubscribeToShard delivers encrypted records
+// marked KMS, and ends with KMSDisabledException when the key is disabled.
+func TestSubscribeEncrypted(t *testing.T) {
+	f := newEncFixture(t, true)
+	f.create(t, "s", 1)
+	if err := f.svc.StartStreamEncryption(f.ctx, scope, EncryptionInput{Stream: StreamRef{Name: "s"}, EncryptionType: "KMS", KeyID: "alias/aws/kinesis"}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(defaultDelay)
+	c := f.register(t, "app")
+	f.clock.Advance(defaultDelay)
+	f.put(t, "s", "k", "secret")
+	sub := f.subscribe(t, c.ConsumerARN, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+	ev := next(t, sub)
+	if len(ev.Records) != 1 || string(ev.Records[0].Data) != "secret" || ev.Records[0].EncryptionType != "KMS" {
+		t.Fatalf("event: %+v", ev.Records)
+	}
+	f.writeKeys(t, false)
+	// A second session reads from the start again, under the disabled key.
+	f.clock.Advance(10 * time.Second) // past the takeover delay
+	sub2, err := f.svc.SubscribeToShard(f.ctx, scope, SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000",
+		StartingPosition: StartingPosition{Type: TrimHorizon}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub2.Close)
+	_, err = sub2.Next()
+	wantErr(t, err, CodeKMSDisabled, "arn:aws:kms:us-east-1:"+acct+":key/"+encKeyA+" is disabled.")
+}
