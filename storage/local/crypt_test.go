@@ -335,6 +335,10 @@ func TestEncryptionKeyFailures(t *testing.T) {
 	if !errors.Is(err, storage.ErrDecrypt) || !errors.Is(err, keyring.ErrDisabled) {
 		t.Fatalf("read under a disabled key: %v; want ErrDecrypt and ErrDisabled", err)
 	}
+	// Info reads headers only: it needs no key.
+	if info, err := l.Info(ctx); err != nil || info.FirstPosition != 1 || info.LastPosition != 10 {
+		t.Fatalf("Info under a disabled key: %+v, %v; want positions 1..10", info, err)
+	}
 	if err := l.SetEncryption(ctx, ""); err != nil {
 		t.Fatal(err)
 	}

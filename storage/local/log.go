@@ -565,17 +565,62 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	}
 	l.mu.RUnlock()
 
-	first, err := l.read(ctx, v, storage.Oldest(), storage.ReadLimits{MaxRecords: 1, MaxBytes: 1})
+	first, err := l.firstKept(v)
 	if err != nil {
 		return storage.LogInfo{}, err
 	}
-	if len(first.Records) > 0 {
-		info.FirstPosition = first.Records[0].Position
+	if first > 0 {
+		info.FirstPosition = first
 	} else {
 		// Everything expired (or nothing was appended): the log holds none.
 		info.FirstPosition, info.LastPosition = 0, 0
 	}
 	return info, nil
+}
+
+// firstKept returns the position of the oldest record a read from the
+// oldest would return (zero when there is none), from frame headers
+// alone: the records of a frame share its arrival time, so that record
+// starts the first durable frame that has not expired. Info needs no key,
+// and decrypts nothing, for an encrypted log.
+func (l *shardLog) firstKept(v view) (uint64, error) {
+	si, off := 0, int64(0)
+	if ti, toff, ok := v.seekTimeBound(v.cutoff); ok {
+		si, off = ti, toff
+	}
+	var hdr [frameHeaderSize]byte
+	for ; si < len(v.segs); si, off = si+1, 0 {
+		seg := &v.segs[si]
+		if seg.ix.size == 0 || seg.ix.lastTime < v.cutoff {
+			continue
+		}
+		f, release, err := l.e.files.acquire(seg.path, false)
+		if err != nil {
+			return 0, err
+		}
+		for off+frameHeaderSize <= seg.ix.size {
+			if _, err := f.ReadAt(hdr[:], off); err != nil {
+				release()
+				return 0, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, seg.path, off, err)
+			}
+			h, err := decodeFrameHeader(hdr[:])
+			if err != nil {
+				release()
+				return 0, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, seg.path, off, err)
+			}
+			if h.firstPos > v.durable {
+				release()
+				return 0, nil
+			}
+			if h.arrival >= v.cutoff {
+				release()
+				return h.firstPos, nil
+			}
+			off += h.size()
+		}
+		release()
+	}
+	return 0, nil
 }
 
 func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
