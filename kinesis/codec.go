@@ -329,6 +329,18 @@ func EncodeAs(enc Encoding, v any) ([]byte, error) {
 			return b, nil
 		}
 	}
+	if o, ok := v.(*PutRecordsOutput); ok && o != nil {
+		// The producer's hot path; see appendPutRecordsJSON.
+		var b []byte
+		if enc == EncodingCBOR {
+			b, ok = appendPutRecordsCBOR(o)
+		} else {
+			b, ok = appendPutRecordsJSON(make([]byte, 0, putRecordsJSONSize(o)), o)
+		}
+		if ok {
+			return b, nil
+		}
+	}
 	return encodeGeneric(enc, v)
 }
 
