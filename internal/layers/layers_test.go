@@ -29,6 +29,9 @@ var allowed = map[string][]string{
 	"api":           {"kinesis", "faults", "stream"},
 	"faults":        {"kinesis"},
 	"kinesis":       {},
+	// policy parses and evaluates IAM policy documents; standalone, so
+	// the credentials loader (server, cmd) can validate identity policies.
+	"policy": {},
 	// stream reads the KPL format to store an aggregate sent again once
 	// (stream/dedup.go); kpl is standalone and shared with the clients.
 	"stream": {"storage", "kpl", "internal/*"},
