@@ -112,22 +112,22 @@ const (
 // documents no condition keys of its own (its actions take only the aws:
 // tag keys), so there are no kinesis: keys here.
 var keys = map[string]keyType{
-	"aws:principalaccount":  typeString,
-	"aws:principalarn":      typeARN,
-	"aws:principaltype":     typeString,
-	"aws:username":          typeString,
-	"aws:userid":            typeString,
-	"aws:resourceaccount":   typeString,
-	"aws:sourceaccount":     typeString,
-	"aws:sourcearn":         typeARN,
-	"aws:currenttime":       typeDate,
-	"aws:epochtime":         typeNumeric,
-	"aws:securetransport":   typeBool,
-	"aws:sourceip":          typeIP,
-	"aws:requestedregion":   typeString,
-	"aws:tagkeys":           typeString,
-	"aws:resourcetag/":      typeString,
-	"aws:requesttag/":       typeString,
+	"aws:principalaccount": typeString,
+	"aws:principalarn":     typeARN,
+	"aws:principaltype":    typeString,
+	"aws:username":         typeString,
+	"aws:userid":           typeString,
+	"aws:resourceaccount":  typeString,
+	"aws:sourceaccount":    typeString,
+	"aws:sourcearn":        typeARN,
+	"aws:currenttime":      typeDate,
+	"aws:epochtime":        typeNumeric,
+	"aws:securetransport":  typeBool,
+	"aws:sourceip":         typeIP,
+	"aws:requestedregion":  typeString,
+	"aws:tagkeys":          typeString,
+	"aws:resourcetag/":     typeString,
+	"aws:requesttag/":      typeString,
 }
 
 // KeyResourceTagPrefix and KeyRequestTagPrefix start the tag condition
