@@ -61,10 +61,7 @@ func ptr[T any](v T) *T { return &v }
 // unimplementedOps lists, with a body that passes validation, every
 // operation that has a shape but no implementation in package stream.
 var unimplementedOps = []struct{ op, body string }{
-	{kinesis.OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpDescribeAccountSettings, `{}`},
-	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
 	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},

@@ -116,7 +116,6 @@ var keys = map[string]keyType{
 	"aws:principalarn":     typeARN,
 	"aws:principaltype":    typeString,
 	"aws:username":         typeString,
-	"aws:userid":           typeString,
 	"aws:resourceaccount":  typeString,
 	"aws:sourceaccount":    typeString,
 	"aws:sourcearn":        typeARN,

@@ -144,3 +144,14 @@ func (s *Service) IteratorStream(scope Scope, iterator string) (string, bool) {
 	}
 	return it.stream, true
 }
+
+// ListShardsTokenStream returns the name of the stream a ListShards
+// NextToken issued in scope names, or false when it is not a good token
+// of scope (ListShards then answers why).
+func (s *Service) ListShardsTokenStream(scope Scope, nextToken string) (string, bool) {
+	t, err := s.openToken(scope, nextToken, tokenListShards)
+	if err != nil {
+		return "", false
+	}
+	return t.Stream, true
+}

@@ -26,7 +26,7 @@ const module = "github.com/tributary-io/tributary/"
 var allowed = map[string][]string{
 	"cmd/tributary": {"*"},
 	"server":        {"kinesis", "faults", "internal/*"},
-	"api":           {"kinesis", "faults", "stream"},
+	"api":           {"kinesis", "faults", "policy", "stream"},
 	"faults":        {"kinesis"},
 	"kinesis":       {},
 	// policy parses and evaluates IAM policy documents; standalone, so
