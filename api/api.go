@@ -32,6 +32,8 @@ type API struct {
 	svc    *stream.Service
 	log    *slog.Logger
 	faults *faults.Injector // nil: none
+	// policies caches parsed identity and resource policies.
+	policies policyCache
 }
 
 // New returns an API answering with svc.

@@ -17,7 +17,7 @@ import (
 
 // newTestAPI returns an API over a fresh local engine with no delays, and
 // the engine so a test can break it.
-func newTestAPI(t *testing.T) (*API, *local.Engine) {
+func newTestAPI(t testing.TB) (*API, *local.Engine) {
 	t.Helper()
 	engine, err := local.Open(t.TempDir(), local.Options{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tributary-io/tributary/kinesis"
@@ -112,7 +113,7 @@ func (a *API) authorize(ctx context.Context, op string, req *kinesis.Request, in
 	arn, scope := a.resourceOf(ctx, kind, own, in)
 	action := "kinesis:" + op
 
-	identity, err := parsePolicy(caller.Policy, policy.Identity)
+	identity, err := a.policies.parse(caller.Policy, policy.Identity)
 	if err != nil {
 		return own, fmt.Errorf("identity policy of %s: %w", caller.ARN, err)
 	}
@@ -122,7 +123,7 @@ func (a *API) authorize(ctx context.Context, op string, req *kinesis.Request, in
 			return own, err
 		}
 	}
-	resource, err := parsePolicy([]byte(facts.Policy), policy.Resource)
+	resource, err := a.policies.parse([]byte(facts.Policy), policy.Resource)
 	if err != nil {
 		return own, fmt.Errorf("resource policy of %s: %w", arn, err)
 	}
@@ -163,14 +164,47 @@ func accessDenied(principal, action, resource string, r policy.Reason) *kinesis.
 	return kinesis.NewError(kinesis.ErrAccessDenied, msg)
 }
 
-// parsePolicy parses a stored or attached document; none is nil. Both
-// kinds were validated before they were stored, so a failure here is a
-// fault of ours, and the call is refused rather than let through.
-func parsePolicy(doc []byte, kind policy.Kind) (*policy.Policy, error) {
+// policyCache keeps documents parsed, by kind and text, so that a call
+// does not parse the same policies again: parsing is most of what
+// authorising costs. A parsed Policy is never modified, so callers share
+// it. The cache is emptied when it reaches maxCachedPolicies, which
+// bounds its memory however many documents come and go.
+type policyCache struct {
+	mu     sync.Mutex
+	parsed map[policyKey]*policy.Policy
+}
+
+type policyKey struct {
+	kind policy.Kind
+	doc  string
+}
+
+const maxCachedPolicies = 1024
+
+// parse parses a stored or attached document; none is nil. Both kinds
+// were validated before they were stored, so a failure here is a fault
+// of ours, and the call is refused rather than let through.
+func (c *policyCache) parse(doc []byte, kind policy.Kind) (*policy.Policy, error) {
 	if len(doc) == 0 {
 		return nil, nil
 	}
-	return policy.Parse(doc, kind)
+	c.mu.Lock()
+	p, ok := c.parsed[policyKey{kind, string(doc)}]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := policy.Parse(doc, kind)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.parsed == nil || len(c.parsed) >= maxCachedPolicies {
+		c.parsed = make(map[policyKey]*policy.Policy)
+	}
+	c.parsed[policyKey{kind, string(doc)}] = p
+	c.mu.Unlock()
+	return p, nil
 }
 
 // resourceOf returns the ARN of the resource a call acts on ("*" for

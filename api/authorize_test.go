@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/policy"
 )
 
 const (
@@ -329,4 +330,35 @@ func TestResourcePolicyWire(t *testing.T) {
 	mustOK(t, call(a, kinesis.ContentTypeJSON, kinesis.OpDeleteStream, `{"StreamName":"s","EnforceConsumerDeletion":true}`), "DeleteStream")
 	mustOK(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), "CreateStream")
 	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpGetResourcePolicy, `{"ResourceARN":"`+testARN+`"}`), 200, `{"Policy":"{}"}`)
+}
+
+// TestPolicyCacheBounded: the cache of parsed policies returns what Parse
+// would, shares one parse per document, and never holds more than its
+// bound.
+func TestPolicyCacheBounded(t *testing.T) {
+	var c policyCache
+	doc := func(i int) []byte {
+		return []byte(`{"Id":"` + strconv.Itoa(i) + `","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+	}
+	p1, err := c.parse(doc(1), policy.Identity)
+	if err != nil || p1.ID != "1" {
+		t.Fatalf("parse = %+v, %v", p1, err)
+	}
+	if p2, _ := c.parse(doc(1), policy.Identity); p2 != p1 {
+		t.Fatal("the same document was parsed twice")
+	}
+	if _, err := c.parse(doc(1), policy.Resource); err == nil {
+		t.Fatal("an identity policy passed as a resource policy (the kind is part of the key)")
+	}
+	for i := range 3 * maxCachedPolicies {
+		if p, err := c.parse(doc(i), policy.Identity); err != nil || p.ID != strconv.Itoa(i) {
+			t.Fatalf("parse(%d) = %+v, %v", i, p, err)
+		}
+		if n := len(c.parsed); n > maxCachedPolicies {
+			t.Fatalf("%d policies cached, bound %d", n, maxCachedPolicies)
+		}
+	}
+	if p, err := c.parse(nil, policy.Identity); p != nil || err != nil {
+		t.Fatalf("no document = %+v, %v; want nil, nil", p, err)
+	}
 }
