@@ -362,3 +362,32 @@ func TestPolicyCacheBounded(t *testing.T) {
 		t.Fatalf("no document = %+v, %v; want nil, nil", p, err)
 	}
 }
+
+// TestCrossAccountConsumer: another account registers a consumer on a
+// shared stream and, with the consumer's own policy, describes it; the
+// consumer lives in the stream's account.
+func TestCrossAccountConsumer(t *testing.T) {
+	a, _ := newTestAPI(t)
+	mustOK(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), "CreateStream")
+	putPolicy(t, a, testARN, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"`+bob+`"},"Action":"kinesis:RegisterStreamConsumer","Resource":"`+testARN+`"}}`)
+	bobC := who(bob, allowAll)
+	r := callAs(a, bobC, kinesis.OpRegisterStreamConsumer, `{"StreamARN":"`+testARN+`","ConsumerName":"lambda"}`)
+	var out struct{ Consumer struct{ ConsumerARN string } }
+	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || !strings.HasPrefix(out.Consumer.ConsumerARN, testARN+"/consumer/lambda:") {
+		t.Fatalf("bob's RegisterStreamConsumer: %d %s", r.Status, r.Body)
+	}
+	arn := out.Consumer.ConsumerARN
+	// The stream's policy does not reach the consumer...
+	describe := `{"ConsumerARN":"` + arn + `"}`
+	wantResponse(t, callAs(a, bobC, kinesis.OpDescribeStreamConsumer, describe), 400,
+		denied(bob, "kinesis:DescribeStreamConsumer", arn, " because no resource-based policy allows the kinesis:DescribeStreamConsumer action"))
+	// ...the consumer's does.
+	putPolicy(t, a, arn, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"`+other+`"},"Action":"kinesis:DescribeStreamConsumer","Resource":"`+arn+`"}}`)
+	if r := callAs(a, bobC, kinesis.OpDescribeStreamConsumer, describe); r.Status != 200 || !strings.Contains(string(r.Body), `"ConsumerName":"lambda"`) {
+		t.Fatalf("bob's DescribeStreamConsumer: %d %s", r.Status, r.Body)
+	}
+	// The owner lists it among its stream's consumers.
+	if r := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreamConsumers, `{"StreamARN":"`+testARN+`"}`); !strings.Contains(string(r.Body), arn) {
+		t.Fatalf("owner's ListStreamConsumers: %s", r.Body)
+	}
+}
