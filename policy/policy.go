@@ -165,7 +165,10 @@ func wrapAt(where string, err error) error {
 	return errorf("%s%v", where, err)
 }
 
-// strictUnmarshal decodes one JSON value and nothing after it.
+// strictUnmarshal decodes one JSON value and nothing after it, and
+// refuses an object with a member named twice: encoding/json would keep
+// the last silently, so {"Effect":"Deny","Effect":"Allow"} would read as
+// Deny to a person and evaluate as Allow.
 func strictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
@@ -174,7 +177,51 @@ func strictUnmarshal(b []byte, v any) error {
 	if dec.More() {
 		return fmt.Errorf("data after the document")
 	}
-	return nil
+	return checkDuplicateKeys(b)
+}
+
+// checkDuplicateKeys walks a JSON text already known to be valid and
+// reports the first member name repeated within one object.
+func checkDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// One entry per open array or object: nil for an array, the names
+	// seen so far for an object. inKey says whether the next string token
+	// of an object is a member name (true) or a value (false).
+	var stack []map[string]bool
+	var inKey []bool
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF: the text was checked to be valid
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack, inKey = append(stack, map[string]bool{}), append(inKey, true)
+				continue
+			case '[':
+				stack, inKey = append(stack, nil), append(inKey, false)
+				continue
+			default:
+				stack, inKey = stack[:top], inKey[:top]
+				top--
+			}
+		} else if top >= 0 && stack[top] != nil && inKey[top] {
+			name := tok.(string)
+			if stack[top][name] {
+				return fmt.Errorf("member %q appears twice in one object", name)
+			}
+			stack[top][name] = true
+			inKey[top] = false
+			continue
+		}
+		// A value (scalar, or a closed array or object) was read: in an
+		// object, a member name comes next.
+		if top >= 0 && stack[top] != nil {
+			inKey[top] = true
+		}
+	}
 }
 
 func unmarshalString(raw json.RawMessage, s *string) error {

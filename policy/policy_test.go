@@ -49,6 +49,8 @@ func TestParseInvalid(t *testing.T) {
 		{"array", `[]`, Identity, "not a JSON object"},
 		{"trailing data", `{"Statement":{` + ok + `}} {}`, Identity, "data after"},
 		{"empty object", `{}`, Identity, "no Statement"},
+		{"duplicate member", `{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Effect":"Allow"}}`, Identity, `member "Effect" appears twice`},
+		{"duplicate member deep", `{"Statement":[{` + ok + `,"Condition":{"StringEquals":{"aws:username":"a","aws:username":"b"}}}]}`, Identity, `member "aws:username" appears twice`},
 		{"unknown element", `{"Statement":{` + ok + `},"Foo":1}`, Identity, `unknown element "Foo"`},
 		{"bad version", `{"Version":"2020-01-01","Statement":{` + ok + `}}`, Identity, "Version"},
 		{"empty statements", `{"Statement":[]}`, Identity, "must not be empty"},
