@@ -9,6 +9,8 @@ import (
 
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/policy"
+	"github.com/tributary-io/tributary/storage/local"
+	"github.com/tributary-io/tributary/stream"
 )
 
 const (
@@ -390,4 +392,33 @@ func TestCrossAccountConsumer(t *testing.T) {
 	if r := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreamConsumers, `{"StreamARN":"`+testARN+`"}`); !strings.Contains(string(r.Body), arn) {
 		t.Fatalf("owner's ListStreamConsumers: %s", r.Body)
 	}
+}
+
+// TestResourcePolicySurvivesRestart: a policy is stored durably with its
+// stream, and still enforced after the engine is reopened.
+func TestResourcePolicySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	open := func() (*API, func()) {
+		engine, err := local.Open(dir, local.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := stream.New(context.Background(), engine, stream.Options{CreateDelay: stream.NoDelay, DeleteDelay: stream.NoDelay, UpdateDelay: stream.NoDelay})
+		if err != nil {
+			engine.Close()
+			t.Fatal(err)
+		}
+		return New(svc, Options{}), func() { svc.Close(); engine.Close() }
+	}
+	a, closeAll := open()
+	mustOK(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), "CreateStream")
+	doc := `{"Statement":{"Effect":"Allow","Principal":{"AWS":"` + bob + `"},"Action":"kinesis:DescribeStreamSummary","Resource":"` + testARN + `"}}`
+	putPolicy(t, a, testARN, doc)
+	closeAll()
+
+	a, closeAll = open()
+	defer closeAll()
+	quoted, _ := json.Marshal(doc)
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpGetResourcePolicy, `{"ResourceARN":"`+testARN+`"}`), 200, `{"Policy":`+string(quoted)+`}`)
+	mustOK(t, callAs(a, who(bob, allowAll), kinesis.OpDescribeStreamSummary, `{"StreamARN":"`+testARN+`"}`), "bob's DescribeStreamSummary after restart")
 }
