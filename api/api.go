@@ -177,7 +177,11 @@ func optStr(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	// Not &s: s would then be moved to the heap on every call, the empty
+	// ones included.
+	p := new(string)
+	*p = s
+	return p
 }
 
 func ref(name, arn *string) stream.StreamRef {
