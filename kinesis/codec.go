@@ -110,10 +110,12 @@ func Decode(contentType string, body []byte, v any) *Error {
 
 // DecodeAs is Decode with the encoding given directly.
 func DecodeAs(enc Encoding, body []byte, v any) *Error {
-	// PutRecords in JSON dominates ingest; its plain form has a fast path
-	// that either decodes exactly what the generic path would or declines.
-	if p, ok := v.(*PutRecordsInput); ok && enc == EncodingJSON {
-		if decodePutRecordsJSON(body, p) {
+	// PutRecords dominates ingest; its plain form has a fast path in each
+	// encoding that either decodes exactly what the generic path would or
+	// declines.
+	if p, ok := v.(*PutRecordsInput); ok {
+		if enc == EncodingJSON && decodePutRecordsJSON(body, p) ||
+			enc == EncodingCBOR && decodePutRecordsCBOR(body, p) {
 			return nil
 		}
 		*p = PutRecordsInput{}
