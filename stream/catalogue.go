@@ -88,6 +88,11 @@ type streamRecord struct {
 	EncryptionKey    string      `json:"encryptionKey,omitempty"`
 	EncryptionStarts []time.Time `json:"encryptionStarts,omitempty"`
 	EncryptionStops  []time.Time `json:"encryptionStops,omitempty"`
+	// Policy is the stream's resource policy document as PutResourcePolicy
+	// stored it (package api validated it); empty when it has none. It
+	// lives in the entry so that deleting the stream deletes it, and a
+	// stream re-created under the same name starts with none.
+	Policy string `json:"policy,omitempty"`
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is
