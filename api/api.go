@@ -77,6 +77,8 @@ var handlers = map[string]handlerFunc{
 	kinesis.OpMergeShards:                   (*API).mergeShards,
 	kinesis.OpUpdateShardCount:              (*API).updateShardCount,
 	kinesis.OpUpdateStreamMode:              (*API).updateStreamMode,
+	kinesis.OpStartStreamEncryption:         (*API).startStreamEncryption,
+	kinesis.OpStopStreamEncryption:          (*API).stopStreamEncryption,
 	kinesis.OpRegisterStreamConsumer:        (*API).registerStreamConsumer,
 	kinesis.OpDescribeStreamConsumer:        (*API).describeStreamConsumer,
 	kinesis.OpListStreamConsumers:           (*API).listStreamConsumers,

@@ -62,8 +62,6 @@ func ptr[T any](v T) *T { return &v }
 // operation that has a shape but no implementation in package stream.
 var unimplementedOps = []struct{ op, body string }{
 	{kinesis.OpDescribeAccountSettings, `{}`},
-	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
-	{kinesis.OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},
 	{kinesis.OpUpdateStreamRecordDistributionStrategy, `{"StreamARN":"` + testARN + `","RecordDistributionStrategy":"AUTO"}`},
 	{kinesis.OpUpdateStreamWarmThroughput, `{"StreamName":"s","WarmThroughputMiBps":10}`},

@@ -28,5 +28,6 @@ func (a *API) describeStream(ctx context.Context, scope stream.Scope, raw kinesi
 		StreamCreationTimestamp: kinesis.NewTimestamp(d.StreamCreationTimestamp),
 		EnhancedMonitoring:      monitoring(d.ShardLevelMetrics),
 		EncryptionType:          optStr(d.EncryptionType),
+		KeyID:                   optStr(d.KeyID),
 	}}, nil
 }

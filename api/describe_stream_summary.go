@@ -22,6 +22,7 @@ func (a *API) describeStreamSummary(ctx context.Context, scope stream.Scope, raw
 		StreamCreationTimestamp: kinesis.NewTimestamp(d.StreamCreationTimestamp),
 		EnhancedMonitoring:      monitoring(d.ShardLevelMetrics),
 		EncryptionType:          optStr(d.EncryptionType),
+		KeyID:                   optStr(d.KeyID),
 		OpenShardCount:          int32(d.OpenShardCount),
 		ConsumerCount:           int32Ptr(int32(d.ConsumerCount)),
 	}}

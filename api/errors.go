@@ -20,6 +20,9 @@ var exceptions = [...]string{
 	stream.CodeDryRun:             kinesis.ErrDryRunOperation,
 	stream.CodeThrottling:         kinesis.ErrThrottling,
 	stream.CodeThroughputExceeded: kinesis.ErrProvisionedThroughputExceeded,
+	stream.CodeKMSNotFound:        kinesis.ErrKMSNotFound,
+	stream.CodeKMSDisabled:        kinesis.ErrKMSDisabled,
+	stream.CodeKMSInvalidState:    kinesis.ErrKMSInvalidState,
 }
 
 // exceptionOf is the exception for code; an unknown code (a bug) is an

@@ -13,7 +13,7 @@ import (
 // end with, and no two codes share one.
 func TestEveryCodeHasAnException(t *testing.T) {
 	seen := map[string]stream.Code{}
-	for c := stream.CodeNotFound; c <= stream.CodeThroughputExceeded; c++ {
+	for c := stream.CodeNotFound; c <= stream.CodeKMSInvalidState; c++ {
 		name := exceptions[c]
 		if name == "" {
 			t.Errorf("code %v has no exception", c)
@@ -30,7 +30,7 @@ func TestEveryCodeHasAnException(t *testing.T) {
 	if got := exceptionOf(stream.Code(0)); got != kinesis.ErrInternalFailure {
 		t.Errorf("exceptionOf(0) = %s, want InternalFailure", got)
 	}
-	if got := exceptionOf(stream.CodeThroughputExceeded + 1); got != kinesis.ErrInternalFailure {
+	if got := exceptionOf(stream.CodeKMSInvalidState + 1); got != kinesis.ErrInternalFailure {
 		t.Errorf("exceptionOf(unknown) = %s, want InternalFailure", got)
 	}
 }

@@ -70,6 +70,10 @@ type Options struct {
 
 	StreamPrefix  string        // prefix of every stream the benchmark creates
 	CreateTimeout time.Duration // how long a new stream may take to become ACTIVE
+	// EncryptKey, when set, is the KeyId every stream the benchmark
+	// creates is encrypted under (StartStreamEncryption) before use, to
+	// measure the cost of encryption at rest.
+	EncryptKey string
 
 	// The soak (soak.go).
 	Duration time.Duration // how long the soak's life lasts

@@ -64,6 +64,19 @@ func (b *bench) createStream(ctx context.Context, name string, shards int) (clea
 	if err := b.waitActive(ctx, name); err != nil {
 		return cleanup, err
 	}
+	if b.opts.EncryptKey != "" {
+		if _, err := b.client.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{
+			StreamName:     aws.String(name),
+			EncryptionType: types.EncryptionTypeKms,
+			KeyId:          aws.String(b.opts.EncryptKey),
+		}); err != nil {
+			return cleanup, fmt.Errorf("encrypting stream %s: %w", name, err)
+		}
+		// UPDATING until the switch is done, as on AWS.
+		if err := b.waitActive(ctx, name); err != nil {
+			return cleanup, err
+		}
+	}
 	return cleanup, nil
 }
 

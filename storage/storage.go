@@ -42,7 +42,25 @@ var (
 	// ErrCorrupt: stored bytes failed their checksum or could not be decoded.
 	// The wrapping error names the file and offset.
 	ErrCorrupt = errors.New("storage: corrupt data")
+	// ErrNoKeys: SetEncryption (or LogOptions.EncryptionKey) asked for
+	// encryption from an engine given no KeyProvider.
+	ErrNoKeys = errors.New("storage: no key provider")
+	// ErrDecrypt: an encrypted frame could not be decrypted: its data key
+	// did not unwrap (the KeyProvider's error is wrapped too, so that
+	// errors.Is finds its cause, e.g. a disabled key) or the ciphertext
+	// failed authentication. The wrapping error names the file and offset.
+	ErrDecrypt = errors.New("storage: cannot decrypt")
 )
+
+// KeyProvider wraps and unwraps the data keys an engine encrypts records
+// with at rest; its two calls are KMS's GenerateDataKey and Decrypt, so
+// that a real KMS could stand behind it. keyID is opaque to the engine.
+// The wrapped form must name its key (and version): the engine stores it
+// beside the data and hands it back to Decrypt alone.
+type KeyProvider interface {
+	GenerateDataKey(ctx context.Context, keyID string) (plaintext, wrapped []byte, err error)
+	Decrypt(ctx context.Context, wrapped []byte) ([]byte, error)
+}
 
 // Limits every engine accepts at least.
 const (
@@ -66,6 +84,9 @@ type Record struct {
 // StoredRecord is a record as it was durably appended.
 type StoredRecord struct {
 	Record
+	// Encrypted is true when the engine stored the record encrypted at
+	// rest (the log had an encryption key when it was appended).
+	Encrypted bool
 	// Position is assigned by the engine: strictly increasing within a log,
 	// never zero, and not necessarily contiguous.
 	Position uint64
@@ -176,6 +197,9 @@ type LogInfo struct {
 	SealedAt uint64
 	// Bytes is the approximate disk or memory footprint of the log.
 	Bytes int64
+	// EncryptionKey is the key new records are encrypted under (see
+	// ShardLog.SetEncryption); empty when they are not.
+	EncryptionKey string
 }
 
 // LogOptions configure a new log.
@@ -183,6 +207,9 @@ type LogOptions struct {
 	// Retention is how long records stay readable after they arrive. Zero
 	// means records are kept until the log is deleted.
 	Retention time.Duration
+	// EncryptionKey, when not empty, encrypts the log from its first
+	// record, as SetEncryption does.
+	EncryptionKey string
 }
 
 // ShardLog is one ordered, append-only log.
@@ -236,6 +263,16 @@ type ShardLog interface {
 	// older records unreadable at once; the space they use is reclaimed in
 	// bulk later.
 	SetRetention(ctx context.Context, d time.Duration) error
+
+	// SetEncryption makes every record appended after it returns stored
+	// under data keys from the engine's KeyProvider for keyID; an empty
+	// keyID stops that. Records already stored stay as they are, and
+	// every record reads back the same either way. The setting is
+	// durable. An engine whose storage is not at rest (memory) keeps the
+	// setting, reports it in Info and marks records Encrypted, without
+	// encrypting; one that encrypts fails with ErrNoKeys when it has no
+	// KeyProvider.
+	SetEncryption(ctx context.Context, keyID string) error
 }
 
 // Engine owns logs and the metadata catalogue.

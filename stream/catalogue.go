@@ -78,6 +78,16 @@ type streamRecord struct {
 	// ShardLevelMetrics are the shard-level metrics EnableEnhancedMonitoring
 	// turned on, by AWS's names in shardMetricNames' order (monitoring.go).
 	ShardLevelMetrics []string `json:"shardLevelMetrics,omitempty"`
+	// Server-side encryption (encryption.go): EncryptionType is KMS or
+	// empty (NONE); KeyID the KeyId as the client gave it; EncryptionKey
+	// the key's UUID, what the shard logs are encrypted under.
+	// EncryptionStarts and EncryptionStops are the times of those calls
+	// in the last 24 hours, for AWS's limit of 25 each.
+	EncryptionType   string      `json:"encryptionType,omitempty"`
+	KeyID            string      `json:"keyId,omitempty"`
+	EncryptionKey    string      `json:"encryptionKey,omitempty"`
+	EncryptionStarts []time.Time `json:"encryptionStarts,omitempty"`
+	EncryptionStops  []time.Time `json:"encryptionStops,omitempty"`
 	// Policy is the stream's resource policy document as PutResourcePolicy
 	// stored it (package api validated it); empty when it has none. It
 	// lives in the entry so that deleting the stream deletes it, and a

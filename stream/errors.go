@@ -158,6 +158,35 @@ func errControlRate(name, account string) *Error {
 	return newError(CodeLimitExceeded, "Rate exceeded for stream %s under account %s.", name, account)
 }
 
+// The encryption errors. AWS documents the exceptions but not Kinesis's
+// messages for them; these follow KMS's own messages ("Key '…' does not
+// exist", "… is disabled.") and are not confirmed against Kinesis.
+
+func errEncryptionType(t string) *Error {
+	return newError(CodeInvalidArgument, "EncryptionType %s is not supported: the only valid value is KMS.", t)
+}
+
+func errKMSNotFound(keyID string) *Error {
+	return newError(CodeKMSNotFound, "Key '%s' does not exist", keyID)
+}
+
+func errKMSDisabled(keyARN string) *Error {
+	return newError(CodeKMSDisabled, "%s is disabled.", keyARN)
+}
+
+// errKMSInvalidState is for stored records whose data key does not unwrap
+// or that do not authenticate: the key material changed (a keyring edited
+// by hand) or the data was damaged. The cause is in the message, so that
+// the operator sees which file and key.
+func errKMSInvalidState(cause error) *Error {
+	return newError(CodeKMSInvalidState, "The stored records cannot be decrypted with the stream's key: %v", cause)
+}
+
+func errEncryptionRate(what, name, account string) *Error {
+	return newError(CodeLimitExceeded,
+		"You can %s stream %s under account %s %d times in a rolling 24-hour period.", what, name, account, maxEncryptionChanges)
+}
+
 // Code is the kind of failure an Error reports. Each is one exception of
 // the Kinesis API, whose name package api gives it (the wire's table of
 // exceptions is the one place those names are written); the domain only
@@ -179,6 +208,9 @@ const (
 	CodeDryRun                  // DryRunOperationException
 	CodeThrottling              // ThrottlingException
 	CodeThroughputExceeded      // ProvisionedThroughputExceededException
+	CodeKMSNotFound             // KMSNotFoundException
+	CodeKMSDisabled             // KMSDisabledException
+	CodeKMSInvalidState         // KMSInvalidStateException
 )
 
 var codeNames = [...]string{
@@ -194,6 +226,9 @@ var codeNames = [...]string{
 	CodeDryRun:             "dry run",
 	CodeThrottling:         "throttling",
 	CodeThroughputExceeded: "throughput exceeded",
+	CodeKMSNotFound:        "kms key not found",
+	CodeKMSDisabled:        "kms key disabled",
+	CodeKMSInvalidState:    "kms key invalid state",
 }
 
 // String names the code for logs and test failures.

@@ -86,6 +86,7 @@ func readRecords(seq shardSeq, res storage.ReadResult) (recs []Record, bytes int
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
 			PartitionKey:                r.Key,
+			EncryptionType:              recordEncryption(r),
 		}
 	}
 	if n := len(res.Records); n > 0 {
@@ -162,6 +163,9 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		}
 		return nil, errShardRate(shardID(sh.Index), name, scope.Account)
 	}
+	if err := s.checkWriteKey(ctx, scope, rec); err != nil {
+		return nil, err
+	}
 	batch := []storage.Record{storedRecord(in.PartitionKey, in.Data)}
 	var backoff sealedBackoff
 	for {
@@ -197,7 +201,7 @@ func (s *Service) PutRecord(ctx context.Context, scope Scope, in PutRecordInput)
 		return &PutRecordOutput{
 			ShardID:        shardID(index),
 			SequenceNumber: rec.shardSeq(index).number(app[0].Position, app[0].ArrivalTime),
-			EncryptionType: EncryptionNone,
+			EncryptionType: rec.encryptionType(),
 		}, nil
 	}
 }
@@ -224,6 +228,9 @@ func (s *Service) append(ctx context.Context, rec *streamRecord, index uint32, b
 		return nil, err
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, errStreamNotFound(rec.Name, rec.Account)
+	}
+	if kerr := kmsError(err, rec); kerr != nil {
+		return nil, kerr
 	}
 	return nil, internal("append", err)
 }
@@ -280,7 +287,10 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 		return nil, s.dryRun(scope, name)
 	}
 
-	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: EncryptionNone}
+	if err := s.checkWriteKey(ctx, scope, rec); err != nil {
+		return nil, err
+	}
+	out := &PutRecordsOutput{Records: make([]PutRecordsResult, len(in.Records)), EncryptionType: rec.encryptionType()}
 	var backoff sealedBackoff
 	// Entries are admitted in request order, each against its shard's
 	// write rate as the catalogue routes it now; a refused entry is not
@@ -497,6 +507,9 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errShardNotFound(id, it.stream, scope.Account)
+		}
+		if kerr := kmsError(err, rec); kerr != nil {
+			return nil, kerr
 		}
 		return nil, internal("get records", err)
 	}

@@ -297,7 +297,7 @@ func (s *Service) completeReshard(ctx context.Context, scope Scope, name string)
 		// The deletion removes the children's logs (see logCount).
 		return nil
 	}
-	opts := storage.LogOptions{Retention: s.retention(rec)}
+	opts := storage.LogOptions{Retention: s.retention(rec), EncryptionKey: rec.EncryptionKey}
 	for _, c := range p.Children {
 		if _, err := s.engine.CreateLog(ctx, logName(rec.ID, c.Index), opts); err != nil && !errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("create shard log: %w", err)

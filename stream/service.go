@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/keyring"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -57,6 +58,11 @@ type StreamRef struct {
 type Options struct {
 	// Now is the clock; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
+	// Keys resolves the KeyIds of StartStreamEncryption and checks that
+	// an encrypted stream's key is enabled (encryption.go). Nil: every
+	// StartStreamEncryption fails with KMSNotFoundException. The engine
+	// needs the same keys as its storage.KeyProvider.
+	Keys keyring.Provider
 	// CreateDelay is how long a new stream stays CREATING, DeleteDelay how
 	// long a deleted stream stays DELETING, UpdateDelay how long a stream
 	// stays UPDATING after a change that AWS applies asynchronously. Zero
@@ -138,6 +144,7 @@ const NoDelay time.Duration = -1
 // caller's Scope. Create it with New and stop it with Close.
 type Service struct {
 	engine storage.Engine
+	keys   keyring.Provider // nil: no keyring (encryption.go)
 	meta   storage.MetaStore
 	log    *slog.Logger
 
@@ -234,6 +241,7 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		autoscaleDone: make(chan struct{}),
 		throttle:      throttle,
 		engine:        engine,
+		keys:          opts.Keys,
 		meta:          engine.Meta(),
 		log:           opts.Logger,
 		clock:         opts.Now,

@@ -231,7 +231,8 @@ func (s *Service) DescribeStream(ctx context.Context, scope Scope, in DescribeSt
 		StreamCreationTimestamp: rec.Created,
 		RetentionPeriodHours:    rec.RetentionHours,
 		Shards:                  []Shard{},
-		EncryptionType:          EncryptionNone,
+		EncryptionType:          rec.encryptionType(),
+		KeyID:                   rec.KeyID,
 		ShardLevelMetrics:       metricSetOf(rec.ShardLevelMetrics).names(),
 	}
 	if st == StatusCreating {
@@ -284,7 +285,8 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, scope Scope, ref St
 		OpenShardCount:          open,
 		ConsumerCount:           rec.liveConsumers(s.clock()),
 		MaxRecordSizeInKiB:      rec.MaxRecordKiB,
-		EncryptionType:          EncryptionNone,
+		EncryptionType:          rec.encryptionType(),
+		KeyID:                   rec.KeyID,
 		ShardLevelMetrics:       metricSetOf(rec.ShardLevelMetrics).names(),
 	}, nil
 }
@@ -389,8 +391,8 @@ const (
 	ModeOnDemand    StreamMode = "ON_DEMAND"
 )
 
-// EncryptionNone is the only encryption type so far; outputs carry it so
-// the wire layer can echo AWS's "EncryptionType":"NONE".
+// EncryptionNone is the encryption type of a stream that is not encrypted;
+// outputs carry it so the wire layer can echo AWS's "EncryptionType":"NONE".
 const EncryptionNone = "NONE"
 
 // CreateStreamInput is CreateStream's request.
@@ -435,6 +437,7 @@ type StreamDescription struct {
 	Shards                  []Shard
 	HasMoreShards           bool
 	EncryptionType          string
+	KeyID                   string // empty unless EncryptionType is KMS
 	ShardLevelMetrics       []string
 }
 
@@ -450,6 +453,7 @@ type StreamDescriptionSummary struct {
 	ConsumerCount           int
 	MaxRecordSizeInKiB      int
 	EncryptionType          string
+	KeyID                   string // empty unless EncryptionType is KMS
 	ShardLevelMetrics       []string
 }
 

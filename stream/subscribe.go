@@ -351,6 +351,9 @@ func (sub *Subscription) Next() (*SubscribeToShardEvent, error) {
 				continue // ended, or the stream was deleted: the checks say which
 			}
 			sub.finished = true
+			if kerr := kmsError(err, rec); kerr != nil {
+				return nil, kerr
+			}
 			return nil, internal("subscribe to shard", err)
 		}
 		closedEnd := res.Sealed && !sh.open()
@@ -374,6 +377,9 @@ func (sub *Subscription) Next() (*SubscribeToShardEvent, error) {
 				continue
 			}
 			sub.finished = true
+			if kerr := kmsError(err, rec); kerr != nil {
+				return nil, kerr
+			}
 			return nil, internal("subscribe to shard", err)
 		}
 	}

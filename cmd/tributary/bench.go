@@ -153,6 +153,11 @@ func benchOptions() []benchOption {
 			usage: "How long a new stream may take to become ACTIVE before its workload fails.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.CreateTimeout, positive: true} },
 		},
+		{
+			flag: "encrypt", arg: "key-id",
+			usage: "Encrypt the streams the benchmark creates (not the soak's) under this KMS KeyId (StartStreamEncryption) before using them, e.g. alias/aws/kinesis; a Tributary server needs --keyring.",
+			value: func(o *bench.Options) flag.Value { return &stringValue{&o.EncryptKey} },
+		},
 	}
 }
 

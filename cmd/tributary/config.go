@@ -53,6 +53,9 @@ type serveConfig struct {
 	// Fault injection (see faults.go).
 	Admin      bool
 	FaultsFile string
+	// Keyring is the local key provider's file (keyring package) for
+	// StartStreamEncryption; empty: none.
+	Keyring string
 	// Throttling: stream.LimitsAWS or stream.LimitsOff, and a JSON file of
 	// overrides (see limitKeys).
 	Limits     string
@@ -268,6 +271,11 @@ func serveOptions() []serveOption {
 			flag: "shutdown-delay", env: "TRIBUTARY_SHUTDOWN_DELAY", arg: "duration",
 			usage: "After SIGTERM or SIGINT, how long to go on serving while GET /health/ready answers 503, so that load balancers and orchestrators polling it stop sending requests before the listener closes. Then new connections are refused and in-flight requests get up to 30s to finish. 0 closes the listener at once.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ShutdownDelay} },
+		},
+		{
+			flag: "keyring", env: "TRIBUTARY_KEYRING", arg: "file",
+			usage: "Keys for encryption at rest (StartStreamEncryption), TOML or JSON: [[key]] tables of id (a UUID), aliases (alias/NAME), disabled, and versions (base64 of 32 random bytes, oldest first; the last encrypts). Read again on SIGHUP. See docs/security.md.",
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.Keyring} },
 		},
 		{
 			flag: "faults-file", env: "TRIBUTARY_FAULTS_FILE", arg: "file",

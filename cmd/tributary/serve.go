@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/api"
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/keyring"
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
@@ -207,11 +208,20 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 // openService opens the storage engine, which recovers what it holds,
 // and the stream service over it.
 func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, *stream.Service, error) {
-	engine, err := openEngine(cfg, logger, reg)
+	keys, err := openKeyring(ctx, cfg.Keyring, logger)
 	if err != nil {
 		return nil, nil, err
 	}
+	engine, err := openEngine(cfg, keys, logger, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var svcKeys keyring.Provider
+	if keys != nil {
+		svcKeys = keys // not a typed nil: the service tests for nil
+	}
 	svc, err := stream.New(ctx, engine, stream.Options{
+		Keys:        svcKeys,
 		Limits:      limits,
 		CreateDelay: streamDelay(cfg.CreateDelay),
 		DeleteDelay: streamDelay(cfg.DeleteDelay),
@@ -319,7 +329,10 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 }
 
 // openEngine opens the storage engine cfg.Storage names.
-func openEngine(cfg serveConfig, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
+//
+// keys, when not nil, wraps the data keys of encrypted logs; only the
+// local engine encrypts (memory is not at rest, discard keeps nothing).
+func openEngine(cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
 	switch cfg.Storage {
 	case storageMemory:
 		return mem.New(mem.Options{}), nil
@@ -341,6 +354,7 @@ func openEngine(cfg serveConfig, logger *slog.Logger, reg prometheus.Registerer)
 		SegmentBytes:       cfg.SegmentBytes,
 		Logger:             logger,
 		Metrics:            reg,
+		Keys:               engineKeys(keys),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)

@@ -34,7 +34,10 @@ var allowed = map[string][]string{
 	"policy": {},
 	// stream reads the KPL format to store an aggregate sent again once
 	// (stream/dedup.go); kpl is standalone and shared with the clients.
-	"stream": {"storage", "kpl", "internal/*"},
+	"stream": {"storage", "kpl", "keyring", "internal/*"},
+	// The local key provider for encryption at rest, KMS-shaped; the
+	// engine sees it only as a storage.KeyProvider.
+	"keyring": {},
 
 	"storage":             {},
 	"storage/local":       {"storage", "internal/*"},

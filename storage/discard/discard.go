@@ -78,6 +78,7 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 		created:   e.now(),
 		now:       e.now,
 		retention: opts.Retention,
+		encKey:    opts.EncryptionKey,
 		changed:   make(chan struct{}),
 	}
 	e.logs[name] = l
@@ -161,6 +162,7 @@ type shardLog struct {
 	lastArrival int64
 	sealed      bool
 	sealedAt    uint64
+	encKey      string // kept and reported; nothing is stored to encrypt
 	// changed is closed once, when the log is sealed, deleted or closed:
 	// those are the only events that end a wait, as no record ever arrives.
 	changed chan struct{}
@@ -267,12 +269,13 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	// FirstPosition, LastPosition and Bytes stay zero: the log holds no
 	// records.
 	return storage.LogInfo{
-		Name:        l.name,
-		Created:     l.created,
-		Retention:   l.retention,
-		LastArrival: l.lastArrival,
-		Sealed:      l.sealed,
-		SealedAt:    l.sealedAt,
+		Name:          l.name,
+		Created:       l.created,
+		Retention:     l.retention,
+		LastArrival:   l.lastArrival,
+		Sealed:        l.sealed,
+		SealedAt:      l.sealedAt,
+		EncryptionKey: l.encKey,
 	}, nil
 }
 
@@ -307,4 +310,16 @@ func (l *shardLog) wake() {
 	default:
 		close(l.changed)
 	}
+}
+
+// SetEncryption implements storage.ShardLog: the setting is kept and
+// reported; there are no records to encrypt.
+func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gone != nil {
+		return fmt.Errorf("discard: set encryption of %q: %w", l.name, l.gone)
+	}
+	l.encKey = keyID
+	return nil
 }

@@ -11,10 +11,12 @@ import (
 // TestConformance runs the suite every engine must pass. Small segments and
 // a short checkpoint interval make rolls and checkpoints happen inside it.
 func TestConformance(t *testing.T) {
+	_, _, keys := testKeyring(t)
 	storagetest.Run(t, storagetest.Harness{
-		Durable: true,
+		Durable:       true,
+		EncryptionKey: testKeyID,
 		Open: func(t testing.TB, dir string, now func() time.Time) storage.Engine {
-			e, err := Open(dir, Options{Now: now, SegmentBytes: 256 << 10, CheckpointInterval: 20 * time.Millisecond})
+			e, err := Open(dir, Options{Now: now, SegmentBytes: 256 << 10, CheckpointInterval: 20 * time.Millisecond, Keys: keys})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

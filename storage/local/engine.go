@@ -74,6 +74,10 @@ type Options struct {
 	// group commits, fsyncs, bytes, segments and open files. Open fails
 	// if they are registered there already; Close unregisters them.
 	Metrics prometheus.Registerer
+	// Keys wraps the data keys of encrypted logs (crypt.go). Without it,
+	// SetEncryption fails with storage.ErrNoKeys and encrypted frames do
+	// not read.
+	Keys storage.KeyProvider
 }
 
 func (o *Options) setDefaults() {
@@ -473,7 +477,11 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 		name:   name,
 		dir:    filepath.Join(e.dir, "logs", strconv.FormatUint(id, 16)),
 		notify: make(chan struct{}),
-		state:  logState{Name: name, Created: e.nowMillis(), RetentionMS: opts.Retention.Milliseconds()},
+		state: logState{Name: name, Created: e.nowMillis(), RetentionMS: opts.Retention.Milliseconds(),
+			EncryptionKey: opts.EncryptionKey},
+	}
+	if opts.EncryptionKey != "" && e.opts.Keys == nil {
+		return nil, fmt.Errorf("log %q: %w", name, storage.ErrNoKeys)
 	}
 	if err := os.Mkdir(l.dir, 0o755); err != nil {
 		return nil, err

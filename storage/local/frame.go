@@ -43,8 +43,12 @@ import (
 // Positions are contiguous within a frame and across the frames of one log
 // (this engine never leaves gaps), which recovery uses to tell a torn tail
 // from lost data.
+//
+// An encrypted frame (magic "TRBE", format version 1) has the same header,
+// in the clear, and an encrypted body (see sealedFrame in crypt.go).
 const (
 	frameMagic      = 0x54524246 // "TRBF"
+	sealedMagic     = 0x54524245 // "TRBE"
 	frameHeaderSize = 32
 	// maxFrameBody bounds what a decoder will allocate for one frame: a batch
 	// of 10 MiB records is split by the layers above, but the engine accepts
@@ -59,6 +63,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errBadFrame = errors.New("bad frame")
 
 type frameHeader struct {
+	sealed   bool // the body is encrypted (magic "TRBE")
 	bodyLen  uint32
 	crc      uint32
 	firstPos uint64
@@ -102,10 +107,24 @@ func appendFrame(dst []byte, firstPos uint64, arrival int64, batch []storage.Rec
 // finishFrame completes it.
 func appendUnfinishedFrame(dst []byte, batch []storage.Record) []byte {
 	start := len(dst)
-	dst = binary.BigEndian.AppendUint32(dst, frameMagic)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(encodedBodySize(batch)))
+	dst = appendFrameHeader(dst, frameMagic, encodedBodySize(batch), len(batch))
+	dst = appendRecords(dst, batch)
+	frame := dst[start:]
+	binary.BigEndian.PutUint32(frame[8:], crc32.Checksum(frame[frameHeaderSize:], castagnoli))
+	return dst
+}
+
+// appendFrameHeader appends a header whose CRC, position and time are
+// left zero.
+func appendFrameHeader(dst []byte, magic uint32, bodyLen, count int) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, magic)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(bodyLen))
 	dst = append(dst, make([]byte, 20)...) // CRC, position, time
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(batch)))
+	return binary.BigEndian.AppendUint32(dst, uint32(count))
+}
+
+// appendRecords appends a plain frame body: encodedBodySize(batch) bytes.
+func appendRecords(dst []byte, batch []storage.Record) []byte {
 	for i := range batch {
 		r := &batch[i]
 		dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
@@ -114,8 +133,6 @@ func appendUnfinishedFrame(dst []byte, batch []storage.Record) []byte {
 		dst = append(dst, r.Key...)
 		dst = append(dst, r.Data...)
 	}
-	frame := dst[start:]
-	binary.BigEndian.PutUint32(frame[8:], crc32.Checksum(frame[frameHeaderSize:], castagnoli))
 	return dst
 }
 
@@ -145,10 +162,12 @@ func decodeFrameHeader(b []byte) (frameHeader, error) {
 	if len(b) < frameHeaderSize {
 		return frameHeader{}, fmt.Errorf("%w: short header", errBadFrame)
 	}
-	if binary.BigEndian.Uint32(b) != frameMagic {
+	magic := binary.BigEndian.Uint32(b)
+	if magic != frameMagic && magic != sealedMagic {
 		return frameHeader{}, fmt.Errorf("%w: bad magic", errBadFrame)
 	}
 	h := frameHeader{
+		sealed:   magic == sealedMagic,
 		bodyLen:  binary.BigEndian.Uint32(b[4:]),
 		crc:      binary.BigEndian.Uint32(b[8:]),
 		firstPos: binary.BigEndian.Uint64(b[12:]),
@@ -167,14 +186,25 @@ func decodeFrameHeader(b []byte) (frameHeader, error) {
 	return h, nil
 }
 
-// decodeFrame checks and decodes a whole frame, calling fn for every record
-// at or after position from until fn returns false. Data slices alias frame.
+// decodeFrame checks and decodes a whole plain frame, calling fn for every
+// record at or after position from until fn returns false. Data slices
+// alias frame. An encrypted frame fails with ErrNoKeys.
+func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) (frameHeader, error) {
+	return decodeFrameWith(frame, from, nil, fn)
+}
+
+// opener decrypts the body of an encrypted frame (Engine.openFrame).
+type opener func(frame []byte) ([]byte, error)
+
+// decodeFrameWith is decodeFrame for plain and encrypted frames: open
+// decrypts the body of an encrypted one, and data slices then alias the
+// plaintext it returns.
 //
 // The records' keys are strings, and a page of GetRecords is thousands of
 // records: rather than a string each, the keys of the frame are copied
 // into one string (sized by a first walk over the lengths), each record's
 // key a substring of it.
-func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) (frameHeader, error) {
+func decodeFrameWith(frame []byte, from uint64, open opener, fn func(storage.StoredRecord) bool) (frameHeader, error) {
 	h, err := decodeFrameHeader(frame)
 	if err != nil {
 		return h, err
@@ -186,6 +216,14 @@ func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) 
 		return h, fmt.Errorf("%w: checksum mismatch", errBadFrame)
 	}
 	body := frame[frameHeaderSize:]
+	if h.sealed {
+		if open == nil {
+			return h, fmt.Errorf("%w: an encrypted frame: %w", storage.ErrDecrypt, storage.ErrNoKeys)
+		}
+		if body, err = open(frame); err != nil {
+			return h, err
+		}
+	}
 	keyBytes := 0
 	if err := walkFrame(h, body, func(pos uint64, key, _ []byte) bool {
 		if pos >= from {
@@ -209,6 +247,7 @@ func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) 
 			Record:      storage.Record{Key: all[len(all)-len(key):], Data: data},
 			Position:    pos,
 			ArrivalTime: h.arrival,
+			Encrypted:   h.sealed,
 		})
 	})
 	return h, err

@@ -46,6 +46,9 @@ type shardLog struct {
 	// engine is reopened and rebuilds the state from the files. Reads go
 	// on; they never change the files.
 	broken error
+	// dk is the data key encrypted frames are sealed with (crypt.go); nil
+	// until one is needed, and again after a roll to a new segment.
+	dk     *dataKey
 	notify chan struct{} // closed and replaced when durable, sealed or deleted change
 	doomed []string      // files of expired segments, removed at the next cleaning
 }
@@ -58,6 +61,9 @@ type logState struct {
 	RetentionMS int64  `json:"retention_ms"`
 	Sealed      bool   `json:"sealed"`
 	SealedAt    uint64 `json:"sealed_at"`
+	// EncryptionKey is the KeyProvider's key new frames are encrypted
+	// under; empty: they are written plain.
+	EncryptionKey string `json:"encryption_key,omitempty"`
 }
 
 const stateFile = "state.json"
@@ -123,15 +129,35 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		defer l.mu.RUnlock()
 		return nil, l.checkWritableLocked()
 	}
-	// Encode before taking the lock; only the header's position and arrival
-	// time depend on the log's state and are patched in under the lock.
-	buf := make([]byte, journalPrefix, journalPrefix+frameHeaderSize+encodedBodySize(batch))
-	buf = appendUnfinishedFrame(buf, batch)
-
-	l.mu.Lock()
-	if err := l.checkWritableLocked(); err != nil {
+	// Encode (and encrypt) before taking the lock; only the header's
+	// position and arrival time depend on the log's state and are patched
+	// in under the lock.
+	var buf []byte
+	for {
+		dk, err := l.dataKey(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("log %q: %w", l.name, err)
+		}
+		if dk == nil {
+			buf = make([]byte, journalPrefix, journalPrefix+frameHeaderSize+encodedBodySize(batch))
+			buf = appendUnfinishedFrame(buf, batch)
+		} else {
+			buf = make([]byte, journalPrefix, journalPrefix+frameHeaderSize+sealedBodySize(batch, dk))
+			buf = appendUnfinishedSealedFrame(buf, batch, dk)
+		}
+		l.mu.Lock()
+		if err := l.checkWritableLocked(); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		// Invariant: a frame lands encrypted under the log's key of the
+		// moment it is written, so that every append that begins after
+		// SetEncryption returns is encrypted. A frame encoded under a
+		// setting changed since is encoded again.
+		if l.state.EncryptionKey == "" && dk == nil || dk != nil && dk.keyID == l.state.EncryptionKey {
+			break
+		}
 		l.mu.Unlock()
-		return nil, err
 	}
 	if l.sealing {
 		l.mu.Unlock()
@@ -198,6 +224,7 @@ func (l *shardLog) activeSegmentLocked(n int64) (*segment, error) {
 		}
 		l.e.segmentClosed(seg)
 	}
+	l.dk = nil // a data key per segment: the next frame makes a new one
 	base := l.tail + 1
 	seg := newSegment(base, filepath.Join(l.dir, segmentName(base)))
 	l.segs = append(l.segs, seg)
@@ -285,10 +312,11 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	}
 	v := l.viewLocked()
 	l.mu.RUnlock()
-	return l.read(v, start, limits)
+	return l.read(ctx, v, start, limits)
 }
 
-func (l *shardLog) read(v view, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
+func (l *shardLog) read(ctx context.Context, v view, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
+	open := func(frame []byte) ([]byte, error) { return l.e.openFrame(ctx, frame) }
 	res := storage.ReadResult{LastPosition: v.durable, LastArrival: v.durableArrival}
 	maxRecords := max(limits.MaxRecords, 1)
 
@@ -322,7 +350,7 @@ func (l *shardLog) read(v view, start storage.Start, limits storage.ReadLimits) 
 		if seg.ix.size == 0 || seg.ix.lastPos < minPos || seg.ix.lastTime < minTime {
 			continue
 		}
-		stopped, err := readFrames(l.e.files, seg.path, off, seg.ix.size, minPos, func(r storage.StoredRecord) bool {
+		stopped, err := readFrames(l.e.files, seg.path, off, seg.ix.size, minPos, open, func(r storage.StoredRecord) bool {
 			if r.Position > v.durable {
 				return false
 			}
@@ -523,30 +551,76 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	}
 	v := l.viewLocked()
 	info := storage.LogInfo{
-		Name:         l.name,
-		Created:      time.UnixMilli(l.state.Created),
-		Retention:    time.Duration(l.state.RetentionMS) * time.Millisecond,
-		LastPosition: l.durable,
-		LastArrival:  l.durableArrival,
-		Sealed:       l.state.Sealed,
-		SealedAt:     l.state.SealedAt,
+		Name:          l.name,
+		Created:       time.UnixMilli(l.state.Created),
+		Retention:     time.Duration(l.state.RetentionMS) * time.Millisecond,
+		LastPosition:  l.durable,
+		LastArrival:   l.durableArrival,
+		Sealed:        l.state.Sealed,
+		SealedAt:      l.state.SealedAt,
+		EncryptionKey: l.state.EncryptionKey,
 	}
 	for _, s := range l.segs {
 		info.Bytes += s.ix.size
 	}
 	l.mu.RUnlock()
 
-	first, err := l.read(v, storage.Oldest(), storage.ReadLimits{MaxRecords: 1, MaxBytes: 1})
+	first, err := l.firstKept(v)
 	if err != nil {
 		return storage.LogInfo{}, err
 	}
-	if len(first.Records) > 0 {
-		info.FirstPosition = first.Records[0].Position
+	if first > 0 {
+		info.FirstPosition = first
 	} else {
 		// Everything expired (or nothing was appended): the log holds none.
 		info.FirstPosition, info.LastPosition = 0, 0
 	}
 	return info, nil
+}
+
+// firstKept returns the position of the oldest record a read from the
+// oldest would return (zero when there is none), from frame headers
+// alone: the records of a frame share its arrival time, so that record
+// starts the first durable frame that has not expired. Info needs no key,
+// and decrypts nothing, for an encrypted log.
+func (l *shardLog) firstKept(v view) (uint64, error) {
+	si, off := 0, int64(0)
+	if ti, toff, ok := v.seekTimeBound(v.cutoff); ok {
+		si, off = ti, toff
+	}
+	var hdr [frameHeaderSize]byte
+	for ; si < len(v.segs); si, off = si+1, 0 {
+		seg := &v.segs[si]
+		if seg.ix.size == 0 || seg.ix.lastTime < v.cutoff {
+			continue
+		}
+		f, release, err := l.e.files.acquire(seg.path, false)
+		if err != nil {
+			return 0, err
+		}
+		for off+frameHeaderSize <= seg.ix.size {
+			if _, err := f.ReadAt(hdr[:], off); err != nil {
+				release()
+				return 0, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, seg.path, off, err)
+			}
+			h, err := decodeFrameHeader(hdr[:])
+			if err != nil {
+				release()
+				return 0, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, seg.path, off, err)
+			}
+			if h.firstPos > v.durable {
+				release()
+				return 0, nil
+			}
+			if h.arrival >= v.cutoff {
+				release()
+				return h.firstPos, nil
+			}
+			off += h.size()
+		}
+		release()
+	}
+	return 0, nil
 }
 
 func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
@@ -619,4 +693,58 @@ func (l *shardLog) cleanLocked() (doomed []string, err error) {
 		}
 	}
 	return doomed, nil
+}
+
+// dataKey returns the data key a frame appended now is encrypted with, or
+// nil when the log is not encrypted. A new data key is made outside the
+// log's lock (the KeyProvider may be slow, a real KMS is remote), and
+// kept unless another append kept one first.
+func (l *shardLog) dataKey(ctx context.Context) (*dataKey, error) {
+	l.mu.RLock()
+	keyID, dk := l.state.EncryptionKey, l.dk
+	l.mu.RUnlock()
+	if keyID == "" {
+		return nil, nil
+	}
+	if dk != nil && dk.keyID == keyID {
+		return dk, nil
+	}
+	dk, err := newDataKey(ctx, l.e.opts.Keys, keyID)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dk != nil && l.dk.keyID == l.state.EncryptionKey {
+		return l.dk, nil
+	}
+	l.dk = dk
+	return dk, nil
+}
+
+// SetEncryption implements storage.ShardLog. The setting is written to the
+// log's state file before it returns, so it holds across restarts.
+func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if keyID != "" && l.e.opts.Keys == nil {
+		return fmt.Errorf("log %q: %w", l.name, storage.ErrNoKeys)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.checkWritableLocked(); err != nil {
+		return err
+	}
+	if l.state.EncryptionKey == keyID {
+		return nil
+	}
+	st := l.state
+	st.EncryptionKey = keyID
+	if err := l.writeState(st); err != nil {
+		return err
+	}
+	l.state = st
+	l.dk = nil
+	return nil
 }

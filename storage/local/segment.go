@@ -144,10 +144,14 @@ func validFrameAfter(f *os.File, from, size int64, minPos uint64) bool {
 	if _, err := f.ReadAt(data, from); err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	var magic [4]byte
-	binary.BigEndian.PutUint32(magic[:], frameMagic)
+	var plain, sealed [4]byte
+	binary.BigEndian.PutUint32(plain[:], frameMagic)
+	binary.BigEndian.PutUint32(sealed[:], sealedMagic)
 	for i := 0; i < len(data); {
-		j := bytes.Index(data[i:], magic[:])
+		j, k := bytes.Index(data[i:], plain[:]), bytes.Index(data[i:], sealed[:])
+		if j < 0 || (k >= 0 && k < j) {
+			j = k
+		}
 		if j < 0 {
 			return false
 		}
@@ -198,7 +202,10 @@ const (
 // frames of the segment between offsets off and end, until fn returns false.
 // Records handed to fn alias a buffer that is never reused, so fn may keep
 // them. It returns whether fn asked to stop.
-func readFrames(files *fileCache, path string, off, end int64, from uint64, fn func(storage.StoredRecord) bool) (bool, error) {
+//
+// Encrypted frames are decrypted with open; a failure to decrypt wraps
+// storage.ErrDecrypt rather than ErrCorrupt: the bytes are as written.
+func readFrames(files *fileCache, path string, off, end int64, from uint64, open opener, fn func(storage.StoredRecord) bool) (bool, error) {
 	f, release, err := files.acquire(path, false)
 	if err != nil {
 		return false, err
@@ -237,13 +244,16 @@ func readFrames(files *fileCache, path string, off, end int64, from uint64, fn f
 			}
 			if h.lastPos() >= from {
 				stopped := false
-				_, err := decodeFrame(buf[i:i+h.size()], from, func(r storage.StoredRecord) bool {
+				_, err := decodeFrameWith(buf[i:i+h.size()], from, open, func(r storage.StoredRecord) bool {
 					if !fn(r) {
 						stopped = true
 						return false
 					}
 					return true
 				})
+				if errors.Is(err, storage.ErrDecrypt) {
+					return false, fmt.Errorf("%s at offset %d: %w", path, off+i, err)
+				}
 				if err != nil {
 					return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off+i, err)
 				}

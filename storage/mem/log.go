@@ -28,6 +28,9 @@ type shardLog struct {
 	// nil, so every method checks it first.
 	gone      error
 	retention time.Duration
+	// encKey is the log's encryption setting: kept, reported and marked
+	// on records, but memory is not at rest, so nothing is encrypted.
+	encKey string
 	// recs are the records retention has not dropped, in position order.
 	// Arrival times never decrease along recs (Append clamps them), so recs
 	// are in arrival order too: that is what lets reads by time and expiry
@@ -89,6 +92,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		pos++
 		recs[i].Position = pos
 		recs[i].ArrivalTime = arrival
+		recs[i].Encrypted = l.encKey != ""
 		out[i] = storage.Appended{Position: pos, ArrivalTime: arrival}
 		l.bytes += footprint(&recs[i])
 	}
@@ -215,13 +219,14 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	}
 	l.expire(l.now().UnixMilli())
 	info := storage.LogInfo{
-		Name:        l.name,
-		Created:     l.created,
-		Retention:   l.retention,
-		LastArrival: l.lastArrival,
-		Sealed:      l.sealed,
-		SealedAt:    l.sealedAt,
-		Bytes:       l.bytes,
+		Name:          l.name,
+		Created:       l.created,
+		Retention:     l.retention,
+		LastArrival:   l.lastArrival,
+		Sealed:        l.sealed,
+		SealedAt:      l.sealedAt,
+		Bytes:         l.bytes,
+		EncryptionKey: l.encKey,
 	}
 	if n := len(l.recs); n > 0 {
 		info.FirstPosition = l.recs[0].Position
@@ -290,4 +295,17 @@ func (l *shardLog) wake() {
 
 func footprint(r *storage.StoredRecord) int64 {
 	return int64(len(r.Data)+len(r.Key)) + recordOverhead
+}
+
+// SetEncryption implements storage.ShardLog: the setting is kept and
+// reported, and records appended under it are marked Encrypted, but a
+// memory engine holds nothing at rest, so nothing is encrypted.
+func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gone != nil {
+		return fmt.Errorf("mem: set encryption of %q: %w", l.name, l.gone)
+	}
+	l.encKey = keyID
+	return nil
 }

@@ -88,6 +88,7 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 		now:       e.now,
 		gap:       e.gap,
 		retention: opts.Retention,
+		encKey:    opts.EncryptionKey,
 	}
 	e.logs[name] = l
 	return l, nil

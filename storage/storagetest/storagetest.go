@@ -30,6 +30,9 @@ type Harness struct {
 	// Durable: data and metadata survive Close followed by Open on the same
 	// dir. Subtests that reopen an engine are skipped when it is false.
 	Durable bool
+	// EncryptionKey is a key id the engine's KeyProvider accepts, for
+	// the Encryption subtest, which is skipped when it is empty.
+	EncryptionKey string
 }
 
 type subtest struct {
@@ -68,6 +71,7 @@ func subtests() []subtest {
 		{"MetaConcurrentCAS", false, testMetaConcurrentCAS},
 		{"Closed", false, testClosed},
 		{"Reopen", true, testReopen},
+		{"Encryption", false, testEncryption},
 	}
 }
 
