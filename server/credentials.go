@@ -177,16 +177,16 @@ func ParseCredentials(b []byte, asJSON bool) (*Credentials, error) {
 	} else {
 		dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 		if err := dec.Decode(&doc); err != nil {
-			var de *toml.DecodeError
-			if errors.As(err, &de) {
-				line, _ := de.Position()
-				return nil, fmt.Errorf("line %d: %s", line, strings.TrimPrefix(de.Error(), "toml: "))
-			}
 			var se *toml.StrictMissingError
 			if errors.As(err, &se) && len(se.Errors) > 0 {
 				line, _ := se.Errors[0].Position()
 				return nil, fmt.Errorf("line %d: unknown key %q; keys are access_key_id, secret_access_key, account_id, name, policy",
 					line, strings.Join(se.Errors[0].Key(), "."))
+			}
+			var de *toml.DecodeError
+			if errors.As(err, &de) {
+				line, _ := de.Position()
+				return nil, fmt.Errorf("line %d: %s", line, strings.TrimPrefix(de.Error(), "toml: "))
 			}
 			return nil, err
 		}
