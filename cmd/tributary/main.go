@@ -80,7 +80,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "bench":
 		return benchMain(ctx, rest, stdout, stderr)
 	case "faults":
-		return faultsMain(ctx, rest, stdout, stderr)
+		return faultsMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "put":
 		return putMain(ctx, rest, stdin, stdout, stderr)
 	case "tail":
