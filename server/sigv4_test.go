@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -317,5 +318,44 @@ func TestSigV4SignedHeaders(t *testing.T) {
 	got := send(t, r)
 	if want := jsonError("InvalidSignatureException", "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."); string(got.body) != want {
 		t.Fatalf("got %d %s, want %s", got.status, got.body, want)
+	}
+}
+
+// BenchmarkVerify is the cost of verifying one signed PutRecords-sized
+// request (canonical request, four HMACs for the key, one for the
+// signature, and the body's SHA-256): go test -run X -bench Verify ./server/
+func BenchmarkVerify(b *testing.B) {
+	creds, err := NewCredentials([]Credential{{AccessKeyID: aliceKey, SecretAccessKey: aliceSecret, AccountID: "111111111111"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{64, 64 << 10} {
+		b.Run(fmt.Sprintf("body=%d", size), func(b *testing.B) {
+			body := strings.Repeat("x", size)
+			r, err := http.NewRequest("POST", "http://127.0.0.1:4567/", strings.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Header.Set("Content-Type", jsonCT)
+			r.Header.Set("X-Amz-Target", "Kinesis_20131202.PutRecords")
+			now := time.Now()
+			sum := sha256.Sum256([]byte(body))
+			if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: aliceKey, SecretAccessKey: aliceSecret},
+				r, hex.EncodeToString(sum[:]), "kinesis", "us-east-1", now); err != nil {
+				b.Fatal(err)
+			}
+			raw := []byte(body)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				sig, authErr := authenticate(r.Header, r.URL.RawQuery)
+				if authErr == nil {
+					_, authErr = verify(r, raw, sig, creds, now)
+				}
+				if authErr != nil {
+					b.Fatal(authErr.Message)
+				}
+			}
+		})
 	}
 }
