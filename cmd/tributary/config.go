@@ -184,7 +184,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "account", env: "TRIBUTARY_ACCOUNT", arg: "id",
-			usage: "12-digit AWS account id that owns the streams, as it appears in ARNs.",
+			usage: "12-digit AWS account id that owns the streams, as it appears in ARNs, with --auth off. With --auth sigv4 each request acts in its key's account instead.",
 			value: func(c *serveConfig) flag.Value { return &accountValue{&c.Account} },
 		},
 		{
