@@ -51,25 +51,21 @@ const unsignedPayload = "UNSIGNED-PAYLOAD"
 const (
 	msgSignatureMismatch = "The request signature we calculated does not match the signature you provided. " +
 		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
-	msgInvalidToken = "The security token included in the request is invalid."
+	msgInvalidToken        = "The security token included in the request is invalid."
+	msgInvalidSessionToken = "The security token included in the request is invalid"
 )
 
 // verify checks the signature sig of request r, whose body is body,
 // against the keys of creds at time now. It returns the key that signed
 // the request, or the error AWS would answer.
 //
-// The checks, in order: temporary credentials (unsupported), the date
-// and its format, the credential scope's date, the dated header signed,
-// the clock skew (or a presigned URL's expiry), the access key, the
-// payload hash, and last the signature itself, compared in constant
-// time.
+// The checks, in order (AWS's, as far as its answers to requests wrong
+// in several ways tell): the date and its format, the credential scope's
+// date, the dated header signed, the clock skew (or a presigned URL's
+// expiry), the access key, the payload hash, the signature itself,
+// compared in constant time, and last a session token (temporary
+// credentials, unsupported).
 func verify(r *http.Request, body []byte, sig signature, creds *Credentials, now time.Time) (*Credential, *authError) {
-	// Temporary credentials come from STS, which Tributary does not have:
-	// no session token can be valid.
-	if r.Header.Get("X-Amz-Security-Token") != "" || sig.Query.Get("X-Amz-Security-Token") != "" {
-		return nil, &authError{Type: kinesis.ErrUnrecognizedClient, Message: msgInvalidToken, reason: reasonSessionToken}
-	}
-
 	dateText, dateHeader := signedDate(r, sig)
 	date, err := time.Parse(amzDateFormat, dateText)
 	if dateHeader == "date" && err != nil {
@@ -116,6 +112,14 @@ func verify(r *http.Request, body []byte, sig signature, creds *Credentials, now
 	want := computeSignature(r, sig, key.SecretAccessKey, dateText, payload)
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig.Signature))) {
 		return nil, &authError{Type: kinesis.ErrInvalidSignature, Message: msgSignatureMismatch, reason: reasonMismatch}
+	}
+	// Temporary credentials come from STS, which Tributary does not have:
+	// no session token can be valid. AWS's front end looks at the token
+	// last, after the signature, and words this answer without the final
+	// period of the unknown key's (dynalite's captures of the Coral front
+	// end, which Kinesis shares with DynamoDB).
+	if r.Header.Get("X-Amz-Security-Token") != "" || sig.Query.Get("X-Amz-Security-Token") != "" {
+		return nil, &authError{Type: kinesis.ErrUnrecognizedClient, Message: msgInvalidSessionToken, reason: reasonSessionToken}
 	}
 	return key, nil
 }

@@ -101,20 +101,24 @@ func TestSigV4WithSDK(t *testing.T) {
 		{"unknown key", credentials.NewStaticCredentialsProvider("AKIAUNKNOWN0000000", aliceSecret, ""),
 			"UnrecognizedClientException", badToken, 400, reasonUnknownKey},
 		{"session token", credentials.NewStaticCredentialsProvider(aliceKey, aliceSecret, "FwoGZXIvYXdzEJr"),
-			"UnrecognizedClientException", badToken, 400, reasonSessionToken},
+			"UnrecognizedClientException", "The security token included in the request is invalid", 400, reasonSessionToken},
 		{"anonymous", aws.AnonymousCredentials{},
 			"MissingAuthenticationTokenException", "Missing Authentication Token", 400, reasonMissing},
+		// The signature is checked before the token.
+		{"session token and wrong secret", credentials.NewStaticCredentialsProvider(aliceKey, "not-the-secret", "FwoGZXIvYXdzEJr"),
+			"InvalidSignatureException", mismatch, 400, reasonMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(h.requests())
+			failures := sample(t, reg, "tributary_auth_failures_total", map[string]string{"reason": tt.reason})
 			_, err := sdkClient(ts, "eu-west-1", tt.creds).ListStreams(context.Background(), &awskinesis.ListStreamsInput{})
 			wantAPIError(t, err, tt.wantCode, tt.wantMsg, tt.wantStatus)
 			if n := len(h.requests()) - before; n != 0 {
 				t.Fatalf("handler called %d times for a refused request", n)
 			}
-			if got := sample(t, reg, "tributary_auth_failures_total", map[string]string{"reason": tt.reason}); got != 1 {
-				t.Fatalf("auth failures %s = %v, want 1", tt.reason, got)
+			if got := sample(t, reg, "tributary_auth_failures_total", map[string]string{"reason": tt.reason}) - failures; got != 1 {
+				t.Fatalf("auth failures %s went up by %v, want 1", tt.reason, got)
 			}
 		})
 	}
