@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -75,6 +76,38 @@ func (c *Credential) caller() *kinesis.Caller {
 // (Server.SetCredentials) while requests are verified against the old.
 type Credentials struct {
 	keys map[string]*Credential
+	// signingKeys caches the SigV4 signing keys of scopes that verified
+	// (see signingKey).
+	signingKeys signingKeyCache
+}
+
+// maxSigningKeys bounds signingKeys: a key signs for one scope a day per
+// region, so this is room for hundreds of keys; past it the cache starts
+// over.
+const maxSigningKeys = 4096
+
+// signingKeyCache maps an access key id and a credential scope to the
+// signing key derived from the key's secret for it, which saves four of
+// the five HMACs of a verification. Only scopes whose signature verified
+// are stored, so a client without the secret cannot fill it.
+type signingKeyCache struct {
+	mu   sync.Mutex
+	keys map[string][]byte
+}
+
+func (c *signingKeyCache) get(id string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keys[id]
+}
+
+func (c *signingKeyCache) put(id string, key []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys) >= maxSigningKeys {
+		c.keys = make(map[string][]byte)
+	}
+	c.keys[id] = key
 }
 
 // NewCredentials checks list and returns it as a set: every key needs an

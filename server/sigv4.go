@@ -109,9 +109,18 @@ func verify(r *http.Request, body []byte, sig signature, creds *Credentials, now
 		return nil, &authError{Type: kinesis.ErrInvalidSignature, Message: msgSignatureMismatch, reason: reasonMismatch}
 	}
 
-	want := computeSignature(r, sig, key.SecretAccessKey, dateText, payload)
+	cacheID := key.AccessKeyID + "/" + sig.scope()
+	signingKey := creds.signingKeys.get(cacheID)
+	cached := signingKey != nil
+	if !cached {
+		signingKey = deriveSigningKey(key.SecretAccessKey, sig)
+	}
+	want := signWith(signingKey, r, sig, dateText, payload)
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig.Signature))) {
 		return nil, &authError{Type: kinesis.ErrInvalidSignature, Message: msgSignatureMismatch, reason: reasonMismatch}
+	}
+	if !cached {
+		creds.signingKeys.put(cacheID, signingKey)
 	}
 	// Temporary credentials come from STS, which Tributary does not have:
 	// no session token can be valid. AWS's front end looks at the token
@@ -169,18 +178,30 @@ func bodyHash(body []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// scope is the signature's credential scope: date/region/service/terminator.
+func (sig signature) scope() string {
+	return sig.Date + "/" + sig.Region + "/" + sig.Service + "/" + sig.Terminator
+}
+
 // computeSignature is the signature of r under secret, in lowercase hex.
 func computeSignature(r *http.Request, sig signature, secret, dateText, payload string) string {
-	scope := sig.Date + "/" + sig.Region + "/" + sig.Service + "/" + sig.Terminator
-	creq := canonicalRequest(r, sig, payload)
-	sum := sha256.Sum256([]byte(creq))
-	stringToSign := sigV4Algorithm + "\n" + dateText + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	return signWith(deriveSigningKey(secret, sig), r, sig, dateText, payload)
+}
 
+// deriveSigningKey is the key a secret signs with in sig's scope.
+func deriveSigningKey(secret string, sig signature) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), sig.Date)
 	k = hmacSHA256(k, sig.Region)
 	k = hmacSHA256(k, sig.Service)
-	k = hmacSHA256(k, sig.Terminator)
-	return hex.EncodeToString(hmacSHA256(k, stringToSign))
+	return hmacSHA256(k, sig.Terminator)
+}
+
+// signWith is the signature of r with a signing key, in lowercase hex.
+func signWith(signingKey []byte, r *http.Request, sig signature, dateText, payload string) string {
+	creq := canonicalRequest(r, sig, payload)
+	sum := sha256.Sum256([]byte(creq))
+	stringToSign := sigV4Algorithm + "\n" + dateText + "\n" + sig.scope() + "\n" + hex.EncodeToString(sum[:])
+	return hex.EncodeToString(hmacSHA256(signingKey, stringToSign))
 }
 
 func hmacSHA256(key []byte, data string) []byte {
