@@ -115,7 +115,9 @@ func verify(r *http.Request, body []byte, sig signature, creds *Credentials, now
 	if !cached {
 		signingKey = deriveSigningKey(key.SecretAccessKey, sig)
 	}
-	want := signWith(signingKey, r, sig, dateText, payload)
+	// The string to sign carries the date in ISO 8601 basic format, also
+	// when it came in an HTTP Date header.
+	want := signWith(signingKey, r, sig, date.Format(amzDateFormat), payload)
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig.Signature))) {
 		return nil, &authError{Type: kinesis.ErrInvalidSignature, Message: msgSignatureMismatch, reason: reasonMismatch}
 	}

@@ -228,6 +228,9 @@ func TestSigV4Errors(t *testing.T) {
 		}
 		return r
 	}
+	noDate := signed(now, func(r *http.Request) { r.Header.Del("X-Amz-Date") })
+	const mismatch = "The request signature we calculated does not match the signature you provided. " +
+		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	tests := []struct {
 		name    string
 		req     *http.Request
@@ -241,7 +244,8 @@ func TestSigV4Errors(t *testing.T) {
 			"Signature expired: 20000101T000000Z is now earlier than 20261203T115500Z (20261203T120000Z - 5 min.)"},
 		{"future date", signed(now.Add(10*time.Minute), nil), "InvalidSignatureException",
 			"Signature not yet current: 20261203T121000Z is still later than 20261203T120500Z (20261203T120000Z + 5 min.)"},
-		{"missing date header", signed(now, func(r *http.Request) { r.Header.Del("X-Amz-Date") }), "IncompleteSignatureException", ""},
+		{"missing date header", noDate, "IncompleteSignatureException",
+			"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + noDate.Header.Get("Authorization")},
 		{"date not ISO 8601", signed(now, func(r *http.Request) { r.Header.Set("X-Amz-Date", "2026-12-03T12:00:00Z") }),
 			"IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got '2026-12-03T12:00:00Z'. See http://en.wikipedia.org/wiki/ISO_8601"},
 		{"date of another day than the scope", signed(now, func(r *http.Request) { r.Header.Set("X-Amz-Date", "20261204T000000Z") }),
@@ -249,7 +253,25 @@ func TestSigV4Errors(t *testing.T) {
 				"'20261203' != '20261204', from '20261204T000000Z'."},
 		{"content hash not the body's", signed(now, func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", strings.Repeat("0", 64))
-		}), "InvalidSignatureException", ""},
+		}), "InvalidSignatureException", mismatch},
+		{"signed with another key's secret", signed(now, func(r *http.Request) {
+			signAt(t, r, body, aliceKey, bobSecret, now)
+		}), "InvalidSignatureException", mismatch},
+		{"signed for another service", signed(now, func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/kinesis/", "/dynamodb/", 1))
+		}), "InvalidSignatureException", "Credential should be scoped to correct service: 'kinesis'. "},
+		{"signed by the Date header", signed(now, func(r *http.Request) {
+			r.Header.Del("X-Amz-Date")
+			r.Header.Del("Authorization")
+			r.Header.Set("Date", now.Format(http.TimeFormat))
+			sig := signature{
+				credential:    credential{AccessKeyID: aliceKey, Date: "20261203", Region: "us-east-1", Service: "kinesis", Terminator: "aws4_request"},
+				SignedHeaders: []string{"date", "host"},
+			}
+			r.Host = strings.TrimPrefix(ts.url, "http://")
+			v := computeSignature(r, sig, aliceSecret, now.Format(amzDateFormat), bodyHash([]byte(body)))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+aliceKey+"/20261203/us-east-1/kinesis/aws4_request, SignedHeaders=date;host, Signature="+v)
+		}), "", ""},
 		{"presigned", presign(now, "300"), "", ""},
 		{"presigned, 4 minutes left", presign(now.Add(-296*time.Second), "300"), "", ""},
 		{"presigned and expired", presign(now.Add(-10*time.Minute), "300"), "InvalidSignatureException",
