@@ -15,10 +15,9 @@ import (
 
 // The admin API lives under adminPrefix, a path no Kinesis request uses
 // (they all POST to "/"). It is Tributary's own, speaks plain JSON and is
-// not signed. The fault routes need Config.AdminToken as a bearer token
-// (Authorization: Bearer TOKEN), as they make the server fail on
-// purpose; the stats route is read-only figures of the process, like
-// GET /metrics, and needs none. No route answers a browser's
+// not signed. Every route needs Config.AdminToken as a bearer token
+// (Authorization: Bearer TOKEN): the fault routes make the server fail
+// on purpose, and the stats tell about the process. No route answers a browser's
 // cross-origin request (see sameOrigin), and no answer carries CORS
 // headers, so a web page can neither call the API nor read its answers.
 //
@@ -55,7 +54,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusForbidden, "cross-origin requests to the admin API are refused")
 		return
 	}
-	if r.URL.Path != statsPath && !s.adminAuthorized(r) {
+	if !s.adminAuthorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tributary-admin"`)
 		adminError(w, http.StatusUnauthorized,
 			"the admin API needs its token: send Authorization: Bearer TOKEN (tributary faults --admin-token or TRIBUTARY_ADMIN_TOKEN)")

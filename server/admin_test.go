@@ -133,7 +133,12 @@ func TestAdminStatsCountsConnections(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		client := &http.Client{Transport: &http.Transport{}} // a connection of its own
-		resp, err := client.Get(ts.url + "/_tributary/stats")
+		req, err := http.NewRequest("GET", ts.url+"/_tributary/stats", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,9 +216,8 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	return string(ja) == string(jb)
 }
 
-// TestAdminTokenAndOrigin: the fault routes need the token; no route
-// answers a cross-origin request, with or without the token; the
-// stats route needs no token but refuses cross-origin requests too.
+// TestAdminTokenAndOrigin: every route needs the token; no route
+// answers a cross-origin request, with or without the token.
 func TestAdminTokenAndOrigin(t *testing.T) {
 	inj := faults.New(1)
 	srv := New(Config{Handler: &fakeHandler{}, Admin: inj, AdminToken: testAdminToken})
@@ -236,10 +240,11 @@ func TestAdminTokenAndOrigin(t *testing.T) {
 			map[string]string{"Authorization": bearer, "Origin": "http://evil.example"}, 403, "cross-origin"},
 		{"cross-site fetch with the token", "POST", "/_tributary/faults",
 			map[string]string{"Authorization": bearer, "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin"},
-		{"cross-origin stats", "GET", "/_tributary/stats", map[string]string{"Origin": "http://evil.example"}, 403, "cross-origin"},
+		{"cross-origin stats", "GET", "/_tributary/stats", map[string]string{"Authorization": bearer, "Origin": "http://evil.example"}, 403, "cross-origin"},
+		{"stats without token", "GET", "/_tributary/stats", nil, 401, "needs its token"},
 		{"same origin with the token", "POST", "/_tributary/faults",
 			map[string]string{"Authorization": bearer, "Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"}, 201, `"id":"f1"`},
-		{"stats without token", "GET", "/_tributary/stats", nil, 200, `"goroutines"`},
+		{"stats with the token", "GET", "/_tributary/stats", map[string]string{"Authorization": bearer}, 200, `"goroutines"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

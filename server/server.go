@@ -106,9 +106,9 @@ type Config struct {
 	// Empty: no CORS headers, and preflight requests are not answered as
 	// such, so browsers refuse cross-origin calls.
 	CORSOrigins []string
-	// AdminToken is the bearer token the admin API's fault routes
-	// require (Authorization: Bearer TOKEN). New panics if Admin is set
-	// and AdminToken is empty.
+	// AdminToken is the bearer token the admin API requires
+	// (Authorization: Bearer TOKEN). New panics if Admin is set and
+	// AdminToken is empty.
 	AdminToken string
 	// Logger receives one debug line per request and warnings and errors.
 	// Default: discard.

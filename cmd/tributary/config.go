@@ -259,12 +259,12 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "admin", env: "TRIBUTARY_ADMIN", arg: "",
-			usage: "Serve the admin API under /_tributary/ on the same port: fault injection (tributary faults --help), with the --admin-token, and the process's stats. Cross-origin requests to it are refused. Only for tests.",
+			usage: "Serve the admin API under /_tributary/ on the same port, with the --admin-token: fault injection (tributary faults --help) and the process's stats. Cross-origin requests to it are refused. Only for tests.",
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.Admin} },
 		},
 		{
 			flag: "admin-token", env: adminTokenEnv, arg: "token",
-			usage: "The bearer token the admin API's fault routes require (Authorization: Bearer TOKEN; tributary faults --admin-token), at least 16 characters. Empty with --admin: a random one is made at start and logged once, at info level.",
+			usage: "The bearer token the admin API requires (Authorization: Bearer TOKEN; tributary faults --admin-token), at least 16 characters. Empty with --admin: a random one is made at start and logged once, at info level.",
 			value: func(c *serveConfig) flag.Value { return &tokenValue{&c.AdminToken} },
 		},
 		{
