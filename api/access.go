@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/policy"
 )
 
 // Who may act on what. Streams and consumers belong to an account and a
@@ -12,14 +13,15 @@ import (
 // that signed it (kinesis.Request.Account) and the region of its
 // signature's scope: it sees only that account's streams in that region.
 //
-// Naming another account's stream or consumer by ARN is refused here,
-// with AccessDeniedException, as AWS refuses it when no resource-based
-// policy grants the access. This is the one place where a request meets
-// a resource of another account: when resource policies come, their
-// evaluation replaces checkResourceAccount, and a granted request then
-// goes on in the resource's account. An ARN of the caller's account but
-// another region is not refused here; the stream is not found there, as
-// on AWS.
+// Naming another account's stream or consumer by ARN: with a Caller
+// (serve --auth sigv4) the policies decide (authorize.go: both the
+// resource policy and the caller's account must allow it, and the call
+// is then served in the resource's account). Without one (--auth off,
+// where there is one account and no policies), checkResourceAccount
+// refuses it with AccessDeniedException, as AWS refuses a call no
+// resource-based policy allows. An ARN of the caller's account but
+// another region is not refused; the stream is not found there, as on
+// AWS.
 
 // refuseRegionless answers a request that has no region (it was not
 // signed, so its credential gives none): nothing may be created or read
@@ -36,9 +38,12 @@ func refuseRegionless(req *kinesis.Request) *kinesis.Error {
 // resourceARNMembers are the input members that name a resource by ARN.
 var resourceARNMembers = []string{"StreamARN", "ConsumerARN", "ResourceARN"}
 
-// checkResourceAccount refuses a call whose input names, by ARN, a
-// resource of an account other than the caller's.
+// checkResourceAccount refuses a call without a Caller whose input
+// names, by ARN, a resource of an account other than the request's.
 func checkResourceAccount(op string, req *kinesis.Request, in kinesis.Input) *kinesis.Error {
+	if req.Caller != nil {
+		return nil // authorize decides
+	}
 	v := reflect.ValueOf(in)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil
@@ -51,7 +56,7 @@ func checkResourceAccount(op string, req *kinesis.Request, in kinesis.Input) *ki
 		}
 		arn := f.Elem().String()
 		if account, ok := arnAccount(arn); ok && account != req.Account {
-			return accessDenied(op, req, arn)
+			return accessDenied("arn:aws:iam::"+req.Account+":root", "kinesis:"+op, arn, policy.DenyNoResourceAllow)
 		}
 	}
 	return nil
@@ -65,22 +70,4 @@ func arnAccount(arn string) (string, bool) {
 		return "", false
 	}
 	return parts[4], true
-}
-
-// callerARN is the principal of a request: the signing key's, or the
-// account's root when signatures are not verified.
-func callerARN(req *kinesis.Request) string {
-	if req.Caller != nil {
-		return req.Caller.ARN
-	}
-	return "arn:aws:iam::" + req.Account + ":root"
-}
-
-// accessDenied is AWS's answer to a call on another account's resource
-// that no resource-based policy allows.
-func accessDenied(op string, req *kinesis.Request, resourceARN string) *kinesis.Error {
-	action := "kinesis:" + op
-	return kinesis.Errorf(kinesis.ErrAccessDenied,
-		"User: %s is not authorized to perform: %s on resource: %s because no resource-based policy allows the %s action",
-		callerARN(req), action, resourceARN, action)
 }

@@ -32,6 +32,8 @@ type API struct {
 	svc    *stream.Service
 	log    *slog.Logger
 	faults *faults.Injector // nil: none
+	// policies caches parsed identity and resource policies.
+	policies policyCache
 }
 
 // New returns an API answering with svc.
@@ -82,6 +84,9 @@ var handlers = map[string]handlerFunc{
 	kinesis.OpSubscribeToShard:              (*API).subscribeToShard,
 	kinesis.OpEnableEnhancedMonitoring:      (*API).enableEnhancedMonitoring,
 	kinesis.OpDisableEnhancedMonitoring:     (*API).disableEnhancedMonitoring,
+	kinesis.OpPutResourcePolicy:             (*API).putResourcePolicy,
+	kinesis.OpGetResourcePolicy:             (*API).getResourcePolicy,
+	kinesis.OpDeleteResourcePolicy:          (*API).deleteResourcePolicy,
 }
 
 // unimplemented is the answer to an operation Tributary knows the shape of
@@ -112,6 +117,15 @@ func (a *API) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Respons
 		return kinesis.ErrorResponse(req.ContentType, unimplemented(op))
 	}
 	scope := stream.Scope{Account: req.Account, Region: req.Region}
+	if req.Caller != nil {
+		// Policies decide before anything else, faults included, and name
+		// the scope to serve in: another account's, for a call across
+		// accounts that both sides allow.
+		var err error
+		if scope, err = a.authorize(ctx, op, req, in); err != nil {
+			return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
+		}
+	}
 	if a.faults != nil {
 		return a.handleWithFaults(ctx, op, req, scope, h, in)
 	}
@@ -169,7 +183,11 @@ func optStr(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	// Not &s: s would then be moved to the heap on every call, the empty
+	// ones included.
+	p := new(string)
+	*p = s
+	return p
 }
 
 func ref(name, arn *string) stream.StreamRef {

@@ -17,7 +17,7 @@ import (
 
 // newTestAPI returns an API over a fresh local engine with no delays, and
 // the engine so a test can break it.
-func newTestAPI(t *testing.T) (*API, *local.Engine) {
+func newTestAPI(t testing.TB) (*API, *local.Engine) {
 	t.Helper()
 	engine, err := local.Open(t.TempDir(), local.Options{})
 	if err != nil {
@@ -61,10 +61,7 @@ func ptr[T any](v T) *T { return &v }
 // unimplementedOps lists, with a body that passes validation, every
 // operation that has a shape but no implementation in package stream.
 var unimplementedOps = []struct{ op, body string }{
-	{kinesis.OpDeleteResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
 	{kinesis.OpDescribeAccountSettings, `{}`},
-	{kinesis.OpGetResourcePolicy, `{"ResourceARN":"` + testARN + `"}`},
-	{kinesis.OpPutResourcePolicy, `{"ResourceARN":"` + testARN + `","Policy":"{}"}`},
 	{kinesis.OpStartStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpStopStreamEncryption, `{"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}`},
 	{kinesis.OpUpdateAccountSettings, `{"MinimumThroughputBillingCommitment":{"Status":"DISABLED"}}`},

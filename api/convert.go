@@ -88,16 +88,21 @@ func eventOut(ev *stream.SubscribeToShardEvent) *kinesis.SubscribeToShardEvent {
 // recordsOut is the one conversion of records to the wire, for GetRecords
 // and SubscribeToShard alike. The list is never nil and neither is a
 // record's Data: AWS always sends both.
+//
+// A page holds up to 10,000 records: their timestamps, which the shape
+// points to, are one slice rather than an allocation each.
 func recordsOut(in []stream.Record) []kinesis.Record {
 	out := make([]kinesis.Record, 0, len(in))
-	for _, r := range in {
+	times := make([]kinesis.Timestamp, len(in))
+	for i, r := range in {
 		data := r.Data
 		if data == nil {
 			data = []byte{}
 		}
+		times[i] = kinesis.Timestamp{Time: r.ApproximateArrivalTimestamp}
 		out = append(out, kinesis.Record{
 			SequenceNumber:              r.SequenceNumber,
-			ApproximateArrivalTimestamp: kinesis.TimestampOf(r.ApproximateArrivalTimestamp),
+			ApproximateArrivalTimestamp: &times[i],
 			Data:                        data,
 			PartitionKey:                r.PartitionKey,
 			EncryptionType:              optStr(r.EncryptionType),

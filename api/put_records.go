@@ -30,14 +30,29 @@ func (a *API) putRecords(ctx context.Context, scope stream.Scope, raw kinesis.In
 		Records:           make([]kinesis.PutRecordsResultEntry, 0, len(r.Records)),
 		EncryptionType:    optStr(r.EncryptionType),
 	}
-	for _, e := range r.Records {
-		entry := kinesis.PutRecordsResultEntry{
-			SequenceNumber: optStr(e.SequenceNumber),
-			ShardID:        optStr(e.ShardID),
+	// The shape's members are pointers; they point into one slice of the
+	// entries' strings rather than a new string each, so that an answer
+	// of 500 entries costs a fixed number of allocations. Each entry adds
+	// at most two, so strs never grows past its capacity and moves: the
+	// pointers stay valid.
+	strs := make([]string, 0, 2*len(r.Records))
+	at := func(s string) *string {
+		if s == "" {
+			return nil
 		}
+		strs = append(strs, s)
+		return &strs[len(strs)-1]
+	}
+	for _, e := range r.Records {
+		var entry kinesis.PutRecordsResultEntry
 		if e.ErrorCode != 0 {
-			entry.ErrorCode = optStr(exceptionOf(e.ErrorCode))
-			entry.ErrorMessage = optStr(e.ErrorMessage)
+			// An entry that failed has neither sequence number nor shard,
+			// and its error's two strings take the stored entry's room.
+			entry.ErrorCode = at(exceptionOf(e.ErrorCode))
+			entry.ErrorMessage = at(e.ErrorMessage)
+		} else {
+			entry.SequenceNumber = at(e.SequenceNumber)
+			entry.ShardID = at(e.ShardID)
 		}
 		out.Records = append(out.Records, entry)
 	}

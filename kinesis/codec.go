@@ -110,10 +110,12 @@ func Decode(contentType string, body []byte, v any) *Error {
 
 // DecodeAs is Decode with the encoding given directly.
 func DecodeAs(enc Encoding, body []byte, v any) *Error {
-	// PutRecords in JSON dominates ingest; its plain form has a fast path
-	// that either decodes exactly what the generic path would or declines.
-	if p, ok := v.(*PutRecordsInput); ok && enc == EncodingJSON {
-		if decodePutRecordsJSON(body, p) {
+	// PutRecords dominates ingest; its plain form has a fast path in each
+	// encoding that either decodes exactly what the generic path would or
+	// declines.
+	if p, ok := v.(*PutRecordsInput); ok {
+		if enc == EncodingJSON && decodePutRecordsJSON(body, p) ||
+			enc == EncodingCBOR && decodePutRecordsCBOR(body, p) {
 			return nil
 		}
 		*p = PutRecordsInput{}
@@ -324,6 +326,18 @@ func EncodeAs(enc Encoding, v any) ([]byte, error) {
 			b, ok = appendGetRecordsCBOR(o)
 		} else {
 			b, ok = appendGetRecordsJSON(make([]byte, 0, getRecordsJSONSize(o)), o)
+		}
+		if ok {
+			return b, nil
+		}
+	}
+	if o, ok := v.(*PutRecordsOutput); ok && o != nil {
+		// The producer's hot path; see appendPutRecordsJSON.
+		var b []byte
+		if enc == EncodingCBOR {
+			b, ok = appendPutRecordsCBOR(o)
+		} else {
+			b, ok = appendPutRecordsJSON(make([]byte, 0, putRecordsJSONSize(o)), o)
 		}
 		if ok {
 			return b, nil

@@ -120,3 +120,127 @@ func appendGetRecordsCBOR(out *GetRecordsOutput) ([]byte, bool) {
 	}
 	return e.buf, true
 }
+
+// appendPutRecordsJSON is the JSON encoding of a PutRecords answer
+// without reflection: one entry per record of every ingest call, which
+// the generic encoder spent a fifth of the ingest path's CPU on (struct
+// tags read per field per entry). It writes exactly the generic encoder's
+// bytes (TestFastPutRecordsMatchesGeneric, FuzzFastPutRecords) and
+// declines, returning false, for a nil Records, which the generic encoder
+// writes as it writes any nil list.
+func appendPutRecordsJSON(dst []byte, out *PutRecordsOutput) ([]byte, bool) {
+	if out.Records == nil {
+		return dst, false
+	}
+	dst = append(dst, '{')
+	if out.FailedRecordCount != nil {
+		dst = append(dst, `"FailedRecordCount":`...)
+		dst = strconv.AppendInt(dst, int64(*out.FailedRecordCount), 10)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"Records":[`...)
+	for i := range out.Records {
+		r := &out.Records[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '{')
+		comma := false
+		for _, m := range [...]struct {
+			key string
+			v   *string
+		}{
+			{`"SequenceNumber":`, r.SequenceNumber},
+			{`"ShardId":`, r.ShardID},
+			{`"ErrorCode":`, r.ErrorCode},
+			{`"ErrorMessage":`, r.ErrorMessage},
+		} {
+			if m.v == nil {
+				continue
+			}
+			if comma {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, m.key...)
+			dst = appendJSONString(dst, *m.v)
+			comma = true
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if out.EncryptionType != nil {
+		dst = append(dst, `,"EncryptionType":`...)
+		dst = appendJSONString(dst, *out.EncryptionType)
+	}
+	return append(dst, '}'), true
+}
+
+// putRecordsJSONSize estimates the encoded size of out, so that the
+// buffer is allocated once.
+func putRecordsJSONSize(out *PutRecordsOutput) int {
+	n := 64
+	for i := range out.Records {
+		r := &out.Records[i]
+		n += 16
+		for _, v := range [...]*string{r.SequenceNumber, r.ShardID, r.ErrorCode, r.ErrorMessage} {
+			if v != nil {
+				n += 20 + len(*v)
+			}
+		}
+	}
+	return n
+}
+
+// appendPutRecordsCBOR is appendPutRecordsJSON for CBOR, driving the
+// generic encoder's own CBOR emitter member by member in its order, as
+// appendGetRecordsCBOR does.
+func appendPutRecordsCBOR(out *PutRecordsOutput) ([]byte, bool) {
+	if out.Records == nil {
+		return nil, false
+	}
+	e := &cborEmitter{buf: make([]byte, 0, putRecordsJSONSize(out))}
+	members := 1
+	if out.FailedRecordCount != nil {
+		members++
+	}
+	if out.EncryptionType != nil {
+		members++
+	}
+	e.beginObject(members)
+	if out.FailedRecordCount != nil {
+		e.key("FailedRecordCount")
+		e.integer(int64(*out.FailedRecordCount))
+	}
+	e.key("Records")
+	e.beginArray(len(out.Records))
+	for i := range out.Records {
+		r := &out.Records[i]
+		fields := [...]struct {
+			key string
+			v   *string
+		}{
+			{"SequenceNumber", r.SequenceNumber},
+			{"ShardId", r.ShardID},
+			{"ErrorCode", r.ErrorCode},
+			{"ErrorMessage", r.ErrorMessage},
+		}
+		n := 0
+		for _, f := range fields {
+			if f.v != nil {
+				n++
+			}
+		}
+		e.beginObject(n)
+		for _, f := range fields {
+			if f.v != nil {
+				e.key(f.key)
+				e.str(*f.v)
+			}
+		}
+	}
+	if out.EncryptionType != nil {
+		e.key("EncryptionType")
+		e.str(*out.EncryptionType)
+	}
+	return e.buf, true
+}

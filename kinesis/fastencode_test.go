@@ -83,3 +83,110 @@ func FuzzFastGetRecords(f *testing.F) {
 		}
 	})
 }
+
+func putRecordsCases() map[string]*PutRecordsOutput {
+	seq := "49590338271490256608559692538361571095921575989136588898"
+	many := &PutRecordsOutput{FailedRecordCount: ptr[int32](0), Records: make([]PutRecordsResultEntry, 500)}
+	for i := range many.Records {
+		many.Records[i] = PutRecordsResultEntry{SequenceNumber: ptr(seq), ShardID: ptr("shardId-000000000003")}
+	}
+	return map[string]*PutRecordsOutput{
+		"500 stored": many,
+		"mixed": {FailedRecordCount: ptr[int32](2), Records: []PutRecordsResultEntry{
+			{SequenceNumber: ptr(seq), ShardID: ptr("shardId-000000000000")},
+			{ErrorCode: ptr("ProvisionedThroughputExceededException"), ErrorMessage: ptr("Rate exceeded for shard shardId-000000000001 in stream s under account 000000000000.")},
+			{ErrorCode: ptr("InternalFailure"), ErrorMessage: ptr("Internal service failure.")},
+		}},
+		"no records":      {FailedRecordCount: ptr[int32](0), Records: []PutRecordsResultEntry{}},
+		"no count":        {Records: []PutRecordsResultEntry{{SequenceNumber: ptr("1")}}},
+		"empty entry":     {Records: []PutRecordsResultEntry{{}}},
+		"encryption type": {FailedRecordCount: ptr[int32](0), Records: []PutRecordsResultEntry{{SequenceNumber: ptr("1"), ShardID: ptr("s")}}, EncryptionType: ptr("KMS")},
+		"odd strings":     {Records: []PutRecordsResultEntry{{ErrorCode: ptr("\"\\\t<&>\u2028ü"), ErrorMessage: ptr("")}}},
+	}
+}
+
+// TestFastPutRecordsMatchesGeneric: the PutRecords fast paths write the
+// generic encoder's bytes, in JSON and CBOR, and decline a nil Records.
+func TestFastPutRecordsMatchesGeneric(t *testing.T) {
+	for name, out := range putRecordsCases() {
+		t.Run(name, func(t *testing.T) {
+			checkFastPutRecords(t, out)
+		})
+	}
+	if _, ok := appendPutRecordsJSON(nil, &PutRecordsOutput{}); ok {
+		t.Fatal("fast path took a nil Records")
+	}
+	if _, ok := appendPutRecordsCBOR(&PutRecordsOutput{}); ok {
+		t.Fatal("CBOR fast path took a nil Records")
+	}
+	// And EncodeAs takes it (the generic encoder would allocate per
+	// field; the fast path a buffer and no more).
+	out := putRecordsCases()["500 stored"]
+	if n := testing.AllocsPerRun(10, func() { EncodeAs(EncodingJSON, out) }); n > 1 {
+		t.Errorf("EncodeAs(JSON) of 500 entries: %v allocations, want 1", n)
+	}
+}
+
+func checkFastPutRecords(t *testing.T, out *PutRecordsOutput) {
+	t.Helper()
+	fast, ok := appendPutRecordsJSON(nil, out)
+	if !ok {
+		t.Fatal("fast path declined")
+	}
+	generic, err := encodeGeneric(EncodingJSON, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fast, generic) {
+		t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
+	}
+	fastCBOR, ok := appendPutRecordsCBOR(out)
+	if !ok {
+		t.Fatal("CBOR fast path declined")
+	}
+	genericCBOR, err := encodeGeneric(EncodingCBOR, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fastCBOR, genericCBOR) {
+		t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
+	}
+}
+
+// FuzzFastPutRecordsAnswer builds answers from fuzzed strings, each field
+// present or not, and checks the fast encoders write the generic ones'
+// bytes.
+func FuzzFastPutRecordsAnswer(f *testing.F) {
+	f.Add("49590338271490256608559692538361571095921575989136588898", "shardId-000000000000", "", "", int32(0), uint8(0b0011))
+	f.Add("", "", "InternalFailure", "\x00\"\\\u2028ü\xff", int32(-3), uint8(0b11111100))
+	f.Fuzz(func(t *testing.T, seq, shard, code, msg string, failed int32, present uint8) {
+		field := func(bit uint, s string) *string {
+			if present&(1<<bit) == 0 {
+				return nil
+			}
+			return &s
+		}
+		out := &PutRecordsOutput{Records: []PutRecordsResultEntry{
+			{SequenceNumber: field(0, seq), ShardID: field(1, shard), ErrorCode: field(2, code), ErrorMessage: field(3, msg)},
+			{SequenceNumber: field(4, msg), ShardID: field(5, code), ErrorCode: field(6, shard), ErrorMessage: field(7, seq)},
+		}}
+		if present&1 == 0 {
+			out.FailedRecordCount = &failed
+		}
+		if present&2 == 0 {
+			out.EncryptionType = &code
+		}
+		fast, _ := appendPutRecordsJSON(nil, out)
+		generic, err := encodeGeneric(EncodingJSON, out)
+		if err != nil {
+			return // nothing to compare with
+		}
+		if !bytes.Equal(fast, generic) {
+			t.Fatalf("fast:\n%q\ngeneric:\n%q", fast, generic)
+		}
+		fastCBOR, _ := appendPutRecordsCBOR(out)
+		if genericCBOR, err := encodeGeneric(EncodingCBOR, out); err == nil && !bytes.Equal(fastCBOR, genericCBOR) {
+			t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
+		}
+	})
+}

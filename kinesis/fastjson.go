@@ -69,28 +69,54 @@ func decodePutRecordsJSON(body []byte, in *PutRecordsInput) bool {
 }
 
 // records reads the Records array.
+//
+// A request carries up to 500 records, and allocating each one's data,
+// key and key pointer would cost over a thousand allocations a call. So
+// the records' data are decoded into one buffer (s.data), each record's a
+// slice of it capped at its length, so that an append to one never runs
+// into the next; and the partition keys are gathered into one string,
+// each key a substring of it, with their pointers into one slice. What
+// one record keeps alive is its request's data, no more than the request
+// carried.
 func (s *fastScanner) records(in *PutRecordsInput) bool {
 	if !s.consume('[') {
 		return false
 	}
 	in.Records = make([]PutRecordsRequestEntry, 0, 16)
+	// The rest of the body, decoded, bounds the data of every record.
+	s.data = make([]byte, 0, base64.StdEncoding.DecodedLen(len(s.b)-s.i))
+	s.keys = s.keys[:0]
+	s.keyEnds = s.keyEnds[:0]
+	s.keyOf = s.keyOf[:0]
 	for first := true; ; first = false {
 		if s.consume(']') {
-			return true
+			break
 		}
 		if !first && !s.consume(',') {
 			return false
 		}
 		var e PutRecordsRequestEntry
-		if !s.entry(&e) {
+		if !s.entry(&e, len(in.Records)) {
 			return false
 		}
 		in.Records = append(in.Records, e)
 	}
+	if len(s.keyEnds) > 0 {
+		text := string(s.keys)
+		strs := make([]string, len(s.keyEnds))
+		start := 0
+		for k, end := range s.keyEnds {
+			strs[k] = text[start:end]
+			start = end
+			in.Records[s.keyOf[k]].PartitionKey = &strs[k]
+		}
+	}
+	return true
 }
 
-// entry reads one record object.
-func (s *fastScanner) entry(e *PutRecordsRequestEntry) bool {
+// entry reads the record object of index index. Its partition key is
+// set by records, once they are all read.
+func (s *fastScanner) entry(e *PutRecordsRequestEntry, index int) bool {
 	if !s.consume('{') {
 		return false
 	}
@@ -121,19 +147,24 @@ func (s *fastScanner) entry(e *PutRecordsRequestEntry) bool {
 			if len(v)%4 != 0 {
 				return false
 			}
-			data := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
-			n, err := base64.StdEncoding.Strict().Decode(data, v)
+			at, size := len(s.data), base64.StdEncoding.DecodedLen(len(v))
+			if at+size > cap(s.data) {
+				return false // cannot happen: the body bounds the data
+			}
+			n, err := base64.StdEncoding.Strict().Decode(s.data[at:at+size], v)
 			if err != nil {
 				return false
 			}
-			e.Data = data[:n]
+			e.Data = s.data[at : at+n : at+n]
+			s.data = s.data[:at+n]
 		case "PartitionKey":
 			if seen[1] {
 				return false
 			}
 			seen[1] = true
-			str := string(v)
-			e.PartitionKey = &str
+			s.keys = append(s.keys, v...)
+			s.keyEnds = append(s.keyEnds, len(s.keys))
+			s.keyOf = append(s.keyOf, index)
 		case "ExplicitHashKey":
 			if seen[2] {
 				return false
@@ -151,6 +182,12 @@ func (s *fastScanner) entry(e *PutRecordsRequestEntry) bool {
 type fastScanner struct {
 	b []byte
 	i int
+
+	// Records' data and partition keys, as records gathers them.
+	data    []byte
+	keys    []byte // the keys, one after another
+	keyEnds []int  // where each key ends in keys
+	keyOf   []int  // the record each key belongs to
 }
 
 func (s *fastScanner) skipSpace() {

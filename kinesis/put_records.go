@@ -47,27 +47,39 @@ func (in *PutRecordsInput) Validate() *Error {
 	if in.Records == nil {
 		v.null("records")
 	} else {
-		items := make([]string, len(in.Records))
-		for i := range items {
-			// The service prints each entry with Java's default
-			// toString; the hash part is not reproducible.
-			items[i] = putRecordsEntryClass + "@2"
-		}
-		val := quoted("[" + strings.Join(items, ", ") + "]")
-		if len(in.Records) < minRecords {
-			v.fail(val, "records", "Member must have length greater than or equal to "+strconv.Itoa(minRecords))
-		}
-		if len(in.Records) > maxRecords {
-			v.fail(val, "records", "Member must have length less than or equal to "+strconv.Itoa(maxRecords))
+		if n := len(in.Records); n < minRecords || n > maxRecords {
+			items := make([]string, n)
+			for i := range items {
+				// The service prints each entry with Java's default
+				// toString; the hash part is not reproducible.
+				items[i] = putRecordsEntryClass + "@2"
+			}
+			val := quoted("[" + strings.Join(items, ", ") + "]")
+			if n < minRecords {
+				v.fail(val, "records", "Member must have length greater than or equal to "+strconv.Itoa(minRecords))
+			} else {
+				v.fail(val, "records", "Member must have length less than or equal to "+strconv.Itoa(maxRecords))
+			}
 		}
 		for i := range in.Records {
 			r := &in.Records[i]
-			path := "records." + strconv.Itoa(i+1) + ".member."
-			v.checkData(path+"data", r.Data, true)
-			v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
-			v.checkString(path+"partitionKey", r.PartitionKey, partitionKeyRequired, &shapePartitionKey)
+			// Nearly every entry passes: it is checked first against no
+			// path, which costs no allocation, and its path (a few) is
+			// built only for an entry with something to report.
+			var probe validator
+			probe.checkPutRecordsEntry("", r)
+			if len(probe.msgs) > 0 {
+				v.checkPutRecordsEntry("records."+strconv.Itoa(i+1)+".member.", r)
+			}
 		}
 	}
 	v.checkStream(in.StreamARN, in.StreamID, in.StreamName)
 	return v.err()
+}
+
+// checkPutRecordsEntry checks one entry, its members' paths under path.
+func (v *validator) checkPutRecordsEntry(path string, r *PutRecordsRequestEntry) {
+	v.checkData(path+"data", r.Data, true)
+	v.checkString(path+"explicitHashKey", r.ExplicitHashKey, false, &shapeHashKey)
+	v.checkString(path+"partitionKey", r.PartitionKey, partitionKeyRequired, &shapePartitionKey)
 }

@@ -41,6 +41,11 @@ type Request struct {
 	Region    string
 	Account   string
 	RequestID string
+	// SourceIP is the client's address (no port), and SecureTransport
+	// whether the request came over TLS: the aws:SourceIp and
+	// aws:SecureTransport condition keys of policies.
+	SourceIP        string
+	SecureTransport bool
 	// Caller is who signed the request, as the front end verified it;
 	// nil when signatures are not verified (serve --auth off), where
 	// every request acts as the configured account's root and is not

@@ -13,6 +13,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/tributary-io/tributary/kinesis"
+	"github.com/tributary-io/tributary/policy"
 )
 
 // A credentials file (serve --credentials) lists the access keys the
@@ -156,9 +157,11 @@ func checkCredential(c Credential) error {
 	case c.Name != "" && !isIAMName(c.Name):
 		return fmt.Errorf("name %q must be 1 to 64 letters, digits or +=,.@_-, as an IAM user name", c.Name)
 	case c.Policy != "":
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(c.Policy), &doc); err != nil {
-			return fmt.Errorf("policy must be a JSON policy document (an object): %w", err)
+		// Refused here rather than skipped when calls are authorised:
+		// a statement the evaluator did not understand could have been
+		// a Deny.
+		if err := policy.Validate([]byte(c.Policy), policy.Identity); err != nil {
+			return fmt.Errorf("policy: %w", err)
 		}
 	}
 	return nil

@@ -20,7 +20,7 @@ access_key_id = "AKIAALICE000000001"
 secret_access_key = "s1"
 account_id = "111111111111"
 name = "alice"
-policy = '{"Version":"2012-10-17","Statement":[]}'
+policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}'
 
 [[credentials]]
 access_key_id = "AKIABOB00000000002"
@@ -46,7 +46,13 @@ account_id = "222222222222"
 		{"key id with a slash", `{"credentials":[{"access_key_id":"AK/ID","secret_access_key":"s","account_id":"123456789012"}]}`, true,
 			`credential 1 (access_key_id "AK/ID"): access_key_id must be 1 to 128 letters and digits`},
 		{"policy not JSON", `{"credentials":[{"access_key_id":"AKID","secret_access_key":"s","account_id":"123456789012","policy":"allow all"}]}`, true,
-			`credential 1 (access_key_id "AKID"): policy must be a JSON policy document (an object)`},
+			`credential 1 (access_key_id "AKID"): policy: Policy document is not a JSON object`},
+		{"policy naming a principal", `{"credentials":[{"access_key_id":"AKID","secret_access_key":"s","account_id":"123456789012",` +
+			`"policy":"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kinesis:*\",\"Resource\":\"*\"}}"}]}`, true,
+			`credential 1 (access_key_id "AKID"): policy: `},
+		{"policy with an unknown condition key", `{"credentials":[{"access_key_id":"AKID","secret_access_key":"s","account_id":"123456789012",` +
+			`"policy":"{\"Statement\":{\"Effect\":\"Deny\",\"Action\":\"kinesis:*\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"kinesis:Nope\":\"x\"}}}}"}]}`, true,
+			`credential 1 (access_key_id "AKID"): policy: `},
 		{"bad name", `{"credentials":[{"access_key_id":"AKID","secret_access_key":"s","account_id":"123456789012","name":"a b"}]}`, true,
 			`credential 1 (access_key_id "AKID"): name "a b" must be 1 to 64 letters`},
 		{"unknown toml key", "[[credentials]]\naccess_key_id = \"AKID\"\nsecret = \"s\"\n", false,

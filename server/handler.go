@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -181,6 +182,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		Body:        body,
 		Account:     s.cfg.Account,
 		RequestID:   x.id,
+		// For the aws:SourceIp and aws:SecureTransport policy conditions.
+		SourceIP:        remoteHost(x.r.RemoteAddr),
+		SecureTransport: x.r.TLS != nil,
 	}
 	if authErr == nil {
 		req.Region = sig.Region
@@ -601,4 +605,12 @@ func (x *exchange) writeStream(resp *kinesis.Response) {
 		}
 		return nil
 	})
+}
+
+// remoteHost is the address part of a RemoteAddr ("host:port").
+func remoteHost(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }

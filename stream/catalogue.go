@@ -78,6 +78,11 @@ type streamRecord struct {
 	// ShardLevelMetrics are the shard-level metrics EnableEnhancedMonitoring
 	// turned on, by AWS's names in shardMetricNames' order (monitoring.go).
 	ShardLevelMetrics []string `json:"shardLevelMetrics,omitempty"`
+	// Policy is the stream's resource policy document as PutResourcePolicy
+	// stored it (package api validated it); empty when it has none. It
+	// lives in the entry so that deleting the stream deletes it, and a
+	// stream re-created under the same name starts with none.
+	Policy string `json:"policy,omitempty"`
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is

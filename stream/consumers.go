@@ -88,6 +88,9 @@ type consumerRecord struct {
 	DeletingAt time.Time         `json:"deletingAt,omitzero"`
 	GoneAt     time.Time         `json:"goneAt,omitzero"`
 	Tags       map[string]string `json:"tags,omitempty"`
+	// Policy is the consumer's resource policy, empty for none; see
+	// streamRecord.Policy.
+	Policy string `json:"policy,omitempty"`
 }
 
 func (c *consumerRecord) status(now time.Time) (ConsumerStatus, bool) {

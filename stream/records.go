@@ -74,10 +74,15 @@ func storedRecord(partitionKey string, data []byte) storage.Record {
 // (MillisBehindLatest: 0 when it is the newest).
 func readRecords(seq shardSeq, res storage.ReadResult) (recs []Record, bytes int, behind int64) {
 	recs = make([]Record, len(res.Records))
+	nums := newSeqNumbers(len(res.Records))
+	for _, r := range res.Records {
+		nums.add(seq, r.Position, r.ArrivalTime)
+	}
+	seqs := nums.strings()
 	for i, r := range res.Records {
 		bytes += recordSize(r.Key, r.Data)
 		recs[i] = Record{
-			SequenceNumber:              seq.number(r.Position, r.ArrivalTime),
+			SequenceNumber:              seqs[i],
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
 			PartitionKey:                r.Key,
@@ -309,6 +314,10 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	for _, index := range throttledShards {
 		s.throttle.writeRequestThrottled(scope, rec, index)
 	}
+	// numbered are the entries stored, in the order their sequence
+	// numbers were added to nums.
+	nums := newSeqNumbers(len(pending))
+	numbered := make([]int, 0, len(pending))
 	for len(pending) > 0 {
 		// Group the pending entries by shard, keeping request order.
 		var order []uint32
@@ -384,15 +393,17 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 			}
 			seq, id := rec.shardSeq(index), shardID(index)
 			for j, i := range idx {
+				// The sequence numbers are written all at once at the end
+				// (seqNumbers).
 				if at := results[k].at; at != nil && at[j] != index {
 					// Stored before, in an ancestor (dedup.go).
-					out.Records[i] = PutRecordsResult{ShardID: shardID(at[j]), SequenceNumber: rec.shardSeq(at[j]).number(app[j].Position, app[j].ArrivalTime)}
-					continue
+					out.Records[i] = PutRecordsResult{ShardID: shardID(at[j])}
+					nums.add(rec.shardSeq(at[j]), app[j].Position, app[j].ArrivalTime)
+				} else {
+					out.Records[i] = PutRecordsResult{ShardID: id}
+					nums.add(seq, app[j].Position, app[j].ArrivalTime)
 				}
-				out.Records[i] = PutRecordsResult{
-					ShardID:        id,
-					SequenceNumber: seq.number(app[j].Position, app[j].ArrivalTime),
-				}
+				numbered = append(numbered, i)
 			}
 		}
 		if len(pending) > 0 {
@@ -408,6 +419,9 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 				}
 			}
 		}
+	}
+	for k, seq := range nums.strings() {
+		out.Records[numbered[k]].SequenceNumber = seq
 	}
 	return out, nil
 }

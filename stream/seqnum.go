@@ -84,6 +84,11 @@ type shardSeq struct {
 // arrivalMillis. Positions are below 2^63 for every engine: a log would
 // need 9.2e18 records to reach it.
 func (s shardSeq) number(position uint64, arrivalMillis int64) string {
+	return s.words(position, arrivalMillis).String()
+}
+
+// words is number before it is written in decimal.
+func (s shardSeq) words(position uint64, arrivalMillis int64) words192 {
 	var w words192
 	w.put(184, 4, seqV2)
 	w.put(148, 36, uint64(s.epoch))
@@ -93,7 +98,45 @@ func (s shardSeq) number(position uint64, arrivalMillis int64) string {
 	w.put(36, 36, uint64(max(arrivalMillis, 0)/1000))
 	w.put(4, 32, uint64(s.shard))
 	w.put(0, 4, seqV2)
-	return w.String()
+	return w
+}
+
+// seqNumbers writes a batch of sequence numbers (a PutRecords answer, a
+// page of records) into one string and hands out substrings of it: a
+// fixed four allocations for the batch instead of one a number, on the
+// paths that make hundreds of them per call. The substrings keep the
+// batch's string alive, which is only ever the life of one answer.
+type seqNumbers struct {
+	buf  []byte
+	ends []int
+}
+
+// newSeqNumbers makes room for n numbers.
+func newSeqNumbers(n int) *seqNumbers {
+	return &seqNumbers{buf: make([]byte, 0, n*maxSeqDigits), ends: make([]int, 0, n)}
+}
+
+// maxSeqDigits is the length of the longest sequence number, 2^192 - 1.
+const maxSeqDigits = 58
+
+// add writes the number of s's record at position, arrived at
+// arrivalMillis, as the next of the batch.
+func (b *seqNumbers) add(s shardSeq, position uint64, arrivalMillis int64) {
+	w := s.words(position, arrivalMillis)
+	b.buf = w.appendDecimal(b.buf)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// strings returns the numbers added, in order.
+func (b *seqNumbers) strings() []string {
+	text := string(b.buf)
+	out := make([]string, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		out[i] = text[start:end]
+		start = end
+	}
+	return out
 }
 
 // matches reports whether p is a number of the shard s describes.
@@ -238,11 +281,17 @@ func (w words192) add(o words192) words192 {
 }
 
 func (w words192) String() string {
+	var buf [maxSeqDigits]byte
+	return string(w.appendDecimal(buf[:0]))
+}
+
+// appendDecimal appends w in decimal to dst.
+func (w words192) appendDecimal(dst []byte) []byte {
 	if w.isZero() {
-		return "0"
+		return append(dst, '0')
 	}
 	const chunk = 1e19
-	var buf [58]byte // 2^192 has 58 digits
+	var buf [maxSeqDigits]byte // 2^192 has 58 digits
 	pos := len(buf)
 	for !w.isZero() {
 		var r uint64
@@ -258,7 +307,7 @@ func (w words192) String() string {
 			r /= 10
 		}
 	}
-	return string(buf[pos:])
+	return append(dst, buf[pos:]...)
 }
 
 // parseWords192 parses a decimal number below 2^192.

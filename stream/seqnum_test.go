@@ -193,3 +193,41 @@ func BenchmarkSeqNumParse(b *testing.B) {
 		}
 	}
 }
+
+// TestSeqNumbersBatch: a batch writes each number as number does, in
+// order, with a fixed number of allocations however many it holds.
+func TestSeqNumbersBatch(t *testing.T) {
+	type in struct {
+		s        shardSeq
+		position uint64
+		arrival  int64
+	}
+	var ins []in
+	for i := range 500 {
+		ins = append(ins, in{shardSeq{epoch: 1764000000 + int64(i%3), tag: byte(i % 256), shard: uint32(i % 7)}, uint64(i) * 977, 1764000001999 + int64(i)})
+	}
+	ins = append(ins, in{shardSeq{epoch: maxEpoch - 1, tag: 0xff, shard: math.MaxInt32}, math.MaxInt64, (maxEpoch - 1) * 1000}, in{})
+	b := newSeqNumbers(len(ins))
+	for _, x := range ins {
+		b.add(x.s, x.position, x.arrival)
+	}
+	got := b.strings()
+	if len(got) != len(ins) {
+		t.Fatalf("%d numbers, want %d", len(got), len(ins))
+	}
+	for i, x := range ins {
+		if want := x.s.number(x.position, x.arrival); got[i] != want {
+			t.Errorf("number %d: %q, want %q", i, got[i], want)
+		}
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		b := newSeqNumbers(len(ins))
+		for _, x := range ins {
+			b.add(x.s, x.position, x.arrival)
+		}
+		b.strings()
+	})
+	if allocs > 4 {
+		t.Errorf("%v allocations for %d numbers, want at most 4", allocs, len(ins))
+	}
+}

@@ -25,10 +25,14 @@ const module = "github.com/tributary-io/tributary/"
 // producer and consumer libraries can use them without a server.
 var allowed = map[string][]string{
 	"cmd/tributary": {"*"},
-	"server":        {"kinesis", "faults", "internal/*"},
-	"api":           {"kinesis", "faults", "stream"},
-	"faults":        {"kinesis"},
-	"kinesis":       {},
+	// server validates the identity policies of its credentials file.
+	"server":  {"kinesis", "faults", "policy", "internal/*"},
+	"api":     {"kinesis", "faults", "policy", "stream"},
+	"faults":  {"kinesis"},
+	"kinesis": {},
+	// policy parses and evaluates IAM policy documents; standalone, so
+	// the credentials loader (server, cmd) can validate identity policies.
+	"policy": {},
 	// stream reads the KPL format to store an aggregate sent again once
 	// (stream/dedup.go); kpl is standalone and shared with the clients.
 	"stream": {"storage", "kpl", "internal/*"},

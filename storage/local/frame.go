@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/tributary-io/tributary/storage"
 )
@@ -168,6 +169,11 @@ func decodeFrameHeader(b []byte) (frameHeader, error) {
 
 // decodeFrame checks and decodes a whole frame, calling fn for every record
 // at or after position from until fn returns false. Data slices alias frame.
+//
+// The records' keys are strings, and a page of GetRecords is thousands of
+// records: rather than a string each, the keys of the frame are copied
+// into one string (sized by a first walk over the lengths), each record's
+// key a substring of it.
 func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) (frameHeader, error) {
 	h, err := decodeFrameHeader(frame)
 	if err != nil {
@@ -180,38 +186,60 @@ func decodeFrame(frame []byte, from uint64, fn func(storage.StoredRecord) bool) 
 		return h, fmt.Errorf("%w: checksum mismatch", errBadFrame)
 	}
 	body := frame[frameHeaderSize:]
+	keyBytes := 0
+	if err := walkFrame(h, body, func(pos uint64, key, _ []byte) bool {
+		if pos >= from {
+			keyBytes += len(key)
+		}
+		return true
+	}); err != nil {
+		return h, err
+	}
+	// Grown once to its final size, keys never moves; a string taken of
+	// it keeps its bytes, which a Builder never changes once written.
+	var keys strings.Builder
+	keys.Grow(keyBytes)
+	err = walkFrame(h, body, func(pos uint64, key, data []byte) bool {
+		if pos < from {
+			return true
+		}
+		keys.Write(key)
+		all := keys.String()
+		return fn(storage.StoredRecord{
+			Record:      storage.Record{Key: all[len(all)-len(key):], Data: data},
+			Position:    pos,
+			ArrivalTime: h.arrival,
+		})
+	})
+	return h, err
+}
+
+// walkFrame walks the records of a frame's body whose header is h,
+// calling fn with each one's position, key and data (capped slices of
+// body) until fn returns false; it checks the lengths as it goes, and that
+// nothing trails the last record.
+func walkFrame(h frameHeader, body []byte, fn func(pos uint64, key, data []byte) bool) error {
 	for i := uint32(0); i < h.count; i++ {
 		var lens [3]uint64 // key, spare, data
 		for j := range lens {
 			v, n := binary.Uvarint(body)
 			if n <= 0 || v > uint64(len(body)) {
-				return h, fmt.Errorf("%w: record %d: bad length", errBadFrame, i)
+				return fmt.Errorf("%w: record %d: bad length", errBadFrame, i)
 			}
 			lens[j] = v
 			body = body[n:]
 		}
 		total := lens[0] + lens[1] + lens[2]
 		if total > uint64(len(body)) {
-			return h, fmt.Errorf("%w: record %d overruns the frame", errBadFrame, i)
+			return fmt.Errorf("%w: record %d overruns the frame", errBadFrame, i)
 		}
-		pos := h.firstPos + uint64(i)
-		if pos >= from {
-			rec := storage.StoredRecord{
-				Record: storage.Record{
-					Key:  string(body[:lens[0]]),
-					Data: body[lens[0]+lens[1] : total : total],
-				},
-				Position:    pos,
-				ArrivalTime: h.arrival,
-			}
-			if !fn(rec) {
-				return h, nil
-			}
+		if !fn(h.firstPos+uint64(i), body[:lens[0]], body[lens[0]+lens[1]:total:total]) {
+			return nil
 		}
 		body = body[total:]
 	}
 	if len(body) != 0 {
-		return h, fmt.Errorf("%w: %d trailing bytes", errBadFrame, len(body))
+		return fmt.Errorf("%w: %d trailing bytes", errBadFrame, len(body))
 	}
-	return h, nil
+	return nil
 }
