@@ -108,6 +108,12 @@ func (a *API) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Respons
 	if err := kinesis.DecodeRequest(req, in); err != nil {
 		return kinesis.ErrorResponse(req.ContentType, err)
 	}
+	if err := refuseRegionless(req); err != nil {
+		return kinesis.ErrorResponse(req.ContentType, err)
+	}
+	if err := checkResourceAccount(op, req, in); err != nil {
+		return kinesis.ErrorResponse(req.ContentType, err)
+	}
 	h, ok := handlers[op]
 	if !ok {
 		return kinesis.ErrorResponse(req.ContentType, unimplemented(op))

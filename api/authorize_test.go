@@ -170,10 +170,11 @@ func TestCrossAccountServedInTheResourceAccount(t *testing.T) {
 		t.Fatalf("owner's GetRecords: %s", r.Body)
 	}
 	// Without a caller, policies are not consulted and another account's
-	// stream stays out of reach.
+	// stream stays out of reach (access.go's checkResourceAccount).
 	r = a.Handle(context.Background(), &kinesis.Request{Target: kinesis.TargetPrefix + kinesis.OpPutRecord, ContentType: kinesis.ContentTypeJSON,
 		Body: []byte(`{"StreamARN":"` + testARN + `","PartitionKey":"k","Data":"Ym9i"}`), Region: "us-east-1", Account: other})
-	wantResponse(t, r, 400, `{"__type":"ResourceNotFoundException","message":"Stream s under account 000000000000 not found."}`)
+	wantResponse(t, r, 400, denied(policy.RootARN(other), "kinesis:PutRecord", testARN,
+		" because no resource-based policy allows the kinesis:PutRecord action"))
 	// Another region's ARN is not served here, whatever the policies.
 	euARN := strings.Replace(testARN, "us-east-1", "eu-west-1", 1)
 	putPolicy(t, a, testARN, `{"Statement":{"Effect":"Allow","Principal":"*","Action":"kinesis:*","Resource":"*"}}`)

@@ -41,6 +41,9 @@ type Options struct {
 	Workload string
 	JSONPath string // where to write the JSON result; "-" is stdout, "" none
 	PID      int    // server process whose RSS is reported; 0 for none
+	// AdminToken is the bearer token of Tributary's admin API (serve
+	// --admin-token), which the soak reads the server's stats with.
+	AdminToken string
 	// CPUProfile, when set, is where a CPU profile of the whole run (the
 	// bench process: its load, the SDK, and the producer library of the
 	// producer workload) is written.

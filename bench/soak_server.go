@@ -129,6 +129,9 @@ func (w *serverWatch) stats(ctx context.Context) (*serverStats, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w.s.opts.AdminToken != "" {
+		req.Header.Set("Authorization", "Bearer "+w.s.opts.AdminToken)
+	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", w.statsURL, err)
@@ -139,7 +142,7 @@ func (w *serverWatch) stats(ctx context.Context) (*serverStats, error) {
 		return nil, fmt.Errorf("GET %s: %w", w.statsURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s (for Tributary, start it with --admin)", w.statsURL, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s (for Tributary, start it with --admin, and give bench its --admin-token)", w.statsURL, resp.Status)
 	}
 	var st serverStats
 	if err := json.Unmarshal(body, &st); err != nil {

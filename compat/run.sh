@@ -10,6 +10,13 @@
 #   - boto3, where Python has it: put/get round trip and a ListStreams paginator.
 # Finally stops the server with SIGTERM and checks it exits 0 and logs "stopped".
 #
+# All of it runs twice: first against `serve` as it starts by default
+# (--auth off: signatures not checked), then against a server started with
+# --auth sigv4 and a credentials file holding the key the clients sign
+# with (test/test), whose check names start with "sigv4: "; that pass also
+# checks that each client signing with a wrong secret is refused with
+# InvalidSignatureException and AWS's message.
+#
 # Output: one "ok - <name>" / "not ok - <name>: <why>" line per check, then
 # "compat: N passed, M failed"; exits 1 if any check failed.
 #
@@ -25,8 +32,11 @@ in_ci=false
 
 passed=0
 failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1: $(tr '\n' ' ' <<<"$2" | sed 's/  */ /g; s/^ //; s/ $//')"; }
+# pass is the prefix of the check names of the current pass: "" for the
+# first (--auth off), "sigv4: " for the second.
+pass=""
+ok() { passed=$((passed + 1)); echo "ok - $pass$1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $pass$1: $(tr '\n' ' ' <<<"$2" | sed 's/  */ /g; s/^ //; s/ $//')"; }
 note() { echo "# $*"; }
 loud() {
 	echo "################################################################"
@@ -161,30 +171,37 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 	done
 	return 1
 }
-port=$(free_port)
-endpoint="http://127.0.0.1:$port"
-server_log="$work/server.log"
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" \
-	--create-delay 0 --delete-delay 0 --log-format json >"$server_log" 2>&1 &
-server_pid=$!
+# start_server NAME ARGS...: starts `serve` with its data in $work/NAME and
+# ARGS, sets port, endpoint, server_log and server_pid, and waits until it
+# is ready; a server that does not come up ends the run.
+start_server() {
+	local name=$1
+	shift
+	port=$(free_port)
+	endpoint="http://127.0.0.1:$port"
+	server_log="$work/$name.log"
+	"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" \
+		--create-delay 0 --delete-delay 0 --log-format json "$@" >"$server_log" 2>&1 &
+	server_pid=$!
 
-up=false
-for _ in $(seq 1 100); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-	# Ready, not merely listening: the port opens before the storage
-	# has recovered, and until then Kinesis calls are answered 503.
-	if "$bin" health --endpoint "$endpoint" --timeout 1s >/dev/null 2>&1; then
-		up=true
-		break
+	local up=false
+	for _ in $(seq 1 100); do
+		if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+		# Ready, not merely listening: the port opens before the storage
+		# has recovered, and until then Kinesis calls are answered 503.
+		if "$bin" health --endpoint "$endpoint" --timeout 1s >/dev/null 2>&1; then
+			up=true
+			break
+		fi
+		sleep 0.1
+	done
+	if $up; then
+		ok "server is ready on 127.0.0.1:$port"
+	else
+		not_ok "server is ready on 127.0.0.1:$port" "not listening after 10s; log: $(tail -n 5 "$server_log")"
+		summary
 	fi
-	sleep 0.1
-done
-if $up; then
-	ok "server is ready on 127.0.0.1:$port"
-else
-	not_ok "server is ready on 127.0.0.1:$port" "not listening after 10s; log: $(tail -n 5 "$server_log")"
-	summary
-fi
+}
 
 # stop_server: SIGTERM, expect exit status 0 and a "stopped" log record.
 stop_server() {
@@ -403,11 +420,6 @@ cli_checks() {
 	if $gone; then ok "$name"; else not_ok "$name" "$last"; fi
 }
 
-if have aws; then
-	cli_checks
-else
-	missing_tool aws "the AWS CLI walkthrough (seed 003)"
-fi
 
 # ---------------------------------------------------------------- JavaScript SDK v3 (seed 002)
 run_counted() {
@@ -418,8 +430,8 @@ run_counted() {
 	shift
 	while IFS= read -r line; do
 		case "$line" in
-		"ok - "*) passed=$((passed + 1)); echo "$line" ;;
-		"not ok - "*) failed=$((failed + 1)); echo "$line" ;;
+		"ok - "*) passed=$((passed + 1)); echo "ok - $pass${line#ok - }" ;;
+		"not ok - "*) failed=$((failed + 1)); echo "not ok - $pass${line#not ok - }" ;;
 		"__rc="*) rc=${line#__rc=} ;;
 		"#"*) echo "$line" ;;
 		*) echo "# $line" ;;
@@ -471,23 +483,103 @@ js_checks() {
 	fi
 }
 
-if ! have node; then
-	missing_tool node "the JavaScript SDK checks (seed 002)"
-elif ! have npm; then
-	missing_tool npm "the JavaScript SDK checks (seed 002)"
-else
-	js_checks
-fi
+# ---------------------------------------------------------------- wrong secret
+# wrong_secret_checks: with --auth sigv4, each client signing with the
+# right key id but a wrong secret is refused with InvalidSignatureException
+# and AWS's message, and the CLI exits non-zero.
+mismatch_text="The request signature we calculated does not match the signature you provided"
+wrong_secret_checks() {
+	local out rc name
+	if have aws; then
+		name="cli: a wrong secret is refused"
+		rc=0
+		out=$(AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=wrong AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 \
+			AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+			with_timeout 60 aws --endpoint-url "$endpoint" kinesis list-streams 2>&1) || rc=$?
+		if ((rc != 0)) && grep -q InvalidSignatureException <<<"$out" && grep -q "$mismatch_text" <<<"$out"; then
+			ok "$name"
+		else
+			not_ok "$name" "exit status $rc: $out"
+		fi
+	fi
+	if have node && [[ -d "$compat_dir/node_modules/@aws-sdk/client-kinesis" ]]; then
+		name="js: a wrong secret is refused"
+		rc=0
+		out=$(cd "$compat_dir" && with_timeout 60 node --input-type=module -e '
+import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
+const c = new KinesisClient({ endpoint: process.argv[1], region: "us-east-1", maxAttempts: 1,
+  credentials: { accessKeyId: "test", secretAccessKey: "wrong" } });
+try { await c.send(new ListStreamsCommand({})); console.log("served"); process.exit(1); }
+catch (e) { console.log(`${e.name} ${e.$metadata?.httpStatusCode}: ${e.message}`); process.exit(3); }' "$endpoint" 2>&1) || rc=$?
+		if ((rc == 3)) && grep -q "^InvalidSignatureException 400: $mismatch_text" <<<"$out"; then
+			ok "$name"
+		else
+			not_ok "$name" "exit status $rc: $out"
+		fi
+	fi
+	if have python3 && python3 -c 'import boto3' 2>/dev/null; then
+		name="boto3: a wrong secret is refused"
+		rc=0
+		out=$(cd "$compat_dir" && with_timeout 60 python3 -c '
+import sys, boto3, botocore.exceptions
+from botocore.config import Config
+c = boto3.client("kinesis", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="wrong", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+try:
+    c.list_streams()
+    print("served"); sys.exit(1)
+except botocore.exceptions.ClientError as e:
+    print(e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"]); sys.exit(3)
+' "$endpoint" 2>&1) || rc=$?
+		if ((rc == 3)) && grep -q "^InvalidSignatureException 400 $mismatch_text" <<<"$out"; then
+			ok "$name"
+		else
+			not_ok "$name" "exit status $rc: $out"
+		fi
+	fi
+}
 
-# ---------------------------------------------------------------- boto3
-if have python3 && python3 -c 'import boto3' 2>/dev/null; then
-	note "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
-	run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$endpoint"
-	run_counted "boto3: boto3_subscribe.py" with_timeout 120 python3 "$compat_dir/boto3_subscribe.py" "$endpoint"
-else
-	loud "boto3 is not importable by python3: SKIPPING the boto3 checks (not a failure, even in CI)"
-fi
+# ---------------------------------------------------------------- the passes
+# client_checks: every client's checks against the server at $endpoint.
+client_checks() {
+	if have aws; then
+		cli_checks
+	else
+		missing_tool aws "the AWS CLI walkthrough (seed 003)"
+	fi
 
-# ---------------------------------------------------------------- shutdown
+	if ! have node; then
+		missing_tool node "the JavaScript SDK checks (seed 002)"
+	elif ! have npm; then
+		missing_tool npm "the JavaScript SDK checks (seed 002)"
+	else
+		js_checks
+	fi
+
+	if have python3 && python3 -c 'import boto3' 2>/dev/null; then
+		note "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
+		run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$endpoint"
+		run_counted "boto3: boto3_subscribe.py" with_timeout 120 python3 "$compat_dir/boto3_subscribe.py" "$endpoint"
+	else
+		loud "boto3 is not importable by python3: SKIPPING the boto3 checks (not a failure, even in CI)"
+	fi
+}
+
+note "pass 1: --auth off"
+start_server data
+client_checks
+stop_server
+
+pass="sigv4: "
+note "pass 2: --auth sigv4, with the clients' key in the credentials file"
+cat >"$work/credentials.toml" <<'TOML'
+[[credentials]]
+access_key_id = "test"
+secret_access_key = "test"
+account_id = "000000000000"
+TOML
+start_server data-sigv4 --auth sigv4 --credentials "$work/credentials.toml"
+client_checks
+wrong_secret_checks
 stop_server
 summary

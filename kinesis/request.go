@@ -33,8 +33,11 @@ type Request struct {
 	// ContentType is the Content-Type header as sent.
 	ContentType string
 	Body        []byte
-	// Region comes from the SigV4 credential scope; Account is the
-	// configured account id. Both are needed to build ARNs.
+	// Region comes from the SigV4 credential scope (empty for a request
+	// without a signature, which the handler refuses); Account is the
+	// account of the key that signed (Caller.Account) when signatures
+	// are verified, else the configured account id. Both are needed to
+	// build ARNs.
 	Region    string
 	Account   string
 	RequestID string

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +15,11 @@ import (
 
 // The admin API lives under adminPrefix, a path no Kinesis request uses
 // (they all POST to "/"). It is Tributary's own, speaks plain JSON and is
-// not signed.
+// not signed. Every route needs Config.AdminToken as a bearer token
+// (Authorization: Bearer TOKEN): the fault routes make the server fail
+// on purpose, and the stats tell about the process. No route answers a browser's
+// cross-origin request (see sameOrigin), and no answer carries CORS
+// headers, so a web page can neither call the API nor read its answers.
 //
 //	GET    /_tributary/faults       {"rules": [rule...]}
 //	POST   /_tributary/faults       rule → 201 rule, with its id
@@ -42,6 +48,16 @@ const maxAdminBody = 1 << 20
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Admin == nil {
 		adminError(w, http.StatusNotFound, "the admin API is off; start tributary serve with --admin")
+		return
+	}
+	if !sameOrigin(r) {
+		adminError(w, http.StatusForbidden, "cross-origin requests to the admin API are refused")
+		return
+	}
+	if !s.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tributary-admin"`)
+		adminError(w, http.StatusUnauthorized,
+			"the admin API needs its token: send Authorization: Bearer TOKEN (tributary faults --admin-token or TRIBUTARY_ADMIN_TOKEN)")
 		return
 	}
 	inj := s.cfg.Admin
@@ -84,6 +100,42 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin route %s", path))
 	}
+}
+
+// sameOrigin reports whether r is not a browser's cross-origin request:
+// it has no Origin header (command-line clients send none) or one equal
+// to the server's own origin, and a browser's Sec-Fetch-Site, when sent,
+// does not say cross-site. A page elsewhere cannot make its browser
+// leave either out.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(origin, scheme+"://"+r.Host)
+}
+
+// adminAuthorized reports whether r carries the admin token. The
+// comparison takes the same time whatever the token sent, so that
+// timing reveals nothing of the right one: both are hashed to a fixed
+// length first, then compared in constant time.
+func (s *Server) adminAuthorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	want := sha256.Sum256([]byte(s.cfg.AdminToken))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // addFault adds the rule in the request body.

@@ -14,14 +14,33 @@ import (
 	"github.com/tributary-io/tributary/internal/bgtask"
 )
 
+// testAdminToken is the admin token of the tests' servers.
+const testAdminToken = "test-admin-token"
+
+// adminDo sends an admin request with the admin token.
 func adminDo(t *testing.T, srv http.Handler, method, path, body string) (int, string) {
+	t.Helper()
+	return adminDoWith(t, srv, method, path, body, map[string]string{"Authorization": "Bearer " + testAdminToken})
+}
+
+// adminDoWith sends an admin request with these headers.
+func adminDoWith(t *testing.T, srv http.Handler, method, path, body string, header map[string]string) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	w := httptest.NewRecorder()
-	srv.ServeHTTP(w, httptest.NewRequest(method, path, rd))
+	req := httptest.NewRequest(method, path, rd)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	srv.ServeHTTP(w, req)
+	for k := range w.Header() {
+		if strings.HasPrefix(k, "Access-Control-") {
+			t.Errorf("%s %s: admin answer has CORS header %s", method, path, k)
+		}
+	}
 	if ct := w.Header().Get("Content-Type"); w.Code != http.StatusNoContent && ct != "application/json" {
 		t.Errorf("%s %s: Content-Type %q", method, path, ct)
 	}
@@ -31,7 +50,7 @@ func adminDo(t *testing.T, srv http.Handler, method, path, body string) (int, st
 func TestAdminFaults(t *testing.T) {
 	h := &fakeHandler{}
 	var logs syncBuffer
-	srv := New(Config{Handler: h, Admin: faults.New(1), Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := New(Config{Handler: h, Admin: faults.New(1), AdminToken: testAdminToken, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	warned := false
 	for _, rec := range logs.records(t) {
 		warned = warned || rec["level"] == "WARN" && strings.Contains(rec["msg"].(string), "fault injection")
@@ -107,14 +126,19 @@ func TestAdminOff(t *testing.T) {
 // TestAdminStatsCountsConnections reads the stats over real connections:
 // the one asking is open, and every one accepted is counted.
 func TestAdminStatsCountsConnections(t *testing.T) {
-	ts := startServer(t, Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
+	ts := startServer(t, Config{Handler: &fakeHandler{}, Admin: faults.New(1), AdminToken: testAdminToken})
 	var got struct {
 		Open  int64 `json:"connections_open"`
 		Total int64 `json:"connections_total"`
 	}
 	for i := 1; i <= 3; i++ {
 		client := &http.Client{Transport: &http.Transport{}} // a connection of its own
-		resp, err := client.Get(ts.url + "/_tributary/stats")
+		req, err := http.NewRequest("GET", ts.url+"/_tributary/stats", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +159,7 @@ func TestAdminStats(t *testing.T) {
 		"engine":  {"clean": {Runs: 7, Failures: 1, Panics: 1}},
 		"service": {"reaper": {Runs: 3}},
 	}
-	srv := New(Config{Handler: &fakeHandler{}, Admin: faults.New(1),
+	srv := New(Config{Handler: &fakeHandler{}, Admin: faults.New(1), AdminToken: testAdminToken,
 		BackgroundStats: func() map[string]map[string]bgtask.Stats { return background }})
 	status, body := adminDo(t, srv, "GET", "/_tributary/stats", "")
 	if status != http.StatusOK {
@@ -169,7 +193,7 @@ func TestAdminStats(t *testing.T) {
 
 	// Without the callback the counts are an empty object, not null, so
 	// that a reader can tell "no tasks" from a missing field.
-	srv = New(Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
+	srv = New(Config{Handler: &fakeHandler{}, Admin: faults.New(1), AdminToken: testAdminToken})
 	if _, body := adminDo(t, srv, "GET", "/_tributary/stats", ""); !strings.Contains(body, `"background":{}`) {
 		t.Errorf("stats without BackgroundStats: %s", body)
 	}
@@ -190,4 +214,59 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	ja, _ := json.Marshal(va)
 	jb, _ := json.Marshal(vb)
 	return string(ja) == string(jb)
+}
+
+// TestAdminTokenAndOrigin: every route needs the token; no route
+// answers a cross-origin request, with or without the token.
+func TestAdminTokenAndOrigin(t *testing.T) {
+	inj := faults.New(1)
+	srv := New(Config{Handler: &fakeHandler{}, Admin: inj, AdminToken: testAdminToken})
+	const rule = `{"operation":"PutRecords","effect":"latency","latency":"1ms"}`
+	bearer := "Bearer " + testAdminToken
+	tests := []struct {
+		name         string
+		method, path string
+		header       map[string]string
+		status       int
+		contains     string
+	}{
+		{"no token", "POST", "/_tributary/faults", nil, 401, "needs its token"},
+		{"no token, list", "GET", "/_tributary/faults", nil, 401, "needs its token"},
+		{"no token, delete one", "DELETE", "/_tributary/faults/f1", nil, 401, "needs its token"},
+		{"wrong token", "POST", "/_tributary/faults", map[string]string{"Authorization": "Bearer nope"}, 401, "needs its token"},
+		{"token as basic", "POST", "/_tributary/faults", map[string]string{"Authorization": "Basic " + testAdminToken}, 401, "needs its token"},
+		{"token with a suffix", "POST", "/_tributary/faults", map[string]string{"Authorization": bearer + "x"}, 401, "needs its token"},
+		{"cross-origin with the token", "POST", "/_tributary/faults",
+			map[string]string{"Authorization": bearer, "Origin": "http://evil.example"}, 403, "cross-origin"},
+		{"cross-site fetch with the token", "POST", "/_tributary/faults",
+			map[string]string{"Authorization": bearer, "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin"},
+		{"cross-origin stats", "GET", "/_tributary/stats", map[string]string{"Authorization": bearer, "Origin": "http://evil.example"}, 403, "cross-origin"},
+		{"stats without token", "GET", "/_tributary/stats", nil, 401, "needs its token"},
+		{"same origin with the token", "POST", "/_tributary/faults",
+			map[string]string{"Authorization": bearer, "Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"}, 201, `"id":"f1"`},
+		{"stats with the token", "GET", "/_tributary/stats", map[string]string{"Authorization": bearer}, 200, `"goroutines"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// httptest.NewRequest's host is example.com.
+			status, body := adminDoWith(t, srv, tt.method, tt.path, rule, tt.header)
+			if status != tt.status || !strings.Contains(body, tt.contains) {
+				t.Fatalf("%d %s, want %d containing %q", status, body, tt.status, tt.contains)
+			}
+		})
+	}
+	// Only the one request with the token and from the same origin added
+	// a rule.
+	if rules := inj.List(); len(rules) != 1 {
+		t.Fatalf("rules = %v, want the one added with the token", rules)
+	}
+}
+
+func TestNewPanicsWithAdminWithoutToken(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("New did not panic with Admin and no AdminToken")
+		}
+	}()
+	New(Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
 }

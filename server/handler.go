@@ -103,13 +103,20 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 
 	header := w.Header()
 	header[headerRequestID] = []string{x.id}
-	if r.Header.Get("Origin") != "" {
-		header.Set("Access-Control-Allow-Origin", "*")
-		if r.Method == http.MethodOptions {
-			x.preflight()
-			return
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if allow, ok := s.corsAllowed(origin); ok {
+			header.Set("Access-Control-Allow-Origin", allow)
+			if allow != "*" {
+				// The answer depends on the Origin: caches must not
+				// give one origin's answer to another.
+				header.Add("Vary", "Origin")
+			}
+			if r.Method == http.MethodOptions {
+				x.preflight()
+				return
+			}
+			header.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 		}
-		header.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 	}
 	header[headerExtendedRequestID] = []string{newExtendedRequestID()}
 
@@ -124,7 +131,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	x.reqBytes = len(body)
 
 	target := r.Header.Get("X-Amz-Target")
-	cred, authErr := authenticate(r.Header, r.URL.RawQuery)
+	sig, authErr := authenticate(r.Header, r.URL.RawQuery)
+	var caller *kinesis.Caller
+	if authErr == nil {
+		caller, authErr = x.verify(body, sig)
+	}
+	if authErr != nil {
+		x.authFailed(sig, authErr)
+	}
 	if r.Method != http.MethodPost {
 		x.frontDoor(target, authErr)
 		return
@@ -158,17 +172,72 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	x.writeResponse(x.callHandler(&kinesis.Request{
+	// Only requests without a body get here unauthenticated, for the
+	// protocol layer to report the empty body or the unknown operation
+	// as AWS does before the signature; they go with no region, which
+	// the handler refuses should the body ever decode.
+	req := &kinesis.Request{
 		Target:      target,
 		ContentType: contentType,
 		Body:        body,
-		Region:      cred.Region,
 		Account:     s.cfg.Account,
 		RequestID:   x.id,
 		// For the aws:SourceIp and aws:SecureTransport policy conditions.
 		SourceIP:        remoteHost(x.r.RemoteAddr),
 		SecureTransport: x.r.TLS != nil,
-	}))
+	}
+	if authErr == nil {
+		req.Region = sig.Region
+	}
+	if caller != nil {
+		req.Account = caller.Account
+		req.Caller = caller
+	}
+	x.writeResponse(x.callHandler(req))
+}
+
+// verify checks a well-formed signature when the server verifies
+// signatures, and returns who signed; with verification off it returns
+// nil and no error (the request acts as the configured account).
+func (x *exchange) verify(body []byte, sig signature) (*kinesis.Caller, *authError) {
+	creds := x.s.creds.Load()
+	if creds == nil {
+		return nil, nil
+	}
+	key, authErr := verify(x.r, body, sig, creds, x.s.cfg.Now())
+	if authErr != nil {
+		return nil, authErr
+	}
+	return key.caller(), nil
+}
+
+// authFailed counts and logs a request whose authentication failed. The
+// log names the access key id, never a secret: the server holds the
+// secrets, and the request carries only a signature.
+func (x *exchange) authFailed(sig signature, authErr *authError) {
+	if x.s.metrics != nil {
+		x.s.metrics.authFailures.WithLabelValues(authErr.label()).Inc()
+	}
+	x.s.log.LogAttrs(x.r.Context(), slog.LevelDebug, "authentication failed",
+		slog.String("request_id", x.id),
+		slog.String("reason", authErr.label()),
+		slog.String("access_key_id", sig.AccessKeyID),
+		slog.String("error", authErr.Type))
+}
+
+// corsAllowed returns the Access-Control-Allow-Origin to answer a
+// request from origin with, and false when origin may not call the API
+// (Config.CORSOrigins).
+func (s *Server) corsAllowed(origin string) (string, bool) {
+	for _, o := range s.cfg.CORSOrigins {
+		switch o {
+		case "*":
+			return "*", true
+		case origin:
+			return origin, true
+		}
+	}
+	return "", false
 }
 
 // preflight answers a CORS preflight request, which AWS accepts without

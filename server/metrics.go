@@ -69,6 +69,9 @@ type metrics struct {
 	// connsOpen is indexed by the protocols below.
 	connsOpen     [protoClosed]prometheus.Gauge
 	budgetRefused prometheus.Counter
+	// authFailures counts requests refused for their signature, by
+	// authError.label (a bounded set: authReasons).
+	authFailures *prometheus.CounterVec
 }
 
 // opMetrics are one operation's series.
@@ -118,6 +121,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "tributary_response_body_bytes_total",
 			Help: "Bytes of Kinesis response bodies written, event streams included, by operation.",
 		}, []string{"operation"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tributary_auth_failures_total",
+			Help: "Requests whose authentication failed, by reason: missing, incomplete, invalid (malformed signature or scope), unknown_key, session_token, expired, not_yet_valid, mismatch (wrong signature: wrong secret, or a request changed on the way).",
+		}, []string{"reason"}),
 		budgetRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tributary_http_body_budget_refused_total",
 			Help: "Requests answered 503 ServiceUnavailable because their body did not fit in the body budget (--body-budget).",
@@ -135,7 +142,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		m.ops[op] = &opMetrics{name: op, m: m}
 	}
 
-	reg.MustRegister(m.requests, m.durations, m.reqBytes, m.respBytes, m.budgetRefused, conns,
+	for _, r := range authReasons {
+		m.authFailures.WithLabelValues(r)
+	}
+	reg.MustRegister(m.requests, m.durations, m.reqBytes, m.respBytes, m.budgetRefused, m.authFailures, conns,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "tributary_http_connections_accepted_total",
 			Help: "Client connections accepted since the start, over all listeners.",

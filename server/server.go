@@ -87,9 +87,29 @@ type Config struct {
 	// HTTP/1.1 by ALPN, as AWS's endpoints do; nil serves HTTP/1.1 and
 	// unencrypted HTTP/2 on the plain port. Certificates come from it.
 	TLS *tls.Config
-	// Account is the AWS account id passed on in every kinesis.Request.
-	// Default DefaultAccount.
+	// Account is the AWS account id passed on in every kinesis.Request
+	// when signatures are not verified (Credentials nil). Default
+	// DefaultAccount.
 	Account string
+	// Credentials, when not nil, turns on SigV4 verification (sigv4.go):
+	// a request must be signed with one of its keys, and acts for that
+	// key's account, which becomes kinesis.Request.Account, and as its
+	// principal, kinesis.Request.Caller. Nil verifies nothing: requests
+	// need a well-formed signature and act as Account's root, Caller nil.
+	// SetCredentials replaces the set while serving.
+	Credentials *Credentials
+	// Now, when not nil, is the clock signatures are checked against
+	// (for tests). Default time.Now.
+	Now func() time.Time
+	// CORSOrigins are the origins a browser page may call the Kinesis API
+	// from: exact origins ("https://console.example.com") or "*" for any.
+	// Empty: no CORS headers, and preflight requests are not answered as
+	// such, so browsers refuse cross-origin calls.
+	CORSOrigins []string
+	// AdminToken is the bearer token the admin API requires
+	// (Authorization: Bearer TOKEN). New panics if Admin is set and
+	// AdminToken is empty.
+	AdminToken string
 	// Logger receives one debug line per request and warnings and errors.
 	// Default: discard.
 	Logger *slog.Logger
@@ -133,9 +153,9 @@ type Config struct {
 	// context is done. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// Admin, when not nil, turns on the admin API under /_tributary/ (see
-	// admin.go), whose fault routes manage this injector. Requests under
-	// /_tributary/ never reach Handler and need no signature; with Admin
-	// nil they are answered 404.
+	// admin.go), whose fault routes manage this injector, with
+	// AdminToken. Requests under /_tributary/ never reach Handler and
+	// need no signature; with Admin nil they are answered 404.
 	Admin *faults.Injector
 	// BackgroundStats, when not nil, gives the admin API's stats route
 	// (GET /_tributary/stats) the counts of the background tasks, by
@@ -167,6 +187,11 @@ type Server struct {
 
 	metrics     *metrics     // nil without Config.Metrics
 	metricsHTTP http.Handler // nil without Config.Gatherer
+
+	// creds are the keys signatures are verified against; nil when
+	// Config.Credentials is (no verification). Swapped whole by
+	// SetCredentials, never modified in place.
+	creds atomic.Pointer[Credentials]
 
 	// Connections upgraded with "Upgrade: h2c" are hijacked from hs, which
 	// therefore neither waits for them nor tells them to go away on
@@ -225,10 +250,16 @@ func New(cfg Config) *Server {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Admin != nil {
-		// Warn level so that it shows with --log-level warn: anyone who
-		// can reach the port can now make the server fail on purpose.
-		cfg.Logger.Warn("admin API is on at " + adminPrefix + ": fault injection is possible and needs no authentication")
+		if cfg.AdminToken == "" {
+			panic("server: Config.Admin is set without an AdminToken")
+		}
+		// Warn level so that it shows with --log-level warn: whoever has
+		// the token can now make the server fail on purpose.
+		cfg.Logger.Warn("admin API is on at " + adminPrefix + ": fault injection is possible with the admin token")
 	}
 
 	s := &Server{
@@ -239,6 +270,9 @@ func New(cfg Config) *Server {
 		finished: make(chan struct{}),
 	}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
+	if cfg.Credentials != nil {
+		s.creds.Store(cfg.Credentials)
+	}
 	if cfg.Metrics != nil {
 		s.metrics = newMetrics(cfg.Metrics, s)
 	}
@@ -409,6 +443,19 @@ func (s *Server) closeUpgraded() {
 	for c := range s.upgraded {
 		c.Close()
 	}
+}
+
+// SetCredentials replaces the keys signatures are verified against, for
+// the requests that arrive from now on; requests being verified finish
+// with the old set, and no connection is dropped. It is how a reloaded
+// credentials file takes effect. It panics if the server was made
+// without Config.Credentials (verification cannot be turned on or off
+// while serving) or if c is nil.
+func (s *Server) SetCredentials(c *Credentials) {
+	if c == nil || s.creds.Load() == nil {
+		panic("server: SetCredentials on a server without Config.Credentials, or with nil")
+	}
+	s.creds.Store(c)
 }
 
 // Connections returns the number of connections open now and accepted

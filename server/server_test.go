@@ -328,10 +328,12 @@ func TestProtocolErrors(t *testing.T) {
 			wantStatus: 200, wantCT: jsonCT, wantBody: okBody, wantHandled: true,
 		},
 		{
-			name: "OPTIONS preflight", method: "OPTIONS",
+			// CORS is off unless origins are configured (TestCORS): a
+			// preflight is then an unsigned request like any other.
+			name: "OPTIONS preflight without CORS origins", method: "OPTIONS",
 			header: map[string]string{"Origin": "http://example.com", "Access-Control-Request-Method": "POST",
 				"Access-Control-Request-Headers": "content-type, x-amz-target"},
-			wantStatus: 200,
+			wantStatus: 403, wantBody: xmlError("MissingAuthenticationTokenException", "Missing Authentication Token"),
 		},
 	}
 	for _, tt := range tests {
@@ -361,33 +363,75 @@ func TestProtocolErrors(t *testing.T) {
 	}
 }
 
+// TestCORS: without CORSOrigins no answer carries CORS headers and a
+// preflight is refused; with origins, only those get them, "*" any.
 func TestCORS(t *testing.T) {
-	ts := startServer(t, Config{Handler: &fakeHandler{}})
-
-	pre := do(t, http1Client(), "OPTIONS", ts.url, map[string]string{
-		"Origin": "http://example.com", "Access-Control-Request-Method": "POST",
-		"Access-Control-Request-Headers": "content-type, x-amz-target"}, "")
-	wantPre := map[string]string{
-		"Access-Control-Allow-Origin":  "*",
-		"Access-Control-Allow-Headers": "content-type, x-amz-target",
-		"Access-Control-Allow-Methods": "POST",
-		"Access-Control-Max-Age":       "172800",
-		"Content-Length":               "0",
+	preflight := map[string]string{"Access-Control-Request-Method": "POST",
+		"Access-Control-Request-Headers": "content-type, x-amz-target"}
+	tests := []struct {
+		name      string
+		origins   []string
+		origin    string
+		wantAllow string // "" for no CORS headers at all
+	}{
+		{"off by default", nil, "http://example.com", ""},
+		{"exact origin", []string{"https://console.example.com", "http://example.com"}, "http://example.com", "http://example.com"},
+		{"other origin", []string{"https://console.example.com"}, "http://example.com", ""},
+		{"origin differing in port", []string{"http://example.com:8080"}, "http://example.com", ""},
+		{"any origin", []string{"*"}, "http://example.com", "*"},
 	}
-	for k, v := range wantPre {
-		if got := pre.header.Get(k); got != v {
-			t.Errorf("preflight %s = %q, want %q", k, got, v)
-		}
-	}
-	if _, ok := pre.header[http.CanonicalHeaderKey(headerExtendedRequestID)]; ok {
-		t.Errorf("preflight has x-amz-id-2; AWS sends none")
-	}
-
-	call := do(t, http1Client(), "POST", ts.url, signed(map[string]string{
-		"Origin": "http://example.com", "Content-Type": jsonCT, "X-Amz-Target": listTgt}), "{}")
-	if call.status != 200 || call.header.Get("Access-Control-Allow-Origin") != "*" ||
-		call.header.Get("Access-Control-Expose-Headers") != corsExposeHeaders {
-		t.Errorf("cross-origin call: status %d, headers %v", call.status, call.header)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t, Config{Handler: &fakeHandler{}, CORSOrigins: tt.origins})
+			h := map[string]string{"Origin": tt.origin}
+			for k, v := range preflight {
+				h[k] = v
+			}
+			pre := do(t, http1Client(), "OPTIONS", ts.url, h, "")
+			call := do(t, http1Client(), "POST", ts.url, signed(map[string]string{
+				"Origin": tt.origin, "Content-Type": jsonCT, "X-Amz-Target": listTgt}), "{}")
+			if call.status != 200 {
+				t.Fatalf("cross-origin call: status %d %s", call.status, call.body)
+			}
+			if tt.wantAllow == "" {
+				for _, r := range []response{pre, call} {
+					for k := range r.header {
+						if strings.HasPrefix(k, "Access-Control-") {
+							t.Errorf("answer has %s: %v", k, r.header)
+						}
+					}
+				}
+				if pre.status != 403 {
+					t.Errorf("preflight status %d, want 403 (not a preflight answer)", pre.status)
+				}
+				return
+			}
+			wantPre := map[string]string{
+				"Access-Control-Allow-Origin":  tt.wantAllow,
+				"Access-Control-Allow-Headers": "content-type, x-amz-target",
+				"Access-Control-Allow-Methods": "POST",
+				"Access-Control-Max-Age":       "172800",
+				"Content-Length":               "0",
+			}
+			for k, v := range wantPre {
+				if got := pre.header.Get(k); got != v {
+					t.Errorf("preflight %s = %q, want %q", k, got, v)
+				}
+			}
+			if pre.status != 200 {
+				t.Errorf("preflight status %d", pre.status)
+			}
+			if _, ok := pre.header[http.CanonicalHeaderKey(headerExtendedRequestID)]; ok {
+				t.Errorf("preflight has x-amz-id-2; AWS sends none")
+			}
+			if call.header.Get("Access-Control-Allow-Origin") != tt.wantAllow ||
+				call.header.Get("Access-Control-Expose-Headers") != corsExposeHeaders {
+				t.Errorf("cross-origin call: headers %v", call.header)
+			}
+			if wantVary := tt.wantAllow != "*"; wantVary != (call.header.Get("Vary") == "Origin") {
+				t.Errorf("cross-origin call: Vary %q", call.header.Get("Vary"))
+			}
+		})
 	}
 }
 

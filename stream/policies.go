@@ -114,6 +114,15 @@ type ResourceFacts struct {
 // nothing of what exists), and then answered by the operation itself.
 func (s *Service) ResourceFacts(ctx context.Context, scope Scope, arn string) (ResourceFacts, error) {
 	r, err := resourceOf(scope, arn)
+	if se := (*Error)(nil); errors.As(err, &se) && se.Code == CodeInvalidArgument {
+		// An ARN that names nothing: the one api makes for a consumer
+		// that does not exist (it has no creation time to end in), or
+		// for a shard iterator that is not one of scope's (no stream
+		// name). Nothing is there, so it is authorised as a resource
+		// that does not exist, and the operation answers what is wrong
+		// (ResourceNotFound, Invalid ShardIterator).
+		return ResourceFacts{}, nil
+	}
 	if err != nil {
 		return ResourceFacts{}, err
 	}

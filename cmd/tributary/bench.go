@@ -61,6 +61,12 @@ func benchOptions() []benchOption {
 			def:   "none",
 		},
 		{
+			flag: "admin-token", arg: "token",
+			usage: "The admin token of a Tributary server started with --admin, for the soak to read its stats (GET /_tributary/stats); taken from $" + adminTokenEnv + " when not given.",
+			value: func(o *bench.Options) flag.Value { return &stringValue{&o.AdminToken} },
+			def:   "none",
+		},
+		{
 			flag: "producers", arg: "n",
 			usage: "Concurrent producers of ingest, and of the filling of the drain stream.",
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.Producers, min: 1} },
@@ -163,8 +169,9 @@ func benchOptions() []benchOption {
 
 // parseBenchArgs returns the options given by the command-line arguments.
 // It returns flag.ErrHelp if they ask for help.
-func parseBenchArgs(args []string) (bench.Options, error) {
+func parseBenchArgs(args []string, lookupEnv func(string) (string, bool)) (bench.Options, error) {
 	opts := bench.DefaultOptions()
+	opts.AdminToken, _ = lookupEnv(adminTokenEnv)
 	fs := flag.NewFlagSet("tributary bench", flag.ContinueOnError)
 	// Errors and help are printed by the caller, which knows where to.
 	fs.SetOutput(io.Discard)
@@ -250,8 +257,8 @@ Flags:
 }
 
 // benchMain runs "tributary bench".
-func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	opts, err := parseBenchArgs(args)
+func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	opts, err := parseBenchArgs(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, benchUsage())
 		return 0

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -24,6 +25,12 @@ const (
 	storageLocal   = "local"
 	storageMemory  = "memory"
 	storageDiscard = "discard"
+)
+
+// Values of --auth.
+const (
+	authOff   = "off"
+	authSigV4 = "sigv4"
 )
 
 // Values of --sync.
@@ -50,12 +57,22 @@ type serveConfig struct {
 	OnDemandSplitThreshold float64
 	OnDemandMergeThreshold float64
 	OnDemandCooldown       time.Duration
-	// Fault injection (see faults.go).
+	// Fault injection (see faults.go). AdminToken is the admin API's
+	// bearer token; empty with Admin makes serve generate one.
 	Admin      bool
+	AdminToken string
 	FaultsFile string
 	// Keyring is the local key provider's file (keyring package) for
 	// StartStreamEncryption; empty: none.
 	Keyring string
+	// Authentication: authOff or authSigV4, and with sigv4 the
+	// credentials file (server.LoadCredentials), reloaded on SIGHUP.
+	Auth        string
+	Credentials string
+	// CORSOrigins are the origins browsers may call the Kinesis API from,
+	// comma-separated (server.Config.CORSOrigins); empty for none. A
+	// string, not a slice, so that configurations compare with ==.
+	CORSOrigins string
 	// Throttling: stream.LimitsAWS or stream.LimitsOff, and a JSON file of
 	// overrides (see limitKeys).
 	Limits     string
@@ -114,6 +131,7 @@ func defaultServeConfig() serveConfig {
 		OnDemandMergeThreshold: 0.2,
 		OnDemandCooldown:       15 * time.Minute,
 		Limits:                 stream.LimitsAWS,
+		Auth:                   authOff,
 		// storage/local's and stream's defaults, and AWS's lifetimes.
 		CheckpointInterval:    10 * time.Second,
 		CleanInterval:         time.Minute,
@@ -169,7 +187,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "account", env: "TRIBUTARY_ACCOUNT", arg: "id",
-			usage: "12-digit AWS account id that owns the streams, as it appears in ARNs.",
+			usage: "12-digit AWS account id that owns the streams, as it appears in ARNs, with --auth off. With --auth sigv4 each request acts in its key's account instead.",
 			value: func(c *serveConfig) flag.Value { return &accountValue{&c.Account} },
 		},
 		{
@@ -228,9 +246,29 @@ func serveOptions() []serveOption {
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.OnDemandCooldown, positive: true} },
 		},
 		{
+			flag: "auth", env: "TRIBUTARY_AUTH", arg: "mode",
+			usage: "How requests are authenticated. off: any well-formed SigV4 signature is accepted without checking it, and every request acts as --account's root; for local development. sigv4: signatures are verified as AWS does, against the keys of --credentials, and each request acts in its key's account. Session tokens (temporary credentials) are refused either way.",
+			value: func(c *serveConfig) flag.Value { return &choiceValue{&c.Auth, []string{authOff, authSigV4}} },
+		},
+		{
+			flag: "credentials", env: "TRIBUTARY_CREDENTIALS", arg: "file",
+			usage: `With --auth sigv4 (required then), the access keys accepted: a TOML file of [[credentials]] tables, or JSON {"credentials": [...]} if its name ends in .json, each with access_key_id, secret_access_key, account_id (12 digits), and optionally name (the key is then the IAM user arn:aws:iam::ACCOUNT:user/NAME, else the account's root) and policy (an identity policy document, as a JSON string). Read again on SIGHUP without dropping connections; a file that does not load then keeps the keys in force and logs an error.`,
+			value: func(c *serveConfig) flag.Value { return &fileValue{&c.Credentials} },
+		},
+		{
+			flag: "cors-origins", env: "TRIBUTARY_CORS_ORIGINS", arg: "origins",
+			usage: "Comma-separated origins (scheme://host[:port]) whose web pages may call the Kinesis API from a browser, or * for any. Empty: CORS is off, and browsers refuse cross-origin calls.",
+			value: func(c *serveConfig) flag.Value { return &originsValue{&c.CORSOrigins} },
+		},
+		{
 			flag: "admin", env: "TRIBUTARY_ADMIN", arg: "",
-			usage: "Serve the admin API under /_tributary/ on the same port, without authentication: with it anyone who can reach the port can inject faults (tributary faults --help). Only for tests.",
+			usage: "Serve the admin API under /_tributary/ on the same port, with the --admin-token: fault injection (tributary faults --help) and the process's stats. Cross-origin requests to it are refused. Only for tests.",
 			value: func(c *serveConfig) flag.Value { return &boolValue{&c.Admin} },
+		},
+		{
+			flag: "admin-token", env: adminTokenEnv, arg: "token",
+			usage: "The bearer token the admin API requires (Authorization: Bearer TOKEN; tributary faults --admin-token), at least 16 characters. Empty with --admin: a random one is made at start and logged once, at info level.",
+			value: func(c *serveConfig) flag.Value { return &tokenValue{&c.AdminToken} },
 		},
 		{
 			flag: "tls-cert", env: "TRIBUTARY_TLS_CERT", arg: "file",
@@ -505,6 +543,12 @@ func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (se
 		return serveCommand{}, err
 	}
 	cfg := cmd.cfg
+	switch {
+	case cfg.Auth == authSigV4 && cfg.Credentials == "":
+		return serveCommand{}, errors.New("--auth sigv4 needs --credentials FILE")
+	case cfg.Auth != authSigV4 && cfg.Credentials != "":
+		return serveCommand{}, errors.New("--credentials is only read with --auth sigv4")
+	}
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
 		return serveCommand{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
@@ -766,5 +810,65 @@ func (v *sizeValue) Set(s string) error {
 		return fmt.Errorf("must be at least %s", (&sizeValue{n: &v.min}).String())
 	}
 	*v.n = n * unit
+	return nil
+}
+
+// originsValue is a comma-separated list of web origins
+// (scheme://host[:port]) or "*".
+type originsValue struct{ o *string }
+
+func (v *originsValue) String() string {
+	if *v.o == "" {
+		return "none"
+	}
+	return *v.o
+}
+
+// corsOrigins splits a --cors-origins value.
+func corsOrigins(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func (v *originsValue) Set(s string) error {
+	var origins []string
+	for o := range strings.SplitSeq(s, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" || o == "none" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+				u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+				return fmt.Errorf("%q is not an origin: want scheme://host[:port] such as https://console.example.com, or *", o)
+			}
+		}
+		origins = append(origins, o)
+	}
+	*v.o = strings.Join(origins, ",")
+	return nil
+}
+
+// tokenValue is a secret token of at least 16 characters, or empty.
+type tokenValue struct{ s *string }
+
+func (v *tokenValue) String() string {
+	if *v.s == "" {
+		return "none"
+	}
+	return *v.s
+}
+
+func (v *tokenValue) Set(s string) error {
+	if s != "" && len(s) < 16 {
+		return errors.New("must be at least 16 characters")
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return errors.New("must not contain spaces or control characters")
+	}
+	*v.s = s
 	return nil
 }

@@ -56,7 +56,7 @@ func TestParseServeArgs(t *testing.T) {
 				CreateDelay: 0, DeleteDelay: time.Second, UpdateDelay: 2 * time.Minute,
 				LogLevel: slog.LevelDebug, LogFormat: "json", Sync: syncInterval, SyncInterval: 250 * time.Millisecond,
 				OnDemandInterval: 10 * time.Second, OnDemandSplitThreshold: 0.9, OnDemandMergeThreshold: 0.1, OnDemandCooldown: time.Hour,
-				Limits: stream.LimitsOff, LimitsFile: "limits.json",
+				Limits: stream.LimitsOff, LimitsFile: "limits.json", Auth: authOff,
 				CheckpointInterval: time.Second, CleanInterval: 2 * time.Second, SegmentBytes: 65536,
 				ReapInterval: 3 * time.Second, IteratorLifetime: 4 * time.Second, SubscriptionLifetime: 5 * time.Second,
 				SubscriptionHeartbeat: 6 * time.Second, RetentionHour: 7 * time.Second, DedupWindow: 8 * time.Second,

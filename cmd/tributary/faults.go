@@ -91,7 +91,8 @@ const faultsUsageText = `Usage:
   tributary faults clear --endpoint URL [--id ID]
 
 Manages the fault rules of a server started with --admin, through its admin
-API under /_tributary/faults. A rule makes matching calls fail or slow down,
+API under /_tributary/faults, with the server's admin token (--admin-token,
+or TRIBUTARY_ADMIN_TOKEN). A rule makes matching calls fail or slow down,
 deterministically for a given seed. Effects:
 
   error                 answer with the AWS error --error-type (message
@@ -121,7 +122,7 @@ Exit status: 0 on success, 1 if the server refused or could not be reached,
 func faultsUsage() string { return faultsUsageText }
 
 // faultsMain runs "tributary faults".
-func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, faultsUsage())
 		return 2
@@ -129,7 +130,9 @@ func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	sub, rest := args[0], args[1:]
 	var fs *flag.FlagSet
 	var do func(c *adminClient) error
+	var token *string
 	endpoint := func(fs *flag.FlagSet) *string {
+		token = fs.String("admin-token", "", "the server's admin `token` (serve --admin-token, or the one it logged at start); default $"+adminTokenEnv)
 		return fs.String("endpoint", "http://127.0.0.1:4567", "`URL` of the Tributary server")
 	}
 	var ep *string
@@ -225,7 +228,10 @@ func faultsMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "%s: --endpoint %q must be an http:// or https:// URL\n", fs.Name(), *ep)
 		return 2
 	}
-	c := &adminClient{base: strings.TrimSuffix(u.String(), "/") + "/_tributary/faults", http: &http.Client{Timeout: 30 * time.Second}}
+	if *token == "" {
+		*token, _ = lookupEnv(adminTokenEnv)
+	}
+	c := &adminClient{base: strings.TrimSuffix(u.String(), "/") + "/_tributary/faults", token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 	if err := do(c); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		if errors.As(err, new(usageError)) {
@@ -254,9 +260,14 @@ func (e usageError) Unwrap() error { return e.err }
 
 // adminClient calls the fault routes of the admin API.
 type adminClient struct {
-	base string // .../_tributary/faults
-	http *http.Client
+	base  string // .../_tributary/faults
+	token string // the admin token; "" sends none
+	http  *http.Client
 }
+
+// adminTokenEnv is the environment variable of the admin token, for
+// serve and for tributary faults alike.
+const adminTokenEnv = "TRIBUTARY_ADMIN_TOKEN"
 
 // do sends a request to base+path and returns the response body, or an
 // error carrying the server's message if the status is not want.
@@ -267,6 +278,9 @@ func (c *adminClient) do(ctx context.Context, method, path string, body []byte, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -23,17 +23,57 @@ func startFaultServer(t *testing.T, edit func(*serveConfig)) (string, *syncBuffe
 	t.Helper()
 	addr, logs, _ := runTestServer(t, nil, func(cfg *serveConfig) {
 		cfg.Storage = storageMemory
+		cfg.AdminToken = testAdminToken
 		edit(cfg)
 	})
 	return addr, logs
 }
 
-// faultsCLI runs "tributary faults args..." and returns its exit status
-// and output.
+// testAdminToken is the admin token of startFaultServer's servers, which
+// faultsCLI passes in TRIBUTARY_ADMIN_TOKEN.
+const testAdminToken = "test-admin-token-0123456789"
+
+// faultsCLI runs "tributary faults args..." with the test's admin token
+// in the environment and returns its exit status and output.
 func faultsCLI(args ...string) (int, string, string) {
+	return faultsCLIEnv(map[string]string{adminTokenEnv: testAdminToken}, args...)
+}
+
+// faultsCLIEnv runs "tributary faults args..." in the environment e.
+func faultsCLIEnv(e map[string]string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), append([]string{"faults"}, args...), nil, &stdout, &stderr, env(nil))
+	code := runMain(context.Background(), append([]string{"faults"}, args...), nil, &stdout, &stderr, env(e))
 	return code, stdout.String(), stderr.String()
+}
+
+// TestFaultsAdminToken: the CLI sends the token from --admin-token or
+// the environment; without it, or with a wrong one, the server refuses;
+// serve --admin without a token makes one and logs it once.
+func TestFaultsAdminToken(t *testing.T) {
+	addr, logs := startFaultServer(t, func(c *serveConfig) { c.Admin = true; c.AdminToken = "" })
+	ep := "http://" + addr
+	var generated string
+	n := 0
+	for _, rec := range logs.records(t) {
+		if tok, ok := rec["admin_token"].(string); ok {
+			generated, n = tok, n+1
+		}
+	}
+	if n != 1 || len(generated) < 32 {
+		t.Fatalf("generated token logged %d times: %q", n, generated)
+	}
+	if code, _, errOut := faultsCLIEnv(nil, "list", "--endpoint", ep); code != 1 || !strings.Contains(errOut, "401") || !strings.Contains(errOut, "needs its token") {
+		t.Errorf("without a token: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := faultsCLIEnv(map[string]string{adminTokenEnv: testAdminToken}, "list", "--endpoint", ep); code != 1 || !strings.Contains(errOut, "401") {
+		t.Errorf("with a wrong token: exit %d, %s", code, errOut)
+	}
+	if code, out, errOut := faultsCLIEnv(nil, "list", "--endpoint", ep, "--admin-token", generated); code != 0 || !strings.Contains(out, `"rules"`) {
+		t.Errorf("--admin-token: exit %d, %s %s", code, out, errOut)
+	}
+	if code, out, errOut := faultsCLIEnv(map[string]string{adminTokenEnv: generated}, "list", "--endpoint", ep); code != 0 || !strings.Contains(out, `"rules"`) {
+		t.Errorf("%s: exit %d, %s %s", adminTokenEnv, code, out, errOut)
+	}
 }
 
 func mustCLI(t *testing.T, want string, args ...string) string {

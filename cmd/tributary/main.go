@@ -78,9 +78,9 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "serve":
 		return serveMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "bench":
-		return benchMain(ctx, rest, stdout, stderr)
+		return benchMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "faults":
-		return faultsMain(ctx, rest, stdout, stderr)
+		return faultsMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "put":
 		return putMain(ctx, rest, stdin, stdout, stderr)
 	case "tail":

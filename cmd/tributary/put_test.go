@@ -568,7 +568,7 @@ func TestPutInterrupt(t *testing.T) {
 // TestPutInterruptLosesRecords: records without an answer when the flush
 // deadline after an interrupt passes are counted failed, exit 1.
 func TestPutInterruptLosesRecords(t *testing.T) {
-	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin, cfg.AdminToken = true, testAdminToken })
 	createStream(t, c, "s", 1, 0)
 	defer func(d time.Duration) { putFlushTimeout = d }(putFlushTimeout)
 	putFlushTimeout = 200 * time.Millisecond
@@ -646,7 +646,7 @@ func TestLineReader(t *testing.T) {
 // TestPutServerRefuses: records the server refuses for good fail with
 // the AWS error's code and message.
 func TestPutServerRefuses(t *testing.T) {
-	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin, cfg.AdminToken = true, testAdminToken })
 	createStream(t, c, "s", 2, 0)
 	if code, _, stderr := faultsCLI("add", "--endpoint", endpoint, "--op", "PutRecords", "--effect", "error",
 		"--error-type", "InvalidArgumentException", "--error-message", "refused by the test"); code != 0 {

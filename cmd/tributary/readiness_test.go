@@ -30,6 +30,7 @@ func TestReadinessThroughLife(t *testing.T) {
 	cfg.Account = testAccount
 	cfg.CreateDelay, cfg.DeleteDelay, cfg.UpdateDelay = 0, 0, 0
 	cfg.Admin = true // to hold a request in flight with a latency fault
+	cfg.AdminToken = testAdminToken
 	cfg.LogLevel = slog.LevelDebug
 
 	inRecovery, endRecovery := make(chan struct{}), make(chan struct{})

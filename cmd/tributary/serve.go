@@ -3,11 +3,16 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +66,16 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	if err != nil {
 		return err
 	}
+	var creds *server.Credentials
+	if cfg.Auth == authSigV4 {
+		if creds, err = server.LoadCredentials(cfg.Credentials); err != nil {
+			return err
+		}
+	}
+	adminToken, err := adminToken(cfg, logger)
+	if err != nil {
+		return err
+	}
 
 	// Every part with metrics registers them here; GET /metrics serves it,
 	// from the start: the process's metrics are of use during recovery.
@@ -73,6 +88,10 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		Logger:  logger,
 		Admin:   adminInjector(cfg, inj),
 		TLS:     tlsConfig,
+
+		Credentials: creds,
+		CORSOrigins: corsOrigins(cfg.CORSOrigins),
+		AdminToken:  adminToken,
 		// For the admin API's stats route, which only exists with --admin.
 		BackgroundStats: g.backgroundStats,
 		Metrics:         reg,
@@ -99,6 +118,11 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	// Not "listening on", which scripts and tests wait for as the sign
 	// that Kinesis requests are served.
 	logger.Info("recovering storage; health checks are answered on "+addr, slog.String("addr", addr))
+
+	if creds != nil {
+		stopReloading := reloadCredentialsOnSIGHUP(srv, cfg.Credentials, logger)
+		defer stopReloading()
+	}
 
 	// The server stops when serving is cancelled: after the drain once ctx
 	// is done, or at once if the storage fails to open.
@@ -158,7 +182,11 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	if cfg.Storage == storageLocal {
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	}
-	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
+	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("auth", cfg.Auth))
+	if creds != nil {
+		attrs = append(attrs, slog.Int("credentials", creds.Len()))
+	}
+	attrs = append(attrs, slog.String("limits", cfg.Limits), slog.Bool("tls", tlsConfig != nil))
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -369,4 +397,57 @@ func streamDelay(d time.Duration) time.Duration {
 		return stream.NoDelay
 	}
 	return d
+}
+
+// reloadCredentialsOnSIGHUP reads the credentials file again on every
+// SIGHUP and gives the keys to srv, which verifies the requests that
+// arrive from then on against them; connections and requests in flight
+// are not disturbed. A file that does not load leaves the keys in force,
+// and the error is logged. It returns a function that stops listening
+// for SIGHUP.
+func reloadCredentialsOnSIGHUP(srv *server.Server, path string, logger *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+			}
+			creds, err := server.LoadCredentials(path)
+			if err != nil {
+				logger.Error("credentials not reloaded; the keys loaded before stay in force", slog.Any("error", err))
+				continue
+			}
+			srv.SetCredentials(creds)
+			logger.Info("credentials reloaded", slog.String("file", path), slog.Int("credentials", creds.Len()))
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
+}
+
+// adminToken is the admin API's token: --admin-token, or with --admin
+// and none given, a random one, logged once so that the operator who
+// started the server can use it. Generating one rather than refusing to
+// start keeps "serve --admin" a one-word way to get fault injection in a
+// test setup, while the API is never open without a token; whoever can
+// read the server's log can use it, so production setups pass
+// --admin-token (or, better, no --admin at all).
+func adminToken(cfg serveConfig, logger *slog.Logger) (string, error) {
+	if !cfg.Admin || cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making an admin token: %w", err)
+	}
+	token := hex.EncodeToString(b)
+	logger.Info("admin API token generated: pass it to tributary faults with --admin-token or TRIBUTARY_ADMIN_TOKEN, or set your own with serve --admin-token",
+		slog.String("admin_token", token))
+	return token, nil
 }

@@ -254,6 +254,7 @@ func waitListening(t testing.TB, logs *syncBuffer, done <-chan error) string {
 func TestRunAdminStats(t *testing.T) {
 	addr, _, _ := runTestServer(t, nil, func(c *serveConfig) {
 		c.Admin = true
+		c.AdminToken = testAdminToken
 		c.CleanInterval = 10 * time.Millisecond
 		c.CheckpointInterval = 10 * time.Millisecond
 		c.ReapInterval = 10 * time.Millisecond
@@ -270,7 +271,12 @@ func TestRunAdminStats(t *testing.T) {
 	// Each task has run once the tickers fired a few times.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/_tributary/stats")
+		req, err := http.NewRequest("GET", "http://"+addr+"/_tributary/stats", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

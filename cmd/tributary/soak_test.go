@@ -28,7 +28,7 @@ import (
 // against the 100 records/s that the limits file lets each one write.
 func soakServeArgs(dir, limitsFile string) []string {
 	return []string{
-		"--storage", "local", "--data-dir", dir, "--admin", "--log-level", "info",
+		"--storage", "local", "--data-dir", dir, "--admin", "--admin-token", testAdminToken, "--log-level", "info",
 		"--clean-interval", "200ms", "--checkpoint-interval", "200ms", "--segment-bytes", "8192",
 		"--reap-interval", "100ms", "--iterator-lifetime", "3s",
 		"--subscription-lifetime", "3s", "--subscription-heartbeat", "500ms",
@@ -133,6 +133,7 @@ func TestSoak(t *testing.T) {
 
 	opts := bench.DefaultOptions()
 	opts.Endpoint = "http://" + addr
+	opts.AdminToken = testAdminToken
 	opts.Workload = bench.WorkloadSoak
 	opts.PID = p.cmd.Process.Pid
 	opts.JSONPath = filepath.Join(t.TempDir(), "soak.json")

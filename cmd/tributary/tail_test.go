@@ -726,7 +726,7 @@ func TestTailFollow(t *testing.T) {
 // here) is cancelled, not waited for; its record is not printed, which
 // loses nothing: tail reads from the start again next time.
 func TestTailInterrupted(t *testing.T) {
-	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin, cfg.AdminToken = true, testAdminToken })
 	createStream(t, c, "s", 1, 0)
 	if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("r")}); err != nil {
 		t.Fatal(err)
@@ -769,7 +769,7 @@ func TestTailMissingStream(t *testing.T) {
 // TestTailCallFails: a call the server refuses is shown with the AWS
 // error's code and message, and tried again.
 func TestTailCallFails(t *testing.T) {
-	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin = true })
+	endpoint, c := startPutServer(t, func(cfg *serveConfig) { cfg.Admin, cfg.AdminToken = true, testAdminToken })
 	createStream(t, c, "s", 1, 0)
 	for i := range 5 {
 		if _, err := c.PutRecord(context.Background(), &sdk.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: fmt.Append(nil, "r", i)}); err != nil {

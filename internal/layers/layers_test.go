@@ -25,10 +25,11 @@ const module = "github.com/tributary-io/tributary/"
 // producer and consumer libraries can use them without a server.
 var allowed = map[string][]string{
 	"cmd/tributary": {"*"},
-	"server":        {"kinesis", "faults", "internal/*"},
-	"api":           {"kinesis", "faults", "policy", "stream"},
-	"faults":        {"kinesis"},
-	"kinesis":       {},
+	// server validates the identity policies of its credentials file.
+	"server":  {"kinesis", "faults", "policy", "internal/*"},
+	"api":     {"kinesis", "faults", "policy", "stream"},
+	"faults":  {"kinesis"},
+	"kinesis": {},
 	// policy parses and evaluates IAM policy documents; standalone, so
 	// the credentials loader (server, cmd) can validate identity policies.
 	"policy": {},
