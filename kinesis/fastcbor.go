@@ -73,8 +73,6 @@ func (s *cborScanner) records(in *PutRecordsInput) bool {
 	in.Records = make([]PutRecordsRequestEntry, n)
 	// The rest of the body bounds the data of every record.
 	s.data = make([]byte, 0, len(s.b)-s.i)
-	var keys []byte
-	var keyEnds, keyOf []int
 	for i := range in.Records {
 		e := &in.Records[i]
 		fields, ok := s.head(cborMajorMap)
@@ -103,9 +101,7 @@ func (s *cborScanner) records(in *PutRecordsInput) bool {
 					return false
 				}
 				seen[1] = true
-				keys = append(keys, v...)
-				keyEnds = append(keyEnds, len(keys))
-				keyOf = append(keyOf, i)
+				s.keys.add(v, i)
 			case "ExplicitHashKey":
 				v, ok := s.text()
 				if !ok || seen[2] {
@@ -119,16 +115,7 @@ func (s *cborScanner) records(in *PutRecordsInput) bool {
 			}
 		}
 	}
-	if len(keyEnds) > 0 {
-		text := string(keys)
-		strs := make([]string, len(keyEnds))
-		start := 0
-		for k, end := range keyEnds {
-			strs[k] = text[start:end]
-			start = end
-			in.Records[keyOf[k]].PartitionKey = &strs[k]
-		}
-	}
+	s.keys.setOn(in.Records)
 	return true
 }
 
@@ -137,6 +124,7 @@ type cborScanner struct {
 	b    []byte
 	i    int
 	data []byte // the records' data, one after another
+	keys partitionKeys
 }
 
 // CBOR major types the fast path reads, besides cborMajorArray and

@@ -85,9 +85,7 @@ func (s *fastScanner) records(in *PutRecordsInput) bool {
 	in.Records = make([]PutRecordsRequestEntry, 0, 16)
 	// The rest of the body, decoded, bounds the data of every record.
 	s.data = make([]byte, 0, base64.StdEncoding.DecodedLen(len(s.b)-s.i))
-	s.keys = s.keys[:0]
-	s.keyEnds = s.keyEnds[:0]
-	s.keyOf = s.keyOf[:0]
+	s.keys = partitionKeys{}
 	for first := true; ; first = false {
 		if s.consume(']') {
 			break
@@ -101,16 +99,7 @@ func (s *fastScanner) records(in *PutRecordsInput) bool {
 		}
 		in.Records = append(in.Records, e)
 	}
-	if len(s.keyEnds) > 0 {
-		text := string(s.keys)
-		strs := make([]string, len(s.keyEnds))
-		start := 0
-		for k, end := range s.keyEnds {
-			strs[k] = text[start:end]
-			start = end
-			in.Records[s.keyOf[k]].PartitionKey = &strs[k]
-		}
-	}
+	s.keys.setOn(in.Records)
 	return true
 }
 
@@ -162,9 +151,7 @@ func (s *fastScanner) entry(e *PutRecordsRequestEntry, index int) bool {
 				return false
 			}
 			seen[1] = true
-			s.keys = append(s.keys, v...)
-			s.keyEnds = append(s.keyEnds, len(s.keys))
-			s.keyOf = append(s.keyOf, index)
+			s.keys.add(v, index)
 		case "ExplicitHashKey":
 			if seen[2] {
 				return false
@@ -184,10 +171,39 @@ type fastScanner struct {
 	i int
 
 	// Records' data and partition keys, as records gathers them.
-	data    []byte
-	keys    []byte // the keys, one after another
-	keyEnds []int  // where each key ends in keys
-	keyOf   []int  // the record each key belongs to
+	data []byte
+	keys partitionKeys
+}
+
+// partitionKeys gathers the partition keys of a request's records into
+// one string, for both fast paths: each record's key is a substring of
+// it, and the pointers the shape needs point into one slice.
+type partitionKeys struct {
+	buf    []byte // the keys, one after another
+	ends   []int  // where each key ends in buf
+	owners []int  // the record each key belongs to
+}
+
+// add gathers key, the partition key of record index.
+func (k *partitionKeys) add(key []byte, index int) {
+	k.buf = append(k.buf, key...)
+	k.ends = append(k.ends, len(k.buf))
+	k.owners = append(k.owners, index)
+}
+
+// setOn sets the PartitionKey of the records the keys belong to.
+func (k *partitionKeys) setOn(records []PutRecordsRequestEntry) {
+	if len(k.ends) == 0 {
+		return
+	}
+	text := string(k.buf)
+	strs := make([]string, len(k.ends))
+	start := 0
+	for i, end := range k.ends {
+		strs[i] = text[start:end]
+		start = end
+		records[k.owners[i]].PartitionKey = &strs[i]
+	}
 }
 
 func (s *fastScanner) skipSpace() {
