@@ -259,33 +259,15 @@ func (b *binder) bind(raw any, v reflect.Value) error {
 // with SerializationException; no answer of AWS to them is on record. A
 // number written with a fraction or an exponent that is still an integer
 // (1.0, 1e2, a CBOR float 2.0, -0.0) is that integer. JSON text is read
-// through float64, so a fraction below its precision (1.0000000000000001)
-// reads as the integer it rounds to.
+// digit by digit (decimalIntegerOf), not through float64, so a fraction
+// below float64's precision (1.0000000000000001, 1e16+0.1) is still a
+// fraction.
 func integerOf(raw any, lo, hi int64) (int64, bool) {
 	clamp := func(n int64) (int64, bool) { return min(max(n, lo), hi), true }
 	var f float64
 	switch x := raw.(type) {
 	case json.Number:
-		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return clamp(n)
-		}
-		parsed, err := strconv.ParseFloat(string(x), 64)
-		if err != nil && !(isRangeErr(err) && math.IsInf(parsed, 0)) {
-			// Malformed. (Beyond float64, 1e400 is an integer beyond
-			// any range, which the clamp below handles.)
-			return 0, false
-		}
-		if mantissa, _, _ := strings.Cut(strings.ToLower(string(x)), "e"); parsed == 0 && strings.ContainsAny(mantissa, "123456789") {
-			// Too small for float64 (1e-400), which is no integer.
-			return 0, false
-		}
-		if math.IsInf(parsed, 0) {
-			if parsed > 0 {
-				return hi, true
-			}
-			return lo, true
-		}
-		f = parsed
+		return decimalIntegerOf(string(x), lo, hi)
 	case uint64:
 		if x > uint64(hi) {
 			return hi, true
@@ -318,6 +300,66 @@ func integerOf(raw any, lo, hi int64) (int64, bool) {
 		return lo, true
 	}
 	return int64(f), true
+}
+
+// decimalIntegerOf is integerOf for JSON number text, read exactly: the
+// number is an integer when every digit after its decimal point, once the
+// exponent has moved the point, is zero. Going through float64 instead
+// would take 10000000000000000.1 for the integer 10^16. The exponent is
+// never expanded into digits, so 1e999999999 costs no more than 1e9.
+func decimalIntegerOf(text string, lo, hi int64) (int64, bool) {
+	s, negative := strings.CutPrefix(text, "-")
+	mantissa, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mantissa, ".")
+	if whole == "" || !allDigits(whole) || !allDigits(frac) {
+		return 0, false
+	}
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
+		return 0, true // 0, -0.0, 0e7
+	}
+	// point: where the decimal point falls in digits, counted from its
+	// first (non-zero) digit.
+	point := int64(len(whole)) - int64(len(whole+frac)-len(digits))
+	if hasExp {
+		e, err := strconv.ParseInt(strings.TrimPrefix(expText, "+"), 10, 64)
+		if err != nil && !isRangeErr(err) {
+			return 0, false
+		}
+		// Clamped exponents keep their meaning: any exponent beyond
+		// ±2^40 puts the point far outside every digit a body can hold.
+		point += min(max(e, -1<<40), 1<<40)
+	}
+	if point <= 0 || strings.TrimRight(digits[min(point, int64(len(digits))):], "0") != "" {
+		return 0, false // a non-zero digit after the point
+	}
+	beyond := func() (int64, bool) {
+		if negative {
+			return lo, true
+		}
+		return hi, true
+	}
+	if point > 19 { // at least 10^19, beyond any int64
+		return beyond()
+	}
+	intText := digits[:min(point, int64(len(digits)))] + strings.Repeat("0", int(point)-min(int(point), len(digits)))
+	n, err := strconv.ParseInt(intText, 10, 64)
+	if err != nil {
+		return beyond()
+	}
+	if negative {
+		n = -n
+	}
+	return min(max(n, lo), hi), true
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // bigIntegerOf is integerOf for a CBOR bignum (tags 2 and 3).

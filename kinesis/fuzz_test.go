@@ -292,7 +292,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"Limit":1e400}`, `{"Data":"=="}`, `{"Tags":{"":null}}`, `{"StreamName":"\ud800"}`,
 		`{"ShardFilter":{"Type":"AT_TIMESTAMP","Timestamp":-1e20}}`,
 		`{"ShardCount":1.5}`, `{"Limit":-0.0}`, `{"MaxResults":1e2}`, `{"TargetShardCount":9223372036854775808}`,
-		`{"RetentionPeriodHours":1e-400}`,
+		`{"RetentionPeriodHours":1e-400}`, `{"ShardCount":10000000000000000.1}`, `{"Limit":1500e-2}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -87,6 +87,17 @@ func TestIntegerMembersTakeOnlyIntegers(t *testing.T) {
 		{name: "negative zero", json: "-0.0", cbor: math.Copysign(0, -1), want: 0},
 		{name: "largest int32", json: "2147483647", cbor: uint64(2147483647), want: math.MaxInt32},
 		{name: "smallest int32", json: "-2147483648", cbor: float64(math.MinInt32), want: math.MinInt32},
+		// JSON text is read exactly, not through float64 (the fuzzer's
+		// find: 10000000000000000.1 once read as the integer 10^16).
+		{name: "fraction below float64 precision", json: "10000000000000000.1", refused: "10000000000000000.1"},
+		{name: "fraction one digit past the point", json: "1.0000000000000001", refused: "1.0000000000000001"},
+		{name: "fraction moved by a negative exponent", json: "15e-1", refused: "15e-1"},
+		{name: "integer written with a negative exponent", json: "1500e-2", want: 15},
+		{name: "integer written with leading zeros in the fraction", json: "0.0012E+4", want: 12},
+		{name: "zero with a huge exponent", json: "0e999999999999999999999", want: 0},
+		{name: "huge exponent", json: "1e999999999999999999999", want: math.MaxInt32},
+		{name: "tiny exponent", json: "1e-999999999999999999999", refused: "1e-999999999999999999999"},
+		{name: "smallest int64 as a Long would read it", json: "-9223372036854775808", want: math.MinInt32},
 	}
 	for _, m := range integerMembers(t) {
 		for _, tc := range tests {
