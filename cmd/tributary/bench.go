@@ -235,6 +235,10 @@ standard retryer and the retried calls are counted in the result; the
 soak retries only what cannot store a record twice, itself, and the
 producer and consume workloads leave retries to the libraries.
 
+'tributary bench serve-null' serves the yardstick bench/compare.sh
+measures against: a null endpoint written with the standard library
+alone (see 'tributary bench serve-null --help').
+
 Exit status: 0 if every workload ran, 1 if one failed (for example the
 endpoint is unreachable or a stream never became ACTIVE, or a soak check
 failed), 2 for wrong usage.
@@ -258,6 +262,9 @@ Flags:
 
 // benchMain runs "tributary bench".
 func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) > 0 && args[0] == "serve-null" {
+		return benchNullMain(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := parseBenchArgs(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, benchUsage())
