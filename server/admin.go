@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/tributary-io/tributary/faults"
@@ -26,6 +27,9 @@ import (
 //	DELETE /_tributary/faults       clears every rule → 204
 //	DELETE /_tributary/faults/{id}  clears one → 204, or 404
 //	GET    /_tributary/stats        the process's figures (see Stats)
+//	GET    /_tributary/debug/pprof/ Go's profiles (net/http/pprof): CPU
+//	                                 (profile?seconds=N), heap, goroutine,
+//	                                 allocs, block, mutex, trace
 //
 // Errors are {"error": "..."} with 400 for bad input, 404 for unknown
 // paths and ids (and for everything when the API is off) and 405 for
@@ -38,7 +42,21 @@ const (
 	adminPrefix = "/_tributary/"
 	faultsPath  = adminPrefix + "faults"
 	statsPath   = adminPrefix + "stats"
+	pprofPath   = adminPrefix + "debug/pprof/"
 )
+
+// pprofHandler serves net/http/pprof's pages under pprofPath. They find
+// the profile's name after "/debug/pprof/", so the admin prefix is taken
+// off first.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return http.StripPrefix(strings.TrimSuffix(adminPrefix, "/"), mux)
+}
 
 // maxAdminBody bounds an admin request body; a rule is a few hundred
 // bytes.
@@ -90,6 +108,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, pprofPath):
+		pprofHandler().ServeHTTP(w, r)
 	case path == statsPath:
 		if r.Method != http.MethodGet {
 			w.Header().Set("Allow", "GET")

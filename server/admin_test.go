@@ -270,3 +270,32 @@ func TestNewPanicsWithAdminWithoutToken(t *testing.T) {
 	}()
 	New(Config{Handler: &fakeHandler{}, Admin: faults.New(1)})
 }
+
+// The profiles of net/http/pprof are admin routes: they need the token,
+// and with it answer as pprof does under its usual path.
+func TestAdminPprof(t *testing.T) {
+	srv := New(Config{Handler: &fakeHandler{}, Admin: faults.New(1), AdminToken: testAdminToken})
+	get := func(path string, header map[string]string) (int, string, string) {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		srv.ServeHTTP(w, req)
+		return w.Code, w.Header().Get("Content-Type"), w.Body.String()
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + testAdminToken}
+	if status, _, body := get("/_tributary/debug/pprof/heap", nil); status != http.StatusUnauthorized {
+		t.Fatalf("heap profile without the token: %d %s", status, body)
+	}
+	if status, _, body := get("/_tributary/debug/pprof/", bearer); status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Fatalf("index: %d %.200s", status, body)
+	}
+	if status, _, body := get("/_tributary/debug/pprof/goroutine?debug=1", bearer); status != http.StatusOK || !strings.Contains(body, "goroutine profile: total") {
+		t.Fatalf("goroutine profile: %d %.200s", status, body)
+	}
+	status, ct, body := get("/_tributary/debug/pprof/heap", bearer)
+	if status != http.StatusOK || ct != "application/octet-stream" || !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Fatalf("heap profile: %d %q, body starts %q, want a gzipped profile", status, ct, body[:min(len(body), 8)])
+	}
+}
