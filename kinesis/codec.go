@@ -89,7 +89,11 @@ type Input interface {
 // type and validates it. The error, if any, is what AWS answers; pass it
 // to ErrorResponse.
 func DecodeRequest(req *Request, in Input) *Error {
-	if err := Decode(req.ContentType, req.Body, in); err != nil {
+	enc, ok := EncodingOf(req.ContentType)
+	if !ok {
+		enc = EncodingJSON
+	}
+	if err := decodeAs(enc, req.Body, in, &req.scratch); err != nil {
 		return err
 	}
 	return in.Validate()
@@ -110,17 +114,64 @@ func Decode(contentType string, body []byte, v any) *Error {
 
 // DecodeAs is Decode with the encoding given directly.
 func DecodeAs(enc Encoding, body []byte, v any) *Error {
+	return decodeAs(enc, body, v, nil)
+}
+
+// decodeAs is DecodeAs taking its buffers from the pools into sc, or
+// allocating them when sc is nil.
+func decodeAs(enc Encoding, body []byte, v any, sc *scratch) *Error {
 	// PutRecords dominates ingest; its plain form has a fast path in each
 	// encoding that either decodes exactly what the generic path would or
 	// declines.
 	if p, ok := v.(*PutRecordsInput); ok {
-		if enc == EncodingJSON && decodePutRecordsJSON(body, p) ||
-			enc == EncodingCBOR && decodePutRecordsCBOR(body, p) {
+		if enc == EncodingJSON && decodePutRecordsJSON(body, p, sc) ||
+			enc == EncodingCBOR && decodePutRecordsCBOR(body, p, sc) {
 			return nil
 		}
 		*p = PutRecordsInput{}
 	}
 	return decodeGeneric(enc, body, v)
+}
+
+// encodeFast encodes the answers of the hot paths, GetRecords (the
+// consumer's) and PutRecords (the producer's), without reflection, into a
+// buffer from the pools (see pool.go); it reports false for anything
+// else, or for a form of them it leaves to the generic encoder.
+func encodeFast(enc Encoding, v any) ([]byte, bool) {
+	var (
+		b  []byte
+		ok bool
+	)
+	switch o := v.(type) {
+	case *GetRecordsOutput:
+		if o == nil {
+			return nil, false
+		}
+		// CBOR is smaller than JSON (no base64), so JSON's size bounds it.
+		dst := getBytes(getRecordsJSONSize(o))
+		if enc == EncodingCBOR {
+			b, ok = appendGetRecordsCBOR(dst, o)
+		} else {
+			b, ok = appendGetRecordsJSON(dst, o)
+		}
+		if !ok {
+			putBytes(dst)
+		}
+	case *PutRecordsOutput:
+		if o == nil {
+			return nil, false
+		}
+		dst := getBytes(putRecordsJSONSize(o))
+		if enc == EncodingCBOR {
+			b, ok = appendPutRecordsCBOR(dst, o)
+		} else {
+			b, ok = appendPutRecordsJSON(dst, o)
+		}
+		if !ok {
+			putBytes(dst)
+		}
+	}
+	return b, ok
 }
 
 // decodeGeneric parses body into generic values and binds them to v.
@@ -319,29 +370,8 @@ func EncodeAs(enc Encoding, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if o, ok := v.(*GetRecordsOutput); ok && o != nil {
-		// The consumer's hot path; see appendGetRecordsJSON.
-		var b []byte
-		if enc == EncodingCBOR {
-			b, ok = appendGetRecordsCBOR(o)
-		} else {
-			b, ok = appendGetRecordsJSON(make([]byte, 0, getRecordsJSONSize(o)), o)
-		}
-		if ok {
-			return b, nil
-		}
-	}
-	if o, ok := v.(*PutRecordsOutput); ok && o != nil {
-		// The producer's hot path; see appendPutRecordsJSON.
-		var b []byte
-		if enc == EncodingCBOR {
-			b, ok = appendPutRecordsCBOR(o)
-		} else {
-			b, ok = appendPutRecordsJSON(make([]byte, 0, putRecordsJSONSize(o)), o)
-		}
-		if ok {
-			return b, nil
-		}
+	if b, ok := encodeFast(enc, v); ok {
+		return b, nil
 	}
 	return encodeGeneric(enc, v)
 }
@@ -372,6 +402,9 @@ func EncodeResponse(contentType string, out any) *Response {
 	enc, ok := EncodingOf(contentType)
 	if !ok {
 		enc = EncodingJSON
+	}
+	if body, ok := encodeFast(enc, out); ok {
+		return &Response{Status: statusOK, ContentType: enc.ContentType(), Body: body, pooled: true}
 	}
 	body, err := EncodeAs(enc, out)
 	if err != nil {

@@ -20,8 +20,9 @@ import (
 // behaviour: FuzzFastPutRecordsCBOR holds it to that.
 //
 // When it reports false, in may hold partial results and must be reset.
-func decodePutRecordsCBOR(body []byte, in *PutRecordsInput) bool {
-	s := cborScanner{b: body}
+func decodePutRecordsCBOR(body []byte, in *PutRecordsInput, sc *scratch) bool {
+	s := cborScanner{b: body, sc: sc}
+	defer s.keys.release()
 	n, ok := s.head(cborMajorMap)
 	if !ok {
 		return false
@@ -70,9 +71,10 @@ func (s *cborScanner) records(in *PutRecordsInput) bool {
 	if !ok || n > maxRecords {
 		return false
 	}
-	in.Records = make([]PutRecordsRequestEntry, n)
+	in.Records = s.sc.takeRecords(int(n))[:n]
 	// The rest of the body bounds the data of every record.
-	s.data = make([]byte, 0, len(s.b)-s.i)
+	s.data = s.sc.takeBytes(len(s.b) - s.i)
+	s.keys.reset()
 	for i := range in.Records {
 		e := &in.Records[i]
 		fields, ok := s.head(cborMajorMap)
@@ -123,7 +125,8 @@ func (s *cborScanner) records(in *PutRecordsInput) bool {
 type cborScanner struct {
 	b    []byte
 	i    int
-	data []byte // the records' data, one after another
+	sc   *scratch // where buffers come from; nil allocates them
+	data []byte   // the records' data, one after another
 	keys partitionKeys
 }
 

@@ -54,7 +54,7 @@ func TestFastPutRecordsCBORAgreesWithGeneric(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var fast PutRecordsInput
-			ok := decodePutRecordsCBOR(c.body, &fast)
+			ok := decodePutRecordsCBOR(c.body, &fast, nil)
 			if ok != c.wantOK {
 				t.Fatalf("fast path took it: %v, want %v", ok, c.wantOK)
 			}
@@ -83,7 +83,7 @@ func FuzzFastPutRecordsCBOR(f *testing.F) {
 	f.Add(cborBody(f, map[string]any{"Records": []any{}, "StreamName": "s", "DryRun": true}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fast PutRecordsInput
-		if !decodePutRecordsCBOR(body, &fast) {
+		if !decodePutRecordsCBOR(body, &fast, nil) {
 			return
 		}
 		var generic PutRecordsInput

@@ -70,11 +70,11 @@ func getRecordsJSONSize(out *GetRecordsOutput) int {
 // emitter, member by member in the generic encoder's order, so the bytes
 // are the same by construction (FuzzFastGetRecords checks it); only the
 // reflection is gone.
-func appendGetRecordsCBOR(out *GetRecordsOutput) ([]byte, bool) {
+func appendGetRecordsCBOR(dst []byte, out *GetRecordsOutput) ([]byte, bool) {
 	if len(out.ChildShards) > 0 {
 		return nil, false
 	}
-	e := &cborEmitter{buf: make([]byte, 0, getRecordsJSONSize(out))}
+	e := &cborEmitter{buf: dst}
 	members := 1
 	if out.NextShardIterator != nil {
 		members++
@@ -194,11 +194,11 @@ func putRecordsJSONSize(out *PutRecordsOutput) int {
 // appendPutRecordsCBOR is appendPutRecordsJSON for CBOR, driving the
 // generic encoder's own CBOR emitter member by member in its order, as
 // appendGetRecordsCBOR does.
-func appendPutRecordsCBOR(out *PutRecordsOutput) ([]byte, bool) {
+func appendPutRecordsCBOR(dst []byte, out *PutRecordsOutput) ([]byte, bool) {
 	if out.Records == nil {
 		return nil, false
 	}
-	e := &cborEmitter{buf: make([]byte, 0, putRecordsJSONSize(out))}
+	e := &cborEmitter{buf: dst}
 	members := 1
 	if out.FailedRecordCount != nil {
 		members++

@@ -32,7 +32,7 @@ func TestFastGetRecordsMatchesGeneric(t *testing.T) {
 			if !bytes.Equal(fast, generic) {
 				t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
 			}
-			fastCBOR, ok := appendGetRecordsCBOR(out)
+			fastCBOR, ok := appendGetRecordsCBOR(nil, out)
 			if !ok {
 				t.Fatal("CBOR fast path declined")
 			}
@@ -45,7 +45,7 @@ func TestFastGetRecordsMatchesGeneric(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := appendGetRecordsCBOR(&GetRecordsOutput{ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}); ok {
+	if _, ok := appendGetRecordsCBOR(nil, &GetRecordsOutput{ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}); ok {
 		t.Fatal("CBOR fast path took a page with ChildShards")
 	}
 	withChildren := &GetRecordsOutput{Records: []Record{}, ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}
@@ -77,7 +77,7 @@ func FuzzFastGetRecords(f *testing.F) {
 		if !bytes.Equal(fast, generic) {
 			t.Fatalf("fast:\n%q\ngeneric:\n%q", fast, generic)
 		}
-		fastCBOR, _ := appendGetRecordsCBOR(out)
+		fastCBOR, _ := appendGetRecordsCBOR(nil, out)
 		if genericCBOR, err := encodeGeneric(EncodingCBOR, out); err == nil && !bytes.Equal(fastCBOR, genericCBOR) {
 			t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
 		}
@@ -116,7 +116,7 @@ func TestFastPutRecordsMatchesGeneric(t *testing.T) {
 	if _, ok := appendPutRecordsJSON(nil, &PutRecordsOutput{}); ok {
 		t.Fatal("fast path took a nil Records")
 	}
-	if _, ok := appendPutRecordsCBOR(&PutRecordsOutput{}); ok {
+	if _, ok := appendPutRecordsCBOR(nil, &PutRecordsOutput{}); ok {
 		t.Fatal("CBOR fast path took a nil Records")
 	}
 	// And EncodeAs takes it (the generic encoder would allocate per
@@ -140,7 +140,7 @@ func checkFastPutRecords(t *testing.T, out *PutRecordsOutput) {
 	if !bytes.Equal(fast, generic) {
 		t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
 	}
-	fastCBOR, ok := appendPutRecordsCBOR(out)
+	fastCBOR, ok := appendPutRecordsCBOR(nil, out)
 	if !ok {
 		t.Fatal("CBOR fast path declined")
 	}
@@ -184,7 +184,7 @@ func FuzzFastPutRecordsAnswer(f *testing.F) {
 		if !bytes.Equal(fast, generic) {
 			t.Fatalf("fast:\n%q\ngeneric:\n%q", fast, generic)
 		}
-		fastCBOR, _ := appendPutRecordsCBOR(out)
+		fastCBOR, _ := appendPutRecordsCBOR(nil, out)
 		if genericCBOR, err := encodeGeneric(EncodingCBOR, out); err == nil && !bytes.Equal(fastCBOR, genericCBOR) {
 			t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
 		}

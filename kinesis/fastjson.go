@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"encoding/base64"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -21,8 +22,9 @@ import (
 
 // decodePutRecordsJSON fills in from body and reports whether it could.
 // When it reports false, in may hold partial results and must be reset.
-func decodePutRecordsJSON(body []byte, in *PutRecordsInput) bool {
-	s := fastScanner{b: body}
+func decodePutRecordsJSON(body []byte, in *PutRecordsInput, sc *scratch) bool {
+	s := fastScanner{b: body, sc: sc}
+	defer s.keys.release()
 	if !s.consume('{') {
 		return false
 	}
@@ -82,10 +84,10 @@ func (s *fastScanner) records(in *PutRecordsInput) bool {
 	if !s.consume('[') {
 		return false
 	}
-	in.Records = make([]PutRecordsRequestEntry, 0, 16)
+	in.Records = s.sc.takeRecords(16)
 	// The rest of the body, decoded, bounds the data of every record.
-	s.data = make([]byte, 0, base64.StdEncoding.DecodedLen(len(s.b)-s.i))
-	s.keys = partitionKeys{}
+	s.data = s.sc.takeBytes(base64.StdEncoding.DecodedLen(len(s.b) - s.i))
+	s.keys.reset()
 	for first := true; ; first = false {
 		if s.consume(']') {
 			break
@@ -167,8 +169,9 @@ func (s *fastScanner) entry(e *PutRecordsRequestEntry, index int) bool {
 
 // fastScanner reads the small subset of JSON the fast path accepts.
 type fastScanner struct {
-	b []byte
-	i int
+	b  []byte
+	i  int
+	sc *scratch // where buffers come from; nil allocates them
 
 	// Records' data and partition keys, as records gathers them.
 	data []byte
@@ -179,9 +182,34 @@ type fastScanner struct {
 // one string, for both fast paths: each record's key is a substring of
 // it, and the pointers the shape needs point into one slice.
 type partitionKeys struct {
+	*keyBuffers
+}
+
+// keyBuffers are partitionKeys' working buffers. Their contents are
+// copied out by setOn, so they serve one decoding and go back to
+// keyBuffersPool when it ends.
+type keyBuffers struct {
 	buf    []byte // the keys, one after another
 	ends   []int  // where each key ends in buf
 	owners []int  // the record each key belongs to
+}
+
+var keyBuffersPool = sync.Pool{New: func() any { return new(keyBuffers) }}
+
+// reset readies k for a request's keys.
+func (k *partitionKeys) reset() {
+	if k.keyBuffers == nil {
+		k.keyBuffers = keyBuffersPool.Get().(*keyBuffers)
+	}
+	k.buf, k.ends, k.owners = k.buf[:0], k.ends[:0], k.owners[:0]
+}
+
+// release gives the buffers back once decoding is over.
+func (k *partitionKeys) release() {
+	if k.keyBuffers != nil {
+		keyBuffersPool.Put(k.keyBuffers)
+		k.keyBuffers = nil
+	}
 }
 
 // add gathers key, the partition key of record index.
@@ -193,7 +221,7 @@ func (k *partitionKeys) add(key []byte, index int) {
 
 // setOn sets the PartitionKey of the records the keys belong to.
 func (k *partitionKeys) setOn(records []PutRecordsRequestEntry) {
-	if len(k.ends) == 0 {
+	if k.keyBuffers == nil || len(k.ends) == 0 {
 		return
 	}
 	text := string(k.buf)

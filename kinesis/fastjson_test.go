@@ -51,7 +51,7 @@ func TestFastPutRecordsAgreesWithGeneric(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var fast PutRecordsInput
-			ok := decodePutRecordsJSON([]byte(c.body), &fast)
+			ok := decodePutRecordsJSON([]byte(c.body), &fast, nil)
 			if ok != c.wantOK {
 				t.Fatalf("fast path took it: %v, want %v", ok, c.wantOK)
 			}
@@ -78,7 +78,7 @@ func FuzzFastPutRecords(f *testing.F) {
 	f.Add([]byte(`{"Records":[],"StreamName":"s","DryRun":true}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fast PutRecordsInput
-		if !decodePutRecordsJSON(body, &fast) {
+		if !decodePutRecordsJSON(body, &fast, nil) {
 			return
 		}
 		var generic PutRecordsInput
@@ -100,7 +100,7 @@ func BenchmarkPutRecordsDecodePaths(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
 			var in PutRecordsInput
-			if !decodePutRecordsJSON(body, &in) {
+			if !decodePutRecordsJSON(body, &in, nil) {
 				b.Fatal("fast path declined")
 			}
 		}

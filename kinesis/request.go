@@ -51,6 +51,9 @@ type Request struct {
 	// every request acts as the configured account's root and is not
 	// subject to policies.
 	Caller *Caller
+
+	// scratch is what decoding took from the pools; see Release.
+	scratch scratch
 }
 
 // Caller is an authenticated principal: an access key of an account,
@@ -85,4 +88,7 @@ type Response struct {
 	// empty for a success. It is not sent: it tells the front end what it
 	// is answering (for its metrics) without decoding the body again.
 	ErrorType string
+
+	// pooled is true when Body came from the pools; see Release.
+	pooled bool
 }

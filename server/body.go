@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/tributary-io/tributary/kinesis"
 )
 
 // Why a body could not be read; the exchange turns each into its answer.
@@ -208,7 +210,9 @@ func readBody(ctx context.Context, b *budget, r io.Reader, declared, limit int64
 	if declared >= 0 {
 		// net/http and the HTTP/2 server both end the body at the
 		// declared length, so the buffer cannot overflow.
-		h.data = make([]byte, declared)
+		// From kinesis's pools: the front end gives it back with the
+		// request (kinesis.Request.Release).
+		h.data = kinesis.NewBody(int(declared))
 		if _, err := io.ReadFull(r, h.data); err != nil {
 			h.Release()
 			return nil, err

@@ -75,6 +75,9 @@ type exchange struct {
 	reqBytes   int
 	respBytes  int
 	streamedIn time.Duration
+
+	// panicked is set when the handler panicked (see callHandler).
+	panicked bool
 }
 
 // handle answers one request: HTTP/1.1, HTTP/2, or stream 1 of an h2c
@@ -193,7 +196,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		req.Account = caller.Account
 		req.Caller = caller
 	}
-	x.writeResponse(x.callHandler(req))
+	resp := x.callHandler(req)
+	x.writeResponse(resp)
+	if !x.panicked {
+		// The answer is written and the handler has returned: what the
+		// request and its answer took from kinesis's pools goes back.
+		// After a panic nobody can say what still refers to them, so the
+		// garbage collector frees them instead.
+		resp.Release()
+		req.Release()
+	}
 }
 
 // verify checks a well-formed signature when the server verifies
@@ -443,6 +455,7 @@ func (x *exchange) callHandler(req *kinesis.Request) (resp *kinesis.Response) {
 				slog.String("request_id", x.id), slog.String("op", x.op),
 				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 			resp = errorResponse(req.ContentType, kinesis.ErrInternalFailure, internalFailureMessage, http.StatusInternalServerError)
+			x.panicked = true
 		}
 	}()
 	resp = x.s.cfg.Handler.Handle(ctx, req)

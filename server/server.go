@@ -75,6 +75,12 @@ const (
 // Handler answers one Kinesis call. It is given everything the front end
 // did not reject, including requests whose content type, body or target
 // only the protocol layer can judge.
+//
+// Once Handle has returned and its answer is written (an event stream:
+// once the stream has ended), the server gives req's Body and decoding
+// buffers and the answer's Body back to kinesis's pools
+// (kinesis.Request.Release, kinesis.Response.Release): nothing may keep
+// them, or what was decoded from them, past that point.
 type Handler interface {
 	Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response
 }

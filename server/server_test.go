@@ -42,8 +42,12 @@ type fakeHandler struct {
 }
 
 func (h *fakeHandler) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Response {
+	// The server takes the body back once the answer is written (see
+	// Handler): what is kept for the test is a copy.
+	cp := *req
+	cp.Body = bytes.Clone(req.Body)
 	h.mu.Lock()
-	h.reqs = append(h.reqs, req)
+	h.reqs = append(h.reqs, &cp)
 	h.mu.Unlock()
 	if h.respond != nil {
 		return h.respond(ctx, req)

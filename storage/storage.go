@@ -230,6 +230,10 @@ type ShardLog interface {
 	// appended or none of it is. Concurrent appends to one log are
 	// serialised in some order; each batch stays contiguous in that order.
 	//
+	// The batch's records are the caller's again once Append returns,
+	// whatever it returns: an engine that keeps their Data copies it
+	// first (the front end reuses request buffers, see server.Handler).
+	//
 	// Append fails with ErrSealed once Seal has begun, with ErrTooLarge for
 	// a record over MaxRecordData or keys over MaxKeyLen, and with ctx's
 	// error if ctx ends first (the batch may or may not have been appended).
