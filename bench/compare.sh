@@ -5,6 +5,9 @@
 #   tributary     tributary serve with its default on-disk storage
 #   null          tributary serve --storage discard: the protocol stack with
 #                 storage that costs nothing, the upper bound for tributary
+#   stdnull       tributary bench serve-null: a null endpoint written with
+#                 the standard library alone (encoding/json, MD5, records
+#                 in memory), the yardstick of issue 16
 #   kinesalite    kinesalite (Node.js, LevelDB API; in memory by default)
 #   kinesis-mock  kinesis-mock from the npm package kinesis-local (Scala.js
 #                 on Node.js, in memory)
@@ -22,6 +25,10 @@
 #   TRIBUTARY_FLAGS     extra flags for the on-disk tributary, for example
 #                       "--sync interval" (default: none, so fsync per write)
 #   KEEP_TMP            set to 1 to keep the temp dir (logs, JSON) at exit
+#   SERVERS             the servers to measure, in this order, separated by
+#                       spaces (default: all five); tributary and null come
+#                       first and cannot be left out, e.g. "tributary null
+#                       stdnull" for the issue's ratios without node
 set -euo pipefail
 
 # Pinned so that a rerun measures the same peers; `npm view <pkg> version`
@@ -29,7 +36,24 @@ set -euo pipefail
 readonly KINESALITE_VERSION=3.3.3
 readonly KINESIS_LOCAL_VERSION=0.6.2
 readonly WORKLOADS=(ingest drain latency shards)
-readonly SERVERS=(tributary null kinesalite kinesis-mock)
+ALL_SERVERS=(tributary null stdnull kinesalite kinesis-mock)
+read -r -a SERVERS <<<"${SERVERS:-${ALL_SERVERS[*]}}"
+readonly SERVERS
+if [[ ${SERVERS[0]:-} != tributary || ${SERVERS[1]:-} != null ]]; then
+	echo "compare.sh: SERVERS must start with tributary null, not: ${SERVERS[*]}" >&2
+	exit 2
+fi
+for name in "${SERVERS[@]}"; do
+	case " ${ALL_SERVERS[*]} " in
+	*" $name "*) ;;
+	*)
+		echo "compare.sh: unknown server $name in SERVERS (known: ${ALL_SERVERS[*]})" >&2
+		exit 2
+		;;
+	esac
+done
+# has NAME reports whether NAME is measured.
+has() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_FLAGS=${BENCH_FLAGS:-"--ingest-duration 10s --drain-records 200000 --latency-samples 500 --many-shards 256 --many-shards-duration 10s"}
@@ -118,13 +142,15 @@ wait_ready() {
 log "building tributary"
 (cd "$root" && go build -o "$tmp/tributary" ./cmd/tributary)
 
-log "installing kinesalite@$KINESALITE_VERSION and kinesis-local@$KINESIS_LOCAL_VERSION"
-npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$tmp/npm" \
-	"kinesalite@$KINESALITE_VERSION" "kinesis-local@$KINESIS_LOCAL_VERSION" >"$tmp/logs/npm.log" 2>&1 ||
-	{
-		cat "$tmp/logs/npm.log" >&2
-		exit 1
-	}
+if has kinesalite || has kinesis-mock; then
+	log "installing kinesalite@$KINESALITE_VERSION and kinesis-local@$KINESIS_LOCAL_VERSION"
+	npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$tmp/npm" \
+		"kinesalite@$KINESALITE_VERSION" "kinesis-local@$KINESIS_LOCAL_VERSION" >"$tmp/logs/npm.log" 2>&1 ||
+		{
+			cat "$tmp/logs/npm.log" >&2
+			exit 1
+		}
+fi
 modules=$tmp/npm/node_modules
 
 for name in "${SERVERS[@]}"; do
@@ -143,6 +169,9 @@ start tributary "$tmp/tributary" serve --listen "127.0.0.1:${port[tributary]}" \
 start null "$tmp/tributary" serve --listen "127.0.0.1:${port[null]}" \
 	--storage discard --limits off \
 	--create-delay 0 --delete-delay 0 --update-delay 0 --log-level warn
+if has stdnull; then
+	start stdnull "$tmp/tributary" bench serve-null --listen "127.0.0.1:${port[stdnull]}"
+fi
 kinesalite_path=()
 if [[ $KINESALITE_STORAGE == disk ]]; then
 	kinesalite_path=(--path "$tmp/kinesalite-data")
@@ -150,18 +179,22 @@ fi
 # kinesalite's CLI has no host option: it listens on every interface. Its
 # shard limit counts shards across streams; 1000 leaves room for the
 # many-shards stream next to the others.
-start kinesalite node "$modules/kinesalite/cli.js" --port "${port[kinesalite]}" \
-	"${kinesalite_path[@]}" \
-	--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 1000
+if has kinesalite; then
+	start kinesalite node "$modules/kinesalite/cli.js" --port "${port[kinesalite]}" \
+		"${kinesalite_path[@]}" \
+		--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 1000
+fi
 # kinesis-mock is configured by environment only. It always listens on every
 # interface, with TLS on a second port that the bench does not use.
-start kinesis-mock env \
-	KINESIS_MOCK_PLAIN_PORT="${port[kinesis-mock]}" KINESIS_MOCK_TLS_PORT="$(free_port)" \
-	KINESIS_MOCK_CERT_PATH="$modules/kinesis-local/server.json" \
-	CREATE_STREAM_DURATION=0ms DELETE_STREAM_DURATION=0ms \
-	UPDATE_SHARD_COUNT_DURATION=0ms SPLIT_SHARD_DURATION=0ms MERGE_SHARDS_DURATION=0ms \
-	SHARD_LIMIT=1000 LOG_LEVEL=WARN SHOULD_PERSIST_DATA=false \
-	node "$modules/kinesis-local/main.js"
+if has kinesis-mock; then
+	start kinesis-mock env \
+		KINESIS_MOCK_PLAIN_PORT="${port[kinesis-mock]}" KINESIS_MOCK_TLS_PORT="$(free_port)" \
+		KINESIS_MOCK_CERT_PATH="$modules/kinesis-local/server.json" \
+		CREATE_STREAM_DURATION=0ms DELETE_STREAM_DURATION=0ms \
+		UPDATE_SHARD_COUNT_DURATION=0ms SPLIT_SHARD_DURATION=0ms MERGE_SHARDS_DURATION=0ms \
+		SHARD_LIMIT=1000 LOG_LEVEL=WARN SHOULD_PERSIST_DATA=false \
+		node "$modules/kinesis-local/main.js"
+fi
 
 # A server that does not start gets "not started" in every cell; the others
 # are still measured.
@@ -198,6 +231,11 @@ for name in "${SERVERS[@]}"; do
 			continue
 		fi
 		log "$name: $w"
+		if [[ $name == tributary ]]; then
+			# Its storage metrics before and after: fsyncs and group
+			# commits during the workload, for the report.
+			curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$tmp/results/$name-$w.metrics-before" || true
+		fi
 		status=0
 		# In the background and waited for, because bash runs the INT and
 		# TERM traps at once only while in the wait builtin: waiting for a
@@ -210,6 +248,9 @@ for name in "${SERVERS[@]}"; do
 		bench_pid=$!
 		wait "$bench_pid" || status=$?
 		bench_pid=
+		if [[ $name == tributary ]]; then
+			curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$tmp/results/$name-$w.metrics-after" || true
+		fi
 		if ((status != 0)); then
 			log "$name: $w failed (exit $status); last lines of its output:"
 			tail -n 5 "$tmp/logs/bench-$name-$w.log" >&2
@@ -238,9 +279,12 @@ done
 	echo "kernel=$(uname -sr)"
 	echo "tributary=$("$tmp/tributary" version | tr -s " " | paste -sd ";" | sed "s/;/; /g")"
 	echo "go=$(go version)"
-	echo "node=$(node --version)"
-	echo "kinesalite=$(node -p "require('$modules/kinesalite/package.json').version")"
-	echo "kinesis-local=$(node -p "require('$modules/kinesis-local/package.json').version")"
+	if has kinesalite || has kinesis-mock; then
+		echo "node=$(node --version)"
+		echo "kinesalite=$(node -p "require('$modules/kinesalite/package.json').version")"
+		echo "kinesis-local=$(node -p "require('$modules/kinesis-local/package.json').version")"
+	fi
+	echo "servers=${SERVERS[*]}"
 	echo "kinesalite_storage=$KINESALITE_STORAGE"
 	echo "tributary_flags=$TRIBUTARY_FLAGS"
 	echo "bench_flags=$BENCH_FLAGS"

@@ -7,7 +7,10 @@ FACTS holds key=value lines about the machine and the run. RESULTS_DIR
 holds, per server and workload, SERVER-WORKLOAD.json as written by
 `tributary bench --json`, or SERVER-WORKLOAD.err naming why there is none.
 The first server is Tributary; the second is the null server (tributary
-with --storage discard); the rest are the peers it is compared with.
+with --storage discard); the rest are the peers it is compared with, among
+them stdnull (tributary bench serve-null), the yardstick of issue 16.
+For Tributary, SERVER-WORKLOAD.metrics-before and -after hold its
+/metrics scraped around the workload, for the storage figures.
 """
 
 import json
@@ -28,7 +31,12 @@ LABELS = {
     "null": "null server¹",
     "kinesalite": "kinesalite²",
     "kinesis-mock": "kinesis-mock³",
+    "stdnull": "stdlib null⁴",
 }
+
+# Issue 16's goals, as fractions of the stdlib null's figure: durable
+# ingest at its rate, drain at 90 % of it.
+GOALS = {"ingest": 1.0, "drain": 0.9}
 
 # (label, getter, format, lower is better). A row is shown when any server
 # has the figure.
@@ -42,6 +50,35 @@ METRICS = [
     ("retried calls", lambda w: w.get("retried_calls"), "{:,}", True),
     ("RSS at end (MiB)", lambda w: mib(w.get("rss_end_bytes")), "{:,.0f}", True),
 ]
+
+
+def scrape(path):
+    """Returns {(name, labels): value} from a Prometheus text file."""
+    samples = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                if not line.strip() or line.startswith("#"):
+                    continue
+                series, _, value = line.rstrip("\n").rpartition(" ")
+                name, _, labels = series.partition("{")
+                try:
+                    samples[(name, labels.rstrip("}"))] = float(value)
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        return None
+    return samples
+
+
+def delta(before, after, name, label_part=""):
+    """The growth of the sum of name's series whose labels contain
+    label_part."""
+    total = 0.0
+    for (n, labels), v in after.items():
+        if n == name and label_part in labels:
+            total += v - before.get((n, labels), 0.0)
+    return total
 
 
 def mib(n):
@@ -114,7 +151,7 @@ def main():
 
     out = []
     p = out.append
-    p("# Tributary compared with kinesalite and kinesis-mock")
+    p("# Tributary compared with " + ", ".join(LABELS.get(s, s).rstrip("¹²³⁴") for s in servers[1:]))
     p("")
     p(f"Run on {facts['date']} by `bench/compare.sh`.")
     p("")
@@ -129,9 +166,10 @@ def main():
     p("")
     p(f"- Tributary: {facts['tributary']}")
     p(f"- Go: {facts['go']}")
-    p(f"- Node.js: {facts['node']}")
-    p(f"- kinesalite: {facts['kinesalite']}")
-    p(f"- kinesis-local (kinesis-mock): {facts['kinesis-local']}")
+    if "node" in facts:
+        p(f"- Node.js: {facts['node']}")
+        p(f"- kinesalite: {facts['kinesalite']}")
+        p(f"- kinesis-local (kinesis-mock): {facts['kinesis-local']}")
     p("")
     p("## Command")
     p("")
@@ -141,10 +179,12 @@ def main():
         env += f" KINESALITE_STORAGE={facts['kinesalite_storage']}"
     if facts.get("tributary_flags"):
         env += f" TRIBUTARY_FLAGS='{facts['tributary_flags']}'"
+    if facts.get("servers") and facts["servers"].split() != ["tributary", "null", "stdnull", "kinesalite", "kinesis-mock"]:
+        env += f" SERVERS='{facts['servers']}'"
     p(f"{env} bench/compare.sh")
     p("```")
     p("")
-    p(f"The bench client and all four servers share the machine's {facts['nproc']} "
+    p(f"The bench client and all {len(servers)} servers share the machine's {facts['nproc']} "
       "CPUs; the servers not being measured sit idle. With few CPUs or short "
       "runs the figures are noisy: compare orders of magnitude, and rerun "
       "before trusting a difference of a few tens of percent.")
@@ -213,17 +253,65 @@ def main():
                 p("| " + " | ".join([name, *cells]) + " |")
 
     p("")
-    p("## Tributary's ingest as a fraction of the null server's")
+    p("## Tributary's records/s as a fraction of the null servers'")
     p("")
-    t, n = data[(tributary, "ingest")], data[(null, "ingest")]
-    if isinstance(t, dict) and isinstance(n, dict):
-        for size in sorted(set(t) & set(n), key=lambda x: (x is None, x)):
-            a, b = t[size].get("records_per_sec"), n[size].get("records_per_sec")
-            frac = f"{100 * a / b:.0f}%" if a is not None and b else "–"
-            p(f"- {size_label(size) or 'all records'}: {frac} "
-              f"({a or 0:,.0f} of {b or 0:,.0f} records/s)")
-    else:
-        p("Not available: an ingest run failed.")
+    p("Issue 16's goals: durable ingest at the stdlib null's rate (100 %), "
+      "drain at 90 % of it. The discard null is Tributary's own stack "
+      "without storage.")
+    p("")
+    yard = "stdnull" if "stdnull" in servers else None
+    head = ["workload", "Tributary"]
+    head += ["discard null", "Tributary / discard null"]
+    if yard:
+        head += ["stdlib null", "Tributary / stdlib null", "goal"]
+    p("| " + " | ".join(head) + " |")
+    p("|---|" + "---:|" * (len(head) - 1))
+    for w in ("ingest", "drain"):
+        t = data[(tributary, w)]
+        if not isinstance(t, dict):
+            p(f"| {w} | {t} |" + " |" * (len(head) - 2))
+            continue
+        for size in sorted(t, key=lambda x: (x is None, x)):
+            a = t[size].get("records_per_sec")
+            row = [f"{w}, {size_label(size)}", f"{a or 0:,.0f}"]
+            for other in [null] + ([yard] if yard else []):
+                o = data[(other, w)]
+                b = o.get(size, {}).get("records_per_sec") if isinstance(o, dict) else None
+                row += [f"{b:,.0f}" if b else (o if isinstance(o, str) else "–"),
+                        f"{100 * a / b:.0f} %" if a and b else "–"]
+            if yard:
+                row.append(f"{100 * GOALS[w]:.0f} %")
+            p("| " + " | ".join(row) + " |")
+
+    storage_rows = []
+    for w in WORKLOADS:
+        before = scrape(os.path.join(results, f"{tributary}-{w}.metrics-before"))
+        after = scrape(os.path.join(results, f"{tributary}-{w}.metrics-after"))
+        t = data[(tributary, w)]
+        if before is None or after is None or not isinstance(t, dict):
+            continue
+        secs = sum(e.get("duration_s") or 0 for e in t.values())
+        groups = delta(before, after, "tributary_storage_group_commit_records_count")
+        records = delta(before, after, "tributary_storage_group_commit_records_sum")
+        fsyncs = delta(before, after, "tributary_storage_fsyncs_total")
+        journal = delta(before, after, "tributary_storage_fsyncs_total", 'file="journal"')
+        if groups == 0:
+            continue
+        storage_rows.append((w, secs, groups, records, fsyncs, journal))
+    if storage_rows:
+        p("")
+        p("## Tributary's storage during each workload")
+        p("")
+        p("From its /metrics before and after the workload (the whole run, "
+          "stream creation and deletion included; rates over the timed part). "
+          "A group commit is one journal write and one fsync acknowledging "
+          "every append queued while the previous one ran, across shards.")
+        p("")
+        p("| workload | group commits | records per commit | journal fsyncs/s | all fsyncs | fsyncs/s |")
+        p("|---|---:|---:|---:|---:|---:|")
+        for w, secs, groups, records, fsyncs, journal in storage_rows:
+            rate = (lambda n: f"{n / secs:,.0f}") if secs else (lambda n: "–")
+            p(f"| {w} | {groups:,.0f} | {records / groups:,.1f} | {rate(journal)} | {fsyncs:,.0f} | {rate(fsyncs)} |")
 
     kinesalite_storage = facts.get("kinesalite_storage", "memory")
     p("")
@@ -250,6 +338,11 @@ def main():
         p("² kinesalite with an on-disk LevelDB store (`--path`).")
     p("³ kinesis-mock (npm kinesis-local) with its default in-memory store "
       "(`SHOULD_PERSIST_DATA=false`).")
+    p("⁴ `tributary bench serve-null`: a null endpoint written with the "
+      "standard library alone (encoding/json, MD5 routing, records kept in "
+      "memory so that drain and latency have something to read, no "
+      "validation, limits or durability): what a server that does only the "
+      "protocol's work, plainly, reaches with the same client.")
     print("\n".join(out))
 
 
