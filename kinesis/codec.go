@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/tributary-io/tributary/internal/bufpool"
 )
 
 // Encoding is one of the two wire encodings Kinesis speaks.
@@ -148,27 +149,27 @@ func encodeFast(enc Encoding, v any) ([]byte, bool) {
 			return nil, false
 		}
 		// CBOR is smaller than JSON (no base64), so JSON's size bounds it.
-		dst := getBytes(getRecordsJSONSize(o))
+		dst := bufpool.Get(getRecordsJSONSize(o))
 		if enc == EncodingCBOR {
 			b, ok = appendGetRecordsCBOR(dst, o)
 		} else {
 			b, ok = appendGetRecordsJSON(dst, o)
 		}
 		if !ok {
-			putBytes(dst)
+			bufpool.Put(dst)
 		}
 	case *PutRecordsOutput:
 		if o == nil {
 			return nil, false
 		}
-		dst := getBytes(putRecordsJSONSize(o))
+		dst := bufpool.Get(putRecordsJSONSize(o))
 		if enc == EncodingCBOR {
 			b, ok = appendPutRecordsCBOR(dst, o)
 		} else {
 			b, ok = appendPutRecordsJSON(dst, o)
 		}
 		if !ok {
-			putBytes(dst)
+			bufpool.Put(dst)
 		}
 	}
 	return b, ok

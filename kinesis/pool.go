@@ -1,65 +1,15 @@
 package kinesis
 
 import (
-	"math/bits"
 	"sync"
+
+	"github.com/tributary-io/tributary/internal/bufpool"
 )
 
-// The hot paths' big buffers (a PutRecords body's decoded data, its
-// records, the PutRecords and GetRecords answers) are taken from pools
-// and given back once the front end has written the answer
-// (Request.Release, Response.Release). Without them every call allocated
-// several times its body's size, and at the rates ingest runs the
-// garbage collector's work on that, not the decoding, was the largest
-// cost: the collector runs each time the heap doubles, and a server's
-// live heap is small. Giving back is optional: a buffer never given back
-// is freed by the collector like any other.
-//
-// Buffers are pooled by power-of-two capacity, so that a small request
-// never holds a large buffer and a large one finds its size. Beyond
-// maxPooled they are not pooled at all: rare, and too big to keep idle.
-const (
-	minPooledShift = 10 // 1 KiB
-	maxPooledShift = 24 // 16 MiB
-	maxPooled      = 1 << maxPooledShift
-)
-
-// bytePools holds one pool per capacity class. A sync.Pool empties itself
-// over two collections, so idle buffers do not stay.
-var bytePools [maxPooledShift - minPooledShift + 1]sync.Pool
-
-// sizeClass returns the class whose buffers hold n bytes: the smallest
-// power of two at least n (and at least 1 KiB).
-func sizeClass(n int) int {
-	if n <= 1<<minPooledShift {
-		return 0
-	}
-	return bits.Len(uint(n-1)) - minPooledShift
-}
-
-// getBytes returns an empty buffer of capacity at least n, pooled when it
-// can be.
-func getBytes(n int) []byte {
-	if n > maxPooled {
-		return make([]byte, 0, n)
-	}
-	c := sizeClass(n)
-	if p, ok := bytePools[c].Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return make([]byte, 0, 1<<(c+minPooledShift))
-}
-
-// putBytes gives b back. Only buffers of a class's exact capacity go
-// back, so that a buffer found in a class always holds the class's size.
-func putBytes(b []byte) {
-	n := cap(b)
-	if n < 1<<minPooledShift || n > maxPooled || n&(n-1) != 0 {
-		return
-	}
-	b = b[:0]
-	bytePools[sizeClass(n)].Put(&b)
-}
+// The hot paths' big buffers (a PutRecords body, its decoded data and
+// records, the PutRecords and GetRecords answers) come from pools (package
+// bufpool) and go back once the front end has written the answer
+// (Request.Release, Response.Release).
 
 // recordsPool holds the Records slices of decoded PutRecords requests, of
 // capacity maxRecords.
@@ -92,7 +42,7 @@ type scratch struct {
 // takeBytes returns a pooled buffer of capacity at least n, or a new one when
 // s is nil (decoding outside a Request).
 func (s *scratch) takeBytes(n int) []byte {
-	b := getBytes(n)
+	b := bufpool.Get(n)
 	if s != nil {
 		s.bytes = append(s.bytes, b)
 	}
@@ -111,7 +61,7 @@ func (s *scratch) takeRecords(n int) []PutRecordsRequestEntry {
 
 func (s *scratch) release() {
 	for _, b := range s.bytes {
-		putBytes(b)
+		bufpool.Put(b)
 	}
 	clear(s.bytes)
 	s.bytes = s.bytes[:0]
@@ -123,7 +73,7 @@ func (s *scratch) release() {
 
 // NewBody returns a buffer of length n for a request's Body, from the
 // package's pools; Request.Release gives it back.
-func NewBody(n int) []byte { return getBytes(n)[:n] }
+func NewBody(n int) []byte { return bufpool.Get(n)[:n] }
 
 // Release gives back to the package's pools the request's Body and the
 // buffers that decoding it took: neither the body nor the input decoded
@@ -133,7 +83,7 @@ func NewBody(n int) []byte { return getBytes(n)[:n] }
 // optional; a caller that keeps using Body must not.
 func (r *Request) Release() {
 	r.scratch.release()
-	putBytes(r.Body)
+	bufpool.Put(r.Body)
 	r.Body = nil
 }
 
@@ -143,7 +93,7 @@ func (r *Request) Release() {
 func (r *Response) Release() {
 	if r.pooled {
 		r.pooled = false
-		putBytes(r.Body)
+		bufpool.Put(r.Body)
 		r.Body = nil
 	}
 }

@@ -79,6 +79,7 @@ func readRecords(seq shardSeq, res storage.ReadResult) (recs []Record, bytes int
 		nums.add(seq, r.Position, r.ArrivalTime)
 	}
 	seqs := nums.strings()
+	nums.release()
 	for i, r := range res.Records {
 		bytes += recordSize(r.Key, r.Data)
 		recs[i] = Record{
@@ -433,6 +434,7 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 	for k, seq := range nums.strings() {
 		out.Records[numbered[k]].SequenceNumber = seq
 	}
+	nums.release()
 	return out, nil
 }
 

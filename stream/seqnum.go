@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
+	"sync"
 )
 
 // Sequence numbers have AWS's layout, so that tools which decode AWS's
@@ -111,9 +113,27 @@ type seqNumbers struct {
 	ends []int
 }
 
-// newSeqNumbers makes room for n numbers.
+// seqNumbersPool keeps seqNumbers' buffers from batch to batch: strings
+// copies what they hold, so they are scratch once it has run, and
+// allocating them anew for every PutRecords and GetRecords made work for
+// the garbage collector at the rate of the records.
+var seqNumbersPool = sync.Pool{New: func() any { return new(seqNumbers) }}
+
+// newSeqNumbers makes room for n numbers. Give it back with release once
+// strings has run.
 func newSeqNumbers(n int) *seqNumbers {
-	return &seqNumbers{buf: make([]byte, 0, n*maxSeqDigits), ends: make([]int, 0, n)}
+	b := seqNumbersPool.Get().(*seqNumbers)
+	b.buf = slices.Grow(b.buf[:0], n*maxSeqDigits)
+	b.ends = slices.Grow(b.ends[:0], n)
+	return b
+}
+
+// release gives b back to the pool; b must not be used after.
+func (b *seqNumbers) release() {
+	if cap(b.buf) > 1<<20 {
+		return // a rare huge batch: not worth keeping
+	}
+	seqNumbersPool.Put(b)
 }
 
 // maxSeqDigits is the length of the longest sequence number, 2^192 - 1.

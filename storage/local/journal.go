@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/internal/bufpool"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -184,6 +185,14 @@ func (j *journal) commitLoop() {
 			for _, e := range group {
 				e.log.advanceDurable(e)
 				close(e.done)
+				// The frame is in the segment and the journal: its buffer
+				// goes back for another append's frame. Only the committer
+				// may do it, as only it knows the buffer is written; the
+				// appender may have left already (its context ended).
+				// Failed groups (refuse, halt) leave theirs to the garbage
+				// collector.
+				bufpool.Put(e.buf)
+				e.buf = nil
 			}
 			return nil
 		})

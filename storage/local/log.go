@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bufpool"
+
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -138,11 +140,13 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		if err != nil {
 			return nil, fmt.Errorf("log %q: %w", l.name, err)
 		}
+		// From the pool; the committer gives it back once the frame is
+		// written (journal.commitLoop).
 		if dk == nil {
-			buf = make([]byte, journalPrefix, journalPrefix+frameHeaderSize+encodedBodySize(batch))
+			buf = bufpool.Get(journalPrefix + frameHeaderSize + encodedBodySize(batch))[:journalPrefix]
 			buf = appendUnfinishedFrame(buf, batch)
 		} else {
-			buf = make([]byte, journalPrefix, journalPrefix+frameHeaderSize+sealedBodySize(batch, dk))
+			buf = bufpool.Get(journalPrefix + frameHeaderSize + sealedBodySize(batch, dk))[:journalPrefix]
 			buf = appendUnfinishedSealedFrame(buf, batch, dk)
 		}
 		l.mu.Lock()
