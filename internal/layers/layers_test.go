@@ -26,9 +26,9 @@ const module = "github.com/tributary-io/tributary/"
 var allowed = map[string][]string{
 	"cmd/tributary": {"*"},
 	// server validates the identity policies of its credentials file.
-	"server":  {"kinesis", "faults", "policy", "internal/*"},
-	"api":     {"kinesis", "faults", "policy", "stream"},
-	"faults":  {"kinesis"},
+	"server": {"kinesis", "faults", "policy", "internal/*"},
+	"api":    {"kinesis", "faults", "policy", "stream"},
+	"faults": {"kinesis"},
 	// kinesis reuses buffers through internal/bufpool, a leaf that
 	// imports nothing of Tributary either.
 	"kinesis": {"internal/bufpool"},
