@@ -110,6 +110,20 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# cpu_ticks PID prints the CPU time process PID has used, user and system,
+# in clock ticks (fields 14 and 15 of /proc/PID/stat; the command name,
+# field 2, is in parentheses and may hold spaces, so fields are counted
+# after its closing parenthesis). The report turns two readings into the
+# server's CPU per record. Nothing is printed for a process that is gone.
+cpu_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields
+	set -- $stat
+	echo $((${12} + ${13}))
+}
+
 # start NAME COMMAND... starts a server in the background, logging to
 # $tmp/logs/NAME.log, and records its pid and command. Environment
 # assignments for it must be made with env(1) in COMMAND.
@@ -231,6 +245,7 @@ for name in "${SERVERS[@]}"; do
 			continue
 		fi
 		log "$name: $w"
+		cpu_ticks "${pid[$name]}" >"$tmp/results/$name-$w.cpu"
 		if [[ $name == tributary ]]; then
 			# Its storage metrics before and after: fsyncs and group
 			# commits during the workload, for the report.
@@ -248,6 +263,7 @@ for name in "${SERVERS[@]}"; do
 		bench_pid=$!
 		wait "$bench_pid" || status=$?
 		bench_pid=
+		cpu_ticks "${pid[$name]}" >>"$tmp/results/$name-$w.cpu"
 		if [[ $name == tributary ]]; then
 			curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$tmp/results/$name-$w.metrics-after" || true
 		fi
@@ -285,6 +301,7 @@ done
 		echo "kinesis-local=$(node -p "require('$modules/kinesis-local/package.json').version")"
 	fi
 	echo "servers=${SERVERS[*]}"
+	echo "clk_tck=$(getconf CLK_TCK)"
 	echo "kinesalite_storage=$KINESALITE_STORAGE"
 	echo "tributary_flags=$TRIBUTARY_FLAGS"
 	echo "bench_flags=$BENCH_FLAGS"

@@ -49,6 +49,7 @@ METRICS = [
     ("failed records", lambda w: w.get("failed_records"), "{:,}", True),
     ("retried calls", lambda w: w.get("retried_calls"), "{:,}", True),
     ("RSS at end (MiB)", lambda w: mib(w.get("rss_end_bytes")), "{:,.0f}", True),
+    ("server CPU per record (µs)", lambda w: w.get("server_cpu_us_per_record"), "{:,.2f}", True),
 ]
 
 
@@ -85,6 +86,9 @@ def mib(n):
     return None if n is None else n / (1 << 20)
 
 
+CLK_TCK = 0  # clock ticks per second, from the facts
+
+
 def read_facts(path):
     facts = {}
     with open(path) as f:
@@ -112,6 +116,18 @@ def load(results, server, workload):
     for w in doc.get("workloads") or []:
         if w.get("name") == workload:
             entries[w.get("record_size")] = w
+    # The server's CPU over the whole workload (all its record sizes),
+    # per record: the clock ticks compare.sh read before and after.
+    try:
+        with open(base + ".cpu") as f:
+            ticks = [int(x) for x in f.read().split()]
+        records = sum(e.get("records") or 0 for e in entries.values())
+        if len(ticks) == 2 and records and CLK_TCK:
+            per = (ticks[1] - ticks[0]) / CLK_TCK / records * 1e6
+            for e in entries.values():
+                e["server_cpu_us_per_record"] = per
+    except (FileNotFoundError, ValueError):
+        pass
     # A run that exited cleanly without the workload's figures failed too.
     return entries or "failed"
 
@@ -146,6 +162,8 @@ def ratio(a, b):
 def main():
     facts_path, results, *servers = sys.argv[1:]
     facts = read_facts(facts_path)
+    global CLK_TCK
+    CLK_TCK = int(facts.get("clk_tck") or 0)
     tributary, null, peers = servers[0], servers[1], servers[2:]
     data = {(s, w): load(results, s, w) for s in servers for w in WORKLOADS}
 
@@ -233,7 +251,7 @@ def main():
             for label, get, fmt, lower in METRICS:
                 # The latency producer sends at a fixed pace, so its rate
                 # says nothing about the server.
-                if w == "latency" and label in ("records/s", "MB/s"):
+                if w == "latency" and label in ("records/s", "MB/s", "server CPU per record (µs)"):
                     continue
                 vals = {s: get(entry(s)) if isinstance(entry(s), dict) else None for s in servers}
                 if all(v is None for v in vals.values()) and not failed_row:
@@ -327,6 +345,13 @@ def main():
       + "; "
       + ("both peers keep them in memory." if kinesalite_storage == "memory"
          else "kinesalite on disk too, kinesis-mock in memory."))
+    p("")
+    p("Server CPU per record is the server process's user and system time "
+      "over the whole workload (its record sizes together, stream creation "
+      "and, for drain, the filling of the stream included) divided by the "
+      "records the workload counted; it is what a server sharing its cores "
+      "with its clients runs out of, and the figure least disturbed by "
+      "other load on the machine.")
     p("")
     p("¹ Tributary with `--storage discard`: the same HTTP, protocol and stream "
       "layers over an engine that acknowledges records and throws them away, so "
