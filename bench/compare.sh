@@ -25,6 +25,8 @@
 #   TRIBUTARY_FLAGS     extra flags for the on-disk tributary, for example
 #                       "--sync interval" (default: none, so fsync per write)
 #   KEEP_TMP            set to 1 to keep the temp dir (logs, JSON) at exit
+#   PROFILE_SECONDS     length of Tributary's CPU profile during ingest
+#                       (default 5), whose top functions the report lists
 #   SERVERS             the servers to measure, in this order, separated by
 #                       spaces (default: all five); tributary and null come
 #                       first and cannot be left out, e.g. "tributary null
@@ -124,6 +126,19 @@ cpu_ticks() {
 	echo $((${12} + ${13}))
 }
 
+# profile_ingest takes a CPU profile of Tributary for PROFILE_SECONDS
+# (default 5), from a second into its ingest workload (the first record
+# size), through the admin API, and writes its top functions for the
+# report: where the server's time goes, run after run.
+profile_ingest() {
+	sleep 1
+	curl -sf -H "Authorization: Bearer $admin_token" \
+		"http://127.0.0.1:${port[tributary]}/_tributary/debug/pprof/profile?seconds=${PROFILE_SECONDS:-5}" \
+		-o "$tmp/results/tributary-ingest.pprof" || return 0
+	go tool pprof -top -nodecount=30 "$tmp/tributary" "$tmp/results/tributary-ingest.pprof" \
+		>"$tmp/results/tributary-ingest.pprof.txt" 2>/dev/null || true
+}
+
 # start NAME COMMAND... starts a server in the background, logging to
 # $tmp/logs/NAME.log, and records its pid and command. Environment
 # assignments for it must be made with env(1) in COMMAND.
@@ -177,8 +192,10 @@ mkdir -p "$tmp/data"
 # benchmark measures the servers, not AWS's quotas, which kinesalite and
 # kinesis-mock do not apply either.
 # shellcheck disable=SC2086 # TRIBUTARY_FLAGS is a list of flags
+# The admin API is on for Tributary's CPU profile (see profile_ingest).
+admin_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 start tributary "$tmp/tributary" serve --listen "127.0.0.1:${port[tributary]}" \
-	--storage local --data-dir "$tmp/data" --limits off \
+	--storage local --data-dir "$tmp/data" --limits off --admin --admin-token "$admin_token" \
 	--create-delay 0 --delete-delay 0 --update-delay 0 --log-level warn $TRIBUTARY_FLAGS
 start null "$tmp/tributary" serve --listen "127.0.0.1:${port[null]}" \
 	--storage discard --limits off \
@@ -261,7 +278,15 @@ for name in "${SERVERS[@]}"; do
 			--json "$tmp/results/$name-$w.json" --pid "${pid[$name]}" \
 			$BENCH_FLAGS >"$tmp/logs/bench-$name-$w.log" 2>&1 &
 		bench_pid=$!
+		profile_pid=
+		if [[ $name == tributary && $w == ingest ]]; then
+			profile_ingest &
+			profile_pid=$!
+		fi
 		wait "$bench_pid" || status=$?
+		if [[ -n $profile_pid ]]; then
+			wait "$profile_pid" || true
+		fi
 		bench_pid=
 		cpu_ticks "${pid[$name]}" >>"$tmp/results/$name-$w.cpu"
 		if [[ $name == tributary ]]; then

@@ -331,6 +331,24 @@ def main():
             rate = (lambda n: f"{n / secs:,.0f}") if secs else (lambda n: "–")
             p(f"| {w} | {groups:,.0f} | {records / groups:,.1f} | {rate(journal)} | {fsyncs:,.0f} | {rate(fsyncs)} |")
 
+    top = os.path.join(results, f"{tributary}-ingest.pprof.txt")
+    if os.path.exists(top):
+        with open(top) as f:
+            lines = f.read().rstrip("\n").split("\n")
+        p("")
+        p("## Where Tributary's ingest time goes")
+        p("")
+        p("A CPU profile of the server during the first seconds of its ingest "
+          "workload (the admin API's /_tributary/debug/pprof/profile), its "
+          "top functions by own time (`go tool pprof -top`):")
+        p("")
+        p("```")
+        for line in lines:
+            if line.startswith(("File:", "Build ID:", "Type:", "Time:")):
+                continue
+            p(line)
+        p("```")
+
     kinesalite_storage = facts.get("kinesalite_storage", "memory")
     p("")
     p("---")
