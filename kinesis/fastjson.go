@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"bytes"
 	"encoding/base64"
 	"sync"
 	"unicode/utf8"
@@ -263,20 +264,43 @@ func (s *fastScanner) plainString() ([]byte, bool) {
 	if !s.consume('"') {
 		return nil, false
 	}
-	start := s.i
-	ascii := true
-	for ; s.i < len(s.b); s.i++ {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			return v, ascii || utf8.Valid(v)
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= 0x80:
-			ascii = false
-		}
+	// The closing quote is found with IndexByte's vector search; a
+	// backslash before it would make it an escaped quote, but a string
+	// with a backslash is declined anyway (the generic path reads
+	// escapes), so the first quote ends every string this path accepts.
+	end := bytes.IndexByte(s.b[s.i:], '"')
+	if end < 0 {
+		return nil, false
 	}
-	return nil, false
+	v := s.b[s.i : s.i+end]
+	var class byte
+	for _, c := range v {
+		class |= byteClass[c]
+	}
+	if class&classEscape != 0 {
+		return nil, false
+	}
+	s.i += end + 1
+	return v, class&classHigh == 0 || utf8.Valid(v)
 }
+
+// byteClass sorts the bytes of a JSON string for plainString: classEscape
+// for what the fast path declines (a backslash, a control character),
+// classHigh for a byte of a multi-byte UTF-8 sequence, which needs
+// checking. Or-ing the classes of a string's bytes asks both questions
+// in one pass without a branch per byte.
+var byteClass = func() (t [256]byte) {
+	for c := range 0x20 {
+		t[c] = classEscape
+	}
+	t['\\'] = classEscape
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = classHigh
+	}
+	return t
+}()
+
+const (
+	classEscape = 1 << iota
+	classHigh
+)
