@@ -313,9 +313,12 @@ def main():
         records = delta(before, after, "tributary_storage_group_commit_records_sum")
         fsyncs = delta(before, after, "tributary_storage_fsyncs_total")
         journal = delta(before, after, "tributary_storage_fsyncs_total", 'file="journal"')
+        fsync_s = delta(before, after, "tributary_storage_fsync_duration_seconds_sum", 'file="journal"')
+        fsync_n = delta(before, after, "tributary_storage_fsync_duration_seconds_count", 'file="journal"')
         if groups == 0:
             continue
-        storage_rows.append((w, secs, groups, records, fsyncs, journal))
+        mean_ms = 1000 * fsync_s / fsync_n if fsync_n else None
+        storage_rows.append((w, secs, groups, records, fsyncs, journal, mean_ms))
     if storage_rows:
         p("")
         p("## Tributary's storage during each workload")
@@ -325,11 +328,12 @@ def main():
           "A group commit is one journal write and one fsync acknowledging "
           "every append queued while the previous one ran, across shards.")
         p("")
-        p("| workload | group commits | records per commit | journal fsyncs/s | all fsyncs | fsyncs/s |")
-        p("|---|---:|---:|---:|---:|---:|")
-        for w, secs, groups, records, fsyncs, journal in storage_rows:
+        p("| workload | group commits | records per commit | journal fsyncs/s | mean journal fsync (ms) | all fsyncs | fsyncs/s |")
+        p("|---|---:|---:|---:|---:|---:|---:|")
+        for w, secs, groups, records, fsyncs, journal, mean_ms in storage_rows:
             rate = (lambda n: f"{n / secs:,.0f}") if secs else (lambda n: "–")
-            p(f"| {w} | {groups:,.0f} | {records / groups:,.1f} | {rate(journal)} | {fsyncs:,.0f} | {rate(fsyncs)} |")
+            mean = f"{mean_ms:.2f}" if mean_ms is not None else "–"
+            p(f"| {w} | {groups:,.0f} | {records / groups:,.1f} | {rate(journal)} | {mean} | {fsyncs:,.0f} | {rate(fsyncs)} |")
 
     top = os.path.join(results, f"{tributary}-ingest.pprof.txt")
     if os.path.exists(top):
