@@ -81,31 +81,17 @@ Exit status: 0 once the records are saved, 1 if the stream cannot be
 read or the file written, 2 for wrong usage.
 `,
 		options: append([]cmdOption[captureOptions]{
-			{
-				flag: "stream", arg: "name",
-				usage: "Stream to read, by name or ARN. Required.",
-				value: func(o *captureOptions) flag.Value { return &nonEmptyValue{&o.Stream} },
-				def:   "none",
-			},
+			streamOption(func(o *captureOptions) *string { return &o.Stream }, "Stream to read, by name or ARN. Required."),
 			{
 				flag: "out", arg: "file",
 				usage: "File to write, replaced if it exists; - is standard output. Required.",
 				value: func(o *captureOptions) flag.Value { return &nonEmptyValue{&o.Out} },
 				def:   "none",
 			},
-			{
-				flag: "from", arg: "position",
-				usage: "Where to start: trim-horizon (every shard's oldest record), latest (records put after capture started) or at-timestamp (--timestamp).",
-				value: func(o *captureOptions) flag.Value {
-					return &choiceValue{&o.From, []string{tailFromTrimHorizon, tailFromLatest, tailFromAtTimestamp}}
-				},
-			},
-			{
-				flag: "timestamp", arg: "time",
-				usage: "With --from at-timestamp, and only with it: the time to start at, RFC 3339 or Unix seconds.",
-				value: func(o *captureOptions) flag.Value { return &timestampValue{&o.Timestamp} },
-				def:   "none",
-			},
+			fromOption(func(o *captureOptions) *string { return &o.From },
+				"Where to start: trim-horizon (every shard's oldest record), latest (records put after capture started) or at-timestamp (--timestamp)."),
+			timestampOption(func(o *captureOptions) *time.Time { return &o.Timestamp },
+				"With --from at-timestamp, and only with it: the time to start at, RFC 3339 or Unix seconds."),
 			{
 				flag:  "follow",
 				usage: "Keep reading new records until SIGINT or SIGTERM rather than stop at the shards' tips.",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // cmdOption is one flag of a client command (put, tail) and its
@@ -50,6 +51,42 @@ func writeCmdFlags[O any](b *strings.Builder, list []cmdOption[O], def O) {
 		for _, line := range wrap("Default: "+d+".", 72) {
 			fmt.Fprintf(b, "        %s\n", line)
 		}
+	}
+}
+
+// streamOption is the required --stream flag of a client command, bound
+// to the field that field returns; usage says what the command does with
+// the stream.
+func streamOption[O any](field func(*O) *string, usage string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "stream", arg: "name",
+		usage: usage,
+		value: func(o *O) flag.Value { return &nonEmptyValue{field(o)} },
+		def:   "none",
+	}
+}
+
+// fromOption is the --from flag of a command that reads a stream from
+// a position: trim-horizon, latest or at-timestamp (with
+// timestampOption).
+func fromOption[O any](field func(*O) *string, usage string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "from", arg: "position",
+		usage: usage,
+		value: func(o *O) flag.Value {
+			return &choiceValue{field(o), []string{tailFromTrimHorizon, tailFromLatest, tailFromAtTimestamp}}
+		},
+	}
+}
+
+// timestampOption is the --timestamp flag that goes with --from
+// at-timestamp.
+func timestampOption[O any](field func(*O) *time.Time, usage string) cmdOption[O] {
+	return cmdOption[O]{
+		flag: "timestamp", arg: "time",
+		usage: usage,
+		value: func(o *O) flag.Value { return &timestampValue{field(o)} },
+		def:   "none",
 	}
 }
 

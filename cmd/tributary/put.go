@@ -82,12 +82,7 @@ type putOption = cmdOption[putOptions]
 
 func putOptionList() []putOption {
 	return []putOption{
-		{
-			flag: "stream", arg: "name",
-			usage: "Stream to write to, by name or ARN. Required.",
-			value: func(o *putOptions) flag.Value { return &nonEmptyValue{&o.Stream} },
-			def:   "none",
-		},
+		streamOption(func(o *putOptions) *string { return &o.Stream }, "Stream to write to, by name or ARN. Required."),
 		{
 			flag: "key", arg: "key",
 			usage: "Partition key of every record, 1 to 256 characters: the records all go to one shard, in the order read.",

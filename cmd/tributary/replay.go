@@ -90,12 +90,7 @@ cannot be read, 2 for wrong usage.
 				value: func(o *replayOptions) flag.Value { return &nonEmptyValue{&o.In} },
 				def:   "none",
 			},
-			{
-				flag: "stream", arg: "name",
-				usage: "Stream to put the records into, by name or ARN. Required.",
-				value: func(o *replayOptions) flag.Value { return &nonEmptyValue{&o.Stream} },
-				def:   "none",
-			},
+			streamOption(func(o *replayOptions) *string { return &o.Stream }, "Stream to put the records into, by name or ARN. Required."),
 			{
 				flag: "speed", arg: "max|n",
 				usage: "How fast to put the records: max, or n times the pace of their arrival times (see above).",

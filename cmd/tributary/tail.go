@@ -77,25 +77,11 @@ type tailOption = cmdOption[tailOptions]
 
 func tailOptionList() []tailOption {
 	return []tailOption{
-		{
-			flag: "stream", arg: "name",
-			usage: "Stream to read, by name or ARN. Required.",
-			value: func(o *tailOptions) flag.Value { return &nonEmptyValue{&o.Stream} },
-			def:   "none",
-		},
-		{
-			flag: "from", arg: "position",
-			usage: "Where to start reading: trim-horizon, latest or at-timestamp (see above).",
-			value: func(o *tailOptions) flag.Value {
-				return &choiceValue{&o.From, []string{tailFromTrimHorizon, tailFromLatest, tailFromAtTimestamp}}
-			},
-		},
-		{
-			flag: "timestamp", arg: "time",
-			usage: "With --from at-timestamp, and only with it: the time to start at, RFC 3339 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00.250+02:00) or Unix seconds (1714564800, 1714564800.25).",
-			value: func(o *tailOptions) flag.Value { return &timestampValue{&o.Timestamp} },
-			def:   "none",
-		},
+		streamOption(func(o *tailOptions) *string { return &o.Stream }, "Stream to read, by name or ARN. Required."),
+		fromOption(func(o *tailOptions) *string { return &o.From },
+			"Where to start reading: trim-horizon, latest or at-timestamp (see above)."),
+		timestampOption(func(o *tailOptions) *time.Time { return &o.Timestamp },
+			"With --from at-timestamp, and only with it: the time to start at, RFC 3339 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00.250+02:00) or Unix seconds (1714564800, 1714564800.25)."),
 		{
 			flag: "format", arg: "format",
 			usage: "How to print the records: text, json or hex (see above).",
