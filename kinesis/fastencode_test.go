@@ -21,28 +21,7 @@ func getRecordsCases() map[string]*GetRecordsOutput {
 func TestFastGetRecordsMatchesGeneric(t *testing.T) {
 	for name, out := range getRecordsCases() {
 		t.Run(name, func(t *testing.T) {
-			fast, ok := appendGetRecordsJSON(nil, out)
-			if !ok {
-				t.Fatal("fast path declined")
-			}
-			generic, err := encodeGeneric(EncodingJSON, out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(fast, generic) {
-				t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
-			}
-			fastCBOR, ok := appendGetRecordsCBOR(nil, out)
-			if !ok {
-				t.Fatal("CBOR fast path declined")
-			}
-			genericCBOR, err := encodeGeneric(EncodingCBOR, out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(fastCBOR, genericCBOR) {
-				t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
-			}
+			checkFastMatchesGeneric(t, out, appendGetRecordsJSON, appendGetRecordsCBOR)
 		})
 	}
 	if _, ok := appendGetRecordsCBOR(nil, &GetRecordsOutput{ChildShards: []ChildShard{{ShardID: "shardId-000000000001"}}}); ok {
@@ -110,7 +89,7 @@ func putRecordsCases() map[string]*PutRecordsOutput {
 func TestFastPutRecordsMatchesGeneric(t *testing.T) {
 	for name, out := range putRecordsCases() {
 		t.Run(name, func(t *testing.T) {
-			checkFastPutRecords(t, out)
+			checkFastMatchesGeneric(t, out, appendPutRecordsJSON, appendPutRecordsCBOR)
 		})
 	}
 	if _, ok := appendPutRecordsJSON(nil, &PutRecordsOutput{}); ok {
@@ -127,29 +106,25 @@ func TestFastPutRecordsMatchesGeneric(t *testing.T) {
 	}
 }
 
-func checkFastPutRecords(t *testing.T, out *PutRecordsOutput) {
+// checkFastMatchesGeneric checks that an answer's fast encoders take it
+// and write the generic encoder's bytes, in JSON and in CBOR.
+func checkFastMatchesGeneric[T any](t *testing.T, out *T, appendJSON, appendCBOR func([]byte, *T) ([]byte, bool)) {
 	t.Helper()
-	fast, ok := appendPutRecordsJSON(nil, out)
-	if !ok {
-		t.Fatal("fast path declined")
-	}
-	generic, err := encodeGeneric(EncodingJSON, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fast, generic) {
-		t.Fatalf("fast:\n%s\ngeneric:\n%s", fast, generic)
-	}
-	fastCBOR, ok := appendPutRecordsCBOR(nil, out)
-	if !ok {
-		t.Fatal("CBOR fast path declined")
-	}
-	genericCBOR, err := encodeGeneric(EncodingCBOR, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fastCBOR, genericCBOR) {
-		t.Fatalf("CBOR fast:\n%x\ngeneric:\n%x", fastCBOR, genericCBOR)
+	for _, c := range []struct {
+		enc  Encoding
+		fast func([]byte, *T) ([]byte, bool)
+	}{{EncodingJSON, appendJSON}, {EncodingCBOR, appendCBOR}} {
+		fast, ok := c.fast(nil, out)
+		if !ok {
+			t.Fatalf("%v: fast path declined", c.enc)
+		}
+		generic, err := encodeGeneric(c.enc, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fast, generic) {
+			t.Fatalf("%v fast:\n%q\ngeneric:\n%q", c.enc, fast, generic)
+		}
 	}
 }
 
