@@ -290,54 +290,51 @@ func (sm *streamMetrics) shard(index uint32) *shardMetrics {
 	return sm.shards[index]
 }
 
+// shardLevelMetric is one of the shard-level metrics enhanced
+// monitoring turns on: its name, its collector, and how a shard's series
+// of it is resolved into shardSeries.
+type shardLevelMetric struct {
+	name    string
+	vec     interface{ DeletePartialMatch(prometheus.Labels) int }
+	resolve func(ser *shardSeries, labels []string)
+}
+
+// shardLevel lists the shard-level metrics, the one place that pairs each
+// name with its collector and its field.
+func (m *metrics) shardLevel() []shardLevelMetric {
+	return []shardLevelMetric{
+		{MetricIncomingBytes, m.shardIncomingBytes, func(s *shardSeries, v []string) { s.incomingBytes = m.shardIncomingBytes.WithLabelValues(v...) }},
+		{MetricIncomingRecords, m.shardIncomingRecords, func(s *shardSeries, v []string) { s.incomingRecords = m.shardIncomingRecords.WithLabelValues(v...) }},
+		{MetricOutgoingBytes, m.shardOutgoingBytes, func(s *shardSeries, v []string) { s.outgoingBytes = m.shardOutgoingBytes.WithLabelValues(v...) }},
+		{MetricOutgoingRecords, m.shardOutgoingRecords, func(s *shardSeries, v []string) { s.outgoingRecords = m.shardOutgoingRecords.WithLabelValues(v...) }},
+		{MetricReadProvisionedThroughputExceeded, m.shardReadExceeded, func(s *shardSeries, v []string) { s.readExceeded = m.shardReadExceeded.WithLabelValues(v...) }},
+		{MetricWriteProvisionedThroughputExceeded, m.shardWriteExceeded, func(s *shardSeries, v []string) { s.writeExceeded = m.shardWriteExceeded.WithLabelValues(v...) }},
+		{MetricIteratorAgeMilliseconds, m.shardIteratorAge, func(s *shardSeries, v []string) { s.iteratorAge = m.shardIteratorAge.WithLabelValues(v...) }},
+	}
+}
+
 // seriesFor resolves a shard's series for the metrics in set.
 func (sm *streamMetrics) seriesFor(shard string, set metricSet) *shardSeries {
-	m := sm.m
 	v := []string{sm.account, sm.region, sm.name, shard}
 	var ser shardSeries
-	if set.has(MetricIncomingBytes) {
-		ser.incomingBytes = m.shardIncomingBytes.WithLabelValues(v...)
-	}
-	if set.has(MetricIncomingRecords) {
-		ser.incomingRecords = m.shardIncomingRecords.WithLabelValues(v...)
-	}
-	if set.has(MetricOutgoingBytes) {
-		ser.outgoingBytes = m.shardOutgoingBytes.WithLabelValues(v...)
-	}
-	if set.has(MetricOutgoingRecords) {
-		ser.outgoingRecords = m.shardOutgoingRecords.WithLabelValues(v...)
-	}
-	if set.has(MetricReadProvisionedThroughputExceeded) {
-		ser.readExceeded = m.shardReadExceeded.WithLabelValues(v...)
-	}
-	if set.has(MetricWriteProvisionedThroughputExceeded) {
-		ser.writeExceeded = m.shardWriteExceeded.WithLabelValues(v...)
-	}
-	if set.has(MetricIteratorAgeMilliseconds) {
-		ser.iteratorAge = m.shardIteratorAge.WithLabelValues(v...)
+	for _, x := range sm.m.shardLevel() {
+		if set.has(x.name) {
+			x.resolve(&ser, v)
+		}
 	}
 	return &ser
 }
 
-// shardVec pairs a shard-level metric with its collector.
+// shardVec returns the collector of a shard-level metric.
 func (m *metrics) shardVec(name string) interface {
 	DeletePartialMatch(prometheus.Labels) int
 } {
-	switch name {
-	case MetricIncomingBytes:
-		return m.shardIncomingBytes
-	case MetricIncomingRecords:
-		return m.shardIncomingRecords
-	case MetricOutgoingBytes:
-		return m.shardOutgoingBytes
-	case MetricOutgoingRecords:
-		return m.shardOutgoingRecords
-	case MetricReadProvisionedThroughputExceeded:
-		return m.shardReadExceeded
-	case MetricWriteProvisionedThroughputExceeded:
-		return m.shardWriteExceeded
+	for _, x := range m.shardLevel() {
+		if x.name == name {
+			return x.vec
+		}
 	}
-	return m.shardIteratorAge
+	return nil
 }
 
 // setShardLevel applies a new enhanced monitoring set to rec's series:
