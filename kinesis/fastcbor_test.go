@@ -81,9 +81,18 @@ func FuzzFastPutRecordsCBOR(f *testing.F) {
 	}}))
 	f.Add(cborBody(f, map[string]any{"StreamARN": "a", "Records": []any{map[string]any{"PartitionKey": "k"}}}))
 	f.Add(cborBody(f, map[string]any{"Records": []any{}, "StreamName": "s", "DryRun": true}))
+	dirty := cborBody(f, map[string]any{"StreamName": "dirty", "Records": []any{
+		map[string]any{"Data": []byte("dirty data that must not show"), "PartitionKey": "dirty-key", "ExplicitHashKey": "7"},
+	}})
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// From the pools after another request, as FuzzFastPutRecords.
+		soiled := &scratch{}
+		decodePutRecordsCBOR(dirty, &PutRecordsInput{}, soiled)
+		soiled.release()
+		sc := &scratch{}
+		defer sc.release()
 		var fast PutRecordsInput
-		if !decodePutRecordsCBOR(body, &fast, nil) {
+		if !decodePutRecordsCBOR(body, &fast, sc) {
 			return
 		}
 		var generic PutRecordsInput
