@@ -34,6 +34,21 @@ func BenchmarkEncodeGetRecords(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodePutRecords encodes the answer of a PutRecords of 500
+// records, the producer's hot path, into pooled buffers given back as the
+// front end does.
+func BenchmarkEncodePutRecords(b *testing.B) {
+	for _, ct := range []string{ContentTypeJSON, ContentTypeCBOR} {
+		b.Run(ct, func(b *testing.B) {
+			out := putRecordsCases()["500 stored"]
+			b.ReportAllocs()
+			for b.Loop() {
+				EncodeResponse(ct, out).Release()
+			}
+		})
+	}
+}
+
 func BenchmarkDecodePutRecords(b *testing.B) {
 	in := &PutRecordsInput{StreamName: ptr("s")}
 	for range 500 {

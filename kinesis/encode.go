@@ -151,7 +151,14 @@ const hexDigits = "0123456789abcdef"
 // U+FFFD so the output is always valid JSON.
 func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
-	for i := 0; i < len(s); {
+	// Most strings (sequence numbers, shard ids, keys) have nothing to
+	// escape: their plain prefix, usually all of them, is copied whole.
+	plain := 0
+	for plain < len(s) && byteClass[s[plain]] == 0 {
+		plain++
+	}
+	buf = append(buf, s[:plain]...)
+	for i := plain; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {

@@ -284,16 +284,17 @@ func (s *fastScanner) plainString() ([]byte, bool) {
 	return v, class&classHigh == 0 || utf8.Valid(v)
 }
 
-// byteClass sorts the bytes of a JSON string for plainString: classEscape
-// for what the fast path declines (a backslash, a control character),
-// classHigh for a byte of a multi-byte UTF-8 sequence, which needs
-// checking. Or-ing the classes of a string's bytes asks both questions
-// in one pass without a branch per byte.
+// byteClass sorts the bytes of a JSON string: classEscape for those
+// written escaped (a quote, a backslash, a control character), which
+// plainString declines, classHigh for a byte of a multi-byte UTF-8
+// sequence, which needs checking. Or-ing the classes of a string's bytes
+// asks both questions in one pass without a branch per byte;
+// appendJSONString copies the run of bytes of class 0 whole.
 var byteClass = func() (t [256]byte) {
 	for c := range 0x20 {
 		t[c] = classEscape
 	}
-	t['\\'] = classEscape
+	t['\\'], t['"'] = classEscape, classEscape
 	for c := 0x80; c < 0x100; c++ {
 		t[c] = classHigh
 	}
