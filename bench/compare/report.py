@@ -19,7 +19,7 @@ WORKLOADS = ["ingest", "drain", "latency", "shards"]
 TITLES = {
     "ingest": "Ingest: PutRecords from concurrent producers",
     "drain": "Drain: GetRecords over a filled stream",
-    "latency": "Latency: one PutRecord at a time",
+    "latency": "Latency: PutRecord to {path}",
     "shards": "Many shards: PutRecords spread over many shards",
 }
 
@@ -37,7 +37,10 @@ METRICS = [
     ("MB/s", lambda w: w.get("mb_per_sec"), "{:,.2f}", False),
     ("latency p50 (ms)", lambda w: w.get("latency_ms", {}).get("p50"), "{:,.2f}", True),
     ("latency p99 (ms)", lambda w: w.get("latency_ms", {}).get("p99"), "{:,.2f}", True),
+    ("latency p99.9 (ms)", lambda w: w.get("latency_ms", {}).get("p99_9"), "{:,.2f}", True),
     ("latency max (ms)", lambda w: w.get("latency_ms", {}).get("max"), "{:,.2f}", True),
+    ("PutRecord call p50 (ms)", lambda w: w.get("put_latency_ms", {}).get("p50"), "{:,.2f}", True),
+    ("PutRecord call p99 (ms)", lambda w: w.get("put_latency_ms", {}).get("p99"), "{:,.2f}", True),
     ("failed records", lambda w: w.get("failed_records"), "{:,}", True),
     ("retried calls", lambda w: w.get("retried_calls"), "{:,}", True),
     ("RSS at end (MiB)", lambda w: mib(w.get("rss_end_bytes")), "{:,.0f}", True),
@@ -58,7 +61,10 @@ def read_facts(path):
 
 
 def load(results, server, workload):
-    """Returns {record_size: entry} for the workload, or a reason string."""
+    """Returns {(record_size, path): entry} for the workload, or a reason
+    string. path is the latency workload's read path, else None. An entry
+    that failed (a run that failed part way keeps the results before the
+    failure) is the string "failed"."""
     base = os.path.join(results, f"{server}-{workload}")
     try:
         with open(base + ".json") as f:
@@ -74,7 +80,8 @@ def load(results, server, workload):
     entries = {}
     for w in doc.get("workloads") or []:
         if w.get("name") == workload:
-            entries[w.get("record_size")] = w
+            key = (w.get("record_size"), w.get("path"))
+            entries[key] = "failed" if w.get("error") else w
     # A run that exited cleanly without the workload's figures failed too.
     return entries or "failed"
 
@@ -97,6 +104,10 @@ def params(entry):
         parts.append(f"{entry['duration_s']:.2f} s")
     if entry.get("records") is not None:
         parts.append(f"{entry['records']:,} records")
+    if entry.get("offered_rate") is not None:
+        parts.append(f"{entry['offered_rate']:,.0f} records/s offered")
+    if entry.get("poll_interval_ms") is not None:
+        parts.append(f"GetRecords again at once after records, {entry['poll_interval_ms']:g} ms after an empty answer")
     return ", ".join(parts)
 
 
@@ -163,14 +174,16 @@ def main():
     p("```")
 
     for w in WORKLOADS:
-        sizes = set()
+        keys = set()
         for s in servers:
             if isinstance(data[(s, w)], dict):
-                sizes.update(data[(s, w)])
-        if not sizes:
-            sizes = {None}
-        for size in sorted(sizes, key=lambda x: (x is None, x)):
-            title = TITLES[w] + (f", {size_label(size)}" if size is not None else "")
+                keys.update(data[(s, w)])
+        if not keys:
+            keys = {(None, None)} if w != "latency" else {(None, "GetRecords"), (None, "SubscribeToShard")}
+        for key in sorted(keys, key=lambda k: (k[0] is None, k[0] or 0, k[1] or "")):
+            size, path = key
+            title = TITLES[w].format(path=path or "a reader")
+            title += f", {size_label(size)}" if size is not None else ""
             p("")
             p(f"## {title}")
             p("")
@@ -179,7 +192,7 @@ def main():
                 d = data[(s, w)]
                 if isinstance(d, str):
                     return d
-                return d.get(size, "failed")
+                return d.get(key, "failed")
 
             ref = entry(tributary)
             if isinstance(ref, dict) and params(ref):
@@ -191,7 +204,7 @@ def main():
             p("|" + "---|" + "---:|" * (len(head) - 1))
             failed_row = all(isinstance(entry(s), str) for s in servers)
             for label, get, fmt, lower in METRICS:
-                # The latency producer sends at a fixed pace, so its rate
+                # The latency writer sends at a fixed rate, so its rate
                 # says nothing about the server.
                 if w == "latency" and label in ("records/s", "MB/s"):
                     continue
@@ -217,8 +230,12 @@ def main():
     p("")
     t, n = data[(tributary, "ingest")], data[(null, "ingest")]
     if isinstance(t, dict) and isinstance(n, dict):
-        for size in sorted(set(t) & set(n), key=lambda x: (x is None, x)):
-            a, b = t[size].get("records_per_sec"), n[size].get("records_per_sec")
+        for key in sorted(set(t) & set(n), key=lambda k: (k[0] is None, k[0] or 0)):
+            size = key[0]
+            if isinstance(t[key], str) or isinstance(n[key], str):
+                p(f"- {size_label(size) or 'all records'}: – (a run failed)")
+                continue
+            a, b = t[key].get("records_per_sec"), n[key].get("records_per_sec")
             frac = f"{100 * a / b:.0f}%" if a is not None and b else "–"
             p(f"- {size_label(size) or 'all records'}: {frac} "
               f"({a or 0:,.0f} of {b or 0:,.0f} records/s)")
@@ -231,8 +248,8 @@ def main():
     p("")
     p("↓ lower is better; elsewhere higher is better. A ratio above 1× means "
       "Tributary's figure is larger than the peer's. “failed” means the "
-      "workload's run exited with an error; “timed out” that it ran out of "
-      "the per-server time; “n/a” that it does not apply.")
+      "workload (or that part of it) ended with an error; “timed out” that it "
+      "ran out of the per-server time; “n/a” that it does not apply.")
     p("")
     p("Tributary stores records on disk in its default mode "
       + ("(fsync before acknowledging each write)" if "interval" not in facts.get("tributary_flags", "") else f"({facts['tributary_flags']})")
