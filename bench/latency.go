@@ -103,15 +103,20 @@ func putLatencyRecord(data []byte, index int, sentAt time.Duration) {
 	binary.BigEndian.PutUint64(data[8:16], uint64(sentAt))
 }
 
-// collector gathers the latencies the reader measures and tells when every
+// collector gathers the times of each record and tells when every
 // acknowledged record has been read. deliver is called by the one reader
-// goroutine; done by the writer's.
+// goroutine; answered by the senders; done by the writer's goroutine.
 type collector struct {
-	base      time.Time // the clock the send times are offsets from
-	seen      []bool    // by record index
+	base time.Time // the clock the times are offsets from
+	// By record index: when the PutRecord call was answered (0 if it
+	// failed or was not made), and when the reader got it (0 if not).
+	ackAt    []atomic.Int64
+	gotAt    []time.Duration
+	seen     []bool
+	received atomic.Int64 // distinct records read, for the progress line
+	dups     int64
+	// latencies are gotAt minus the send time, in the order read.
 	latencies []time.Duration
-	received  atomic.Int64 // distinct records read, for the progress line
-	dups      int64
 	lastSeen  time.Time
 
 	mu         sync.Mutex
@@ -121,7 +126,10 @@ type collector struct {
 }
 
 func newCollector(n int) *collector {
-	return &collector{base: time.Now(), seen: make([]bool, n), complete: make(chan struct{})}
+	return &collector{
+		base: time.Now(), ackAt: make([]atomic.Int64, n), gotAt: make([]time.Duration, n), seen: make([]bool, n),
+		complete: make(chan struct{}),
+	}
 }
 
 // since is the time since the collector's base, on the monotonic clock.
@@ -142,6 +150,7 @@ func (c *collector) deliver(data []byte, at time.Duration) error {
 		return nil
 	}
 	c.seen[index] = true
+	c.gotAt[index] = at
 	sentAt := time.Duration(binary.BigEndian.Uint64(data[8:16]))
 	c.latencies = append(c.latencies, at-sentAt)
 	c.lastSeen = c.base.Add(at)
@@ -152,6 +161,24 @@ func (c *collector) deliver(data []byte, at time.Duration) error {
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// answered notes when the PutRecord call of record index was answered.
+func (c *collector) answered(index int, at time.Duration) { c.ackAt[index].Store(int64(at)) }
+
+// afterAnswer returns, for each record read whose call was answered, the
+// time from the answer to the reader's receipt: what the read path adds
+// once the writer knows the record is stored. A record can be read before
+// its answer reaches the writer, so some are negative. Call it once the
+// reader and the senders are done.
+func (c *collector) afterAnswer() []time.Duration {
+	var out []time.Duration
+	for i, got := range c.gotAt {
+		if ack := c.ackAt[i].Load(); c.seen[i] && ack != 0 {
+			out = append(out, got-time.Duration(ack))
+		}
+	}
+	return out
 }
 
 // done tells the collector that the writer is done with acked records
@@ -236,6 +263,7 @@ func (b *bench) measureLatency(ctx context.Context, name string, w *WorkloadResu
 	w.RetriedCalls = sent.retried + readRetried.Load()
 	w.LatencyMS = summarize(c.latencies)
 	w.PutLatencyMS = summarize(sent.callTimes)
+	w.ReadAfterAnswerMS = summarize(c.afterAnswer())
 	if !c.lastSeen.IsZero() {
 		w.setRates(c.lastSeen.Sub(start), false)
 	}
@@ -308,7 +336,9 @@ func (b *bench) offer(ctx context.Context, name string, c *collector) (sendCount
 					return
 				}
 				acked.Add(1)
-				took = append(took, c.since()-sentAt)
+				at := c.since()
+				c.answered(i, at)
+				took = append(took, at-sentAt)
 			}
 		})
 	}

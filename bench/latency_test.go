@@ -83,6 +83,9 @@ func TestLatencyWorkload(t *testing.T) {
 				if w.OfferedRate == nil || *w.OfferedRate != 1000 {
 					t.Errorf("%s: offered rate %v, want 1000", path, w.OfferedRate)
 				}
+				if l := w.ReadAfterAnswerMS; l == nil || !(l.P50 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
+					t.Errorf("%s: read after answer %+v, want ordered percentiles", path, l)
+				}
 				for name, l := range map[string]*Latency{"latency": w.LatencyMS, "put latency": w.PutLatencyMS} {
 					if l == nil {
 						t.Errorf("%s: no %s", path, name)

@@ -69,6 +69,11 @@ type WorkloadResult struct {
 	// its call is answered, so this is most of LatencyMS, and what
 	// remains is the reader's.
 	PutLatencyMS *Latency `json:"put_latency_ms,omitempty"`
+	// ReadAfterAnswerMS is, for latency, the time from a PutRecord
+	// call's answer to the reader's receipt of its record: what the read
+	// path adds once the record is stored. Negative when the reader got
+	// the record before the writer got the answer.
+	ReadAfterAnswerMS *Latency `json:"read_after_answer_ms,omitempty"`
 
 	RSSStartBytes MaybeBytes `json:"rss_start_bytes,omitzero"`
 	RSSEndBytes   MaybeBytes `json:"rss_end_bytes,omitzero"`
@@ -149,6 +154,9 @@ func writeSummary(w io.Writer, r Result) {
 			fmt.Fprintf(w, "; %s read calls", cli.Thousands(x.ReadCalls))
 			if p := x.PutLatencyMS; p != nil {
 				fmt.Fprintf(w, "; PutRecord calls took p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms", p.P50, p.P99, p.P999, p.Max)
+			}
+			if p := x.ReadAfterAnswerMS; p != nil {
+				fmt.Fprintf(w, "; read after the answer p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms", p.P50, p.P99, p.P999, p.Max)
 			}
 			fmt.Fprintln(w)
 		}
