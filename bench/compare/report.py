@@ -41,6 +41,7 @@ METRICS = [
     ("latency max (ms)", lambda w: w.get("latency_ms", {}).get("max"), "{:,.2f}", True),
     ("PutRecord call p50 (ms)", lambda w: w.get("put_latency_ms", {}).get("p50"), "{:,.2f}", True),
     ("PutRecord call p99 (ms)", lambda w: w.get("put_latency_ms", {}).get("p99"), "{:,.2f}", True),
+    ("read after the answer p99 (ms)", lambda w: w.get("read_after_answer_ms", {}).get("p99"), "{:,.2f}", True),
     ("failed records", lambda w: w.get("failed_records"), "{:,}", True),
     ("retried calls", lambda w: w.get("retried_calls"), "{:,}", True),
     ("RSS at end (MiB)", lambda w: mib(w.get("rss_end_bytes")), "{:,.0f}", True),
