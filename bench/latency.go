@@ -46,8 +46,8 @@ const (
 // records/s with PutRecord, each carrying the time just before its call,
 // and a reader in the same process (so the same clock) takes the time it
 // got each record. The GetRecords reader polls from LATEST: again at once
-// after a call that returned records, and after --poll-interval after one
-// that returned none (0: at once). The SubscribeToShard reader is a
+// after a call that returned records, --poll-interval after one that
+// returned none (0: at once). The SubscribeToShard reader is a
 // registered consumer subscribed from LATEST, renewing its subscription
 // from the last continuation number whenever the server ends it (every 5
 // minutes on AWS).
@@ -93,8 +93,8 @@ func (b *bench) latency(ctx context.Context) ([]WorkloadResult, error) {
 	return []WorkloadResult{get, sub}, errors.Join(errGet, errSub)
 }
 
-// latencyRecord is what each record of the latency workload carries at the
-// start of its data: its index among the records sent, to tell a duplicate
+// putLatencyRecord writes what each record of the latency workload
+// carries at the start of its data: its index among the records sent, to tell a duplicate
 // from a new record, and the time just before its PutRecord call, in
 // nanoseconds of the monotonic clock since the collector's base (a wall
 // clock could step between send and receipt).
@@ -239,8 +239,20 @@ func (b *bench) measureLatency(ctx context.Context, name string, w *WorkloadResu
 	}
 
 	stop := b.progress.start(w.label(), &c.received)
-	start := c.base.Add(c.since())
-	sent, sendErr := b.offer(ctx, name, c)
+	start := time.Now()
+	// A reader that fails stops the writer too: nothing would time the
+	// records still to send.
+	writeCtx, stopWriter := context.WithCancel(ctx)
+	defer stopWriter()
+	go func() {
+		select {
+		case <-readDone:
+			stopWriter()
+		case <-writeCtx.Done():
+		}
+	}()
+	sent, sendErr := b.offer(writeCtx, name, c)
+	stopWriter()
 	c.done(sent.acked)
 	var waitErr error
 	select {

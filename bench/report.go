@@ -34,7 +34,7 @@ type WorkloadResult struct {
 	Shards     int    `json:"shards,omitempty"`
 
 	DurationS     float64 `json:"duration_s"` // of the timed part
-	Records       int64   `json:"records"`    // written (ingest, shards, latency) or read (drain)
+	Records       int64   `json:"records"`    // written (ingest, shards), read (drain) or read once each (latency)
 	Bytes         int64   `json:"bytes"`      // record data of Records
 	Calls         int64   `json:"calls"`      // API calls of the timed part
 	FailedRecords int64   `json:"failed_records"`
