@@ -127,6 +127,11 @@ func TestBenchAllWorkloads(t *testing.T) {
 	if !strings.Contains(stdout.String(), "workload") || !strings.Contains(stdout.String(), "ingest") {
 		t.Errorf("stdout has no summary table:\n%s", stdout.String())
 	}
+	for _, want := range []string{"latency GetRecords", "latency SubscribeToShard", "p99.9 ms", "1ms after an empty answer"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary has no %q:\n%s", want, stdout.String())
+		}
+	}
 	if !strings.Contains(stderr.String(), "rec/s") {
 		t.Errorf("stderr has no progress line:\n%s", stderr.String())
 	}
