@@ -41,6 +41,11 @@ type Options struct {
 	Workload string
 	JSONPath string // where to write the JSON result; "-" is stdout, "" none
 	PID      int    // server process whose RSS is reported; 0 for none
+	// HTTP2 makes the client speak HTTP/2 to an http:// endpoint, with
+	// prior knowledge (h2c), as the SDK speaks it to AWS over TLS; AWS
+	// serves SubscribeToShard over HTTP/2 only. Without it, an http://
+	// endpoint is spoken to in HTTP/1.1 (event streams chunked).
+	HTTP2 bool
 	// AdminToken is the bearer token of Tributary's admin API (serve
 	// --admin-token), which the soak reads the server's stats with.
 	AdminToken string
@@ -65,8 +70,11 @@ type Options struct {
 
 	DrainRecords int // records written, then read back, by drain
 
-	LatencySamples int           // records timed by latency
-	PollInterval   time.Duration // sleep of the latency poller between GetRecords
+	LatencySamples int // records timed by latency, for each read path
+	LatencyRate    int // records/s the latency writer offers
+	// PollInterval is the pause of the latency poller after a GetRecords
+	// that returned nothing.
+	PollInterval time.Duration
 
 	ManyShards         int           // shards of the shards workload's stream
 	ManyShardsDuration time.Duration // length of the shards workload
@@ -118,15 +126,18 @@ func DefaultOptions() Options {
 		ProducerRateLimit:   1.5,                    // the producer's and the KPL's default
 		ConsumeReadInterval: 200 * time.Millisecond, // the consumer's default
 		DrainRecords:        1_000_000,
-		LatencySamples:      1000,
-		PollInterval:        0,
-		ManyShards:          256,
-		ManyShardsDuration:  10 * time.Second,
-		StreamPrefix:        "bench-",
-		CreateTimeout:       60 * time.Second,
-		Duration:            5 * time.Minute,
-		SoakRate:            300,
-		SoakRetentionHour:   time.Hour,
+		LatencySamples:      10_000,
+		LatencyRate:         1000,
+		// A millisecond: see --poll-interval's help and docs/benchmarks.md
+		// ("Latency: put to GetRecords and put to SubscribeToShard").
+		PollInterval:       time.Millisecond,
+		ManyShards:         256,
+		ManyShardsDuration: 10 * time.Second,
+		StreamPrefix:       "bench-",
+		CreateTimeout:      60 * time.Second,
+		Duration:           5 * time.Minute,
+		SoakRate:           300,
+		SoakRetentionHour:  time.Hour,
 		// Past AWS's 5-minute iterator lifetime.
 		SoakReaderPause: 5*time.Minute + 10*time.Second,
 	}
@@ -160,6 +171,8 @@ func (o Options) Validate() error {
 		return errors.New("--drain-records must be at least 1")
 	case o.LatencySamples < 1:
 		return errors.New("--latency-samples must be at least 1")
+	case o.LatencyRate < 1:
+		return errors.New("--latency-rate must be at least 1")
 	case o.PollInterval < 0:
 		return errors.New("--poll-interval must not be negative")
 	case o.ManyShards < 1:

@@ -25,17 +25,34 @@ type Result struct {
 // WorkloadResult is the outcome of one workload (of one record size, for
 // ingest). Fields that do not apply to a workload are left out.
 type WorkloadResult struct {
-	Name       string `json:"name"`
+	Name string `json:"name"`
+	// Path is, for the latency workload, the read path timed: GetRecords
+	// or SubscribeToShard (one result each).
+	Path       string `json:"path,omitempty"`
 	RecordSize int    `json:"record_size,omitempty"` // bytes of data per record
 	Producers  int    `json:"producers,omitempty"`
 	Shards     int    `json:"shards,omitempty"`
 
 	DurationS     float64 `json:"duration_s"` // of the timed part
-	Records       int64   `json:"records"`    // written (ingest, shards, latency) or read (drain)
+	Records       int64   `json:"records"`    // written (ingest, shards), read (drain) or read once each (latency)
 	Bytes         int64   `json:"bytes"`      // record data of Records
 	Calls         int64   `json:"calls"`      // API calls of the timed part
 	FailedRecords int64   `json:"failed_records"`
 	RetriedCalls  int64   `json:"retried_calls"` // calls that took more than one attempt
+	// ReadCalls is, for latency, the GetRecords calls of its poller or
+	// the SubscribeToShard calls of its subscriber (one per subscription,
+	// renewed when the server ends it).
+	ReadCalls int64 `json:"read_calls,omitempty"`
+	// DuplicateRecords is, for latency, the records read more than once
+	// (a PutRecord the SDK retried after its answer was lost), timed once.
+	DuplicateRecords int64 `json:"duplicate_records,omitempty"`
+	// OfferedRate is, for latency, the records/s the writer offers
+	// (--latency-rate); RecordsPerSec is what it reached, up to the
+	// last record read.
+	OfferedRate *float64 `json:"offered_rate,omitempty"`
+	// PollIntervalMS is, for latency's GetRecords path, the pause of the
+	// poller after a GetRecords that returned nothing (--poll-interval).
+	PollIntervalMS *float64 `json:"poll_interval_ms,omitempty"`
 	// KinesisRecords is, for the producer workload, the Kinesis records
 	// stored: KPL aggregates count once, so Records/KinesisRecords is the
 	// records per aggregate.
@@ -43,9 +60,20 @@ type WorkloadResult struct {
 
 	RecordsPerSec float64  `json:"records_per_sec"`
 	MBPerSec      *float64 `json:"mb_per_sec,omitempty"` // 10^6 bytes of record data per second
-	// LatencyMS is per PutRecords call for ingest and shards, and from
-	// send to receipt of a record for latency.
+	// LatencyMS is per PutRecords call for ingest and shards, and for
+	// latency from just before a record's PutRecord call to its receipt
+	// by the reader of Path.
 	LatencyMS *Latency `json:"latency_ms,omitempty"`
+	// PutLatencyMS is, for latency, the time the PutRecord calls took
+	// that succeeded: a record can be read once it is durable, about when
+	// its call is answered, so this is most of LatencyMS, and what
+	// remains is the reader's.
+	PutLatencyMS *Latency `json:"put_latency_ms,omitempty"`
+	// ReadAfterAnswerMS is, for latency, the time from a PutRecord
+	// call's answer to the reader's receipt of its record: what the read
+	// path adds once the record is stored. Negative when the reader got
+	// the record before the writer got the answer.
+	ReadAfterAnswerMS *Latency `json:"read_after_answer_ms,omitempty"`
 
 	RSSStartBytes MaybeBytes `json:"rss_start_bytes,omitzero"`
 	RSSEndBytes   MaybeBytes `json:"rss_end_bytes,omitzero"`
@@ -76,6 +104,9 @@ func (w *WorkloadResult) label() string {
 	if w.Name == WorkloadIngest || w.Name == WorkloadProducer {
 		return fmt.Sprintf("%s %s", w.Name, sizeLabel(w.RecordSize))
 	}
+	if w.Path != "" {
+		return w.Name + " " + w.Path
+	}
 	return w.Name
 }
 
@@ -91,24 +122,45 @@ func sizeLabel(n int) string {
 func writeSummary(w io.Writer, r Result) {
 	fmt.Fprintf(w, "\nendpoint %s, started %s, %s\n\n", r.Endpoint, r.Started.Format(time.RFC3339), r.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tsize\tprod\tshards\tsecs\trecords\trec/s\tMB/s\tp50 ms\tp99 ms\tmax ms\tcalls\tfailed\tretried\tRSS start\tRSS end\t")
+	fmt.Fprintln(tw, "workload\tsize\tprod\tshards\tsecs\trecords\trec/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tcalls\tfailed\tretried\tRSS start\tRSS end\t")
 	for _, x := range r.Workloads {
-		mb, p50, p99, pmax := "-", "-", "-", "-"
+		mb, p50, p99, p999, pmax := "-", "-", "-", "-", "-"
 		if x.MBPerSec != nil {
 			mb = fmt.Sprintf("%.1f", *x.MBPerSec)
 		}
 		if x.LatencyMS != nil {
 			p50 = fmt.Sprintf("%.2f", x.LatencyMS.P50)
 			p99 = fmt.Sprintf("%.2f", x.LatencyMS.P99)
+			p999 = fmt.Sprintf("%.2f", x.LatencyMS.P999)
 			pmax = fmt.Sprintf("%.2f", x.LatencyMS.Max)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			x.Name, orDash(x.RecordSize, sizeLabel), orDash(x.Producers, strconv.Itoa), orDash(x.Shards, strconv.Itoa),
-			x.DurationS, cli.Thousands(x.Records), cli.Thousands(int64(x.RecordsPerSec)), mb, p50, p99, pmax,
+		name := x.Name
+		if x.Path != "" {
+			name += " " + x.Path
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			name, orDash(x.RecordSize, sizeLabel), orDash(x.Producers, strconv.Itoa), orDash(x.Shards, strconv.Itoa),
+			x.DurationS, cli.Thousands(x.Records), cli.Thousands(int64(x.RecordsPerSec)), mb, p50, p99, p999, pmax,
 			cli.Thousands(x.Calls), cli.Thousands(x.FailedRecords), cli.Thousands(x.RetriedCalls),
 			x.RSSStartBytes, x.RSSEndBytes)
 	}
 	tw.Flush()
+	for _, x := range r.Workloads {
+		if x.Path != "" && x.OfferedRate != nil {
+			fmt.Fprintf(w, "%s: latency from just before PutRecord to receipt, %s records/s offered", x.label(), cli.Thousands(int64(*x.OfferedRate)))
+			if x.PollIntervalMS != nil {
+				fmt.Fprintf(w, "; polled again at once after records, %gms after an empty answer", *x.PollIntervalMS)
+			}
+			fmt.Fprintf(w, "; %s read calls", cli.Thousands(x.ReadCalls))
+			if p := x.PutLatencyMS; p != nil {
+				fmt.Fprintf(w, "; PutRecord calls took p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms", p.P50, p.P99, p.P999, p.Max)
+			}
+			if p := x.ReadAfterAnswerMS; p != nil {
+				fmt.Fprintf(w, "; read after the answer p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms", p.P50, p.P99, p.P999, p.Max)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	for _, x := range r.Workloads {
 		if x.Soak != nil {
 			writeSoakSummary(w, x.Soak)

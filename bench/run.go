@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,8 +87,9 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 		}
 		if err != nil {
 			// A workload that fails stops there, so the error belongs to
-			// its last result.
-			if len(rs) > 0 {
+			// its last result, unless the workload said which of its
+			// results failed.
+			if len(rs) > 0 && !slices.ContainsFunc(rs, func(w WorkloadResult) bool { return w.Error != "" }) {
 				rs[len(rs)-1].Error = err.Error()
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -134,6 +137,13 @@ func newClient(opts Options, tracker *connTracker) *kinesis.Client {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, conns)
 		t.MaxIdleConns = max(t.MaxIdleConns, conns)
 		t.DialContext = tracker.wrap(t.DialContext)
+		if opts.HTTP2 && strings.HasPrefix(opts.Endpoint, "http://") {
+			// Only HTTP/2: a transport that also allowed HTTP/1.1 would
+			// use it for http:// URLs.
+			p := new(http.Protocols)
+			p.SetUnencryptedHTTP2(true)
+			t.Protocols = p
+		}
 	})
 	// Wrapped, because the SDK's own HTTP client can close a connection
 	// under a response the server sent (see package sdkhttp): the call

@@ -37,6 +37,9 @@ func TestPercentile(t *testing.T) {
 		{"thousand values p50 is rank 500", seq(1000), 50, 500 * time.Millisecond},
 		{"101 values p50 rounds up to rank 51", seq(101), 50, 51 * time.Millisecond},
 		{"tiny p is the min", seq(10), 0.001, 1 * time.Millisecond},
+		{"thousand values p99.9 is rank 999", seq(1000), 99.9, 999 * time.Millisecond},
+		{"ten thousand values p99.9 is rank 9990", seq(10000), 99.9, 9990 * time.Millisecond},
+		{"hundred values p99.9 is the max", seq(100), 99.9, 100 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,14 +57,15 @@ func TestSummarize(t *testing.T) {
 		want *Latency
 	}{
 		{"none", nil, nil},
-		{"one", []time.Duration{1500 * time.Microsecond}, &Latency{P50: 1.5, P99: 1.5, Max: 1.5}},
+		{"one", []time.Duration{1500 * time.Microsecond}, &Latency{P50: 1.5, P99: 1.5, P999: 1.5, Max: 1.5}},
 		{
 			"unsorted, sorted in place",
 			[]time.Duration{4 * time.Millisecond, 1 * time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond},
-			&Latency{P50: 2, P99: 4, Max: 4},
+			&Latency{P50: 2, P99: 4, P999: 4, Max: 4},
 		},
-		{"microsecond precision", []time.Duration{1234567 * time.Nanosecond}, &Latency{P50: 1.234, P99: 1.234, Max: 1.234}},
-		{"hundred", seq(100), &Latency{P50: 50, P99: 99, Max: 100}},
+		{"microsecond precision", []time.Duration{1234567 * time.Nanosecond}, &Latency{P50: 1.234, P99: 1.234, P999: 1.234, Max: 1.234}},
+		{"hundred", seq(100), &Latency{P50: 50, P99: 99, P999: 100, Max: 100}},
+		{"two thousand", seq(2000), &Latency{P50: 1000, P99: 1980, P999: 1998, Max: 2000}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ WORKLOADS = ["ingest", "drain", "latency", "shards"]
 TITLES = {
     "ingest": "Ingest: PutRecords from concurrent producers",
     "drain": "Drain: GetRecords over a filled stream",
-    "latency": "Latency: one PutRecord at a time",
+    "latency": "Latency: PutRecord to {path}",
     "shards": "Many shards: PutRecords spread over many shards",
 }
 
@@ -45,7 +45,11 @@ METRICS = [
     ("MB/s", lambda w: w.get("mb_per_sec"), "{:,.2f}", False),
     ("latency p50 (ms)", lambda w: w.get("latency_ms", {}).get("p50"), "{:,.2f}", True),
     ("latency p99 (ms)", lambda w: w.get("latency_ms", {}).get("p99"), "{:,.2f}", True),
+    ("latency p99.9 (ms)", lambda w: w.get("latency_ms", {}).get("p99_9"), "{:,.2f}", True),
     ("latency max (ms)", lambda w: w.get("latency_ms", {}).get("max"), "{:,.2f}", True),
+    ("PutRecord call p50 (ms)", lambda w: w.get("put_latency_ms", {}).get("p50"), "{:,.2f}", True),
+    ("PutRecord call p99 (ms)", lambda w: w.get("put_latency_ms", {}).get("p99"), "{:,.2f}", True),
+    ("read after the answer p99 (ms)", lambda w: w.get("read_after_answer_ms", {}).get("p99"), "{:,.2f}", True),
     ("failed records", lambda w: w.get("failed_records"), "{:,}", True),
     ("retried calls", lambda w: w.get("retried_calls"), "{:,}", True),
     ("RSS at end (MiB)", lambda w: mib(w.get("rss_end_bytes")), "{:,.0f}", True),
@@ -99,7 +103,10 @@ def read_facts(path):
 
 
 def load(results, server, workload):
-    """Returns {record_size: entry} for the workload, or a reason string."""
+    """Returns {(record_size, path): entry} for the workload, or a reason
+    string. path is the latency workload's read path, else None. An entry
+    that failed (a run that failed part way keeps the results before the
+    failure) is the string "failed"."""
     base = os.path.join(results, f"{server}-{workload}")
     try:
         with open(base + ".json") as f:
@@ -115,16 +122,18 @@ def load(results, server, workload):
     entries = {}
     for w in doc.get("workloads") or []:
         if w.get("name") == workload:
-            entries[w.get("record_size")] = w
-    # The server's CPU over the whole workload (all its record sizes),
-    # per record: the clock ticks compare.sh read before and after.
+            key = (w.get("record_size"), w.get("path"))
+            entries[key] = "failed" if w.get("error") else w
+    # The server's CPU over the whole workload (all its record sizes and
+    # paths), per record: the clock ticks compare.sh read before and after.
     try:
         with open(base + ".cpu") as f:
             ticks = [int(x) for x in f.read().split()]
-        records = sum(e.get("records") or 0 for e in entries.values())
+        done = [e for e in entries.values() if isinstance(e, dict)]
+        records = sum(e.get("records") or 0 for e in done)
         if len(ticks) == 2 and records and CLK_TCK:
             per = (ticks[1] - ticks[0]) / CLK_TCK / records * 1e6
-            for e in entries.values():
+            for e in done:
                 e["server_cpu_us_per_record"] = per
     except (FileNotFoundError, ValueError):
         pass
@@ -150,6 +159,10 @@ def params(entry):
         parts.append(f"{entry['duration_s']:.2f} s")
     if entry.get("records") is not None:
         parts.append(f"{entry['records']:,} records")
+    if entry.get("offered_rate") is not None:
+        parts.append(f"{entry['offered_rate']:,.0f} records/s offered")
+    if entry.get("poll_interval_ms") is not None:
+        parts.append(f"GetRecords again at once after records, {entry['poll_interval_ms']:g} ms after an empty answer")
     return ", ".join(parts)
 
 
@@ -221,14 +234,16 @@ def main():
     p("```")
 
     for w in WORKLOADS:
-        sizes = set()
+        keys = set()
         for s in servers:
             if isinstance(data[(s, w)], dict):
-                sizes.update(data[(s, w)])
-        if not sizes:
-            sizes = {None}
-        for size in sorted(sizes, key=lambda x: (x is None, x)):
-            title = TITLES[w] + (f", {size_label(size)}" if size is not None else "")
+                keys.update(data[(s, w)])
+        if not keys:
+            keys = {(None, None)} if w != "latency" else {(None, "GetRecords"), (None, "SubscribeToShard")}
+        for key in sorted(keys, key=lambda k: (k[0] is None, k[0] or 0, k[1] or "")):
+            size, path = key
+            title = TITLES[w].format(path=path or "a reader")
+            title += f", {size_label(size)}" if size is not None else ""
             p("")
             p(f"## {title}")
             p("")
@@ -237,7 +252,7 @@ def main():
                 d = data[(s, w)]
                 if isinstance(d, str):
                     return d
-                return d.get(size, "failed")
+                return d.get(key, "failed")
 
             ref = entry(tributary)
             if isinstance(ref, dict) and params(ref):
@@ -249,7 +264,7 @@ def main():
             p("|" + "---|" + "---:|" * (len(head) - 1))
             failed_row = all(isinstance(entry(s), str) for s in servers)
             for label, get, fmt, lower in METRICS:
-                # The latency producer sends at a fixed pace, so its rate
+                # The latency writer sends at a fixed rate, so its rate
                 # says nothing about the server.
                 if w == "latency" and label in ("records/s", "MB/s", "server CPU per record (µs)"):
                     continue
@@ -289,12 +304,15 @@ def main():
         if not isinstance(t, dict):
             p(f"| {w} | {t} |" + " |" * (len(head) - 2))
             continue
-        for size in sorted(t, key=lambda x: (x is None, x)):
-            a = t[size].get("records_per_sec")
-            row = [f"{w}, {size_label(size)}", f"{a or 0:,.0f}"]
+        for key in sorted(t, key=lambda k: (k[0] is None, k[0] or 0)):
+            if not isinstance(t[key], dict):
+                continue
+            a = t[key].get("records_per_sec")
+            row = [f"{w}, {size_label(key[0])}", f"{a or 0:,.0f}"]
             for other in [null] + ([yard] if yard else []):
                 o = data[(other, w)]
-                b = o.get(size, {}).get("records_per_sec") if isinstance(o, dict) else None
+                oe = o.get(key) if isinstance(o, dict) else None
+                b = oe.get("records_per_sec") if isinstance(oe, dict) else None
                 row += [f"{b:,.0f}" if b else (o if isinstance(o, str) else "–"),
                         f"{100 * a / b:.0f} %" if a and b else "–"]
             if yard:
@@ -308,7 +326,7 @@ def main():
         t = data[(tributary, w)]
         if before is None or after is None or not isinstance(t, dict):
             continue
-        secs = sum(e.get("duration_s") or 0 for e in t.values())
+        secs = sum(e.get("duration_s") or 0 for e in t.values() if isinstance(e, dict))
         groups = delta(before, after, "tributary_storage_group_commit_records_count")
         records = delta(before, after, "tributary_storage_group_commit_records_sum")
         fsyncs = delta(before, after, "tributary_storage_fsyncs_total")
@@ -359,8 +377,8 @@ def main():
     p("")
     p("↓ lower is better; elsewhere higher is better. A ratio above 1× means "
       "Tributary's figure is larger than the peer's. “failed” means the "
-      "workload's run exited with an error; “timed out” that it ran out of "
-      "the per-server time; “n/a” that it does not apply.")
+      "workload (or that part of it) ended with an error; “timed out” that it "
+      "ran out of the per-server time; “n/a” that it does not apply.")
     p("")
     p("Tributary stores records on disk in its default mode "
       + ("(fsync before acknowledging each write)" if "interval" not in facts.get("tributary_flags", "") else f"({facts['tributary_flags']})")

@@ -22,10 +22,19 @@ import (
 // benchOptions lists them in the order of the help text.
 type benchOption struct {
 	flag  string
-	arg   string // placeholder for the value in the help text
+	arg   string // placeholder for the value in the help text; "" for a switch
 	usage string
 	value func(o *bench.Options) flag.Value // binds the flag to a field of o
 	def   string                            // default shown in the help, if not the value's
+}
+
+// synopsis is the flag as the help shows it: --flag arg, or --flag alone
+// for a switch.
+func (o benchOption) synopsis() string {
+	if o.arg == "" {
+		return "--" + o.flag
+	}
+	return "--" + o.flag + " " + o.arg
 }
 
 func benchOptions() []benchOption {
@@ -67,6 +76,11 @@ func benchOptions() []benchOption {
 			def:   "none",
 		},
 		{
+			flag: "http2", arg: "",
+			usage: "Speak HTTP/2 to an http:// endpoint, with prior knowledge (h2c, which Tributary serves), as the SDK speaks it to AWS over TLS, where SubscribeToShard is served over HTTP/2 only. Without it an http:// endpoint is spoken to in HTTP/1.1; an https:// one negotiates HTTP/2 either way.",
+			value: func(o *bench.Options) flag.Value { return &boolValue{&o.HTTP2} },
+		},
+		{
 			flag: "producers", arg: "n",
 			usage: "Concurrent producers of ingest, and of the filling of the drain stream.",
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.Producers, min: 1} },
@@ -103,12 +117,17 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "latency-samples", arg: "n",
-			usage: "Records that latency sends, one every 5ms, and times from send to receipt.",
+			usage: "Records that latency sends for each read path, at --latency-rate, and times from just before the PutRecord call to their receipt. 10,000 at 1,000 records/s is 10s a path and makes p99.9 the 10th slowest.",
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.LatencySamples, min: 1} },
 		},
 		{
+			flag: "latency-rate", arg: "records/s",
+			usage: "Records a second that latency's writer offers, on a fixed schedule whatever the server's answer time (up to 32 PutRecord calls in flight). A shard takes 1,000 records/s on AWS.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.LatencyRate, min: 1} },
+		},
+		{
 			flag: "poll-interval", arg: "duration",
-			usage: "Pause of the latency poller after a GetRecords that returned nothing. 0 polls without pause, which measures the server rather than the interval; against AWS, whose shards allow 5 reads a second, use 200ms.",
+			usage: "Pause of latency's GetRecords poller after a call that returned no records; after one that returned records it calls again at once. It adds up to itself to a record's latency, and is reported with it. 0 polls back-to-back, which spends a core of client and server on empty answers and, on a small machine, slows the writes it waits for (docs/benchmarks.md); against AWS, whose shards allow 5 GetRecords a second, use 200ms.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.PollInterval} },
 		},
 		{
@@ -202,7 +221,12 @@ compatible server) with the AWS SDK for Go and reports:
   ingest   records/s and MB/s of concurrent PutRecords of 500 records,
            and the latency of the calls, for each record size
   drain    records/s and MB/s of reading a shard from TRIM_HORIZON
-  latency  time from PutRecord to GetRecords seeing the record
+  latency  time from just before a PutRecord call to a reader's receipt
+           of the record, at --latency-rate records/s on one shard, for
+           two read paths in turn: GetRecords polled in a loop (see
+           --poll-interval), and SubscribeToShard by a registered consumer
+           (enhanced fan-out, renewed when the server ends a subscription);
+           p50, p99, p99.9 and max for each
   shards   records/s over a stream of many shards
   soak     a mixed life for --duration against any endpoint: streams with
            empty shards, splits, merges and UpdateShardCount, an on-demand
@@ -247,7 +271,7 @@ Flags:
 `)
 	def := bench.DefaultOptions()
 	for _, o := range benchOptions() {
-		fmt.Fprintf(&b, "  --%s %s\n", o.flag, o.arg)
+		fmt.Fprintf(&b, "  %s\n", o.synopsis())
 		for _, line := range wrap(o.usage, 72) {
 			fmt.Fprintf(&b, "        %s\n", line)
 		}

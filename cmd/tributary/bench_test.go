@@ -35,6 +35,8 @@ func TestBenchUsage(t *testing.T) {
 		{name: "zero soak duration", args: []string{"bench", "--endpoint", "http://x", "--workload", "soak", "--duration", "0s"}, wantStatus: 2, wantStderr: "must be positive"},
 		{name: "soak rate too low", args: []string{"bench", "--endpoint", "http://x", "--workload", "soak", "--soak-rate", "5"}, wantStatus: 2, wantStderr: "must be at least 10"},
 		{name: "bad record size", args: []string{"bench", "--endpoint", "http://x", "--record-sizes", "100,0"}, wantStatus: 2, wantStderr: "size \"0\" must be"},
+		{name: "zero latency rate", args: []string{"bench", "--endpoint", "http://x", "--latency-rate", "0"}, wantStatus: 2, wantStderr: "must be at least 1"},
+		{name: "http2 is a switch", args: []string{"bench", "--endpoint", "http://x", "--http2", "--latency-rate", "0"}, wantStatus: 2, wantStderr: "-latency-rate: must be at least 1"},
 		{name: "zero producers", args: []string{"bench", "--endpoint", "http://x", "--producers", "0"}, wantStatus: 2, wantStderr: "must be at least 1"},
 		{name: "zero duration", args: []string{"bench", "--endpoint", "http://x", "--ingest-duration", "0s"}, wantStatus: 2, wantStderr: "must be positive"},
 		{name: "bad stream prefix", args: []string{"bench", "--endpoint", "http://x", "--stream-prefix", "a/b"}, wantStatus: 2, wantStderr: "may only have"},
@@ -63,7 +65,7 @@ func TestBenchUsage(t *testing.T) {
 func TestBenchUsageDocumentsEveryFlag(t *testing.T) {
 	help := benchUsage()
 	for _, o := range benchOptions() {
-		if !strings.Contains(help, "  --"+o.flag+" "+o.arg+"\n") {
+		if !strings.Contains(help, "  "+o.synopsis()+"\n") {
 			t.Errorf("help does not document --%s", o.flag)
 		}
 	}
@@ -125,6 +127,11 @@ func TestBenchAllWorkloads(t *testing.T) {
 	if !strings.Contains(stdout.String(), "workload") || !strings.Contains(stdout.String(), "ingest") {
 		t.Errorf("stdout has no summary table:\n%s", stdout.String())
 	}
+	for _, want := range []string{"latency GetRecords", "latency SubscribeToShard", "p99.9 ms", "1ms after an empty answer"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary has no %q:\n%s", want, stdout.String())
+		}
+	}
 	if !strings.Contains(stderr.String(), "rec/s") {
 		t.Errorf("stderr has no progress line:\n%s", stderr.String())
 	}
@@ -146,9 +153,13 @@ func TestBenchAllWorkloads(t *testing.T) {
 		t.Errorf("endpoint, started, go_version = %q, %q, %q", result.Endpoint, result.Started, result.GoVersion)
 	}
 
+	// The latency workload has a result for each read path.
 	byName := map[string]map[string]any{}
 	for _, w := range result.Workloads {
 		name, _ := w["name"].(string)
+		if path, ok := w["path"].(string); ok {
+			name += "/" + path
+		}
 		byName[name] = w
 	}
 	tests := []struct {
@@ -158,7 +169,8 @@ func TestBenchAllWorkloads(t *testing.T) {
 	}{
 		{"ingest", true, true},
 		{"drain", false, true},
-		{"latency", true, false},
+		{"latency/GetRecords", true, false},
+		{"latency/SubscribeToShard", true, false},
 		{"shards", true, true},
 	}
 	for _, tt := range tests {
@@ -207,9 +219,9 @@ func TestBenchAllWorkloads(t *testing.T) {
 				t.Fatalf("latency_ms = %v, want present %v", w["latency_ms"], tt.wantLatency)
 			}
 			if ok {
-				p50, p99, pmax := lat["p50"].(float64), lat["p99"].(float64), lat["max"].(float64)
-				if !(0 < p50 && p50 <= p99 && p99 <= pmax) {
-					t.Errorf("latency_ms p50, p99, max = %v, %v, %v, want 0 < p50 <= p99 <= max", p50, p99, pmax)
+				p50, p99, p999, pmax := lat["p50"].(float64), lat["p99"].(float64), lat["p99_9"].(float64), lat["max"].(float64)
+				if !(0 < p50 && p50 <= p99 && p99 <= p999 && p999 <= pmax) {
+					t.Errorf("latency_ms p50, p99, p99_9, max = %v, %v, %v, %v, want 0 < p50 <= p99 <= p99_9 <= max", p50, p99, p999, pmax)
 				}
 			}
 		})
@@ -217,8 +229,20 @@ func TestBenchAllWorkloads(t *testing.T) {
 	if n := byName["drain"]["records"]; n != 2000.0 {
 		t.Errorf("drain records = %v, want 2000", n)
 	}
-	if n := byName["latency"]["records"]; n != 20.0 {
-		t.Errorf("latency records = %v, want 20", n)
+	for _, path := range []string{"GetRecords", "SubscribeToShard"} {
+		w := byName["latency/"+path]
+		if n := w["records"]; n != 20.0 {
+			t.Errorf("latency %s records = %v, want 20", path, n)
+		}
+		if n, _ := w["read_calls"].(float64); n < 1 {
+			t.Errorf("latency %s read_calls = %v, want at least 1", path, w["read_calls"])
+		}
+		if n := w["offered_rate"]; n != 1000.0 {
+			t.Errorf("latency %s offered_rate = %v, want 1000", path, n)
+		}
+	}
+	if n := byName["latency/GetRecords"]["poll_interval_ms"]; n != 1.0 {
+		t.Errorf("latency GetRecords poll_interval_ms = %v, want 1", n)
 	}
 	if n := byName["shards"]["shards"]; n != 16.0 {
 		t.Errorf("shards shards = %v, want 16", n)
