@@ -407,7 +407,8 @@ def main():
       "standard library alone (encoding/json, MD5 routing, records kept in "
       "memory so that drain and latency have something to read, no "
       "validation, limits or durability): what a server that does only the "
-      "protocol's work, plainly, reaches with the same client.")
+      "protocol's work, plainly, reaches with the same client. It does not "
+      "serve SubscribeToShard, so that latency path fails against it.")
     print("\n".join(out))
 
 
