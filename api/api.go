@@ -153,7 +153,13 @@ func (a *API) wireError(ctx context.Context, op string, req *kinesis.Request, er
 	if errors.As(err, &se) {
 		return kinesis.NewError(exceptionOf(se.Code), se.Message)
 	}
-	a.log.ErrorContext(ctx, "operation failed",
+	level := slog.LevelError
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The client went away (or the server is shutting down) while the
+		// call ran: nobody reads the answer, and nothing is wrong here.
+		level = slog.LevelDebug
+	}
+	a.log.Log(ctx, level, "operation failed",
 		slog.String("op", op),
 		slog.String("request_id", req.RequestID),
 		slog.Any("error", err))

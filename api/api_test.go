@@ -255,3 +255,25 @@ func TestHandleRefusesFractionalShardCount(t *testing.T) {
 	resp := call(a, kinesis.ContentTypeJSON, kinesis.OpListStreams, `{}`)
 	wantResponse(t, resp, 200, `{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}`)
 }
+
+// A call whose client went away fails with its context's error, which is
+// no fault of the server's: logged at debug, not as an error.
+func TestHandleCanceledIsNotAnError(t *testing.T) {
+	a, _ := newTestAPI(t)
+	var logs bytes.Buffer
+	a.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	wantResponse(t, call(a, kinesis.ContentTypeJSON, kinesis.OpCreateStream, `{"StreamName":"s","ShardCount":1}`), 200, ``)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a.Handle(ctx, &kinesis.Request{
+		Target: kinesis.TargetPrefix + kinesis.OpPutRecord, ContentType: kinesis.ContentTypeJSON,
+		Body: []byte(`{"StreamName":"s","PartitionKey":"k","Data":"AA=="}`), Region: "us-east-1", Account: "000000000000",
+	})
+	got := logs.String()
+	if strings.Contains(got, "level=ERROR") {
+		t.Fatalf("log = %q, want no error for a canceled call", got)
+	}
+	if !strings.Contains(got, `level=DEBUG msg="operation failed" op=PutRecord`) {
+		t.Fatalf("log = %q, want the canceled call at debug", got)
+	}
+}
