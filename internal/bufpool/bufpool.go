@@ -4,12 +4,15 @@
 // largest cost of ingest: it runs each time the heap grows by its live
 // size, and a server's live heap is small next to what passes through it.
 //
-// Buffers are kept by power-of-two capacity, so that a small request never
-// holds a large buffer and a large one finds its size; beyond MaxPooled
-// they are not kept. Giving a buffer back is optional: one never given
-// back is freed by the collector like any other. Giving back one still in
-// use is a bug that hands its bytes to another caller: each user documents
-// when its buffers go back.
+// Buffers are kept by size class, so that a small request never holds a
+// large buffer and a large one finds its size. Classes are a quarter of a
+// power of two apart (1 KiB, then 1.25, 1.5, 1.75 and 2 KiB, 2.5 KiB...),
+// so a buffer is at most 25 % larger than asked for; beyond MaxPooled
+// buffers are not kept. Giving a buffer back is optional: one never given
+// back is freed by the collector like any other, and idle ones leave the
+// pools over two collections. Giving back one still in use is a bug that
+// hands its bytes to another caller: each user documents when its buffers
+// go back.
 //
 // It imports nothing of Tributary, so that the standalone packages (the
 // wire protocol, kinesis) may use it.
@@ -21,23 +24,29 @@ import (
 )
 
 const (
-	minShift = 10 // 1 KiB
-	maxShift = 24 // 16 MiB
+	minShift = 10 // the smallest class, 1 KiB
+	maxShift = 24 // the largest, 16 MiB
 	// MaxPooled is the largest capacity kept.
 	MaxPooled = 1 << maxShift
+	// stepsPerDouble is how many classes each doubling of size has.
+	stepsPerDouble = 4
 )
 
-// pools holds one pool per capacity class. A sync.Pool empties itself
-// over two collections, so idle buffers do not stay.
-var pools [maxShift - minShift + 1]sync.Pool
+// pools holds one pool per class: class 0 is 1 KiB; then, for each power
+// of two 2^e from 1 KiB to 8 MiB, the four classes above it, 5/4, 6/4,
+// 7/4 and 8/4 of 2^e.
+var pools [1 + (maxShift-minShift)*stepsPerDouble]sync.Pool
 
-// class returns the class whose buffers hold n bytes: the smallest power
-// of two at least n, and at least 1 KiB.
-func class(n int) int {
+// class returns the smallest class whose buffers hold n bytes (n <=
+// MaxPooled), and that class's size.
+func class(n int) (index, size int) {
 	if n <= 1<<minShift {
-		return 0
+		return 0, 1 << minShift
 	}
-	return bits.Len(uint(n-1)) - minShift
+	e := bits.Len(uint(n-1)) - 1 // 2^e < n <= 2^(e+1)
+	step := 1 << (e - 2)         // a quarter of 2^e
+	m := (n + step - 1) / step   // 5 to 8 quarters
+	return 1 + (e-minShift)*stepsPerDouble + (m - 5), m * step
 }
 
 // Get returns an empty buffer of capacity at least n.
@@ -45,11 +54,11 @@ func Get(n int) []byte {
 	if n > MaxPooled {
 		return make([]byte, 0, n)
 	}
-	c := class(n)
+	c, size := class(n)
 	if p, ok := pools[c].Get().(*[]byte); ok {
 		return (*p)[:0]
 	}
-	return make([]byte, 0, 1<<(c+minShift))
+	return make([]byte, 0, size)
 }
 
 // Put gives b back; nothing may use it after. Only a buffer of a class's
@@ -57,9 +66,13 @@ func Get(n int) []byte {
 // found in a class always holds the class's size.
 func Put(b []byte) {
 	n := cap(b)
-	if n < 1<<minShift || n > MaxPooled || n&(n-1) != 0 {
+	if n < 1<<minShift || n > MaxPooled {
+		return
+	}
+	c, size := class(n)
+	if size != n {
 		return
 	}
 	b = b[:0]
-	pools[class(n)].Put(&b)
+	pools[c].Put(&b)
 }
