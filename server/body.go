@@ -175,7 +175,9 @@ func (h *heldBody) Release() {
 // doubling, the strings it makes, the blobs they decode to), and to keep
 // about three times its size live at its peak, the body included; a CBOR
 // one less. So the budget bounds the memory of requests in flight, not
-// only of their bodies (TestLargeBodiesMemory measures it).
+// only of their bodies (TestLargeBodiesMemory measures it). A body of
+// known length is read into a pooled buffer (kinesis.NewBody) up to a
+// quarter larger than itself, which the margin covers.
 const BodyCost = 4
 
 // firstChunk is the buffer a body of unknown length starts with; it
