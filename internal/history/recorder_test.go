@@ -167,7 +167,8 @@ func TestRecorder(t *testing.T) {
 }
 
 // TestRecorderUnderFaults runs the workload while the server loses
-// answers after storing, fails entries and GetRecords calls: the history
+// answers after storing, fails entries and GetRecords calls and drops
+// subscriptions: the history
 // still checks, and the records of unknown outcome are counted, some
 // stored and some not.
 func TestRecorderUnderFaults(t *testing.T) {
@@ -179,6 +180,7 @@ func TestRecorderUnderFaults(t *testing.T) {
 		{Operation: "PutRecords", Effect: faults.EffectPutRecordsFailures, Fraction: 0.2, Probability: 0.3, ErrorCode: "InternalFailure"},
 		{Operation: "PutRecord", Effect: faults.EffectError, ErrorType: "ProvisionedThroughputExceededException", Probability: 0.1},
 		{Operation: "GetRecords", Effect: faults.EffectError, ErrorType: "InternalFailure", Probability: 0.1},
+		{Operation: "SubscribeToShard", Effect: faults.EffectDropSubscription, Count: 3},
 	} {
 		if _, err := in.Add(r); err != nil {
 			t.Fatal(err)
