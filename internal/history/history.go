@@ -47,6 +47,9 @@
 // an order, would find the one the positions already give, at a cost
 // exponential in the concurrency; this checker needs no search.)
 //
+// The final read must come before retention trims anything: a trimmed
+// record would count as lost.
+//
 // # Records and outcomes
 //
 // A record is identified by its stream and its data, so a workload must
