@@ -70,6 +70,12 @@ var allowed = map[string][]string{
 	"internal/procstat": {},
 	"internal/tmpfs":    {},
 	"internal/layers":   {},
+	// For the cluster's fault tests: the history of concurrent Kinesis
+	// clients and its checker (a client of the API through the AWS SDK,
+	// so nothing of the server), and network namespaces to partition
+	// nodes.
+	"internal/history": {},
+	"internal/netns":   {},
 	// A test helper: the whole server in a test's process.
 	"internal/inproc": {"api", "faults", "sdkhttp", "server", "storage", "storage/mem", "stream"},
 	// Test helpers: the outside services some tests need (lease stores).
