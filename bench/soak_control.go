@@ -102,16 +102,33 @@ func (s *soak) reshardSteps() []reshardStep {
 
 // reshardLoop changes the sparse stream every --duration/20 (2 to 15 s),
 // going round reshardSteps, until the life is over. Each change waits for
-// the stream to be ACTIVE again after the last.
+// the stream to be ACTIVE again after the last. A step the server refused
+// for the moment (the stream still UPDATING after a restart, a shard just
+// closed) is tried again next time rather than skipped, up to
+// reshardRetries times, so that a short life still goes through every
+// step (TestSoak counts them) and a step refused for good does not stop
+// the cycle.
 func (s *soak) reshardLoop(ctx context.Context, st *soakStream) {
+	const reshardRetries = 3
 	period := clamp(s.opts.Duration/20, 2*time.Second, 15*time.Second)
 	steps := s.reshardSteps()
+	retried, at := 0, -1 // retries of step at
 	for i := 0; s.pause(ctx, period); i++ {
+		if i != at {
+			retried, at = 0, i
+		}
 		step := steps[i%len(steps)]
+		retry := func() {
+			if retried < reshardRetries {
+				retried++
+				i-- // this step again, next period
+			}
+		}
 		if err := s.waitActive(ctx, st, s.opts.CreateTimeout); err != nil {
 			if ctx.Err() == nil {
 				s.errs.add("before %s of %s: %v", step.name, st.name, err)
 			}
+			retry()
 			continue
 		}
 		shards, err := s.listShards(ctx, st.name)
@@ -119,6 +136,7 @@ func (s *soak) reshardLoop(ctx context.Context, st *soakStream) {
 			if ctx.Err() == nil {
 				s.errs.add("ListShards of %s: %v", st.name, err)
 			}
+			retry()
 			continue
 		}
 		if _, err := step.do(ctx, st, openShards(shards)); err != nil && ctx.Err() == nil {
@@ -127,9 +145,11 @@ func (s *soak) reshardLoop(ctx context.Context, st *soakStream) {
 				// A race with the stream's own state (still UPDATING, a
 				// shard just closed): AWS's answers, not failures.
 				s.c.refusedOps.Add(1)
+				retry()
 			case errTransport, errRefused:
 				s.c.transport.Add(1)
 				s.lost.add("%s of %s: %v", step.name, st.name, err)
+				retry()
 			default:
 				s.errs.add("%s of %s: %v", step.name, st.name, err)
 			}
