@@ -91,9 +91,6 @@ func TestConcurrentInit(t *testing.T) {
 func TestTableNames(t *testing.T) {
 	p := pool(t)
 	ctx := context.Background()
-	if _, err := p.Exec(ctx, "CREATE TABLE victim (x int)"); err != nil {
-		t.Fatal(err)
-	}
 	names := []string{
 		"MixedCase", "mixedcase", "with space", "select", "semi;colon",
 		`quo"te`, "it's", "a.b", "dash-ed", "ünïcödé", "$1",
@@ -102,6 +99,20 @@ func TestTableNames(t *testing.T) {
 		strings.Repeat("x", 63),       // the longest name
 		strings.Repeat("x", 62) + "y", // its owner index's name is cut short and hashed
 		strings.Repeat("é", 31) + "x", // cut short on a character's boundary
+	}
+	// The names are fixed, so the tables of an earlier run (go test
+	// -count 2) go first, and these go at the end.
+	drop := func() {
+		for _, name := range append([]string{"victim"}, names...) {
+			if _, err := p.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+				t.Fatalf("dropping %q: %v", name, err)
+			}
+		}
+	}
+	drop()
+	t.Cleanup(drop)
+	if _, err := p.Exec(ctx, "CREATE TABLE victim (x int)"); err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range names {
 		s := pglease.New(p, name)
