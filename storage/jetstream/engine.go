@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -74,6 +76,7 @@ type Engine struct {
 	js         jetstream.JetStream
 	logsKV     jetstream.KeyValue
 	meta       *metaStore
+	lock       *os.File // Dir/LOCK, flocked
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -103,6 +106,20 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.ServerName == "" {
 		opts.ServerName = "tributary"
 	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	// The server does not lock its store directory, and two servers on
+	// one store would corrupt it: the engine holds Dir/LOCK while open.
+	// The kernel drops the lock when the process dies, even by kill -9.
+	lock, err := os.OpenFile(filepath.Join(opts.Dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("jetstream: %s is in use by another engine: %w", opts.Dir, err)
+	}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: opts.ServerName,
 		DontListen: true,
@@ -117,13 +134,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		NoLog:      true,
 	})
 	if err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("jetstream: configure the embedded server: %w", err)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, closed: make(chan struct{}), logs: map[string]*logState{}}
+	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), logs: map[string]*logState{}}
 	if err := e.connect(ctx); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
+		_ = lock.Close()
 		return nil, err
 	}
 	return e, nil
@@ -215,6 +234,7 @@ func (e *Engine) Close() error {
 		e.nc.Close()
 		e.ns.Shutdown()
 		e.ns.WaitForShutdown()
+		_ = e.lock.Close() // releases the flock
 	})
 	return nil
 }

@@ -246,6 +246,14 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	if len(batch) > maxBatch {
 		return nil, l.fail("append to", fmt.Errorf("%w: %d records in one batch, the limit is %d", storage.ErrTooLarge, len(batch), maxBatch))
 	}
+	if n := batchSize(batch); n > maxPayload-msgOverhead {
+		return nil, l.fail("append to", fmt.Errorf("%w: a batch of %d bytes, the limit is %d", storage.ErrTooLarge, n, maxPayload-msgOverhead))
+	}
+	// Encoded before taking the lock: copying up to 64 MiB need not hold
+	// up the log's other appenders. The arrival time is set under it.
+	now := st.e.now().UnixMilli()
+	body := encodeBatch(now, 0, batch)
+
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := l.check(); err != nil {
@@ -262,11 +270,6 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 			return nil, l.fail("append to", err)
 		}
 		return []storage.Appended{}, nil
-	}
-	now := st.e.now().UnixMilli()
-	body := encodeBatch(now, 0, batch)
-	if len(body) > maxPayload-msgOverhead {
-		return nil, l.fail("append to", fmt.Errorf("%w: a batch of %d bytes, the limit is %d", storage.ErrTooLarge, len(body), maxPayload-msgOverhead))
 	}
 	var arrival int64
 	seq, err := st.publish(ctx, body, func(t tail) []byte {

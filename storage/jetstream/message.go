@@ -66,13 +66,19 @@ type markerMsg struct {
 	lastArrival int64
 }
 
-// encodeBatch returns the body of the message for batch.
-func encodeBatch(arrival int64, flags byte, batch []storage.Record) []byte {
+// batchSize bounds the length of encodeBatch's body for batch, so that a
+// batch too large for one message is refused before it is copied.
+func batchSize(batch []storage.Record) int {
 	size := 1 + 8 + 1 + binary.MaxVarintLen64
 	for i := range batch {
 		size += 2*binary.MaxVarintLen64 + len(batch[i].Key) + len(batch[i].Data)
 	}
-	b := make([]byte, 0, size)
+	return size
+}
+
+// encodeBatch returns the body of the message for batch.
+func encodeBatch(arrival int64, flags byte, batch []storage.Record) []byte {
+	b := make([]byte, 0, batchSize(batch))
 	b = append(b, kindBatch)
 	b = binary.BigEndian.AppendUint64(b, uint64(arrival))
 	b = append(b, flags)
