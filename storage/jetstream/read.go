@@ -42,38 +42,51 @@ func (st *logState) next(ctx context.Context, seq uint64) (decoded, bool, error)
 
 // firstKept returns the sequence of the first message at or after fromSeq
 // that is not a batch older than minArrival, or 0 when there is none.
-// Arrival times never decrease along a subject, so "the first message at or
-// after s is kept" is false and then true as s grows: a binary search over
-// sequences finds it in O(log n) direct gets, without scanning the log or
-// keeping an index of times. The common case, nothing expired, costs one.
 func (st *logState) firstKept(ctx context.Context, fromSeq uint64, minArrival int64, t tail) (uint64, error) {
-	kept := func(d decoded) bool { return d.batch == nil || d.batch.arrival >= minArrival }
-	d, ok, err := st.next(ctx, fromSeq)
+	d, ok, err := st.firstKeptMsg(ctx, fromSeq, minArrival, t)
 	if err != nil || !ok {
 		return 0, err
 	}
-	if kept(d) {
-		return d.seq, nil
+	return d.seq, nil
+}
+
+// firstKeptMsg returns the first message at or after fromSeq that is not a
+// batch older than minArrival. Arrival times never decrease along a
+// subject, so "the first message at or after s is kept" is false and then
+// true as s grows: a binary search over sequences finds it in O(log n)
+// direct gets, without scanning the log or keeping an index of times. The
+// common case, nothing expired, costs one.
+func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival int64, t tail) (decoded, bool, error) {
+	kept := func(d decoded) bool { return d.batch == nil || d.batch.arrival >= minArrival }
+	d, ok, err := st.next(ctx, fromSeq)
+	if err != nil || !ok || kept(d) {
+		return d, ok, err
 	}
 	// The answer is in [lo, hi]; hi past the tail stands for "none".
 	lo, hi := d.seq+1, max(t.lastSeq, d.seq)+1
+	var found decoded
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		d, ok, err := st.next(ctx, mid)
 		if err != nil {
-			return 0, err
+			return decoded{}, false, err
 		}
 		if !ok || kept(d) {
-			hi = mid
+			hi, found = mid, d
 		} else {
 			lo = mid + 1
 		}
 	}
+	if found.seq != 0 && found.seq >= lo {
+		// The probe at lo found it already (the first message at or
+		// after lo, and it is kept).
+		return found, true, nil
+	}
 	d, ok, err = st.next(ctx, lo)
 	if err != nil || !ok || !kept(d) {
-		return 0, err
+		return decoded{}, false, err
 	}
-	return d.seq, nil
+	return d, true, nil
 }
 
 // Read returns records from start, bounded by limits.
@@ -106,12 +119,12 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	}
 	var recs []storage.StoredRecord
 	if fromPos != math.MaxUint64 {
-		seq, err := st.firstKept(ctx, seqOf(fromPos), minArrival, before)
+		first, ok, err := st.firstKeptMsg(ctx, seqOf(fromPos), minArrival, before)
 		if err != nil {
 			return storage.ReadResult{}, l.fail("read", err)
 		}
-		if seq != 0 {
-			if recs, err = st.scan(ctx, seq, fromPos, minArrival, limits); err != nil {
+		if ok {
+			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits); err != nil {
 				return storage.ReadResult{}, l.fail("read", err)
 			}
 		}
@@ -147,21 +160,64 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	return res, nil
 }
 
-// scan collects the records of the messages from seq on, skipping those
-// before fromPos or older than minArrival, until limits or a marker.
-func (st *logState) scan(ctx context.Context, seq, fromPos uint64, minArrival int64, limits storage.ReadLimits) ([]storage.StoredRecord, error) {
+// scan collects the records of first and the messages after it, skipping
+// those before fromPos or older than minArrival, until limits or a marker.
+func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits) ([]storage.StoredRecord, error) {
 	maxRecords := max(limits.MaxRecords, 1)
 	var (
 		recs []storage.StoredRecord
 		size int
 		done bool
+		// msgs and taken count the messages and records seen, to size
+		// the next page: a message holds a whole batch, so asking for one
+		// message per record wanted would fetch far too much.
+		msgs, taken int
 	)
-	for !done {
+	// take adds the records of d; it returns false once the read is
+	// complete.
+	take := func(d decoded) (bool, error) {
+		if d.marker != nil {
+			if d.marker.kind == kindTombstone {
+				return false, storage.ErrNotFound
+			}
+			done = true // nothing follows a seal
+			return false, nil
+		}
+		msgs++
+		taken += len(d.batch.records)
+		if d.batch.arrival < minArrival {
+			return true, nil
+		}
+		for i, r := range d.batch.records {
+			pos := position(d.seq, i)
+			if pos < fromPos {
+				continue
+			}
+			n := len(r.Key) + len(r.Data)
+			if len(recs) > 0 && limits.MaxBytes > 0 && size+n > limits.MaxBytes {
+				done = true
+				return false, nil
+			}
+			recs = append(recs, storage.StoredRecord{Record: r, Encrypted: d.batch.encrypted, Position: pos, ArrivalTime: d.batch.arrival})
+			size += n
+			if len(recs) == maxRecords {
+				done = true
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if more, err := take(first); err != nil || !more {
+		return recs, err
+	}
+	for seq := first.seq + 1; !done; {
 		budget := readPageBytes
 		if limits.MaxBytes > 0 {
 			budget = min(budget, limits.MaxBytes-size+msgOverhead)
 		}
-		req := getRequest{Seq: seq, NextFor: st.subject, Batch: min(maxRecords-len(recs), readPageMsgs), MaxBytes: budget}
+		perMsg := max(taken/msgs, 1)
+		want := (maxRecords-len(recs)+perMsg-1)/perMsg + 1
+		req := getRequest{Seq: seq, NextFor: st.subject, Batch: min(want, readPageMsgs), MaxBytes: budget}
 		var last uint64
 		pending, err := st.e.getBatch(ctx, st.stream, req, func(mseq uint64, msg *nats.Msg) (bool, error) {
 			d, err := decode(st.subject, mseq, msg.Data)
@@ -169,34 +225,7 @@ func (st *logState) scan(ctx context.Context, seq, fromPos uint64, minArrival in
 				return false, err
 			}
 			last = mseq
-			if d.marker != nil {
-				if d.marker.kind == kindTombstone {
-					return false, storage.ErrNotFound
-				}
-				done = true // nothing follows a seal
-				return false, nil
-			}
-			if d.batch.arrival < minArrival {
-				return true, nil
-			}
-			for i, r := range d.batch.records {
-				pos := position(mseq, i)
-				if pos < fromPos {
-					continue
-				}
-				n := len(r.Key) + len(r.Data)
-				if len(recs) > 0 && limits.MaxBytes > 0 && size+n > limits.MaxBytes {
-					done = true
-					return false, nil
-				}
-				recs = append(recs, storage.StoredRecord{Record: r, Encrypted: d.batch.encrypted, Position: pos, ArrivalTime: d.batch.arrival})
-				size += n
-				if len(recs) == maxRecords {
-					done = true
-					return false, nil
-				}
-			}
-			return true, nil
+			return take(d)
 		})
 		if err != nil {
 			return nil, err
