@@ -33,7 +33,7 @@ func benchBatch(n, size int) []storage.Record {
 // appender per log. One op is one batch; records/s and MB/s count record
 // data.
 func BenchmarkAppend(b *testing.B) {
-	for _, logs := range []int{1, 4, 16} {
+	for _, logs := range []int{1, 4, 16, 64} {
 		b.Run(fmt.Sprintf("batch=500x100B/logs=%d", logs), func(b *testing.B) {
 			e, err := Open(b.Context(), Options{Dir: b.TempDir()})
 			if err != nil {

@@ -124,7 +124,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ServerName: opts.ServerName,
 		DontListen: true,
 		JetStream:  true,
-		StoreDir:   filepath.Join(opts.Dir, "jetstream"),
+		StoreDir:   opts.Dir, // the server keeps its store in Dir/jetstream
 		// Every write is fsynced before it is acknowledged: with the
 		// default (a sync every two minutes) Jepsen's 2025 report saw
 		// NATS lose acknowledged writes on a crash.
