@@ -32,6 +32,10 @@ type Options struct {
 	Placements int
 	// ServerName names the embedded server (default "tributary").
 	ServerName string
+	// TrimInterval is how often the space of records past their log's
+	// retention is reclaimed (default a minute; negative: never, for
+	// tests that trim by hand).
+	TrimInterval time.Duration
 }
 
 // Names in the JetStream account. Log subjects are
@@ -80,6 +84,7 @@ type Engine struct {
 
 	closed    chan struct{}
 	closeOnce sync.Once
+	trimDone  chan struct{} // closed when the trimmer has stopped
 
 	mu sync.Mutex
 	// logs are the logs this engine has loaded, by name. Invariant: a
@@ -105,6 +110,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "tributary"
+	}
+	if opts.TrimInterval == 0 {
+		opts.TrimInterval = time.Minute
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -138,12 +146,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("jetstream: configure the embedded server: %w", err)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), logs: map[string]*logState{}}
+	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}}
 	if err := e.connect(ctx); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		_ = lock.Close()
 		return nil, err
+	}
+	if opts.TrimInterval > 0 {
+		go e.trimLoop(opts.TrimInterval)
+	} else {
+		close(e.trimDone)
 	}
 	return e, nil
 }
@@ -231,6 +244,7 @@ func (e *Engine) fail(op string, err error) error {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.closed)
+		<-e.trimDone
 		e.nc.Close()
 		e.ns.Shutdown()
 		e.ns.WaitForShutdown()

@@ -28,13 +28,13 @@ type logState struct {
 	// expected last sequence and arrival time from a tail no one else is
 	// moving. It is held across the publish and its fsync.
 	mu sync.Mutex
-	// loaded is false until the tail fields below reflect the subject;
-	// stale is set when a publish ended without telling whether it
-	// landed, so the next writer reloads the tail first. Both under mu.
+	// loaded is false until the tail fields below reflect the subject
+	// (Engine.state loads it before handing the state out; CreateLog's
+	// subject is empty). stale is set when a publish ended without telling
+	// whether it landed, so the next writer reloads the tail first; until
+	// then readers may not see that batch in LastPosition, nor Wait wake
+	// for it. Both under mu.
 	loaded, stale bool
-	// trimmedAt is when retention last purged the subject (engine clock,
-	// Unix ms). Under mu.
-	trimmedAt int64
 
 	// tmu guards the fields readers look at: writers change them under
 	// mu and tmu, readers take tmu alone and never wait for an fsync.
@@ -284,42 +284,13 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	st.tmu.Lock()
 	st.lastSeq, st.lastPos, st.lastArrival = seq, position(seq, len(batch)-1), arrival
 	st.notify()
-	retention := st.entry.Retention
 	st.tmu.Unlock()
 
 	app := make([]storage.Appended, len(batch))
 	for i := range app {
 		app[i] = storage.Appended{Position: position(seq, i), ArrivalTime: arrival}
 	}
-	st.trim(ctx, now, retention)
 	return app, nil
-}
-
-// trimEvery is how often (engine clock) an append purges what retention
-// no longer keeps. Reads filter by arrival time, so this only reclaims
-// space.
-const trimEvery = time.Minute
-
-// trim purges the messages older than retention, keeping the subject's
-// last message whatever its age: it carries the tail. st.mu must be held.
-// A failed purge is retried at the next append; reads never see expired
-// records either way.
-func (st *logState) trim(ctx context.Context, now int64, retention time.Duration) {
-	if retention <= 0 || now-st.trimmedAt < trimEvery.Milliseconds() {
-		return
-	}
-	t := st.snapshot()
-	cut, err := st.firstKept(ctx, 0, now-retention.Milliseconds(), t)
-	if err != nil {
-		return
-	}
-	if cut == 0 {
-		cut = t.lastSeq // everything expired: purge all but the last
-	}
-	if err := st.e.purge(ctx, st, jetstream.WithPurgeSequence(cut)); err != nil {
-		return
-	}
-	st.trimmedAt = now
 }
 
 // Seal writes the seal marker: see publish for why no batch can follow it.
@@ -370,14 +341,6 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 		if err := ctx.Err(); err != nil {
 			return l.fail("wait on", err)
 		}
-		if !l.tailLoaded() {
-			st.mu.Lock()
-			err := st.loadTail(ctx)
-			st.mu.Unlock()
-			if err != nil {
-				return l.fail("wait on", err)
-			}
-		}
 		st.tmu.Lock()
 		lastPos, sealed, changed := st.lastPos, st.sealed, st.changed
 		st.tmu.Unlock()
@@ -395,16 +358,6 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			return l.fail("wait on", storage.ErrClosed)
 		}
 	}
-}
-
-// tailLoaded reads loaded without waiting for an append's fsync: loaded
-// only goes from false to true, and a wrong false merely reloads.
-func (l *shardLog) tailLoaded() bool {
-	if l.st.mu.TryLock() {
-		defer l.st.mu.Unlock()
-		return l.st.loaded
-	}
-	return true // a writer holds it, and writers load the tail first
 }
 
 // Info describes the log.
@@ -425,12 +378,13 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	if t.sealed {
 		info.SealedAt = t.lastPos
 	}
-	seq, err := st.firstKept(ctx, 0, st.cutoff(t), t)
+	first, ok, err := st.firstKeptMsg(ctx, 0, st.cutoff(t), t)
 	if err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
-	if seq != 0 {
-		info.FirstPosition, info.LastPosition = position(seq, 0), t.lastPos
+	// A marker first means no record is kept.
+	if ok && first.batch != nil {
+		info.FirstPosition, info.LastPosition = position(first.seq, 0), t.lastPos
 	}
 	if info.Bytes, err = st.bytes(ctx); err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)

@@ -95,14 +95,6 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	if err := l.check(); err != nil {
 		return storage.ReadResult{}, l.fail("read", err)
 	}
-	if !l.tailLoaded() {
-		st.mu.Lock()
-		err := st.loadTail(ctx)
-		st.mu.Unlock()
-		if err != nil {
-			return storage.ReadResult{}, l.fail("read", err)
-		}
-	}
 	before := st.snapshot()
 	minArrival := st.cutoff(before)
 	var fromPos uint64
