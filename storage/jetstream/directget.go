@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -74,6 +75,65 @@ func msgSeq(msg *nats.Msg) (uint64, error) {
 	return seq, nil
 }
 
+// replies routes the answers of batched direct gets: one subscription on
+// "<inbox>.*" for the engine's life, each request answered on a token of
+// its own, so that a read costs no subscribe and unsubscribe round trip.
+type replies struct {
+	prefix string // "<inbox>."
+	sub    *nats.Subscription
+
+	mu      sync.Mutex
+	next    uint64
+	waiting map[string]chan *nats.Msg
+}
+
+func newReplies(nc *nats.Conn) (*replies, error) {
+	r := &replies{prefix: nc.NewInbox() + ".", waiting: map[string]chan *nats.Msg{}}
+	sub, err := nc.Subscribe(r.prefix+"*", r.route)
+	if err != nil {
+		return nil, err
+	}
+	// route never blocks, so the pending queue only holds what arrived
+	// faster than a map lookup: no limit, rather than drop an answer
+	// and leave its reader waiting for its deadline.
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return nil, err
+	}
+	r.sub = sub
+	return r, nil
+}
+
+// route hands msg to its request. It never blocks: each request's channel
+// holds every message the server may send it (its batch and the end
+// marker), and answers for a request that gave up are dropped.
+func (r *replies) route(msg *nats.Msg) {
+	r.mu.Lock()
+	ch := r.waiting[msg.Subject[len(r.prefix):]]
+	r.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- msg:
+		default:
+		}
+	}
+}
+
+// open returns a reply subject for a request of up to n answers, the
+// channel they arrive on, and the function that stops routing them.
+func (r *replies) open(n int) (string, <-chan *nats.Msg, func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next++
+	token := strconv.FormatUint(r.next, 36)
+	ch := make(chan *nats.Msg, n)
+	r.waiting[token] = ch
+	return r.prefix + token, ch, func() {
+		r.mu.Lock()
+		delete(r.waiting, token)
+		r.mu.Unlock()
+	}
+}
+
 // getBatch asks for up to req.Batch messages and hands each to fn in
 // sequence order until fn returns false. It returns how many matching
 // messages the stream holds after the last one sent (from the end-of-batch
@@ -81,25 +141,23 @@ func msgSeq(msg *nats.Msg) (uint64, error) {
 func (e *Engine) getBatch(ctx context.Context, stream string, req getRequest, fn func(seq uint64, msg *nats.Msg) (bool, error)) (pending uint64, err error) {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
+	req.Batch = max(req.Batch, 1)
 	body, err := json.Marshal(req)
 	if err != nil {
 		return 0, err
 	}
-	inbox := e.nc.NewInbox()
-	sub, err := e.nc.SubscribeSync(inbox)
-	if err != nil {
-		return 0, fmt.Errorf("direct get from %s: %w", stream, err)
-	}
-	// Unsubscribing drops whatever the server still sends after fn
-	// stopped.
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := e.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
+	// The server sends at most the batch, and an end marker or a 404.
+	reply, answers, done := e.replies.open(req.Batch + 1)
+	defer done()
+	if err := e.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, reply, body); err != nil {
 		return 0, fmt.Errorf("direct get from %s: %w", stream, err)
 	}
 	for {
-		msg, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("direct get from %s: %w", stream, err)
+		var msg *nats.Msg
+		select {
+		case msg = <-answers:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("direct get from %s: %w", stream, ctx.Err())
 		}
 		switch st := msg.Header.Get(hdrStatus); st {
 		case "":

@@ -79,6 +79,7 @@ type Engine struct {
 	nc         *nats.Conn
 	js         jetstream.JetStream
 	logsKV     jetstream.KeyValue
+	replies    *replies // routes batched direct gets' answers
 	meta       *metaStore
 	lock       *os.File // Dir/LOCK, flocked
 
@@ -173,6 +174,9 @@ func (e *Engine) connect(ctx context.Context) error {
 	fail := func(err error) error {
 		nc.Close()
 		return err
+	}
+	if e.replies, err = newReplies(nc); err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe for replies: %w", err))
 	}
 	// A publish waits for its fsync; a 10 MiB record on a busy disk can
 	// take longer than the client's default five seconds.
