@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -365,6 +366,9 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 // keys, when not nil, wraps the data keys of encrypted logs; only the
 // local engine encrypts (memory is not at rest, discard keeps nothing).
 func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
+	if err := checkDataDirEngine(cfg.DataDir, cfg.Storage); err != nil {
+		return nil, err
+	}
 	switch cfg.Storage {
 	case storageMemory:
 		return mem.New(mem.Options{}), nil
@@ -403,6 +407,27 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
 	return engine, nil
+}
+
+// checkDataDirEngine refuses to open a data directory that holds another
+// engine's data: the engine asked for would start empty beside it, and
+// the streams would seem lost.
+func checkDataDirEngine(dir, want string) error {
+	// For each engine that keeps data in --data-dir, a file or directory
+	// only it creates there.
+	marks := []struct{ storage, mark string }{
+		{storageLocal, "meta.log"},
+		{storageJetStream, "jetstream"},
+	}
+	for _, m := range marks {
+		if m.storage == want {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, m.mark)); err == nil {
+			return fmt.Errorf("open storage in %s: it holds the data of --storage %s, not %s", dir, m.storage, want)
+		}
+	}
+	return nil
 }
 
 // streamDelay maps a --*-delay flag to stream.Options: the flag's zero

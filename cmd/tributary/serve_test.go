@@ -329,3 +329,41 @@ func TestRunAdminStats(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenEngineRefusesOtherEnginesData: a data directory written by one
+// engine does not open under the other, which would start empty beside it
+// and make the streams seem lost; it opens under its own again.
+func TestOpenEngineRefusesOtherEnginesData(t *testing.T) {
+	tests := []struct{ wrote, opens string }{
+		{storageLocal, storageJetStream},
+		{storageJetStream, storageLocal},
+	}
+	logger := newLogger(io.Discard, slog.LevelError, "json")
+	for _, tt := range tests {
+		t.Run(tt.wrote, func(t *testing.T) {
+			cfg := defaultServeConfig()
+			cfg.DataDir = t.TempDir()
+			cfg.Storage = tt.wrote
+			e, err := openEngine(t.Context(), cfg, nil, logger, newRegistry())
+			if err != nil {
+				t.Fatalf("open %s: %v", tt.wrote, err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Storage = tt.opens
+			if e, err := openEngine(t.Context(), cfg, nil, logger, newRegistry()); err == nil {
+				_ = e.Close()
+				t.Fatalf("--storage %s opened a directory of --storage %s", tt.opens, tt.wrote)
+			} else if want := "holds the data of --storage " + tt.wrote; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q, want it to say %q", err, want)
+			}
+			cfg.Storage = tt.wrote
+			e, err = openEngine(t.Context(), cfg, nil, logger, newRegistry())
+			if err != nil {
+				t.Fatalf("reopen %s: %v", tt.wrote, err)
+			}
+			_ = e.Close()
+		})
+	}
+}
