@@ -384,7 +384,7 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		engine, err := jsengine.Open(ctx, jsengine.Options{Dir: cfg.DataDir})
+		engine, err := jsengine.Open(ctx, jsengine.Options{Dir: cfg.DataDir, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 		}

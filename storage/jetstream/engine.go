@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,6 +33,9 @@ type Options struct {
 	Placements int
 	// ServerName names the embedded server (default "tributary").
 	ServerName string
+	// Logger receives the embedded server's warnings and errors (and, at
+	// debug level, its notices); nil discards them.
+	Logger *slog.Logger
 	// TrimInterval is how often the space of records past their log's
 	// retention is reclaimed (default a minute; negative: never, for
 	// tests that trim by hand).
@@ -145,6 +149,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("jetstream: configure the embedded server: %w", err)
+	}
+	if opts.Logger != nil {
+		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
 	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}}
