@@ -426,3 +426,44 @@ func (e *Engine) purge(ctx context.Context, st *logState, opt jetstream.StreamPu
 	}
 	return s.Purge(ctx, jetstream.WithPurgeSubject(st.subject), opt)
 }
+
+// logBytesTimeout bounds LogBytes, which is asked at a metrics scrape.
+const logBytesTimeout = 5 * time.Second
+
+// LogBytes estimates the bytes each log takes in the store: its message
+// count times the mean message size of its placement's stream (JetStream
+// counts messages per subject, not bytes). Logs of a placement it cannot
+// read are left out.
+func (e *Engine) LogBytes() map[string]int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), logBytesTimeout)
+	defer cancel()
+	out := map[string]int64{}
+	bySubject := map[string]string{} // subject -> log name
+	placements := map[int]bool{}
+	err := e.scanBucket(ctx, logsBucket, func(name string, value []byte, _ uint64) {
+		var le logEntry
+		if json.Unmarshal(value, &le) == nil {
+			bySubject[le.subject()] = name
+			placements[le.Placement] = true
+		}
+	})
+	if err != nil {
+		return out
+	}
+	for p := range placements {
+		s, err := e.js.Stream(ctx, streamName(p))
+		if err != nil {
+			continue
+		}
+		si, err := s.Info(ctx, jetstream.WithSubjectFilter(fmt.Sprintf("%s%d.*", logSubjectRoot, p)))
+		if err != nil || si.State.Msgs == 0 {
+			continue
+		}
+		for subject, n := range si.State.Subjects {
+			if name, ok := bySubject[subject]; ok {
+				out[name] = int64(n * si.State.Bytes / si.State.Msgs)
+			}
+		}
+	}
+	return out
+}

@@ -120,3 +120,36 @@ func TestTrimReclaimsSpace(t *testing.T) {
 		t.Errorf("the log without retention reads %d records, want 10", got)
 	}
 }
+
+// TestLogBytes: every live log is reported, the larger larger, and a
+// deleted one not at all.
+func TestLogBytes(t *testing.T) {
+	e := openTest(t, t.TempDir(), time.Now)
+	defer e.Close()
+	ctx := t.Context()
+	sizes := map[string]int{"big": 20, "small": 1, "gone": 5, "empty": 0}
+	for name, batches := range sizes {
+		l, err := e.CreateLog(ctx, name, storage.LogOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range batches {
+			if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: make([]byte, 1000)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := e.DeleteLog(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	got := e.LogBytes()
+	if _, ok := got["gone"]; ok {
+		t.Errorf("LogBytes reports the deleted log: %v", got)
+	}
+	if got["small"] < 1000 || got["big"] < 20*got["small"]/2 {
+		t.Errorf("LogBytes = %v, want small over 1000 bytes and big about 20 times small", got)
+	}
+	if got["empty"] != 0 {
+		t.Errorf("LogBytes = %v, want 0 for the empty log", got)
+	}
+}
