@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,13 +80,15 @@ func streamName(placement int) string { return fmt.Sprintf("%s%d", logStreamPref
 type Engine struct {
 	now        func() time.Time
 	placements int
-	ns         *server.Server
-	nc         *nats.Conn
-	js         jetstream.JetStream
-	logsKV     jetstream.KeyValue
-	replies    *replies // routes batched direct gets' answers
-	meta       *metaStore
-	lock       *os.File // Dir/LOCK, flocked
+	// nextPlacement counts the logs this engine created, to spread them.
+	nextPlacement atomic.Uint64
+	ns            *server.Server
+	nc            *nats.Conn
+	js            jetstream.JetStream
+	logsKV        jetstream.KeyValue
+	replies       *replies // routes batched direct gets' answers
+	meta          *metaStore
+	lock          *os.File // Dir/LOCK, flocked
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -290,8 +293,11 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 	var id [12]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
 	entry := logEntry{
-		ID:        hex.EncodeToString(id[:]),
-		Placement: int(id[0]) % e.placements,
+		ID: hex.EncodeToString(id[:]),
+		// Round robin: the shards of a stream, created together, land on
+		// different placements, whose writes and fsyncs run in parallel
+		// (a stream's store takes one write at a time).
+		Placement: int(e.nextPlacement.Add(1) % uint64(e.placements)),
 		Created:   e.now().UnixMilli(),
 		Retention: opts.Retention,
 	}
