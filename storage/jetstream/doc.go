@@ -31,19 +31,25 @@
 //     tombstone marker message. Every write carries
 //     Nats-Expected-Last-Subject-Sequence, so no batch is ever stored
 //     after a marker, from whatever node (the argument is at
-//     logState.publish). A tombstone stays after the purge of the rest, so
-//     a stale handle's append still fails.
+//     logState.publish); only a tombstone may follow a seal. A tombstone
+//     stays after the purge of the rest, so a stale handle's append still
+//     fails.
 //   - Retention is the engine's, by arrival time: reads skip what it no
-//     longer keeps, and appends purge the subject up to the first kept
-//     message now and then (PurgeStream with a subject filter and a
-//     sequence), always keeping the last message, which carries the tail.
+//     longer keeps, and a trimmer (trim.go) purges each subject up to its
+//     first kept message every minute (PurgeStream with a subject filter
+//     and a sequence), always keeping the last message, which carries the
+//     tail.
 //   - The catalogue (storage.MetaStore) and the list of logs are two
 //     key-value buckets with a history of one; a key's revision is the
 //     bucket's sequence, and CompareAndSwap is the bucket's Create and
 //     Update with the last revision.
+//   - Tails (last position, arrival, seal) are cached per engine and moved
+//     by the writer's acknowledgement and by the stream's headers-only
+//     republication of every stored message (subscribe.go), so Wait wakes
+//     for appends made through any writer, and so will it on any node.
 //
-// What is single-node for now: Wait is woken in process by appends through
-// this engine, and each engine caches the tails of the logs it loaded.
-// Encryption at rest is not supported (SetEncryption with a key fails with
-// ErrNoKeys).
+// Not yet: clustering (routes, replicas, placements spread over nodes);
+// a cached log another node deleted is seen as deleted only once its
+// tombstone's republication arrives. Encryption at rest is not supported
+// (SetEncryption with a key fails with ErrNoKeys).
 package jetstream

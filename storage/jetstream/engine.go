@@ -95,11 +95,14 @@ type Engine struct {
 	trimDone  chan struct{} // closed when the trimmer has stopped
 
 	mu sync.Mutex
-	// logs are the logs this engine has loaded, by name. Invariant: a
-	// state in the map is not deleted; DeleteLog removes it before
-	// returning. Single node, every change goes through this engine, so
-	// the cached tails are exact.
-	logs map[string]*logState
+	// logs are the logs this engine has loaded, by name, and bySubject
+	// the same by subject, for the republished messages. DeleteLog, and
+	// a tombstone republished from another writer, remove a state; a
+	// state found deleted there all the same is replaced when next asked
+	// for. The tails are kept current by the republished messages
+	// (subscribe.go).
+	logs      map[string]*logState
+	bySubject map[string]*logState
 }
 
 var _ storage.Engine = (*Engine)(nil)
@@ -157,7 +160,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}}
+	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
 	if err := e.connect(ctx); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -188,6 +191,16 @@ func (e *Engine) connect(ctx context.Context) error {
 	if e.replies, err = newReplies(nc); err != nil {
 		return fail(fmt.Errorf("jetstream: subscribe for replies: %w", err))
 	}
+	// Before any stream can republish to it: no stored message is missed.
+	stored, err := nc.Subscribe(storedRoot+">", e.onStored)
+	if err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe to stored messages: %w", err))
+	}
+	// onStored never blocks for long; a queue without limit rather than
+	// a dropped message and a waiter left behind.
+	if err := stored.SetPendingLimits(-1, -1); err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe to stored messages: %w", err))
+	}
 	// A publish waits for its fsync; a 10 MiB record on a busy disk can
 	// take longer than the client's default five seconds.
 	e.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(time.Minute))
@@ -207,6 +220,12 @@ func (e *Engine) connect(ctx context.Context) error {
 			Discard:     jetstream.DiscardOld,
 			MaxMsgSize:  maxPayload,
 			AllowDirect: true,
+			// See subscribe.go.
+			RePublish: &jetstream.RePublish{
+				Source:      fmt.Sprintf("%s%d.*", logSubjectRoot, p),
+				Destination: fmt.Sprintf("%s%d.{{wildcard(1)}}", storedRoot, p),
+				HeadersOnly: true,
+			},
 		}); err != nil {
 			return fail(fmt.Errorf("jetstream: create stream %s: %w", streamName(p), err))
 		}
@@ -316,9 +335,7 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 	}
 	st := newLogState(e, name, entry, rev)
 	st.loaded = true // a new subject holds nothing
-	e.mu.Lock()
-	e.logs[name] = st
-	e.mu.Unlock()
+	e.remember(st, true)
 	return &shardLog{st: st}, nil
 }
 
@@ -340,7 +357,7 @@ func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
 	e.mu.Lock()
 	st := e.logs[name]
 	e.mu.Unlock()
-	if st != nil {
+	if st != nil && !st.snapshot().deleted {
 		return st, nil
 	}
 	if !storage.ValidLogName(name) {
@@ -364,18 +381,13 @@ func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.deleted {
+	if st.snapshot().deleted {
 		// A DeleteLog that wrote its tombstone but stopped before
 		// removing the entry; the tombstone decides.
 		return nil, storage.ErrNotFound
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if other := e.logs[name]; other != nil {
-		return other, nil // loaded meanwhile by another caller
-	}
-	e.logs[name] = st
-	return st, nil
+	// Another caller may have loaded it meanwhile: theirs wins.
+	return e.remember(st, false), nil
 }
 
 // ListLogs returns the names of all logs, sorted.
@@ -403,21 +415,19 @@ func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.deleted {
+	if st.snapshot().deleted {
 		return e.fail(op, storage.ErrNotFound)
 	}
-	if err := e.logsKV.Delete(ctx, logKey(name), jetstream.LastRevision(st.rev)); err != nil {
+	st.tmu.Lock()
+	rev := st.rev
+	st.tmu.Unlock()
+	if err := e.logsKV.Delete(ctx, logKey(name), jetstream.LastRevision(rev)); err != nil {
 		return e.fail(op, err)
 	}
 	if err := st.writeTombstone(ctx); err != nil {
 		return e.fail(op, err)
 	}
-	st.markDeleted()
-	e.mu.Lock()
-	if e.logs[name] == st {
-		delete(e.logs, name)
-	}
-	e.mu.Unlock()
+	e.forget(st)
 	// The tombstone is the subject's last message; keeping one keeps it.
 	if err := e.purge(ctx, st, jetstream.WithPurgeKeep(1)); err != nil {
 		return e.fail(op, err)
@@ -426,7 +436,7 @@ func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 }
 
 func (e *Engine) purge(ctx context.Context, st *logState, opt jetstream.StreamPurgeOpt) error {
-	s, err := e.js.Stream(ctx, streamName(st.entry.Placement))
+	s, err := e.js.Stream(ctx, st.stream)
 	if err != nil {
 		return err
 	}

@@ -321,3 +321,91 @@ func TestBatchLimits(t *testing.T) {
 		t.Errorf("the log holds %d records, want %d", len(got), maxBatch)
 	}
 }
+
+// TestOtherWritersMoveTheTail: appends, a seal and a delete made through
+// a view with its own tail cache (as another node would make them) reach
+// the engine's own handles through the stream's republished headers:
+// waiters wake, Info sees the new tail, and a deleted log is gone.
+func TestOtherWritersMoveTheTail(t *testing.T) {
+	e := openTest(t, t.TempDir(), time.Now)
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	own, err := e.CreateLog(ctx, "tail", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := otherNode(t, e, "tail")
+
+	woken := make(chan error, 1)
+	go func() { woken <- own.Wait(ctx, 1) }()
+	app, err := other.Append(ctx, []storage.Record{{Key: "k", Data: []byte("from the other writer")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woken; err != nil {
+		t.Fatalf("Wait on the engine's handle, for another writer's append: %v", err)
+	}
+	info, err := own.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.LastPosition != app[0].Position || info.LastArrival != app[0].ArrivalTime {
+		t.Errorf("Info after another writer's append: last %d at %d, want %d at %d", info.LastPosition, info.LastArrival, app[0].Position, app[0].ArrivalTime)
+	}
+	// The engine's next append expects the other writer's message.
+	mine, err := own.Append(ctx, []storage.Record{{Key: "k", Data: []byte("mine")}})
+	if err != nil || mine[0].Position <= app[0].Position {
+		t.Fatalf("Append after another writer's: %v, %v", mine, err)
+	}
+
+	go func() { woken <- own.Wait(ctx, mine[0].Position+1) }()
+	sealedAt, err := other.Seal(ctx)
+	if err != nil || sealedAt != mine[0].Position {
+		t.Fatalf("Seal through the other writer = %d, %v; want %d", sealedAt, err, mine[0].Position)
+	}
+	if err := <-woken; !errors.Is(err, storage.ErrSealed) {
+		t.Errorf("Wait past the end while another writer sealed: %v, want ErrSealed", err)
+	}
+
+	// A sealed log can be deleted (a tombstone may follow a seal).
+	if err := e.DeleteLog(ctx, "tail"); err != nil {
+		t.Fatalf("DeleteLog of a sealed log: %v", err)
+	}
+
+	// Deleted elsewhere: the entry first, then the tombstone, as
+	// DeleteLog does. The engine's waiter learns it from the tombstone.
+	gone, err := e.CreateLog(ctx, "gone", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := otherNode(t, e, "gone")
+	go func() { woken <- gone.Wait(ctx, 1) }()
+	if err := e.logsKV.Delete(ctx, logKey("gone")); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere.st.mu.Lock()
+	err = elsewhere.st.writeTombstone(ctx)
+	elsewhere.st.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woken; !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Wait on a log another writer deleted: %v, want ErrNotFound", err)
+	}
+	if _, err := e.Log(ctx, "gone"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Log of a log another writer deleted: %v, want ErrNotFound", err)
+	}
+	fresh, err := e.CreateLog(ctx, "gone", storage.LogOptions{})
+	if err != nil {
+		t.Fatalf("CreateLog of the name another writer deleted: %v", err)
+	}
+	if got := readEverything(t, fresh); len(got) != 0 {
+		t.Errorf("the re-created log holds %d records", len(got))
+	}
+	for _, l := range []storage.ShardLog{gone, elsewhere} {
+		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("late")}}); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Append through a handle on the deleted log: %v, want ErrNotFound", err)
+		}
+	}
+}

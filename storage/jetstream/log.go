@@ -86,13 +86,6 @@ func (st *logState) notify() {
 	st.changed = make(chan struct{})
 }
 
-func (st *logState) markDeleted() {
-	st.tmu.Lock()
-	st.deleted = true
-	st.notify()
-	st.tmu.Unlock()
-}
-
 // loadTail reads the subject's last message and sets the tail from it.
 // st.mu must be held.
 func (st *logState) loadTail(ctx context.Context) error {
@@ -100,12 +93,9 @@ func (st *logState) loadTail(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st.tmu.Lock()
-	defer st.tmu.Unlock()
-	defer st.notify()
-	st.loaded, st.stale = true, false
 	if !found {
-		st.lastSeq, st.lastPos, st.lastArrival = 0, 0, 0
+		// The last message is never purged, so the subject is empty.
+		st.loaded, st.stale = true, false
 		return nil
 	}
 	seq, err := msgSeq(msg)
@@ -116,34 +106,51 @@ func (st *logState) loadTail(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st.lastSeq = seq
-	switch {
-	case d.batch != nil:
-		st.lastPos = position(seq, len(d.batch.records)-1)
-		st.lastArrival = d.batch.arrival
-	case d.marker.kind == kindSeal:
-		st.lastPos, st.lastArrival, st.sealed = d.marker.lastPos, d.marker.lastArrival, true
-	default:
-		st.lastPos, st.lastArrival, st.deleted = d.marker.lastPos, d.marker.lastArrival, true
-	}
+	st.observe(seq, markOf(d))
+	st.loaded, st.stale = true, false
 	return nil
 }
 
-// errFenced is publish's answer when the subject's last message is a
-// marker: the log was sealed (ErrSealed) or deleted (ErrNotFound).
-func (st *logState) fenced() error {
+// observe moves the tail to the message at seq, described by m, unless
+// the tail is past it already: the writer's acknowledgement, the stream's
+// republication of the stored message (subscribe.go) and loadTail all
+// report messages, in any order, some more than once.
+func (st *logState) observe(seq uint64, m tailMark) {
+	st.tmu.Lock()
+	defer st.tmu.Unlock()
+	if seq < st.lastSeq {
+		return
+	}
+	st.lastSeq = seq
+	switch m.kind {
+	case kindBatch:
+		st.lastPos, st.lastArrival = position(seq, int(m.n)-1), m.arrival
+	case kindSeal:
+		st.lastPos, st.lastArrival, st.sealed = m.n, m.arrival, true
+	case kindTombstone:
+		st.lastPos, st.lastArrival, st.deleted = m.n, m.arrival, true
+	}
+	st.notify()
+}
+
+// fenced is publish's answer when the subject's last message is a marker
+// that forbids a message of kind: after a tombstone nothing (ErrNotFound),
+// after a seal anything but a tombstone (ErrSealed): a sealed log can
+// still be deleted.
+func (st *logState) fenced(kind byte) error {
 	t := st.snapshot()
 	switch {
 	case t.deleted:
 		return storage.ErrNotFound
-	case t.sealed:
+	case t.sealed && kind != kindTombstone:
 		return storage.ErrSealed
 	}
 	return nil
 }
 
-// publish writes body as the subject's next message and returns its
-// sequence. st.mu must be held.
+// publish writes the message build makes from the tail as the subject's
+// next message, moves the tail to it and returns its sequence. st.mu must
+// be held.
 //
 // The fence: every message carries Nats-Expected-Last-Subject-Sequence, the
 // sequence of the subject's last message as this writer knows it, and the
@@ -154,27 +161,27 @@ func (st *logState) fenced() error {
 // no writer ever expects a sequence before it, and none expects the
 // marker's own sequence for a batch, since reading the marker ends its
 // append with ErrSealed or ErrNotFound. So no batch is ever stored after a
-// marker, whichever node it comes from. setArrival, if not nil, rewrites
-// the body's arrival time after a reload moved the tail.
-func (st *logState) publish(ctx context.Context, body []byte, setArrival func(tail) []byte) (uint64, error) {
+// marker, whichever node it comes from. build is called again after a
+// reload, so that the arrival time follows the tail.
+func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]byte, tailMark)) (uint64, error) {
 	for {
 		if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
 				return 0, err
 			}
 		}
-		if err := st.fenced(); err != nil {
+		if err := st.fenced(kind); err != nil {
 			return 0, err
 		}
 		t := st.snapshot()
-		if setArrival != nil {
-			body = setArrival(t)
-		}
+		body, mark := build(t)
 		msg := nats.NewMsg(st.subject)
 		msg.Data = body
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(t.lastSeq, 10))
+		msg.Header.Set(hdrTail, mark.String())
 		ack, err := st.e.js.PublishMsg(ctx, msg)
 		if err == nil {
+			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
 		}
 		if isWrongLast(err) {
@@ -183,7 +190,7 @@ func (st *logState) publish(ctx context.Context, body []byte, setArrival func(ta
 			continue
 		}
 		// The message may or may not have been stored: the tail is
-		// unknown until reloaded.
+		// unknown until reloaded (or until the stream republishes it).
 		st.stale = true
 		return 0, err
 	}
@@ -197,8 +204,9 @@ func isWrongLast(err error) bool {
 
 // writeTombstone fences the subject for DeleteLog. st.mu must be held.
 func (st *logState) writeTombstone(ctx context.Context) error {
-	t := st.snapshot()
-	_, err := st.publish(ctx, encodeMarker(kindTombstone, t.lastPos, t.lastArrival), nil)
+	_, err := st.publish(ctx, kindTombstone, func(t tail) ([]byte, tailMark) {
+		return encodeMarker(kindTombstone, t.lastPos, t.lastArrival), tailMark{kindTombstone, t.lastPos, t.lastArrival}
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // a tombstone is there already
 	}
@@ -266,25 +274,21 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 				return nil, l.fail("append to", err)
 			}
 		}
-		if err := st.fenced(); err != nil {
+		if err := st.fenced(kindBatch); err != nil {
 			return nil, l.fail("append to", err)
 		}
 		return []storage.Appended{}, nil
 	}
 	var arrival int64
-	seq, err := st.publish(ctx, body, func(t tail) []byte {
+	seq, err := st.publish(ctx, kindBatch, func(t tail) ([]byte, tailMark) {
 		// A clock that steps back must not make arrival times decrease.
 		arrival = max(now, t.lastArrival)
 		binary.BigEndian.PutUint64(body[1:], uint64(arrival))
-		return body
+		return body, tailMark{kindBatch, uint64(len(batch)), arrival}
 	})
 	if err != nil {
 		return nil, l.fail("append to", err)
 	}
-	st.tmu.Lock()
-	st.lastSeq, st.lastPos, st.lastArrival = seq, position(seq, len(batch)-1), arrival
-	st.notify()
-	st.tmu.Unlock()
 
 	app := make([]storage.Appended, len(batch))
 	for i := range app {
@@ -306,32 +310,22 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	if err := l.check(); err != nil {
 		return 0, l.fail("seal", err)
 	}
-	seq, err := st.publish(ctx, nil, func(t tail) []byte {
-		return encodeMarker(kindSeal, t.lastPos, t.lastArrival)
+	_, err := st.publish(ctx, kindSeal, func(t tail) ([]byte, tailMark) {
+		return encodeMarker(kindSeal, t.lastPos, t.lastArrival), tailMark{kindSeal, t.lastPos, t.lastArrival}
 	})
-	switch {
-	case errors.Is(err, storage.ErrSealed):
-		// Sealed already (by us earlier, or by another writer): the same
-		// position again.
-	case err != nil:
+	// ErrSealed: sealed already (by us earlier, or by another writer):
+	// the same position again.
+	if err != nil && !errors.Is(err, storage.ErrSealed) {
 		return 0, l.fail("seal", err)
-	default:
-		st.tmu.Lock()
-		// The marker is the subject's last message now; lastPos stays the
-		// last record's.
-		st.lastSeq, st.sealed = seq, true
-		st.notify()
-		st.tmu.Unlock()
 	}
 	return st.snapshot().lastPos, nil
 }
 
 // Wait blocks until the log holds a record at or after p.
 //
-// Single node, every append goes through this engine and moves the tail
-// in memory, so waiters are woken in process. A cluster will need the
-// appends of other nodes too (a subscription on the subjects, or the
-// stream republishing stored messages' headers).
+// Waiters are woken when the tail moves: by an append through this
+// engine, or by the republished headers of a message another writer
+// stored (subscribe.go).
 func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 	st := l.st
 	for {

@@ -173,3 +173,38 @@ func chunk(b []byte) (c, rest []byte, err error) {
 	}
 	return b[k : k+int(n) : k+int(n)], b[k+int(n):], nil
 }
+
+// hdrTail is the header every message carries with its tailMark, so that
+// the stream's headers-only republication of a stored message tells every
+// node how the tail moved without its body.
+const hdrTail = "Trib-Tail"
+
+// tailMark is what a message tells of its log's tail: its kind; n, the
+// record count of a batch or the last position a marker records; and the
+// arrival time of its last record.
+type tailMark struct {
+	kind    byte
+	n       uint64
+	arrival int64
+}
+
+func (m tailMark) String() string { return fmt.Sprintf("%d %d %d", m.kind, m.n, m.arrival) }
+
+func parseTailMark(s string) (tailMark, error) {
+	var m tailMark
+	if _, err := fmt.Sscanf(s, "%d %d %d", &m.kind, &m.n, &m.arrival); err != nil {
+		return tailMark{}, fmt.Errorf("%w: %s header %q: %v", storage.ErrCorrupt, hdrTail, s, err)
+	}
+	if m.kind < kindBatch || m.kind > kindTombstone || m.kind == kindBatch && (m.n == 0 || m.n > maxBatch) {
+		return tailMark{}, fmt.Errorf("%w: %s header %q", storage.ErrCorrupt, hdrTail, s)
+	}
+	return m, nil
+}
+
+// markOf is the tailMark of a decoded message.
+func markOf(d decoded) tailMark {
+	if d.batch != nil {
+		return tailMark{kindBatch, uint64(len(d.batch.records)), d.batch.arrival}
+	}
+	return tailMark{d.marker.kind, d.marker.lastPos, d.marker.lastArrival}
+}

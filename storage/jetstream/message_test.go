@@ -82,3 +82,17 @@ func TestPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestTailMark(t *testing.T) {
+	for _, m := range []tailMark{{kindBatch, 1, 0}, {kindBatch, maxBatch, -7}, {kindSeal, 1 << 40, 1700000000000}, {kindTombstone, 0, 0}} {
+		got, err := parseTailMark(m.String())
+		if err != nil || got != m {
+			t.Errorf("parseTailMark(%q) = %+v, %v; want %+v", m.String(), got, err, m)
+		}
+	}
+	for _, bad := range []string{"", "1 2", "x 1 2", "0 1 2", "4 1 2", "1 0 5", "1 65537 5"} {
+		if _, err := parseTailMark(bad); !errors.Is(err, storage.ErrCorrupt) {
+			t.Errorf("parseTailMark(%q): %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
