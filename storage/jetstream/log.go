@@ -23,10 +23,11 @@ type logState struct {
 	subject string
 	stream  string
 
-	// mu serialises the operations that write the subject or the entry
-	// (Append, Seal, DeleteLog, SetRetention), so that each computes its
-	// expected last sequence and arrival time from a tail no one else is
-	// moving. It is held across the publish and its fsync.
+	// mu serialises this engine's operations that write the subject or
+	// the entry (Append, Seal, DeleteLog, SetRetention), so that they do
+	// not make each other's expected last sequence wrong; a write from
+	// elsewhere still can, and publish's check catches it. It is held
+	// across the publish and its fsync.
 	mu sync.Mutex
 	// loaded is false until the tail fields below reflect the subject
 	// (Engine.state loads it before handing the state out; CreateLog's
@@ -36,8 +37,9 @@ type logState struct {
 	// for it. Both under mu.
 	loaded, stale bool
 
-	// tmu guards the fields readers look at: writers change them under
-	// mu and tmu, readers take tmu alone and never wait for an fsync.
+	// tmu guards the fields readers look at, so that readers never wait
+	// for a writer's fsync. The tail fields change only in observe (and
+	// the entry in updateEntry, under mu too).
 	tmu sync.Mutex
 	// entry and rev are the log's entry in the logs bucket.
 	entry logEntry
@@ -133,12 +135,11 @@ func (st *logState) observe(seq uint64, m tailMark) {
 	st.notify()
 }
 
-// fenced is publish's answer when the subject's last message is a marker
-// that forbids a message of kind: after a tombstone nothing (ErrNotFound),
-// after a seal anything but a tombstone (ErrSealed): a sealed log can
-// still be deleted.
-func (st *logState) fenced(kind byte) error {
-	t := st.snapshot()
+// fence is publish's answer when the tail's last message is a marker that
+// forbids a message of kind: after a tombstone nothing (ErrNotFound), after
+// a seal anything but a tombstone (ErrSealed): a sealed log can still be
+// deleted.
+func (t tail) fence(kind byte) error {
 	switch {
 	case t.deleted:
 		return storage.ErrNotFound
@@ -170,10 +171,13 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 				return 0, err
 			}
 		}
-		if err := st.fenced(kind); err != nil {
+		// One snapshot for the fence and the expected sequence: the
+		// republication of another writer's seal may move the tail at any
+		// moment, and a batch must never expect a marker's sequence.
+		t := st.snapshot()
+		if err := t.fence(kind); err != nil {
 			return 0, err
 		}
-		t := st.snapshot()
 		body, mark := build(t)
 		msg := nats.NewMsg(st.subject)
 		msg.Data = body
@@ -274,7 +278,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 				return nil, l.fail("append to", err)
 			}
 		}
-		if err := st.fenced(kindBatch); err != nil {
+		if err := st.snapshot().fence(kindBatch); err != nil {
 			return nil, l.fail("append to", err)
 		}
 		return []storage.Appended{}, nil
