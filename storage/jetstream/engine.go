@@ -387,7 +387,18 @@ func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
 		return nil, storage.ErrNotFound
 	}
 	// Another caller may have loaded it meanwhile: theirs wins.
-	return e.remember(st, false), nil
+	if winner := e.remember(st, false); winner != st {
+		return winner, nil
+	}
+	// A message stored between the load and remember was republished to
+	// no one: read the tail once more now that republications reach st.
+	st.mu.Lock()
+	err = st.loadTail(ctx)
+	st.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // ListLogs returns the names of all logs, sorted.
