@@ -68,7 +68,14 @@ func (st *logState) trim(ctx context.Context) error {
 	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
 		return nil
 	}
-	cut, err := st.firstKept(ctx, 0, st.cutoff(t), t)
+	// Most passes find nothing expired: the subject's first message is
+	// kept (or a marker), and there is nothing to purge.
+	minArrival := st.cutoff(t)
+	first, ok, err := st.next(ctx, 0)
+	if err != nil || !ok || first.batch == nil || first.batch.arrival >= minArrival {
+		return err
+	}
+	cut, err := st.firstKept(ctx, first.seq, minArrival, t)
 	if err != nil {
 		return err
 	}
