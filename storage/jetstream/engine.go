@@ -58,6 +58,9 @@ const (
 // larger batch fails with ErrTooLarge.
 const maxPayload = 64 << 20
 
+// maxPending bounds what the server queues for the engine's connection.
+const maxPending = 512 << 20
+
 // msgOverhead is room in maxPayload for the headers of a message.
 const msgOverhead = 4 << 10
 
@@ -149,6 +152,11 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		// NATS lose acknowledged writes on a crash.
 		SyncAlways: true,
 		MaxPayload: maxPayload,
+		// What the server may queue for the engine's one connection
+		// before it calls it a slow consumer and closes it: reads ask
+		// for up to 4 MiB a page, many at once, and one message may be
+		// 64 MiB. A cap, not an allocation.
+		MaxPending: maxPending,
 		NoSigs:     true,
 		NoLog:      true,
 	})
