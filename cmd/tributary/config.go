@@ -22,9 +22,10 @@ import (
 
 // Values of --storage.
 const (
-	storageLocal   = "local"
-	storageMemory  = "memory"
-	storageDiscard = "discard"
+	storageLocal     = "local"
+	storageMemory    = "memory"
+	storageDiscard   = "discard"
+	storageJetStream = "jetstream"
 )
 
 // Values of --auth.
@@ -42,7 +43,7 @@ const (
 // serveConfig is the configuration of "tributary serve".
 type serveConfig struct {
 	Listen       string
-	Storage      string // storageLocal, storageMemory or storageDiscard
+	Storage      string // storageLocal, storageMemory, storageDiscard or storageJetStream
 	DataDir      string
 	Account      string
 	CreateDelay  time.Duration
@@ -175,14 +176,14 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "storage", env: "TRIBUTARY_STORAGE", arg: "engine",
-			usage: "Where records are kept. local: on disk in --data-dir. memory: in memory only, lost at exit; for tests and CI. discard: records are thrown away as soon as they are acknowledged and reads return none; only for measuring the server's upper bound in benchmarks.",
+			usage: "Where records are kept. local: on disk in --data-dir. jetstream: on disk in --data-dir, in an embedded NATS JetStream server that fsyncs every write before it is acknowledged (single node for now; the cluster engine's foundation). memory: in memory only, lost at exit; for tests and CI. discard: records are thrown away as soon as they are acknowledged and reads return none; only for measuring the server's upper bound in benchmarks.",
 			value: func(c *serveConfig) flag.Value {
-				return &choiceValue{&c.Storage, []string{storageLocal, storageMemory, storageDiscard}}
+				return &choiceValue{&c.Storage, []string{storageLocal, storageJetStream, storageMemory, storageDiscard}}
 			},
 		},
 		{
 			flag: "data-dir", env: "TRIBUTARY_DATA_DIR", arg: "dir",
-			usage: "Directory that holds the streams' data with --storage local; created if missing. Unused by the other engines.",
+			usage: "Directory that holds the streams' data with --storage local or jetstream; created if missing. Unused by the other engines.",
 			value: func(c *serveConfig) flag.Value { return &nonEmptyValue{&c.DataDir} },
 		},
 		{

@@ -129,7 +129,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"invalid duration", "create-delay = \"0s\"\nsync-interval = \"soon\"\n",
 			`2: invalid value "soon" for sync-interval: must be a duration such as 500ms, 2s or 1m`},
 		{"duration without a unit", "sync-interval = 100\n", `1: invalid value "100" for sync-interval: must be a duration`},
-		{"invalid choice", "storage = \"s3\"\n", `1: invalid value "s3" for storage: must be one of local, memory, discard`},
+		{"invalid choice", "storage = \"s3\"\n", `1: invalid value "s3" for storage: must be one of local, jetstream, memory, discard`},
 		{"fraction out of range", "ondemand-split-threshold = 1.5\n", `1: invalid value "1.5" for ondemand-split-threshold: must be a number greater than 0 and at most 1`},
 		{"float for a count", "shard-limit = 2.5\n", `1: invalid value "2.5" for shard-limit: must be a whole number`},
 		{"string for a boolean", "admin = \"yes\"\n", `1: invalid value "yes" for admin: must be true or false`},

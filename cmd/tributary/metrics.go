@@ -79,7 +79,8 @@ func (c *backgroundCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // logByter is an engine that reports the bytes of each of its logs
-// (storage/local). The other engines keep nothing on disk.
+// (storage/local exactly, storage/jetstream as an estimate). The other
+// engines keep nothing on disk.
 type logByter interface {
 	LogBytes() map[string]int64
 }

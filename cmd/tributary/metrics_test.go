@@ -279,7 +279,7 @@ func TestMetricsListenInUse(t *testing.T) {
 		t.Fatalf("run: %v, want a failure to listen for metrics", err)
 	}
 	// The storage was closed: a new server can open the directory.
-	engine, err := openEngine(cfg, nil, newLogger(io.Discard, 0, "json"), newRegistry())
+	engine, err := openEngine(t.Context(), cfg, nil, newLogger(io.Discard, 0, "json"), newRegistry())
 	if err != nil {
 		t.Fatalf("the data directory is still held: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/tributary-io/tributary/server"
 	"github.com/tributary-io/tributary/storage"
 	"github.com/tributary-io/tributary/storage/discard"
+	jsengine "github.com/tributary-io/tributary/storage/jetstream"
 	"github.com/tributary-io/tributary/storage/local"
 	"github.com/tributary-io/tributary/storage/mem"
 	"github.com/tributary-io/tributary/stream"
@@ -179,8 +181,11 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), bgStats)
 
 	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
-	if cfg.Storage == storageLocal {
+	switch cfg.Storage {
+	case storageLocal:
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
+	case storageJetStream:
+		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", syncAlways))
 	}
 	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("auth", cfg.Auth))
 	if creds != nil {
@@ -240,7 +245,7 @@ func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, log
 	if err != nil {
 		return nil, nil, err
 	}
-	engine, err := openEngine(cfg, keys, logger, reg)
+	engine, err := openEngine(ctx, cfg, keys, logger, reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -360,7 +365,10 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 //
 // keys, when not nil, wraps the data keys of encrypted logs; only the
 // local engine encrypts (memory is not at rest, discard keeps nothing).
-func openEngine(cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
+func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
+	if err := checkDataDirEngine(cfg.DataDir, cfg.Storage); err != nil {
+		return nil, err
+	}
 	switch cfg.Storage {
 	case storageMemory:
 		return mem.New(mem.Options{}), nil
@@ -370,6 +378,17 @@ func openEngine(cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg pr
 		// be mistaken for one that keeps them.
 		logger.Warn("storage is discard: records are thrown away and reads return none; use it only for benchmarks")
 		return discard.New(nil), nil
+	case storageJetStream:
+		// It fsyncs every write whatever --sync says, and has no key
+		// provider yet: StartStreamEncryption fails with it.
+		if cfg.Sync == syncInterval {
+			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
+		}
+		engine, err := jsengine.Open(ctx, jsengine.Options{Dir: cfg.DataDir, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
+		}
+		return engine, nil
 	}
 	var every time.Duration // zero: fsync before acknowledging
 	if cfg.Sync == syncInterval {
@@ -388,6 +407,27 @@ func openEngine(cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg pr
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
 	return engine, nil
+}
+
+// checkDataDirEngine refuses to open a data directory that holds another
+// engine's data: the engine asked for would start empty beside it, and
+// the streams would seem lost.
+func checkDataDirEngine(dir, want string) error {
+	// For each engine that keeps data in --data-dir, a file or directory
+	// only it creates there.
+	marks := []struct{ storage, mark string }{
+		{storageLocal, "meta.log"},
+		{storageJetStream, "jetstream"},
+	}
+	for _, m := range marks {
+		if m.storage == want {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, m.mark)); err == nil {
+			return fmt.Errorf("open storage in %s: it holds the data of --storage %s, not %s", dir, m.storage, want)
+		}
+	}
+	return nil
 }
 
 // streamDelay maps a --*-delay flag to stream.Options: the flag's zero

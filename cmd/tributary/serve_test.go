@@ -89,15 +89,18 @@ func TestRun(t *testing.T) {
 
 // TestRunStorage checks that --storage picks the engine: memory keeps a
 // record and leaves the data directory alone, discard acknowledges the
-// record, drops it and warns that it does.
+// record, drops it and warns that it does, jetstream keeps it in the data
+// directory, where a restarted server finds it.
 func TestRunStorage(t *testing.T) {
 	tests := []struct {
 		storage  string
 		wantData string // base64 of the record GetRecords returns; "" for none
 		wantWarn bool
+		durable  bool // uses the data directory and keeps the record across a restart
 	}{
 		{storage: storageMemory, wantData: "aGVsbG8="},
 		{storage: storageDiscard, wantWarn: true},
+		{storage: storageJetStream, wantData: "aGVsbG8=", durable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.storage, func(t *testing.T) {
@@ -118,24 +121,42 @@ func TestRunStorage(t *testing.T) {
 			mustRawCall(t, addr, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
 			waitActiveRaw(t, addr, "s")
 			mustRawCall(t, addr, "PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"aGVsbG8="}`)
-			var it struct{ ShardIterator string }
-			decodeBody(t, mustRawCall(t, addr, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`), &it)
-			var got struct{ Records []struct{ Data string } }
-			decodeBody(t, mustRawCall(t, addr, "GetRecords", `{"ShardIterator":"`+it.ShardIterator+`"}`), &got)
-			var data []string
-			for _, r := range got.Records {
-				data = append(data, r.Data)
+			checkData := func(stage string) {
+				t.Helper()
+				var it struct{ ShardIterator string }
+				decodeBody(t, mustRawCall(t, addr, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`), &it)
+				var got struct{ Records []struct{ Data string } }
+				decodeBody(t, mustRawCall(t, addr, "GetRecords", `{"ShardIterator":"`+it.ShardIterator+`"}`), &got)
+				var data []string
+				for _, r := range got.Records {
+					data = append(data, r.Data)
+				}
+				if tt.wantData == "" && len(data) != 0 || tt.wantData != "" && (len(data) != 1 || data[0] != tt.wantData) {
+					t.Errorf("%s: GetRecords returned data %q, want %q", stage, data, tt.wantData)
+				}
 			}
-			if tt.wantData == "" && len(data) != 0 || tt.wantData != "" && (len(data) != 1 || data[0] != tt.wantData) {
-				t.Errorf("GetRecords returned data %q, want %q", data, tt.wantData)
-			}
+			checkData("after PutRecord")
 
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatalf("run: %v", err)
 			}
-			if _, err := os.Stat(cfg.DataDir); !os.IsNotExist(err) {
+			if _, err := os.Stat(cfg.DataDir); tt.durable && err != nil {
+				t.Errorf("data dir stat = %v, want it created", err)
+			} else if !tt.durable && !os.IsNotExist(err) {
 				t.Errorf("data dir stat = %v, want it not created", err)
+			}
+			if tt.durable {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var logs syncBuffer
+				go func() { done <- run(ctx, cfg, newLogger(&logs, slog.LevelInfo, "json")) }()
+				addr = waitListening(t, &logs, done)
+				checkData("after a restart")
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatalf("run after the restart: %v", err)
+				}
 			}
 			var warned bool
 			for _, rec := range logs.records(t) {
@@ -306,5 +327,43 @@ func TestRunAdminStats(t *testing.T) {
 				t.Errorf("%s task %s: %+v, want no failures on an idle server", comp, task, c)
 			}
 		}
+	}
+}
+
+// TestOpenEngineRefusesOtherEnginesData: a data directory written by one
+// engine does not open under the other, which would start empty beside it
+// and make the streams seem lost; it opens under its own again.
+func TestOpenEngineRefusesOtherEnginesData(t *testing.T) {
+	tests := []struct{ wrote, opens string }{
+		{storageLocal, storageJetStream},
+		{storageJetStream, storageLocal},
+	}
+	logger := newLogger(io.Discard, slog.LevelError, "json")
+	for _, tt := range tests {
+		t.Run(tt.wrote, func(t *testing.T) {
+			cfg := defaultServeConfig()
+			cfg.DataDir = t.TempDir()
+			cfg.Storage = tt.wrote
+			e, err := openEngine(t.Context(), cfg, nil, logger, newRegistry())
+			if err != nil {
+				t.Fatalf("open %s: %v", tt.wrote, err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Storage = tt.opens
+			if e, err := openEngine(t.Context(), cfg, nil, logger, newRegistry()); err == nil {
+				_ = e.Close()
+				t.Fatalf("--storage %s opened a directory of --storage %s", tt.opens, tt.wrote)
+			} else if want := "holds the data of --storage " + tt.wrote; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q, want it to say %q", err, want)
+			}
+			cfg.Storage = tt.wrote
+			e, err = openEngine(t.Context(), cfg, nil, logger, newRegistry())
+			if err != nil {
+				t.Fatalf("reopen %s: %v", tt.wrote, err)
+			}
+			_ = e.Close()
+		})
 	}
 }

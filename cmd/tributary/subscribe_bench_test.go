@@ -19,11 +19,11 @@ import (
 // of a PutRecord to the record's arrival at a SubscribeToShard subscriber
 // (HTTP/2, as the SDKs subscribe), one record at a time, and reports its
 // median and 99th percentile. With local storage the put includes its
-// fsync (--sync always).
+// fsync (--sync always), and so does the jetstream engine's.
 //
 //	go test ./cmd/tributary -run '^$' -bench SubscribeLatency -benchtime 2000x
 func BenchmarkSubscribeLatency(b *testing.B) {
-	for _, storage := range []string{storageMemory, storageLocal} {
+	for _, storage := range []string{storageMemory, storageLocal, storageJetStream} {
 		b.Run(storage, func(b *testing.B) {
 			benchSubscribeLatency(b, storage)
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/tributary-io/tributary/storage"
+	"github.com/tributary-io/tributary/storage/jetstream"
 	"github.com/tributary-io/tributary/storage/local"
 )
 
@@ -30,6 +31,14 @@ func TestPooledBuffersKeepRecordsIntact(t *testing.T) {
 		{"mem", func(t *testing.T) storage.Engine { return nil }},
 		{"local", func(t *testing.T) storage.Engine {
 			e, err := local.Open(t.TempDir(), local.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Close() })
+			return e
+		}},
+		{"jetstream", func(t *testing.T) storage.Engine {
+			e, err := jetstream.Open(context.Background(), jetstream.Options{Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,11 +42,13 @@ var allowed = map[string][]string{
 	// engine sees it only as a storage.KeyProvider.
 	"keyring": {},
 
-	"storage":             {},
-	"storage/local":       {"storage", "internal/*"},
-	"internal/bufpool":    {},
-	"storage/mem":         {"storage"},
-	"storage/discard":     {"storage", "storage/mem"},
+	"storage":          {},
+	"storage/local":    {"storage", "internal/*"},
+	"internal/bufpool": {},
+	"storage/mem":      {"storage"},
+	"storage/discard":  {"storage", "storage/mem"},
+	// The engine on embedded NATS JetStream (issue 17).
+	"storage/jetstream":   {"storage"},
 	"storage/storagetest": {"storage"},
 
 	"bench":   {"sdkhttp", "producer", "consumer", "internal/*"},

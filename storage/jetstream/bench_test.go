@@ -1,0 +1,182 @@
+package jetstream
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// Run with, for example:
+//
+//	go test -run '^$' -bench . -benchtime 3s ./storage/jetstream/
+//
+// The data directory is b.TempDir(): put TMPDIR on the disk to measure.
+
+func benchBatch(n, size int) []storage.Record {
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	batch := make([]storage.Record, n)
+	for i := range batch {
+		batch[i] = storage.Record{Key: fmt.Sprintf("pk-%04d", i), Data: data}
+	}
+	return batch
+}
+
+// BenchmarkAppend measures durable appends (every message fsynced before
+// its acknowledgement) of batches of 500 records of 100 bytes, one
+// appender per log. One op is one batch; records/s and MB/s count record
+// data.
+func BenchmarkAppend(b *testing.B) {
+	for _, logs := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("batch=500x100B/logs=%d", logs), func(b *testing.B) {
+			e, err := Open(b.Context(), Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			ls := make([]storage.ShardLog, logs)
+			for i := range ls {
+				if ls[i], err = e.CreateLog(b.Context(), fmt.Sprintf("log-%d", i), storage.LogOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			batch := benchBatch(500, 100)
+			b.SetBytes(int64(500 * 100))
+			b.ReportAllocs()
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for _, l := range ls {
+				wg.Go(func() {
+					for left.Add(-1) >= 0 {
+						if _, err := l.Append(b.Context(), batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*500)/time.Since(start).Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkRead measures reads of 1000 records from a log of 100-byte
+// records appended in batches of 500, walking the log with At(Next). One
+// op is one Read.
+func BenchmarkRead(b *testing.B) {
+	e, err := Open(b.Context(), Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	l, err := e.CreateLog(b.Context(), "read", storage.LogOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := benchBatch(500, 100)
+	const batches = 200 // 100,000 records
+	for range batches {
+		if _, err := l.Append(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(1000 * 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := storage.Oldest()
+	for range b.N {
+		res, err := l.Read(b.Context(), start, storage.ReadLimits{MaxRecords: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Records) != 1000 {
+			if len(res.Records) != 0 {
+				b.Fatalf("read %d records, want 1000", len(res.Records))
+			}
+			start = storage.Oldest() // wrapped around the end
+			continue
+		}
+		start = storage.At(res.Next)
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkReadAtTime measures a read of 100 records from an arrival time
+// in the middle of a log of 2,000 messages: the binary search over
+// sequences.
+func BenchmarkReadAtTime(b *testing.B) {
+	clock := time.UnixMilli(1_700_000_000_000)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	e, err := Open(b.Context(), Options{Dir: b.TempDir(), Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	l, err := e.CreateLog(b.Context(), "by-time", storage.LogOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := benchBatch(10, 100)
+	var mid int64
+	for i := range 2000 {
+		mu.Lock()
+		clock = clock.Add(time.Millisecond)
+		mu.Unlock()
+		app, err := l.Append(b.Context(), batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 1000 {
+			mid = app[0].ArrivalTime
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		res, err := l.Read(b.Context(), storage.AtTime(mid), storage.ReadLimits{MaxRecords: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Records) != 100 || res.Records[0].ArrivalTime != mid {
+			b.Fatalf("read %d records from %d, want 100 from %d", len(res.Records), res.Records[0].ArrivalTime, mid)
+		}
+	}
+}
+
+// BenchmarkTrimIdle measures one pass of the trimmer over 1,000 logs
+// with a retention and nothing expired: the pass every minute costs this
+// when there is nothing to reclaim.
+func BenchmarkTrimIdle(b *testing.B) {
+	e, err := Open(b.Context(), Options{Dir: b.TempDir(), TrimInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for i := range 1000 {
+		l, err := e.CreateLog(b.Context(), fmt.Sprintf("log-%d", i), storage.LogOptions{Retention: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Append(b.Context(), benchBatch(1, 100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := e.trimAll(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,55 @@
+// Package jetstream is a storage engine on an embedded NATS server with
+// JetStream: the foundation of a replicated Tributary (issue 17). It runs
+// single node (R1) for now; the replication is JetStream's own (Raft per
+// stream), so the layout below is the one a cluster will use.
+//
+// Layout and why:
+//
+//   - Logs are subjects, "trib.log.<placement>.<id>", of a few JetStream
+//     streams (Options.Placements, default 4), not one stream each: every
+//     replicated stream is a Raft group with its own heartbeats and
+//     timers, and 4,000 R3 streams cost a full core idle on the machine
+//     issue 17 measured. A placement is the unit a cluster will spread over
+//     nodes. The id is random per CreateLog, so a log re-created under a
+//     deleted name never meets its predecessor's messages.
+//   - One Append is one message: atomic and contiguous by construction, and
+//     one fsync (under sync_interval: always the filestore writes O_SYNC,
+//     so a message per record would cost an fsync per record). A record's
+//     position is its message's stream sequence shifted left 16 bits plus
+//     its index in the batch (message.go): increasing within a log and not
+//     contiguous, which the storage contract allows.
+//   - Every write is fsynced before it is acknowledged (the server's
+//     SyncAlways): Jepsen's 2025 report on NATS lost acknowledged writes
+//     under the default lazy fsync.
+//   - Arrival times come from the engine's clock and travel in the message
+//     body; never decreasing along a log, they let reads by time and
+//     retention find their first message by binary search over sequences
+//     with direct gets (read.go), with no index to keep.
+//   - Reads are direct gets in batches by subject from a sequence
+//     (directget.go), answered without the stream's API queue.
+//   - Sealing and deleting are fences written into the subject: a seal or
+//     tombstone marker message. Every write carries
+//     Nats-Expected-Last-Subject-Sequence, so no batch is ever stored
+//     after a marker, from whatever node (the argument is at
+//     logState.publish); only a tombstone may follow a seal. A tombstone
+//     stays after the purge of the rest, so a stale handle's append still
+//     fails.
+//   - Retention is the engine's, by arrival time: reads skip what it no
+//     longer keeps, and a trimmer (trim.go) purges each subject up to its
+//     first kept message every minute (PurgeStream with a subject filter
+//     and a sequence), always keeping the last message, which carries the
+//     tail.
+//   - The catalogue (storage.MetaStore) and the list of logs are two
+//     key-value buckets with a history of one; a key's revision is the
+//     bucket's sequence, and CompareAndSwap is the bucket's Create and
+//     Update with the last revision.
+//   - Tails (last position, arrival, seal) are cached per engine and moved
+//     by the writer's acknowledgement and by the stream's headers-only
+//     republication of every stored message (subscribe.go), so Wait wakes
+//     for appends made through any writer, and so will it on any node.
+//
+// Not yet: clustering (routes, replicas, placements spread over nodes);
+// a cached log another node deleted is seen as deleted only once its
+// tombstone's republication arrives. Encryption at rest is not supported
+// (SetEncryption with a key fails with ErrNoKeys).
+package jetstream

@@ -1,0 +1,504 @@
+package jetstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// Options configure an engine.
+type Options struct {
+	// Dir holds the JetStream store (Dir/jetstream); created if missing.
+	Dir string
+	// Now is the clock for arrival times and retention; nil means time.Now.
+	Now func() time.Time
+	// Placements is how many JetStream streams the logs are spread over
+	// (default 4). A log stays in the stream it was created in, so the
+	// number can change between runs.
+	Placements int
+	// ServerName names the embedded server (default "tributary").
+	ServerName string
+	// Logger receives the embedded server's warnings and errors (and, at
+	// debug level, its notices); nil discards them.
+	Logger *slog.Logger
+	// TrimInterval is how often the space of records past their log's
+	// retention is reclaimed (default a minute; negative: never, for
+	// tests that trim by hand).
+	TrimInterval time.Duration
+}
+
+// Names in the JetStream account. Log subjects are
+// "trib.log.<placement>.<id>", the id being random per CreateLog, so that a
+// log re-created under a deleted name never meets the old one's messages.
+const (
+	logStreamPrefix = "TRIBUTARY_LOGS_"
+	logSubjectRoot  = "trib.log."
+	logsBucket      = "tributary_logs" // log name (hex) -> logEntry
+	metaBucket      = "tributary_meta" // MetaStore key (hex) -> value
+)
+
+// maxPayload is the largest message the embedded server takes: one
+// Append's batch must fit, and a record alone may hold MaxRecordData. A
+// larger batch fails with ErrTooLarge.
+const maxPayload = 64 << 20
+
+// maxPending bounds what the server queues for the engine's connection.
+const maxPending = 512 << 20
+
+// msgOverhead is room in maxPayload for the headers of a message.
+const msgOverhead = 4 << 10
+
+// logEntry is a log's entry in the logs bucket.
+type logEntry struct {
+	ID            string        `json:"id"`
+	Placement     int           `json:"placement"`
+	Created       int64         `json:"created"` // Unix ms, the engine's clock
+	Retention     time.Duration `json:"retention"`
+	EncryptionKey string        `json:"encryptionKey,omitempty"`
+}
+
+func (le logEntry) subject() string {
+	return fmt.Sprintf("%s%d.%s", logSubjectRoot, le.Placement, le.ID)
+}
+
+func streamName(placement int) string { return fmt.Sprintf("%s%d", logStreamPrefix, placement) }
+
+// Engine is a storage.Engine on an embedded NATS server with JetStream.
+type Engine struct {
+	now        func() time.Time
+	placements int
+	// nextPlacement counts the logs this engine created, to spread them.
+	nextPlacement atomic.Uint64
+	ns            *server.Server
+	nc            *nats.Conn
+	js            jetstream.JetStream
+	logsKV        jetstream.KeyValue
+	replies       *replies // routes batched direct gets' answers
+	meta          *metaStore
+	lock          *os.File // Dir/LOCK, flocked
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	trimDone  chan struct{} // closed when the trimmer has stopped
+
+	mu sync.Mutex
+	// logs are the logs this engine has loaded, by name, and bySubject
+	// the same by subject, for the republished messages. DeleteLog, and
+	// a tombstone republished from another writer, remove a state; a
+	// state found deleted there all the same is replaced when next asked
+	// for. The tails are kept current by the republished messages
+	// (subscribe.go).
+	logs      map[string]*logState
+	bySubject map[string]*logState
+}
+
+var _ storage.Engine = (*Engine)(nil)
+
+// Open starts the embedded server on opts.Dir and opens the engine. The
+// server listens on no port: the engine talks to it in process.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("jetstream: Options.Dir is empty")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Placements <= 0 {
+		opts.Placements = 4
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "tributary"
+	}
+	if opts.TrimInterval == 0 {
+		opts.TrimInterval = time.Minute
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	// The server does not lock its store directory, and two servers on
+	// one store would corrupt it: the engine holds Dir/LOCK while open.
+	// The kernel drops the lock when the process dies, even by kill -9.
+	lock, err := os.OpenFile(filepath.Join(opts.Dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("jetstream: %s is in use by another engine: %w", opts.Dir, err)
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: opts.ServerName,
+		DontListen: true,
+		JetStream:  true,
+		StoreDir:   opts.Dir, // the server keeps its store in Dir/jetstream
+		// Every write is fsynced before it is acknowledged: with the
+		// default (a sync every two minutes) Jepsen's 2025 report saw
+		// NATS lose acknowledged writes on a crash.
+		SyncAlways: true,
+		MaxPayload: maxPayload,
+		// What the server may queue for the engine's one connection
+		// before it calls it a slow consumer and closes it: reads ask
+		// for up to 4 MiB a page, many at once, and one message may be
+		// 64 MiB. A cap, not an allocation.
+		MaxPending: maxPending,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("jetstream: configure the embedded server: %w", err)
+	}
+	if opts.Logger != nil {
+		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
+	}
+	ns.Start()
+	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
+	if err := e.connect(ctx); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		_ = lock.Close()
+		return nil, err
+	}
+	if opts.TrimInterval > 0 {
+		go e.trimLoop(opts.TrimInterval)
+	} else {
+		close(e.trimDone)
+	}
+	return e, nil
+}
+
+func (e *Engine) connect(ctx context.Context) error {
+	if !e.ns.ReadyForConnections(time.Minute) {
+		return errors.New("jetstream: the embedded server did not start within a minute")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(e.ns), nats.Name("tributary-storage"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("jetstream: connect in process: %w", err)
+	}
+	e.nc = nc
+	fail := func(err error) error {
+		nc.Close()
+		return err
+	}
+	if e.replies, err = newReplies(nc); err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe for replies: %w", err))
+	}
+	// Before any stream can republish to it: no stored message is missed.
+	stored, err := nc.Subscribe(storedRoot+">", e.onStored)
+	if err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe to stored messages: %w", err))
+	}
+	// onStored never blocks for long; a queue without limit rather than
+	// a dropped message and a waiter left behind.
+	if err := stored.SetPendingLimits(-1, -1); err != nil {
+		return fail(fmt.Errorf("jetstream: subscribe to stored messages: %w", err))
+	}
+	// A publish waits for its fsync; a 10 MiB record on a busy disk can
+	// take longer than the client's default five seconds.
+	e.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(time.Minute))
+	if err != nil {
+		return fail(fmt.Errorf("jetstream: %w", err))
+	}
+	for p := range e.placements {
+		if _, err := e.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:     streamName(p),
+			Subjects: []string{fmt.Sprintf("%s%d.*", logSubjectRoot, p)},
+			Storage:  jetstream.FileStorage,
+			Replicas: 1,
+			// Retention is the engine's (arrival times come from its
+			// clock): it purges subjects itself, so the stream keeps
+			// everything until told.
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxMsgSize:  maxPayload,
+			AllowDirect: true,
+			// See subscribe.go.
+			RePublish: &jetstream.RePublish{
+				Source:      fmt.Sprintf("%s%d.*", logSubjectRoot, p),
+				Destination: fmt.Sprintf("%s%d.{{wildcard(1)}}", storedRoot, p),
+				HeadersOnly: true,
+			},
+		}); err != nil {
+			return fail(fmt.Errorf("jetstream: create stream %s: %w", streamName(p), err))
+		}
+	}
+	if e.logsKV, err = e.bucket(ctx, logsBucket, "the logs of Tributary's shards"); err != nil {
+		return fail(err)
+	}
+	kv, err := e.bucket(ctx, metaBucket, "Tributary's catalogue")
+	if err != nil {
+		return fail(err)
+	}
+	e.meta = &metaStore{e: e, kv: kv}
+	return nil
+}
+
+func (e *Engine) bucket(ctx context.Context, name, what string) (jetstream.KeyValue, error) {
+	kv, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: what,
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: open bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+func (e *Engine) isClosed() bool {
+	select {
+	case <-e.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail wraps err for op, as ErrClosed when the engine closed under it.
+func (e *Engine) fail(op string, err error) error {
+	if e.isClosed() {
+		return fmt.Errorf("jetstream: %s: %w", op, storage.ErrClosed)
+	}
+	return fmt.Errorf("jetstream: %s: %w", op, err)
+}
+
+// Close closes the connection and shuts the embedded server down; waiters
+// are woken with ErrClosed.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		close(e.closed)
+		<-e.trimDone
+		e.nc.Close()
+		e.ns.Shutdown()
+		e.ns.WaitForShutdown()
+		_ = e.lock.Close() // releases the flock
+	})
+	return nil
+}
+
+// Meta returns the catalogue.
+func (e *Engine) Meta() storage.MetaStore { return e.meta }
+
+// logKey is a log's key in the logs bucket: hex, because log names may
+// hold characters KV keys may not ('*', '>', ' ' is excluded but '?' is
+// not). Hex keeps byte order, so sorted keys are sorted names.
+func logKey(name string) string { return hex.EncodeToString([]byte(name)) }
+
+// CreateLog creates an empty log.
+func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOptions) (storage.ShardLog, error) {
+	op := fmt.Sprintf("create log %q", name)
+	if e.isClosed() {
+		return nil, e.fail(op, storage.ErrClosed)
+	}
+	if !storage.ValidLogName(name) {
+		return nil, fmt.Errorf("jetstream: %s: invalid name", op)
+	}
+	if opts.Retention < 0 {
+		return nil, fmt.Errorf("jetstream: %s: negative retention %v", op, opts.Retention)
+	}
+	if opts.EncryptionKey != "" {
+		return nil, fmt.Errorf("jetstream: %s: %w", op, storage.ErrNoKeys)
+	}
+	var id [12]byte
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
+	entry := logEntry{
+		ID: hex.EncodeToString(id[:]),
+		// Round robin: the shards of a stream, created together, land on
+		// different placements, whose writes and fsyncs run in parallel
+		// (a stream's store takes one write at a time).
+		Placement: int(e.nextPlacement.Add(1) % uint64(e.placements)),
+		Created:   e.now().UnixMilli(),
+		Retention: opts.Retention,
+	}
+	value, err := json.Marshal(entry)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %s: %w", op, err)
+	}
+	// The bucket is the arbiter: Create fails if the key exists, whoever
+	// created it.
+	rev, err := e.logsKV.Create(ctx, logKey(name), value)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("jetstream: %s: %w", op, storage.ErrExists)
+	}
+	if err != nil {
+		return nil, e.fail(op, err)
+	}
+	st := newLogState(e, name, entry, rev)
+	st.loaded = true // a new subject holds nothing
+	e.remember(st, true)
+	return &shardLog{st: st}, nil
+}
+
+// Log returns an existing log.
+func (e *Engine) Log(ctx context.Context, name string) (storage.ShardLog, error) {
+	st, err := e.state(ctx, name)
+	if err != nil {
+		return nil, e.fail(fmt.Sprintf("log %q", name), err)
+	}
+	return &shardLog{st: st}, nil
+}
+
+// state returns the loaded state of the log name, loading it from the
+// logs bucket and the tail of its subject if need be.
+func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
+	if e.isClosed() {
+		return nil, storage.ErrClosed
+	}
+	e.mu.Lock()
+	st := e.logs[name]
+	e.mu.Unlock()
+	if st != nil && !st.snapshot().deleted {
+		return st, nil
+	}
+	if !storage.ValidLogName(name) {
+		return nil, storage.ErrNotFound
+	}
+	kve, err := e.logsKV.Get(ctx, logKey(name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var entry logEntry
+	if err := json.Unmarshal(kve.Value(), &entry); err != nil {
+		return nil, fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, name, logsBucket, err)
+	}
+	st = newLogState(e, name, entry, kve.Revision())
+	st.mu.Lock()
+	err = st.loadTail(ctx)
+	st.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if st.snapshot().deleted {
+		// A DeleteLog that wrote its tombstone but stopped before
+		// removing the entry; the tombstone decides.
+		return nil, storage.ErrNotFound
+	}
+	// Another caller may have loaded it meanwhile: theirs wins.
+	if winner := e.remember(st, false); winner != st {
+		return winner, nil
+	}
+	// A message stored between the load and remember was republished to
+	// no one: read the tail once more now that republications reach st.
+	st.mu.Lock()
+	err = st.loadTail(ctx)
+	st.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// ListLogs returns the names of all logs, sorted.
+func (e *Engine) ListLogs(ctx context.Context) ([]string, error) {
+	if e.isClosed() {
+		return nil, e.fail("list logs", storage.ErrClosed)
+	}
+	var names []string
+	if err := e.scanBucket(ctx, logsBucket, func(name string, _ []byte, _ uint64) { names = append(names, name) }); err != nil {
+		return nil, e.fail("list logs", err)
+	}
+	return names, nil
+}
+
+// DeleteLog removes a log: its entry first (the commit point: from then on
+// the name is free), then a tombstone on its subject (the fence for handles
+// that still hold it), then a purge of everything before the tombstone.
+// A crash between the steps leaves at worst an orphaned subject, never a
+// log that comes back.
+func (e *Engine) DeleteLog(ctx context.Context, name string) error {
+	op := fmt.Sprintf("delete log %q", name)
+	st, err := e.state(ctx, name)
+	if err != nil {
+		return e.fail(op, err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.snapshot().deleted {
+		return e.fail(op, storage.ErrNotFound)
+	}
+	st.tmu.Lock()
+	rev := st.rev
+	st.tmu.Unlock()
+	if err := e.logsKV.Delete(ctx, logKey(name), jetstream.LastRevision(rev)); err != nil {
+		return e.fail(op, err)
+	}
+	if err := st.writeTombstone(ctx); err != nil {
+		return e.fail(op, err)
+	}
+	e.forget(st)
+	// The tombstone is the subject's last message; keeping one keeps it.
+	if err := e.purge(ctx, st, jetstream.WithPurgeKeep(1)); err != nil {
+		return e.fail(op, err)
+	}
+	return nil
+}
+
+func (e *Engine) purge(ctx context.Context, st *logState, opt jetstream.StreamPurgeOpt) error {
+	s, err := e.js.Stream(ctx, st.stream)
+	if err != nil {
+		return err
+	}
+	return s.Purge(ctx, jetstream.WithPurgeSubject(st.subject), opt)
+}
+
+// logBytesTimeout bounds LogBytes, which is asked at a metrics scrape.
+const logBytesTimeout = 5 * time.Second
+
+// LogBytes estimates the bytes each log takes in the store: its message
+// count times the mean message size of its placement's stream (JetStream
+// counts messages per subject, not bytes). Logs of a placement it cannot
+// read are left out.
+func (e *Engine) LogBytes() map[string]int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), logBytesTimeout)
+	defer cancel()
+	out := map[string]int64{}
+	bySubject := map[string]string{} // subject -> log name
+	placements := map[int]bool{}
+	err := e.scanBucket(ctx, logsBucket, func(name string, value []byte, _ uint64) {
+		var le logEntry
+		if json.Unmarshal(value, &le) == nil {
+			bySubject[le.subject()] = name
+			placements[le.Placement] = true
+		}
+	})
+	if err != nil {
+		return out
+	}
+	for p := range placements {
+		s, err := e.js.Stream(ctx, streamName(p))
+		if err != nil {
+			continue
+		}
+		si, err := s.Info(ctx, jetstream.WithSubjectFilter(fmt.Sprintf("%s%d.*", logSubjectRoot, p)))
+		if err != nil || si.State.Msgs == 0 {
+			continue
+		}
+		for subject, n := range si.State.Subjects {
+			if name, ok := bySubject[subject]; ok {
+				out[name] = int64(n * si.State.Bytes / si.State.Msgs)
+			}
+		}
+	}
+	return out
+}

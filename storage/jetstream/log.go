@@ -1,0 +1,464 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// logState is what the engine knows of one log. Handles share it.
+type logState struct {
+	e       *Engine
+	name    string
+	subject string
+	stream  string
+
+	// mu serialises this engine's operations that write the subject or
+	// the entry (Append, Seal, DeleteLog, SetRetention), so that they do
+	// not make each other's expected last sequence wrong; a write from
+	// elsewhere still can, and publish's check catches it. It is held
+	// across the publish and its fsync.
+	mu sync.Mutex
+	// loaded is false until the tail fields below reflect the subject
+	// (Engine.state loads it before handing the state out; CreateLog's
+	// subject is empty). stale is set when a publish ended without telling
+	// whether it landed, so the next writer reloads the tail first; until
+	// then readers may not see that batch in LastPosition, nor Wait wake
+	// for it. Both under mu.
+	loaded, stale bool
+
+	// tmu guards the fields readers look at, so that readers never wait
+	// for a writer's fsync. The tail fields change only in observe (and
+	// the entry in updateEntry, under mu too).
+	tmu sync.Mutex
+	// entry and rev are the log's entry in the logs bucket.
+	entry logEntry
+	rev   uint64
+	// lastSeq is the sequence of the subject's last message (a batch or
+	// a marker), the value the next write expects; zero when the subject
+	// is empty.
+	lastSeq uint64
+	// lastPos and lastArrival describe the newest record ever appended
+	// (the seal marker carries them once purges removed its batch).
+	lastPos     uint64
+	lastArrival int64
+	sealed      bool
+	deleted     bool
+	// changed is closed and replaced whenever the tail moves, the log is
+	// sealed or deleted: Wait's wake-up.
+	changed chan struct{}
+}
+
+func newLogState(e *Engine, name string, entry logEntry, rev uint64) *logState {
+	return &logState{
+		e: e, name: name, subject: entry.subject(), stream: streamName(entry.Placement),
+		entry: entry, rev: rev, changed: make(chan struct{}),
+	}
+}
+
+// tail is a consistent copy of the fields under tmu.
+type tail struct {
+	entry       logEntry
+	lastSeq     uint64
+	lastPos     uint64
+	lastArrival int64
+	sealed      bool
+	deleted     bool
+}
+
+func (st *logState) snapshot() tail {
+	st.tmu.Lock()
+	defer st.tmu.Unlock()
+	return tail{st.entry, st.lastSeq, st.lastPos, st.lastArrival, st.sealed, st.deleted}
+}
+
+// notify wakes the waiters. tmu must be held.
+func (st *logState) notify() {
+	close(st.changed)
+	st.changed = make(chan struct{})
+}
+
+// loadTail reads the subject's last message and sets the tail from it.
+// st.mu must be held.
+func (st *logState) loadTail(ctx context.Context) error {
+	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{LastFor: st.subject})
+	if err != nil {
+		return err
+	}
+	if !found {
+		// The last message is never purged, so the subject is empty.
+		st.loaded, st.stale = true, false
+		return nil
+	}
+	seq, err := msgSeq(msg)
+	if err != nil {
+		return err
+	}
+	d, err := decode(st.subject, seq, msg.Data)
+	if err != nil {
+		return err
+	}
+	st.observe(seq, markOf(d))
+	st.loaded, st.stale = true, false
+	return nil
+}
+
+// observe moves the tail to the message at seq, described by m, unless
+// the tail is past it already: the writer's acknowledgement, the stream's
+// republication of the stored message (subscribe.go) and loadTail all
+// report messages, in any order, some more than once.
+func (st *logState) observe(seq uint64, m tailMark) {
+	st.tmu.Lock()
+	defer st.tmu.Unlock()
+	if seq < st.lastSeq {
+		return
+	}
+	st.lastSeq = seq
+	switch m.kind {
+	case kindBatch:
+		st.lastPos, st.lastArrival = position(seq, int(m.n)-1), m.arrival
+	case kindSeal:
+		st.lastPos, st.lastArrival, st.sealed = m.n, m.arrival, true
+	case kindTombstone:
+		st.lastPos, st.lastArrival, st.deleted = m.n, m.arrival, true
+	}
+	st.notify()
+}
+
+// fence is publish's answer when the tail's last message is a marker that
+// forbids a message of kind: after a tombstone nothing (ErrNotFound), after
+// a seal anything but a tombstone (ErrSealed): a sealed log can still be
+// deleted.
+func (t tail) fence(kind byte) error {
+	switch {
+	case t.deleted:
+		return storage.ErrNotFound
+	case t.sealed && kind != kindTombstone:
+		return storage.ErrSealed
+	}
+	return nil
+}
+
+// publish writes the message build makes from the tail as the subject's
+// next message, moves the tail to it and returns its sequence. st.mu must
+// be held.
+//
+// The fence: every message carries Nats-Expected-Last-Subject-Sequence, the
+// sequence of the subject's last message as this writer knows it, and the
+// stream stores it only if that is still the subject's last message when
+// it applies it (in the stream's single order of writes, on the leader in
+// a cluster). A writer that finds it is not reloads the last message and
+// retries only if it is a batch: once a seal or tombstone marker is stored
+// no writer ever expects a sequence before it, and none expects the
+// marker's own sequence for a batch, since reading the marker ends its
+// append with ErrSealed or ErrNotFound. So no batch is ever stored after a
+// marker, whichever node it comes from. build is called again after a
+// reload, so that the arrival time follows the tail.
+func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]byte, tailMark)) (uint64, error) {
+	for {
+		if st.stale || !st.loaded {
+			if err := st.loadTail(ctx); err != nil {
+				return 0, err
+			}
+		}
+		// One snapshot for the fence and the expected sequence: the
+		// republication of another writer's seal may move the tail at any
+		// moment, and a batch must never expect a marker's sequence.
+		t := st.snapshot()
+		if err := t.fence(kind); err != nil {
+			return 0, err
+		}
+		body, mark := build(t)
+		msg := nats.NewMsg(st.subject)
+		msg.Data = body
+		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(t.lastSeq, 10))
+		msg.Header.Set(hdrTail, mark.String())
+		ack, err := st.e.js.PublishMsg(ctx, msg)
+		if err == nil {
+			st.observe(ack.Sequence, mark)
+			return ack.Sequence, nil
+		}
+		if isWrongLast(err) {
+			// Someone else wrote the subject: reload and look again.
+			st.stale = true
+			continue
+		}
+		// The message may or may not have been stored: the tail is
+		// unknown until reloaded (or until the stream republishes it).
+		st.stale = true
+		return 0, err
+	}
+}
+
+func isWrongLast(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// writeTombstone fences the subject for DeleteLog. st.mu must be held.
+func (st *logState) writeTombstone(ctx context.Context) error {
+	_, err := st.publish(ctx, kindTombstone, func(t tail) ([]byte, tailMark) {
+		return encodeMarker(kindTombstone, t.lastPos, t.lastArrival), tailMark{kindTombstone, t.lastPos, t.lastArrival}
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // a tombstone is there already
+	}
+	return err
+}
+
+// shardLog is a handle on a log.
+type shardLog struct {
+	st *logState
+}
+
+var _ storage.ShardLog = (*shardLog)(nil)
+
+func (l *shardLog) Name() string { return l.st.name }
+
+// check returns the error every method returns once the engine is closed
+// or the log deleted.
+func (l *shardLog) check() error {
+	if l.st.e.isClosed() {
+		return storage.ErrClosed
+	}
+	if l.st.snapshot().deleted {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+func (l *shardLog) fail(op string, err error) error {
+	return l.st.e.fail(fmt.Sprintf("%s %q", op, l.st.name), err)
+}
+
+// Append appends the batch as one message: atomic and contiguous by
+// construction.
+func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
+	st := l.st
+	if err := ctx.Err(); err != nil {
+		return nil, l.fail("append to", err)
+	}
+	if err := l.check(); err != nil {
+		return nil, l.fail("append to", err)
+	}
+	if err := storage.ValidateBatch(batch); err != nil {
+		return nil, l.fail("append to", err)
+	}
+	if len(batch) > maxBatch {
+		return nil, l.fail("append to", fmt.Errorf("%w: %d records in one batch, the limit is %d", storage.ErrTooLarge, len(batch), maxBatch))
+	}
+	if n := batchSize(batch); n > maxPayload-msgOverhead {
+		return nil, l.fail("append to", fmt.Errorf("%w: a batch of %d bytes, the limit is %d", storage.ErrTooLarge, n, maxPayload-msgOverhead))
+	}
+	// Encoded before taking the lock: copying up to 64 MiB need not hold
+	// up the log's other appenders. The arrival time is set under it.
+	now := st.e.now().UnixMilli()
+	body := encodeBatch(now, 0, batch)
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := l.check(); err != nil {
+		return nil, l.fail("append to", err)
+	}
+	if len(batch) == 0 {
+		// Still refused on a sealed log, as a real append would be.
+		if !st.loaded || st.stale {
+			if err := st.loadTail(ctx); err != nil {
+				return nil, l.fail("append to", err)
+			}
+		}
+		if err := st.snapshot().fence(kindBatch); err != nil {
+			return nil, l.fail("append to", err)
+		}
+		return []storage.Appended{}, nil
+	}
+	var arrival int64
+	seq, err := st.publish(ctx, kindBatch, func(t tail) ([]byte, tailMark) {
+		// A clock that steps back must not make arrival times decrease.
+		arrival = max(now, t.lastArrival)
+		binary.BigEndian.PutUint64(body[1:], uint64(arrival))
+		return body, tailMark{kindBatch, uint64(len(batch)), arrival}
+	})
+	if err != nil {
+		return nil, l.fail("append to", err)
+	}
+
+	app := make([]storage.Appended, len(batch))
+	for i := range app {
+		app[i] = storage.Appended{Position: position(seq, i), ArrivalTime: arrival}
+	}
+	return app, nil
+}
+
+// Seal writes the seal marker: see publish for why no batch can follow it.
+// Appends hold st.mu across their publish, so every Append through this
+// engine that succeeds returns before Seal takes st.mu.
+func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
+	st := l.st
+	if err := l.check(); err != nil {
+		return 0, l.fail("seal", err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := l.check(); err != nil {
+		return 0, l.fail("seal", err)
+	}
+	_, err := st.publish(ctx, kindSeal, func(t tail) ([]byte, tailMark) {
+		return encodeMarker(kindSeal, t.lastPos, t.lastArrival), tailMark{kindSeal, t.lastPos, t.lastArrival}
+	})
+	// ErrSealed: sealed already (by us earlier, or by another writer):
+	// the same position again.
+	if err != nil && !errors.Is(err, storage.ErrSealed) {
+		return 0, l.fail("seal", err)
+	}
+	return st.snapshot().lastPos, nil
+}
+
+// Wait blocks until the log holds a record at or after p.
+//
+// Waiters are woken when the tail moves: by an append through this
+// engine, or by the republished headers of a message another writer
+// stored (subscribe.go).
+func (l *shardLog) Wait(ctx context.Context, p uint64) error {
+	st := l.st
+	for {
+		if err := l.check(); err != nil {
+			return l.fail("wait on", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return l.fail("wait on", err)
+		}
+		st.tmu.Lock()
+		lastPos, sealed, changed := st.lastPos, st.sealed, st.changed
+		st.tmu.Unlock()
+		if lastPos > 0 && lastPos >= p {
+			return nil
+		}
+		if sealed {
+			return l.fail("wait on", storage.ErrSealed)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return l.fail("wait on", ctx.Err())
+		case <-st.e.closed:
+			return l.fail("wait on", storage.ErrClosed)
+		}
+	}
+}
+
+// Info describes the log.
+func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
+	st := l.st
+	if err := l.check(); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	t := st.snapshot()
+	info := storage.LogInfo{
+		Name:          st.name,
+		Created:       time.UnixMilli(t.entry.Created),
+		Retention:     t.entry.Retention,
+		LastArrival:   t.lastArrival,
+		Sealed:        t.sealed,
+		EncryptionKey: t.entry.EncryptionKey,
+	}
+	if t.sealed {
+		info.SealedAt = t.lastPos
+	}
+	first, ok, err := st.firstKeptMsg(ctx, 0, st.cutoff(t), t)
+	if err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	// A marker first means no record is kept.
+	if ok && first.batch != nil {
+		info.FirstPosition, info.LastPosition = position(first.seq, 0), t.lastPos
+	}
+	if info.Bytes, err = st.bytes(ctx); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	return info, nil
+}
+
+// bytes estimates the subject's footprint: its share of the stream's
+// messages times the stream's mean message size.
+func (st *logState) bytes(ctx context.Context) (int64, error) {
+	s, err := st.e.js.Stream(ctx, st.stream)
+	if err != nil {
+		return 0, err
+	}
+	si, err := s.Info(ctx, jetstream.WithSubjectFilter(st.subject))
+	if err != nil {
+		return 0, err
+	}
+	n := si.State.Subjects[st.subject]
+	if n == 0 || si.State.Msgs == 0 {
+		return 0, nil
+	}
+	return int64(n * si.State.Bytes / si.State.Msgs), nil
+}
+
+// SetRetention changes the retention in the log's entry.
+func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("jetstream: set retention of %q: negative retention %v", l.st.name, d)
+	}
+	return l.updateEntry(ctx, "set retention of", func(le *logEntry) { le.Retention = d })
+}
+
+// SetEncryption: this engine has no KeyProvider yet, so it can only stop
+// encryption, which was never started.
+func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
+	if keyID != "" {
+		if err := l.check(); err != nil {
+			return l.fail("set encryption of", err)
+		}
+		return l.fail("set encryption of", storage.ErrNoKeys)
+	}
+	return l.updateEntry(ctx, "set encryption of", func(le *logEntry) { le.EncryptionKey = "" })
+}
+
+// updateEntry changes the log's entry with a compare-and-set on its
+// revision in the logs bucket.
+func (l *shardLog) updateEntry(ctx context.Context, op string, change func(*logEntry)) error {
+	st := l.st
+	if err := l.check(); err != nil {
+		return l.fail(op, err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := l.check(); err != nil {
+		return l.fail(op, err)
+	}
+	t := st.snapshot()
+	entry := t.entry
+	change(&entry)
+	if entry == t.entry {
+		return nil
+	}
+	value, err := json.Marshal(entry)
+	if err != nil {
+		return l.fail(op, err)
+	}
+	st.tmu.Lock()
+	rev := st.rev
+	st.tmu.Unlock()
+	newRev, err := st.e.logsKV.Update(ctx, logKey(st.name), value, rev)
+	if err != nil {
+		return l.fail(op, err)
+	}
+	st.tmu.Lock()
+	st.entry, st.rev = entry, newRev
+	st.tmu.Unlock()
+	return nil
+}

@@ -1,0 +1,98 @@
+package jetstream
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+func TestBatchRoundTrip(t *testing.T) {
+	cases := []struct {
+		name    string
+		arrival int64
+		batch   []storage.Record
+	}{
+		{"one record", 1700000000123, []storage.Record{{Key: "k", Data: []byte("v")}}},
+		{"empty key and data", 0, []storage.Record{{}, {Key: "", Data: []byte{}}}},
+		{"negative arrival", -5, []storage.Record{{Key: "a", Data: []byte("x")}, {Key: "b", Data: bytes.Repeat([]byte("y"), 300)}}},
+	}
+	for _, tc := range cases {
+		d, err := decode("s", 7, encodeBatch(tc.arrival, 0, tc.batch))
+		if err != nil {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		if d.batch == nil || d.seq != 7 || d.batch.arrival != tc.arrival || len(d.batch.records) != len(tc.batch) {
+			t.Fatalf("%s: decoded %+v", tc.name, d)
+		}
+		for i, r := range d.batch.records {
+			if r.Key != tc.batch[i].Key || !bytes.Equal(r.Data, tc.batch[i].Data) {
+				t.Errorf("%s: record %d = %q/%q, want %q/%q", tc.name, i, r.Key, r.Data, tc.batch[i].Key, tc.batch[i].Data)
+			}
+		}
+	}
+	for _, kind := range []byte{kindSeal, kindTombstone} {
+		d, err := decode("s", 9, encodeMarker(kind, 12345, 678))
+		if err != nil || d.marker == nil || d.marker.kind != kind || d.marker.lastPos != 12345 || d.marker.lastArrival != 678 {
+			t.Errorf("marker %d decoded to %+v, %v", kind, d.marker, err)
+		}
+	}
+}
+
+// TestDecodeCorrupt: a body that does not parse is ErrCorrupt, never a
+// panic or a short batch.
+func TestDecodeCorrupt(t *testing.T) {
+	good := encodeBatch(1, 0, []storage.Record{{Key: "key", Data: []byte("data")}, {Key: "k2", Data: []byte("d2")}})
+	cases := []struct {
+		name string
+		body []byte
+	}{
+		{"empty", nil},
+		{"unknown kind", []byte{9, 0, 0}},
+		{"batch header cut", good[:5]},
+		{"zero records", append(append([]byte{}, good[:10]...), 0)},
+		{"record cut", good[:len(good)-1]},
+		{"bytes after the records", append(append([]byte{}, good...), 0)},
+		{"length past the end", append(append([]byte{}, good[:11]...), 0xff, 0xff, 0x03)},
+		{"marker cut", encodeMarker(kindSeal, 1, 1)[:16]},
+	}
+	for _, tc := range cases {
+		if _, err := decode("trib.log.0.x", 3, tc.body); !errors.Is(err, storage.ErrCorrupt) {
+			t.Errorf("%s: decode error %v, want ErrCorrupt", tc.name, err)
+		}
+	}
+}
+
+func TestPositions(t *testing.T) {
+	cases := []struct {
+		seq   uint64
+		index int
+		want  uint64
+	}{
+		{1, 0, 1 << 16},
+		{1, 499, 1<<16 + 499},
+		{2, 0, 2 << 16},
+		{1<<47 - 1, maxBatch - 1, 1<<63 - 1},
+	}
+	for _, tc := range cases {
+		p := position(tc.seq, tc.index)
+		if p != tc.want || seqOf(p) != tc.seq {
+			t.Errorf("position(%d, %d) = %d (sequence %d), want %d", tc.seq, tc.index, p, seqOf(p), tc.want)
+		}
+	}
+}
+
+func TestTailMark(t *testing.T) {
+	for _, m := range []tailMark{{kindBatch, 1, 0}, {kindBatch, maxBatch, -7}, {kindSeal, 1 << 40, 1700000000000}, {kindTombstone, 0, 0}} {
+		got, err := parseTailMark(m.String())
+		if err != nil || got != m {
+			t.Errorf("parseTailMark(%q) = %+v, %v; want %+v", m.String(), got, err, m)
+		}
+	}
+	for _, bad := range []string{"", "1 2", "x 1 2", "0 1 2", "4 1 2", "1 0 5", "1 65537 5"} {
+		if _, err := parseTailMark(bad); !errors.Is(err, storage.ErrCorrupt) {
+			t.Errorf("parseTailMark(%q): %v, want ErrCorrupt", bad, err)
+		}
+	}
+}

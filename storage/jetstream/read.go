@@ -1,0 +1,252 @@
+package jetstream
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// Direct gets bring messages in pages: at most readPageMsgs messages and
+// about readPageBytes bytes a round trip (always at least one message).
+const (
+	readPageMsgs  = 256
+	readPageBytes = 4 << 20
+)
+
+// cutoff is the oldest arrival time retention keeps at the engine's clock:
+// a record is kept while arrival >= cutoff.
+func (st *logState) cutoff(t tail) int64 {
+	if t.entry.Retention <= 0 {
+		return math.MinInt64
+	}
+	return st.e.now().UnixMilli() - t.entry.Retention.Milliseconds()
+}
+
+// next returns the first message of the subject at or after seq.
+func (st *logState) next(ctx context.Context, seq uint64) (decoded, bool, error) {
+	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{Seq: max(seq, 1), NextFor: st.subject})
+	if err != nil || !found {
+		return decoded{}, false, err
+	}
+	got, err := msgSeq(msg)
+	if err != nil {
+		return decoded{}, false, err
+	}
+	d, err := decode(st.subject, got, msg.Data)
+	return d, err == nil, err
+}
+
+// firstKept returns the sequence of the first message at or after fromSeq
+// that is not a batch older than minArrival, or 0 when there is none.
+func (st *logState) firstKept(ctx context.Context, fromSeq uint64, minArrival int64, t tail) (uint64, error) {
+	d, ok, err := st.firstKeptMsg(ctx, fromSeq, minArrival, t)
+	if err != nil || !ok {
+		return 0, err
+	}
+	return d.seq, nil
+}
+
+// firstKeptMsg returns the first message at or after fromSeq that is not a
+// batch older than minArrival. Arrival times never decrease along a
+// subject, so "the first message at or after s is kept" is false and then
+// true as s grows: a binary search over sequences finds it in O(log n)
+// direct gets, without scanning the log or keeping an index of times. The
+// common case, nothing expired, costs one.
+func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival int64, t tail) (decoded, bool, error) {
+	kept := func(d decoded) bool { return d.batch == nil || d.batch.arrival >= minArrival }
+	d, ok, err := st.next(ctx, fromSeq)
+	if err != nil || !ok || kept(d) {
+		return d, ok, err
+	}
+	// The answer is in [lo, hi]; hi past the tail stands for "none".
+	lo, hi := d.seq+1, max(t.lastSeq, d.seq)+1
+	var found decoded
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		d, ok, err := st.next(ctx, mid)
+		if err != nil {
+			return decoded{}, false, err
+		}
+		if !ok || kept(d) {
+			hi, found = mid, d
+		} else {
+			lo = mid + 1
+		}
+	}
+	if found.seq != 0 && found.seq >= lo {
+		// The probe at lo found it already (the first message at or
+		// after lo, and it is kept).
+		return found, true, nil
+	}
+	d, ok, err = st.next(ctx, lo)
+	if err != nil || !ok || !kept(d) {
+		return decoded{}, false, err
+	}
+	return d, true, nil
+}
+
+// Read returns records from start, bounded by limits.
+func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
+	st := l.st
+	if err := l.check(); err != nil {
+		return storage.ReadResult{}, l.fail("read", err)
+	}
+	before := st.snapshot()
+	minArrival := st.cutoff(before)
+	var fromPos uint64
+	switch start.Kind {
+	case storage.FromOldest:
+	case storage.FromPosition:
+		fromPos = start.Position
+	case storage.FromTime:
+		minArrival = max(minArrival, start.Time)
+	case storage.FromLatest:
+		fromPos = math.MaxUint64
+	default:
+		return storage.ReadResult{}, fmt.Errorf("jetstream: read %q: unknown start kind %d", st.name, start.Kind)
+	}
+	var recs []storage.StoredRecord
+	if fromPos != math.MaxUint64 {
+		first, ok, err := st.firstKeptMsg(ctx, seqOf(fromPos), minArrival, before)
+		if err != nil {
+			return storage.ReadResult{}, l.fail("read", err)
+		}
+		if ok {
+			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits); err != nil {
+				return storage.ReadResult{}, l.fail("read", err)
+			}
+		}
+	}
+
+	after := st.snapshot()
+	if after.deleted {
+		return storage.ReadResult{}, l.fail("read", storage.ErrNotFound)
+	}
+	res := storage.ReadResult{Records: recs, LastPosition: after.lastPos, LastArrival: after.lastArrival}
+	if n := len(recs); n > 0 {
+		res.Next = recs[n-1].Position + 1
+		// An append may be stored before its writer moves the tail.
+		res.LastPosition = max(res.LastPosition, recs[n-1].Position)
+		res.LastArrival = max(res.LastArrival, recs[n-1].ArrivalTime)
+	} else {
+		// Nothing at or after fromPos now, so the next record lands after
+		// the tail read before looking, whatever fromPos was.
+		res.Next = before.lastPos + 1
+		if start.Kind == storage.FromPosition && fromPos > res.Next {
+			// The cached tail may lag records already stored (a writer
+			// moves it after its publish returns) that this reader has
+			// read: going back to it would read them twice. The subject's
+			// true last position bounds Next instead.
+			last, err := st.storedLastPos(ctx)
+			if err != nil {
+				return storage.ReadResult{}, l.fail("read", err)
+			}
+			res.Next = max(res.Next, min(fromPos, last+1))
+		}
+	}
+	res.Sealed = after.sealed && res.Next > after.lastPos
+	return res, nil
+}
+
+// scan collects the records of first and the messages after it, skipping
+// those before fromPos or older than minArrival, until limits or a marker.
+func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits) ([]storage.StoredRecord, error) {
+	maxRecords := max(limits.MaxRecords, 1)
+	var (
+		recs []storage.StoredRecord
+		size int
+		done bool
+		// msgs and taken count the messages and records seen, to size
+		// the next page: a message holds a whole batch, so asking for one
+		// message per record wanted would fetch far too much.
+		msgs, taken int
+	)
+	// take adds the records of d; it returns false once the read is
+	// complete.
+	take := func(d decoded) (bool, error) {
+		if d.marker != nil {
+			if d.marker.kind == kindTombstone {
+				return false, storage.ErrNotFound
+			}
+			done = true // nothing follows a seal
+			return false, nil
+		}
+		msgs++
+		taken += len(d.batch.records)
+		if d.batch.arrival < minArrival {
+			return true, nil
+		}
+		for i, r := range d.batch.records {
+			pos := position(d.seq, i)
+			if pos < fromPos {
+				continue
+			}
+			n := len(r.Key) + len(r.Data)
+			if len(recs) > 0 && limits.MaxBytes > 0 && size+n > limits.MaxBytes {
+				done = true
+				return false, nil
+			}
+			recs = append(recs, storage.StoredRecord{Record: r, Encrypted: d.batch.encrypted, Position: pos, ArrivalTime: d.batch.arrival})
+			size += n
+			if len(recs) == maxRecords {
+				done = true
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if more, err := take(first); err != nil || !more {
+		return recs, err
+	}
+	for seq := first.seq + 1; !done; {
+		budget := readPageBytes
+		if limits.MaxBytes > 0 {
+			budget = min(budget, limits.MaxBytes-size+msgOverhead)
+		}
+		perMsg := max(taken/msgs, 1)
+		want := (maxRecords-len(recs)+perMsg-1)/perMsg + 1
+		req := getRequest{Seq: seq, NextFor: st.subject, Batch: min(want, readPageMsgs), MaxBytes: budget}
+		var last uint64
+		pending, err := st.e.getBatch(ctx, st.stream, req, func(mseq uint64, msg *nats.Msg) (bool, error) {
+			d, err := decode(st.subject, mseq, msg.Data)
+			if err != nil {
+				return false, err
+			}
+			last = mseq
+			return take(d)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if pending == 0 || last == 0 {
+			break
+		}
+		seq = last + 1
+	}
+	return recs, nil
+}
+
+// storedLastPos is the position of the subject's last record as stored,
+// which the cached tail may not show yet.
+func (st *logState) storedLastPos(ctx context.Context) (uint64, error) {
+	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{LastFor: st.subject})
+	if err != nil || !found {
+		return 0, err
+	}
+	seq, err := msgSeq(msg)
+	if err != nil {
+		return 0, err
+	}
+	d, err := decode(st.subject, seq, msg.Data)
+	if err != nil {
+		return 0, err
+	}
+	if d.batch != nil {
+		return position(seq, len(d.batch.records)-1), nil
+	}
+	return d.marker.lastPos, nil
+}

@@ -1,0 +1,86 @@
+package jetstream
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Retention is the engine's own, by arrival time on its clock: reads skip
+// what it no longer keeps at once, and the trimmer reclaims the space in
+// bulk, every Options.TrimInterval, for every log, idle ones included.
+
+// trimLoop runs trimAll every interval until the engine closes.
+func (e *Engine) trimLoop(interval time.Duration) {
+	defer close(e.trimDone)
+	// Close waits for this loop: a pass in flight is cancelled, not
+	// awaited.
+	base, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		<-e.closed
+		stop()
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.closed:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(base, interval)
+		// A failed pass leaves the space for the next: reads never see
+		// expired records either way, so there is nothing to report but
+		// the space.
+		_ = e.trimAll(ctx)
+		cancel()
+	}
+}
+
+// trimAll purges, on the subject of every log with a retention, the
+// messages before the first one retention keeps. It stops at the first
+// error.
+func (e *Engine) trimAll(ctx context.Context) error {
+	names, err := e.ListLogs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		st, err := e.state(ctx, name)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		if err := st.trim(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trim purges the messages of st's subject older than its retention,
+// keeping the last message whatever its age: it carries the tail. It
+// needs no lock: a purge below the last message never changes what a
+// writer expects, and a message appended meanwhile is newer than the cut.
+func (st *logState) trim(ctx context.Context) error {
+	t := st.snapshot()
+	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
+		return nil
+	}
+	// Most passes find nothing expired: the subject's first message is
+	// kept (or a marker), and there is nothing to purge.
+	minArrival := st.cutoff(t)
+	first, ok, err := st.next(ctx, 0)
+	if err != nil || !ok || first.batch == nil || first.batch.arrival >= minArrival {
+		return err
+	}
+	cut, err := st.firstKept(ctx, first.seq, minArrival, t)
+	if err != nil {
+		return err
+	}
+	if cut == 0 {
+		cut = t.lastSeq // everything expired: all but the last
+	}
+	return st.e.purge(ctx, st, jetstream.WithPurgeSequence(cut))
+}
