@@ -178,3 +178,35 @@ func testSealRacingAppends(t *testing.T, h Harness) {
 	_, err := l.Append(ctx, tagged(0, -1, 1))
 	wantErr(t, "Append after the race", err, storage.ErrSealed)
 }
+
+// testDeleteSealed deletes logs that were sealed, with and without
+// records: a stream's closed shards are sealed logs, deleted with the
+// stream (or when retention has emptied them), so the seal must not fence
+// deletion. The name can then be used again.
+func testDeleteSealed(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	ctx, cancel := context.WithTimeout(t.Context(), noWait)
+	defer cancel()
+	for _, c := range []struct {
+		name    string
+		records int
+	}{{"sealed-with-records", 3}, {"sealed-empty", 0}} {
+		l := f.createLog(c.name, storage.LogOptions{})
+		if c.records > 0 {
+			mustAppend(t, l, batchOf("r", c.records))
+		}
+		mustSeal(t, l)
+		if err := f.e.DeleteLog(ctx, c.name); err != nil {
+			t.Fatalf("DeleteLog(%q) of a sealed log: %v", c.name, err)
+		}
+		_, err := f.e.Log(ctx, c.name)
+		wantErr(t, "Log after DeleteLog of a sealed log", err, storage.ErrNotFound)
+		_, err = l.Read(ctx, storage.Oldest(), storage.ReadLimits{MaxRecords: 10})
+		wantErr(t, "Read through the deleted sealed log's handle", err, storage.ErrNotFound)
+		again := f.createLog(c.name, storage.LogOptions{})
+		if res := mustRead(t, again, storage.Oldest(), storage.ReadLimits{MaxRecords: 10}); len(res.Records) != 0 || res.Sealed {
+			t.Errorf("log %q created again after deleting the sealed one: %d records, Sealed %v; want an empty open log", c.name, len(res.Records), res.Sealed)
+		}
+		mustAppend(t, again, batchOf("new", 1))
+	}
+}

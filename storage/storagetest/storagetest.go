@@ -59,6 +59,7 @@ func subtests() []subtest {
 		{"Seal", false, testSeal},
 		{"SealEmpty", false, testSealEmpty},
 		{"SealRacingAppends", false, testSealRacingAppends},
+		{"DeleteSealed", false, testDeleteSealed},
 		{"ConcurrentAppendsOneLog", false, testConcurrentAppendsOneLog},
 		{"ConcurrentAppendsManyLogs", false, testConcurrentAppendsManyLogs},
 		{"Wait", false, testWait},
