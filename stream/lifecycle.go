@@ -101,6 +101,9 @@ func (s *Service) finishDeletion(ctx context.Context, key string, e entry) error
 	if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("delete catalogue entry %s: %w", key, err)
 	}
+	if err == nil {
+		s.decoded.forget(key)
+	}
 	return nil
 }
 
@@ -115,7 +118,7 @@ func (s *Service) reap(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -162,6 +162,9 @@ type Service struct {
 	// between. (This process is the only writer of its engine.)
 	createMu sync.Mutex
 
+	// decoded caches the stream records decoded from the catalogue.
+	decoded *decodedCache
+
 	// logs caches ShardLog handles by log name. Entries are removed when a
 	// stream's logs are deleted; a stale handle would only fail with
 	// ErrNotFound, never reach another stream's data, because log names are
@@ -250,6 +253,7 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		updateDelay:   delay(opts.UpdateDelay),
 		shardLimit:    opts.ShardLimit,
 		onDemandLimit: opts.OnDemandStreamLimit,
+		decoded:       newDecodedCache(),
 		logs:          make(map[string]storage.ShardLog),
 		scaling:       make(map[string]*sync.Mutex),
 		wake:          make(chan struct{}, 1),
