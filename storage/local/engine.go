@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -666,7 +667,8 @@ func (e *Engine) recover() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	damaged := make(map[uint64]*damage)
+	var ids []uint64
+	var dirs []string
 	for _, ent := range ents {
 		name := ent.Name()
 		if filepath.Ext(name) == ".deleted" {
@@ -679,10 +681,16 @@ func (e *Engine) recover() (uint64, error) {
 		if err != nil || !ent.IsDir() {
 			continue
 		}
-		l, dmg, err := e.loadLog(id, filepath.Join(logsDir, name))
-		if err != nil {
-			return 0, err
-		}
+		ids = append(ids, id)
+		dirs = append(dirs, filepath.Join(logsDir, name))
+	}
+	loaded, err := e.loadLogs(ids, dirs)
+	if err != nil {
+		return 0, err
+	}
+	damaged := make(map[uint64]*damage)
+	for i, id := range ids {
+		l, dmg := loaded[i].log, loaded[i].dmg
 		if l == nil {
 			continue
 		}
@@ -755,6 +763,46 @@ func (e *Engine) recover() (uint64, error) {
 		next = nums[len(nums)-1] + 1
 	}
 	return next, nil
+}
+
+// loadWorkers is how many logs recovery loads at once. Loading one is a
+// few small reads and file opens, so with thousands of logs the time is
+// spent waiting on the file system (a cold cache, a disk) as much as on
+// a CPU: more workers than cores keep both busy.
+const loadWorkers = 16
+
+type loadedLog struct {
+	log *shardLog
+	dmg *damage
+}
+
+// loadLogs loads the logs of ids, in dirs, concurrently, each result at
+// its id's index. Loading only reads files and removes the
+// directory of a log that never got its state, so the logs do not touch
+// each other; the first error wins.
+func (e *Engine) loadLogs(ids []uint64, dirs []string) ([]loadedLog, error) {
+	out := make([]loadedLog, len(ids))
+	errs := make([]error, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(loadWorkers, len(ids)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				out[i].log, out[i].dmg, errs[i] = e.loadLog(ids[i], dirs[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // damage describes the first invalid frame found in a log's segments.
