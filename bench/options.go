@@ -76,10 +76,12 @@ type Options struct {
 	ManyShardsDuration time.Duration // length of the shards workload
 
 	// The scale workload (scale.go).
-	ScaleShards  int           // shards in all, over streams of at most 10,000
-	ScaleRecords int           // records written to, and read from, each shard
-	ScaleIdle    time.Duration // how long the server's idle CPU is measured
-	ScaleKeep    bool          // leave the streams, to measure a restart with them
+	ScaleShards     int           // shards in all, over streams of at most 10,000
+	ScaleRecords    int           // records written to, and read from, each shard
+	ScaleRecordSize int           // bytes of data of each of those records
+	ScaleSettle     time.Duration // wait before the idle CPU is measured
+	ScaleIdle       time.Duration // how long the server's idle CPU is measured
+	ScaleKeep       bool          // leave the streams, to measure a restart with them
 
 	StreamPrefix  string        // prefix of every stream the benchmark creates
 	CreateTimeout time.Duration // how long a new stream may take to become ACTIVE
@@ -134,12 +136,16 @@ func DefaultOptions() Options {
 		ManyShardsDuration:  10 * time.Second,
 		ScaleShards:         10000,
 		ScaleRecords:        10,
-		ScaleIdle:           30 * time.Second,
-		StreamPrefix:        "bench-",
-		CreateTimeout:       60 * time.Second,
-		Duration:            5 * time.Minute,
-		SoakRate:            300,
-		SoakRetentionHour:   time.Hour,
+		ScaleRecordSize:     1024,
+		// Past a checkpoint of the server's (every 10 s by default), which
+		// syncs what the writes left: that is the writes' cost, not idling.
+		ScaleSettle:       15 * time.Second,
+		ScaleIdle:         30 * time.Second,
+		StreamPrefix:      "bench-",
+		CreateTimeout:     60 * time.Second,
+		Duration:          5 * time.Minute,
+		SoakRate:          300,
+		SoakRetentionHour: time.Hour,
 		// Past AWS's 5-minute iterator lifetime.
 		SoakReaderPause: 5*time.Minute + 10*time.Second,
 	}
@@ -183,6 +189,10 @@ func (o Options) Validate() error {
 		return errors.New("--scale-shards must be at least 1")
 	case o.ScaleRecords < 1:
 		return errors.New("--scale-records must be at least 1")
+	case o.ScaleRecordSize < 1 || o.ScaleRecordSize > maxRecordSize:
+		return fmt.Errorf("--scale-record-size must be from 1 to %d bytes", maxRecordSize)
+	case o.ScaleSettle < 0:
+		return errors.New("--scale-settle must not be negative")
 	case o.ScaleIdle <= 0:
 		return errors.New("--scale-idle must be positive")
 	case o.StreamPrefix == "":

@@ -130,8 +130,18 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "scale-records", arg: "n",
-			usage: "Records of 1 KiB the scale workload writes to each shard, and checks it reads back from each.",
+			usage: "Records the scale workload writes to each shard, and checks it reads back from each.",
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ScaleRecords, min: 1} },
+		},
+		{
+			flag: "scale-record-size", arg: "bytes",
+			usage: "Bytes of data of each record of the scale workload; PutRecords carry up to 500 records and 5 MiB.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ScaleRecordSize, min: 1} },
+		},
+		{
+			flag: "scale-settle", arg: "duration",
+			usage: "How long the scale workload makes no call after reading, before it measures the server's idle CPU: long enough for the server's checkpoint after the writes.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.ScaleSettle} },
 		},
 		{
 			flag: "scale-idle", arg: "duration",
@@ -228,7 +238,8 @@ compatible server) with the AWS SDK for Go and reports:
   scale    --scale-shards shards (10,000) on one server: the time to create
            them, --scale-records records written to every shard and read
            back from every shard (counts checked), the server's RSS after
-           each phase and, with --pid, its CPU while idle for --scale-idle
+           each phase and, with --pid, its CPU while idle for --scale-idle;
+           not part of all
   soak     a mixed life for --duration against any endpoint: streams with
            empty shards, splits, merges and UpdateShardCount, an on-demand
            stream scaling up and down, retention raised and lowered,
