@@ -45,7 +45,7 @@ func benchOptions() []benchOption {
 			flag: "workload", arg: "name",
 			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or scale (10,000 shards on one server: create, write to all, read all back, idle CPU), soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
 			value: func(o *bench.Options) flag.Value {
-				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadScale, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume)...)}
+				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume, bench.WorkloadScale)...)}
 			},
 		},
 		{
