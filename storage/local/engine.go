@@ -9,6 +9,7 @@
 //	wal/NNN.wal           the journal (see journal.go)
 //	logs/<id>/state.json  a log's name, retention and seal
 //	logs/<id>/<base>.seg  its segments, <base>.idx their sparse indexes
+//	logs/<id>/<base>.tail the active segment's index over a synced prefix
 //
 // Write path: Append encodes a frame, writes it into the log's active
 // segment (no fsync), queues it on the journal, and returns once the
@@ -16,8 +17,11 @@
 // when the journal grows or on a timer, fsync the segments written since the
 // last checkpoint and then delete the journal files they cover.
 //
-// Recovery: Open scans each log's unindexed segments, truncates frames that
-// did not reach the disk whole, and replays the journal into the segments.
+// Recovery: Open scans each log's unindexed segments (the active one only
+// past its tail index, which checkpoints keep within 64 KiB of its end),
+// truncates frames that did not reach the disk whole, and replays the
+// journal into the segments. So a restart reads what was written since the
+// last checkpoint, not the data directory.
 // A hole that the journal cannot fill is corruption, reported with the file
 // and offset rather than papered over.
 package local
