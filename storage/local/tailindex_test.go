@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -186,4 +188,27 @@ func TestTailIndexAfterReopen(t *testing.T) {
 	defer e.Close()
 	l, _ = e.Log(context.Background(), "a")
 	checkBig(t, l, 200)
+}
+
+// TestRecoverySyncsSegmentsTheJournalCovers: after a crash, frames that
+// are in a segment and in the journal may be only in the page cache the
+// crashed process left, and recovery deletes the journal; so it must
+// sync those segments first, even though it writes nothing to them.
+func TestRecoverySyncsSegmentsTheJournalCovers(t *testing.T) {
+	dir := t.TempDir()
+	e := openT(t, dir, Options{CheckpointInterval: time.Hour})
+	for _, name := range []string{"a", "b"} {
+		l, err := e.CreateLog(context.Background(), name, storage.LogOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendN(t, l, 0, 5)
+	}
+	e.abandon()
+
+	e = openT(t, dir, Options{})
+	defer e.Close()
+	if got := testutil.ToFloat64(e.metrics.segmentSyncs); got != 2 {
+		t.Errorf("recovery synced %v segments, want the 2 the journal covers", got)
+	}
 }
