@@ -415,10 +415,8 @@ func (e *Engine) syncWritten() error {
 			tails = append(tails, t)
 		}
 	}
-	for path := range segs {
-		if err := e.syncFile(path); err != nil {
-			return err
-		}
+	if err := e.syncFiles(segs); err != nil {
+		return err
 	}
 	for _, t := range tails {
 		if err := writeTailIndex(t.seg.path, &t.ix); err != nil {
@@ -440,6 +438,43 @@ func (e *Engine) syncWritten() error {
 	}
 	for _, c := range closed {
 		if err := e.writeClosedIndex(c.seg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncWorkers is how many segment fsyncs a checkpoint has in flight. A
+// checkpoint after writes across 10,000 logs, or a recovery after a crash
+// that left them in the journal, syncs 10,000 files: one after the other,
+// each waited for the file system's commit; concurrent ones share commits.
+const syncWorkers = 16
+
+// syncFiles fsyncs the segments at paths, syncWorkers at a time, and
+// returns the first error.
+func (e *Engine) syncFiles(paths map[string]*shardLog) error {
+	work := make(chan string)
+	errs := make(chan error, syncWorkers)
+	var wg sync.WaitGroup
+	for range min(syncWorkers, len(paths)) {
+		wg.Go(func() {
+			var first error
+			for path := range work {
+				if err := e.syncFile(path); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		})
+	}
+	for path := range paths {
+		work <- path
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			return err
 		}
 	}
