@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"context"
 	"runtime"
+	"sync"
 	"testing"
 
+	"github.com/tributary-io/tributary/storage"
 	"github.com/tributary-io/tributary/storage/local"
 )
 
@@ -78,4 +81,58 @@ func firstData(rs []Record) string {
 		return ""
 	}
 	return string(rs[0].Data)
+}
+
+// blockingDeletes is an engine whose DeleteLog waits until release is
+// closed.
+type blockingDeletes struct {
+	storage.Engine
+	started chan struct{} // closed at the first DeleteLog
+	once    sync.Once
+	release chan struct{}
+}
+
+func (b *blockingDeletes) DeleteLog(ctx context.Context, name string) error {
+	b.once.Do(func() { close(b.started) })
+	<-b.release
+	return b.Engine.DeleteLog(ctx, name)
+}
+
+// TestRestartDoesNotWaitForDeletions: a stream deleted before a restart
+// whose logs are not removed yet (10,000 of them take seconds) does not
+// hold New up: New returns while the removal is blocked, the stream is
+// absent at once, and the reaper removes the logs in the background.
+func TestRestartDoesNotWaitForDeletions(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.create(t, "gone", 3)
+	if err := f.svc.DeleteStream(f.ctx, scope, DeleteStreamInput{Stream: StreamRef{Name: "gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Close() // before the reaper removed anything: the fake clock has not moved
+	f.clock.Advance(defaultDelay)
+
+	engine := &blockingDeletes{Engine: f.engine, started: make(chan struct{}), release: make(chan struct{})}
+	again, err := New(f.ctx, engine, Options{Now: f.clock.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	<-engine.started // the reaper is at it, and New has returned
+	if _, err := again.DescribeStreamSummary(f.ctx, scope, StreamRef{Name: "gone"}); err == nil {
+		t.Error("the deleted stream is described after the restart")
+	}
+	if names, _ := f.engine.ListLogs(f.ctx); len(names) != 3 {
+		t.Fatalf("logs while the removal is blocked: %q, want the 3 of the deleted stream", names)
+	}
+	close(engine.release)
+	for {
+		names, err := f.engine.ListLogs(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(names) == 0 {
+			break
+		}
+		runtime.Gosched()
+	}
 }

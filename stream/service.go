@@ -222,8 +222,9 @@ func delay(d time.Duration) time.Duration {
 
 // New returns a Service over engine. It loads (or, on first start, creates)
 // the secret that signs shard iterators, removes shard logs left behind by
-// a creation or deletion that a crash interrupted, and starts the
-// goroutines that finish deletions and scale on-demand streams. ctx bounds
+// a creation that a crash interrupted, finishes interrupted reshards, and
+// starts the goroutines that finish deletions (those a crash interrupted
+// first) and scale on-demand streams. ctx bounds
 // this start-up work only.
 func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, error) {
 	auto, err := newAutoscaleConfig(opts)
@@ -300,9 +301,12 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if err := s.removeOrphanLogs(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.reap(ctx); err != nil {
-		return nil, err
-	}
+	// Deletions a restart interrupted are finished by the reaper's first
+	// pass, at once but in the background: a gone stream is absent to
+	// every operation whether or not its logs are removed yet (CreateStream
+	// of its name finishes the deletion itself), and removing the 10,000
+	// logs of a large stream takes seconds that readiness need not wait.
+	s.wake <- struct{}{}
 	// A reshard a crash interrupted is finished before requests arrive:
 	// until then writes to its sealed parent would wait for the children.
 	if err := s.resumeReshards(ctx); err != nil {
