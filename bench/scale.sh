@@ -17,11 +17,11 @@
 #   bench/scale.sh --scale-shards 8 --scale-records 1250 --scale-record-size 1048576
 #
 # Arguments go to `tributary bench`. Environment: DATA (the data
-# directory; a fresh one under /tmp by default, removed at the end unless
-# KEEP_DATA=1), PORT (14567), RESTARTS (3), SERVE_FLAGS (more flags for
-# `tributary serve`, e.g. --checkpoint-interval 1h to crash with a full
-# journal), JSON (where the bench's JSON goes; scale.json in the data
-# directory's parent by default).
+# directory; a fresh one under /tmp by default, removed at the end with
+# the server's log unless KEEP_DATA=1), PORT (14567), RESTARTS (3),
+# SERVE_FLAGS (more flags for `tributary serve`, e.g. --checkpoint-interval
+# 1h to crash with a full journal), JSON (a file to keep the bench's JSON
+# result in).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -70,8 +70,12 @@ stop() {
 
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then stop TERM; fi
-	if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$DATA"; fi
 	rm -f "$bin"
+	if [ "${KEEP_DATA:-0}" = 1 ]; then
+		echo "kept: $DATA, the server's log $work/server.log"
+	else
+		rm -rf "$DATA" "$work"
+	fi
 }
 trap cleanup EXIT
 
@@ -79,10 +83,8 @@ start
 ready "$(now_ms)" >/dev/null
 "$bin" bench --endpoint "$endpoint" --workload scale --scale-keep --pid "$pid" --json "$JSON" "$@"
 
-stream=$(sed -n 's/^ *"streams": \["\([^"]*\)".*/\1/p' "$JSON" | head -1)
-if [ -z "$stream" ]; then
-	stream=$(tr -d ' \n' <"$JSON" | sed -n 's/.*"streams":\["\([^"]*\)".*/\1/p')
-fi
+# The first kept stream, from the JSON result (indented over lines).
+stream=$(tr -d ' \n' <"$JSON" | sed -n 's/.*"streams":\["\([^"]*\)".*/\1/p')
 echo
 echo "data directory: $(du -sb "$DATA" | cut -f1) bytes in $(find "$DATA/logs" -name '*.seg' | wc -l) segment files"
 
