@@ -27,6 +27,10 @@ const (
 	// WorkloadConsume is drain through the consumer library (package
 	// consumer): 8 shards, 2 workers; not part of "all".
 	WorkloadConsume = "consume"
+	// WorkloadScale is many shards on one server (--scale-shards, 10,000
+	// by default): create, write to all, read all back, idle CPU; not part
+	// of "all", which it would dwarf.
+	WorkloadScale = "scale"
 )
 
 // Workloads lists the workloads "all" runs, in order.
@@ -78,6 +82,14 @@ type Options struct {
 
 	ManyShards         int           // shards of the shards workload's stream
 	ManyShardsDuration time.Duration // length of the shards workload
+
+	// The scale workload (scale.go).
+	ScaleShards     int           // shards in all, over streams of at most 10,000
+	ScaleRecords    int           // records written to, and read from, each shard
+	ScaleRecordSize int           // bytes of data of each of those records
+	ScaleSettle     time.Duration // wait before the idle CPU is measured
+	ScaleIdle       time.Duration // how long the server's idle CPU is measured
+	ScaleKeep       bool          // leave the streams, to measure a restart with them
 
 	StreamPrefix  string        // prefix of every stream the benchmark creates
 	CreateTimeout time.Duration // how long a new stream may take to become ACTIVE
@@ -133,11 +145,18 @@ func DefaultOptions() Options {
 		PollInterval:       time.Millisecond,
 		ManyShards:         256,
 		ManyShardsDuration: 10 * time.Second,
-		StreamPrefix:       "bench-",
-		CreateTimeout:      60 * time.Second,
-		Duration:           5 * time.Minute,
-		SoakRate:           300,
-		SoakRetentionHour:  time.Hour,
+		ScaleShards:        10000,
+		ScaleRecords:       10,
+		ScaleRecordSize:    1024,
+		// Past a checkpoint of the server's (every 10 s by default), which
+		// syncs what the writes left: that is the writes' cost, not idling.
+		ScaleSettle:       15 * time.Second,
+		ScaleIdle:         30 * time.Second,
+		StreamPrefix:      "bench-",
+		CreateTimeout:     60 * time.Second,
+		Duration:          5 * time.Minute,
+		SoakRate:          300,
+		SoakRetentionHour: time.Hour,
 		// Past AWS's 5-minute iterator lifetime.
 		SoakReaderPause: 5*time.Minute + 10*time.Second,
 	}
@@ -179,6 +198,16 @@ func (o Options) Validate() error {
 		return errors.New("--many-shards must be at least 1")
 	case o.ManyShardsDuration <= 0:
 		return errors.New("--many-shards-duration must be positive")
+	case o.ScaleShards < 1:
+		return errors.New("--scale-shards must be at least 1")
+	case o.ScaleRecords < 1:
+		return errors.New("--scale-records must be at least 1")
+	case o.ScaleRecordSize < 1 || o.ScaleRecordSize > maxRecordSize:
+		return fmt.Errorf("--scale-record-size must be from 1 to %d bytes", maxRecordSize)
+	case o.ScaleSettle < 0:
+		return errors.New("--scale-settle must not be negative")
+	case o.ScaleIdle <= 0:
+		return errors.New("--scale-idle must be positive")
 	case o.StreamPrefix == "":
 		return errors.New("--stream-prefix must not be empty")
 	case o.CreateTimeout <= 0:
@@ -210,7 +239,7 @@ func (o Options) Validate() error {
 // IsWorkload reports whether name is a workload --workload may name
 // (alone or in a list).
 func IsWorkload(name string) bool {
-	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || name == WorkloadConsume || contains(Workloads, name)
+	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || name == WorkloadConsume || name == WorkloadScale || contains(Workloads, name)
 }
 
 // selected returns the workloads to run, in order.

@@ -80,6 +80,8 @@ type WorkloadResult struct {
 
 	// Soak is the soak workload's checks and figures.
 	Soak *SoakResult `json:"soak,omitempty"`
+	// Scale is the scale workload's figures beyond the writes'.
+	Scale *ScaleResult `json:"scale,omitempty"`
 
 	// Error says why the workload failed; its figures are then those
 	// measured up to the failure.
@@ -164,6 +166,9 @@ func writeSummary(w io.Writer, r Result) {
 	for _, x := range r.Workloads {
 		if x.Soak != nil {
 			writeSoakSummary(w, x.Soak)
+		}
+		if x.Scale != nil {
+			writeScaleSummary(w, x.Scale)
 		}
 	}
 }

@@ -84,6 +84,8 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 			rs, err = b.producerLoad(ctx)
 		case WorkloadConsume:
 			rs, err = b.consume(ctx)
+		case WorkloadScale:
+			rs, err = b.scale(ctx)
 		}
 		if err != nil {
 			// A workload that fails stops there, so the error belongs to

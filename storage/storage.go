@@ -70,6 +70,12 @@ const (
 	// MaxKeyLen bounds a record's Key, in bytes: enough for a Kinesis
 	// partition key, 256 Unicode characters (up to 1 KiB in UTF-8).
 	MaxKeyLen = 1024
+	// MaxMetaValue is the largest catalogue value an engine must store:
+	// 16 MiB. A stream is one value with a record per shard it ever had
+	// (about 160 bytes of JSON each), so a stream of Kinesis's 10,000
+	// open shards takes some 1.6 MiB, and the closed shards that
+	// resharding leaves behind until their records expire come on top.
+	MaxMetaValue = 16 << 20
 )
 
 // Record is what a producer hands to Append.
@@ -317,11 +323,17 @@ type MetaEntry struct {
 }
 
 // MetaStore is a small, durable key-value catalogue for streams, shards and
-// consumers. It is not meant for bulk data: values are small (up to 1 MiB)
-// and the number of keys is in the thousands.
+// consumers. It is not meant for bulk data: values are small (up to
+// MaxMetaValue, and mostly a few KiB) and the number of keys is in the
+// thousands.
 type MetaStore interface {
 	// Get returns the entry for key, or ErrNotFound.
 	Get(ctx context.Context, key string) (MetaEntry, error)
+
+	// Revision returns the key's current revision, or ErrNotFound, without
+	// copying its value: a caller that keeps what it decoded from a value
+	// by revision tells with it whether that is still current.
+	Revision(ctx context.Context, key string) (uint64, error)
 
 	// List returns the entries whose keys start with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]MetaEntry, error)

@@ -379,7 +379,7 @@ func (s *Service) autoscaleOnce(ctx context.Context) error {
 	live := make(map[shardKey]bool)
 	var errs []error
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -19,7 +19,8 @@ import (
 // MetaStore under streamKey(scope, name). Every change is a
 // read-modify-CompareAndSwap retried on ErrConflict, so concurrent requests
 // (and, one day, several processes over one engine) never lose an update.
-// Nothing is cached: the engines keep the catalogue in memory already.
+// The engines keep the catalogue in memory; what is cached here is the
+// decoded record of each stream, by revision (catalogue_cache.go).
 
 const streamsPrefix = "streams/"
 
@@ -93,6 +94,10 @@ type streamRecord struct {
 	// lives in the entry so that deleting the stream deletes it, and a
 	// stream re-created under the same name starts with none.
 	Policy string `json:"policy,omitempty"`
+
+	// routes finds the open shard of a hash key; only the decoded cache
+	// builds it, on records nobody changes (catalogue_cache.go).
+	routes *routeTable
 }
 
 // shardRecord is one shard. A shard is open until Closed is set; its log is
@@ -175,19 +180,42 @@ func decodeRecord(e storage.MetaEntry) (entry, error) {
 }
 
 // getRaw reads a stream's entry whatever its state, or returns
-// storage.ErrNotFound.
+// storage.ErrNotFound. The record is shared: it must not be changed.
 func (s *Service) getRaw(ctx context.Context, scope Scope, name string) (entry, error) {
-	e, err := s.meta.Get(ctx, streamKey(scope, name))
+	key := streamKey(scope, name)
+	rev, err := s.meta.Revision(ctx, key)
 	if err != nil {
 		return entry{}, err
 	}
-	return decodeRecord(e)
+	if e, ok := s.decoded.lookup(key, rev); ok {
+		return e, nil
+	}
+	me, err := s.meta.Get(ctx, key)
+	if err != nil {
+		return entry{}, err
+	}
+	return s.decoded.decode(me)
 }
 
 // get reads a stream that exists now (any status but gone), or returns
-// ResourceNotFoundException.
+// ResourceNotFoundException. The record is shared: it must not be changed.
 func (s *Service) get(ctx context.Context, scope Scope, name string) (entry, StreamStatus, error) {
-	e, err := s.getRaw(ctx, scope, name)
+	return s.getWith(ctx, scope, name, s.getRaw)
+}
+
+// getPrivate is get with a record of the caller's own, to change.
+func (s *Service) getPrivate(ctx context.Context, scope Scope, name string) (entry, StreamStatus, error) {
+	return s.getWith(ctx, scope, name, func(ctx context.Context, scope Scope, name string) (entry, error) {
+		me, err := s.meta.Get(ctx, streamKey(scope, name))
+		if err != nil {
+			return entry{}, err
+		}
+		return decodeRecord(me)
+	})
+}
+
+func (s *Service) getWith(ctx context.Context, scope Scope, name string, read func(context.Context, Scope, string) (entry, error)) (entry, StreamStatus, error) {
+	e, err := read(ctx, scope, name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return entry{}, "", errStreamNotFound(name, scope.Account)
 	}
@@ -215,7 +243,7 @@ func (s *Service) put(ctx context.Context, scope Scope, rec *streamRecord, rev u
 // update. The stored record is returned.
 func (s *Service) update(ctx context.Context, scope Scope, name string, change func(rec *streamRecord, st StreamStatus) error) (*streamRecord, error) {
 	for {
-		e, st, err := s.get(ctx, scope, name)
+		e, st, err := s.getPrivate(ctx, scope, name)
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +274,7 @@ func (s *Service) list(ctx context.Context, scope Scope) ([]*streamRecord, error
 	now := s.now()
 	recs := make([]*streamRecord, 0, len(entries))
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			return nil, err
 		}

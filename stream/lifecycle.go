@@ -101,6 +101,9 @@ func (s *Service) finishDeletion(ctx context.Context, key string, e entry) error
 	if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("delete catalogue entry %s: %w", key, err)
 	}
+	if err == nil {
+		s.decoded.forget(key)
+	}
 	return nil
 }
 
@@ -115,7 +118,7 @@ func (s *Service) reap(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -141,6 +144,16 @@ func (s *Service) reapLoop(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.reapInterval)
 	defer t.Stop()
+	// The first pass, at once, finishes the deletions a restart
+	// interrupted (see New). Only those: New has just resumed the
+	// interrupted reshards itself, and a reshard recorded since is being
+	// completed by the call that recorded it.
+	s.tasks.Run("reaper", func() error {
+		if err := s.reap(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("stream: finishing deletions failed; will retry", "err", err)
+		}
+		return nil
+	})
 	for {
 		select {
 		case <-ctx.Done():

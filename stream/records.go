@@ -47,6 +47,9 @@ func hashKeyOf(partitionKey, explicit string) (uint128, error) {
 // route returns the open shard whose hash key range holds h. Open shards
 // always cover the whole hash space, so there is one.
 func (r *streamRecord) route(h uint128) *shardRecord {
+	if r.routes != nil {
+		return r.routes.lookup(r, h)
+	}
 	for i := range r.Shards {
 		sh := &r.Shards[i]
 		if sh.open() && sh.StartHash.cmp(h) <= 0 && h.cmp(sh.EndHash) <= 0 {

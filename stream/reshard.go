@@ -350,7 +350,7 @@ func (s *Service) resumeReshards(ctx context.Context) error {
 	}
 	var errs []error
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			errs = append(errs, err)
 			continue

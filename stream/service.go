@@ -162,6 +162,9 @@ type Service struct {
 	// between. (This process is the only writer of its engine.)
 	createMu sync.Mutex
 
+	// decoded caches the stream records decoded from the catalogue.
+	decoded *decodedCache
+
 	// logs caches ShardLog handles by log name. Entries are removed when a
 	// stream's logs are deleted; a stale handle would only fail with
 	// ErrNotFound, never reach another stream's data, because log names are
@@ -219,8 +222,9 @@ func delay(d time.Duration) time.Duration {
 
 // New returns a Service over engine. It loads (or, on first start, creates)
 // the secret that signs shard iterators, removes shard logs left behind by
-// a creation or deletion that a crash interrupted, and starts the
-// goroutines that finish deletions and scale on-demand streams. ctx bounds
+// a creation that a crash interrupted, finishes interrupted reshards, and
+// starts the goroutines that finish deletions (those a crash interrupted
+// first) and scale on-demand streams. ctx bounds
 // this start-up work only.
 func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, error) {
 	auto, err := newAutoscaleConfig(opts)
@@ -250,6 +254,7 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 		updateDelay:   delay(opts.UpdateDelay),
 		shardLimit:    opts.ShardLimit,
 		onDemandLimit: opts.OnDemandStreamLimit,
+		decoded:       newDecodedCache(),
 		logs:          make(map[string]storage.ShardLog),
 		scaling:       make(map[string]*sync.Mutex),
 		wake:          make(chan struct{}, 1),
@@ -296,9 +301,13 @@ func New(ctx context.Context, engine storage.Engine, opts Options) (*Service, er
 	if err := s.removeOrphanLogs(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.reap(ctx); err != nil {
-		return nil, err
-	}
+	// Deletions a restart interrupted are finished by the reaper's first
+	// pass (reapLoop), at once but in the background: a gone stream is
+	// absent to every operation whether or not its logs are removed yet
+	// (CreateStream of its name finishes the deletion itself), and removing
+	// the 10,000 logs of a large stream takes seconds that readiness need
+	// not wait.
+	//
 	// A reshard a crash interrupted is finished before requests arrive:
 	// until then writes to its sealed parent would wait for the children.
 	if err := s.resumeReshards(ctx); err != nil {

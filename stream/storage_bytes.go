@@ -34,7 +34,7 @@ func (s *Service) StorageBytes(ctx context.Context, logBytes map[string]int64) (
 	byID := make(map[string]int, len(entries)) // stream id → index in out
 	out := make([]StreamBytes, 0, len(entries))
 	for _, me := range entries {
-		e, err := decodeRecord(me)
+		e, err := s.decoded.decode(me)
 		if err != nil {
 			return nil, err
 		}

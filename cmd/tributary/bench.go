@@ -52,9 +52,9 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "workload", arg: "name",
-			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or scale (10,000 shards on one server: create, write to all, read all back, idle CPU), soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
 			value: func(o *bench.Options) flag.Value {
-				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume)...)}
+				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume, bench.WorkloadScale)...)}
 			},
 		},
 		{
@@ -143,6 +143,37 @@ func benchOptions() []benchOption {
 			},
 		},
 		{
+			flag: "scale-shards", arg: "n",
+			usage: "Shards of the scale workload, in all: over streams of at most 10,000 (Kinesis's limit a stream). The server's account shard limit must allow them (serve --shard-limit).",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ScaleShards, min: 1} },
+		},
+		{
+			flag: "scale-records", arg: "n",
+			usage: "Records the scale workload writes to each shard, and checks it reads back from each.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ScaleRecords, min: 1} },
+		},
+		{
+			flag: "scale-record-size", arg: "bytes",
+			usage: "Bytes of data of each record of the scale workload; PutRecords carry up to 500 records and 5 MiB.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ScaleRecordSize, min: 1} },
+		},
+		{
+			flag: "scale-settle", arg: "duration",
+			usage: "How long the scale workload makes no call after reading, before it measures the server's idle CPU: long enough for the server's checkpoint after the writes.",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.ScaleSettle} },
+		},
+		{
+			flag: "scale-idle", arg: "duration",
+			usage: "How long the scale workload makes no call at the end while it measures the server's CPU time (with --pid).",
+			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.ScaleIdle, positive: true} },
+		},
+		{
+			flag:  "scale-keep",
+			usage: "Leave the scale workload's streams in place rather than delete them, to measure a restart of the server with them (bench/scale.sh does).",
+			value: func(o *bench.Options) flag.Value { return &boolValue{&o.ScaleKeep} },
+			def:   "false",
+		},
+		{
 			flag: "duration", arg: "duration",
 			usage: "How long the soak's writers, readers and control actors run; the drain, the clean-up and the checks follow.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.Duration, positive: true} },
@@ -228,6 +259,11 @@ compatible server) with the AWS SDK for Go and reports:
            (enhanced fan-out, renewed when the server ends a subscription);
            p50, p99, p99.9 and max for each
   shards   records/s over a stream of many shards
+  scale    --scale-shards shards (10,000) on one server: the time to create
+           them, --scale-records records written to every shard and read
+           back from every shard (counts checked), the server's RSS after
+           each phase and, with --pid, its CPU while idle for --scale-idle;
+           not part of all
   soak     a mixed life for --duration against any endpoint: streams with
            empty shards, splits, merges and UpdateShardCount, an on-demand
            stream scaling up and down, retention raised and lowered,

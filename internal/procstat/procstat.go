@@ -1,7 +1,7 @@
 // Package procstat reads what Linux's /proc tells about a process: its
-// resident memory, its open file descriptors and whether it is still
-// running. The server reports its own figures with it (the admin API's
-// stats) and the benchmark watches a server process it is given the pid
+// resident memory, its CPU time, its open file descriptors and whether it
+// is still running. The server reports its own figures with it (the
+// admin API's stats) and the benchmark watches a server process it is given the pid
 // of. On systems without /proc every function fails with an error that
 // wraps fs.ErrNotExist.
 package procstat
@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dir is the /proc directory of pid; 0 means the calling process.
@@ -136,4 +137,49 @@ func parseState(stat string) (byte, error) {
 		return 0, fmt.Errorf("malformed stat line %q", stat)
 	}
 	return stat[i+2], nil
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat:
+// 100 on every architecture Linux runs Go on (the kernel fixes it for
+// user space whatever its internal HZ).
+const clockTicks = 100
+
+// CPUTime returns the CPU time process pid (0: this process) has used so
+// far, user and system together (utime + stime of /proc/<pid>/stat), to
+// the 10 ms its unit allows. The difference of two readings over an idle
+// period is what the process costs while nothing happens.
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(dir(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	ticks, err := parseCPUTicks(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%s/stat: %w", dir(pid), err)
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// parseCPUTicks returns utime + stime of a /proc/<pid>/stat line: the
+// 14th and 15th fields, which are the 12th and 13th after the command
+// name (whose parentheses may hold spaces, hence the last ')').
+func parseCPUTicks(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat line %q", stat)
+	}
+	fields := strings.Fields(stat[i+1:])
+	// fields[0] is the state (field 3); utime is field 14, stime 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("stat line has %d fields after the command, want at least 13", len(fields))
+	}
+	var total int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("malformed CPU time %q in stat line", f)
+		}
+		total += n
+	}
+	return total, nil
 }

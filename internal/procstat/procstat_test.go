@@ -145,3 +145,47 @@ func TestAliveChild(t *testing.T) {
 		t.Error("RSS of a reaped child: no error")
 	}
 }
+
+func TestParseCPUTicks(t *testing.T) {
+	tests := []struct {
+		line string
+		want int64
+	}{
+		// utime 7 and stime 5 are the 14th and 15th fields.
+		{"1234 (tributary) S 1 1234 1234 0 -1 4194304 98 0 0 0 7 5 0 0 20 0 1 0", 12},
+		// A command name with spaces and a parenthesis shifts nothing.
+		{"1234 (a b) c) R 1 1234 1234 0 -1 4194304 98 0 0 0 300 45 0 0 20", 345},
+		{"1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0", 0},
+	}
+	for _, tt := range tests {
+		got, err := parseCPUTicks(tt.line)
+		if err != nil || got != tt.want {
+			t.Errorf("parseCPUTicks(%q) = %d, %v; want %d", tt.line, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "1234 tributary S", "1234 (x) S 1 2 3", "1 (x) S 0 1 1 0 -1 0 0 0 0 0 x 0", "1 (x) S 0 1 1 0 -1 0 0 0 0 0 1 -2"} {
+		if _, err := parseCPUTicks(bad); err == nil {
+			t.Errorf("parseCPUTicks(%q): no error", bad)
+		}
+	}
+}
+
+func TestCPUTimeSelfGrows(t *testing.T) {
+	requireProc(t)
+	before, err := CPUTime(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the kernel's 10 ms tick has counted some of it; the
+	// loop ends on the reading, not on a clock.
+	x := 0
+	for after := before; after <= before; {
+		for i := range 1_000_000 {
+			x += i
+		}
+		if after, err = CPUTime(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = x
+}

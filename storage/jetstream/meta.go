@@ -47,6 +47,20 @@ func (m *metaStore) Get(ctx context.Context, key string) (storage.MetaEntry, err
 	return storage.MetaEntry{Key: key, Value: kve.Value(), Revision: kve.Revision()}, nil
 }
 
+// Revision returns key's revision. The bucket has no way to give a
+// revision without its value, so this is Get's cost; the stream layer
+// calls it on every data-plane call to see whether its decoded catalogue
+// entry is current, so a cluster with large catalogue entries (a stream of
+// thousands of shards) will want a watcher that keeps revisions in memory,
+// with care for how far behind it may be.
+func (m *metaStore) Revision(ctx context.Context, key string) (uint64, error) {
+	e, err := m.Get(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return e.Revision, nil
+}
+
 // CompareAndSwap maps to the bucket's own compare-and-set: Create for
 // revision 0 (which also succeeds over a deleted key), Update otherwise.
 func (m *metaStore) CompareAndSwap(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {

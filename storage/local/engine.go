@@ -9,6 +9,7 @@
 //	wal/NNN.wal           the journal (see journal.go)
 //	logs/<id>/state.json  a log's name, retention and seal
 //	logs/<id>/<base>.seg  its segments, <base>.idx their sparse indexes
+//	logs/<id>/<base>.tail the active segment's index over a synced prefix
 //
 // Write path: Append encodes a frame, writes it into the log's active
 // segment (no fsync), queues it on the journal, and returns once the
@@ -16,8 +17,11 @@
 // when the journal grows or on a timer, fsync the segments written since the
 // last checkpoint and then delete the journal files they cover.
 //
-// Recovery: Open scans each log's unindexed segments, truncates frames that
-// did not reach the disk whole, and replays the journal into the segments.
+// Recovery: Open scans each log's unindexed segments (the active one only
+// past its tail index, which checkpoints keep within 64 KiB of its end),
+// truncates frames that did not reach the disk whole, and replays the
+// journal into the segments. So a restart reads what was written since the
+// last checkpoint, not the data directory.
 // A hole that the journal cannot fill is corruption, reported with the file
 // and offset rather than papered over.
 package local
@@ -36,6 +40,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -128,7 +133,7 @@ type Engine struct {
 
 	// Bookkeeping for the next checkpoint.
 	dirtyMu    sync.Mutex
-	dirtySegs  map[string]bool
+	dirtySegs  map[string]*shardLog // segment path → its log
 	dirtyDirs  map[string]bool
 	closedSegs []closedSegment // full segments whose .idx is not written yet
 
@@ -177,7 +182,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		files:         newFileCache(opts.MaxOpenFiles),
 		logs:          make(map[uint64]*shardLog),
 		byName:        make(map[string]*shardLog),
-		dirtySegs:     make(map[string]bool),
+		dirtySegs:     make(map[string]*shardLog),
 		dirtyDirs:     make(map[string]bool),
 		checkpointNow: make(chan struct{}, 1),
 		closed:        make(chan struct{}),
@@ -292,7 +297,7 @@ func (e *Engine) allLogs() []*shardLog {
 // writeSegment writes a frame at off in a segment file and marks the file
 // for the next checkpoint's fsync. The mark comes after the write, so the
 // fsync that clears it covers the write.
-func (e *Engine) writeSegment(path string, frame []byte, off int64) error {
+func (e *Engine) writeSegment(l *shardLog, path string, frame []byte, off int64) error {
 	f, release, err := e.files.acquire(path, true)
 	if err != nil {
 		return err
@@ -303,7 +308,7 @@ func (e *Engine) writeSegment(path string, frame []byte, off int64) error {
 		return err
 	}
 	e.dirtyMu.Lock()
-	e.dirtySegs[path] = true
+	e.dirtySegs[path] = l
 	e.dirtyMu.Unlock()
 	return nil
 }
@@ -394,18 +399,36 @@ func (e *Engine) checkpoint() error {
 
 // syncWritten takes the set of segments, directories and closed segments
 // written since the last call, fsyncs them and writes the closed segments'
-// indexes. Once it returns, the segments hold durably everything written
-// before the set was taken.
+// indexes and the active segments' tail indexes. Once it returns, the
+// segments hold durably everything written before the set was taken.
 func (e *Engine) syncWritten() error {
 	e.dirtyMu.Lock()
 	segs, dirs, closed := e.dirtySegs, e.dirtyDirs, e.closedSegs
-	e.dirtySegs, e.dirtyDirs, e.closedSegs = make(map[string]bool), make(map[string]bool), nil
+	e.dirtySegs, e.dirtyDirs, e.closedSegs = make(map[string]*shardLog), make(map[string]bool), nil
 	e.dirtyMu.Unlock()
 
-	for path := range segs {
-		if err := e.syncFile(path); err != nil {
-			return err
+	// The tail indexes are taken before the fsyncs, so that the fsyncs
+	// cover every byte they describe.
+	var tails []tailSnapshot
+	for path, l := range segs {
+		if t, ok := l.tailSnapshot(path); ok {
+			tails = append(tails, t)
 		}
+	}
+	if err := e.syncFiles(segs); err != nil {
+		return err
+	}
+	for _, t := range tails {
+		if err := writeTailIndex(t.seg.path, &t.ix); err != nil {
+			// A log deleted or a segment dropped meanwhile has no
+			// directory or segment left to index; anything else costs
+			// only a longer scan at the next start.
+			if !errors.Is(err, os.ErrNotExist) {
+				e.opts.Logger.Warn("writing a tail index failed; recovery will scan the segment", "file", t.seg.path, "err", err)
+			}
+			continue
+		}
+		t.seg.tailIndexed.Store(t.ix.size)
 	}
 	for dir := range dirs {
 		// A log deleted meanwhile has no directory left to sync.
@@ -415,6 +438,43 @@ func (e *Engine) syncWritten() error {
 	}
 	for _, c := range closed {
 		if err := e.writeClosedIndex(c.seg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncWorkers is how many segment fsyncs a checkpoint has in flight. A
+// checkpoint after writes across 10,000 logs, or a recovery after a crash
+// that left them in the journal, syncs 10,000 files: one after the other,
+// each waited for the file system's commit; concurrent ones share commits.
+const syncWorkers = 16
+
+// syncFiles fsyncs the segments at paths, syncWorkers at a time, and
+// returns the first error.
+func (e *Engine) syncFiles(paths map[string]*shardLog) error {
+	work := make(chan string)
+	errs := make(chan error, syncWorkers)
+	var wg sync.WaitGroup
+	for range min(syncWorkers, len(paths)) {
+		wg.Go(func() {
+			var first error
+			for path := range work {
+				if err := e.syncFile(path); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		})
+	}
+	for path := range paths {
+		work <- path
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			return err
 		}
 	}
@@ -445,6 +505,8 @@ func (e *Engine) writeClosedIndex(seg *segment) error {
 		return err
 	}
 	seg.idxWritten.Store(true)
+	// The closed segment's index supersedes its tail index.
+	os.Remove(tailIndexPath(seg.path))
 	return nil
 }
 
@@ -644,7 +706,8 @@ func (e *Engine) recover() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	damaged := make(map[uint64]*damage)
+	var ids []uint64
+	var dirs []string
 	for _, ent := range ents {
 		name := ent.Name()
 		if filepath.Ext(name) == ".deleted" {
@@ -657,10 +720,16 @@ func (e *Engine) recover() (uint64, error) {
 		if err != nil || !ent.IsDir() {
 			continue
 		}
-		l, dmg, err := e.loadLog(id, filepath.Join(logsDir, name))
-		if err != nil {
-			return 0, err
-		}
+		ids = append(ids, id)
+		dirs = append(dirs, filepath.Join(logsDir, name))
+	}
+	loaded, err := e.loadLogs(ids, dirs)
+	if err != nil {
+		return 0, err
+	}
+	damaged := make(map[uint64]*damage)
+	for i, id := range ids {
+		l, dmg := loaded[i].log, loaded[i].dmg
 		if l == nil {
 			continue
 		}
@@ -735,6 +804,46 @@ func (e *Engine) recover() (uint64, error) {
 	return next, nil
 }
 
+// loadWorkers is how many logs recovery loads at once. Loading one is a
+// few small reads and file opens, so with thousands of logs the time is
+// spent waiting on the file system (a cold cache, a disk) as much as on
+// a CPU: more workers than cores keep both busy.
+const loadWorkers = 16
+
+type loadedLog struct {
+	log *shardLog
+	dmg *damage
+}
+
+// loadLogs loads the logs of ids, in dirs, concurrently, each result at
+// its id's index. Loading only reads files and removes the
+// directory of a log that never got its state, so the logs do not touch
+// each other; the first error wins.
+func (e *Engine) loadLogs(ids []uint64, dirs []string) ([]loadedLog, error) {
+	out := make([]loadedLog, len(ids))
+	errs := make([]error, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(loadWorkers, len(ids)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				out[i].log, out[i].dmg, errs[i] = e.loadLog(ids[i], dirs[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // damage describes the first invalid frame found in a log's segments.
 type damage struct {
 	path     string
@@ -782,7 +891,7 @@ func (e *Engine) loadLog(id uint64, dir string) (*shardLog, *damage, error) {
 				continue
 			}
 		}
-		res, err := scanSegment(seg.path, base, e.opts.IndexInterval)
+		res, err := e.scanActive(seg, i == len(bases)-1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -812,6 +921,25 @@ func (e *Engine) loadLog(id uint64, dir string) (*shardLog, *damage, error) {
 	return l, nil, nil
 }
 
+// scanActive scans a segment whose index is not written: the last one
+// (active) from its tail index when it has a good one, any other whole.
+// Damage found after a tail index is looked for again by a whole scan, so
+// that nothing is cut on the word of the tail index alone.
+func (e *Engine) scanActive(seg *segment, last bool) (scanResult, error) {
+	if last {
+		if st, err := os.Stat(seg.path); err == nil {
+			if tix, err := loadTailIndex(seg.path, seg.base, st.Size()); err == nil {
+				res, err := scanSegmentFrom(seg.path, tix, seg.base, e.opts.IndexInterval)
+				if err == nil && res.badOffset < 0 {
+					seg.tailIndexed.Store(tix.size)
+					return res, nil
+				}
+			}
+		}
+	}
+	return scanSegment(seg.path, seg.base, e.opts.IndexInterval)
+}
+
 // setTail derives the tails from the segments after loading.
 func (l *shardLog) setTail() {
 	for i := len(l.segs) - 1; i >= 0; i-- {
@@ -835,6 +963,7 @@ func (e *Engine) repair(l *shardLog, d *damage) error {
 	for _, s := range l.segs[d.segIdx+1:] {
 		e.files.forget(s.path)
 		os.Remove(indexPath(s.path))
+		os.Remove(tailIndexPath(s.path))
 		if err := os.Remove(s.path); err != nil {
 			return err
 		}
@@ -842,13 +971,14 @@ func (e *Engine) repair(l *shardLog, d *damage) error {
 	l.segs = l.segs[:d.segIdx+1]
 	seg := l.segs[d.segIdx]
 	os.Remove(indexPath(seg.path))
+	os.Remove(tailIndexPath(seg.path))
 	e.files.forget(seg.path)
 	if err := os.Truncate(seg.path, d.offset); err != nil {
 		return err
 	}
 	e.opts.Logger.Warn("truncated a torn segment tail", "file", seg.path, "offset", d.offset, "reason", d.reason)
 	l.setTail()
-	e.dirtySegs[seg.path] = true
+	e.dirtySegs[seg.path] = l
 	e.dirtyDirs[l.dir] = true
 	return nil
 }
@@ -861,7 +991,13 @@ func (e *Engine) replay(r journalRecord) error {
 	}
 	h := r.header
 	if h.lastPos() <= l.tail {
-		return nil // already in the segment
+		// Already in the segment, but perhaps only in the page cache that
+		// the crashed process left: the journal that holds it goes at the
+		// end of recovery, so the segment must be synced before.
+		if seg := l.segmentOf(h.firstPos); seg != nil {
+			e.dirtySegs[seg.path] = l
+		}
+		return nil
 	}
 	if h.firstPos != l.tail+1 {
 		return fmt.Errorf("%w: journal record at offset %d holds positions %d..%d of log %q, but the log ends at %d",
@@ -871,7 +1007,7 @@ func (e *Engine) replay(r journalRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := e.writeSegment(seg.path, r.frame, seg.ix.size); err != nil {
+	if err := e.writeSegment(l, seg.path, r.frame, seg.ix.size); err != nil {
 		return err
 	}
 	seg.ix.add(seg.ix.size, h, e.opts.IndexInterval)

@@ -179,7 +179,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		return nil, fmt.Errorf("log %q: %w", l.name, err)
 	}
 	undo := undoPoint{seg: seg, off: seg.ix.size, ix: seg.ix, tail: l.tail, tailArrival: l.tailArrival}
-	if err := l.e.writeSegment(seg.path, frame, undo.off); err != nil {
+	if err := l.e.writeSegment(l, seg.path, frame, undo.off); err != nil {
 		// A short write (a full disk) leaves part of a frame that the next
 		// append would overwrite; cut it now so that no crash finds it.
 		l.e.truncateSegment(seg.path, undo.off)
@@ -524,6 +524,7 @@ func (l *shardLog) undoLocked(u undoPoint) error {
 	l.e.unclose(append([]*segment{u.seg}, later...))
 	for _, seg := range later {
 		l.e.files.forget(seg.path)
+		os.Remove(tailIndexPath(seg.path))
 		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -659,6 +660,7 @@ func (l *shardLog) clean() error {
 	doomed, err := l.cleanLocked()
 	for _, p := range doomed {
 		l.e.files.forget(p)
+		os.Remove(tailIndexPath(p))
 		os.Remove(indexPath(p))
 		os.Remove(p)
 		// A reader still on an old view may have opened the file again
@@ -751,4 +753,47 @@ func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
 	l.state = st
 	l.dk = nil
 	return nil
+}
+
+// tailSnapshot is an active segment's index cut to its durable prefix,
+// to be written as its tail index.
+type tailSnapshot struct {
+	seg *segment
+	ix  index
+}
+
+// tailSnapshot returns the tail index to write for the segment at path if
+// it is the log's active one and has grown tailIndexEvery past the tail
+// index it has. It covers only durable frames: the others may still be
+// undone and cut from the file.
+func (l *shardLog) tailSnapshot(path string) (tailSnapshot, bool) {
+	if l == nil {
+		return tailSnapshot{}, false
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.deleted || len(l.segs) == 0 {
+		return tailSnapshot{}, false
+	}
+	seg := l.segs[len(l.segs)-1]
+	n := seg.durableSize
+	if seg.path != path || n <= 0 || n-seg.tailIndexed.Load() < tailIndexEvery {
+		return tailSnapshot{}, false
+	}
+	// Invariant: the durable frames are a prefix of the segment, and the
+	// last of them is the log's last durable position.
+	ix := seg.ix
+	k := sort.Search(len(ix.entries), func(i int) bool { return ix.entries[i].offset >= n })
+	ix.entries = slices.Clone(ix.entries[:k])
+	ix.size, ix.lastPos, ix.lastTime = n, l.durable, l.durableArrival
+	return tailSnapshot{seg: seg, ix: ix}, true
+}
+
+// segmentOf returns the segment that holds position p, or nil.
+func (l *shardLog) segmentOf(p uint64) *segment {
+	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > p }) - 1
+	if i < 0 {
+		return nil
+	}
+	return l.segs[i]
 }

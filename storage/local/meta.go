@@ -44,8 +44,8 @@ type metaStore struct {
 const (
 	metaPut    = 1
 	metaDelete = 2
-	// maxMetaValue bounds one value (the interface promises 1 MiB).
-	maxMetaValue = 1 << 20
+	// maxMetaValue bounds one value, as the interface promises.
+	maxMetaValue = storage.MaxMetaValue
 )
 
 func openMeta(path string, log *slog.Logger) (*metaStore, error) {
@@ -268,6 +268,20 @@ func (v metaView) Get(ctx context.Context, key string) (storage.MetaEntry, error
 	}
 	e.Value = append([]byte(nil), e.Value...)
 	return e, nil
+}
+
+func (v metaView) Revision(ctx context.Context, key string) (uint64, error) {
+	if err := v.check(ctx); err != nil {
+		return 0, err
+	}
+	m := v.e.meta
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		return 0, fmt.Errorf("meta key %q: %w", key, storage.ErrNotFound)
+	}
+	return e.Revision, nil
 }
 
 func (v metaView) List(ctx context.Context, prefix string) ([]storage.MetaEntry, error) {

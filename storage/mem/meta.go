@@ -14,7 +14,7 @@ import (
 // MaxMetaValue is the largest catalogue value the engine accepts: the
 // bound storage.MetaStore documents, enforced here so that tests of the
 // layers above notice when they exceed it.
-const MaxMetaValue = 1 << 20
+const MaxMetaValue = storage.MaxMetaValue
 
 type metaStore struct {
 	mu     sync.Mutex
@@ -44,6 +44,19 @@ func (m *metaStore) Get(ctx context.Context, key string) (storage.MetaEntry, err
 	}
 	e.Value = bytes.Clone(e.Value)
 	return e, nil
+}
+
+func (m *metaStore) Revision(ctx context.Context, key string) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, fmt.Errorf("mem: meta revision %q: %w", key, storage.ErrClosed)
+	}
+	e, ok := m.entries[key]
+	if !ok {
+		return 0, fmt.Errorf("mem: meta revision %q: %w", key, storage.ErrNotFound)
+	}
+	return e.Revision, nil
 }
 
 func (m *metaStore) List(ctx context.Context, prefix string) ([]storage.MetaEntry, error) {

@@ -41,13 +41,19 @@ func (mm metaModel) del(t testing.TB, m storage.MetaStore, key string, rev uint6
 	delete(mm, key)
 }
 
+// checkGet checks Get of key, and Revision of it, against the model.
 func (mm metaModel) checkGet(t testing.TB, m storage.MetaStore, key string) {
 	t.Helper()
 	got, err := m.Get(t.Context(), key)
+	rev, rerr := m.Revision(t.Context(), key)
 	want, ok := mm[key]
 	if !ok {
 		wantErr(t, fmt.Sprintf("Get(%q) of a missing key", key), err, storage.ErrNotFound)
+		wantErr(t, fmt.Sprintf("Revision(%q) of a missing key", key), rerr, storage.ErrNotFound)
 		return
+	}
+	if rerr != nil || rev != want.Revision {
+		t.Errorf("Revision(%q) = %d, %v; want %d", key, rev, rerr, want.Revision)
 	}
 	if err != nil {
 		t.Errorf("Get(%q): %v", key, err)
