@@ -19,7 +19,10 @@
 #                       server (default below)
 #   OUT                 report file (default bench/results.md in the repo)
 #   SERVER_TIMEOUT      time allowed for one server's workloads, in seconds
-#                       (default 1200)
+#                       (default 1200), per round
+#   ROUNDS              how many times each workload runs against each
+#                       server, the servers taking turns (default 1); the
+#                       report takes the median round and lists them all
 #   KINESALITE_STORAGE  memory (default) or disk: disk gives kinesalite a
 #                       LevelDB directory with --path, as tributary has
 #   TRIBUTARY_FLAGS     extra flags for the on-disk tributary, for example
@@ -61,6 +64,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_FLAGS=${BENCH_FLAGS:-"--ingest-duration 10s --drain-records 200000 --latency-samples 5000 --many-shards 256 --many-shards-duration 10s"}
 OUT=${OUT:-$root/bench/results.md}
 SERVER_TIMEOUT=${SERVER_TIMEOUT:-1200}
+ROUNDS=${ROUNDS:-1}
+if ! [[ $ROUNDS =~ ^[1-9][0-9]*$ ]]; then
+	echo "compare.sh: ROUNDS must be a positive integer, not $ROUNDS" >&2
+	exit 2
+fi
 KINESALITE_STORAGE=${KINESALITE_STORAGE:-memory}
 TRIBUTARY_FLAGS=${TRIBUTARY_FLAGS:-}
 case $KINESALITE_STORAGE in
@@ -239,81 +247,95 @@ for name in "${SERVERS[@]}"; do
 done
 
 # Each workload runs on its own, so that one that fails or hangs costs only
-# its own cell of the table. A server's workloads share SERVER_TIMEOUT.
+# its own cell of the table. A server's workloads share SERVER_TIMEOUT (per
+# round). With ROUNDS above 1, every workload runs that many times, the
+# servers taking turns within each round, so that load from elsewhere on
+# the machine falls on all of them alike; the report takes each figure's
+# median round and lists every round's records/s.
+declare -A deadline dead
 for name in "${SERVERS[@]}"; do
-	if [[ -n ${down[$name]:-} ]]; then
-		for w in "${WORKLOADS[@]}"; do
-			echo "not started" >"$tmp/results/$name-$w.err"
-		done
-		continue
-	fi
-	deadline=$((SECONDS + SERVER_TIMEOUT))
+	deadline[$name]=$((SECONDS + SERVER_TIMEOUT * ROUNDS))
+done
+for ((round = 1; round <= ROUNDS; round++)); do
 	for w in "${WORKLOADS[@]}"; do
-		if [[ $name == null && ($w == drain || $w == latency) ]]; then
-			# Reads from the null server return nothing, so these two, which
-			# time reading records back, would wait until they timed out.
-			echo "n/a" >"$tmp/results/$name-$w.err"
-			continue
-		fi
-		left=$((deadline - SECONDS))
-		if ((left <= 0)); then
-			log "$name: no time left for $w"
-			echo "timed out" >"$tmp/results/$name-$w.err"
-			continue
-		fi
-		log "$name: $w"
-		cpu_ticks "${pid[$name]}" >"$tmp/results/$name-$w.cpu"
-		if [[ $name == tributary ]]; then
-			# Its storage metrics before and after: fsyncs and group
-			# commits during the workload, for the report.
-			curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$tmp/results/$name-$w.metrics-before" || true
-		fi
-		status=0
-		# In the background and waited for, because bash runs the INT and
-		# TERM traps at once only while in the wait builtin: waiting for a
-		# foreground child that handles the signal itself, it would carry on.
-		# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-		timeout --kill-after=10 "$left" "$tmp/tributary" bench \
-			--endpoint "http://127.0.0.1:${port[$name]}" --workload "$w" \
-			--json "$tmp/results/$name-$w.json" --pid "${pid[$name]}" \
-			$BENCH_FLAGS >"$tmp/logs/bench-$name-$w.log" 2>&1 &
-		bench_pid=$!
-		profile_pid=
-		if [[ $name == tributary && $w == ingest ]]; then
-			profile_ingest &
-			profile_pid=$!
-		fi
-		wait "$bench_pid" || status=$?
-		if [[ -n $profile_pid ]]; then
-			wait "$profile_pid" || true
-		fi
-		bench_pid=
-		cpu_ticks "${pid[$name]}" >>"$tmp/results/$name-$w.cpu"
-		if [[ $name == tributary ]]; then
-			curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$tmp/results/$name-$w.metrics-after" || true
-		fi
-		if ((status != 0)); then
-			log "$name: $w failed (exit $status); last lines of its output:"
-			tail -n 5 "$tmp/logs/bench-$name-$w.log" >&2
-			# A run that failed (exit 1) still wrote its results, each
-			# failed one marked with its error, which the report shows as
-			# failed: the latency workload's GetRecords figures are worth
-			# having from a server without SubscribeToShard. A run killed
-			# or refused wrote nothing worth reading.
-			if ((status != 1)); then
-				rm -f "$tmp/results/$name-$w.json"
+		for name in "${SERVERS[@]}"; do
+			base=$tmp/results/$name-$w.r$round
+			if [[ -n ${down[$name]:-} ]]; then
+				echo "not started" >"$base.err"
+				continue
 			fi
-			if ((status == 124 || status == 137)); then
-				echo "timed out" >"$tmp/results/$name-$w.err"
-			else
-				echo "failed" >"$tmp/results/$name-$w.err"
+			if [[ -n ${dead[$name]:-} ]]; then
+				echo "died" >"$base.err"
+				continue
 			fi
-		fi
-		if ! kill -0 "${pid[$name]}" 2>/dev/null; then
-			log "$name died during $w; its log:"
-			tail -n 20 "$tmp/logs/$name.log" >&2
-			break
-		fi
+			if [[ $name == null && ($w == drain || $w == latency) ]]; then
+				# Reads from the null server return nothing, so these two,
+				# which time reading records back, would wait until they
+				# timed out.
+				echo "n/a" >"$base.err"
+				continue
+			fi
+			left=$((deadline[$name] - SECONDS))
+			if ((left <= 0)); then
+				log "$name: no time left for $w"
+				echo "timed out" >"$base.err"
+				continue
+			fi
+			log "round $round/$ROUNDS: $name: $w"
+			cpu_ticks "${pid[$name]}" >"$base.cpu"
+			if [[ $name == tributary ]]; then
+				# Its storage metrics before and after: fsyncs and group
+				# commits during the workload, for the report.
+				curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$base.metrics-before" || true
+			fi
+			status=0
+			# In the background and waited for, because bash runs the INT
+			# and TERM traps at once only while in the wait builtin: waiting
+			# for a foreground child that handles the signal itself, it
+			# would carry on.
+			# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+			timeout --kill-after=10 "$left" "$tmp/tributary" bench \
+				--endpoint "http://127.0.0.1:${port[$name]}" --workload "$w" \
+				--json "$base.json" --pid "${pid[$name]}" \
+				$BENCH_FLAGS >"$tmp/logs/bench-$name-$w.r$round.log" 2>&1 &
+			bench_pid=$!
+			profile_pid=
+			if [[ $name == tributary && $w == ingest && $round == 1 ]]; then
+				profile_ingest &
+				profile_pid=$!
+			fi
+			wait "$bench_pid" || status=$?
+			if [[ -n $profile_pid ]]; then
+				wait "$profile_pid" || true
+			fi
+			bench_pid=
+			cpu_ticks "${pid[$name]}" >>"$base.cpu"
+			if [[ $name == tributary ]]; then
+				curl -sf "http://127.0.0.1:${port[$name]}/metrics" >"$base.metrics-after" || true
+			fi
+			if ((status != 0)); then
+				log "$name: $w failed (exit $status); last lines of its output:"
+				tail -n 5 "$tmp/logs/bench-$name-$w.r$round.log" >&2
+				# A run that failed (exit 1) still wrote its results, each
+				# failed one marked with its error, which the report shows
+				# as failed: the latency workload's GetRecords figures are
+				# worth having from a server without SubscribeToShard. A
+				# run killed or refused wrote nothing worth reading.
+				if ((status != 1)); then
+					rm -f "$base.json"
+				fi
+				if ((status == 124 || status == 137)); then
+					echo "timed out" >"$base.err"
+				else
+					echo "failed" >"$base.err"
+				fi
+			fi
+			if ! kill -0 "${pid[$name]}" 2>/dev/null; then
+				log "$name died during $w; its log:"
+				tail -n 20 "$tmp/logs/$name.log" >&2
+				dead[$name]=1
+			fi
+		done
 	done
 done
 
@@ -333,6 +355,7 @@ done
 	fi
 	echo "servers=${SERVERS[*]}"
 	echo "clk_tck=$(getconf CLK_TCK)"
+	echo "rounds=$ROUNDS"
 	echo "kinesalite_storage=$KINESALITE_STORAGE"
 	echo "tributary_flags=$TRIBUTARY_FLAGS"
 	echo "bench_flags=$BENCH_FLAGS"

@@ -56,6 +56,10 @@ METRICS = [
     ("server CPU per record (µs)", lambda w: w.get("server_cpu_us_per_record"), "{:,.2f}", True),
 ]
 
+# A row shown only with several rounds: every round's records/s, in the
+# order they ran.
+ROUNDS_ROW = ("records/s, each round", lambda w: w.get("rounds_records_per_sec"))
+
 
 def scrape(path):
     """Returns {(name, labels): value} from a Prometheus text file."""
@@ -102,12 +106,12 @@ def read_facts(path):
     return facts
 
 
-def load(results, server, workload):
-    """Returns {(record_size, path): entry} for the workload, or a reason
-    string. path is the latency workload's read path, else None. An entry
-    that failed (a run that failed part way keeps the results before the
-    failure) is the string "failed"."""
-    base = os.path.join(results, f"{server}-{workload}")
+def load_round(base, workload):
+    """Returns {(record_size, path): entry} for one round of the workload
+    (files base.json, base.err, base.cpu), or a reason string. path is the
+    latency workload's read path, else None. An entry that failed (a run
+    that failed part way keeps the results before the failure) is the
+    string "failed"."""
     try:
         with open(base + ".json") as f:
             doc = json.load(f)
@@ -139,6 +143,36 @@ def load(results, server, workload):
         pass
     # A run that exited cleanly without the workload's figures failed too.
     return entries or "failed"
+
+
+def median_entry(entries):
+    """The entry of the median round: by records/s where the workload has
+    a rate, else by latency p99. Each round's records/s is kept on it."""
+    def rank(e):
+        rate = e.get("records_per_sec")
+        if rate and e.get("name") != "latency":
+            return rate
+        return (e.get("latency_ms") or {}).get("p99") or 0
+    ordered = sorted(entries, key=rank)
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rounds_records_per_sec"] = [e.get("records_per_sec") for e in entries]
+    return chosen
+
+
+def load(results, server, workload, rounds):
+    """Returns {(record_size, path): entry} for the workload over its
+    rounds, each entry its median round's, or a reason string when no
+    round has figures."""
+    per_round = [load_round(os.path.join(results, f"{server}-{workload}.r{r}"), workload)
+                 for r in range(1, rounds + 1)]
+    done = [r for r in per_round if isinstance(r, dict)]
+    if not done:
+        return per_round[0]
+    out = {}
+    for key in sorted({k for r in done for k in r}, key=lambda k: (k[0] is None, k[0] or 0, k[1] or "")):
+        ok = [r[key] for r in done if isinstance(r.get(key), dict)]
+        out[key] = median_entry(ok) if ok else "failed"
+    return out
 
 
 def size_label(size):
@@ -178,7 +212,8 @@ def main():
     global CLK_TCK
     CLK_TCK = int(facts.get("clk_tck") or 0)
     tributary, null, peers = servers[0], servers[1], servers[2:]
-    data = {(s, w): load(results, s, w) for s in servers for w in WORKLOADS}
+    rounds = int(facts.get("rounds") or 1)
+    data = {(s, w): load(results, s, w, rounds) for s in servers for w in WORKLOADS}
 
     out = []
     p = out.append
@@ -284,13 +319,22 @@ def main():
                 cells += [ratio(vals[tributary], vals[s]) for s in peers]
                 name = label + (" ↓" if lower else "")
                 p("| " + " | ".join([name, *cells]) + " |")
+            if rounds > 1 and w != "latency":
+                label, get = ROUNDS_ROW
+                cells = []
+                for s in servers:
+                    e = entry(s)
+                    rs = get(e) if isinstance(e, dict) else None
+                    cells.append(" / ".join(f"{x:,.0f}" for x in rs if x is not None) if rs else (e if isinstance(e, str) else "–"))
+                p("| " + " | ".join([label, *cells, *(["–"] * len(peers))]) + " |")
 
     p("")
     p("## Tributary's records/s as a fraction of the null servers'")
     p("")
     p("Issue 16's goals: durable ingest at the stdlib null's rate (100 %), "
       "drain at 90 % of it. The discard null is Tributary's own stack "
-      "without storage.")
+      "without storage."
+      + (f" Each figure is its median of {rounds} rounds." if rounds > 1 else ""))
     p("")
     yard = "stdnull" if "stdnull" in servers else None
     head = ["workload", "Tributary"]
@@ -321,8 +365,9 @@ def main():
 
     storage_rows = []
     for w in WORKLOADS:
-        before = scrape(os.path.join(results, f"{tributary}-{w}.metrics-before"))
-        after = scrape(os.path.join(results, f"{tributary}-{w}.metrics-after"))
+        # The first round's, as the profile's.
+        before = scrape(os.path.join(results, f"{tributary}-{w}.r1.metrics-before"))
+        after = scrape(os.path.join(results, f"{tributary}-{w}.r1.metrics-after"))
         t = data[(tributary, w)]
         if before is None or after is None or not isinstance(t, dict):
             continue
