@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -310,24 +311,53 @@ func (w words192) appendDecimal(dst []byte) []byte {
 	if w.isZero() {
 		return append(dst, '0')
 	}
+	// Divide by 10^19 into chunks of 19 digits, least significant first
+	// (2^192 has 58 digits, so at most four), then print the top chunk
+	// as it is and the others zero-padded to 19 digits, two digits at a
+	// time: every record of every PutRecords and GetRecords gets a number,
+	// and a digit at a time was a tenth of a drain's server time.
 	const chunk = 1e19
-	var buf [maxSeqDigits]byte // 2^192 has 58 digits
-	pos := len(buf)
+	var chunks [4]uint64
+	n := 0
 	for !w.isZero() {
 		var r uint64
 		w[0], r = bits.Div64(0, w[0], chunk)
 		w[1], r = bits.Div64(r, w[1], chunk)
 		w[2], r = bits.Div64(r, w[2], chunk)
-		for j := 0; j < 19; j++ {
-			if w.isZero() && r == 0 {
-				break
-			}
-			pos--
-			buf[pos] = byte('0' + r%10)
-			r /= 10
-		}
+		chunks[n] = r
+		n++
 	}
-	return append(dst, buf[pos:]...)
+	dst = strconv.AppendUint(dst, chunks[n-1], 10)
+	for i := n - 2; i >= 0; i-- {
+		dst = append19Digits(dst, chunks[i])
+	}
+	return dst
+}
+
+// digitPairs holds "00" to "99", the two digits of each number below 100.
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// append19Digits appends r (below 10^19) as exactly 19 digits, with
+// leading zeros.
+func append19Digits(dst []byte, r uint64) []byte {
+	var b [19]byte
+	for i := 17; i >= 1; i -= 2 {
+		q := r / 100
+		d := (r - q*100) * 2
+		b[i], b[i+1] = digitPairs[d], digitPairs[d+1]
+		r = q
+	}
+	b[0] = byte('0' + r)
+	return append(dst, b[:]...)
 }
 
 // parseWords192 parses a decimal number below 2^192.

@@ -3,6 +3,7 @@ package stream
 import (
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -233,5 +234,41 @@ func TestSeqNumbersBatch(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations for %d numbers, want at most 2", allocs, len(ins))
+	}
+}
+
+// appendDecimal prints any 192-bit number as math/big does: the edges of
+// each 19-digit chunk and of the whole range, and random numbers of every
+// length.
+func TestAppendDecimalMatchesBig(t *testing.T) {
+	check := func(w words192) {
+		t.Helper()
+		n := new(big.Int).SetUint64(w[0])
+		n.Lsh(n, 64).Or(n, new(big.Int).SetUint64(w[1]))
+		n.Lsh(n, 64).Or(n, new(big.Int).SetUint64(w[2]))
+		if got, want := string(w.appendDecimal([]byte("x"))), "x"+n.String(); got != want {
+			t.Fatalf("%x: %s, want %s", w, got, want)
+		}
+	}
+	ten19 := uint64(10_000_000_000_000_000_000)
+	for _, w := range []words192{
+		{}, {0, 0, 1}, {0, 0, 9}, {0, 0, 10}, {0, 0, 99}, {0, 0, 100},
+		{0, 0, ten19 - 1}, {0, 0, ten19}, {0, 0, ten19 + 1}, {0, 0, math.MaxUint64},
+		{0, 1, 0}, {1, 0, 0}, {math.MaxUint64, math.MaxUint64, math.MaxUint64},
+	} {
+		check(w)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10_000 {
+		w := words192{rng.Uint64(), rng.Uint64(), rng.Uint64()}
+		// Every length: keep a random number of the low bits.
+		bitsKept := rng.IntN(193)
+		for i := 2; i >= 0; i-- {
+			keep := min(max(bitsKept-64*(2-i), 0), 64)
+			if keep < 64 {
+				w[i] &= 1<<keep - 1
+			}
+		}
+		check(w)
 	}
 }
