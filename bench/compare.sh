@@ -20,6 +20,8 @@
 #   OUT                 report file (default bench/results.md in the repo)
 #   SERVER_TIMEOUT      time allowed for one server's workloads, in seconds
 #                       (default 1200), per round
+#   WORKLOADS           the workloads to run, separated by spaces (default:
+#                       ingest drain latency shards)
 #   ROUNDS              how many times each workload runs against each
 #                       server, the servers taking turns (default 1); the
 #                       report takes the median round and lists them all
@@ -40,7 +42,17 @@ set -euo pipefail
 # gives the latest when they are updated.
 readonly KINESALITE_VERSION=3.3.3
 readonly KINESIS_LOCAL_VERSION=0.6.2
-readonly WORKLOADS=(ingest drain latency shards)
+read -r -a WORKLOADS <<<"${WORKLOADS:-ingest drain latency shards}"
+readonly WORKLOADS
+for w in "${WORKLOADS[@]}"; do
+	case $w in
+	ingest | drain | latency | shards) ;;
+	*)
+		echo "compare.sh: unknown workload $w in WORKLOADS (known: ingest drain latency shards)" >&2
+		exit 2
+		;;
+	esac
+done
 ALL_SERVERS=(tributary null stdnull kinesalite kinesis-mock)
 read -r -a SERVERS <<<"${SERVERS:-${ALL_SERVERS[*]}}"
 readonly SERVERS
@@ -356,6 +368,7 @@ done
 	echo "servers=${SERVERS[*]}"
 	echo "clk_tck=$(getconf CLK_TCK)"
 	echo "rounds=$ROUNDS"
+	echo "workloads=${WORKLOADS[*]}"
 	echo "kinesalite_storage=$KINESALITE_STORAGE"
 	echo "tributary_flags=$TRIBUTARY_FLAGS"
 	echo "bench_flags=$BENCH_FLAGS"

@@ -245,6 +245,10 @@ def main():
         env += f" KINESALITE_STORAGE={facts['kinesalite_storage']}"
     if facts.get("tributary_flags"):
         env += f" TRIBUTARY_FLAGS='{facts['tributary_flags']}'"
+    if facts.get("workloads") and facts["workloads"].split() != WORKLOADS:
+        env += f" WORKLOADS='{facts['workloads']}'"
+    if facts.get("rounds", "1") != "1":
+        env += f" ROUNDS={facts['rounds']}"
     if facts.get("servers") and facts["servers"].split() != ["tributary", "null", "stdnull", "kinesalite", "kinesis-mock"]:
         env += f" SERVERS='{facts['servers']}'"
     p(f"{env} bench/compare.sh")
@@ -269,6 +273,8 @@ def main():
     p("```")
 
     for w in WORKLOADS:
+        if all(data[(s, w)] == "not run" for s in servers):
+            continue  # left out with WORKLOADS
         keys = set()
         for s in servers:
             if isinstance(data[(s, w)], dict):
