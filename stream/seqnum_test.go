@@ -232,8 +232,12 @@ func TestSeqNumbersBatch(t *testing.T) {
 		b.strings()
 		b.release()
 	})
-	if allocs > 2 {
-		t.Errorf("%v allocations for %d numbers, want at most 2", allocs, len(ins))
+	want := 2.0
+	if raceEnabled {
+		want = 5 // the pool may drop the batch: its struct and two slices again
+	}
+	if allocs > want {
+		t.Errorf("%v allocations for %d numbers, want at most %v", allocs, len(ins), want)
 	}
 }
 
