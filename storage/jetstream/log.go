@@ -2,7 +2,9 @@ package jetstream
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +93,9 @@ func (st *logState) notify() {
 // loadTail reads the subject's last message and sets the tail from it.
 // st.mu must be held.
 func (st *logState) loadTail(ctx context.Context) error {
-	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{LastFor: st.subject})
+	// From the leader: a writer that expects a lagging replica's last
+	// sequence would only be refused, again and again.
+	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil {
 		return err
 	}
@@ -183,7 +187,7 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		msg.Data = body
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(t.lastSeq, 10))
 		msg.Header.Set(hdrTail, mark.String())
-		ack, err := st.e.js.PublishMsg(ctx, msg)
+		ack, err := st.e.send(ctx, msg)
 		if err == nil {
 			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
@@ -199,6 +203,44 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		return 0, err
 	}
 }
+
+// send publishes msg. In a cluster it resends it while the stream has no
+// leader (a node died and the others elect another, which takes seconds),
+// with a message id: if an earlier send was stored after all, the stream
+// answers the resend with that message's sequence rather than store it
+// twice, and the expected-sequence header, checked after the id, cannot
+// refuse it. Resends stop with ctx, or after sendBudget.
+func (e *Engine) send(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	if e.cluster == nil {
+		return e.js.PublishMsg(ctx, msg)
+	}
+	var id [12]byte
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
+	msg.Header.Set(jetstream.MsgIDHeader, hex.EncodeToString(id[:]))
+	ctx, cancel := context.WithTimeout(ctx, sendBudget)
+	defer cancel()
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		// Each attempt waits a few seconds at most for its answer, so
+		// that one sent to a leader that just died is resent in time.
+		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
+		ack, err := e.js.PublishMsg(actx, msg, jetstream.WithRetryAttempts(0))
+		acancel()
+		if err == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded)) || ctx.Err() != nil {
+			return ack, err
+		}
+		if sleep(ctx, wait) != nil {
+			return nil, err
+		}
+	}
+}
+
+// sendBudget bounds an append's resends: past it, the write's fate is
+// reported unknown to the client, which may retry it.
+const sendBudget = 20 * time.Second
+
+// attemptTimeout bounds one send; a write's fsync on a busy disk is well
+// under it, and a lost answer is resent after it.
+const attemptTimeout = 5 * time.Second
 
 func isWrongLast(err error) bool {
 	var apiErr *jetstream.APIError
@@ -325,6 +367,10 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	return st.snapshot().lastPos, nil
 }
 
+// waitRefresh is how often a waiter in a cluster asks the leader for the
+// tail, in case a republication was lost.
+const waitRefresh = time.Second
+
 // Wait blocks until the log holds a record at or after p.
 //
 // Waiters are woken when the tail moves: by an append through this
@@ -332,6 +378,12 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 // stored (subscribe.go).
 func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 	st := l.st
+	var refresh <-chan time.Time // never, single node
+	if st.e.cluster != nil {
+		t := time.NewTicker(waitRefresh)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		if err := l.check(); err != nil {
 			return l.fail("wait on", err)
@@ -354,6 +406,11 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			return l.fail("wait on", ctx.Err())
 		case <-st.e.closed:
 			return l.fail("wait on", storage.ErrClosed)
+		case <-refresh:
+			// A republication is lost when the leader dies between
+			// storing a message and republishing it: ask the leader.
+			// Failing, it is asked again at the next tick.
+			_ = st.refresh(ctx)
 		}
 	}
 }
@@ -362,6 +419,12 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	st := l.st
 	if err := l.check(); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	if err := st.refresh(ctx); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	if err := l.check(); err != nil { // deleted, the leader says
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
 	t := st.snapshot()

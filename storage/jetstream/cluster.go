@@ -1,0 +1,212 @@
+package jetstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Cluster makes an engine one node of a cluster: its embedded server
+// routes to the other nodes' servers, and every stream and bucket is
+// replicated by JetStream (Raft per stream) on Replicas nodes.
+type Cluster struct {
+	// Name is the cluster's name, the same on every node.
+	Name string
+	// Listen is the host:port this node accepts routes from its peers on.
+	Listen string
+	// Peers are the host:port route addresses of the nodes (this node's
+	// own may be among them: the server ignores a route to itself).
+	Peers []string
+	// Replicas is how many nodes hold each stream and bucket (default 3).
+	// A write is acknowledged once a majority of them have it on disk.
+	Replicas int
+}
+
+// clusterOptions fills the embedded server's options for c: the route
+// listener and routes, and a client listener the routes need (the server
+// starts routing only once it has one). That listener is on loopback and
+// asks for a token only this process knows: nothing but the engine's own
+// connection may use it.
+func clusterOptions(o *server.Options, c *Cluster) (token string, err error) {
+	if c.Name == "" {
+		return "", errors.New("jetstream: a cluster needs a name")
+	}
+	host, port, err := splitHostPort(c.Listen)
+	if err != nil {
+		return "", fmt.Errorf("jetstream: cluster listen address: %w", err)
+	}
+	routes := make([]*url.URL, 0, len(c.Peers))
+	for _, p := range c.Peers {
+		if _, _, err := splitHostPort(p); err != nil {
+			return "", fmt.Errorf("jetstream: peer %q: %w", p, err)
+		}
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: p})
+	}
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
+	token = hex.EncodeToString(raw[:])
+
+	o.DontListen = false
+	o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
+	o.Authorization = token
+	o.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port}
+	o.Routes = routes
+	return token, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", hp)
+	}
+	return host, port, nil
+}
+
+// Why reads ask the leader.
+//
+// A write is acknowledged once the stream's leader has applied it, which
+// is after a majority of replicas stored it: a follower may not have
+// applied it yet. Direct gets are answered by any replica (the server
+// prefers one on the asking node), and nats-server 2.15.3 gives them no
+// "at least this sequence" option. So a read through node C of a record
+// acknowledged through node B could miss it, which Kinesis (and the
+// history checker's stale-read rule) forbid.
+//
+// The engine therefore learns, before a read, the subject's last sequence
+// from the stream's leader (lastFor: the stream message-get API, which
+// only the leader answers), and reads with direct gets that it repeats
+// until the answering replica has reached that sequence (upTo). A
+// replica's store is a prefix of the leader's log (Raft applies in
+// order), so a message a lagging replica returns is the right one; only
+// its "nothing more" can be wrong, and that is what is retried. Reads stay
+// batched and off the leader's API queue except for that one request.
+//
+// A leader cut off from the others may answer until it notices it lost
+// its quorum (nats-server steps down after missing heartbeats): within that
+// window a read through it may be stale. Writes are never affected: they
+// are ordered, and fenced, by the leader that holds the quorum.
+
+// lastFor returns the last message of subject in stream as its leader has
+// it, or found false when the subject holds none. Single node, the one
+// store is the leader.
+func (e *Engine) lastFor(ctx context.Context, stream, subject string) (*nats.Msg, bool, error) {
+	if e.cluster == nil {
+		return e.getOne(ctx, stream, getRequest{LastFor: subject})
+	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	body, err := json.Marshal(getRequest{LastFor: subject})
+	if err != nil {
+		return nil, false, err
+	}
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		msg, found, err := e.leaderGet(ctx, stream, body)
+		if err == nil || !retryable(err) {
+			return msg, found, err
+		}
+		if sleep(ctx, wait) != nil {
+			return nil, false, fmt.Errorf("get last message of %s from the leader of %s: %w", subject, stream, err)
+		}
+	}
+}
+
+// leaderGet sends one message-get request to stream's leader.
+func (e *Engine) leaderGet(ctx context.Context, stream string, body []byte) (*nats.Msg, bool, error) {
+	reply, err := e.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
+	if err != nil {
+		return nil, false, fmt.Errorf("message get from %s: %w", stream, err)
+	}
+	var resp struct {
+		Error   *jetstream.APIError `json:"error"`
+		Message *struct {
+			Subject  string `json:"subject"`
+			Sequence uint64 `json:"seq"`
+			Header   []byte `json:"hdrs"`
+			Data     []byte `json:"data"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(reply.Data, &resp); err != nil {
+		return nil, false, fmt.Errorf("message get from %s: %w", stream, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("message get from %s: %w", stream, resp.Error)
+	}
+	if resp.Message == nil {
+		return nil, false, fmt.Errorf("message get from %s: an answer without a message", stream)
+	}
+	m := resp.Message
+	hdr := nats.Header{}
+	if len(m.Header) > 0 {
+		if hdr, err = nats.DecodeHeadersMsg(m.Header); err != nil {
+			return nil, false, fmt.Errorf("message get from %s: %w", stream, err)
+		}
+	}
+	// As a direct get's answer would be, so that one decoder serves both.
+	hdr.Set(hdrSequence, strconv.FormatUint(m.Sequence, 10))
+	hdr.Set(hdrSubject, m.Subject)
+	return &nats.Msg{Subject: m.Subject, Header: hdr, Data: m.Data}, true, nil
+}
+
+// Retries wait from retryFirst, doubling up to retryMax, until the
+// caller's context ends.
+const (
+	retryFirst = 2 * time.Millisecond
+	retryMax   = 250 * time.Millisecond
+)
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retryable tells whether err is one a cluster gives while a stream or the
+// metadata has no leader (an election after a node died, or before a
+// quorum first forms): nothing was decided, and the same request may be
+// sent again. A publish is resent with its message id, which the stream
+// deduplicates, so one that did land is stored once (log.go).
+func retryable(err error) bool {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrTimeout) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jsErrCodeClusterNotAvail, jsErrCodeClusterNotLeader, jsErrCodeStreamOffline, jsErrCodeDuplicatePending:
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return false
+}
+
+// Error codes of nats-server's JetStream API that nats.go does not name.
+const (
+	jsErrCodeClusterNotAvail  jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable (no meta leader)
+	jsErrCodeClusterNotLeader jetstream.ErrorCode = 10009 // JetStream cluster can not handle request
+	jsErrCodeStreamOffline    jetstream.ErrorCode = 10118 // stream is offline
+	jsErrCodeDuplicatePending jetstream.ErrorCode = 10158 // a duplicate of a message still being proposed
+)
