@@ -210,3 +210,17 @@ const (
 	jsErrCodeStreamOffline    jetstream.ErrorCode = 10118 // stream is offline
 	jsErrCodeDuplicatePending jetstream.ErrorCode = 10158 // a duplicate of a message still being proposed
 )
+
+// Ready tells whether the engine can serve: always on a single node; in a
+// cluster, while this node knows a metadata leader, which takes a majority
+// of the nodes reachable (a node cut off from them cannot create logs or
+// write the catalogue, and soon neither write nor read).
+func (e *Engine) Ready(context.Context) error {
+	if e.isClosed() {
+		return errors.New("jetstream: closed")
+	}
+	if e.cluster != nil && e.metaLeader() == "" {
+		return errors.New("jetstream: no metadata leader: fewer than a majority of the cluster's nodes reachable")
+	}
+	return nil
+}
