@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Cluster makes an engine one node of a cluster: its embedded server
@@ -223,4 +224,49 @@ func (e *Engine) Ready(context.Context) error {
 		return errors.New("jetstream: no metadata leader: fewer than a majority of the cluster's nodes reachable")
 	}
 	return nil
+}
+
+// leaderCollector exports, in a cluster, which of the engine's streams
+// and buckets this node leads, and whether it is the metadata leader: the
+// placements a node's death interrupts for an election.
+type leaderCollector struct {
+	e          *Engine
+	meta, lead *prometheus.Desc
+}
+
+func newLeaderCollector(e *Engine) *leaderCollector {
+	return &leaderCollector{
+		e: e,
+		meta: prometheus.NewDesc("tributary_cluster_meta_leader",
+			"1 if this node is the cluster's metadata leader (which places streams), else 0.", nil, nil),
+		lead: prometheus.NewDesc("tributary_cluster_stream_leader",
+			"1 if this node leads the replicated JetStream stream (a placement of shards' logs, or a bucket of the catalogue), else 0.", []string{"stream"}, nil),
+	}
+}
+
+func (c *leaderCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.meta
+	ch <- c.lead
+}
+
+func (c *leaderCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.meta, prometheus.GaugeValue, gauge(c.e.ns.JetStreamIsLeader()))
+	for _, s := range c.e.streamNames() {
+		ch <- prometheus.MustNewConstMetric(c.lead, prometheus.GaugeValue, gauge(c.e.ns.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, s)), s)
+	}
+}
+
+// streamNames are the JetStream streams the engine uses.
+func (e *Engine) streamNames() []string {
+	names := []string{"KV_" + logsBucket, "KV_" + metaBucket}
+	for p := range e.placements {
+		names = append(names, streamName(p))
+	}
+	return names
 }

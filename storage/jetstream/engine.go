@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/storage"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// Open returns once the cluster has a metadata leader and the
 	// engine's streams and buckets exist with their replicas.
 	Cluster *Cluster
+	// Metrics, when not nil, receives in a cluster which streams this
+	// node leads (cluster.go).
+	Metrics prometheus.Registerer
 }
 
 // Names in the JetStream account. Log subjects are
@@ -200,6 +204,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		go e.trimLoop(opts.TrimInterval)
 	} else {
 		close(e.trimDone)
+	}
+	if opts.Cluster != nil && opts.Metrics != nil {
+		if err := opts.Metrics.Register(newLeaderCollector(e)); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("jetstream: register metrics: %w", err)
+		}
 	}
 	return e, nil
 }
