@@ -257,4 +257,3 @@ func TestClusterKillNode(t *testing.T) {
 	}
 	t.Logf("longest time without an acknowledged write, per shard: %s; worst %v", strings.Join(each, ", "), worst.Round(time.Millisecond))
 }
-
