@@ -116,7 +116,15 @@ func (e *Engine) lastFor(ctx context.Context, stream, subject string) (*nats.Msg
 		return nil, false, err
 	}
 	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
-		msg, found, err := e.leaderGet(ctx, stream, body)
+		// A request to a leader that is paused, or cut off, is never
+		// answered: each attempt is bounded so that the next reaches the
+		// leader elected meanwhile.
+		actx, acancel := context.WithTimeout(ctx, leaderGetTimeout)
+		msg, found, err := e.leaderGet(actx, stream, body)
+		acancel()
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", nats.ErrTimeout, err)
+		}
 		if err == nil || !retryable(err) {
 			return msg, found, err
 		}
@@ -165,6 +173,9 @@ func (e *Engine) leaderGet(ctx context.Context, stream string, body []byte) (*na
 	hdr.Set(hdrSubject, m.Subject)
 	return &nats.Msg{Subject: m.Subject, Header: hdr, Data: m.Data}, true, nil
 }
+
+// leaderGetTimeout bounds one request to a leader: it reads one message.
+const leaderGetTimeout = 2 * time.Second
 
 // Retries wait from retryFirst, doubling up to retryMax, until the
 // caller's context ends.

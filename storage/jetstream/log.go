@@ -239,8 +239,10 @@ func (e *Engine) send(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, er
 const sendBudget = 20 * time.Second
 
 // attemptTimeout bounds one send; a write's fsync on a busy disk is well
-// under it, and a lost answer is resent after it.
-const attemptTimeout = 5 * time.Second
+// under it, and a lost answer (a leader that died or is paused) is resent
+// after it. A resend that finds the first still being stored is answered
+// "duplicate pending", and sent again.
+const attemptTimeout = 3 * time.Second
 
 func isWrongLast(err error) bool {
 	var apiErr *jetstream.APIError
