@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/tributary-io/tributary/internal/history"
+	jsengine "github.com/tributary-io/tributary/storage/jetstream"
 )
 
 // testCluster is n `tributary serve --cluster` processes on loopback,
@@ -153,6 +155,8 @@ func testClusterFault(t *testing.T, fault clusterFault) {
 		t.Fatal(err)
 	}
 	waitActive(t, ctx, c2, stream)
+
+	checkClusterStatus(t, ctx, cl)
 
 	// The victim: the node that leads the most placements of logs.
 	victim, led := 0, -1
@@ -308,4 +312,44 @@ func testClusterFault(t *testing.T, fault clusterFault) {
 		worst = max(worst, gap)
 	}
 	t.Logf("longest time without an acknowledged write, per shard: %s; worst %v", strings.Join(each, ", "), worst.Round(time.Millisecond))
+}
+
+// checkClusterStatus asks every node with `tributary cluster status
+// --json` and checks that they agree on the metadata leader and that
+// every replicated stream has a leader and two other replicas; and the
+// table form names the leader.
+func checkClusterStatus(t *testing.T, ctx context.Context, cl *testCluster) {
+	t.Helper()
+	metaLeaders := map[string]bool{}
+	for i, p := range cl.nodes {
+		var stdout, stderr bytes.Buffer
+		if code := runMain(ctx, []string{"cluster", "status", "--endpoint", "http://" + p.addr, "--json"}, nil, &stdout, &stderr, env(nil)); code != 0 {
+			t.Fatalf("cluster status of node %d: exit %d: %s", i+1, code, stderr.String())
+		}
+		var st jsengine.Status
+		if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+			t.Fatalf("cluster status of node %d: %v: %s", i+1, err, stdout.String())
+		}
+		if st.Node != fmt.Sprintf("n%d", i+1) || st.Cluster != "test" || len(st.Peers) != 2 {
+			t.Fatalf("node %d says it is %s of %s with peers %v", i+1, st.Node, st.Cluster, st.Peers)
+		}
+		metaLeaders[st.MetaLeader] = true
+		if len(st.Streams) != 6 { // 4 placements and 2 buckets
+			t.Fatalf("node %d lists %d streams, want 6: %+v", i+1, len(st.Streams), st.Streams)
+		}
+		for _, s := range st.Streams {
+			if s.Leader == "" || len(s.Replicas) != 2 || s.Error != "" {
+				t.Fatalf("node %d: stream %+v, want a leader and 2 replicas", i+1, s)
+			}
+		}
+	}
+	if len(metaLeaders) != 1 || metaLeaders[""] {
+		t.Fatalf("the nodes know these metadata leaders: %v", metaLeaders)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(ctx, []string{"cluster", "status", "--endpoint", "http://" + cl.nodes[0].addr}, nil, &stdout, &stderr, env(nil)); code != 0 ||
+		!strings.Contains(stdout.String(), "metadata leader: n") || !strings.Contains(stdout.String(), "TRIBUTARY_LOGS_0") {
+		t.Fatalf("cluster status: exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	t.Logf("cluster status of node 1:\n%s", stdout.String())
 }

@@ -98,6 +98,7 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		BackgroundStats: g.backgroundStats,
 		Metrics:         reg,
 		Gatherer:        reg,
+		ClusterStatus:   clusterStatusFunc(cfg, g),
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -181,6 +182,9 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), bgStats)
 	if r, ok := engine.(readier); ok {
 		g.engineReady.Store(&r)
+	}
+	if js, ok := engine.(*jsengine.Engine); ok && cfg.Cluster != "" {
+		g.cluster.Store(js)
 	}
 
 	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
@@ -309,6 +313,26 @@ type gate struct {
 	// cluster node's storage can become unusable after it opened (a
 	// majority of the nodes unreachable).
 	engineReady atomic.Pointer[readier]
+	// cluster, once set, describes the cluster (--cluster only).
+	cluster atomic.Pointer[jsengine.Engine]
+}
+
+// clusterStatus is server.Config.ClusterStatus.
+func (g *gate) clusterStatus(ctx context.Context) (any, error) {
+	e := g.cluster.Load()
+	if e == nil {
+		return nil, errors.New("recovering storage")
+	}
+	return e.Status(ctx)
+}
+
+// clusterStatusFunc is server.Config.ClusterStatus: nil, so 404, on a
+// single node.
+func clusterStatusFunc(cfg serveConfig, g *gate) func(context.Context) (any, error) {
+	if cfg.Cluster == "" {
+		return nil
+	}
+	return g.clusterStatus
 }
 
 // readier is an engine that can tell whether it is usable now

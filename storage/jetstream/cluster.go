@@ -281,3 +281,75 @@ func (e *Engine) streamNames() []string {
 	}
 	return names
 }
+
+// Status is a node's view of its cluster, for `tributary cluster status`.
+type Status struct {
+	Cluster string `json:"cluster"`
+	// Node is the node asked; MetaLeader the metadata leader it knows
+	// ("" while there is none).
+	Node       string `json:"node"`
+	MetaLeader string `json:"meta_leader"`
+	// Peers are the other nodes as this node sees them.
+	Peers []Peer `json:"peers"`
+	// Streams are the engine's replicated streams (placements of logs and
+	// the catalogue's buckets), as their leaders see them.
+	Streams []StreamStatus `json:"streams"`
+}
+
+// Peer is one node as seen by another.
+type Peer struct {
+	Name string `json:"name"`
+	// Current: seen recently and caught up; Offline: not seen recently.
+	Current bool `json:"current"`
+	Offline bool `json:"offline,omitempty"`
+	// Lag is how many operations behind its leader the replica is.
+	Lag uint64 `json:"lag,omitempty"`
+	// SeenAgo is how long ago it was last heard from.
+	SeenAgo time.Duration `json:"seen_ago_ns"`
+}
+
+// StreamStatus is one replicated stream: its leader and other replicas.
+type StreamStatus struct {
+	Name     string `json:"name"`
+	Leader   string `json:"leader"`
+	Replicas []Peer `json:"replicas"`
+	Messages uint64 `json:"messages"`
+	// Error is why the stream could not be described (no leader, say).
+	Error string `json:"error,omitempty"`
+}
+
+// Status describes the cluster from this node. A stream whose leader does
+// not answer is listed with the error.
+func (e *Engine) Status(ctx context.Context) (Status, error) {
+	if e.cluster == nil {
+		return Status{}, errors.New("jetstream: not a cluster")
+	}
+	st := Status{Cluster: e.cluster.Name, Node: e.ns.Name(), Peers: []Peer{}, Streams: []StreamStatus{}}
+	if info, err := e.ns.Jsz(&server.JSzOptions{}); err == nil && info.Meta != nil {
+		st.MetaLeader = info.Meta.Leader
+		for _, p := range info.Meta.Replicas {
+			st.Peers = append(st.Peers, Peer{Name: p.Name, Current: p.Current, Offline: p.Offline, Lag: p.Lag, SeenAgo: p.Active})
+		}
+	}
+	for _, name := range e.streamNames() {
+		ss := StreamStatus{Name: name, Replicas: []Peer{}}
+		actx, cancel := context.WithTimeout(ctx, leaderGetTimeout)
+		s, err := e.js.Stream(actx, name)
+		cancel()
+		if err != nil {
+			ss.Error = err.Error()
+			st.Streams = append(st.Streams, ss)
+			continue
+		}
+		info := s.CachedInfo()
+		ss.Messages = info.State.Msgs
+		if c := info.Cluster; c != nil {
+			ss.Leader = c.Leader
+			for _, p := range c.Replicas {
+				ss.Replicas = append(ss.Replicas, Peer{Name: p.Name, Current: p.Current, Offline: p.Offline, Lag: p.Lag, SeenAgo: p.Active})
+			}
+		}
+		st.Streams = append(st.Streams, ss)
+	}
+	return st, nil
+}
