@@ -37,7 +37,7 @@ type serverProcess struct {
 	done   chan struct{}
 }
 
-var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+var listeningRE = regexp.MustCompile(`listening on (\d+\.\d+\.\d+\.\d+:\d+)`)
 
 // startProcess starts `tributary serve` over dir in a child process, with
 // extra arguments after its own.

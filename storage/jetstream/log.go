@@ -187,10 +187,31 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		msg.Data = body
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(t.lastSeq, 10))
 		msg.Header.Set(hdrTail, mark.String())
-		ack, err := st.e.send(ctx, msg)
+		ack, id, uncertain, err := st.e.send(ctx, msg)
 		if err == nil {
 			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
+		}
+		if isWrongLast(err) && uncertain {
+			// Perhaps refused because an earlier attempt was stored
+			// (send): that one is this write, stored once.
+			seq, found, ferr := st.findSent(ctx, t.lastSeq, id)
+			if ferr != nil {
+				st.stale = true
+				return 0, ferr
+			}
+			if found {
+				st.stale = true // others may have written after it
+				st.observe(seq, mark)
+				return seq, nil
+			}
+			// Not there as far as the leader has applied, but a leader
+			// elected meanwhile may not have applied it yet: sending it
+			// again under a new id could store it twice. The caller
+			// learns the write's fate is unknown, which a client may
+			// retry at its own risk, as with any lost answer.
+			st.stale = true
+			return 0, fmt.Errorf("%w: an earlier attempt may be stored (%w)", errUnknownFate, err)
 		}
 		if isWrongLast(err) {
 			// Someone else wrote the subject: reload and look again.
@@ -208,31 +229,87 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 // leader (a node died and the others elect another, which takes seconds),
 // with a message id: if an earlier send was stored after all, the stream
 // answers the resend with that message's sequence rather than store it
-// twice, and the expected-sequence header, checked after the id, cannot
-// refuse it. Resends stop with ctx, or after sendBudget.
-func (e *Engine) send(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+// twice. Resends stop with ctx, or after sendBudget.
+//
+// The id does not cover every case: a new leader that has not yet applied
+// the earlier send checks the resend's expected sequence against its
+// store, and if another writer's message landed after the earlier send,
+// answers "wrong last sequence" though the message is stored. So send
+// returns the id, and whether an earlier attempt's fate was unknown, for
+// publish to look for it before taking that answer as "not stored".
+func (e *Engine) send(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck, id string, uncertain bool, err error) {
 	if e.cluster == nil {
-		return e.js.PublishMsg(ctx, msg)
+		ack, err = e.js.PublishMsg(ctx, msg)
+		return ack, "", false, err
 	}
-	var id [12]byte
-	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
-	msg.Header.Set(jetstream.MsgIDHeader, hex.EncodeToString(id[:]))
+	var raw [12]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
+	id = hex.EncodeToString(raw[:])
+	msg.Header.Set(jetstream.MsgIDHeader, id)
 	ctx, cancel := context.WithTimeout(ctx, sendBudget)
 	defer cancel()
 	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
 		// Each attempt waits a few seconds at most for its answer, so
 		// that one sent to a leader that just died is resent in time.
 		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
-		ack, err := e.js.PublishMsg(actx, msg, jetstream.WithRetryAttempts(0))
+		ack, err = e.js.PublishMsg(actx, msg, jetstream.WithRetryAttempts(0))
 		acancel()
 		if err == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded)) || ctx.Err() != nil {
-			return ack, err
+			return ack, id, uncertain, err
+		}
+		// No responders: no server took it. Anything else (a timeout, an
+		// error from a stream between leaders) may have been stored.
+		if !errors.Is(err, nats.ErrNoResponders) {
+			uncertain = true
 		}
 		if sleep(ctx, wait) != nil {
-			return nil, err
+			return nil, id, uncertain, err
 		}
 	}
 }
+
+// findSent looks for the message with id among the subject's messages
+// after seq, as the leader has them: the fate of a send that was answered
+// "wrong last sequence" after an attempt whose answer was lost.
+func (st *logState) findSent(ctx context.Context, after uint64, id string) (uint64, bool, error) {
+	last, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+	if err != nil || !found {
+		return 0, false, err
+	}
+	upTo, err := msgSeq(last)
+	if err != nil {
+		return 0, false, err
+	}
+	var hit uint64
+	wait := retryFirst
+	for seq := after + 1; seq <= upTo && hit == 0; {
+		var got uint64
+		_, err := st.e.getBatch(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject, Batch: readPageMsgs, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
+			got = mseq
+			if msg.Header.Get(jetstream.MsgIDHeader) == id {
+				hit = mseq
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return 0, false, err
+		}
+		if got != 0 {
+			seq, wait = got+1, retryFirst
+			continue
+		}
+		// The replica has nothing past seq yet: it is behind the leader.
+		if err := sleep(ctx, wait); err != nil {
+			return 0, false, err
+		}
+		wait = min(2*wait, retryMax)
+	}
+	return hit, hit != 0, nil
+}
+
+// errUnknownFate says a write may or may not have been stored.
+var errUnknownFate = errors.New("the write's answer was lost in a change of leader")
 
 // sendBudget bounds an append's resends: past it, the write's fate is
 // reported unknown to the client, which may retry it.
