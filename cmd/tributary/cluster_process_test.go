@@ -141,11 +141,14 @@ func (c *testCluster) client(i int) *sdk.Client {
 // or the heal, about one run in three, one or two acknowledged records
 // are stored twice, at consecutive sequences of their placement, both
 // copies with the same message id and the same expected last subject
-// sequence, so that neither fence of nats-server stopped the second; the
-// engine's own resends were ruled out for the case of a lost answer
-// (log.go: send, findSent), not yet for an attempt answered with an error
-// by a node that is not, or no longer, the leader while the leader
-// stored it. Run:
+// sequence, so that neither fence of nats-server stopped the second. The
+// engine no longer rebuilds a message whose attempt's fate is unknown
+// (log.go: send, findSent), and nats-server's non-leaders do not answer
+// publishes. The likeliest cause left: the node coming back, with a term
+// raised by its lonely elections, forces a new election among the
+// others; an attempt the deposed leader had proposed commits later, and
+// its resend reaches the new leader before it has applied that entry,
+// so that its dedup map and last sequence do not show it yet. Run:
 //
 //	TRIBUTARY_CLUSTER_FAULTS=1 go test -run 'TestClusterFaults/(pause|partition)' -count=3 -v ./cmd/tributary/
 const allClusterFaultsEnv = "TRIBUTARY_CLUSTER_FAULTS"
