@@ -169,6 +169,14 @@ func (t tail) fence(kind byte) error {
 // marker, whichever node it comes from. build is called again after a
 // reload, so that the arrival time follows the tail.
 func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]byte, tailMark)) (uint64, error) {
+	// In a cluster, the ids of the messages this call sent, and the
+	// expected sequence of the first: a "wrong last sequence" answer is
+	// not always the truth there (findSent), so before building the
+	// message again publish looks for the ones it sent.
+	var (
+		sent  map[string]bool
+		since uint64
+	)
 	for {
 		if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
@@ -179,6 +187,25 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// republication of another writer's seal may move the tail at any
 		// moment, and a batch must never expect a marker's sequence.
 		t := st.snapshot()
+		if len(sent) > 0 {
+			// Before sending again on top of the tail: is a message sent
+			// earlier there? Then that one is this write, stored once;
+			// and one landing later than the tail read would make the
+			// next expect the wrong sequence, so at most one is stored.
+			seq, found, err := st.findSent(ctx, since, t.lastSeq, sent)
+			if err != nil {
+				return 0, err
+			}
+			if found != nil {
+				d, err := decode(st.subject, seq, found.Data)
+				if err != nil {
+					return 0, err
+				}
+				st.stale = true // others may have written after it
+				st.observe(seq, markOf(d))
+				return seq, nil
+			}
+		}
 		if err := t.fence(kind); err != nil {
 			return 0, err
 		}
@@ -192,36 +219,37 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
 		}
-		if isWrongLast(err) && uncertain {
-			// Perhaps refused because an earlier attempt was stored
-			// (send): that one is this write, stored once.
-			seq, found, ferr := st.findSent(ctx, t.lastSeq, id)
-			if ferr != nil {
-				st.stale = true
-				return 0, ferr
-			}
-			if found {
-				st.stale = true // others may have written after it
-				st.observe(seq, mark)
-				return seq, nil
-			}
-			// Not there as far as the leader has applied, but a leader
-			// elected meanwhile may not have applied it yet: sending it
-			// again under a new id could store it twice. The caller
-			// learns the write's fate is unknown, which a client may
-			// retry at its own risk, as with any lost answer.
+		if !isWrongLast(err) {
+			// The message may or may not have been stored: the tail is
+			// unknown until reloaded (or until the stream republishes it).
 			st.stale = true
+			return 0, err
+		}
+		st.stale = true
+		if st.e.cluster == nil {
+			continue // someone else wrote the subject: reload, look again
+		}
+		if sent == nil {
+			sent, since = map[string]bool{}, t.lastSeq
+		}
+		sent[id] = true
+		// Perhaps refused by a node that still took itself for the
+		// leader while the leader stored it, or because an earlier
+		// attempt was stored: the next round looks for it (above).
+		if uncertain {
+			// A leader elected meanwhile may not have applied the
+			// earlier attempt yet, and may store its resend again: the
+			// caller learns the write's fate is unknown, which a client
+			// may retry at its own risk, as with any lost answer.
+			if seq, found, ferr := st.findSent(ctx, since, 0, sent); ferr == nil && found != nil {
+				if d, derr := decode(st.subject, seq, found.Data); derr == nil {
+					st.observe(seq, markOf(d))
+					return seq, nil
+				}
+			}
 			return 0, fmt.Errorf("%w: an earlier attempt may be stored (%w)", errUnknownFate, err)
 		}
-		if isWrongLast(err) {
-			// Someone else wrote the subject: reload and look again.
-			st.stale = true
-			continue
-		}
-		// The message may or may not have been stored: the tail is
-		// unknown until reloaded (or until the stream republishes it).
-		st.stale = true
-		return 0, err
+		// Someone else wrote the subject: reload and look again.
 	}
 }
 
@@ -268,32 +296,42 @@ func (e *Engine) send(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck
 	}
 }
 
-// findSent looks for the message with id among the subject's messages
-// after seq, as the leader has them: the fate of a send that was answered
-// "wrong last sequence" after an attempt whose answer was lost.
-func (st *logState) findSent(ctx context.Context, after uint64, id string) (uint64, bool, error) {
-	last, found, err := st.e.lastFor(ctx, st.stream, st.subject)
-	if err != nil || !found {
-		return 0, false, err
+// findSent looks for a message whose id is in ids among the subject's
+// messages after seq, as the leader has them: a publish answered "wrong
+// last sequence" may have been stored all the same, when the answer came
+// from a node that had not yet learnt it is no longer the leader (a node
+// back from a partition answers from its stale store before the real
+// leader's acknowledgement arrives), or the send had an attempt whose
+// answer was lost.
+//
+// It looks up to upTo, or when that is 0 up to the leader's last message.
+func (st *logState) findSent(ctx context.Context, after, upTo uint64, ids map[string]bool) (uint64, *nats.Msg, error) {
+	if upTo == 0 {
+		last, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+		if err != nil || !found {
+			return 0, nil, err
+		}
+		if upTo, err = msgSeq(last); err != nil {
+			return 0, nil, err
+		}
 	}
-	upTo, err := msgSeq(last)
-	if err != nil {
-		return 0, false, err
-	}
-	var hit uint64
+	var (
+		hit    uint64
+		hitMsg *nats.Msg
+	)
 	wait := retryFirst
 	for seq := after + 1; seq <= upTo && hit == 0; {
 		var got uint64
 		_, err := st.e.getBatch(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject, Batch: readPageMsgs, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
 			got = mseq
-			if msg.Header.Get(jetstream.MsgIDHeader) == id {
-				hit = mseq
+			if ids[msg.Header.Get(jetstream.MsgIDHeader)] {
+				hit, hitMsg = mseq, msg
 				return false, nil
 			}
 			return true, nil
 		})
 		if err != nil {
-			return 0, false, err
+			return 0, nil, err
 		}
 		if got != 0 {
 			seq, wait = got+1, retryFirst
@@ -301,11 +339,11 @@ func (st *logState) findSent(ctx context.Context, after uint64, id string) (uint
 		}
 		// The replica has nothing past seq yet: it is behind the leader.
 		if err := sleep(ctx, wait); err != nil {
-			return 0, false, err
+			return 0, nil, err
 		}
 		wait = min(2*wait, retryMax)
 	}
-	return hit, hit != 0, nil
+	return hit, hitMsg, nil
 }
 
 // errUnknownFate says a write may or may not have been stored.
