@@ -43,6 +43,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveHealth(w, r) {
 		return
 	}
+	if r.URL.Path == ClusterStatusPath {
+		s.serveClusterStatus(w, r)
+		return
+	}
 	if r.URL.Path == MetricsPath && s.metricsHTTP != nil {
 		s.metricsHTTP.ServeHTTP(w, r)
 		return

@@ -181,6 +181,9 @@ type Config struct {
 	// Prometheus's text format, without a signature, like the health
 	// routes. It is usually the registry Metrics registers with.
 	Gatherer prometheus.Gatherer
+	// ClusterStatus, when not nil, answers GET ClusterStatusPath with its
+	// value as JSON (cluster.go); an error answers 503 with its text.
+	ClusterStatus func(ctx context.Context) (any, error)
 }
 
 // Server is the HTTP front end. Create it with New.

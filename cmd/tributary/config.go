@@ -110,6 +110,17 @@ type serveConfig struct {
 	// MetricsListen, when not empty, is a second address serving only
 	// GET /metrics, in plain HTTP; the main address serves it as well.
 	MetricsListen string
+
+	// A cluster (storage/jetstream.Cluster): its name, empty for a single
+	// node; this node's name; the route addresses of the nodes,
+	// comma-separated (a string, like CORSOrigins, so that configurations
+	// compare with ==); how many nodes hold each stream; and the address
+	// this node takes routes on.
+	Cluster       string
+	Node          string
+	Peers         string
+	Replicas      int
+	ClusterListen string
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -148,6 +159,7 @@ func defaultServeConfig() serveConfig {
 		ReadTimeout:       server.DefaultReadTimeout,
 		IdleTimeout:       server.DefaultIdleTimeout,
 		BodyBudget:        server.DefaultBodyBudget,
+		Replicas:          3,
 	}
 }
 
@@ -176,10 +188,35 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "storage", env: "TRIBUTARY_STORAGE", arg: "engine",
-			usage: "Where records are kept. local: on disk in --data-dir. jetstream: on disk in --data-dir, in an embedded NATS JetStream server that fsyncs every write before it is acknowledged (single node for now; the cluster engine's foundation). memory: in memory only, lost at exit; for tests and CI. discard: records are thrown away as soon as they are acknowledged and reads return none; only for measuring the server's upper bound in benchmarks.",
+			usage: "Where records are kept. local: on disk in --data-dir. jetstream: on disk in --data-dir, in an embedded NATS JetStream server that fsyncs every write before it is acknowledged; the engine of a cluster (--cluster implies it). memory: in memory only, lost at exit; for tests and CI. discard: records are thrown away as soon as they are acknowledged and reads return none; only for measuring the server's upper bound in benchmarks.",
 			value: func(c *serveConfig) flag.Value {
 				return &choiceValue{&c.Storage, []string{storageLocal, storageJetStream, storageMemory, storageDiscard}}
 			},
+		},
+		{
+			flag: "cluster", env: "TRIBUTARY_CLUSTER", arg: "name",
+			usage: "Run as a node of the cluster of this name (letters, digits, '-' and '_'; the same on every node), with --storage jetstream: any node answers any request, and each stream's records are replicated on --replicas nodes, acknowledged once a majority of them have them on disk. Needs --node, --peers and --cluster-listen. The node is ready (/health/ready) once a majority of the nodes are up and its storage is reachable. Empty: a single node.",
+			value: func(c *serveConfig) flag.Value { return &nameValue{&c.Cluster} },
+		},
+		{
+			flag: "node", env: "TRIBUTARY_NODE", arg: "id",
+			usage: "With --cluster, this node's name, unique in the cluster and the same across restarts: letters, digits, '-' and '_'.",
+			value: func(c *serveConfig) flag.Value { return &nameValue{&c.Node} },
+		},
+		{
+			flag: "peers", env: "TRIBUTARY_PEERS", arg: "host:port,...",
+			usage: "With --cluster, the --cluster-listen addresses of the cluster's nodes, comma-separated; this node's own may be among them, so that every node can be given the same list.",
+			value: func(c *serveConfig) flag.Value { return &peersValue{&c.Peers} },
+		},
+		{
+			flag: "replicas", env: "TRIBUTARY_REPLICAS", arg: "n",
+			usage: "With --cluster, how many nodes hold each stream's records and the catalogue, from 1 to 5 and at most the number of nodes. 3 survives the loss of one node; 5 of two.",
+			value: func(c *serveConfig) flag.Value { return &countValue{&c.Replicas} },
+		},
+		{
+			flag: "cluster-listen", env: "TRIBUTARY_CLUSTER_LISTEN", arg: "host:port",
+			usage: "With --cluster, the TCP address the node takes its peers' connections (routes) on. Not authenticated nor encrypted: keep it on a private network.",
+			value: func(c *serveConfig) flag.Value { return &listenValue{s: &c.ClusterListen, optional: true} },
 		},
 		{
 			flag: "data-dir", env: "TRIBUTARY_DATA_DIR", arg: "dir",
@@ -550,12 +587,61 @@ func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (se
 	case cfg.Auth != authSigV4 && cfg.Credentials != "":
 		return serveCommand{}, errors.New("--credentials is only read with --auth sigv4")
 	}
+	if err := checkCluster(&cmd.cfg); err != nil {
+		return serveCommand{}, err
+	}
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
 		return serveCommand{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
 			cfg.OnDemandMergeThreshold, cfg.OnDemandSplitThreshold)
 	}
 	return cmd, nil
+}
+
+// checkCluster checks the cluster options together, and makes --cluster
+// imply --storage jetstream (local, the default, is taken for unset).
+func checkCluster(cfg *serveConfig) error {
+	if cfg.Cluster == "" {
+		for _, o := range []struct {
+			flag string
+			set  bool
+		}{{"node", cfg.Node != ""}, {"peers", cfg.Peers != ""}, {"cluster-listen", cfg.ClusterListen != ""}} {
+			if o.set {
+				return fmt.Errorf("--%s is only read with --cluster", o.flag)
+			}
+		}
+		return nil
+	}
+	switch {
+	case cfg.Storage == storageMemory || cfg.Storage == storageDiscard:
+		return fmt.Errorf("--cluster keeps records with --storage jetstream, not %s", cfg.Storage)
+	case cfg.Node == "":
+		return errors.New("--cluster needs --node ID, this node's name in the cluster")
+	case cfg.Peers == "":
+		return errors.New("--cluster needs --peers host:port,..., the nodes' --cluster-listen addresses")
+	case cfg.ClusterListen == "":
+		return errors.New("--cluster needs --cluster-listen host:port, where this node takes its peers' connections")
+	case cfg.Replicas < 1 || cfg.Replicas > 5:
+		return fmt.Errorf("--replicas %d must be from 1 to 5", cfg.Replicas)
+	}
+	// The peers may list this node or not: it makes len(peers)+1 nodes at
+	// most, and replicas beyond the nodes could never be placed.
+	if n := len(peerList(cfg.Peers)); cfg.Replicas > n+1 {
+		return fmt.Errorf("--replicas %d is more than the %d nodes --peers names", cfg.Replicas, n)
+	}
+	cfg.Storage = storageJetStream
+	return nil
+}
+
+// peerList splits --peers.
+func peerList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // serveUsage is the help text of "tributary serve".
@@ -662,6 +748,47 @@ func (v *nonEmptyValue) Set(s string) error {
 		return errors.New("must not be empty")
 	}
 	*v.s = s
+	return nil
+}
+
+// nameValue is a cluster's or a node's name: letters, digits, '-' and
+// '_', which the embedded server takes in its subjects and file names;
+// empty is unset.
+type nameValue struct{ s *string }
+
+func (v *nameValue) String() string {
+	if *v.s == "" {
+		return "none"
+	}
+	return *v.s
+}
+
+func (v *nameValue) Set(s string) error {
+	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return errors.New("must hold only letters, digits, '-' and '_'")
+	}
+	*v.s = s
+	return nil
+}
+
+// peersValue is a comma-separated list of host:port addresses.
+type peersValue struct{ s *string }
+
+func (v *peersValue) String() string {
+	if *v.s == "" {
+		return "none"
+	}
+	return *v.s
+}
+
+func (v *peersValue) Set(s string) error {
+	peers := peerList(s)
+	for _, p := range peers {
+		if _, port, err := net.SplitHostPort(p); err != nil || port == "" || port == "0" {
+			return fmt.Errorf("%q must be host:port with a port, e.g. 10.0.0.2:6222", p)
+		}
+	}
+	*v.s = strings.Join(peers, ",")
 	return nil
 }
 

@@ -61,6 +61,7 @@ func TestParseServeArgs(t *testing.T) {
 				ReapInterval: 3 * time.Second, IteratorLifetime: 4 * time.Second, SubscriptionLifetime: 5 * time.Second,
 				SubscriptionHeartbeat: 6 * time.Second, RetentionHour: 7 * time.Second, DedupWindow: 8 * time.Second,
 				ReadHeaderTimeout: def.ReadHeaderTimeout, ReadTimeout: def.ReadTimeout, IdleTimeout: def.IdleTimeout, BodyBudget: def.BodyBudget,
+				Replicas: def.Replicas,
 			},
 		},
 		{

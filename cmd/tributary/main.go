@@ -44,6 +44,7 @@ Commands:
   put       Write records read from standard input to a stream
   tail      Print the records of a stream, or follow it
   health    Ask a server whether it is ready (for health checks)
+  cluster   Show how a node of a cluster sees it: leaders, replicas, lag
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
@@ -87,6 +88,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return tailMain(ctx, rest, stdout, stderr)
 	case "health":
 		return healthMain(ctx, rest, stdout, stderr)
+	case "cluster":
+		return clusterMain(ctx, rest, stdout, stderr)
 	case "streams", "shards", "consumers", "capture", "replay", "api":
 		return operatorCommands()[cmd](ctx, rest, cmdIO{stdin: stdin, stdout: stdout, stderr: stderr})
 	case "version":
@@ -112,6 +115,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprint(stdout, tailUsage())
 		case len(rest) == 1 && rest[0] == "health":
 			fmt.Fprint(stdout, healthUsage())
+		case len(rest) == 1 && rest[0] == "cluster":
+			fmt.Fprint(stdout, clusterUsage())
 		case len(rest) == 1 && operatorCommands()[rest[0]] != nil:
 			return operatorCommands()[rest[0]](ctx, []string{"--help"}, cmdIO{stdin: stdin, stdout: stdout, stderr: stderr})
 		case len(rest) == 1 && rest[0] == "version":

@@ -37,7 +37,7 @@ type serverProcess struct {
 	done   chan struct{}
 }
 
-var listeningRE = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+var listeningRE = regexp.MustCompile(`listening on (\d+\.\d+\.\d+\.\d+:\d+)`)
 
 // startProcess starts `tributary serve` over dir in a child process, with
 // extra arguments after its own.
@@ -78,6 +78,12 @@ func startServe(args ...string) (*serverProcess, error) {
 // startServeCmd starts cmd, a `tributary serve`, and returns once it logs
 // the address it listens on. The caller must kill it.
 func startServeCmd(cmd *exec.Cmd) (*serverProcess, error) {
+	return startServeCmdWithin(cmd, 15*time.Second)
+}
+
+// startServeCmdWithin is startServeCmd waiting at most patience: a
+// cluster node listens only once a majority of the nodes are up.
+func startServeCmdWithin(cmd *exec.Cmd, patience time.Duration) (*serverProcess, error) {
 	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -106,7 +112,7 @@ func startServeCmd(cmd *exec.Cmd) (*serverProcess, error) {
 	case <-p.done:
 		cmd.Wait()
 		return nil, fmt.Errorf("server exited at start: %s", p.stderr.String())
-	case <-time.After(15 * time.Second):
+	case <-time.After(patience):
 		p.kill()
 		return nil, fmt.Errorf("server did not start: %s", p.stderr.String())
 	}

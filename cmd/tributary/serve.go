@@ -98,6 +98,7 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		BackgroundStats: g.backgroundStats,
 		Metrics:         reg,
 		Gatherer:        reg,
+		ClusterStatus:   clusterStatusFunc(cfg, g),
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -179,6 +180,12 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		reg.MustRegister(newStreamStorageCollector(lb, svc, logger))
 	}
 	g.open(api.New(svc, api.Options{Logger: logger, Faults: inj}), bgStats)
+	if r, ok := engine.(readier); ok {
+		g.engineReady.Store(&r)
+	}
+	if js, ok := engine.(*jsengine.Engine); ok && cfg.Cluster != "" {
+		g.cluster.Store(js)
+	}
 
 	attrs := []any{slog.String("addr", addr), slog.String("storage", cfg.Storage)}
 	switch cfg.Storage {
@@ -186,6 +193,9 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", cfg.Sync))
 	case storageJetStream:
 		attrs = append(attrs, slog.String("data_dir", cfg.DataDir), slog.String("sync", syncAlways))
+		if cfg.Cluster != "" {
+			attrs = append(attrs, slog.String("cluster", cfg.Cluster), slog.String("node", cfg.Node), slog.Int("replicas", cfg.Replicas))
+		}
 	}
 	attrs = append(attrs, slog.String("account", cfg.Account), slog.String("auth", cfg.Auth))
 	if creds != nil {
@@ -299,6 +309,36 @@ func openService(ctx context.Context, cfg serveConfig, limits stream.Limits, log
 type gate struct {
 	state    atomic.Pointer[gateState]
 	draining atomic.Bool
+	// engineReady, once set, is asked at every readiness check: a
+	// cluster node's storage can become unusable after it opened (a
+	// majority of the nodes unreachable).
+	engineReady atomic.Pointer[readier]
+	// cluster, once set, describes the cluster (--cluster only).
+	cluster atomic.Pointer[jsengine.Engine]
+}
+
+// clusterStatus is server.Config.ClusterStatus.
+func (g *gate) clusterStatus(ctx context.Context) (any, error) {
+	e := g.cluster.Load()
+	if e == nil {
+		return nil, errors.New("recovering storage")
+	}
+	return e.Status(ctx)
+}
+
+// clusterStatusFunc is server.Config.ClusterStatus: nil, so 404, on a
+// single node.
+func clusterStatusFunc(cfg serveConfig, g *gate) func(context.Context) (any, error) {
+	if cfg.Cluster == "" {
+		return nil
+	}
+	return g.clusterStatus
+}
+
+// readier is an engine that can tell whether it is usable now
+// (storage/jetstream in a cluster).
+type readier interface {
+	Ready(ctx context.Context) error
 }
 
 // gateState is what gate serves once the storage is open.
@@ -326,12 +366,17 @@ func (g *gate) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Respon
 }
 
 // ready is server.Config.Ready.
-func (g *gate) ready(context.Context) error {
+func (g *gate) ready(ctx context.Context) error {
 	switch {
 	case g.draining.Load():
 		return errors.New("shutting down")
 	case g.state.Load() == nil:
 		return errors.New("recovering storage")
+	}
+	if r := g.engineReady.Load(); r != nil {
+		if err := (*r).Ready(ctx); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
 	}
 	return nil
 }
@@ -384,7 +429,16 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		engine, err := jsengine.Open(ctx, jsengine.Options{Dir: cfg.DataDir, Logger: logger})
+		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg}
+		if cfg.Cluster != "" {
+			opts.ServerName = cfg.Node
+			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas}
+			// Open waits for a majority of the nodes: the reason not to
+			// be ready yet, said once.
+			logger.Info("joining the cluster; ready once a majority of its nodes are up", slog.String("cluster", cfg.Cluster),
+				slog.String("node", cfg.Node), slog.String("cluster_listen", cfg.ClusterListen), slog.String("peers", cfg.Peers))
+		}
+		engine, err := jsengine.Open(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 		}

@@ -1,7 +1,8 @@
 // Package jetstream is a storage engine on an embedded NATS server with
-// JetStream: the foundation of a replicated Tributary (issue 17). It runs
-// single node (R1) for now; the replication is JetStream's own (Raft per
-// stream), so the layout below is the one a cluster will use.
+// JetStream: a single node (R1), or a node of a replicated cluster
+// (Options.Cluster, cluster.go) whose streams and buckets JetStream
+// replicates itself (Raft per stream) on Cluster.Replicas nodes. The
+// layout below is the same either way.
 //
 // Layout and why:
 //
@@ -48,8 +49,20 @@
 //     republication of every stored message (subscribe.go), so Wait wakes
 //     for appends made through any writer, and so will it on any node.
 //
-// Not yet: clustering (routes, replicas, placements spread over nodes);
-// a cached log another node deleted is seen as deleted only once its
-// tombstone's republication arrives. Encryption at rest is not supported
-// (SetEncryption with a key fails with ErrNoKeys).
+// In a cluster (cluster.go): every node's engine serves every log.
+// Writes go to the stream's leader, which orders and fences them; reads
+// ask the leader for the subject's last sequence and read by direct gets
+// from a replica until it has reached it, so that no read misses a write
+// acknowledged before it began, through any node; waiters are woken by
+// the leader's republications, and ask the leader every second in case
+// one was lost with a dying leader; an append whose answer was lost in an
+// election is resent with its message id, stored once. Open waits for a
+// metadata leader (a majority of the nodes) and creates the streams and
+// buckets with their replicas, idempotently on every node.
+//
+// Not yet: moving placements between nodes (adding, draining); a cached
+// log another node deleted is seen as deleted by a read or Info (which
+// ask the leader) or once its tombstone's republication arrives.
+// Encryption at rest is not supported (SetEncryption with a key fails
+// with ErrNoKeys).
 package jetstream

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/storage"
 )
@@ -41,6 +42,14 @@ type Options struct {
 	// retention is reclaimed (default a minute; negative: never, for
 	// tests that trim by hand).
 	TrimInterval time.Duration
+	// Cluster, when not nil, makes the engine a node of a cluster
+	// (cluster.go); ServerName is then the node's name, unique in it.
+	// Open returns once the cluster has a metadata leader and the
+	// engine's streams and buckets exist with their replicas.
+	Cluster *Cluster
+	// Metrics, when not nil, receives in a cluster which streams this
+	// node leads (cluster.go).
+	Metrics prometheus.Registerer
 }
 
 // Names in the JetStream account. Log subjects are
@@ -85,13 +94,16 @@ type Engine struct {
 	placements int
 	// nextPlacement counts the logs this engine created, to spread them.
 	nextPlacement atomic.Uint64
-	ns            *server.Server
-	nc            *nats.Conn
-	js            jetstream.JetStream
-	logsKV        jetstream.KeyValue
-	replies       *replies // routes batched direct gets' answers
-	meta          *metaStore
-	lock          *os.File // Dir/LOCK, flocked
+	// cluster is nil on a single node; replicas is 1 there.
+	cluster  *Cluster
+	replicas int
+	ns       *server.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	logsKV   jetstream.KeyValue
+	replies  *replies // routes batched direct gets' answers
+	meta     *metaStore
+	lock     *os.File // Dir/LOCK, flocked
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -110,8 +122,9 @@ type Engine struct {
 
 var _ storage.Engine = (*Engine)(nil)
 
-// Open starts the embedded server on opts.Dir and opens the engine. The
-// server listens on no port: the engine talks to it in process.
+// Open starts the embedded server on opts.Dir and opens the engine. A
+// single node's server listens on no port: the engine talks to it in
+// process. A cluster node's listens for routes (cluster.go).
 func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("jetstream: Options.Dir is empty")
@@ -142,7 +155,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		_ = lock.Close()
 		return nil, fmt.Errorf("jetstream: %s is in use by another engine: %w", opts.Dir, err)
 	}
-	ns, err := server.NewServer(&server.Options{
+	sopts := &server.Options{
 		ServerName: opts.ServerName,
 		DontListen: true,
 		JetStream:  true,
@@ -159,7 +172,19 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		MaxPending: maxPending,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	replicas, token := 1, ""
+	if c := opts.Cluster; c != nil {
+		if token, err = clusterOptions(sopts, c); err != nil {
+			_ = lock.Close()
+			return nil, err
+		}
+		replicas = c.Replicas
+		if replicas <= 0 {
+			replicas = 3
+		}
+	}
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("jetstream: configure the embedded server: %w", err)
@@ -168,8 +193,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
-	if err := e.connect(ctx); err != nil {
+	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
+	if err := e.connect(ctx, token); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		_ = lock.Close()
@@ -180,14 +205,24 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	} else {
 		close(e.trimDone)
 	}
+	if opts.Cluster != nil && opts.Metrics != nil {
+		if err := opts.Metrics.Register(newLeaderCollector(e)); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("jetstream: register metrics: %w", err)
+		}
+	}
 	return e, nil
 }
 
-func (e *Engine) connect(ctx context.Context) error {
+func (e *Engine) connect(ctx context.Context, token string) error {
 	if !e.ns.ReadyForConnections(time.Minute) {
 		return errors.New("jetstream: the embedded server did not start within a minute")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(e.ns), nats.Name("tributary-storage"), nats.MaxReconnects(-1))
+	connOpts := []nats.Option{nats.InProcessServer(e.ns), nats.Name("tributary-storage"), nats.MaxReconnects(-1)}
+	if token != "" {
+		connOpts = append(connOpts, nats.Token(token))
+	}
+	nc, err := nats.Connect("", connOpts...)
 	if err != nil {
 		return fmt.Errorf("jetstream: connect in process: %w", err)
 	}
@@ -215,12 +250,15 @@ func (e *Engine) connect(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Errorf("jetstream: %w", err))
 	}
+	if err := e.waitMetaLeader(ctx); err != nil {
+		return fail(err)
+	}
 	for p := range e.placements {
-		if _, err := e.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		cfg := jetstream.StreamConfig{
 			Name:     streamName(p),
 			Subjects: []string{fmt.Sprintf("%s%d.*", logSubjectRoot, p)},
 			Storage:  jetstream.FileStorage,
-			Replicas: 1,
+			Replicas: e.replicas,
 			// Retention is the engine's (arrival times come from its
 			// clock): it purges subjects itself, so the stream keeps
 			// everything until told.
@@ -234,6 +272,13 @@ func (e *Engine) connect(ctx context.Context) error {
 				Destination: fmt.Sprintf("%s%d.{{wildcard(1)}}", storedRoot, p),
 				HeadersOnly: true,
 			},
+			// Appends resend a message whose fate they did not learn
+			// (an election) with its id: the stream stores it once.
+			Duplicates: dedupWindow,
+		}
+		if err := e.untilUp(ctx, func(ctx context.Context) error {
+			_, err := e.js.CreateOrUpdateStream(ctx, cfg)
+			return err
 		}); err != nil {
 			return fail(fmt.Errorf("jetstream: create stream %s: %w", streamName(p), err))
 		}
@@ -250,17 +295,78 @@ func (e *Engine) connect(ctx context.Context) error {
 }
 
 func (e *Engine) bucket(ctx context.Context, name, what string) (jetstream.KeyValue, error) {
-	kv, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: what,
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    1,
+	var kv jetstream.KeyValue
+	err := e.untilUp(ctx, func(ctx context.Context) (err error) {
+		kv, err = e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: what,
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    e.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: open bucket %s: %w", name, err)
 	}
 	return kv, nil
+}
+
+// dedupWindow is how long a stream remembers message ids: longer than
+// any resend of an append (an election takes seconds).
+const dedupWindow = time.Minute
+
+// createAttemptTimeout bounds one attempt to create a stream or bucket.
+const createAttemptTimeout = 2 * time.Second
+
+// waitMetaLeader returns once this node knows the cluster's metadata
+// leader, which takes a majority of the nodes up: until then the
+// JetStream API leaves requests unanswered, or answers that it is not
+// available.
+func (e *Engine) waitMetaLeader(ctx context.Context) error {
+	if e.cluster == nil {
+		return nil
+	}
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		if e.metaLeader() != "" {
+			return nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return fmt.Errorf("jetstream: no metadata leader (fewer than a majority of the nodes are up?): %w", err)
+		}
+	}
+}
+
+// metaLeader is the name of the cluster's metadata leader as this node
+// knows it, or "" when it knows none.
+func (e *Engine) metaLeader() string {
+	info, err := e.ns.Jsz(&server.JSzOptions{})
+	if err != nil || info.Meta == nil {
+		return ""
+	}
+	return info.Meta.Leader
+}
+
+// untilUp runs create until it succeeds, retrying while the cluster has no
+// metadata leader yet (nodes starting, or fewer than a majority up) or
+// nodes racing to create the same stream disagree for a moment; a single
+// node's server is up at once. Creating with the same configuration is
+// idempotent, so every node does it.
+func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error) error {
+	for wait := retryFirst; ; wait = min(2*wait, time.Second) {
+		// A request may go unanswered (it reached a metadata leader that
+		// lost its place, or raced another node's for the same stream):
+		// each attempt is bounded, and a short bound costs only a retry.
+		actx, cancel := context.WithTimeout(ctx, createAttemptTimeout)
+		err := create(actx)
+		cancel()
+		if err == nil || e.cluster == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+			return err
+		}
+		if sleep(ctx, wait) != nil {
+			return fmt.Errorf("%w (waiting for the cluster: %w)", err, ctx.Err())
+		}
+	}
 }
 
 func (e *Engine) isClosed() bool {
@@ -371,18 +477,15 @@ func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
 	if !storage.ValidLogName(name) {
 		return nil, storage.ErrNotFound
 	}
-	kve, err := e.logsKV.Get(ctx, logKey(name))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, storage.ErrNotFound
-	}
+	value, rev, err := e.kvGet(ctx, e.logsKV, logsBucket, logKey(name))
 	if err != nil {
 		return nil, err
 	}
 	var entry logEntry
-	if err := json.Unmarshal(kve.Value(), &entry); err != nil {
+	if err := json.Unmarshal(value, &entry); err != nil {
 		return nil, fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, name, logsBucket, err)
 	}
-	st = newLogState(e, name, entry, kve.Revision())
+	st = newLogState(e, name, entry, rev)
 	st.mu.Lock()
 	err = st.loadTail(ctx)
 	st.mu.Unlock()

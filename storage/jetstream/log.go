@@ -2,7 +2,9 @@ package jetstream
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +93,9 @@ func (st *logState) notify() {
 // loadTail reads the subject's last message and sets the tail from it.
 // st.mu must be held.
 func (st *logState) loadTail(ctx context.Context) error {
-	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{LastFor: st.subject})
+	// From the leader: a writer that expects a lagging replica's last
+	// sequence would only be refused, again and again.
+	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil {
 		return err
 	}
@@ -165,6 +169,14 @@ func (t tail) fence(kind byte) error {
 // marker, whichever node it comes from. build is called again after a
 // reload, so that the arrival time follows the tail.
 func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]byte, tailMark)) (uint64, error) {
+	// In a cluster, the ids of the messages this call sent, and the
+	// expected sequence of the first: a "wrong last sequence" answer is
+	// not always the truth there (findSent), so before building the
+	// message again publish looks for the ones it sent.
+	var (
+		sent  map[string]bool
+		since uint64
+	)
 	for {
 		if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
@@ -175,6 +187,25 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// republication of another writer's seal may move the tail at any
 		// moment, and a batch must never expect a marker's sequence.
 		t := st.snapshot()
+		if len(sent) > 0 {
+			// Before sending again on top of the tail: is a message sent
+			// earlier there? Then that one is this write, stored once;
+			// and one landing later than the tail read would make the
+			// next expect the wrong sequence, so at most one is stored.
+			seq, found, err := st.findSent(ctx, since, t.lastSeq, sent)
+			if err != nil {
+				return 0, err
+			}
+			if found != nil {
+				d, err := decode(st.subject, seq, found.Data)
+				if err != nil {
+					return 0, err
+				}
+				st.stale = true // others may have written after it
+				st.observe(seq, markOf(d))
+				return seq, nil
+			}
+		}
 		if err := t.fence(kind); err != nil {
 			return 0, err
 		}
@@ -183,22 +214,150 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		msg.Data = body
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(t.lastSeq, 10))
 		msg.Header.Set(hdrTail, mark.String())
-		ack, err := st.e.js.PublishMsg(ctx, msg)
+		ack, id, uncertain, err := st.e.send(ctx, msg)
 		if err == nil {
 			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
 		}
-		if isWrongLast(err) {
-			// Someone else wrote the subject: reload and look again.
+		if !isWrongLast(err) {
+			// The message may or may not have been stored: the tail is
+			// unknown until reloaded (or until the stream republishes it).
 			st.stale = true
-			continue
+			return 0, err
 		}
-		// The message may or may not have been stored: the tail is
-		// unknown until reloaded (or until the stream republishes it).
 		st.stale = true
-		return 0, err
+		if st.e.cluster == nil {
+			continue // someone else wrote the subject: reload, look again
+		}
+		if sent == nil {
+			sent, since = map[string]bool{}, t.lastSeq
+		}
+		sent[id] = true
+		// Perhaps refused by a node that still took itself for the
+		// leader while the leader stored it, or because an earlier
+		// attempt was stored: the next round looks for it (above).
+		if uncertain {
+			// A leader elected meanwhile may not have applied the
+			// earlier attempt yet, and may store its resend again: the
+			// caller learns the write's fate is unknown, which a client
+			// may retry at its own risk, as with any lost answer.
+			if seq, found, ferr := st.findSent(ctx, since, 0, sent); ferr == nil && found != nil {
+				if d, derr := decode(st.subject, seq, found.Data); derr == nil {
+					st.observe(seq, markOf(d))
+					return seq, nil
+				}
+			}
+			return 0, fmt.Errorf("%w: an earlier attempt may be stored (%w)", errUnknownFate, err)
+		}
+		// Someone else wrote the subject: reload and look again.
 	}
 }
+
+// send publishes msg. In a cluster it resends it while the stream has no
+// leader (a node died and the others elect another, which takes seconds),
+// with a message id: if an earlier send was stored after all, the stream
+// answers the resend with that message's sequence rather than store it
+// twice. Resends stop with ctx, or after sendBudget.
+//
+// The id does not cover every case: a new leader that has not yet applied
+// the earlier send checks the resend's expected sequence against its
+// store, and if another writer's message landed after the earlier send,
+// answers "wrong last sequence" though the message is stored. So send
+// returns the id, and whether an earlier attempt's fate was unknown, for
+// publish to look for it before taking that answer as "not stored".
+func (e *Engine) send(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck, id string, uncertain bool, err error) {
+	if e.cluster == nil {
+		ack, err = e.js.PublishMsg(ctx, msg)
+		return ack, "", false, err
+	}
+	var raw [12]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
+	id = hex.EncodeToString(raw[:])
+	msg.Header.Set(jetstream.MsgIDHeader, id)
+	ctx, cancel := context.WithTimeout(ctx, sendBudget)
+	defer cancel()
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		// Each attempt waits a few seconds at most for its answer, so
+		// that one sent to a leader that just died is resent in time.
+		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
+		ack, err = e.js.PublishMsg(actx, msg, jetstream.WithRetryAttempts(0))
+		acancel()
+		if err == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded)) || ctx.Err() != nil {
+			return ack, id, uncertain, err
+		}
+		// No responders: no server took it. Anything else (a timeout, an
+		// error from a stream between leaders) may have been stored.
+		if !errors.Is(err, nats.ErrNoResponders) {
+			uncertain = true
+		}
+		if sleep(ctx, wait) != nil {
+			return nil, id, uncertain, err
+		}
+	}
+}
+
+// findSent looks for a message whose id is in ids among the subject's
+// messages after seq, as the leader has them: a publish answered "wrong
+// last sequence" may have been stored all the same, when the answer came
+// from a node that had not yet learnt it is no longer the leader (a node
+// back from a partition answers from its stale store before the real
+// leader's acknowledgement arrives), or the send had an attempt whose
+// answer was lost.
+//
+// It looks up to upTo, or when that is 0 up to the leader's last message.
+func (st *logState) findSent(ctx context.Context, after, upTo uint64, ids map[string]bool) (uint64, *nats.Msg, error) {
+	if upTo == 0 {
+		last, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+		if err != nil || !found {
+			return 0, nil, err
+		}
+		if upTo, err = msgSeq(last); err != nil {
+			return 0, nil, err
+		}
+	}
+	var (
+		hit    uint64
+		hitMsg *nats.Msg
+	)
+	wait := retryFirst
+	for seq := after + 1; seq <= upTo && hit == 0; {
+		var got uint64
+		_, err := st.e.getBatch(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject, Batch: readPageMsgs, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
+			got = mseq
+			if ids[msg.Header.Get(jetstream.MsgIDHeader)] {
+				hit, hitMsg = mseq, msg
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		if got != 0 {
+			seq, wait = got+1, retryFirst
+			continue
+		}
+		// The replica has nothing past seq yet: it is behind the leader.
+		if err := sleep(ctx, wait); err != nil {
+			return 0, nil, err
+		}
+		wait = min(2*wait, retryMax)
+	}
+	return hit, hitMsg, nil
+}
+
+// errUnknownFate says a write may or may not have been stored.
+var errUnknownFate = errors.New("the write's answer was lost in a change of leader")
+
+// sendBudget bounds an append's resends: past it, the write's fate is
+// reported unknown to the client, which may retry it.
+const sendBudget = 20 * time.Second
+
+// attemptTimeout bounds one send; a write's fsync on a busy disk is well
+// under it, and a lost answer (a leader that died or is paused) is resent
+// after it. A resend that finds the first still being stored is answered
+// "duplicate pending", and sent again.
+const attemptTimeout = 3 * time.Second
 
 func isWrongLast(err error) bool {
 	var apiErr *jetstream.APIError
@@ -325,6 +484,10 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	return st.snapshot().lastPos, nil
 }
 
+// waitRefresh is how often a waiter in a cluster asks the leader for the
+// tail, in case a republication was lost.
+const waitRefresh = time.Second
+
 // Wait blocks until the log holds a record at or after p.
 //
 // Waiters are woken when the tail moves: by an append through this
@@ -332,6 +495,12 @@ func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 // stored (subscribe.go).
 func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 	st := l.st
+	var refresh <-chan time.Time // never, single node
+	if st.e.cluster != nil {
+		t := time.NewTicker(waitRefresh)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		if err := l.check(); err != nil {
 			return l.fail("wait on", err)
@@ -354,6 +523,11 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			return l.fail("wait on", ctx.Err())
 		case <-st.e.closed:
 			return l.fail("wait on", storage.ErrClosed)
+		case <-refresh:
+			// A republication is lost when the leader dies between
+			// storing a message and republishing it: ask the leader.
+			// Failing, it is asked again at the next tick.
+			_ = st.refresh(ctx)
 		}
 	}
 }
@@ -362,6 +536,12 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	st := l.st
 	if err := l.check(); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	if err := st.refresh(ctx); err != nil {
+		return storage.LogInfo{}, l.fail("info of", err)
+	}
+	if err := l.check(); err != nil { // deleted, the leader says
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
 	t := st.snapshot()

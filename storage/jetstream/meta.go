@@ -37,14 +37,46 @@ func (m *metaStore) Get(ctx context.Context, key string) (storage.MetaEntry, err
 	if m.e.isClosed() {
 		return storage.MetaEntry{}, m.fail("get", key, storage.ErrClosed)
 	}
-	kve, err := m.kv.Get(ctx, metaKey(key))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return storage.MetaEntry{}, m.fail("get", key, storage.ErrNotFound)
-	}
+	value, rev, err := m.e.kvGet(ctx, m.kv, metaBucket, metaKey(key))
 	if err != nil {
 		return storage.MetaEntry{}, m.fail("get", key, err)
 	}
-	return storage.MetaEntry{Key: key, Value: kve.Value(), Revision: kve.Revision()}, nil
+	return storage.MetaEntry{Key: key, Value: value, Revision: rev}, nil
+}
+
+// kvGet reads key (encoded) from bucket, or fails with storage.ErrNotFound.
+// In a cluster it asks the bucket's leader (cluster.go): the catalogue
+// read after a compare-and-set through another node must see it.
+func (e *Engine) kvGet(ctx context.Context, kv jetstream.KeyValue, bucket, key string) ([]byte, uint64, error) {
+	if e.cluster == nil {
+		kve, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, 0, storage.ErrNotFound
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		return kve.Value(), kve.Revision(), nil
+	}
+	msg, found, err := e.lastFor(ctx, "KV_"+bucket, "$KV."+bucket+"."+key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !found {
+		return nil, 0, storage.ErrNotFound
+	}
+	switch msg.Header.Get("KV-Operation") {
+	case "DEL", "PURGE":
+		return nil, 0, storage.ErrNotFound
+	}
+	rev, err := msgSeq(msg)
+	if err != nil {
+		return nil, 0, err
+	}
+	if msg.Data == nil {
+		msg.Data = []byte{}
+	}
+	return msg.Data, rev, nil
 }
 
 // Revision returns key's revision. The bucket has no way to give a
@@ -130,6 +162,18 @@ func (m *metaStore) List(ctx context.Context, prefix string) ([]storage.MetaEntr
 func (e *Engine) scanBucket(ctx context.Context, bucket string, fn func(key string, value []byte, rev uint64)) error {
 	subjectPrefix := "$KV." + bucket + "."
 	live := map[string]storage.MetaEntry{}
+	// In a cluster, the bucket's last sequence as its leader has it: the
+	// replica answering must reach it (cluster.go). The bucket's last
+	// message is the last of its key, which a history of one keeps.
+	var upTo uint64
+	if e.cluster != nil {
+		s, err := e.js.Stream(ctx, "KV_"+bucket)
+		if err != nil {
+			return err
+		}
+		upTo = s.CachedInfo().State.LastSeq
+	}
+	wait := retryFirst
 	for seq := uint64(1); ; {
 		var last uint64
 		pending, err := e.getBatch(ctx, "KV_"+bucket, getRequest{Seq: seq, NextFor: subjectPrefix + ">", Batch: 1000, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
@@ -157,10 +201,18 @@ func (e *Engine) scanBucket(ctx context.Context, bucket string, fn func(key stri
 		if err != nil {
 			return err
 		}
-		if pending == 0 || last == 0 {
-			break
+		if last != 0 {
+			seq, wait = last+1, retryFirst
 		}
-		seq = last + 1
+		if pending == 0 {
+			if seq > upTo {
+				break
+			}
+			if err := sleep(ctx, wait); err != nil {
+				return fmt.Errorf("a replica of bucket %s stays behind sequence %d: %w", bucket, upTo, err)
+			}
+			wait = min(2*wait, retryMax)
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(live)) {
 		fn(k, live[k].Value, live[k].Revision)

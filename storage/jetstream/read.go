@@ -26,11 +26,30 @@ func (st *logState) cutoff(t tail) int64 {
 	return st.e.now().UnixMilli() - t.entry.Retention.Milliseconds()
 }
 
-// next returns the first message of the subject at or after seq.
-func (st *logState) next(ctx context.Context, seq uint64) (decoded, bool, error) {
-	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{Seq: max(seq, 1), NextFor: st.subject})
-	if err != nil || !found {
-		return decoded{}, false, err
+// next returns the first message of the subject at or after seq. upTo is
+// a sequence the subject is known to hold (upTo): an answer of "none" at
+// or before it comes from a replica that is behind, and is asked again.
+func (st *logState) next(ctx context.Context, seq, upTo uint64) (decoded, bool, error) {
+	seq = max(seq, 1)
+	var (
+		msg   *nats.Msg
+		found bool
+		err   error
+	)
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		msg, found, err = st.e.getOne(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject})
+		if err != nil {
+			return decoded{}, false, err
+		}
+		if found || seq > upTo {
+			break
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return decoded{}, false, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
+		}
+	}
+	if !found {
+		return decoded{}, false, nil
 	}
 	got, err := msgSeq(msg)
 	if err != nil {
@@ -58,7 +77,8 @@ func (st *logState) firstKept(ctx context.Context, fromSeq uint64, minArrival in
 // common case, nothing expired, costs one.
 func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival int64, t tail) (decoded, bool, error) {
 	kept := func(d decoded) bool { return d.batch == nil || d.batch.arrival >= minArrival }
-	d, ok, err := st.next(ctx, fromSeq)
+	upTo := st.upTo(t)
+	d, ok, err := st.next(ctx, fromSeq, upTo)
 	if err != nil || !ok || kept(d) {
 		return d, ok, err
 	}
@@ -67,7 +87,7 @@ func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival
 	var found decoded
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		d, ok, err := st.next(ctx, mid)
+		d, ok, err := st.next(ctx, mid, upTo)
 		if err != nil {
 			return decoded{}, false, err
 		}
@@ -82,7 +102,7 @@ func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival
 		// after lo, and it is kept).
 		return found, true, nil
 	}
-	d, ok, err = st.next(ctx, lo)
+	d, ok, err = st.next(ctx, lo, upTo)
 	if err != nil || !ok || !kept(d) {
 		return decoded{}, false, err
 	}
@@ -93,6 +113,9 @@ func (st *logState) firstKeptMsg(ctx context.Context, fromSeq uint64, minArrival
 func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage.ReadLimits) (storage.ReadResult, error) {
 	st := l.st
 	if err := l.check(); err != nil {
+		return storage.ReadResult{}, l.fail("read", err)
+	}
+	if err := st.refresh(ctx); err != nil {
 		return storage.ReadResult{}, l.fail("read", err)
 	}
 	before := st.snapshot()
@@ -116,7 +139,7 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 			return storage.ReadResult{}, l.fail("read", err)
 		}
 		if ok {
-			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits); err != nil {
+			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits, st.upTo(before)); err != nil {
 				return storage.ReadResult{}, l.fail("read", err)
 			}
 		}
@@ -153,8 +176,10 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 }
 
 // scan collects the records of first and the messages after it, skipping
-// those before fromPos or older than minArrival, until limits or a marker.
-func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits) ([]storage.StoredRecord, error) {
+// those before fromPos or older than minArrival, until limits or a marker;
+// the subject is known to hold upTo, so a replica that runs out before it
+// is asked again (upTo).
+func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits, upTo uint64) ([]storage.StoredRecord, error) {
 	maxRecords := max(limits.MaxRecords, 1)
 	var (
 		recs []storage.StoredRecord
@@ -202,6 +227,7 @@ func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, min
 	if more, err := take(first); err != nil || !more {
 		return recs, err
 	}
+	wait := retryFirst
 	for seq := first.seq + 1; !done; {
 		budget := readPageBytes
 		if limits.MaxBytes > 0 {
@@ -222,18 +248,64 @@ func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, min
 		if err != nil {
 			return nil, err
 		}
-		if pending == 0 || last == 0 {
-			break
+		if last != 0 {
+			seq, wait = last+1, retryFirst
 		}
-		seq = last + 1
+		if pending == 0 && !done {
+			if seq > upTo {
+				break // the end, as the leader had it when the read began
+			}
+			// The replica has nothing past seq yet: it is behind.
+			if err := sleep(ctx, wait); err != nil {
+				return nil, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
+			}
+			wait = min(2*wait, retryMax)
+		}
 	}
 	return recs, nil
+}
+
+// upTo is the sequence reads must find in the store for the tail t: its
+// last message's, which is never purged. Single node, the one store is
+// the one that acknowledged every write, and reads need not check.
+func (st *logState) upTo(t tail) uint64 {
+	if st.e.cluster == nil {
+		return 0
+	}
+	return t.lastSeq
+}
+
+// refresh moves the tail to the subject's last message as the stream's
+// leader has it, so that a read sees every write acknowledged before it
+// began, through whichever node (cluster.go). A single node's tail moves
+// with each write before its acknowledgement, and needs none.
+func (st *logState) refresh(ctx context.Context) error {
+	if st.e.cluster == nil {
+		return nil
+	}
+	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+	if err != nil || !found {
+		return err
+	}
+	seq, err := msgSeq(msg)
+	if err != nil {
+		return err
+	}
+	d, err := decode(st.subject, seq, msg.Data)
+	if err != nil {
+		return err
+	}
+	st.observe(seq, markOf(d))
+	if d.marker != nil && d.marker.kind == kindTombstone {
+		st.e.forget(st)
+	}
+	return nil
 }
 
 // storedLastPos is the position of the subject's last record as stored,
 // which the cached tail may not show yet.
 func (st *logState) storedLastPos(ctx context.Context) (uint64, error) {
-	msg, found, err := st.e.getOne(ctx, st.stream, getRequest{LastFor: st.subject})
+	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil || !found {
 		return 0, err
 	}

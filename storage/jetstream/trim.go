@@ -71,7 +71,7 @@ func (st *logState) trim(ctx context.Context) error {
 	// Most passes find nothing expired: the subject's first message is
 	// kept (or a marker), and there is nothing to purge.
 	minArrival := st.cutoff(t)
-	first, ok, err := st.next(ctx, 0)
+	first, ok, err := st.next(ctx, 0, st.upTo(t))
 	if err != nil || !ok || first.batch == nil || first.batch.arrival >= minArrival {
 		return err
 	}
