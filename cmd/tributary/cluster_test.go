@@ -35,6 +35,8 @@ func TestClusterOptions(t *testing.T) {
 		{name: "no peers", args: []string{"--cluster", "c1", "--node", "n", "--cluster-listen", ":1"}, wantErr: "--cluster needs --peers"},
 		{name: "no listen", args: []string{"--cluster", "c1", "--node", "n", "--peers", "a:1"}, wantErr: "--cluster needs --cluster-listen"},
 		{name: "memory", args: append([]string{"--storage", "memory"}, full...), wantErr: "not memory"},
+		{name: "keyring with a cluster", args: append([]string{"--keyring", "keys.toml"}, full...), wantErr: "--keyring (encryption at rest) works with --storage local only"},
+		{name: "keyring with jetstream", args: []string{"--storage", "jetstream", "--keyring", "keys.toml"}, wantErr: "--keyring (encryption at rest) works with --storage local only"},
 		{name: "too many replicas", args: append([]string{"--replicas", "5"}, full...), wantErr: "--replicas 5 is more than the 3 nodes"},
 		{name: "zero replicas", args: append([]string{"--replicas", "0"}, full...), wantErr: "--replicas 0 must be from 1 to 5"},
 		{name: "node without cluster", args: []string{"--node", "n1"}, wantErr: "--node is only read with --cluster"},

@@ -590,6 +590,11 @@ func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (se
 	if err := checkCluster(&cmd.cfg); err != nil {
 		return serveCommand{}, err
 	}
+	if cmd.cfg.Storage == storageJetStream && cmd.cfg.Keyring != "" {
+		// The JetStream engine has no key provider yet: without this,
+		// StartStreamEncryption would answer InternalFailure.
+		return serveCommand{}, errors.New("--keyring (encryption at rest) works with --storage local only, not yet with jetstream or --cluster")
+	}
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
 		return serveCommand{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",
