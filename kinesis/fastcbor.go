@@ -33,29 +33,7 @@ func decodePutRecordsCBOR(body []byte, in *PutRecordsInput, sc *scratch) bool {
 		if !ok {
 			return false
 		}
-		switch string(key) {
-		case "StreamName", "StreamARN":
-			i := 0
-			if string(key) == "StreamARN" {
-				i = 1
-			}
-			v, ok := s.text()
-			if !ok || seen[i] {
-				return false
-			}
-			seen[i] = true
-			str := string(v)
-			if i == 0 {
-				in.StreamName = &str
-			} else {
-				in.StreamARN = &str
-			}
-		case "Records":
-			if seen[2] || !s.records(in) {
-				return false
-			}
-			seen[2] = true
-		default:
+		if !putRecordsMember(in, &seen, key, s.text, func() bool { return s.records(in) }) {
 			return false
 		}
 	}

@@ -21,6 +21,39 @@ import (
 // same result or AWS's error. So the fast path can change speed, never
 // behaviour; FuzzFastPutRecords checks exactly that.
 
+// putRecordsMember reads the member key of a PutRecords body for both fast
+// paths: StreamName and StreamARN through str, Records through records,
+// each at most once (seen: StreamName, StreamARN, Records). It reports
+// false for anything else, which the generic path then decides.
+func putRecordsMember(in *PutRecordsInput, seen *[3]bool, key []byte, str func() ([]byte, bool), records func() bool) bool {
+	switch string(key) {
+	case "StreamName", "StreamARN":
+		i := 0
+		if string(key) == "StreamARN" {
+			i = 1
+		}
+		v, ok := str()
+		if !ok || seen[i] {
+			return false
+		}
+		seen[i] = true
+		s := string(v)
+		if i == 0 {
+			in.StreamName = &s
+		} else {
+			in.StreamARN = &s
+		}
+	case "Records":
+		if seen[2] || !records() {
+			return false
+		}
+		seen[2] = true
+	default:
+		return false
+	}
+	return true
+}
+
 // decodePutRecordsJSON fills in from body and reports whether it could.
 // When it reports false, in may hold partial results and must be reset.
 func decodePutRecordsJSON(body []byte, in *PutRecordsInput, sc *scratch) bool {
@@ -41,29 +74,7 @@ func decodePutRecordsJSON(body []byte, in *PutRecordsInput, sc *scratch) bool {
 		if !ok || !s.consume(':') {
 			return false
 		}
-		switch string(key) {
-		case "StreamName", "StreamARN":
-			i := 0
-			if string(key) == "StreamARN" {
-				i = 1
-			}
-			v, ok := s.plainString()
-			if !ok || seen[i] {
-				return false
-			}
-			seen[i] = true
-			str := string(v)
-			if i == 0 {
-				in.StreamName = &str
-			} else {
-				in.StreamARN = &str
-			}
-		case "Records":
-			if seen[2] || !s.records(in) {
-				return false
-			}
-			seen[2] = true
-		default:
+		if !putRecordsMember(in, &seen, key, s.plainString, func() bool { return s.records(in) }) {
 			return false
 		}
 	}
