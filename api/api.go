@@ -34,6 +34,7 @@ type API struct {
 	faults *faults.Injector // nil: none
 	// policies caches parsed identity and resource policies.
 	policies policyCache
+	pages    pages
 }
 
 // New returns an API answering with svc.
@@ -135,6 +136,8 @@ func (a *API) Handle(ctx context.Context, req *kinesis.Request) *kinesis.Respons
 	if err != nil {
 		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
+	out, release := unlend(out)
+	defer release() // once the answer is encoded below
 	if s, ok := out.(*subscription); ok {
 		return a.streamResponse(req, s, -1)
 	}

@@ -92,8 +92,13 @@ func eventOut(ev *stream.SubscribeToShardEvent) *kinesis.SubscribeToShardEvent {
 // A page holds up to 10,000 records: their timestamps, which the shape
 // points to, are one slice rather than an allocation each.
 func recordsOut(in []stream.Record) []kinesis.Record {
-	out := make([]kinesis.Record, 0, len(in))
-	times := make([]kinesis.Timestamp, len(in))
+	return recordsOutInto(make([]kinesis.Record, 0, len(in)), make([]kinesis.Timestamp, len(in)), in)
+}
+
+// recordsOutInto is recordsOut appending to out, with times (at least
+// as long as in) holding the timestamps: GetRecords passes slices from
+// its pools.
+func recordsOutInto(out []kinesis.Record, times []kinesis.Timestamp, in []stream.Record) []kinesis.Record {
 	for i, r := range in {
 		data := r.Data
 		if data == nil {

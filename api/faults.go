@@ -77,6 +77,8 @@ func (a *API) handleWithFaults(ctx context.Context, op string, req *kinesis.Requ
 	if err != nil {
 		return kinesis.ErrorResponse(req.ContentType, a.wireError(ctx, op, req, err))
 	}
+	out, release := unlend(out)
+	defer release() // once the answer is encoded below
 	if lose {
 		// Served; only the answer is lost.
 		return kinesis.ErrorResponse(req.ContentType, kinesis.InternalFailure())

@@ -183,6 +183,14 @@ type ReadResult struct {
 	// Sealed is true when the log is sealed and the read reached its end:
 	// no record will ever follow Records.
 	Sealed bool
+	// Release, when not nil, gives back to the engine the memory the
+	// records lend (their slice and the buffers their Data point into),
+	// for the next read to reuse: after it, nothing may use Records or
+	// anything taken from them without a copy. Calling it is optional,
+	// and only once; a caller that hands the records on without knowing
+	// when they are done with (a subscription's event) leaves them to the
+	// garbage collector.
+	Release func()
 }
 
 // LogInfo describes a log.
@@ -250,6 +258,9 @@ type ShardLog interface {
 	// and a bounded scan: a read never scans the log from its beginning.
 	// Records older than the retention period are never returned; a start
 	// before them starts at the oldest kept record.
+	//
+	// The records' Data may lend the engine's memory: the caller calls the
+	// result's Release, when set, once it no longer uses them.
 	Read(ctx context.Context, start Start, limits ReadLimits) (ReadResult, error)
 
 	// Wait blocks until the log holds a record at or after position p, and

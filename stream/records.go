@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/bufpool"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -76,22 +77,37 @@ func storedRecord(partitionKey string, data []byte) storage.Record {
 // and how far the last of them is behind the newest record of the shard
 // (MillisBehindLatest: 0 when it is the newest).
 func readRecords(seq shardSeq, res storage.ReadResult) (recs []Record, bytes int, behind int64) {
-	recs = make([]Record, len(res.Records))
+	return readRecordsInto(make([]Record, 0, len(res.Records)), nil, seq, res)
+}
+
+// readRecordsInto is readRecords appending to recs. With lend set, the
+// sequence numbers are not copied out of the batch's buffer, which
+// *lend keeps: the records may be used only until it is released.
+func readRecordsInto(recs []Record, lend **seqNumbers, seq shardSeq, res storage.ReadResult) (_ []Record, bytes int, behind int64) {
 	nums := newSeqNumbers(len(res.Records))
 	for _, r := range res.Records {
 		nums.add(seq, r.Position, r.ArrivalTime)
 	}
-	seqs := nums.strings()
-	nums.release()
+	var text string
+	if lend != nil {
+		text, *lend = nums.lend(), nums
+	} else {
+		text = string(nums.buf)
+		defer nums.release()
+	}
+	recs = recs[:len(res.Records)]
+	start := 0
 	for i, r := range res.Records {
 		bytes += recordSize(r.Key, r.Data)
+		end := nums.ends[i]
 		recs[i] = Record{
-			SequenceNumber:              seqs[i],
+			SequenceNumber:              text[start:end],
 			ApproximateArrivalTimestamp: time.UnixMilli(r.ArrivalTime).UTC(),
 			Data:                        r.Data,
 			PartitionKey:                r.Key,
 			EncryptionType:              recordEncryption(r),
 		}
+		start = end
 	}
 	if n := len(res.Records); n > 0 {
 		last := res.Records[n-1]
@@ -519,9 +535,12 @@ func (s *Service) GetRecords(ctx context.Context, scope Scope, in GetRecordsInpu
 		return nil, internal("get records", err)
 	}
 
-	out := &GetRecordsOutput{}
+	// Everything the page's records point into is lent to the caller
+	// until out.Release: the read's buffers, the records' slice, their
+	// sequence numbers' text.
+	out := &GetRecordsOutput{read: res.Release, records: &s.recordSlices}
 	var read int
-	out.Records, read, out.MillisBehindLatest = readRecords(rec.shardSeq(it.shard), res)
+	out.Records, read, out.MillisBehindLatest = readRecordsInto(s.recordSlices.Get(len(res.Records)), &out.nums, rec.shardSeq(it.shard), res)
 	s.throttle.readEnd(scope, rec, it.shard, read)
 	if sm != nil {
 		var age int64
@@ -648,9 +667,35 @@ type Record struct {
 // MillisBehindLatest is 0 when the response reaches the newest record of the
 // shard; otherwise it is the arrival time of the newest record in the shard
 // minus that of the last record returned, in milliseconds.
+//
+// The records lend memory that Release gives back for the next call's.
 type GetRecordsOutput struct {
 	Records            []Record
 	NextShardIterator  string
 	MillisBehindLatest int64
 	ChildShards        []ChildShard
+
+	// What Release gives back: the storage read's memory, the Records
+	// slice to its pool and the sequence numbers' buffer.
+	read    func()
+	records *bufpool.Slices[Record]
+	nums    *seqNumbers
+}
+
+// Release gives back the memory the records lend, for the next call to
+// reuse: after it nothing may use Records, their Data or their sequence
+// numbers (a copy of the numbers' strings included: they share the
+// buffer). Calling it is optional, once; the API front end calls it once
+// the answer is encoded.
+func (o *GetRecordsOutput) Release() {
+	if o.read != nil {
+		o.read()
+	}
+	if o.records != nil {
+		o.records.Put(o.Records)
+	}
+	if o.nums != nil {
+		o.nums.release()
+	}
+	*o = GetRecordsOutput{}
 }

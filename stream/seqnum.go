@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // Sequence numbers have AWS's layout, so that tools which decode AWS's
@@ -158,6 +159,15 @@ func (b *seqNumbers) strings() []string {
 		start = end
 	}
 	return out
+}
+
+// lend returns the text of the numbers added (b.ends says where each
+// ends) without copying it: the text shares b's buffer, so it and every
+// substring of it are valid only until b is released, and b may be added
+// to no more. It is for a page of records that lives exactly as long as
+// its answer is being encoded (GetRecordsOutput).
+func (b *seqNumbers) lend() string {
+	return unsafe.String(unsafe.SliceData(b.buf), len(b.buf))
 }
 
 // matches reports whether p is a number of the shard s describes.

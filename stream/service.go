@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/internal/bufpool"
 	"github.com/tributary-io/tributary/keyring"
 	"github.com/tributary-io/tributary/storage"
 )
@@ -156,6 +157,10 @@ type Service struct {
 	// derive from one secret kept in the catalogue so that iterators and
 	// tokens survive a restart.
 	iterKey, tokenKey []byte
+
+	// recordSlices keeps GetRecords pages' record slices between a
+	// GetRecordsOutput.Release and the next page.
+	recordSlices bufpool.Slices[Record]
 
 	// createMu serialises CreateStream so that the account's shard limit
 	// holds: the check and the creation happen with no other creation in

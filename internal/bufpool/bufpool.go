@@ -76,3 +76,46 @@ func Put(b []byte) {
 	b = b[:0]
 	pools[c].Put(&b)
 }
+
+// Slices keeps slices of T by capacity, in the same classes as the
+// package's byte buffers but counted in elements: the big per-call
+// slices of records of the read path. The zero Slices is ready to use.
+//
+// Small slices are not pooled (Get allocates them exactly, Put drops
+// them): below minPooledLen elements an allocation costs less than a
+// pool's synchronisation, and a small read must not take a large slice.
+type Slices[T any] struct {
+	pools [len(pools)]sync.Pool
+}
+
+// minPooledLen is the smallest length Slices keeps.
+const minPooledLen = 1 << minShift
+
+// Get returns an empty slice of capacity at least n.
+func (p *Slices[T]) Get(n int) []T {
+	if n < minPooledLen || n > MaxPooled {
+		return make([]T, 0, n)
+	}
+	c, size := class(n)
+	if s, ok := p.pools[c].Get().(*[]T); ok {
+		return (*s)[:0]
+	}
+	return make([]T, 0, size)
+}
+
+// Put gives s back; nothing may use it after. Its elements are zeroed
+// first, so that a slice waiting in the pool keeps nothing it pointed to
+// alive. As with Put, only a class's exact capacity is kept.
+func (p *Slices[T]) Put(s []T) {
+	n := cap(s)
+	if n < minPooledLen || n > MaxPooled {
+		return
+	}
+	c, size := class(n)
+	if size != n {
+		return
+	}
+	clear(s[:cap(s)])
+	s = s[:0]
+	p.pools[c].Put(&s)
+}

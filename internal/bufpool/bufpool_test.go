@@ -46,3 +46,38 @@ func TestPutKeepsOnlyClassSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestSlices(t *testing.T) {
+	type rec struct {
+		key  string
+		data []byte
+	}
+	var p Slices[rec]
+	// Small slices are made to measure and never pooled.
+	if s := p.Get(10); len(s) != 0 || cap(s) != 10 {
+		t.Fatalf("Get(10): len %d cap %d, want 0 and 10", len(s), cap(s))
+	}
+	s := p.Get(3000)
+	if len(s) != 0 || cap(s) != 3072 {
+		t.Fatalf("Get(3000): len %d cap %d, want 0 and 3072", len(s), cap(s))
+	}
+	s = append(s, rec{"k", []byte("v")})
+	p.Put(s)
+	// Whatever Get returns next, of that class, is empty and holds no
+	// pointer to what the last user kept in it.
+	for range 10 {
+		got := p.Get(2900)
+		if len(got) != 0 || cap(got) != 3072 {
+			t.Fatalf("Get(2900): len %d cap %d, want 0 and 3072", len(got), cap(got))
+		}
+		if r := got[:1][0]; r.key != "" || r.data != nil {
+			t.Fatalf("Get(2900) after Put: first element %+v, want zero", r)
+		}
+		p.Put(got)
+	}
+	// A slice of another capacity is not kept.
+	p.Put(make([]rec, 0, 3000))
+	if got := p.Get(2990); cap(got) != 3072 {
+		t.Fatalf("Get(2990) after Put of capacity 3000: cap %d, want 3072", cap(got))
+	}
+}

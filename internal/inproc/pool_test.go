@@ -99,7 +99,14 @@ func checkPooledBuffers(t *testing.T, client *kinesis.Client) {
 		})
 	}
 	// Readers poll while the writers write, so that GetRecords answers
-	// and PutRecords bodies take buffers from the same pools.
+	// and PutRecords bodies take buffers from the same pools. Pages of
+	// two sizes: a small one, and one large enough for the read path's
+	// pooled record slices. Every read of a record must show the same
+	// sequence number, and numbers must increase along a shard: the
+	// numbers' text is lent from a pool too.
+	seqOf := map[string]string{}
+	var seqMu sync.Mutex
+	limit := int32(137)
 	read := func(check bool) int {
 		shards, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: name})
 		if err != nil {
@@ -112,8 +119,10 @@ func checkPooledBuffers(t *testing.T, client *kinesis.Client) {
 				t.Fatal(err)
 			}
 			iter := it.ShardIterator
+			limit = 137 + 2000 - limit // 137, 2000, 137...
+			last := ""
 			for {
-				out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(137)})
+				out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -122,9 +131,23 @@ func checkPooledBuffers(t *testing.T, client *kinesis.Client) {
 					if want := dataOf(key, len(r.Data)); check && string(r.Data) != string(want) {
 						t.Fatalf("record %s read back as %.60q, want %.60q", key, r.Data, want)
 					}
+					seq := aws.ToString(r.SequenceNumber)
+					if len(seq) < len(last) || len(seq) == len(last) && seq <= last {
+						t.Fatalf("record %s has sequence number %s, not after the one before it, %s", key, seq, last)
+					}
+					last = seq
+					seqMu.Lock()
+					first, seen := seqOf[key]
+					if !seen {
+						seqOf[key] = seq
+					}
+					seqMu.Unlock()
+					if seen && first != seq {
+						t.Fatalf("record %s read with sequence number %s, earlier with %s", key, seq, first)
+					}
 				}
 				n += len(out.Records)
-				if len(out.Records) == 0 || aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) < 137 {
+				if len(out.Records) == 0 || aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) < int(limit) {
 					break
 				}
 				iter = out.NextShardIterator

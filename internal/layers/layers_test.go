@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"cmd/tributary": {"*"},
 	// server validates the identity policies of its credentials file.
 	"server": {"kinesis", "faults", "policy", "internal/*"},
-	"api":    {"kinesis", "faults", "policy", "stream"},
+	"api":    {"kinesis", "faults", "policy", "stream", "internal/bufpool"},
 	"faults": {"kinesis"},
 	// kinesis reuses buffers through internal/bufpool, a leaf that
 	// imports nothing of Tributary either.

@@ -47,6 +47,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/internal/bgtask"
+	"github.com/tributary-io/tributary/internal/bufpool"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -122,6 +123,9 @@ type Engine struct {
 	meta    *metaStore
 	tasks   *bgtask.Runner // runs and counts the background work
 	metrics *engineMetrics
+	// recordSlices keeps reads' record slices between a Release and the
+	// next read (see shardLog.read).
+	recordSlices bufpool.Slices[storage.StoredRecord]
 
 	mu     sync.Mutex // guards logs, byName, and isClosed's answer
 	logs   map[uint64]*shardLog

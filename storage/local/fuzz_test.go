@@ -95,7 +95,7 @@ func FuzzScanSegment(f *testing.F) {
 		files := newFileCache(4)
 		defer files.closeAll()
 		var n uint64
-		_, err = readFrames(files, path, 0, res.ix.size, 1, nil, func(r storage.StoredRecord) bool {
+		_, err = readFrames(files, path, 0, res.ix.size, 1, nil, nil, func(r storage.StoredRecord) bool {
 			n++
 			if r.Position != n {
 				t.Fatalf("record %d has position %d", n, r.Position)

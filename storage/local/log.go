@@ -348,13 +348,27 @@ func (l *shardLog) read(ctx context.Context, v view, start storage.Start, limits
 		si, off = ti, toff
 	}
 
+	// The records' slice and the buffers their Data alias are lent to the
+	// caller until it calls Release. Positions are one a record, so the
+	// durable position bounds how many a read can return: a reader at the
+	// tip takes a slice of its size, not of its limit.
+	var lent [][]byte
+	if minPos <= v.durable {
+		res.Records = l.e.recordSlices.Get(int(min(uint64(maxRecords), v.durable-minPos+1)))
+	}
+	giveBack := func() {
+		l.e.recordSlices.Put(res.Records)
+		for _, b := range lent {
+			bufpool.Put(b)
+		}
+	}
 	bytes := 0
 	for ; si < len(v.segs); si, off = si+1, 0 {
 		seg := &v.segs[si]
 		if seg.ix.size == 0 || seg.ix.lastPos < minPos || seg.ix.lastTime < minTime {
 			continue
 		}
-		stopped, err := readFrames(l.e.files, seg.path, off, seg.ix.size, minPos, open, func(r storage.StoredRecord) bool {
+		stopped, err := readFrames(l.e.files, seg.path, off, seg.ix.size, minPos, open, &lent, func(r storage.StoredRecord) bool {
 			if r.Position > v.durable {
 				return false
 			}
@@ -370,6 +384,7 @@ func (l *shardLog) read(ctx context.Context, v view, start storage.Start, limits
 			return len(res.Records) < maxRecords
 		})
 		if err != nil {
+			giveBack()
 			return storage.ReadResult{}, err
 		}
 		if stopped {
@@ -380,6 +395,7 @@ func (l *shardLog) read(ctx context.Context, v view, start storage.Start, limits
 		res.Next = res.Records[n-1].Position + 1
 	}
 	res.Sealed = v.sealed && res.Next > v.sealedAt
+	res.Release = giveBack
 	return res, nil
 }
 

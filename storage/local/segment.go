@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/tributary-io/tributary/internal/bufpool"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -266,24 +267,36 @@ const (
 
 // readFrames calls fn for every record at or after position from in the
 // frames of the segment between offsets off and end, until fn returns false.
-// Records handed to fn alias a buffer that is never reused, so fn may keep
-// them. It returns whether fn asked to stop.
+// It returns whether fn asked to stop.
+//
+// Records handed to fn alias the buffers the frames are read into. With
+// lent nil those are never reused, so fn may keep the records. Otherwise
+// they come from bufpool and are appended to *lent, on error too: the
+// caller gives them back once nothing uses the records (ReadResult.Release).
 //
 // Encrypted frames are decrypted with open; a failure to decrypt wraps
 // storage.ErrDecrypt rather than ErrCorrupt: the bytes are as written.
-func readFrames(files *fileCache, path string, off, end int64, from uint64, open opener, fn func(storage.StoredRecord) bool) (bool, error) {
+func readFrames(files *fileCache, path string, off, end int64, from uint64, open opener, lent *[][]byte, fn func(storage.StoredRecord) bool) (bool, error) {
 	f, release, err := files.acquire(path, false)
 	if err != nil {
 		return false, err
 	}
 	defer release()
+	alloc := func(n int64) []byte {
+		if lent == nil {
+			return make([]byte, n)
+		}
+		b := bufpool.Get(int(n))[:n]
+		*lent = append(*lent, b)
+		return b
+	}
 	// Start small, since most reads want the next few records, and grow
 	// while the caller keeps asking for more.
 	chunk := int64(firstReadChunk)
 	for off < end {
 		n := min(end-off, chunk)
 		chunk = min(chunk*2, readChunk)
-		buf := make([]byte, n)
+		buf := alloc(n)
 		if _, err := f.ReadAt(buf, off); err != nil {
 			return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off, err)
 		}
@@ -299,7 +312,7 @@ func readFrames(files *fileCache, path string, off, end int64, from uint64, open
 			if i+h.size() > n {
 				if i == 0 {
 					// A frame larger than the chunk: fetch exactly it.
-					buf = make([]byte, h.size())
+					buf = alloc(h.size())
 					if _, err := f.ReadAt(buf, off); err != nil {
 						return false, fmt.Errorf("%w: %s at offset %d: %v", errCorrupt, path, off, err)
 					}

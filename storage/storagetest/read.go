@@ -353,3 +353,45 @@ func testFollowWithNext(t *testing.T, h Harness) {
 		t.Logf("positions appended: %s", strings.TrimSpace(positionList(want)))
 	}
 }
+
+// testReleaseReads checks the lending of read memory (ReadResult.Release):
+// a read's records stay intact while other reads are made and released,
+// and reads after a Release return what was appended. An engine that
+// handed one buffer to two live reads, or reused a buffer before its
+// Release, fails here.
+func testReleaseReads(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	l := f.createLog("release", storage.LogOptions{})
+	var want []storage.StoredRecord
+	for i := range 8 {
+		want = append(want, mustAppend(t, l, batchOf(fmt.Sprintf("r%d", i), 500))...)
+	}
+	limits := storage.ReadLimits{MaxRecords: 2000}
+	held := mustRead(t, l, storage.At(want[0].Position), limits)
+	heldCopy := cloneRecords(held.Records)
+	checkRecords(t, "the held read", heldCopy, want[:2000])
+	for i := range 20 {
+		from := (i * 97) % 1900
+		res := mustRead(t, l, storage.At(want[from].Position), limits)
+		checkRecords(t, fmt.Sprintf("read %d from record %d", i, from), cloneRecords(res.Records), want[from:from+2000])
+		if res.Release != nil {
+			res.Release()
+		}
+	}
+	checkRecords(t, "the held read after others were released", held.Records, heldCopy)
+	if held.Release != nil {
+		held.Release()
+	}
+	res := mustRead(t, l, storage.At(want[1000].Position), limits)
+	checkRecords(t, "a read after every Release", res.Records, want[1000:3000])
+}
+
+// cloneRecords copies records and what they point to.
+func cloneRecords(recs []storage.StoredRecord) []storage.StoredRecord {
+	out := make([]storage.StoredRecord, len(recs))
+	for i, r := range recs {
+		out[i] = r
+		out[i].Data = append([]byte(nil), r.Data...)
+	}
+	return out
+}

@@ -54,6 +54,7 @@ func subtests() []subtest {
 		{"ReadLimits", false, testReadLimits},
 		{"ReadResultTail", false, testReadResultTail},
 		{"FollowWithNext", false, testFollowWithNext},
+		{"ReleaseReads", false, testReleaseReads},
 		{"Retention", false, testRetention},
 		{"SetRetention", false, testSetRetention},
 		{"Seal", false, testSeal},
