@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tributary-io/tributary/kinesis"
 	"github.com/tributary-io/tributary/storage"
 	"github.com/tributary-io/tributary/storage/discard"
@@ -38,18 +39,22 @@ func BenchmarkHandlePutRecords(b *testing.B) {
 	in := map[string]any{"StreamName": "bench", "Records": entries}
 	jsonBody, _ := json.Marshal(in) // Data as base64, as the SDKs send it
 	cborBody, _ := cbor.Marshal(in) // Data as a byte string
+	// The local engine's metrics count its fsyncs: how many a call
+	// costs is what group commit shares among concurrent calls.
+	var reg *prometheus.Registry
 	engines := []struct {
 		name string
 		open func(b *testing.B) storage.Engine
 	}{
 		{"local", func(b *testing.B) storage.Engine {
-			e, err := local.Open(b.TempDir(), local.Options{})
+			reg = prometheus.NewRegistry()
+			e, err := local.Open(b.TempDir(), local.Options{Metrics: reg})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return e
 		}},
-		{"discard", func(b *testing.B) storage.Engine { return discard.New(time.Now) }},
+		{"discard", func(b *testing.B) storage.Engine { reg = nil; return discard.New(time.Now) }},
 	}
 	encodings := []struct {
 		contentType string
@@ -74,6 +79,7 @@ func BenchmarkHandlePutRecords(b *testing.B) {
 					b.Fatalf("CreateStream: %d %s", r.Status, r.Body)
 				}
 				b.SetBytes(500 * 100)
+				fsyncs0 := journalFsyncs(b, reg)
 				cpu0 := cpuTime()
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
@@ -100,6 +106,9 @@ func BenchmarkHandlePutRecords(b *testing.B) {
 				records := float64(b.N) * 500
 				b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
 				b.ReportMetric(float64(cpuTime()-cpu0)/records, "cpu-ns/record")
+				if reg != nil {
+					b.ReportMetric((journalFsyncs(b, reg)-fsyncs0)/float64(b.N), "fsyncs/call")
+				}
 			})
 		}
 	}
@@ -112,4 +121,30 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// journalFsyncs is the local engine's count of journal fsyncs so far (0
+// without a registry).
+func journalFsyncs(b *testing.B, reg *prometheus.Registry) float64 {
+	if reg == nil {
+		return 0
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "tributary_storage_fsyncs_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "file" && lp.GetValue() == "journal" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	b.Fatal("no tributary_storage_fsyncs_total{file=\"journal\"}")
+	return 0
 }

@@ -90,6 +90,7 @@ type serveConfig struct {
 	// tests shorten so that every timer fires many times within seconds.
 	CheckpointInterval    time.Duration
 	CleanInterval         time.Duration
+	GroupCommitWait       time.Duration
 	SegmentBytes          int64
 	ReapInterval          time.Duration
 	IteratorLifetime      time.Duration
@@ -147,6 +148,7 @@ func defaultServeConfig() serveConfig {
 		// storage/local's and stream's defaults, and AWS's lifetimes.
 		CheckpointInterval:    10 * time.Second,
 		CleanInterval:         time.Minute,
+		GroupCommitWait:       200 * time.Microsecond,
 		SegmentBytes:          64 << 20,
 		ReapInterval:          time.Second,
 		IteratorLifetime:      5 * time.Minute,
@@ -262,6 +264,11 @@ func serveOptions() []serveOption {
 			flag: "sync-interval", env: "TRIBUTARY_SYNC_INTERVAL", arg: "duration",
 			usage: "Time between fsyncs with --sync=interval. Must be positive.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.SyncInterval, positive: true} },
+		},
+		{
+			flag: "group-commit-wait", env: "TRIBUTARY_GROUP_COMMIT_WAIT", arg: "duration",
+			usage: "With --storage local and --sync always, the longest a group commit waits for writes already under way when it begins, so that the shards of one PutRecords share one fsync rather than wait for two. 0: never wait.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.GroupCommitWait} },
 		},
 		{
 			flag: "ondemand-interval", env: "TRIBUTARY_ONDEMAND_INTERVAL", arg: "duration",

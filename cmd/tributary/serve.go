@@ -448,8 +448,13 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 	if cfg.Sync == syncInterval {
 		every = cfg.SyncInterval
 	}
+	groupWait := cfg.GroupCommitWait
+	if groupWait == 0 {
+		groupWait = -1 // the engine's "never"; its zero is its default
+	}
 	engine, err := local.Open(cfg.DataDir, local.Options{
 		SyncInterval:       every,
+		GroupWait:          groupWait,
 		CheckpointInterval: cfg.CheckpointInterval,
 		CleanInterval:      cfg.CleanInterval,
 		SegmentBytes:       cfg.SegmentBytes,

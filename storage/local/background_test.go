@@ -216,7 +216,7 @@ func TestCommitterPanicIsContained(t *testing.T) {
 	appendN(t, l, 0, 3)
 
 	bad := &journalEntry{buf: make([]byte, journalPrefix+frameHeaderSize), done: make(chan struct{})} // no log: the planted bug
-	if err := e.journal.enqueue(bad); err != nil {
+	if err := e.journal.enqueue(bad, false); err != nil {
 		t.Fatal(err)
 	}
 	select {

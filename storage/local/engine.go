@@ -73,6 +73,11 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// CleanInterval is how often expired segments are dropped (default 1 min).
 	CleanInterval time.Duration
+	// GroupWait is the longest the journal holds a group commit back for
+	// appends that were already under way when it began (default 200µs;
+	// negative: never), so that the shards of one PutRecords share an
+	// fsync: see journal.gatherLocked.
+	GroupWait time.Duration
 	// MaxOpenFiles bounds the segment files kept open (default 512).
 	MaxOpenFiles int
 	Logger       *slog.Logger
@@ -104,6 +109,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.CleanInterval <= 0 {
 		o.CleanInterval = time.Minute
+	}
+	if o.GroupWait == 0 {
+		o.GroupWait = 200 * time.Microsecond
 	}
 	if o.MaxOpenFiles <= 0 {
 		o.MaxOpenFiles = 512
@@ -205,7 +213,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return fail(err)
 	}
-	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.JournalBytes, e.requestCheckpoint, e.wakeAll, e.undoFailed, e.tasks, e.metrics)
+	e.journal, err = startJournal(filepath.Join(dir, "wal"), next, opts.SyncInterval, opts.GroupWait, opts.JournalBytes, e.requestCheckpoint, e.wakeAll, e.undoFailed, e.tasks, e.metrics)
 	if err != nil {
 		return fail(err)
 	}

@@ -74,6 +74,13 @@ type journal struct {
 	cond    *sync.Cond
 	pending []*journalEntry
 	closing bool
+	// preparing counts the appends under way (begin) that have not yet
+	// queued their entry or given up, and finished those that did: the
+	// committer waits a moment for the ones under way when it wakes
+	// (gatherLocked), for at most gather.
+	preparing int
+	finished  uint64
+	gather    time.Duration
 	// failed, while set, makes every append fail. It is set when a write
 	// or fsync fails, and cleared once the failed appends are undone and
 	// the journal is cut back to what was durable before them, so that
@@ -120,8 +127,8 @@ func listJournal(dir string) ([]uint64, error) {
 
 // startJournal opens a new journal file numbered after every existing one
 // and starts the committer.
-func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes int64, onFull, onFail func(), undo func([]*journalEntry) error, tasks *bgtask.Runner, m *engineMetrics) (*journal, error) {
-	j := &journal{dir: dir, syncEvery: syncEvery, rollBytes: rollBytes, onFull: onFull, onFail: onFail, undo: undo, tasks: tasks, m: m, num: next}
+func startJournal(dir string, next uint64, syncEvery, gather time.Duration, rollBytes int64, onFull, onFail func(), undo func([]*journalEntry) error, tasks *bgtask.Runner, m *engineMetrics) (*journal, error) {
+	j := &journal{dir: dir, syncEvery: syncEvery, gather: gather, rollBytes: rollBytes, onFull: onFull, onFail: onFail, undo: undo, tasks: tasks, m: m, num: next}
 	j.cond = sync.NewCond(&j.mu)
 	f, err := os.OpenFile(filepath.Join(dir, journalName(next)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -141,12 +148,38 @@ func startJournal(dir string, next uint64, syncEvery time.Duration, rollBytes in
 	return j, nil
 }
 
-// enqueue hands an entry to the committer. Callers enqueue entries of one
-// log in position order (they hold the log's lock), and the committer keeps
-// queue order, so a log's durable position only moves forward.
-func (j *journal) enqueue(e *journalEntry) error {
+// begin tells the committer that an append is under way: it will queue
+// an entry (enqueue with begun set) or give up (abandon) shortly.
+func (j *journal) begin() {
+	j.mu.Lock()
+	j.preparing++
+	j.mu.Unlock()
+}
+
+// abandon ends an append counted by begin that queues nothing.
+func (j *journal) abandon() {
+	j.mu.Lock()
+	j.endPrepareLocked()
+	j.mu.Unlock()
+}
+
+func (j *journal) endPrepareLocked() {
+	j.preparing--
+	j.finished++
+	j.cond.Broadcast()
+}
+
+// enqueue hands an entry to the committer; begun says that its append was
+// counted by begin, whose count it ends, refused or not. Callers enqueue
+// entries of one log in position order (they hold the log's lock), and
+// the committer keeps queue order, so a log's durable position only moves
+// forward.
+func (j *journal) enqueue(e *journalEntry, begun bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if begun {
+		j.endPrepareLocked()
+	}
 	if j.failed != nil {
 		return j.failed
 	}
@@ -169,6 +202,7 @@ func (j *journal) commitLoop() {
 		for len(j.pending) == 0 && !j.closing {
 			j.cond.Wait()
 		}
+		j.gatherLocked()
 		group := j.pending
 		j.pending = nil
 		closing := j.closing
@@ -200,6 +234,34 @@ func (j *journal) commitLoop() {
 			j.halt(group, err)
 		}
 	}
+}
+
+// gatherLocked waits, for at most j.gather, until the appends that were
+// under way when the committer woke have queued their entries, so that
+// they share this group's fsync instead of waiting for it to end and then
+// for a whole fsync of their own. PutRecords appends to its shards at
+// once, each a few microseconds behind the other: the first shard's entry
+// used to wake the committer alone, and the request waited for two
+// fsyncs. Only appends already under way are waited for, so a steady
+// stream of new ones cannot hold a group back; the bound covers an
+// append held up elsewhere (its log's lock, a data key). With fsyncs on
+// an interval there is nothing to share. j.mu is held.
+func (j *journal) gatherLocked() {
+	if j.gather <= 0 || j.syncEvery > 0 || j.preparing == 0 || j.closing {
+		return
+	}
+	target := j.finished + uint64(j.preparing)
+	expired := false
+	t := time.AfterFunc(j.gather, func() {
+		j.mu.Lock()
+		expired = true
+		j.cond.Broadcast()
+		j.mu.Unlock()
+	})
+	for j.finished < target && !expired && !j.closing {
+		j.cond.Wait()
+	}
+	t.Stop()
 }
 
 // halt stops the journal for good after a bug (a panic) in the committer:

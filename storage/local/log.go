@@ -131,6 +131,16 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		defer l.mu.RUnlock()
 		return nil, l.checkWritableLocked()
 	}
+	// From here until its entry is queued, the journal counts this
+	// append as under way, so that a group commit starting meanwhile
+	// waits a moment for it (journal.gatherLocked).
+	l.e.journal.begin()
+	queued := false
+	defer func() {
+		if !queued {
+			l.e.journal.abandon()
+		}
+	}()
 	// Encode (and encrypt) before taking the lock; only the header's
 	// position and arrival time depend on the log's state and are patched
 	// in under the lock.
@@ -190,7 +200,8 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	l.tail, l.tailArrival = h.lastPos(), arrival
 	entry := &journalEntry{buf: buf, logID: l.id, log: l, lastPos: h.lastPos(), arrival: arrival,
 		seg: seg, end: seg.ix.size, undo: undo, done: make(chan struct{})}
-	if err := l.e.journal.enqueue(entry); err != nil {
+	queued = true // enqueue ends the count, refused or not
+	if err := l.e.journal.enqueue(entry, true); err != nil {
 		// The journal refuses appends (it failed, or the engine is
 		// closing): this one is refused, so its frame must not outlive
 		// the refusal in the segment, where recovery would find it.
