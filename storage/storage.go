@@ -324,6 +324,19 @@ type Engine interface {
 	Close() error
 }
 
+// Announcer is an Engine whose concurrent appends share commits (one
+// fsync for many, as storage/local's group commit does). A caller about
+// to start several appends at once, PutRecords to its shards, announces
+// them first: a commit that begins before the last of them has started
+// then waits a moment for it, rather than leave it a whole commit later.
+// Engines that have nothing to share need not implement it.
+type Announcer interface {
+	// Announce returns the context to give the n appends (an append
+	// with another context is not one of them) and the function to call
+	// once they have all returned or will never be made.
+	Announce(ctx context.Context, n int) (context.Context, func())
+}
+
 // MetaEntry is one key of the catalogue.
 type MetaEntry struct {
 	Key   string

@@ -368,6 +368,10 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 		// one per shard in turn. Each shard's records stay one batch in
 		// request order; no order across shards is promised.
 		results := make([]shardAppend, len(order))
+		actx, announced := ctx, func() {}
+		if a, ok := s.engine.(storage.Announcer); ok && len(order) > 1 {
+			actx, announced = a.Announce(ctx, len(order))
+		}
 		var wg sync.WaitGroup
 		for k, index := range order {
 			idx := groups[index]
@@ -386,10 +390,11 @@ func (s *Service) PutRecords(ctx context.Context, scope Scope, in PutRecordsInpu
 						results[k].err = fmt.Errorf("append to shard %d panicked: %v", index, v)
 					}
 				}()
-				results[k].app, results[k].at, results[k].err = s.appendOnce(ctx, rec, index, batch)
+				results[k].app, results[k].at, results[k].err = s.appendOnce(actx, rec, index, batch)
 			}()
 		}
 		wg.Wait()
+		announced()
 		sealed := make(map[uint32]bool)
 		for k, index := range order {
 			idx, app, err := groups[index], results[k].app, results[k].err

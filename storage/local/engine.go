@@ -674,6 +674,15 @@ func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 // Meta implements storage.Engine.
 func (e *Engine) Meta() storage.MetaStore { return metaView{e} }
 
+var _ storage.Announcer = (*Engine)(nil)
+
+// Announce counts n appends as under way from now (see storage.Announcer
+// and journal.gatherLocked): a group commit that begins before one of
+// them has reached the journal waits for it, up to Options.GroupWait.
+func (e *Engine) Announce(ctx context.Context, n int) (context.Context, func()) {
+	return e.journal.announce(ctx, n)
+}
+
 // OpenFiles reports how many segment files are open, for tests and metrics.
 func (e *Engine) OpenFiles() int { return e.files.open() }
 

@@ -79,3 +79,64 @@ func TestGroupCommitWaitIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// Appends announced together (storage.Announcer, as PutRecords does for
+// its shards) share one group commit even when they reach the engine one
+// after the other; announced appends never made are given up by done.
+func TestAnnouncedAppendsShareACommit(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	e := openT(t, t.TempDir(), Options{Metrics: reg, GroupWait: time.Hour, CheckpointInterval: time.Hour})
+	defer e.Close()
+	var logs []storage.ShardLog
+	for _, name := range []string{"a", "b", "c"} {
+		l, err := e.CreateLog(ctx, name, storage.LogOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	groups := func() uint64 {
+		return family(t, reg, "tributary_storage_group_commit_records", "").GetHistogram().GetSampleCount()
+	}
+	before := groups()
+
+	actx, done := e.Announce(ctx, len(logs))
+	errs := make(chan error, len(logs))
+	for i, l := range logs {
+		go func() {
+			// Each a little later than the one before: the first is
+			// queued, and the committer woken, well before the last.
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			_, err := l.Append(actx, []storage.Record{{Key: "k", Data: []byte(l.Name())}})
+			errs <- err
+		}()
+	}
+	for range logs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	done()
+	if n := groups() - before; n != 1 {
+		t.Errorf("three announced appends took %d group commits, want 1", n)
+	}
+
+	// Three announced, one made: the others are given up by done, and
+	// the one made is committed then.
+	actx, done = e.Announce(ctx, 3)
+	appended := make(chan error, 1)
+	go func() {
+		_, err := logs[0].Append(actx, []storage.Record{{Key: "k", Data: []byte("alone")}})
+		appended <- err
+	}()
+	select {
+	case err := <-appended:
+		t.Fatalf("committed (err %v) while two announced appends were to come", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	done()
+	if err := <-appended; err != nil {
+		t.Fatal(err)
+	}
+}

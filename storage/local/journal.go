@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/internal/bgtask"
@@ -154,6 +156,57 @@ func (j *journal) begin() {
 	j.mu.Lock()
 	j.preparing++
 	j.mu.Unlock()
+}
+
+// announcement is appends counted by begin ahead of time (Announce):
+// each Append made with its context takes one of them instead of
+// beginning anew, and done ends the ones never taken.
+type announcement struct {
+	j    *journal
+	left atomic.Int64
+}
+
+type announcementKey struct{}
+
+// take claims one of the announced appends for the caller, if any is
+// left and the announcement is j's.
+func (j *journal) take(ctx context.Context) bool {
+	a, _ := ctx.Value(announcementKey{}).(*announcement)
+	if a == nil || a.j != j {
+		return false
+	}
+	for {
+		n := a.left.Load()
+		if n <= 0 {
+			return false
+		}
+		if a.left.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// announce counts n appends as under way at once.
+func (j *journal) announce(ctx context.Context, n int) (context.Context, func()) {
+	if n <= 0 {
+		return ctx, func() {}
+	}
+	a := &announcement{j: j}
+	a.left.Store(int64(n))
+	j.mu.Lock()
+	j.preparing += n
+	j.mu.Unlock()
+	return context.WithValue(ctx, announcementKey{}, a), func() {
+		n := a.left.Swap(0)
+		if n <= 0 {
+			return
+		}
+		j.mu.Lock()
+		j.preparing -= int(n)
+		j.finished += uint64(n)
+		j.cond.Broadcast()
+		j.mu.Unlock()
+	}
 }
 
 // abandon ends an append counted by begin that queues nothing.

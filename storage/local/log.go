@@ -134,7 +134,9 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	// From here until its entry is queued, the journal counts this
 	// append as under way, so that a group commit starting meanwhile
 	// waits a moment for it (journal.gatherLocked).
-	l.e.journal.begin()
+	if !l.e.journal.take(ctx) {
+		l.e.journal.begin()
+	}
 	queued := false
 	defer func() {
 		if !queued {
