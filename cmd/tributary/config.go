@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/server"
+	jsengine "github.com/tributary-io/tributary/storage/jetstream"
 	"github.com/tributary-io/tributary/stream"
 )
 
@@ -122,6 +123,8 @@ type serveConfig struct {
 	Peers         string
 	Replicas      int
 	ClusterListen string
+	// ElectionTimeout is the Raft timing of the cluster's streams.
+	ElectionTimeout time.Duration
 }
 
 // defaultServeConfig is the configuration without flags or environment.
@@ -162,6 +165,7 @@ func defaultServeConfig() serveConfig {
 		IdleTimeout:       server.DefaultIdleTimeout,
 		BodyBudget:        server.DefaultBodyBudget,
 		Replicas:          3,
+		ElectionTimeout:   jsengine.DefaultElectionTimeout,
 	}
 }
 
@@ -219,6 +223,11 @@ func serveOptions() []serveOption {
 			flag: "cluster-listen", env: "TRIBUTARY_CLUSTER_LISTEN", arg: "host:port",
 			usage: "With --cluster, the TCP address the node takes its peers' connections (routes) on. Not authenticated nor encrypted: keep it on a private network.",
 			value: func(c *serveConfig) flag.Value { return &listenValue{s: &c.ClusterListen, optional: true} },
+		},
+		{
+			flag: "election-timeout", env: "TRIBUTARY_ELECTION_TIMEOUT", arg: "duration",
+			usage: "With --cluster, how long the replicas of a stream wait without hearing from its leader before they elect another: between this and twice it (nats-server's own default is 4s). Writes to the streams a dead node led resume after about that long. Leaders send heartbeats every quarter of it, and one that cannot reach a majority for 2.5 times it steps down. Use the same on every node; raise it for nodes far apart or heavily loaded. At least 200ms.",
+			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.ElectionTimeout, positive: true} },
 		},
 		{
 			flag: "data-dir", env: "TRIBUTARY_DATA_DIR", arg: "dir",

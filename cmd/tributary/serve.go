@@ -432,7 +432,7 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg}
 		if cfg.Cluster != "" {
 			opts.ServerName = cfg.Node
-			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas}
+			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas, ElectionTimeout: cfg.ElectionTimeout}
 			// Open waits for a majority of the nodes: the reason not to
 			// be ready yet, said once.
 			logger.Info("joining the cluster; ready once a majority of its nodes are up", slog.String("cluster", cfg.Cluster),

@@ -32,6 +32,11 @@ type Cluster struct {
 	// Replicas is how many nodes hold each stream and bucket (default 3).
 	// A write is acknowledged once a majority of them have it on disk.
 	Replicas int
+	// ElectionTimeout is how long followers wait, at least, without
+	// hearing from their leader before electing another (default
+	// DefaultElectionTimeout); the rest of the Raft timing follows from it
+	// (raft.go). It is one for the whole process.
+	ElectionTimeout time.Duration
 }
 
 // clusterOptions fills the embedded server's options for c: the route
@@ -42,6 +47,9 @@ type Cluster struct {
 func clusterOptions(o *server.Options, c *Cluster) (token string, err error) {
 	if c.Name == "" {
 		return "", errors.New("jetstream: a cluster needs a name")
+	}
+	if err := setRaftTiming(c.ElectionTimeout); err != nil {
+		return "", err
 	}
 	host, port, err := splitHostPort(c.Listen)
 	if err != nil {
