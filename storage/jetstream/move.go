@@ -72,6 +72,9 @@ var ErrTooFewNodes = errors.New("too few nodes")
 // cluster's metadata group.
 var ErrUnknownNode = errors.New("no such node in the cluster")
 
+// ErrSelf is returned by Drain when asked to drain the node it runs on.
+var ErrSelf = errors.New("a node cannot drain itself")
+
 // settlePoll is how often a move looks at the stream it waits for.
 const settlePoll = 100 * time.Millisecond
 
@@ -95,7 +98,7 @@ func (e *Engine) Drain(ctx context.Context, node string, progress func(Move)) er
 		return errors.New("jetstream: not a cluster")
 	}
 	if node == e.ns.Name() {
-		return fmt.Errorf("jetstream: drain %s: ask another node to drain this one (its last step removes it from the cluster)", node)
+		return fmt.Errorf("jetstream: drain %s: %w: ask another node (its last step removes this one from the cluster)", node, ErrSelf)
 	}
 	if progress == nil {
 		progress = func(Move) {}

@@ -266,8 +266,8 @@ func TestClusterDrain(t *testing.T) {
 			t.Errorf("drain %s of three R3 nodes: %v, want %v", c.node, err, c.want)
 		}
 	}
-	if err := es[0].Drain(ctx, "n1", nil); err == nil {
-		t.Errorf("n1 drained itself")
+	if err := es[0].Drain(ctx, "n1", nil); !errors.Is(err, ErrSelf) {
+		t.Errorf("n1 drains itself: %v, want ErrSelf", err)
 	}
 }
 
