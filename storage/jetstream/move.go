@@ -88,9 +88,9 @@ const settlePoll = 100 * time.Millisecond
 //
 // Drain refuses, before moving anything, with ErrTooFewNodes when the
 // nodes left, up and reachable, are fewer than a stream's replica count,
-// and with ErrUnknownNode when node is not in the metadata group. It
-// must run on another node than the one drained (the last step takes
-// node's JetStream away). A drain cut short (ctx ended) leaves every
+// with ErrUnknownNode when node is not in the metadata group, and with
+// ErrSelf on node itself (its last step takes node's JetStream away, so
+// another node must see it through). A drain cut short (ctx ended) leaves every
 // stream settled except at most the one it was moving, which nats-server
 // finishes moving on its own; running Drain again goes on from there.
 func (e *Engine) Drain(ctx context.Context, node string, progress func(Move)) error {

@@ -170,12 +170,12 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 			if err != nil {
 				return storage.ReadResult{}, l.fail("read", err)
 			}
-			// The answer can lag records this engine already read from
-			// a replica: TestClusterDrainAndAdd saw a reader sent back
-			// to a record it had read, during leader changes (a stream
-			// leader just elected answering before it applied every
-			// entry, presumably). The highest position read bounds Next
-			// too.
+			// The answer may lag records this engine already read from
+			// a replica (a stream leader just elected that has not
+			// applied every entry yet, presumably): once, during a
+			// drain, TestClusterDrainAndAdd saw a reader sent back to
+			// the record it had just read. The highest position read,
+			// a stored record, bounds Next too.
 			last = max(last, st.readPos.Load())
 			res.Next = max(res.Next, min(fromPos, last+1))
 		}
