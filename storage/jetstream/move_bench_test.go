@@ -41,7 +41,7 @@ func BenchmarkClusterDrain(b *testing.B) {
 // drain's time, the bytes of the streams it moved and how many replicas
 // moved.
 func drainOnce(b *testing.B, logs, mib int) (time.Duration, uint64, int) {
-	ctx, cancel := context.WithTimeout(b.Context(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(b.Context(), 3*time.Minute)
 	defer cancel()
 	addrs := freeAddrs(b, 4)
 	es := make([]*Engine, 4)
