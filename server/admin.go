@@ -30,6 +30,9 @@ import (
 //	GET    /_tributary/debug/pprof/ Go's profiles (net/http/pprof): CPU
 //	                                 (profile?seconds=N), heap, goroutine,
 //	                                 allocs, block, mutex, trace
+//	POST   /_tributary/cluster/drain {"node": N} → steps as JSON lines
+//	POST   /_tributary/cluster/add   (cluster.go; on with ClusterChange,
+//	                                 even without Admin)
 //
 // Errors are {"error": "..."} with 400 for bad input, 404 for unknown
 // paths and ids (and for everything when the API is off) and 405 for
@@ -64,7 +67,18 @@ const maxAdminBody = 1 << 20
 
 // serveAdmin answers a request under adminPrefix.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Admin == nil {
+	op := ""
+	switch r.URL.Path {
+	case ClusterDrainPath:
+		op = "drain"
+	case ClusterAddPath:
+		op = "add"
+	}
+	switch {
+	case op != "" && s.cfg.ClusterChange == nil:
+		adminError(w, http.StatusNotFound, "cluster changes are off; start tributary serve with --cluster and --admin-token")
+		return
+	case op == "" && s.cfg.Admin == nil:
 		adminError(w, http.StatusNotFound, "the admin API is off; start tributary serve with --admin")
 		return
 	}
@@ -76,6 +90,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tributary-admin"`)
 		adminError(w, http.StatusUnauthorized,
 			"the admin API needs its token: send Authorization: Bearer TOKEN (tributary faults --admin-token or TRIBUTARY_ADMIN_TOKEN)")
+		return
+	}
+	if op != "" {
+		s.serveClusterChange(w, r, op)
 		return
 	}
 	inj := s.cfg.Admin

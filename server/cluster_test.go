@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -51,5 +52,84 @@ func TestClusterStatus(t *testing.T) {
 				t.Fatal("the Kinesis handler was called")
 			}
 		})
+	}
+}
+
+// TestClusterChange: the drain and add routes need the admin token (but
+// not the fault-injection admin API), pass the node to the hook and
+// stream its steps as JSON lines ending with done or the error; a
+// refusal before any step is 409, a bad body 400, another method 405,
+// and without the hook 404.
+func TestClusterChange(t *testing.T) {
+	const token = "0123456789abcdef0123"
+	hook := func(_ context.Context, op, node string, progress func(any)) error {
+		switch node {
+		case "few":
+			return fmt.Errorf("%w: too few nodes", ErrChangeRefused)
+		case "broken":
+			progress(map[string]string{"step": "one"})
+			return errors.New("lost the leader")
+		}
+		progress(map[string]string{"op": op, "node": node})
+		return nil
+	}
+	for _, tt := range []struct {
+		name   string
+		hook   func(context.Context, string, string, func(any)) error
+		method string
+		path   string
+		auth   string
+		body   string
+		status int
+		want   string // the answer, exactly
+	}{
+		{"drain", hook, "POST", ClusterDrainPath, "Bearer " + token, `{"node":"n4"}`, 200,
+			"{\"node\":\"n4\",\"op\":\"drain\"}\n{\"done\":true}\n"},
+		{"add", hook, "POST", ClusterAddPath, "Bearer " + token, `{"node":"n5"}`, 200,
+			"{\"node\":\"n5\",\"op\":\"add\"}\n{\"done\":true}\n"},
+		{"failed after a step", hook, "POST", ClusterDrainPath, "Bearer " + token, `{"node":"broken"}`, 200,
+			"{\"step\":\"one\"}\n{\"error\":\"lost the leader\"}\n"},
+		{"refused", hook, "POST", ClusterDrainPath, "Bearer " + token, `{"node":"few"}`, 409,
+			"{\"error\":\"refused: too few nodes\"}\n"},
+		{"no token", hook, "POST", ClusterDrainPath, "", `{"node":"n4"}`, 401,
+			"{\"error\":\"the admin API needs its token: send Authorization: Bearer TOKEN (tributary faults --admin-token or TRIBUTARY_ADMIN_TOKEN)\"}\n"},
+		{"wrong token", hook, "POST", ClusterDrainPath, "Bearer nope", `{"node":"n4"}`, 401, ""},
+		{"no node", hook, "POST", ClusterDrainPath, "Bearer " + token, `{}`, 400,
+			"{\"error\":\"which node: {\\\"node\\\": \\\"NAME\\\"}\"}\n"},
+		{"unknown member", hook, "POST", ClusterDrainPath, "Bearer " + token, `{"nodes":"n4"}`, 400, ""},
+		{"get", hook, "GET", ClusterDrainPath, "Bearer " + token, ``, 405, ""},
+		{"single node", nil, "POST", ClusterDrainPath, "Bearer " + token, `{"node":"n4"}`, 404,
+			"{\"error\":\"cluster changes are off; start tributary serve with --cluster and --admin-token\"}\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &fakeHandler{}
+			srv := New(Config{Handler: h, ClusterChange: tt.hook, AdminToken: token})
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			srv.ServeHTTP(rec, req)
+			if rec.Code != tt.status || tt.want != "" && rec.Body.String() != tt.want {
+				t.Fatalf("%d %q, want %d %q", rec.Code, rec.Body, tt.status, tt.want)
+			}
+			if tt.status == 200 && rec.Header().Get("Content-Type") != "application/x-ndjson" {
+				t.Errorf("Content-Type %q", rec.Header().Get("Content-Type"))
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if len(h.reqs) != 0 {
+				t.Fatal("the Kinesis handler was called")
+			}
+		})
+	}
+	// The fault routes stay off without Admin.
+	srv := New(Config{Handler: &fakeHandler{}, ClusterChange: hook, AdminToken: token})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", faultsPath, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 404 {
+		t.Fatalf("faults with ClusterChange but no Admin: %d %s, want 404", rec.Code, rec.Body)
 	}
 }

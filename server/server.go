@@ -184,6 +184,13 @@ type Config struct {
 	// ClusterStatus, when not nil, answers GET ClusterStatusPath with its
 	// value as JSON (cluster.go); an error answers 503 with its text.
 	ClusterStatus func(ctx context.Context) (any, error)
+	// ClusterChange, when not nil, serves the admin routes that change
+	// the cluster (cluster.go): op is "drain" or "add", node the node
+	// named in the request, and progress is called with each step, sent
+	// to the client as a line of JSON. An error wrapping
+	// ErrChangeRefused is a refusal. It needs AdminToken, and works
+	// without Admin: New panics if AdminToken is empty.
+	ClusterChange func(ctx context.Context, op, node string, progress func(step any)) error
 }
 
 // Server is the HTTP front end. Create it with New.
@@ -261,6 +268,9 @@ func New(cfg Config) *Server {
 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ClusterChange != nil && cfg.AdminToken == "" {
+		panic("server: Config.ClusterChange is set without an AdminToken")
 	}
 	if cfg.Admin != nil {
 		if cfg.AdminToken == "" {

@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tributary-io/tributary/server"
+	jsengine "github.com/tributary-io/tributary/storage/jetstream"
 )
 
 // TestClusterOptions: the cluster's flags, their environment variables
@@ -61,5 +70,73 @@ func TestClusterOptions(t *testing.T) {
 				t.Fatalf("config %+v\nwant   %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClusterHelp: the cluster command's help and each subcommand's.
+func TestClusterHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args       []string
+		want, omit string
+	}{
+		{[]string{"cluster", "--help"}, "drain NODE    move everything off a node", ""},
+		{[]string{"help", "cluster"}, "add NODE      move replicas onto a node", ""},
+		{[]string{"cluster", "status", "--help"}, "Usage: tributary cluster status [--endpoint url]", "--admin-token"},
+		{[]string{"cluster", "drain", "--help"}, "Refused, before anything moves, when the other nodes up are fewer than", ""},
+		{[]string{"cluster", "add", "n4", "--help"}, "  --admin-token token\n        The node's admin token (serve --admin-token).\n        Default: $TRIBUTARY_ADMIN_TOKEN.\n", ""},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := runMain(context.Background(), tt.args, nil, &stdout, &stderr, env(nil))
+		if code != 0 || !strings.Contains(stdout.String(), tt.want) || tt.omit != "" && strings.Contains(stdout.String(), tt.omit) || stderr.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0 and %q", tt.args, code, stdout.String(), stderr.String(), tt.want)
+		}
+	}
+}
+
+// TestClusterChangeCommand runs `tributary cluster drain` and `add`
+// against a front end whose ClusterChange hook is a fake: the steps are
+// printed as lines of text (or passed through with --json), the end
+// says how long it took; a refusal, a failure after a step and a wrong
+// token exit 1 with the node's message.
+func TestClusterChangeCommand(t *testing.T) {
+	const token = "cluster-command-token-0123"
+	hook := func(_ context.Context, op, node string, progress func(any)) error {
+		switch node {
+		case "few":
+			return fmt.Errorf("%w: jetstream: drain few: too few nodes: 2 other nodes are up and KV_tributary_logs needs 3 replicas; add a node first", server.ErrChangeRefused)
+		case "broken":
+			progress(jsengine.Move{Stream: "TRIBUTARY_LOGS_0", What: jsengine.MoveLeader, From: "broken", To: "n1", Took: 120 * time.Millisecond})
+			return errors.New("jetstream: drain broken: wait for broken to leave TRIBUTARY_LOGS_0: context canceled")
+		}
+		if op == "add" {
+			progress(jsengine.Move{What: jsengine.MoveJoined, To: node})
+		}
+		progress(jsengine.Move{Stream: "TRIBUTARY_LOGS_1", What: jsengine.MoveReplica, From: "n2", To: node, Took: 1500 * time.Millisecond})
+		return nil
+	}
+	ts := httptest.NewServer(server.New(server.Config{Handler: new(gate), ClusterChange: hook, AdminToken: token}))
+	defer ts.Close()
+	for _, tt := range []struct {
+		args       []string
+		token      string
+		code       int
+		out, err   string // substrings of stdout and stderr
+		noOutLines int    // exact line count of stdout, when not 0
+	}{
+		{[]string{"cluster", "drain", "n4"}, token, 0, "TRIBUTARY_LOGS_1: replica moved from n2 to n4, current there (1.5s)\ndrained n4 in ", "", 2},
+		{[]string{"cluster", "add", "n5"}, token, 0, "n5 is a member of the cluster\nTRIBUTARY_LOGS_1: replica moved from n2 to n5, current there (1.5s)\nadded n5 in ", "", 3},
+		{[]string{"cluster", "drain", "--json", "n4"}, token, 0, `{"stream":"TRIBUTARY_LOGS_1","what":"replica","from":"n2","to":"n4","took_ns":1500000000}` + "\n" + `{"done":true}` + "\n", "", 2},
+		{[]string{"cluster", "drain", "few"}, token, 1, "", "tributary cluster drain: 409 refused: jetstream: drain few: too few nodes", 0},
+		{[]string{"cluster", "drain", "broken"}, token, 1, "TRIBUTARY_LOGS_0: leader now n1, was broken (120ms)\n", "tributary cluster drain: jetstream: drain broken: wait for broken", 1},
+		{[]string{"cluster", "drain", "n4"}, "wrong-token-0123456789", 1, "", "tributary cluster drain: 401 the admin API needs its token", 0},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append(tt.args, "--endpoint", ts.URL)
+		code := runMain(context.Background(), args, nil, &stdout, &stderr, env(map[string]string{adminTokenEnv: tt.token}))
+		out := stdout.String()
+		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(stderr.String(), tt.err) ||
+			tt.noOutLines != 0 && strings.Count(out, "\n") != tt.noOutLines {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q\nwant %d, %q, %q", tt.args, code, out, stderr.String(), tt.code, tt.out, tt.err)
+		}
 	}
 }

@@ -321,7 +321,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "admin-token", env: adminTokenEnv, arg: "token",
-			usage: "The bearer token the admin API requires (Authorization: Bearer TOKEN; tributary faults --admin-token), at least 16 characters. Empty with --admin: a random one is made at start and logged once, at info level.",
+			usage: "The bearer token the admin API requires (Authorization: Bearer TOKEN; tributary faults --admin-token), at least 16 characters. Empty with --admin: a random one is made at start and logged once, at info level. With --cluster, it also turns on tributary cluster add and drain (POST /_tributary/cluster/...), even without --admin.",
 			value: func(c *serveConfig) flag.Value { return &tokenValue{&c.AdminToken} },
 		},
 		{

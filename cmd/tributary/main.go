@@ -44,7 +44,7 @@ Commands:
   put       Write records read from standard input to a stream
   tail      Print the records of a stream, or follow it
   health    Ask a server whether it is ready (for health checks)
-  cluster   Show how a node of a cluster sees it: leaders, replicas, lag
+  cluster   A cluster: status (leaders, replicas, lag), add or drain a node
   version   Print version information
   help      Print this help, or a command's: tributary help serve
 
@@ -89,7 +89,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "health":
 		return healthMain(ctx, rest, stdout, stderr)
 	case "cluster":
-		return clusterMain(ctx, rest, stdout, stderr)
+		return clusterMain(ctx, rest, stdout, stderr, lookupEnv)
 	case "streams", "shards", "consumers", "capture", "replay", "api":
 		return operatorCommands()[cmd](ctx, rest, cmdIO{stdin: stdin, stdout: stdout, stderr: stderr})
 	case "version":

@@ -57,6 +57,8 @@ func TestUsageErrorsAreShort(t *testing.T) {
 		{"streams", "delete"}, {"streams", "reshard", "s"}, {"shards"}, {"shards", "s", "--output", "xml"},
 		{"consumers", "list"}, {"consumers", "register", "s"}, {"consumers", "deregister", "s", "c", "d"},
 		{"capture", "--bogus"}, {"replay", "--in", "f"}, {"api"}, {"api", "--bogus"},
+		{"cluster"}, {"cluster", "bogus"}, {"cluster", "status", "--bogus"}, {"cluster", "drain"}, {"cluster", "drain", "n3"},
+		{"cluster", "drain", "n3", "n4"}, {"cluster", "add", "--bogus"}, {"cluster", "add", "--json", "n4", "--timeout", "0s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		status := runMain(context.Background(), args, nil, &stdout, &stderr, env(nil))

@@ -99,6 +99,7 @@ func runWith(ctx context.Context, cfg serveConfig, logger *slog.Logger, hooks ru
 		Metrics:         reg,
 		Gatherer:        reg,
 		ClusterStatus:   clusterStatusFunc(cfg, g),
+		ClusterChange:   clusterChangeFunc(cfg, g, adminToken),
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -333,6 +334,39 @@ func clusterStatusFunc(cfg serveConfig, g *gate) func(context.Context) (any, err
 		return nil
 	}
 	return g.clusterStatus
+}
+
+// clusterChange is server.Config.ClusterChange: `tributary cluster
+// drain` and `tributary cluster add`.
+func (g *gate) clusterChange(ctx context.Context, op, node string, progress func(any)) error {
+	e := g.cluster.Load()
+	if e == nil {
+		return errors.New("recovering storage")
+	}
+	step := func(m jsengine.Move) { progress(m) }
+	var err error
+	switch op {
+	case "drain":
+		err = e.Drain(ctx, node, step)
+	case "add":
+		err = e.Add(ctx, node, step)
+	default:
+		return fmt.Errorf("%w: unknown change %q", server.ErrChangeRefused, op)
+	}
+	if errors.Is(err, jsengine.ErrTooFewNodes) || errors.Is(err, jsengine.ErrUnknownNode) || errors.Is(err, jsengine.ErrSelf) {
+		return fmt.Errorf("%w: %w", server.ErrChangeRefused, err)
+	}
+	return err
+}
+
+// clusterChangeFunc is server.Config.ClusterChange: on with --cluster and
+// an admin token (--admin-token, or --admin's own), whose bearer alone
+// may move replicas; nil, so 404, otherwise.
+func clusterChangeFunc(cfg serveConfig, g *gate, adminToken string) func(context.Context, string, string, func(any)) error {
+	if cfg.Cluster == "" || adminToken == "" {
+		return nil
+	}
+	return g.clusterChange
 }
 
 // readier is an engine that can tell whether it is usable now

@@ -39,39 +39,68 @@ type Cluster struct {
 	ElectionTimeout time.Duration
 }
 
+// The users of a cluster node's embedded server. The engine's connection
+// is engineUser, in the global account where the streams live; sysConn
+// is systemUser, in the system account, which alone may ask the
+// metadata leader to step down or to remove a node from the metadata
+// group (move.go). Both passwords are random per process.
+const (
+	engineUser = "engine"
+	systemUser = "system"
+	// systemAccount is nats-server's default system account's name:
+	// naming it in the options changes nothing on the wire, and lets
+	// systemUser belong to it.
+	systemAccount = "$SYS"
+)
+
+// nodeCredentials are the passwords of the embedded server's two users.
+type nodeCredentials struct{ engine, system string }
+
 // clusterOptions fills the embedded server's options for c: the route
 // listener and routes, and a client listener the routes need (the server
 // starts routing only once it has one). That listener is on loopback and
-// asks for a token only this process knows: nothing but the engine's own
-// connection may use it.
-func clusterOptions(o *server.Options, c *Cluster) (token string, err error) {
+// asks for passwords only this process knows: nothing but the engine's
+// own connections may use it.
+func clusterOptions(o *server.Options, c *Cluster) (nodeCredentials, error) {
 	if c.Name == "" {
-		return "", errors.New("jetstream: a cluster needs a name")
+		return nodeCredentials{}, errors.New("jetstream: a cluster needs a name")
 	}
 	if err := setRaftTiming(c.ElectionTimeout); err != nil {
 		return "", err
 	}
 	host, port, err := splitHostPort(c.Listen)
 	if err != nil {
-		return "", fmt.Errorf("jetstream: cluster listen address: %w", err)
+		return nodeCredentials{}, fmt.Errorf("jetstream: cluster listen address: %w", err)
 	}
 	routes := make([]*url.URL, 0, len(c.Peers))
 	for _, p := range c.Peers {
 		if _, _, err := splitHostPort(p); err != nil {
-			return "", fmt.Errorf("jetstream: peer %q: %w", p, err)
+			return nodeCredentials{}, fmt.Errorf("jetstream: peer %q: %w", p, err)
 		}
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: p})
 	}
-	var raw [16]byte
-	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
-	token = hex.EncodeToString(raw[:])
+	creds := nodeCredentials{engine: randomToken(), system: randomToken()}
 
 	o.DontListen = false
 	o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
-	o.Authorization = token
+	// Only the system account is declared: the global account stays the
+	// only one with JetStream, where the streams have always been.
+	sys := server.NewAccount(systemAccount)
+	o.Accounts = []*server.Account{sys}
+	o.SystemAccount = systemAccount
+	o.Users = []*server.User{
+		{Username: engineUser, Password: creds.engine}, // no account: the global one
+		{Username: systemUser, Password: creds.system, Account: sys},
+	}
 	o.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port}
 	o.Routes = routes
-	return token, nil
+	return creds, nil
+}
+
+func randomToken() string {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(raw[:])
 }
 
 func splitHostPort(hp string) (string, int, error) {

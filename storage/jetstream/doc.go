@@ -60,8 +60,16 @@
 // metadata leader (a majority of the nodes) and creates the streams and
 // buckets with their replicas, idempotently on every node.
 //
-// Not yet: moving placements between nodes (adding, draining); a cached
-// log another node deleted is seen as deleted by a read or Info (which
+// Nodes are added and drained (move.go) by asking nats-server to evacuate
+// a node's replica of one stream at a time: a replacement replica is
+// caught up before the old one is dropped, so writes go on throughout
+// and no stream is ever short of replicas. The metadata group's changes
+// (a leader's step-down, a node's removal) need the server's system
+// account: a cluster node's server has two users, the engine's in the
+// global account and a system one, both with passwords only the process
+// knows (cluster.go).
+//
+// Not yet: a cached log another node deleted is seen as deleted by a read or Info (which
 // ask the leader) or once its tombstone's republication arrives.
 // Encryption at rest is not supported (SetEncryption with a key fails
 // with ErrNoKeys).

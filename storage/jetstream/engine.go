@@ -99,11 +99,14 @@ type Engine struct {
 	replicas int
 	ns       *server.Server
 	nc       *nats.Conn
-	js       jetstream.JetStream
-	logsKV   jetstream.KeyValue
-	replies  *replies // routes batched direct gets' answers
-	meta     *metaStore
-	lock     *os.File // Dir/LOCK, flocked
+	// sysConn is in the server's system account (cluster only, else
+	// nil): the metadata group's changes go through it (move.go).
+	sysConn *nats.Conn
+	js      jetstream.JetStream
+	logsKV  jetstream.KeyValue
+	replies *replies // routes batched direct gets' answers
+	meta    *metaStore
+	lock    *os.File // Dir/LOCK, flocked
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -173,9 +176,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		NoSigs:     true,
 		NoLog:      true,
 	}
-	replicas, token := 1, ""
+	replicas, creds := 1, nodeCredentials{}
 	if c := opts.Cluster; c != nil {
-		if token, err = clusterOptions(sopts, c); err != nil {
+		if creds, err = clusterOptions(sopts, c); err != nil {
 			_ = lock.Close()
 			return nil, err
 		}
@@ -194,7 +197,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	ns.Start()
 	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
-	if err := e.connect(ctx, token); err != nil {
+	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		_ = lock.Close()
@@ -214,21 +217,31 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) connect(ctx context.Context, token string) error {
+func (e *Engine) connect(ctx context.Context, creds nodeCredentials) error {
 	if !e.ns.ReadyForConnections(time.Minute) {
 		return errors.New("jetstream: the embedded server did not start within a minute")
 	}
 	connOpts := []nats.Option{nats.InProcessServer(e.ns), nats.Name("tributary-storage"), nats.MaxReconnects(-1)}
-	if token != "" {
-		connOpts = append(connOpts, nats.Token(token))
+	if creds.engine != "" {
+		connOpts = append(connOpts, nats.UserInfo(engineUser, creds.engine))
 	}
 	nc, err := nats.Connect("", connOpts...)
 	if err != nil {
 		return fmt.Errorf("jetstream: connect in process: %w", err)
 	}
 	e.nc = nc
+	if creds.system != "" {
+		e.sysConn, err = nats.Connect("", nats.InProcessServer(e.ns), nats.Name("tributary-cluster-admin"), nats.MaxReconnects(-1), nats.UserInfo(systemUser, creds.system))
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("jetstream: connect in process to the system account: %w", err)
+		}
+	}
 	fail := func(err error) error {
 		nc.Close()
+		if e.sysConn != nil {
+			e.sysConn.Close()
+		}
 		return err
 	}
 	if e.replies, err = newReplies(nc); err != nil {
@@ -393,6 +406,9 @@ func (e *Engine) Close() error {
 		close(e.closed)
 		<-e.trimDone
 		e.nc.Close()
+		if e.sysConn != nil {
+			e.sysConn.Close()
+		}
 		e.ns.Shutdown()
 		e.ns.WaitForShutdown()
 		_ = e.lock.Close() // releases the flock

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -59,6 +60,12 @@ type logState struct {
 	// changed is closed and replaced whenever the tail moves, the log is
 	// sealed or deleted: Wait's wake-up.
 	changed chan struct{}
+
+	// readPos is the highest position a Read through this engine
+	// returned: a record known to be stored, which a later Read's Next
+	// must not fall back below (read.go) even when the leader's answer
+	// about the tail lags it.
+	readPos atomic.Uint64
 }
 
 func newLogState(e *Engine, name string, entry logEntry, rev uint64) *logState {

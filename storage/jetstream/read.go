@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -151,6 +152,7 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	}
 	res := storage.ReadResult{Records: recs, LastPosition: after.lastPos, LastArrival: after.lastArrival}
 	if n := len(recs); n > 0 {
+		noteMax(&st.readPos, recs[n-1].Position)
 		res.Next = recs[n-1].Position + 1
 		// An append may be stored before its writer moves the tail.
 		res.LastPosition = max(res.LastPosition, recs[n-1].Position)
@@ -168,6 +170,13 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 			if err != nil {
 				return storage.ReadResult{}, l.fail("read", err)
 			}
+			// The answer may lag records this engine already read from
+			// a replica (a stream leader just elected that has not
+			// applied every entry yet, presumably): once, during a
+			// drain, TestClusterDrainAndAdd saw a reader sent back to
+			// the record it had just read. The highest position read,
+			// a stored record, bounds Next too.
+			last = max(last, st.readPos.Load())
 			res.Next = max(res.Next, min(fromPos, last+1))
 		}
 	}
@@ -321,4 +330,14 @@ func (st *logState) storedLastPos(ctx context.Context) (uint64, error) {
 		return position(seq, len(d.batch.records)-1), nil
 	}
 	return d.marker.lastPos, nil
+}
+
+// noteMax raises v to x if x is higher.
+func noteMax(v *atomic.Uint64, x uint64) {
+	for {
+		old := v.Load()
+		if x <= old || v.CompareAndSwap(old, x) {
+			return
+		}
+	}
 }

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/tributary-io/tributary/internal/history"
+	jsengine "github.com/tributary-io/tributary/storage/jetstream"
+)
+
+// TestClusterDrainAndAdd runs four real server processes (R3), drains
+// node 4 with `tributary cluster drain` through node 1 while writers put
+// through nodes 1 to 3 and readers read, stops node 4, writes on, tries
+// to drain a second node (refused: two would be left for R3), then
+// starts a new node 5 and spreads replicas onto it with `tributary
+// cluster add`, writers still running. The history of every call must
+// pass history.Check (nothing acknowledged lost, duplicated or moved, no
+// stale read); after the drain no stream has a replica on node 4 and the
+// metadata group does not count it; after the add node 5 holds its
+// share.
+func TestClusterDrainAndAdd(t *testing.T) {
+	const token = "drain-test-admin-token-0123"
+	t.Setenv(adminTokenEnv, token) // the nodes' --admin-token
+	cl := startCluster(t, 4, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	const stream, shards = "s", 4
+	if _, err := cl.client(0).CreateStream(ctx, &sdk.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, ctx, cl.client(1), stream)
+	before := clusterStatusOf(t, ctx, cl.nodes[1].addr)
+	if held := replicasOn(before, "n4"); held == 0 {
+		t.Fatalf("n4 holds no replica before the drain: %+v", before.Streams)
+	}
+
+	rec := history.NewRecorder()
+	clients := []*sdk.Client{cl.client(0), cl.client(1), cl.client(2)}
+	stopWriting := runPuts(ctx, rec, clients, stream, shards)
+	stopReading := runReads(ctx, t, rec, clients, stream, shards)
+	time.Sleep(time.Second) // records for the new replicas to catch up
+
+	out := runCluster(t, ctx, "drain", "n4", cl.nodes[0].addr, 0)
+	for _, want := range []string{"replica moved from n4 to n", "n4 removed from the metadata group", "drained n4 in "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("drain printed no %q:\n%s", want, out)
+		}
+	}
+	after := clusterStatusOf(t, ctx, cl.nodes[2].addr)
+	if held := replicasOn(after, "n4"); held != 0 || slices.ContainsFunc(after.Peers, func(p jsengine.Peer) bool { return p.Name == "n4" }) {
+		t.Fatalf("after the drain n4 holds %d replicas, peers %+v", held, after.Peers)
+	}
+	cl.nodes[3].kill()
+	t.Log("n4 stopped")
+	time.Sleep(2 * time.Second) // writes with n4 gone
+
+	// Three nodes of R3 left: draining one more would leave two.
+	out = runCluster(t, ctx, "drain", "n2", cl.nodes[0].addr, 1)
+	if !strings.Contains(out, "409") || !strings.Contains(out, "too few nodes: 2 other nodes are up") {
+		t.Errorf("drain n2 of three R3 nodes printed:\n%s", out)
+	}
+
+	// A new node, on a new directory, beside the three left.
+	n5 := cl.addNode(t, "n5")
+	out = runCluster(t, ctx, "add", "n5", cl.nodes[1].addr, 0)
+	if !strings.Contains(out, "n5 is a member of the cluster") || !strings.Contains(out, "to n5, current there") || !strings.Contains(out, "added n5 in ") {
+		t.Errorf("add printed:\n%s", out)
+	}
+	st := clusterStatusOf(t, ctx, cl.nodes[n5].addr)
+	if held := replicasOn(st, "n5"); held != 4 { // 18 replicas over 4 nodes
+		t.Errorf("after the add n5 holds %d replicas, want 4: %+v", held, st.Streams)
+	}
+	time.Sleep(time.Second)
+	stopWriting()
+	stopReading()
+
+	if err := rec.FinalRead(ctx, cl.client(n5), stream); err != nil {
+		t.Fatal(err)
+	}
+	res, err := history.Check(rec.History())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK() || res.Stats.Acknowledged == 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Log(res)
+}
+
+// runCluster runs `tributary cluster SUB NODE` against addr and returns
+// what it printed, failing t unless it exits with want.
+func runCluster(t *testing.T, ctx context.Context, sub, node, addr string, want int) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := runMain(ctx, []string{"cluster", sub, node, "--endpoint", "http://" + addr}, nil, &stdout, &stderr, env(map[string]string{adminTokenEnv: "drain-test-admin-token-0123"}))
+	t.Logf("cluster %s %s: exit %d\n%s%s", sub, node, code, stdout.String(), stderr.String())
+	if code != want {
+		t.Fatalf("cluster %s %s: exit %d, want %d", sub, node, code, want)
+	}
+	return stdout.String() + stderr.String()
+}
+
+func clusterStatusOf(t *testing.T, ctx context.Context, addr string) jsengine.Status {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := runMain(ctx, []string{"cluster", "status", "--json", "--endpoint", "http://" + addr}, nil, &stdout, &stderr, env(nil)); code != 0 {
+		t.Fatalf("cluster status of %s: exit %d: %s", addr, code, stderr.String())
+	}
+	var st jsengine.Status
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// replicasOn counts the streams of st with a replica (the leader's
+// included) on node.
+func replicasOn(st jsengine.Status, node string) int {
+	n := 0
+	for _, s := range st.Streams {
+		if s.Leader == node || slices.ContainsFunc(s.Replicas, func(p jsengine.Peer) bool { return p.Name == node }) {
+			n++
+		}
+	}
+	return n
+}
+
+// runPuts puts single records through clients, one writer per client and
+// shard, until the returned function is called, which waits for them.
+func runPuts(ctx context.Context, rec *history.Recorder, clients []*sdk.Client, stream string, shards int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range len(clients) * shards {
+		c, shard := clients[w%len(clients)], w/len(clients)
+		hashKey := new(big.Int).Lsh(big.NewInt(int64(shard)), 126) // 2^128 / 4 * shard
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				in := &sdk.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String("k"),
+					ExplicitHashKey: aws.String(hashKey.String()), Data: fmt.Appendf(nil, "w%d-%d", w, n)}
+				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				rec.PutRecord(cctx, c, in)
+				cancel()
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
+}
+
+// runReads follows every shard through clients until the returned
+// function is called, which waits for the readers.
+func runReads(ctx context.Context, t *testing.T, rec *history.Recorder, clients []*sdk.Client, stream string, shards int) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range shards {
+		c := clients[i%len(clients)]
+		wg.Go(func() {
+			_, err := rec.ReadShard(ctx, c, stream, fmt.Sprintf("shardId-%012d", i), history.ReadOptions{Limit: 50, Poll: 20 * time.Millisecond})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("reader of shard %d: %v", i, err)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
+// addNode starts one more node named name beside c's, on a new directory
+// and route port, and returns its index in c.nodes.
+func (c *testCluster) addNode(t *testing.T, name string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := ln.Addr().String()
+	ln.Close()
+	args := slices.Clone(c.args[0])
+	set := func(flag, value string) {
+		i := slices.Index(args, flag)
+		args[i+1] = value
+	}
+	peers := args[slices.Index(args, "--peers")+1]
+	set("--peers", peers+","+route)
+	set("--cluster-listen", route)
+	set("--node", name)
+	set("--data-dir", filepath.Join(t.TempDir(), "data"))
+	c.args = append(c.args, args)
+	c.nodes = append(c.nodes, nil)
+	i := len(c.nodes) - 1
+	p, err := c.spawn(i)
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	c.nodes[i] = p
+	return i
+}
