@@ -66,7 +66,7 @@ func clusterOptions(o *server.Options, c *Cluster) (nodeCredentials, error) {
 		return nodeCredentials{}, errors.New("jetstream: a cluster needs a name")
 	}
 	if err := setRaftTiming(c.ElectionTimeout); err != nil {
-		return "", err
+		return nodeCredentials{}, err
 	}
 	host, port, err := splitHostPort(c.Listen)
 	if err != nil {
