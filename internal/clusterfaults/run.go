@@ -1,0 +1,876 @@
+package clusterfaults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/tributary-io/tributary/internal/history"
+)
+
+// Config is a run: a cluster, a schedule and how long it lasts.
+type Config struct {
+	Cluster ClusterConfig
+	// Seed draws the schedule (NewSchedule): the same seed gives the
+	// same faults, victims and durations.
+	Seed uint64
+	// Kinds are the faults to draw from; every one comes at least once
+	// if the run has as many steps. Partition needs the namespaces.
+	Kinds []Kind
+	// Steps, if above zero, is how many faults to run; the run also ends
+	// once Duration has passed (if above zero) and the fault in course
+	// is healed. One of them must be set.
+	Steps    int
+	Duration time.Duration
+	// HistoryDir is where the history is written as JSON when the check
+	// fails; empty means os.TempDir().
+	HistoryDir string
+	// Logf prints progress: each fault as it happens, rates every
+	// ProgressEvery (zero: every 10 s).
+	Logf          func(format string, args ...any)
+	ProgressEvery time.Duration
+	// Ready, if set, is called once the stream and its consumer exist,
+	// before the workload starts: for checks of the fresh cluster.
+	Ready func(ctx context.Context, c *Cluster) error
+}
+
+// Result is what a run did and what the checker found.
+type Result struct {
+	Seed  uint64
+	Check history.Result
+	// Faults are the faults run, in order, each with the worst outage of
+	// writes around it.
+	Faults []Fault
+	// Splits and Merges count the reshards that completed.
+	Splits, Merges int
+	// Shards is how many shards the stream had in all, parents and
+	// children.
+	Shards int
+	// HistoryPath is where the history was written, if the check failed.
+	HistoryPath string
+	Elapsed     time.Duration
+}
+
+// Fault is one fault as it ran.
+type Fault struct {
+	Step
+	Start time.Time
+	// Led is how many placements of shards' logs the victim led when it
+	// was hit (-1 if it did not say), and Placements how many it knew.
+	Led, Placements int
+	Outage          Outage
+}
+
+// Count returns how many faults of kind k ran.
+func (r Result) Count(k Kind) int {
+	n := 0
+	for _, f := range r.Faults {
+		if f.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteReport writes the result for people: the faults with their
+// outages, the counts and the checker's verdict.
+func (r Result) WriteReport(w io.Writer) {
+	fmt.Fprintf(w, "seed %d, %v, %d faults:", r.Seed, r.Elapsed.Round(time.Second), len(r.Faults))
+	for _, k := range AllKinds() {
+		fmt.Fprintf(w, " %s %d", k, r.Count(k))
+	}
+	fmt.Fprintf(w, "; reshards: %d splits, %d merges, %d shards in all\n", r.Splits, r.Merges, r.Shards)
+	for i, f := range r.Faults {
+		resumed := "resumed after"
+		if !f.Outage.Resumed {
+			resumed = "NOT resumed after at least"
+		}
+		fmt.Fprintf(w, "  %2d %-9s %-8s held %-6v writes %s %v (%s)\n", i+1, f.Kind, victim(f.Step), f.Hold, resumed, f.Outage.Gap.Round(10*time.Millisecond), f.Outage.Shard)
+	}
+	for _, k := range AllKinds() {
+		var gaps []time.Duration
+		for _, f := range r.Faults {
+			if f.Kind == k && f.Outage.Shard != "" {
+				gaps = append(gaps, f.Outage.Gap)
+			}
+		}
+		if len(gaps) == 0 {
+			continue
+		}
+		slices.Sort(gaps)
+		fmt.Fprintf(w, "  writes resumed after %s: median %v, max %v (%d faults)\n", k, gaps[len(gaps)/2].Round(10*time.Millisecond), gaps[len(gaps)-1].Round(10*time.Millisecond), len(gaps))
+	}
+	s := r.Check.Stats
+	fmt.Fprintf(w, "writes: %d, acknowledged %d, failed %d, unknown %d (of which stored %d); reads: %d returning %d records; final read: %d records\n",
+		s.Writes, s.Acknowledged, s.Failed, s.Unknown, s.UnknownStored, s.Reads, s.ReadRecords, s.FinalRecords)
+	fmt.Fprintf(w, "check: %s\n", r.Check)
+	if r.HistoryPath != "" {
+		fmt.Fprintf(w, "history: %s\n", r.HistoryPath)
+	}
+}
+
+func victim(s Step) string {
+	if s.Kind == Restart {
+		return "all"
+	}
+	return fmt.Sprintf("node %d", s.Node+1)
+}
+
+// The workload's stream: four shards, on the engine's four placements.
+const (
+	streamName   = "faults"
+	consumerName = "faults-reader"
+	shardCount   = 4
+	// slotsPerShard writers' hash keys fall in each of the first shards
+	// (two, so that a split at a shard's middle gives each child one).
+	slotsPerShard = 2
+	// writersPerSlot writers aim at each hash key, each through another
+	// node: while one waits on a node that is paused or cut off, the
+	// other shows whether the shard takes writes.
+	writersPerSlot = 2
+	// batchWriters write PutRecords of batchSize records with spread
+	// partition keys, on top.
+	batchWriters = 2
+	batchSize    = 10
+	// writerPace is the least time between two calls of one writer:
+	// about 20 calls a second each, enough to see an outage to the 50 ms
+	// and few enough for the history of a long run to fit in memory.
+	writerPace = 50 * time.Millisecond
+	// callTimeout bounds a write or a read: longer than an election, so a
+	// call made at a fault can succeed through it.
+	callTimeout = 20 * time.Second
+)
+
+// slotKey is the hash key of writer slot j: slots 2s and 2s+1 are a
+// quarter and three quarters into shard s's range, so that splitting a
+// shard at its middle gives each child one slot.
+func slotKey(j int) *big.Int {
+	// The hash space is 2^128; shard s has [s·2^126, (s+1)·2^126), and
+	// slot j is at (2j+1)·2^124: a quarter and three quarters in.
+	return new(big.Int).Lsh(big.NewInt(int64(2*j+1)), 124)
+}
+
+// run is the state of one Run.
+type run struct {
+	cfg  Config
+	cl   *Cluster
+	rec  *history.Recorder
+	logf func(format string, args ...any)
+
+	acked, unknown, failed, reads atomic.Int64
+
+	mu      sync.Mutex
+	readers map[string]bool      // shards with readers started
+	closed  map[string]time.Time // shards seen closed by a reshard, and when
+	splits  int
+	merges  int
+}
+
+// Run starts the cluster, runs the workload through the schedule, heals
+// everything, checks the history and returns the result. An error means
+// the run itself could not be made (a node that would not start, a
+// final read that failed); a history that fails the check is a Result
+// whose Check is not OK, with the history written to HistoryPath.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	start := time.Now()
+	res := Result{Seed: cfg.Seed}
+	if len(cfg.Kinds) == 0 || cfg.Steps <= 0 && cfg.Duration <= 0 {
+		return res, errors.New("clusterfaults: a run needs kinds of faults, and steps or a duration")
+	}
+	if cfg.Cluster.Loopback && slices.Contains(cfg.Kinds, Partition) {
+		return res, errors.New("clusterfaults: partitions need the network namespaces, not Loopback")
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Logf != nil {
+			cfg.Logf("[%6.1fs] %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		}
+	}
+	logf("seed %d: %d nodes, faults drawn from %v", cfg.Seed, cfg.Cluster.Nodes, cfg.Kinds)
+	cl, err := StartCluster(ctx, cfg.Cluster)
+	if err != nil {
+		return res, err
+	}
+	defer cl.Close()
+	logf("%d nodes serve", cl.Nodes())
+
+	r := &run{cfg: cfg, cl: cl, rec: history.NewRecorder(), logf: logf, readers: map[string]bool{}, closed: map[string]time.Time{}}
+	consumerARN, err := r.setUp(ctx)
+	if err != nil {
+		return res, err
+	}
+	if cfg.Ready != nil {
+		if err := cfg.Ready(ctx, cl); err != nil {
+			return res, err
+		}
+	}
+
+	// The workload: writers until the schedule ends and the cluster has
+	// healed, readers until the last writes are acknowledged.
+	stopWriting := make(chan struct{})
+	var writers sync.WaitGroup
+	for slot := range shardCount * slotsPerShard {
+		for k := range writersPerSlot {
+			node := (slot + k) % cl.Nodes()
+			writers.Go(func() { r.slotWriter(ctx, stopWriting, slot, k, node) })
+		}
+	}
+	for b := range batchWriters {
+		writers.Go(func() { r.batchWriter(ctx, stopWriting, b, b%cl.Nodes()) })
+	}
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	var readers sync.WaitGroup
+	for s := range shardCount {
+		r.startReaders(readCtx, &readers, consumerARN, fmt.Sprintf("shardId-%012d", s))
+	}
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	go r.progress(progressCtx)
+
+	var reshards sync.WaitGroup
+	sched := NewSchedule(cfg.Seed, cfg.Kinds, cl.Nodes())
+	var faultErr error
+	for n := 0; cfg.Steps <= 0 || n < cfg.Steps; n++ {
+		if cfg.Duration > 0 && time.Since(start) >= cfg.Duration {
+			break
+		}
+		step := sched.Next()
+		// A reshard at every step but the first, alternately a split
+		// and a merge, run alongside the quiet period and the fault.
+		if n > 0 {
+			reshards.Wait()
+			reshards.Go(func() { r.reshard(ctx) })
+		}
+		if err := sleep(ctx, step.Quiet); err != nil {
+			faultErr = err
+			break
+		}
+		f, err := r.fault(ctx, n+1, step)
+		res.Faults = append(res.Faults, f)
+		if err != nil {
+			faultErr = err
+			break
+		}
+	}
+	// Heal whatever a failure or cancellation left, then a last quiet
+	// period for the outage of the last fault.
+	r.healAll(context.WithoutCancel(ctx))
+	if faultErr == nil {
+		faultErr = sleep(ctx, quietBounds()[0])
+	}
+	endCtx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancelEnd()
+	reshards.Wait()
+	close(stopWriting)
+	writers.Wait()
+	writesEnd := time.Now()
+	if faultErr != nil && ctx.Err() == nil {
+		return res, faultErr
+	}
+	logf("schedule over: every fault healed, writers stopped; waiting for every node and shard to take writes")
+	if err := r.settle(endCtx); err != nil {
+		return res, err
+	}
+	stopReading()
+	readers.Wait()
+	stopProgress()
+
+	// The final read, through a client that retries: reads may be sent
+	// again.
+	final := cl.client(int(cfg.Seed%uint64(cl.Nodes())), callTimeout, retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 10 }))
+	if err := r.rec.FinalRead(endCtx, final, streamName); err != nil {
+		return res, err
+	}
+	h := r.rec.History()
+	check, err := history.Check(h)
+	if err != nil {
+		return res, err
+	}
+	res.Check = check
+	if !check.OK() {
+		res.HistoryPath, err = writeHistory(cfg.HistoryDir, h)
+		if err != nil {
+			return res, err
+		}
+	}
+
+	acks := ackTimes(h.Writes)
+	r.mu.Lock()
+	res.Splits, res.Merges, res.Shards = r.splits, r.merges, len(r.readers)
+	for i := range res.Faults {
+		to := writesEnd
+		if i+1 < len(res.Faults) {
+			to = res.Faults[i+1].Start
+		}
+		res.Faults[i].Outage = worstOutage(acks, r.closed, res.Faults[i].Start, to)
+	}
+	r.mu.Unlock()
+	res.Elapsed = time.Since(start)
+	// Cancelled, the run still healed, read and checked what it did: the
+	// caller tells an interrupted run by its context.
+	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// admin returns a client of node i for the control plane (creating the
+// stream, resharding, waiting): it retries, since these calls are checked
+// by their effect rather than recorded.
+func (r *run) admin(i int) *kinesis.Client {
+	return r.cl.client(i, callTimeout, retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 }))
+}
+
+// until calls f through each node in turn until it succeeds, pausing
+// between tries, or ctx ends.
+func (r *run) until(ctx context.Context, what string, f func(c *kinesis.Client) error) error {
+	var err error
+	for try := 0; ; try++ {
+		if err = f(r.admin(try % r.cl.Nodes())); err == nil {
+			return nil
+		}
+		if sleep(ctx, 500*time.Millisecond) != nil {
+			return fmt.Errorf("clusterfaults: %s: %w (last error: %w)", what, ctx.Err(), err)
+		}
+	}
+}
+
+// setUp creates the stream and registers the consumer, and returns its
+// ARN once both are ACTIVE.
+func (r *run) setUp(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if _, err := r.admin(0).CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(streamName), ShardCount: aws.Int32(shardCount)}); err != nil {
+		return "", fmt.Errorf("clusterfaults: CreateStream: %w", err)
+	}
+	var streamARN string
+	if err := r.until(ctx, "waiting for the stream", func(c *kinesis.Client) error {
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(streamName)})
+		if err != nil {
+			return err
+		}
+		if s := out.StreamDescriptionSummary.StreamStatus; s != types.StreamStatusActive {
+			return fmt.Errorf("stream %s", s)
+		}
+		streamARN = aws.ToString(out.StreamDescriptionSummary.StreamARN)
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	out, err := r.admin(1%r.cl.Nodes()).RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(consumerName)})
+	if err != nil {
+		return "", fmt.Errorf("clusterfaults: RegisterStreamConsumer: %w", err)
+	}
+	arn := aws.ToString(out.Consumer.ConsumerARN)
+	err = r.until(ctx, "waiting for the consumer", func(c *kinesis.Client) error {
+		out, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(arn)})
+		if err != nil {
+			return err
+		}
+		if s := out.ConsumerDescription.ConsumerStatus; s != types.ConsumerStatusActive {
+			return fmt.Errorf("consumer %s", s)
+		}
+		return nil
+	})
+	return arn, err
+}
+
+// pace waits out the rest of writerPace since last, or returns false when
+// the writer must stop.
+func pace(ctx context.Context, stop <-chan struct{}, last time.Time) bool {
+	t := time.NewTimer(time.Until(last.Add(writerPace)))
+	defer t.Stop()
+	select {
+	case <-stop:
+		return false
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// slotWriter writes single records at slot's hash key through one node,
+// until stop. While its node is down it waits: a client's load balancer
+// sends nothing to a node that refuses connections, and calls refused
+// would only swell the unknowns. A paused or cut-off node it keeps
+// calling, which is the point.
+func (r *run) slotWriter(ctx context.Context, stop <-chan struct{}, slot, k, node int) {
+	c := r.cl.Client(node, callTimeout)
+	key := slotKey(slot).String()
+	for n := 0; ; n++ {
+		last := time.Now()
+		if r.cl.Up(node) {
+			in := &kinesis.PutRecordInput{StreamName: aws.String(streamName), PartitionKey: aws.String("k"),
+				ExplicitHashKey: aws.String(key), Data: fmt.Appendf(nil, "s%d-%d-%d", slot, k, n)}
+			_, err := r.rec.PutRecord(ctx, c, in)
+			r.count(1, err)
+		}
+		if !pace(ctx, stop, last) {
+			return
+		}
+	}
+}
+
+// batchWriter writes PutRecords of batchSize records spread over the
+// shards by their partition keys.
+func (r *run) batchWriter(ctx context.Context, stop <-chan struct{}, b, node int) {
+	c := r.cl.Client(node, callTimeout)
+	for n := 0; ; n++ {
+		last := time.Now()
+		if r.cl.Up(node) {
+			in := &kinesis.PutRecordsInput{StreamName: aws.String(streamName)}
+			for i := range batchSize {
+				in.Records = append(in.Records, types.PutRecordsRequestEntry{
+					PartitionKey: aws.String(fmt.Sprintf("p%d", n*batchSize+i)), Data: fmt.Appendf(nil, "b%d-%d-%d", b, n, i)})
+			}
+			out, err := r.rec.PutRecords(ctx, c, in)
+			if err == nil {
+				for _, e := range out.Records {
+					r.count(1, errorCode(e.ErrorCode))
+				}
+			} else {
+				r.count(batchSize, err)
+			}
+		}
+		if !pace(ctx, stop, last) {
+			return
+		}
+	}
+}
+
+type entryError string
+
+func (e entryError) Error() string { return string(e) }
+
+func errorCode(code *string) error {
+	if code == nil {
+		return nil
+	}
+	return entryError(*code)
+}
+
+// count adds n records' outcome to the progress counters.
+func (r *run) count(n int, err error) {
+	switch {
+	case err == nil:
+		r.acked.Add(int64(n))
+	case history.Definite(code(err)):
+		r.failed.Add(int64(n))
+	default:
+		r.unknown.Add(int64(n))
+	}
+}
+
+func code(err error) string {
+	var e entryError
+	if errors.As(err, &e) {
+		return string(e)
+	}
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// countingClient counts the reads that returned.
+type countingClient struct {
+	history.Client
+	reads *atomic.Int64
+}
+
+func (c countingClient) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	out, err := c.Client.GetRecords(ctx, in, optFns...)
+	if err == nil {
+		c.reads.Add(1)
+	}
+	return out, err
+}
+
+// startReaders starts a GetRecords reader and a SubscribeToShard reader of
+// shard, each on another node, once per shard; each, when the shard
+// closes (a reshard), starts the readers of its children.
+func (r *run) startReaders(ctx context.Context, wg *sync.WaitGroup, consumerARN, shard string) {
+	r.mu.Lock()
+	if r.readers[shard] {
+		r.mu.Unlock()
+		return
+	}
+	r.readers[shard] = true
+	idx := len(r.readers)
+	r.mu.Unlock()
+	n := r.cl.Nodes()
+	poller := countingClient{r.cl.Client((idx+1)%n, callTimeout), &r.reads}
+	// No timeout for a subscription, which lasts minutes; the recorder
+	// subscribes again when it ends or fails.
+	subscriber := r.cl.Client((idx+2)%n, 0)
+	opts := history.ReadOptions{Limit: 500, Poll: 100 * time.Millisecond}
+	wg.Go(func() {
+		if _, err := r.rec.ReadShard(ctx, poller, streamName, shard, opts); err == nil {
+			r.children(ctx, wg, consumerARN, shard)
+		}
+	})
+	wg.Go(func() {
+		if _, err := r.rec.Subscribe(ctx, subscriber, consumerARN, streamName, shard, opts); err == nil {
+			r.children(ctx, wg, consumerARN, shard)
+		}
+	})
+}
+
+// children starts the readers of the children of shard, closed.
+func (r *run) children(ctx context.Context, wg *sync.WaitGroup, consumerARN, shard string) {
+	var kids []string
+	err := r.until(ctx, "listing the children of "+shard, func(c *kinesis.Client) error {
+		shards, err := listShards(ctx, c)
+		if err != nil {
+			return err
+		}
+		kids = kids[:0]
+		for _, s := range shards {
+			if aws.ToString(s.ParentShardId) == shard || aws.ToString(s.AdjacentParentShardId) == shard {
+				kids = append(kids, aws.ToString(s.ShardId))
+			}
+		}
+		if len(kids) == 0 {
+			return fmt.Errorf("%s is closed but has no children yet", shard)
+		}
+		return nil
+	})
+	if err != nil {
+		return // the run is over
+	}
+	for _, k := range kids {
+		r.startReaders(ctx, wg, consumerARN, k)
+	}
+}
+
+func listShards(ctx context.Context, c *kinesis.Client) ([]types.Shard, error) {
+	var shards []types.Shard
+	in := &kinesis.ListShardsInput{StreamName: aws.String(streamName)}
+	for {
+		out, err := c.ListShards(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		shards = append(shards, out.Shards...)
+		if out.NextToken == nil {
+			return shards, nil
+		}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
+}
+
+// openShardAt returns the open shard whose hash range holds key.
+func openShardAt(shards []types.Shard, key *big.Int) (types.Shard, bool) {
+	for _, s := range shards {
+		if s.SequenceNumberRange == nil || s.SequenceNumberRange.EndingSequenceNumber != nil || s.HashKeyRange == nil {
+			continue
+		}
+		lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
+		hi, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.EndingHashKey), 10)
+		if lo != nil && hi != nil && lo.Cmp(key) <= 0 && key.Cmp(hi) <= 0 {
+			return s, true
+		}
+	}
+	return types.Shard{}, false
+}
+
+// reshard splits the shard of writer slots 0 and 1 at its middle if one
+// shard has both, or else merges the two shards that have them: a split
+// and a merge alternate. It decides once and then retries through
+// faults until the parents are closed, so that a call whose answer was
+// lost is not made twice.
+func (r *run) reshard(ctx context.Context) {
+	var parents []string
+	var split bool
+	err := r.until(ctx, "choosing a reshard", func(c *kinesis.Client) error {
+		shards, err := listShards(ctx, c)
+		if err != nil {
+			return err
+		}
+		a, okA := openShardAt(shards, slotKey(0))
+		b, okB := openShardAt(shards, slotKey(1))
+		if !okA || !okB {
+			return errors.New("no open shard holds the first writer slots")
+		}
+		split = aws.ToString(a.ShardId) == aws.ToString(b.ShardId)
+		parents = []string{aws.ToString(a.ShardId)}
+		if !split {
+			parents = append(parents, aws.ToString(b.ShardId))
+		}
+		return nil
+	})
+	if err != nil {
+		r.logf("reshard: %v", err)
+		return
+	}
+	what := "split of " + parents[0]
+	if !split {
+		what = "merge of " + strings.Join(parents, " and ")
+	}
+	r.logf("reshard: %s begins", what)
+	began := time.Now()
+	err = r.until(ctx, what, func(c *kinesis.Client) error {
+		shards, err := listShards(ctx, c)
+		if err != nil {
+			return err
+		}
+		open := 0
+		for _, s := range shards {
+			if slices.Contains(parents, aws.ToString(s.ShardId)) && s.SequenceNumberRange.EndingSequenceNumber == nil {
+				open++
+			}
+		}
+		if open == 0 {
+			return nil // done, perhaps by a call whose answer was lost
+		}
+		if split {
+			// The middle of [0, 2^126): the shard of slots 0 and 1 is
+			// always the first quarter of the hash space.
+			_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(streamName), ShardToSplit: aws.String(parents[0]),
+				NewStartingHashKey: aws.String(new(big.Int).Lsh(big.NewInt(1), 125).String())})
+		} else {
+			_, err = c.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String(streamName), ShardToMerge: aws.String(parents[0]), AdjacentShardToMerge: aws.String(parents[1])})
+		}
+		if err == nil {
+			err = errors.New("sent; waiting for the parents to close")
+		}
+		return err
+	})
+	if err != nil {
+		r.logf("reshard: %v", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range parents {
+		r.closed[p] = time.Now()
+	}
+	if split {
+		r.splits++
+	} else {
+		r.merges++
+	}
+	r.logf("reshard: %s done in %v", what, time.Since(began).Round(10*time.Millisecond))
+}
+
+// fault runs step n: injects it, holds it, heals it.
+func (r *run) fault(ctx context.Context, n int, step Step) (Fault, error) {
+	f := Fault{Step: step, Led: -1}
+	if step.Kind != Restart {
+		f.Led, f.Placements = r.leads(ctx, step.Node)
+	}
+	led := ""
+	if f.Led >= 0 {
+		led = fmt.Sprintf(" (it leads %d of %d placements)", f.Led, f.Placements)
+	}
+	f.Start = time.Now()
+	cl := r.cl
+	switch step.Kind {
+	case Kill:
+		r.logf("fault %d: kill -9 node %d%s; restart in %v", n, step.Node+1, led, step.Hold)
+		cl.Kill(step.Node)
+		if err := sleep(ctx, step.Hold); err != nil {
+			return f, err
+		}
+		if err := cl.Start(ctx, step.Node); err != nil {
+			return f, fmt.Errorf("clusterfaults: restarting after fault %d: %w", n, err)
+		}
+		r.logf("fault %d: node %d restarted, %v after the kill", n, step.Node+1, time.Since(f.Start).Round(10*time.Millisecond))
+	case Pause:
+		r.logf("fault %d: SIGSTOP node %d%s; SIGCONT in %v", n, step.Node+1, led, step.Hold)
+		if err := cl.Signal(step.Node, syscall.SIGSTOP); err != nil {
+			return f, err
+		}
+		err := sleep(ctx, step.Hold)
+		if err := errors.Join(err, cl.Signal(step.Node, syscall.SIGCONT)); err != nil {
+			return f, err
+		}
+		r.logf("fault %d: node %d resumed", n, step.Node+1)
+	case Partition:
+		r.logf("fault %d: node %d cut off from the others%s; healed in %v", n, step.Node+1, led, step.Hold)
+		if err := cl.Net().Isolate(ctx, step.Node); err != nil {
+			return f, err
+		}
+		err := sleep(ctx, step.Hold)
+		if err := errors.Join(err, cl.Net().Rejoin(context.WithoutCancel(ctx), step.Node)); err != nil {
+			return f, err
+		}
+		r.logf("fault %d: node %d joined again", n, step.Node+1)
+	case Restart:
+		r.logf("fault %d: kill -9 every node; restart all in %v", n, step.Hold)
+		all := make([]int, cl.Nodes())
+		for i := range all {
+			all[i] = i
+			cl.Kill(i)
+		}
+		if err := sleep(ctx, step.Hold); err != nil {
+			return f, err
+		}
+		if err := cl.Start(ctx, all...); err != nil {
+			return f, fmt.Errorf("clusterfaults: restarting the cluster after fault %d: %w", n, err)
+		}
+		r.logf("fault %d: every node restarted, %v after the kill", n, time.Since(f.Start).Round(10*time.Millisecond))
+	default:
+		return f, fmt.Errorf("clusterfaults: unknown fault %q", step.Kind)
+	}
+	return f, nil
+}
+
+// leads asks node i which placements of logs it leads (its metrics):
+// how many of them, and of how many it knows. -1 if it did not answer.
+func (r *run) leads(ctx context.Context, i int) (led, placements int) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.cl.Addr(i)+"/metrics", nil)
+	if err != nil {
+		return -1, 0
+	}
+	resp, err := r.cl.HTTPClient(i, 5*time.Second).Do(req)
+	if err != nil {
+		return -1, 0
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return -1, 0
+	}
+	for line := range strings.Lines(string(body)) {
+		if rest, ok := strings.CutPrefix(line, `tributary_cluster_stream_leader{stream="TRIBUTARY_LOGS_`); ok {
+			placements++
+			if strings.HasSuffix(strings.TrimSpace(rest), " 1") {
+				led++
+			}
+		}
+	}
+	return led, placements
+}
+
+// healAll undoes every fault: the links healed, every node resumed, every
+// node down started.
+func (r *run) healAll(ctx context.Context) {
+	if nw := r.cl.Net(); nw != nil {
+		if err := nw.HealAll(ctx); err != nil {
+			r.logf("healing the network: %v", err)
+		}
+	}
+	var down []int
+	for i := range r.cl.Nodes() {
+		if r.cl.Up(i) {
+			_ = r.cl.Signal(i, syscall.SIGCONT)
+		} else {
+			down = append(down, i)
+		}
+	}
+	if len(down) > 0 {
+		if err := r.cl.Start(ctx, down...); err != nil {
+			r.logf("restarting nodes %v: %v", down, err)
+		}
+	}
+}
+
+// settle waits until every node answers and every open shard takes a
+// write through every node, each write recorded: the cluster has healed
+// (and those writes must be in the final read like any other).
+func (r *run) settle(ctx context.Context) error {
+	for i := range r.cl.Nodes() {
+		c := r.cl.Client(i, callTimeout)
+		var shards []types.Shard
+		for try := 0; ; try++ {
+			var err error
+			if shards, err = listShards(ctx, c); err == nil {
+				break
+			}
+			if sleep(ctx, 500*time.Millisecond) != nil {
+				return fmt.Errorf("clusterfaults: node %d does not answer after the faults: %w\n%s", i+1, err, r.cl.Log(i))
+			}
+		}
+		for _, s := range shards {
+			if s.SequenceNumberRange.EndingSequenceNumber != nil {
+				continue
+			}
+			for try := 0; ; try++ {
+				in := &kinesis.PutRecordInput{StreamName: aws.String(streamName), PartitionKey: aws.String("k"),
+					ExplicitHashKey: s.HashKeyRange.StartingHashKey, Data: fmt.Appendf(nil, "settle-%d-%s-%d", i, aws.ToString(s.ShardId), try)}
+				_, err := r.rec.PutRecord(ctx, c, in)
+				if err == nil {
+					break
+				}
+				if sleep(ctx, 500*time.Millisecond) != nil {
+					return fmt.Errorf("clusterfaults: %s takes no write through node %d after the faults: %w\n%s", aws.ToString(s.ShardId), i+1, err, r.cl.Log(i))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// progress prints the rates every ProgressEvery until ctx ends.
+func (r *run) progress(ctx context.Context) {
+	every := r.cfg.ProgressEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastAcked, lastReads int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		acked, reads := r.acked.Load(), r.reads.Load()
+		r.mu.Lock()
+		shards := len(r.readers)
+		r.mu.Unlock()
+		r.logf("progress: %d records acknowledged (%.0f/s), %d unknown, %d failed; %d GetRecords pages (%.0f/s); %d shards so far",
+			acked, float64(acked-lastAcked)/every.Seconds(), r.unknown.Load(), r.failed.Load(), reads, float64(reads-lastReads)/every.Seconds(), shards)
+		lastAcked, lastReads = acked, reads
+	}
+}
+
+// writeHistory writes h as JSON in dir (os.TempDir() if empty) and
+// returns the file's path.
+func writeHistory(dir string, h history.History) (string, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, err := os.CreateTemp(dir, "tributary-history-*.json")
+	if err != nil {
+		return "", fmt.Errorf("clusterfaults: %w", err)
+	}
+	err = h.WriteJSON(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("clusterfaults: %w", err)
+	}
+	return filepath.Clean(f.Name()), nil
+}
