@@ -338,19 +338,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// admin returns a client of node i for the control plane (creating the
-// stream, resharding, waiting): it retries, since these calls are checked
-// by their effect rather than recorded.
-func (r *run) admin(i int) *kinesis.Client {
-	return r.cl.client(i, callTimeout, retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 }))
-}
-
-// until calls f through each node in turn until it succeeds, pausing
-// between tries, or ctx ends.
+// until calls f with a client of each node in turn until it succeeds,
+// pausing between tries, or ctx ends: for the control plane (creating
+// the stream, resharding, waiting), whose calls are checked by their
+// effect rather than recorded. A call that hangs on a paused or cut-off
+// node ends at callTimeout and the next try goes to the next node.
 func (r *run) until(ctx context.Context, what string, f func(c *kinesis.Client) error) error {
 	var err error
 	for try := 0; ; try++ {
-		if err = f(r.admin(try % r.cl.Nodes())); err == nil {
+		if err = f(r.cl.Client(try%r.cl.Nodes(), callTimeout)); err == nil {
 			return nil
 		}
 		if sleep(ctx, 500*time.Millisecond) != nil {
@@ -360,16 +356,20 @@ func (r *run) until(ctx context.Context, what string, f func(c *kinesis.Client) 
 }
 
 // setUp creates the stream and registers the consumer, and returns its
-// ARN once both are ACTIVE.
+// ARN once both are ACTIVE. Each call may be made again after an answer
+// lost, so each first looks for what it would create.
 func (r *run) setUp(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if _, err := r.admin(0).CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(streamName), ShardCount: aws.Int32(shardCount)}); err != nil {
-		return "", fmt.Errorf("clusterfaults: CreateStream: %w", err)
-	}
 	var streamARN string
-	if err := r.until(ctx, "waiting for the stream", func(c *kinesis.Client) error {
+	err := r.until(ctx, "creating the stream", func(c *kinesis.Client) error {
 		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(streamName)})
+		if code(err) == "ResourceNotFoundException" {
+			if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(streamName), ShardCount: aws.Int32(shardCount)}); err != nil {
+				return err
+			}
+			return errors.New("created; waiting for it to be ACTIVE")
+		}
 		if err != nil {
 			return err
 		}
@@ -378,22 +378,26 @@ func (r *run) setUp(ctx context.Context) (string, error) {
 		}
 		streamARN = aws.ToString(out.StreamDescriptionSummary.StreamARN)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return "", err
 	}
-	out, err := r.admin(1%r.cl.Nodes()).RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(consumerName)})
-	if err != nil {
-		return "", fmt.Errorf("clusterfaults: RegisterStreamConsumer: %w", err)
-	}
-	arn := aws.ToString(out.Consumer.ConsumerARN)
-	err = r.until(ctx, "waiting for the consumer", func(c *kinesis.Client) error {
-		out, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(arn)})
+	var arn string
+	err = r.until(ctx, "registering the consumer", func(c *kinesis.Client) error {
+		out, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(consumerName)})
+		if code(err) == "ResourceNotFoundException" {
+			if _, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(consumerName)}); err != nil {
+				return err
+			}
+			return errors.New("registered; waiting for it to be ACTIVE")
+		}
 		if err != nil {
 			return err
 		}
 		if s := out.ConsumerDescription.ConsumerStatus; s != types.ConsumerStatusActive {
 			return fmt.Errorf("consumer %s", s)
 		}
+		arn = aws.ToString(out.ConsumerDescription.ConsumerARN)
 		return nil
 	})
 	return arn, err
