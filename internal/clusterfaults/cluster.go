@@ -42,25 +42,19 @@ type Program func(serveArgs []string) (path string, args []string, env []string)
 // ClusterConfig describes a cluster to start.
 type ClusterConfig struct {
 	Program Program
-	// Nodes is the number of nodes, 1 to 9; each replicates every stream
-	// when it is 3 or 5 (--replicas is min(Nodes, 3)).
+	// Nodes is the number of nodes, 1 to 9; every stream has
+	// min(Nodes, 3) replicas.
 	Nodes int
 	// Dir holds the nodes' data directories, Dir/n1, Dir/n2, ...: they
 	// outlive restarts.
 	Dir string
-	// Loopback runs the nodes on 127.0.0.x of the host rather than in
-	// network namespaces: no partitions then, but no root needed, and
-	// every program of the host reaches them.
-	Loopback bool
-	// Extra is added to every node's serve arguments.
-	Extra []string
 }
 
 // Cluster is the running nodes of a ClusterConfig. Its methods are safe
 // for concurrent use, except Close.
 type Cluster struct {
 	cfg   ClusterConfig
-	nw    *netns.Net // nil with Loopback
+	nw    *netns.Net
 	addrs []string   // each node's Kinesis endpoint, host:port, fixed across restarts
 	args  [][]string // each node's serve arguments
 
@@ -85,40 +79,25 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		return nil, fmt.Errorf("clusterfaults: %d nodes; want 1 to 9", cfg.Nodes)
 	}
 	c := &Cluster{cfg: cfg, nodes: make([]*process, cfg.Nodes)}
+	nw, err := netns.Open(ctx, cfg.Nodes)
+	if err != nil {
+		return nil, fmt.Errorf("clusterfaults: %w", err)
+	}
+	c.nw = nw
 	var routes []string
 	for i := range cfg.Nodes {
 		// A node's addresses are the same across its restarts, so that
 		// its peers and the workload's clients find it again.
-		host := "127.0.0." + strconv.Itoa(i+1)
-		if !cfg.Loopback {
-			host = "10.77.0." + strconv.Itoa(i+1)
-		}
-		port, route := "4567", "6222"
-		if cfg.Loopback {
-			// The host's ports are shared with whatever else runs.
-			p, err := freePorts(host, 2)
-			if err != nil {
-				return nil, err
-			}
-			port, route = p[0], p[1]
-		}
-		c.addrs = append(c.addrs, net.JoinHostPort(host, port))
-		routes = append(routes, net.JoinHostPort(host, route))
-	}
-	if !cfg.Loopback {
-		nw, err := netns.Open(ctx, cfg.Nodes)
-		if err != nil {
-			return nil, fmt.Errorf("clusterfaults: %w", err)
-		}
-		c.nw = nw
+		c.addrs = append(c.addrs, net.JoinHostPort(nw.Addr(i), "4567"))
+		routes = append(routes, net.JoinHostPort(nw.Addr(i), "6222"))
 	}
 	replicas := min(cfg.Nodes, 3)
 	for i := range cfg.Nodes {
-		c.args = append(c.args, append([]string{"--listen", c.addrs[i],
+		c.args = append(c.args, []string{"--listen", c.addrs[i],
 			"--data-dir", filepath.Join(cfg.Dir, fmt.Sprintf("n%d", i+1)),
 			"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off",
 			"--cluster", "faults", "--node", fmt.Sprintf("n%d", i+1), "--peers", strings.Join(routes, ","),
-			"--cluster-listen", routes[i], "--replicas", strconv.Itoa(replicas)}, cfg.Extra...))
+			"--cluster-listen", routes[i], "--replicas", strconv.Itoa(replicas)})
 	}
 	all := make([]int, cfg.Nodes)
 	for i := range all {
@@ -130,28 +109,13 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	return c, nil
 }
 
-// freePorts returns n ports free on host now.
-func freePorts(host string, n int) ([]string, error) {
-	var ports []string
-	for range n {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("clusterfaults: %w", err)
-		}
-		defer ln.Close()
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		ports = append(ports, port)
-	}
-	return ports, nil
-}
-
 // Nodes returns the number of nodes.
 func (c *Cluster) Nodes() int { return c.cfg.Nodes }
 
 // Addr returns node i's Kinesis endpoint, host:port.
 func (c *Cluster) Addr(i int) string { return c.addrs[i] }
 
-// Net returns the nodes' network, nil with Loopback.
+// Net returns the nodes' network.
 func (c *Cluster) Net() *netns.Net { return c.nw }
 
 // Start starts the given nodes, which must be down, at once, and returns
@@ -185,10 +149,7 @@ func (c *Cluster) spawn(ctx context.Context, i int) (*process, error) {
 	}
 	path, args, env := c.cfg.Program(c.args[i])
 	// Not exec.CommandContext: a node outlives the call that starts it.
-	cmd := exec.Command(path, args...)
-	if c.nw != nil {
-		cmd = c.nw.Command(context.Background(), i, path, args...)
-	}
+	cmd := c.nw.Command(context.Background(), i, path, args...)
 	cmd.Env = append(cmd.Environ(), env...)
 	return startProcess(ctx, cmd, c.addrs[i])
 }
@@ -244,19 +205,13 @@ func (c *Cluster) Close() error {
 	for i := range c.cfg.Nodes {
 		c.Kill(i)
 	}
-	if c.nw != nil {
-		return c.nw.Close()
-	}
-	return nil
+	return c.nw.Close()
 }
 
 // HTTPClient returns an HTTP client that reaches node i: from inside its
 // namespace, where the node's address is. timeout bounds each request
 // (zero: no bound, for subscriptions).
 func (c *Cluster) HTTPClient(i int, timeout time.Duration) *http.Client {
-	if c.nw == nil {
-		return &http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return c.nw.DialContext(ctx, i, network, addr)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,9 +74,6 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Seed: cfg.Seed}
 	if len(cfg.Kinds) == 0 || cfg.Steps <= 0 && cfg.Duration <= 0 {
 		return res, errors.New("clusterfaults: a run needs kinds of faults, and steps or a duration")
-	}
-	if cfg.Cluster.Loopback && slices.Contains(cfg.Kinds, Partition) {
-		return res, errors.New("clusterfaults: partitions need the network namespaces, not Loopback")
 	}
 	logf := func(format string, args ...any) {
 		if cfg.Logf != nil {
