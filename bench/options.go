@@ -31,6 +31,10 @@ const (
 	// by default): create, write to all, read all back, idle CPU; not part
 	// of "all", which it would dwarf.
 	WorkloadScale = "scale"
+	// WorkloadClusterFaults starts a cluster of its own, of this binary,
+	// and runs it through a random schedule of faults for --duration
+	// (clusterfaults.go); it takes no endpoint and runs alone.
+	WorkloadClusterFaults = "cluster-faults"
 )
 
 // Workloads lists the workloads "all" runs, in order.
@@ -112,6 +116,15 @@ type Options struct {
 	// SoakRestart, when not nil, kills and restarts the server during
 	// the soak (tests only).
 	SoakRestart *SoakRestart
+
+	// The cluster under faults (clusterfaults.go), which also runs for
+	// Duration.
+	ClusterNodes int // nodes of the cluster, 3 to 9
+	// ClusterSeed draws the schedule; 0 draws a seed, which is printed.
+	ClusterSeed uint64
+	// ClusterFaults are the kinds of faults to draw from
+	// (clusterfaults.Kind's names).
+	ClusterFaults []string
 }
 
 // SoakRestart is a test's hook to kill the server during the soak and
@@ -155,6 +168,8 @@ func DefaultOptions() Options {
 		StreamPrefix:      "bench-",
 		CreateTimeout:     60 * time.Second,
 		Duration:          5 * time.Minute,
+		ClusterNodes:      3,
+		ClusterFaults:     []string{"kill", "pause", "partition", "restart"},
 		SoakRate:          300,
 		SoakRetentionHour: time.Hour,
 		// Past AWS's 5-minute iterator lifetime.
@@ -167,8 +182,17 @@ const maxRecordSize = 1 << 20
 
 // Validate reports the first option that cannot work.
 func (o Options) Validate() error {
+	clusterFaults := strings.Contains(","+o.Workload+",", ","+WorkloadClusterFaults+",")
 	switch {
-	case o.Endpoint == "":
+	case clusterFaults && o.Workload != WorkloadClusterFaults:
+		return fmt.Errorf("the %s workload runs alone", WorkloadClusterFaults)
+	case clusterFaults && o.Endpoint != "":
+		return fmt.Errorf("the %s workload starts its own cluster: it takes no --endpoint", WorkloadClusterFaults)
+	case clusterFaults && (o.ClusterNodes < 3 || o.ClusterNodes > 9):
+		return errors.New("--nodes must be from 3 to 9")
+	case clusterFaults && len(o.ClusterFaults) == 0:
+		return errors.New("--faults must name at least one kind of fault")
+	case o.Endpoint == "" && !clusterFaults:
 		return errors.New("--endpoint is required")
 	case o.Region == "":
 		return errors.New("--region must not be empty")
@@ -239,7 +263,7 @@ func (o Options) Validate() error {
 // IsWorkload reports whether name is a workload --workload may name
 // (alone or in a list).
 func IsWorkload(name string) bool {
-	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadProducer || name == WorkloadConsume || name == WorkloadScale || contains(Workloads, name)
+	return name == WorkloadAll || name == WorkloadSoak || name == WorkloadClusterFaults || name == WorkloadProducer || name == WorkloadConsume || name == WorkloadScale || contains(Workloads, name)
 }
 
 // selected returns the workloads to run, in order.

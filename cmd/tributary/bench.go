@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/tributary-io/tributary/bench"
+	"github.com/tributary-io/tributary/internal/clusterfaults"
 )
 
 // benchOption is one flag of "tributary bench" and its documentation;
@@ -41,7 +42,7 @@ func benchOptions() []benchOption {
 	return []benchOption{
 		{
 			flag: "endpoint", arg: "url",
-			usage: "Base URL of the Kinesis endpoint to measure, e.g. http://127.0.0.1:4567. Required.",
+			usage: "Base URL of the Kinesis endpoint to measure, e.g. http://127.0.0.1:4567. Required, but by cluster-faults, which starts its own cluster.",
 			value: func(o *bench.Options) flag.Value { return &urlValue{&o.Endpoint} },
 			def:   "none",
 		},
@@ -52,9 +53,9 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "workload", arg: "name",
-			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or scale (10,000 shards on one server: create, write to all, read all back, idle CPU), soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
+			usage: "What to run: ingest (write throughput), drain (read throughput), latency (end-to-end latency), shards (a stream of many shards) or all of them in that order; or scale (10,000 shards on one server: create, write to all, read all back, idle CPU), soak (a mixed life for --duration, then checks) or producer (ingest through the Go producer library, KPL aggregation on) or consume (drain through the Go consumer library: 8 shards, 2 workers), which all does not include; or cluster-faults (a cluster of this binary under a random schedule of faults for --duration), which runs alone. Several, separated by commas, run one after the other: ingest,producer and drain,consume compare each pair in one run.",
 			value: func(o *bench.Options) flag.Value {
-				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume, bench.WorkloadScale)...)}
+				return &workloadsValue{&o.Workload, append([]string{bench.WorkloadAll}, append(bench.Workloads, bench.WorkloadSoak, bench.WorkloadProducer, bench.WorkloadConsume, bench.WorkloadScale, bench.WorkloadClusterFaults)...)}
 			},
 		},
 		{
@@ -175,7 +176,7 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "duration", arg: "duration",
-			usage: "How long the soak's writers, readers and control actors run; the drain, the clean-up and the checks follow.",
+			usage: "How long the soak's writers, readers and control actors run; the drain, the clean-up and the checks follow. For cluster-faults, how long faults keep coming; the last one is healed, and the final read and the check follow.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.Duration, positive: true} },
 		},
 		{
@@ -192,6 +193,22 @@ func benchOptions() []benchOption {
 			flag: "soak-reader-pause", arg: "duration",
 			usage: "How long the pausing readers of the soak pause, every as long of reading: longer than the server's iterator lifetime (AWS's 5 minutes, or Tributary's --iterator-lifetime), so that their iterators expire and are renewed.",
 			value: func(o *bench.Options) flag.Value { return &durationValue{d: &o.SoakReaderPause, positive: true} },
+		},
+		{
+			flag: "nodes", arg: "n",
+			usage: "Nodes of the cluster-faults workload's cluster, 3 to 9; every stream has 3 replicas.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ClusterNodes, min: 3} },
+		},
+		{
+			flag: "seed", arg: "n",
+			usage: "Seed of the cluster-faults workload's schedule: the same seed draws the same faults, victims and durations. The seed of a run is printed at its start.",
+			value: func(o *bench.Options) flag.Value { return &seedValue{&o.ClusterSeed} },
+			def:   "a new one each run",
+		},
+		{
+			flag: "faults", arg: "kind,...",
+			usage: "The faults cluster-faults draws from, comma-separated: kill (kill -9 a node, restart it), pause (SIGSTOP a node past an election, SIGCONT), partition (cut a node off from the others, heal) and restart (kill -9 every node, restart them all). Each comes once before any comes twice.",
+			value: func(o *bench.Options) flag.Value { return &faultsValue{&o.ClusterFaults} },
 		},
 		{
 			flag: "cpuprofile", arg: "file",
@@ -245,6 +262,7 @@ func parseBenchArgs(args []string, lookupEnv func(string) (string, bool)) (bench
 func benchUsage() string {
 	var b strings.Builder
 	b.WriteString(`Usage: tributary bench --endpoint url [flags]
+       tributary bench --workload cluster-faults [--duration d] [--seed n] [--nodes n]
 
 Measures a Kinesis Data Streams endpoint (Tributary, AWS or another
 compatible server) with the AWS SDK for Go and reports:
@@ -287,6 +305,19 @@ compatible server) with the AWS SDK for Go and reports:
            consumer): a stream of 8 shards filled with --drain-records
            records of 100 B (not timed), then two workers (leases in
            memory) process them all, checkpointing each batch
+  cluster-faults
+           no --endpoint: starts a cluster of --nodes nodes of this binary
+           (tributary serve --cluster), each in a network namespace of its
+           own (which takes root), and runs it for --duration through a
+           random schedule of --faults drawn from --seed, a quiet period
+           between two faults, while writers on every node, GetRecords and
+           SubscribeToShard readers on other nodes, and splits and merges
+           go on; then heals everything, reads every shard and checks the
+           history: no acknowledged record lost, duplicated or moved, no
+           read that missed one or saw one later lost. Prints each fault
+           as it happens, rates every 10s, and at the end how long writes
+           took to resume after each fault, the counts and the verdict;
+           runs alone
 
 Each workload creates its own streams and deletes them at the end. A line
 a second shows progress on standard error; a table sums up at the end, and
@@ -300,8 +331,9 @@ measures against: a null endpoint written with the standard library
 alone (see 'tributary bench serve-null --help').
 
 Exit status: 0 if every workload ran, 1 if one failed (for example the
-endpoint is unreachable or a stream never became ACTIVE, or a soak check
-failed), 2 for wrong usage.
+endpoint is unreachable or a stream never became ACTIVE, a soak check
+failed or the cluster-faults history failed its check), 2 for wrong
+usage.
 
 Flags:
 `)
@@ -340,11 +372,61 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	defer stop()
 	context.AfterFunc(ctx, stop)
 
-	if err := bench.Run(ctx, opts, stdout, stderr); err != nil {
+	run := bench.Run
+	if opts.Workload == bench.WorkloadClusterFaults {
+		run = runClusterFaults
+	}
+	if err := run(ctx, opts, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "tributary bench: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// runClusterFaults runs the cluster-faults workload with this binary as
+// the nodes' program.
+func runClusterFaults(ctx context.Context, opts bench.Options, stdout, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding this binary for the nodes: %w", err)
+	}
+	program := func(serveArgs []string) (string, []string, []string) {
+		return exe, append([]string{"serve"}, serveArgs...), nil
+	}
+	return bench.ClusterFaults(ctx, opts, program, stdout, stderr)
+}
+
+// seedValue is a schedule's seed: a whole number above 0.
+type seedValue struct{ p *uint64 }
+
+func (v *seedValue) String() string { return strconv.FormatUint(*v.p, 10) }
+
+func (v *seedValue) Set(s string) error {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return errors.New("must be a whole number above 0")
+	}
+	*v.p = n
+	return nil
+}
+
+// faultsValue is a comma-separated list of kinds of faults.
+type faultsValue struct{ kinds *[]string }
+
+func (v *faultsValue) String() string { return strings.Join(*v.kinds, ",") }
+
+func (v *faultsValue) Set(s string) error {
+	var kinds []string
+	for k := range strings.SplitSeq(s, ",") {
+		if !slices.Contains(clusterfaults.AllKinds(), clusterfaults.Kind(k)) {
+			return fmt.Errorf("%q is not a fault; the faults are kill, pause, partition and restart", k)
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	*v.kinds = kinds
+	return nil
 }
 
 // urlValue is an http or https URL with a host.

@@ -41,6 +41,13 @@ func TestBenchUsage(t *testing.T) {
 		{name: "zero duration", args: []string{"bench", "--endpoint", "http://x", "--ingest-duration", "0s"}, wantStatus: 2, wantStderr: "must be positive"},
 		{name: "bad stream prefix", args: []string{"bench", "--endpoint", "http://x", "--stream-prefix", "a/b"}, wantStatus: 2, wantStderr: "may only have"},
 		{name: "unexpected argument", args: []string{"bench", "--endpoint", "http://x", "extra"}, wantStatus: 2, wantStderr: "unexpected argument \"extra\""},
+		{name: "cluster-faults in the help", args: []string{"bench", "--help"}, wantStdout: "tributary bench --workload cluster-faults [--duration d] [--seed n] [--nodes n]"},
+		{name: "cluster-faults takes no endpoint", args: []string{"bench", "--endpoint", "http://x", "--workload", "cluster-faults"}, wantStatus: 2, wantStderr: "tributary bench: the cluster-faults workload starts its own cluster: it takes no --endpoint\n"},
+		{name: "cluster-faults runs alone", args: []string{"bench", "--workload", "soak,cluster-faults"}, wantStatus: 2, wantStderr: "the cluster-faults workload runs alone"},
+		{name: "cluster-faults on too few nodes", args: []string{"bench", "--workload", "cluster-faults", "--nodes", "2"}, wantStatus: 2, wantStderr: "-nodes: must be at least 3"},
+		{name: "cluster-faults on too many nodes", args: []string{"bench", "--workload", "cluster-faults", "--nodes", "10"}, wantStatus: 2, wantStderr: "--nodes must be from 3 to 9"},
+		{name: "seed zero", args: []string{"bench", "--workload", "cluster-faults", "--seed", "0"}, wantStatus: 2, wantStderr: "-seed: must be a whole number above 0"},
+		{name: "unknown fault", args: []string{"bench", "--workload", "cluster-faults", "--faults", "kill,flood"}, wantStatus: 2, wantStderr: "\"flood\" is not a fault"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

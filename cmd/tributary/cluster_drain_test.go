@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,7 +37,7 @@ import (
 func TestClusterDrainAndAdd(t *testing.T) {
 	const token = "drain-test-admin-token-0123"
 	t.Setenv(adminTokenEnv, token) // the nodes' --admin-token
-	cl := startCluster(t, 4, nil)
+	cl := startCluster(t, 4)
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	const stream, shards = "s", 4
@@ -181,6 +183,66 @@ func runReads(ctx context.Context, t *testing.T, rec *history.Recorder, clients 
 	}
 	return func() { cancel(); wg.Wait() }
 }
+
+// testCluster is n `tributary serve --cluster` processes on loopback,
+// each with its own data directory and route port: what the drain and
+// add test needs, where no link is ever cut (internal/clusterfaults runs
+// nodes in network namespaces for the fault schedule).
+type testCluster struct {
+	t     *testing.T
+	args  [][]string // each node's command line
+	nodes []*serverProcess
+}
+
+// startCluster starts n nodes at once (each waits for a majority before
+// it listens) and returns when all of them serve.
+func startCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	var routes []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, ln.Addr().String())
+		ln.Close()
+	}
+	c := &testCluster{t: t, args: make([][]string, n), nodes: make([]*serverProcess, n)}
+	for i := range n {
+		c.args[i] = []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off",
+			"--cluster", "test", "--node", fmt.Sprintf("n%d", i+1), "--peers", strings.Join(routes, ","),
+			"--cluster-listen", routes[i]}
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { c.nodes[i], errs[i] = c.spawn(i) })
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, p := range c.nodes {
+			if p != nil {
+				p.kill()
+			}
+		}
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+	}
+	return c
+}
+
+func (c *testCluster) spawn(i int) (*serverProcess, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve"}, c.args[i]...), "\n"))
+	return startServeCmdWithin(cmd, time.Minute)
+}
+
+// client is an SDK client of node i.
+func (c *testCluster) client(i int) *sdk.Client { return c.nodes[i].client() }
 
 // addNode starts one more node named name beside c's, on a new directory
 // and route port, and returns its index in c.nodes.

@@ -78,6 +78,10 @@ var allowed = map[string][]string{
 	// nodes.
 	"internal/history": {},
 	"internal/netns":   {},
+	// The cluster under a random schedule of faults: node processes in
+	// network namespaces, a workload through the history's recorder
+	// (for a test of cmd/tributary and its bench).
+	"internal/clusterfaults": {"internal/*", "sdkhttp"},
 	// A test helper: the whole server in a test's process.
 	"internal/inproc": {"api", "faults", "sdkhttp", "server", "storage", "storage/mem", "stream"},
 	// Test helpers: the outside services some tests need (lease stores).

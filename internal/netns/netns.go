@@ -2,7 +2,8 @@
 // which it can partition and heal: for the cluster's fault tests, where
 // nodes of one cluster run as processes on the same host
 // (docs/cluster-testing.md). It drives iproute2 (`ip netns`, `ip link`,
-// `ip rule`) and needs root; it is used only by tests.
+// `ip rule`) and needs root; the fault tests use it, and so does the
+// cluster-faults benchmark (internal/clusterfaults).
 //
 // # Topology
 //
@@ -59,28 +60,47 @@ type Net struct {
 // environment variable CI is "true": CI must run the tests that need it.
 func New(tb testing.TB, n int) *Net {
 	tb.Helper()
-	if n < 1 || n > 253 {
-		tb.Fatalf("netns: %d nodes; want 1 to 253", n)
+	nw, err := Open(context.Background(), n)
+	if errors.Is(err, ErrUnavailable) {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%v, and CI must run this test", err)
+		}
+		tb.Skip(err)
 	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if err != nil {
 		tb.Fatal(err)
 	}
-	nw := &Net{prefix: "trib" + hex.EncodeToString(b[:]), nodes: n, rules: map[string]bool{}}
-	// Registered before anything is created, so that a failure half
-	// way removes what was made.
 	tb.Cleanup(func() {
 		if err := nw.Close(); err != nil {
 			tb.Errorf("netns: %v", err)
 		}
 	})
-	if err := nw.create(context.Background()); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("netns: network namespaces are not usable here, and CI must run this test (it needs root and iproute2's ip): %v", err)
-		}
-		tb.Skipf("netns: network namespaces are not usable here (they need root and iproute2's ip): %v", err)
-	}
 	return nw
+}
+
+// ErrUnavailable is wrapped by Open's error when network namespaces
+// cannot be created here: not root, no iproute2, or a container without
+// the privilege.
+var ErrUnavailable = errors.New("netns: network namespaces are not usable here (they need root and iproute2's ip)")
+
+// Open creates a network of n nodes (1 to 253), for a program rather than
+// a test (New is Open for a test). The caller must Close it, after
+// stopping the processes it started in it. If the namespaces cannot be
+// created, the error wraps ErrUnavailable and nothing is left behind.
+func Open(ctx context.Context, n int) (*Net, error) {
+	if n < 1 || n > 253 {
+		return nil, fmt.Errorf("netns: %d nodes; want 1 to 253", n)
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("netns: %w", err)
+	}
+	nw := &Net{prefix: "trib" + hex.EncodeToString(b[:]), nodes: n, rules: map[string]bool{}}
+	if err := nw.create(ctx); err != nil {
+		// Close removes whatever create made before it failed.
+		return nil, errors.Join(fmt.Errorf("%w: %w", ErrUnavailable, err), nw.Close())
+	}
+	return nw, nil
 }
 
 // hub is the name of the hub namespace.
@@ -140,7 +160,7 @@ func ip(ctx context.Context, args ...string) error {
 
 // Close removes the namespaces, and with them their interfaces and
 // rules. It is idempotent, and New arranges for it to run when the test
-// ends. A process still running in a node's namespace keeps that
+// ends; Open's caller calls it. A process still running in a node's namespace keeps that
 // namespace alive, unnamed, until it exits: stop the nodes first.
 func (nw *Net) Close() error {
 	nw.mu.Lock()

@@ -221,3 +221,39 @@ func TestClose(t *testing.T) {
 		t.Errorf("closing one network removed the other's namespace: %v", err)
 	}
 }
+
+// TestOpenClose: Open, for programs, creates the namespaces and Close
+// removes every one of them, once; a bad size is refused as such, not
+// as namespaces being unusable.
+func TestOpenClose(t *testing.T) {
+	if _, err := netns.Open(context.Background(), 0); err == nil || errors.Is(err, netns.ErrUnavailable) {
+		t.Fatalf("Open of 0 nodes: %v, want an error of its own", err)
+	}
+	nw, err := netns.Open(context.Background(), 2)
+	if errors.Is(err, netns.ErrUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{nw.Name(0), nw.Name(1)}
+	for _, n := range names {
+		if _, err := os.Stat("/var/run/netns/" + n); err != nil {
+			nw.Close()
+			t.Fatalf("after Open: %v", err)
+		}
+	}
+	for range 2 {
+		if err := nw.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	for _, n := range names {
+		if _, err := os.Stat("/var/run/netns/" + n); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after Close: %v, want it gone", n, err)
+		}
+	}
+	if err := nw.Isolate(context.Background(), 0); err == nil {
+		t.Error("Isolate after Close succeeded")
+	}
+}

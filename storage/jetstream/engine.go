@@ -362,7 +362,8 @@ func (e *Engine) metaLeader() string {
 
 // untilUp runs create until it succeeds, retrying while the cluster has no
 // metadata leader yet (nodes starting, or fewer than a majority up) or
-// nodes racing to create the same stream disagree for a moment; a single
+// nodes racing to create the same stream disagree for a moment, or while
+// the metadata leader does not count enough peers online yet; a single
 // node's server is up at once. Creating with the same configuration is
 // idempotent, so every node does it.
 func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error) error {
@@ -373,13 +374,30 @@ func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error
 		actx, cancel := context.WithTimeout(ctx, createAttemptTimeout)
 		err := create(actx)
 		cancel()
-		if err == nil || e.cluster == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+		if err == nil || e.cluster == nil || !(retryable(err) || noPeersYet(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
 			return err
 		}
 		if sleep(ctx, wait) != nil {
 			return fmt.Errorf("%w (waiting for the cluster: %w)", err, ctx.Err())
 		}
 	}
+}
+
+// jsErrCodeNoPeers is nats-server's "no suitable peers for placement"
+// (nats.go does not name it).
+const jsErrCodeNoPeers jetstream.ErrorCode = 10005
+
+// noPeersYet tells whether err is the metadata leader refusing to create
+// (or update) a replicated stream because it does not count enough peers
+// online. When the whole cluster starts at once, a majority elects the
+// leader before it has heard from every node, and a node that asks then
+// is refused although the peers are coming: found by the cluster-faults
+// schedule (a whole-cluster restart), where a node exited at start with
+// "no suitable peers for placement, peer offline". It is worth waiting
+// for, as for a leader.
+func noPeersYet(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeNoPeers
 }
 
 func (e *Engine) isClosed() bool {
