@@ -531,30 +531,58 @@ func (e *Engine) ListLogs(ctx context.Context) ([]string, error) {
 // log that comes back.
 func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 	op := fmt.Sprintf("delete log %q", name)
-	st, err := e.state(ctx, name)
-	if err != nil {
-		return e.fail(op, err)
+	for {
+		st, err := e.state(ctx, name)
+		if err != nil {
+			return e.fail(op, err)
+		}
+		err = e.deleteLog(ctx, st)
+		if errors.Is(err, errOtherLog) {
+			// The state held names a log deleted through another node,
+			// whose name is another log's now: that one is to go.
+			e.forget(st)
+			continue
+		}
+		if err != nil {
+			return e.fail(op, err)
+		}
+		return nil
 	}
+}
+
+// deleteLog is DeleteLog's work on the log's state.
+func (e *Engine) deleteLog(ctx context.Context, st *logState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.snapshot().deleted {
-		return e.fail(op, storage.ErrNotFound)
+		return storage.ErrNotFound
 	}
-	st.tmu.Lock()
-	rev := st.rev
-	st.tmu.Unlock()
-	if err := e.logsKV.Delete(ctx, logKey(name), jetstream.LastRevision(rev)); err != nil {
-		return e.fail(op, err)
+	for {
+		// In a cluster the entry's revision held may be old: changed
+		// through another node (loadEntry).
+		if e.cluster != nil {
+			if err := st.loadEntry(ctx); err != nil {
+				return err
+			}
+		}
+		st.tmu.Lock()
+		rev := st.rev
+		st.tmu.Unlock()
+		err := e.logsKV.Delete(ctx, logKey(st.name), jetstream.LastRevision(rev))
+		if isWrongLast(err) && e.cluster != nil {
+			continue // changed through another node since the load
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	if err := st.writeTombstone(ctx); err != nil {
-		return e.fail(op, err)
+		return err
 	}
 	e.forget(st)
 	// The tombstone is the subject's last message; keeping one keeps it.
-	if err := e.purge(ctx, st, jetstream.WithPurgeKeep(1)); err != nil {
-		return e.fail(op, err)
-	}
-	return nil
+	return e.purge(ctx, st, jetstream.WithPurgeKeep(1))
 }
 
 func (e *Engine) purge(ctx context.Context, st *logState, opt jetstream.StreamPurgeOpt) error {

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -277,12 +278,24 @@ func (st *logState) upTo(t tail) uint64 {
 
 // refresh moves the tail to the subject's last message as the stream's
 // leader has it, so that a read sees every write acknowledged before it
-// began, through whichever node (cluster.go). A single node's tail moves
-// with each write before its acknowledgement, and needs none.
+// began, through whichever node (cluster.go), and loads the log's entry
+// from the bucket's leader likewise (loadEntry), so that it applies a
+// retention set through another node. The two requests go to different
+// streams' leaders at once. A single node's tail moves with each write
+// before its acknowledgement, and its entry with each change: it needs
+// neither.
 func (st *logState) refresh(ctx context.Context) error {
 	if st.e.cluster == nil {
 		return nil
 	}
+	entryErr := make(chan error, 1)
+	go func() { entryErr <- st.loadEntry(ctx) }()
+	err := st.refreshTail(ctx)
+	return errors.Join(err, <-entryErr)
+}
+
+// refreshTail is refresh's half for the tail.
+func (st *logState) refreshTail(ctx context.Context) error {
 	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil || !found {
 		return err
