@@ -288,3 +288,98 @@ func TestClusterEntryThroughOtherNodes(t *testing.T) {
 		t.Fatalf("ListLogs through node 3: %q, %v; want none", names, err)
 	}
 }
+
+// TestClusterFollowAcrossNodes: readers follow a log, each read through
+// the next node, while writers append through all three: every reader
+// reads each record once, in position order, and all of them. A follower
+// may apply a committed message before the leader does; reads once
+// returned it, and the next read's Next, from the leader's older tail,
+// went back before it, so the reader read it again (about one run in two
+// here).
+func TestClusterFollowAcrossNodes(t *testing.T) {
+	es := openCluster(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := es[0].CreateLog(ctx, "f", storage.LogOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	handles := func() []storage.ShardLog {
+		hs := make([]storage.ShardLog, len(es))
+		for i, e := range es {
+			l, err := e.Log(ctx, "f")
+			if err != nil {
+				t.Fatalf("node %d: %v", i+1, err)
+			}
+			hs[i] = l
+		}
+		return hs
+	}
+
+	const writers, batches = 8, 150
+	var want int
+	for w := range writers {
+		for b := range batches {
+			want += 1 + (w+b)%4
+		}
+	}
+	readers := []storage.ReadLimits{{MaxRecords: 7}, {MaxRecords: 1000, MaxBytes: 100}}
+	got := make([][]uint64, len(readers))
+	var rg sync.WaitGroup
+	for r, limits := range readers {
+		hs := handles()
+		rg.Go(func() {
+			start := storage.Oldest()
+			for k := 0; ; k++ {
+				l := hs[k%len(hs)]
+				res, err := l.Read(ctx, start, limits)
+				if err != nil {
+					t.Errorf("reader %d, read %d: %v", r, k, err)
+					return
+				}
+				for _, rec := range res.Records {
+					if n := len(got[r]); n > 0 && rec.Position <= got[r][n-1] {
+						t.Errorf("reader %d, read %d through node %d from %d: position %d after %d", r, k, k%len(hs)+1, start.Position, rec.Position, got[r][n-1])
+						return
+					}
+					got[r] = append(got[r], rec.Position)
+				}
+				if res.Sealed {
+					return
+				}
+				start = storage.At(res.Next)
+				if len(res.Records) == 0 {
+					if err := l.Wait(ctx, res.Next); err != nil && !errors.Is(err, storage.ErrSealed) {
+						t.Errorf("reader %d: Wait: %v", r, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		l := handles()[w%len(es)]
+		wg.Go(func() {
+			for b := range batches {
+				batch := make([]storage.Record, 1+(w+b)%4)
+				for i := range batch {
+					batch[i] = storage.Record{Data: fmt.Appendf(nil, "w%d b%d %d", w, b, i)}
+				}
+				if _, err := l.Append(ctx, batch); err != nil {
+					t.Errorf("writer %d, batch %d: %v", w, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := handles()[0].Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rg.Wait()
+	for r := range readers {
+		if len(got[r]) != want {
+			t.Errorf("reader %d read %d records, want %d", r, len(got[r]), want)
+		}
+	}
+}

@@ -527,7 +527,7 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			// A republication is lost when the leader dies between
 			// storing a message and republishing it: ask the leader.
 			// Failing, it is asked again at the next tick.
-			_ = st.refresh(ctx)
+			_, _ = st.refresh(ctx)
 		}
 	}
 }
@@ -538,7 +538,7 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	if err := l.check(); err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
-	if err := st.refresh(ctx); err != nil {
+	if _, err := st.refresh(ctx); err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
 	if err := l.check(); err != nil { // deleted, the leader says
