@@ -79,7 +79,9 @@ func openSpread(t testing.TB, dir string, now func() time.Time) *spread {
 	for i := range n {
 		addrs[i] = freeAddr(t)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	// Generous: on a busy machine a cluster has taken over a minute to
+	// form.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	nodes := make([]*Engine, n)
 	errs := make([]error, n)

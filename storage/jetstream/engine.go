@@ -348,8 +348,9 @@ func (e *Engine) metaLeader() string {
 }
 
 // untilUp runs create until it succeeds, retrying while the cluster has no
-// metadata leader yet (nodes starting, or fewer than a majority up) or
-// nodes racing to create the same stream disagree for a moment; a single
+// metadata leader yet (nodes starting, or fewer than a majority up), knows
+// fewer nodes up than the replicas asked for (noPeersYet), or nodes
+// racing to create the same stream disagree for a moment; a single
 // node's server is up at once. Creating with the same configuration is
 // idempotent, so every node does it.
 func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error) error {
@@ -360,7 +361,7 @@ func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error
 		actx, cancel := context.WithTimeout(ctx, createAttemptTimeout)
 		err := create(actx)
 		cancel()
-		if err == nil || e.cluster == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+		if err == nil || e.cluster == nil || !(retryable(err) || noPeersYet(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
 			return err
 		}
 		if sleep(ctx, wait) != nil {
