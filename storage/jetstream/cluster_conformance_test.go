@@ -26,8 +26,9 @@ const clusterConformanceEnv = "TRIBUTARY_CLUSTER_CONFORMANCE"
 // subtest (and each of Wait's eight) opens a cluster of its own, and
 // opening one, three embedded servers routing to each other and electing
 // a metadata leader, takes 2 to 13 s here, mostly waiting for the
-// election: the whole suite took 6 minutes of wall time for 17 s of CPU
-// (docs/benchmarks.md, "Cluster"), too long for CI. These are the ones
+// election: the whole suite took 6 to 8 minutes of wall time for 17 s of
+// CPU, these seven about 100 s (docs/benchmarks.md, "Cluster"). The
+// whole is too long for CI. These are the ones
 // whose outcome depends most on which node answers: appends and reads
 // through different nodes (AppendRead), the fence (SealRacingAppends),
 // deletion seen through another node's handle (DeletedHandle), a
