@@ -17,6 +17,13 @@
 # checks that each client signing with a wrong secret is refused with
 # InvalidSignatureException and AWS's message.
 #
+# A third pass ("cluster: ") starts three nodes of one cluster
+# (`serve --cluster`, --replicas 3) on 127.0.0.1 and runs the same checks
+# with each client at another node (the CLI at node 1, the JS SDK at node 2,
+# boto3 at node 3), then checks with every client that what is written
+# through one node is read through another, and stops the three nodes with
+# SIGTERM, each of which must exit 0.
+#
 # Output: one "ok - <name>" / "not ok - <name>: <why>" line per check, then
 # "compat: N passed, M failed"; exits 1 if any check failed.
 #
@@ -33,8 +40,10 @@ in_ci=false
 passed=0
 failed=0
 # pass is the prefix of the check names of the current pass: "" for the
-# first (--auth off), "sigv4: " for the second.
+# first (--auth off), "sigv4: " for the second, "cluster: " for the third.
 pass=""
+# kpl_checks: whether js_checks runs the KPL checks, which need no server.
+kpl_checks=true
 ok() { passed=$((passed + 1)); echo "ok - $pass$1"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $pass$1: $(tr '\n' ' ' <<<"$2" | sed 's/  */ /g; s/^ //; s/ $//')"; }
 note() { echo "# $*"; }
@@ -117,6 +126,7 @@ seq_lt() {
 # ---------------------------------------------------------------- server
 work=$(mktemp -d "${TMPDIR:-/tmp}/tributary-compat.XXXXXX")
 server_pid=""
+node_pids=()
 cleanup() {
 	local status=$?
 	if ! $summarized; then
@@ -125,14 +135,16 @@ cleanup() {
 		echo "compat: $passed passed, $failed failed"
 		status=1
 	fi
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
+	local pid
+	for pid in "$server_pid" "${node_pids[@]}"; do
+		[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 1 50); do
-			kill -0 "$server_pid" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$server_pid" 2>/dev/null || true
-	fi
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 	rm -rf "$work"
 	exit "$status"
 }
@@ -219,6 +231,69 @@ stop_server() {
 	else
 		not_ok "server logs \"stopped\"" "no stopped record; log tail: $(tail -n 3 "$server_log")"
 	fi
+}
+
+# start_cluster: starts three nodes of the cluster "compat" (R3), with
+# their data in $work/nI, and waits until every one is ready (a majority
+# of the nodes is up and the node's storage reachable). Sets node_pids,
+# node_endpoints and node_logs; a node that does not come up ends the run.
+start_cluster() {
+	local i routes=() ports=()
+	for i in 0 1 2; do
+		ports+=("$(free_port)")
+		routes+=("127.0.0.1:$(free_port)")
+	done
+	local peers
+	peers=$(IFS=,; echo "${routes[*]}")
+	node_pids=() node_endpoints=() node_logs=()
+	for i in 0 1 2; do
+		node_endpoints+=("http://127.0.0.1:${ports[i]}")
+		node_logs+=("$work/n$((i + 1)).log")
+		"$bin" serve --listen "127.0.0.1:${ports[i]}" --data-dir "$work/n$((i + 1))" \
+			--create-delay 0 --delete-delay 0 --log-format json \
+			--cluster compat --node "n$((i + 1))" --peers "$peers" --cluster-listen "${routes[i]}" \
+			--replicas 3 >"${node_logs[i]}" 2>&1 &
+		node_pids+=($!)
+	done
+	local name="3 nodes are ready (${node_endpoints[*]})" ready waited
+	for waited in $(seq 1 300); do
+		ready=0
+		for i in 0 1 2; do
+			if ! kill -0 "${node_pids[i]}" 2>/dev/null; then
+				not_ok "$name" "node $((i + 1)) exited; log: $(tail -n 5 "${node_logs[i]}")"
+				summary
+			fi
+			if "$bin" health --endpoint "${node_endpoints[i]}" --timeout 1s >/dev/null 2>&1; then
+				ready=$((ready + 1))
+			fi
+		done
+		((ready == 3)) && break
+		sleep 0.2
+	done
+	if ((ready == 3)); then
+		ok "$name"
+		note "cluster ready after about $((waited / 5)) s"
+	else
+		not_ok "$name" "$ready of 3 ready after 60s; node 1's log: $(tail -n 5 "${node_logs[0]}")"
+		summary
+	fi
+}
+
+# stop_cluster: SIGTERM to the three nodes at once; each must exit 0 and
+# log "stopped".
+stop_cluster() {
+	local i rc
+	kill -TERM "${node_pids[@]}" 2>/dev/null || true
+	for i in 0 1 2; do
+		rc=0
+		wait "${node_pids[i]}" || rc=$?
+		if ((rc == 0)) && grep -q '"msg":"stopped"' "${node_logs[i]}"; then
+			ok "node $((i + 1)) exits 0 on SIGTERM and logs \"stopped\""
+		else
+			not_ok "node $((i + 1)) exits 0 on SIGTERM and logs \"stopped\"" "exit status $rc; log: $(tail -n 5 "${node_logs[i]}")"
+		fi
+	done
+	node_pids=()
 }
 
 # ---------------------------------------------------------------- AWS CLI (seed 003)
@@ -472,7 +547,9 @@ js_checks() {
 	run_counted "js: subscribe.mjs" with_timeout 120 node "$compat_dir/subscribe.mjs" "$endpoint"
 
 	# KPL aggregation (kpl/): aggregates written by Tributary's encoder,
-	# read by AWS's de-aggregator for Node.js. No server involved.
+	# read by AWS's de-aggregator for Node.js. No server involved, so the
+	# cluster pass leaves it out.
+	$kpl_checks || return 0
 	local fixture="$work/kpl-fixture.json" go_out
 	if ! have go; then
 		not_ok "js: kpl: write aggregates" "go not found on PATH"
@@ -539,10 +616,84 @@ except botocore.exceptions.ClientError as e:
 	fi
 }
 
-# ---------------------------------------------------------------- the passes
-# client_checks: every client's checks against the server at $endpoint.
-client_checks() {
+# ---------------------------------------------------------------- across nodes
+# cross_node_checks: with every client, what is written through one node
+# of the cluster is read through another (node_endpoints).
+cross_node_checks() {
+	local n1=${node_endpoints[0]} n2=${node_endpoints[1]} n3=${node_endpoints[2]}
 	if have aws; then
+		cli_cross_checks "$n1" "$n3"
+	fi
+	if have node && [[ -d "$compat_dir/node_modules/@aws-sdk/client-kinesis" ]]; then
+		run_counted "js: crossnode.mjs" with_timeout 120 node "$compat_dir/crossnode.mjs" "$n2" "$n3" "$n1"
+	fi
+	if have python3 && python3 -c 'import boto3' 2>/dev/null; then
+		run_counted "boto3: boto3_crossnode.py" with_timeout 120 python3 "$compat_dir/boto3_crossnode.py" "$n3" "$n1" "$n2"
+	fi
+}
+
+# cli_cross_checks WRITER READER: the AWS CLI creates a stream and puts a
+# record through the endpoint WRITER, and reads it through READER.
+cli_cross_checks() {
+	local writer=$1 reader=$2 stream=cli-crossnode out rc sq data
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+	export AWS_PAGER="" AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=1
+	# awsk ENDPOINT ARGS...: aws kinesis through ENDPOINT, its JSON in $out.
+	awsk() {
+		local ep=$1
+		shift
+		rc=0
+		out=$(with_timeout 60 aws --endpoint-url "$ep" --output json kinesis "$@" 2>&1) || rc=$?
+		return $rc
+	}
+	local name="cli: create-stream $stream through node 1, ACTIVE through node 3"
+	local status="" i
+	if awsk "$writer" create-stream --stream-name $stream --shard-count 1; then
+		for i in $(seq 1 50); do
+			awsk "$reader" describe-stream-summary --stream-name $stream &&
+				status=$(jget StreamDescriptionSummary.StreamStatus <<<"$out" || true)
+			[[ "$status" == ACTIVE ]] && break
+			sleep 0.2
+		done
+	fi
+	if [[ "$status" == ACTIVE ]]; then ok "$name"; else
+		not_ok "$name" "status '$status': $out"
+		return
+	fi
+	# The stored bytes are "cross"; CLI v2 takes the --data blob as base64,
+	# v1 as the bytes themselves (see cli_checks' blob).
+	data=cross
+	[[ "$(aws --version 2>&1)" =~ aws-cli/1\. ]] || data=$(printf cross | base64)
+	name="cli: put-record through node 1, get-records through node 3"
+	if ! awsk "$writer" put-record --stream-name $stream --data "$data" --partition-key pk; then
+		not_ok "$name" "put-record: $out"
+		return
+	fi
+	sq=$(jget SequenceNumber <<<"$out" || true)
+	local iter got gotseq
+	if awsk "$reader" get-shard-iterator --stream-name $stream --shard-id shardId-000000000000 \
+		--shard-iterator-type AT_SEQUENCE_NUMBER --starting-sequence-number "$sq" &&
+		iter=$(jget ShardIterator <<<"$out") && awsk "$reader" get-records --shard-iterator "$iter"; then
+		got=$(jget Records.0.Data <<<"$out" | base64 -d 2>/dev/null || true)
+		gotseq=$(jget Records.0.SequenceNumber <<<"$out" || true)
+		if [[ "$got" == cross && "$gotseq" == "$sq" ]]; then ok "$name"; else
+			not_ok "$name" "read '$got' at $gotseq, want 'cross' at $sq: $out"
+		fi
+	else
+		not_ok "$name" "$out"
+	fi
+	name="cli: delete-stream through node 3"
+	if awsk "$reader" delete-stream --stream-name $stream; then ok "$name"; else not_ok "$name" "$out"; fi
+}
+
+# ---------------------------------------------------------------- the passes
+# client_checks [CLI JS PY]: every client's checks, each client against
+# its own endpoint (all against $endpoint by default).
+client_checks() {
+	local cli_endpoint=${1:-$endpoint} js_endpoint=${2:-$endpoint} py_endpoint=${3:-$endpoint}
+	local endpoint
+	if have aws; then
+		endpoint=$cli_endpoint
 		cli_checks
 	else
 		missing_tool aws "the AWS CLI walkthrough (seed 003)"
@@ -553,13 +704,14 @@ client_checks() {
 	elif ! have npm; then
 		missing_tool npm "the JavaScript SDK checks (seed 002)"
 	else
+		endpoint=$js_endpoint
 		js_checks
 	fi
 
 	if have python3 && python3 -c 'import boto3' 2>/dev/null; then
 		note "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
-		run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$endpoint"
-		run_counted "boto3: boto3_subscribe.py" with_timeout 120 python3 "$compat_dir/boto3_subscribe.py" "$endpoint"
+		run_counted "boto3: boto3_check.py" with_timeout 120 python3 "$compat_dir/boto3_check.py" "$py_endpoint"
+		run_counted "boto3: boto3_subscribe.py" with_timeout 120 python3 "$compat_dir/boto3_subscribe.py" "$py_endpoint"
 	else
 		loud "boto3 is not importable by python3: SKIPPING the boto3 checks (not a failure, even in CI)"
 	fi
@@ -582,4 +734,14 @@ start_server data-sigv4 --auth sigv4 --credentials "$work/credentials.toml"
 client_checks
 wrong_secret_checks
 stop_server
+
+pass="cluster: "
+kpl_checks=false
+note "pass 3: a cluster of 3 nodes (R3), each client at another node, then across nodes"
+pass_start=$SECONDS
+start_cluster
+client_checks "${node_endpoints[0]}" "${node_endpoints[1]}" "${node_endpoints[2]}"
+cross_node_checks
+stop_cluster
+note "pass 3 took $((SECONDS - pass_start)) s"
 summary

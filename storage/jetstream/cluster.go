@@ -258,7 +258,18 @@ const (
 	jsErrCodeClusterNotLeader jetstream.ErrorCode = 10009 // JetStream cluster can not handle request
 	jsErrCodeStreamOffline    jetstream.ErrorCode = 10118 // stream is offline
 	jsErrCodeDuplicatePending jetstream.ErrorCode = 10158 // a duplicate of a message still being proposed
+	jsErrCodeClusterNoPeers   jetstream.ErrorCode = 10005 // no suitable peers for placement (too few nodes known up yet)
 )
+
+// noPeersYet tells whether err is a stream creation refused for want of
+// --replicas nodes that the metadata leader knows up: at start, a node
+// may have elected a leader with a majority before the last node joined,
+// or heard from it (nodes started at once on a busy machine). Only
+// creation waits for it; the streams exist later on.
+func noPeersYet(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeClusterNoPeers
+}
 
 // Ready tells whether the engine can serve: always on a single node; in a
 // cluster, while this node knows a metadata leader, which takes a majority

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tributary-io/tributary/storage"
+	"github.com/tributary-io/tributary/storage/storagetest"
 )
 
 // freeAddrs returns n loopback addresses with ports free a moment ago.
@@ -33,6 +35,13 @@ func freeAddrs(t testing.TB, n int) []string {
 // directory and route port, all at once (each Open waits for a quorum).
 func openCluster(t *testing.T, n int) []*Engine {
 	t.Helper()
+	return openClusterClock(t, n, nil)
+}
+
+// openClusterClock is openCluster with every node's clock now (nil:
+// time.Now).
+func openClusterClock(t *testing.T, n int, now func() time.Time) []*Engine {
+	t.Helper()
 	addrs := freeAddrs(t, n)
 	engines := make([]*Engine, n)
 	errs := make([]error, n)
@@ -43,6 +52,7 @@ func openCluster(t *testing.T, n int) []*Engine {
 		wg.Go(func() {
 			engines[i], errs[i] = Open(ctx, Options{
 				Dir:          t.TempDir(),
+				Now:          now,
 				ServerName:   fmt.Sprintf("n%d", i+1),
 				TrimInterval: -1,
 				Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -157,5 +167,219 @@ func TestClusterAnyNode(t *testing.T) {
 	list, err := es[2].Meta().List(ctx, "")
 	if err != nil || len(list) != 1 || string(list[0].Value) != "v2" {
 		t.Fatalf("node 3 lists %v, %v; want k=v2", list, err)
+	}
+}
+
+// TestClusterEntryThroughOtherNodes: a log's entry (its retention) changed
+// through one node is the one the other nodes read with, update and
+// delete from, and trim by, though they loaded it before the change.
+// Each node once kept the entry it loaded: a second change through
+// another node was refused as "wrong last sequence", DeleteLog through it
+// too, and its trimmer purged by the old retention records a raised one
+// keeps.
+func TestClusterEntryThroughOtherNodes(t *testing.T) {
+	clock := storagetest.NewClock(time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC))
+	es := openClusterClock(t, 3, clock.Now)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	if _, err := es[0].CreateLog(ctx, "l", storage.LogOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	logs := make([]storage.ShardLog, len(es))
+	for i, e := range es {
+		l, err := e.Log(ctx, "l")
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+		logs[i] = l
+	}
+	var want []uint64
+	for i := range 2 {
+		app, err := logs[i].Append(ctx, []storage.Record{{Data: fmt.Appendf(nil, "r%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, app[0].Position)
+	}
+	retentions := []struct {
+		node int
+		d    time.Duration
+	}{
+		{1, time.Hour},     // node 2 now holds 1h
+		{0, 3 * time.Hour}, // raised through node 1
+		{2, 4 * time.Hour}, // node 3 still held no retention
+		{1, 3 * time.Hour}, // node 2 still held 1h
+	}
+	for _, r := range retentions {
+		if err := logs[r.node].SetRetention(ctx, r.d); err != nil {
+			t.Fatalf("SetRetention(%v) through node %d: %v", r.d, r.node+1, err)
+		}
+		for i, l := range logs {
+			info, err := l.Info(ctx)
+			if err != nil || info.Retention != r.d {
+				t.Fatalf("after SetRetention(%v) through node %d, node %d's Info: retention %v, %v", r.d, r.node+1, i+1, info.Retention, err)
+			}
+		}
+	}
+
+	// Node 2 holds 1h, then the retention is raised through node 1 with
+	// nothing asked of node 2 since. Two hours on, past the 1h, within
+	// the 3h: no node's trimmer purges a record, and every node reads both.
+	if err := logs[1].SetRetention(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := logs[0].SetRetention(ctx, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	for i, e := range es {
+		if err := e.trimAll(ctx); err != nil {
+			t.Fatalf("node %d's trimmer: %v", i+1, err)
+		}
+	}
+	for i, l := range logs {
+		res, err := l.Read(ctx, storage.Oldest(), storage.ReadLimits{MaxRecords: 10})
+		if err != nil {
+			t.Fatalf("read through node %d: %v", i+1, err)
+		}
+		var got []uint64
+		for _, rec := range res.Records {
+			got = append(got, rec.Position)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("read through node %d after the trimmers: positions %v, want %v", i+1, got, want)
+		}
+	}
+
+	// Lowered through node 1 to 1h: every node's reads skip both at once.
+	if err := logs[0].SetRetention(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range logs {
+		res, err := l.Read(ctx, storage.Oldest(), storage.ReadLimits{MaxRecords: 10})
+		if err != nil || len(res.Records) != 0 {
+			t.Fatalf("read through node %d under 1h: %d records, %v; want none", i+1, len(res.Records), err)
+		}
+	}
+
+	// Deleted through node 3, which loaded the entry before four changes.
+	if err := es[2].DeleteLog(ctx, "l"); err != nil {
+		t.Fatalf("DeleteLog through node 3: %v", err)
+	}
+	for i, e := range es {
+		if _, err := e.Log(ctx, "l"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("Log through node %d after the delete: %v, want ErrNotFound", i+1, err)
+		}
+	}
+
+	// Created again through node 1, deleted through node 2, whose state
+	// may still name the first log.
+	if _, err := es[0].CreateLog(ctx, "l", storage.LogOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := logs[1].SetRetention(ctx, time.Hour); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("SetRetention through node 2's handle on the deleted log: %v, want ErrNotFound", err)
+	}
+	if err := es[1].DeleteLog(ctx, "l"); err != nil {
+		t.Fatalf("DeleteLog of the new log through node 2: %v", err)
+	}
+	if names, err := es[2].ListLogs(ctx); err != nil || len(names) != 0 {
+		t.Fatalf("ListLogs through node 3: %q, %v; want none", names, err)
+	}
+}
+
+// TestClusterFollowAcrossNodes: readers follow a log, each read through
+// the next node, while writers append through all three: every reader
+// reads each record once, in position order, and all of them. A follower
+// may apply a committed message before the leader does; reads once
+// returned it, and the next read's Next, from the leader's older tail,
+// went back before it, so the reader read it again (about one run in two
+// here).
+func TestClusterFollowAcrossNodes(t *testing.T) {
+	es := openCluster(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := es[0].CreateLog(ctx, "f", storage.LogOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	handles := func() []storage.ShardLog {
+		hs := make([]storage.ShardLog, len(es))
+		for i, e := range es {
+			l, err := e.Log(ctx, "f")
+			if err != nil {
+				t.Fatalf("node %d: %v", i+1, err)
+			}
+			hs[i] = l
+		}
+		return hs
+	}
+
+	const writers, batches = 8, 150
+	var want int
+	for w := range writers {
+		for b := range batches {
+			want += 1 + (w+b)%4
+		}
+	}
+	readers := []storage.ReadLimits{{MaxRecords: 7}, {MaxRecords: 1000, MaxBytes: 100}}
+	got := make([][]uint64, len(readers))
+	var rg sync.WaitGroup
+	for r, limits := range readers {
+		hs := handles()
+		rg.Go(func() {
+			start := storage.Oldest()
+			for k := 0; ; k++ {
+				l := hs[k%len(hs)]
+				res, err := l.Read(ctx, start, limits)
+				if err != nil {
+					t.Errorf("reader %d, read %d: %v", r, k, err)
+					return
+				}
+				for _, rec := range res.Records {
+					if n := len(got[r]); n > 0 && rec.Position <= got[r][n-1] {
+						t.Errorf("reader %d, read %d through node %d from %d: position %d after %d", r, k, k%len(hs)+1, start.Position, rec.Position, got[r][n-1])
+						return
+					}
+					got[r] = append(got[r], rec.Position)
+				}
+				if res.Sealed {
+					return
+				}
+				start = storage.At(res.Next)
+				if len(res.Records) == 0 {
+					if err := l.Wait(ctx, res.Next); err != nil && !errors.Is(err, storage.ErrSealed) {
+						t.Errorf("reader %d: Wait: %v", r, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		l := handles()[w%len(es)]
+		wg.Go(func() {
+			for b := range batches {
+				batch := make([]storage.Record, 1+(w+b)%4)
+				for i := range batch {
+					batch[i] = storage.Record{Data: fmt.Appendf(nil, "w%d b%d %d", w, b, i)}
+				}
+				if _, err := l.Append(ctx, batch); err != nil {
+					t.Errorf("writer %d, batch %d: %v", w, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := handles()[0].Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rg.Wait()
+	for r := range readers {
+		if len(got[r]) != want {
+			t.Errorf("reader %d read %d records, want %d", r, len(got[r]), want)
+		}
 	}
 }

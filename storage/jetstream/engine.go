@@ -361,9 +361,9 @@ func (e *Engine) metaLeader() string {
 }
 
 // untilUp runs create until it succeeds, retrying while the cluster has no
-// metadata leader yet (nodes starting, or fewer than a majority up) or
-// nodes racing to create the same stream disagree for a moment, or while
-// the metadata leader does not count enough peers online yet; a single
+// metadata leader yet (nodes starting, or fewer than a majority up), knows
+// fewer nodes up than the replicas asked for (noPeersYet), or nodes
+// racing to create the same stream disagree for a moment; a single
 // node's server is up at once. Creating with the same configuration is
 // idempotent, so every node does it.
 func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error) error {
@@ -381,23 +381,6 @@ func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error
 			return fmt.Errorf("%w (waiting for the cluster: %w)", err, ctx.Err())
 		}
 	}
-}
-
-// jsErrCodeNoPeers is nats-server's "no suitable peers for placement"
-// (nats.go does not name it).
-const jsErrCodeNoPeers jetstream.ErrorCode = 10005
-
-// noPeersYet tells whether err is the metadata leader refusing to create
-// (or update) a replicated stream because it does not count enough peers
-// online. When the whole cluster starts at once, a majority elects the
-// leader before it has heard from every node, and a node that asks then
-// is refused although the peers are coming: found by the cluster-faults
-// schedule (a whole-cluster restart), where a node exited at start with
-// "no suitable peers for placement, peer offline". It is worth waiting
-// for, as for a leader.
-func noPeersYet(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeNoPeers
 }
 
 func (e *Engine) isClosed() bool {
@@ -565,30 +548,58 @@ func (e *Engine) ListLogs(ctx context.Context) ([]string, error) {
 // log that comes back.
 func (e *Engine) DeleteLog(ctx context.Context, name string) error {
 	op := fmt.Sprintf("delete log %q", name)
-	st, err := e.state(ctx, name)
-	if err != nil {
-		return e.fail(op, err)
+	for {
+		st, err := e.state(ctx, name)
+		if err != nil {
+			return e.fail(op, err)
+		}
+		err = e.deleteLog(ctx, st)
+		if errors.Is(err, errOtherLog) {
+			// The state held names a log deleted through another node,
+			// whose name is another log's now: that one is to go.
+			e.forget(st)
+			continue
+		}
+		if err != nil {
+			return e.fail(op, err)
+		}
+		return nil
 	}
+}
+
+// deleteLog is DeleteLog's work on the log's state.
+func (e *Engine) deleteLog(ctx context.Context, st *logState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.snapshot().deleted {
-		return e.fail(op, storage.ErrNotFound)
+		return storage.ErrNotFound
 	}
-	st.tmu.Lock()
-	rev := st.rev
-	st.tmu.Unlock()
-	if err := e.logsKV.Delete(ctx, logKey(name), jetstream.LastRevision(rev)); err != nil {
-		return e.fail(op, err)
+	for {
+		// In a cluster the entry's revision held may be old: changed
+		// through another node (loadEntry).
+		if e.cluster != nil {
+			if err := st.loadEntry(ctx); err != nil {
+				return err
+			}
+		}
+		st.tmu.Lock()
+		rev := st.rev
+		st.tmu.Unlock()
+		err := e.logsKV.Delete(ctx, logKey(st.name), jetstream.LastRevision(rev))
+		if isWrongLast(err) && e.cluster != nil {
+			continue // changed through another node since the load
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	if err := st.writeTombstone(ctx); err != nil {
-		return e.fail(op, err)
+		return err
 	}
 	e.forget(st)
 	// The tombstone is the subject's last message; keeping one keeps it.
-	if err := e.purge(ctx, st, jetstream.WithPurgeKeep(1)); err != nil {
-		return e.fail(op, err)
-	}
-	return nil
+	return e.purge(ctx, st, jetstream.WithPurgeKeep(1))
 }
 
 func (e *Engine) purge(ctx context.Context, st *logState, opt jetstream.StreamPurgeOpt) error {

@@ -534,7 +534,7 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			// A republication is lost when the leader dies between
 			// storing a message and republishing it: ask the leader.
 			// Failing, it is asked again at the next tick.
-			_ = st.refresh(ctx)
+			_, _ = st.refresh(ctx)
 		}
 	}
 }
@@ -545,7 +545,7 @@ func (l *shardLog) Info(ctx context.Context) (storage.LogInfo, error) {
 	if err := l.check(); err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
-	if err := st.refresh(ctx); err != nil {
+	if _, err := st.refresh(ctx); err != nil {
 		return storage.LogInfo{}, l.fail("info of", err)
 	}
 	if err := l.check(); err != nil { // deleted, the leader says
@@ -627,25 +627,71 @@ func (l *shardLog) updateEntry(ctx context.Context, op string, change func(*logE
 	if err := l.check(); err != nil {
 		return l.fail(op, err)
 	}
-	t := st.snapshot()
-	entry := t.entry
-	change(&entry)
-	if entry == t.entry {
+	for {
+		// In a cluster the entry held may be older than the bucket's
+		// (changed through another node): the change applies to the
+		// current one, whose revision the update must name.
+		if st.e.cluster != nil {
+			if err := st.loadEntry(ctx); err != nil {
+				return l.fail(op, err)
+			}
+		}
+		st.tmu.Lock()
+		entry, rev := st.entry, st.rev
+		st.tmu.Unlock()
+		old := entry
+		change(&entry)
+		if entry == old {
+			return nil
+		}
+		value, err := json.Marshal(entry)
+		if err != nil {
+			return l.fail(op, err)
+		}
+		newRev, err := st.e.logsKV.Update(ctx, logKey(st.name), value, rev)
+		if isWrongLast(err) && st.e.cluster != nil {
+			continue // changed through another node since the load
+		}
+		if err != nil {
+			return l.fail(op, err)
+		}
+		st.tmu.Lock()
+		st.entry, st.rev = entry, newRev
+		st.tmu.Unlock()
 		return nil
 	}
-	value, err := json.Marshal(entry)
+}
+
+// errOtherLog: the log's name is another log's now (it was deleted and
+// created again), so the state, and the handles on it, name a deleted log.
+var errOtherLog = fmt.Errorf("%w: the name is another log's now", storage.ErrNotFound)
+
+// loadEntry reads the log's entry from the logs bucket's leader (kvGet)
+// and keeps it if it is newer than the one held. Only a cluster needs it:
+// there another node may change the entry (SetRetention, SetEncryption),
+// and this node would otherwise go on applying the old retention and
+// naming the old revision in its own updates, which the bucket refuses.
+// A single node changes the entry only through this state. It fails with
+// storage.ErrNotFound once the log is deleted, errOtherLog when its name
+// is another log's.
+func (st *logState) loadEntry(ctx context.Context) error {
+	value, rev, err := st.e.kvGet(ctx, st.e.logsKV, logsBucket, logKey(st.name))
 	if err != nil {
-		return l.fail(op, err)
+		return err
+	}
+	var entry logEntry
+	if err := json.Unmarshal(value, &entry); err != nil {
+		return fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, st.name, logsBucket, err)
 	}
 	st.tmu.Lock()
-	rev := st.rev
-	st.tmu.Unlock()
-	newRev, err := st.e.logsKV.Update(ctx, logKey(st.name), value, rev)
-	if err != nil {
-		return l.fail(op, err)
+	defer st.tmu.Unlock()
+	if entry.ID != st.entry.ID {
+		return errOtherLog
 	}
-	st.tmu.Lock()
-	st.entry, st.rev = entry, newRev
-	st.tmu.Unlock()
+	// Revisions only grow; an older answer (a read racing this node's
+	// own update) must not undo what is held.
+	if rev > st.rev {
+		st.entry, st.rev = entry, rev
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -116,10 +117,22 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	if err := l.check(); err != nil {
 		return storage.ReadResult{}, l.fail("read", err)
 	}
-	if err := st.refresh(ctx); err != nil {
+	lead, err := st.refresh(ctx)
+	if err != nil {
 		return storage.ReadResult{}, l.fail("read", err)
 	}
 	before := st.snapshot()
+	// In a cluster a read returns nothing past the leader's last message
+	// as refresh found it: a follower may apply a committed message before
+	// the leader does, and a record read there could be past what the
+	// leader tells the next read, whose Next would then go back to before
+	// it (and its reader read it twice). Whatever a reader saw, the
+	// leader has applied, and its answers only grow. Single node, the one
+	// store is the leader.
+	capSeq, endPos := uint64(math.MaxUint64), before.lastPos
+	if st.e.cluster != nil {
+		capSeq, endPos = lead.seq, lead.lastPos
+	}
 	minArrival := st.cutoff(before)
 	var fromPos uint64
 	switch start.Kind {
@@ -139,8 +152,8 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 		if err != nil {
 			return storage.ReadResult{}, l.fail("read", err)
 		}
-		if ok {
-			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits, st.upTo(before)); err != nil {
+		if ok && first.seq <= capSeq {
+			if recs, err = st.scan(ctx, first, fromPos, minArrival, limits, min(st.upTo(before), capSeq), capSeq); err != nil {
 				return storage.ReadResult{}, l.fail("read", err)
 			}
 		}
@@ -160,7 +173,7 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 	} else {
 		// Nothing at or after fromPos now, so the next record lands after
 		// the tail read before looking, whatever fromPos was.
-		res.Next = before.lastPos + 1
+		res.Next = endPos + 1
 		if start.Kind == storage.FromPosition && fromPos > res.Next {
 			// The cached tail may lag records already stored (a writer
 			// moves it after its publish returns) that this reader has
@@ -187,8 +200,8 @@ func (l *shardLog) Read(ctx context.Context, start storage.Start, limits storage
 // scan collects the records of first and the messages after it, skipping
 // those before fromPos or older than minArrival, until limits or a marker;
 // the subject is known to hold upTo, so a replica that runs out before it
-// is asked again (upTo).
-func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits, upTo uint64) ([]storage.StoredRecord, error) {
+// is asked again (upTo). Messages after capSeq end the read.
+func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, minArrival int64, limits storage.ReadLimits, upTo, capSeq uint64) ([]storage.StoredRecord, error) {
 	maxRecords := max(limits.MaxRecords, 1)
 	var (
 		recs []storage.StoredRecord
@@ -202,6 +215,10 @@ func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, min
 	// take adds the records of d; it returns false once the read is
 	// complete.
 	take := func(d decoded) (bool, error) {
+		if d.seq > capSeq {
+			done = true
+			return false, nil
+		}
 		if d.marker != nil {
 			if d.marker.kind == kindTombstone {
 				return false, storage.ErrNotFound
@@ -286,29 +303,53 @@ func (st *logState) upTo(t tail) uint64 {
 
 // refresh moves the tail to the subject's last message as the stream's
 // leader has it, so that a read sees every write acknowledged before it
-// began, through whichever node (cluster.go). A single node's tail moves
-// with each write before its acknowledgement, and needs none.
-func (st *logState) refresh(ctx context.Context) error {
+// began, through whichever node (cluster.go), and loads the log's entry
+// from the bucket's leader likewise (loadEntry), so that it applies a
+// retention set through another node. The two requests go to different
+// streams' leaders at once. A single node's tail moves with each write
+// before its acknowledgement, and its entry with each change: it needs
+// neither.
+//
+// It returns the leader's last message of the subject (zero on a single
+// node, or when the subject holds none).
+func (st *logState) refresh(ctx context.Context) (leaderTail, error) {
 	if st.e.cluster == nil {
-		return nil
+		return leaderTail{}, nil
 	}
+	entryErr := make(chan error, 1)
+	go func() { entryErr <- st.loadEntry(ctx) }()
+	lead, err := st.refreshTail(ctx)
+	return lead, errors.Join(err, <-entryErr)
+}
+
+// leaderTail is the subject's last message as the stream's leader had it:
+// its sequence and the last position it carries (zero: none).
+type leaderTail struct{ seq, lastPos uint64 }
+
+// refreshTail is refresh's half for the tail.
+func (st *logState) refreshTail(ctx context.Context) (leaderTail, error) {
 	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil || !found {
-		return err
+		return leaderTail{}, err
 	}
 	seq, err := msgSeq(msg)
 	if err != nil {
-		return err
+		return leaderTail{}, err
 	}
 	d, err := decode(st.subject, seq, msg.Data)
 	if err != nil {
-		return err
+		return leaderTail{}, err
 	}
-	st.observe(seq, markOf(d))
+	m := markOf(d)
+	st.observe(seq, m)
 	if d.marker != nil && d.marker.kind == kindTombstone {
 		st.e.forget(st)
 	}
-	return nil
+	lead := leaderTail{seq: seq, lastPos: m.n}
+	if m.kind == kindBatch {
+		lead.lastPos = position(seq, int(m.n)-1)
+	}
+	return lead, nil
 }
 
 // storedLastPos is the position of the subject's last record as stored,

@@ -2,9 +2,12 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/storage"
 )
 
 // Retention is the engine's own, by arrival time on its clock: reads skip
@@ -63,7 +66,20 @@ func (e *Engine) trimAll(ctx context.Context) error {
 // keeping the last message whatever its age: it carries the tail. It
 // needs no lock: a purge below the last message never changes what a
 // writer expects, and a message appended meanwhile is newer than the cut.
+//
+// In a cluster every node trims every log, so the entry is loaded first:
+// a node holding a retention from before it was raised through another
+// node would purge records the raised one keeps. A raise that lands
+// between this load and the purge can still lose to it; the purge is not
+// conditional on the entry's revision.
 func (st *logState) trim(ctx context.Context) error {
+	if st.e.cluster != nil {
+		if err := st.loadEntry(ctx); errors.Is(err, storage.ErrNotFound) {
+			return nil // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+	}
 	t := st.snapshot()
 	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
 		return nil

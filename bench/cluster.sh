@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# bench/cluster.sh: issue 17's performance figures for a 3-node cluster, in
+# one run on this machine (docs/benchmarks.md, "Cluster").
+#
+#   1. Ingest of 100-byte records on 16 shards (`tributary bench --workload
+#      ingest`, the bench talking to node 1) against three servers, one at
+#      a time, in ROUNDS rounds taking turns, each started fresh on an empty
+#      data directory and stopped after its run:
+#        r3     three nodes of one cluster, --replicas 3, on the loopback
+#               addresses 127.0.0.1, 127.0.0.2 and 127.0.0.3;
+#        local  one node, the default engine (storage/local, an fsync per
+#               acknowledged write);
+#        r1     one node, --storage jetstream (the cluster's engine, R1).
+#      After each r3 ingest, the latency workload against the same cluster
+#      (put→GetRecords and put→SubscribeToShard, bench/latency.go).
+#   2. On a fresh cluster: each node's RSS and CPU time (from /proc) while
+#      idle for IDLE seconds empty; then 1,000 shards created and one record
+#      written to and read from each (`--workload scale --scale-keep`); then
+#      each node's RSS and idle CPU over IDLE seconds again.
+#   3. Recovery after a full-cluster restart with those 1,000 shards: every
+#      node killed with SIGKILL, all started again, and the time until each
+#      is ready and until a PutRecord and a GetRecords of that record have
+#      succeeded on every shard (cluster_check.py, boto3, 16 threads).
+#
+# Prints a summary (medians over the rounds, and every round) and keeps
+# the bench's JSON files under OUT. Needs go, curl, python3 with boto3.
+#
+# Environment: ROUNDS (3), INGEST (10s, per ingest run), SHARDS (1000),
+# IDLE (30, seconds), OUT (a directory for the JSON and logs; default a
+# temp dir, kept), TRIBUTARY (a prebuilt binary; default: built from here).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+INGEST=${INGEST:-10s}
+SHARDS=${SHARDS:-1000}
+IDLE=${IDLE:-30}
+OUT=${OUT:-$(mktemp -d /tmp/tributary-cluster-bench.XXXXXX)}
+mkdir -p "$OUT"
+bin=${TRIBUTARY:-$OUT/tributary}
+if [[ -z "${TRIBUTARY:-}" ]]; then
+	go build -o "$bin" ./cmd/tributary
+fi
+
+# Ports: node i (1..3) serves Kinesis on 127.0.0.i:1767i and routes on
+# 127.0.0.i:1732i; a single node serves on 127.0.0.1:17680.
+peers=127.0.0.1:17321,127.0.0.2:17322,127.0.0.3:17323
+endpoint() { echo "http://127.0.0.$1:1767$1"; }
+single=http://127.0.0.1:17680
+common=(--limits off --create-delay 0 --delete-delay 0 --update-delay 0 --shard-limit 20000 --log-level warn)
+
+pids=()
+stop_all() {
+	local sig=${1:-TERM} p
+	for p in "${pids[@]}"; do kill "-$sig" "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+trap 'stop_all KILL; echo "kept: $OUT"' EXIT
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+ready() { # ready URL: waits up to 120 s for /health/ready
+	local i
+	for i in $(seq 1 1200); do
+		curl -sf -o /dev/null "$1/health/ready" && return
+		sleep 0.1
+	done
+	echo "cluster.sh: $1 not ready after 120 s" >&2
+	exit 1
+}
+
+# start_cluster DATA: starts the three nodes on DATA/n1..n3 (kept).
+start_cluster() {
+	local data=$1 i
+	for i in 1 2 3; do
+		"$bin" serve "${common[@]}" --listen "127.0.0.$i:1767$i" --data-dir "$data/n$i" \
+			--cluster bench --node "n$i" --peers "$peers" --cluster-listen "127.0.0.$i:1732$i" \
+			--replicas 3 2>>"$OUT/n$i.log" &
+		pids+=($!)
+	done
+}
+wait_cluster() { local i; for i in 1 2 3; do ready "$(endpoint "$i")"; done; }
+
+# rss PID: resident KiB. cpu PID: user+system CPU time in clock ticks.
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
+
+# idle_cpu SECONDS: each node's CPU, in percent of one core, over SECONDS
+# without calls, as "n1 n2 n3".
+idle_cpu() {
+	local before=() after=() p out=""
+	for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
+	sleep "$1"
+	for p in "${pids[@]}"; do after+=("$(cpu "$p")"); done
+	for i in 0 1 2; do
+		out+="$(awk -v a="${after[i]}" -v b="${before[i]}" -v t="$tick" -v s="$1" 'BEGIN {printf "%.2f", (a - b) / t / s * 100}') "
+	done
+	echo "${out% }"
+}
+
+field() { # field FILE PYTHON-EXPR-ON-w: a value from the bench's JSON
+	python3 -c 'import json, sys
+w = json.load(open(sys.argv[1]))["workloads"]
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# ---------------------------------------------------------------- 1. ingest
+for round in $(seq 1 "$ROUNDS"); do
+	for server in r3 local r1; do
+		data=$OUT/data-$server-$round
+		case $server in
+		r3)
+			start_cluster "$data"
+			wait_cluster
+			ep=$(endpoint 1)
+			;;
+		local)
+			"$bin" serve "${common[@]}" --listen 127.0.0.1:17680 --data-dir "$data" 2>>"$OUT/local.log" &
+			pids+=($!)
+			ready $single
+			ep=$single
+			;;
+		r1)
+			"$bin" serve "${common[@]}" --listen 127.0.0.1:17680 --data-dir "$data" --storage jetstream 2>>"$OUT/r1.log" &
+			pids+=($!)
+			ready $single
+			ep=$single
+			;;
+		esac
+		json=$OUT/ingest-$server-$round.json
+		"$bin" bench --endpoint "$ep" --workload ingest --shards 16 --record-sizes 100 \
+			--ingest-duration "$INGEST" --pid "${pids[0]}" --json "$json" >/dev/null 2>>"$OUT/bench.log"
+		echo "round $round $server ingest: $(field "$json" 'round(w[0]["records_per_sec"])') records/s, load $(cut -d' ' -f1-3 /proc/loadavg)"
+		if [[ $server == r3 ]]; then
+			json=$OUT/latency-r3-$round.json
+			"$bin" bench --endpoint "$ep" --workload latency --pid "${pids[0]}" --json "$json" >/dev/null 2>>"$OUT/bench.log"
+			echo "round $round r3 latency p99 ms: GetRecords $(field "$json" 'w[0]["latency_ms"]["p99"]'), SubscribeToShard $(field "$json" 'w[1]["latency_ms"]["p99"]'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+		fi
+		stop_all TERM
+		rm -rf "$data"
+	done
+done
+
+python3 - "$OUT" "$ROUNDS" <<'EOF'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def w(name):
+    return json.load(open(f"{out}/{name}.json"))["workloads"]
+ing = {s: [w(f"ingest-{s}-{r}")[0]["records_per_sec"] for r in range(1, rounds + 1)] for s in ("r3", "local", "r1")}
+for s, v in ing.items():
+    print(f"ingest {s}: median {statistics.median(v):,.0f} records/s, rounds {', '.join(f'{x:,.0f}' for x in v)}")
+ratios = lambda a, b: [x / y for x, y in zip(ing[a], ing[b])]
+for b in ("local", "r1"):
+    r = ratios("r3", b)
+    print(f"r3 / {b}: median {statistics.median(r):.2f}, rounds {', '.join(f'{x:.2f}' for x in r)}")
+for i, path in enumerate(("GetRecords", "SubscribeToShard")):
+    p = [w(f"latency-r3-{r}")[i]["latency_ms"] for r in range(1, rounds + 1)]
+    p99 = [x["p99"] for x in p]
+    fmt = lambda key, spec: ", ".join(format(x[key], spec) for x in p)
+    print(f"r3 put→{path}: p99 median {statistics.median(p99):.2f} ms, rounds {fmt('p99', '.2f')}; "
+          f"p50 {fmt('p50', '.2f')}; p99.9 {fmt('p99_9', '.1f')}")
+EOF
+
+# ---------------------------------------------------------------- 2. memory and idle CPU per 1,000 shards
+data=$OUT/data-shards
+start_cluster "$data"
+wait_cluster
+sleep 5 # past the start-up's own work
+rss0=() rss1=()
+for p in "${pids[@]}"; do rss0+=("$(rss "$p")"); done
+echo "empty cluster: RSS KiB ${rss0[*]}; idle CPU % over ${IDLE}s: $(idle_cpu "$IDLE")"
+t0=$(now_ms)
+"$bin" bench --endpoint "$(endpoint 1)" --workload scale --scale-shards "$SHARDS" --scale-records 1 \
+	--scale-record-size 100 --scale-keep --scale-settle 1s --scale-idle 1s --pid "${pids[0]}" --json "$OUT/scale.json" >/dev/null 2>>"$OUT/bench.log"
+echo "scale workload ($SHARDS shards created, 1 record written to and read from each): $(($(now_ms) - t0)) ms; create $(field "$OUT/scale.json" 'w[0]["scale"]["create_s"]') s"
+sleep 5
+for p in "${pids[@]}"; do rss1+=("$(rss "$p")"); done
+echo "with $SHARDS shards: RSS KiB ${rss1[*]}; idle CPU % over ${IDLE}s: $(idle_cpu "$IDLE")"
+for i in 0 1 2; do
+	echo "node $((i + 1)): $(((rss1[i] - rss0[i]) / 1024)) MiB more, $(((rss1[i] - rss0[i]) * 1024 / SHARDS)) bytes a shard"
+done
+
+# ---------------------------------------------------------------- 3. full-cluster restart
+stream=$(field "$OUT/scale.json" 'w[0]["scale"]["streams"][0]')
+stop_all KILL
+t0=$(now_ms)
+start_cluster "$data"
+wait_cluster
+echo "after kill -9 of all 3 and a start of all 3: every node ready in $(($(now_ms) - t0)) ms"
+python3 bench/cluster_check.py "$stream" "$(endpoint 1)" "$(endpoint 2)" "$(endpoint 3)" |
+	sed "s/^/  /"
+echo "every shard written and read $(($(now_ms) - t0)) ms after the start"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+stop_all TERM
