@@ -145,6 +145,18 @@ def load_round(base, workload):
     return entries or "failed"
 
 
+def paired(mine, theirs):
+    """Round-by-round ratios of two entries' records/s, and their median."""
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
+        return "–"
+    a, b = mine.get("rounds_records_per_sec") or [], theirs.get("rounds_records_per_sec") or []
+    ratios = [100 * x / y for x, y in zip(a, b) if x and y]
+    if not ratios:
+        return "–"
+    mid = sorted(ratios)[len(ratios) // 2]
+    return " / ".join(f"{r:.0f} %" for r in ratios) + f" (**{mid:.0f} %**)"
+
+
 def median_entry(entries):
     """The entry of the median round: by records/s where the workload has
     a rate, else by latency p99. Each round's records/s is kept on it."""
@@ -347,6 +359,12 @@ def main():
     head += ["discard null", "Tributary / discard null"]
     if yard:
         head += ["stdlib null", "Tributary / stdlib null", "goal"]
+        if rounds > 1:
+            # The servers take turns within a round, so a round's two
+            # figures met the same load on the machine: their ratio, round
+            # by round, cancels the load that drifts across a run, which
+            # the medians taken apart do not.
+            head += ["paired rounds (their median)"]
     p("| " + " | ".join(head) + " |")
     p("|---|" + "---:|" * (len(head) - 1))
     for w in ("ingest", "drain"):
@@ -367,6 +385,8 @@ def main():
                         f"{100 * a / b:.0f} %" if a and b else "–"]
             if yard:
                 row.append(f"{100 * GOALS[w]:.0f} %")
+                if rounds > 1:
+                    row.append(paired(t[key], data[(yard, w)].get(key) if isinstance(data[(yard, w)], dict) else None))
             p("| " + " | ".join(row) + " |")
 
     storage_rows = []
