@@ -15,7 +15,7 @@ import (
 )
 
 // freeAddrs returns n loopback addresses with ports free a moment ago.
-func freeAddrs(t *testing.T, n int) []string {
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	var out []string
 	for range n {
@@ -31,7 +31,7 @@ func freeAddrs(t *testing.T, n int) []string {
 
 // openCluster opens a cluster of n in-process engines, each on its own
 // directory and route port, all at once (each Open waits for a quorum).
-func openCluster(t *testing.T, n int) []*Engine {
+func openCluster(t testing.TB, n int) []*Engine {
 	t.Helper()
 	addrs := freeAddrs(t, n)
 	engines := make([]*Engine, n)

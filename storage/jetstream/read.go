@@ -275,18 +275,42 @@ func (st *logState) upTo(t tail) uint64 {
 	return t.lastSeq
 }
 
-// refresh moves the tail to the subject's last message as the stream's
-// leader has it, so that a read sees every write acknowledged before it
-// began, through whichever node (cluster.go). A single node's tail moves
-// with each write before its acknowledgement, and needs none.
+// refresh moves the tail to the subject's last message as a replica has
+// it that applied a barrier published after refresh began, so that a read
+// sees every write acknowledged before it began, through whichever node,
+// even while a leader cut off with a minority still answers (barrier.go).
+// A single node's tail moves with each write before its acknowledgement,
+// and needs none.
 func (st *logState) refresh(ctx context.Context) error {
 	if st.e.cluster == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, readBudget)
+	defer cancel()
+	b, err := st.e.confirm(ctx, st.stream, st.barrier)
+	if err != nil {
+		return err
+	}
+	msg, found, err := st.lastAfter(ctx, b)
+	if err != nil || !found {
+		return err
+	}
+	return st.observeLast(msg)
+}
+
+// peek moves the tail to the subject's last message as the stream's
+// leader has it: cheaper than refresh, for a waiter that only needs to
+// notice a write it was not told of (Wait), not to exclude a stale answer.
+func (st *logState) peek(ctx context.Context) error {
 	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
 	if err != nil || !found {
 		return err
 	}
+	return st.observeLast(msg)
+}
+
+// observeLast moves the tail to msg, the subject's last message.
+func (st *logState) observeLast(msg *nats.Msg) error {
 	seq, err := msgSeq(msg)
 	if err != nil {
 		return err
