@@ -128,3 +128,55 @@ func copyMsg(m *nats.Msg) *nats.Msg {
 	c.Data = append([]byte(nil), m.Data...)
 	return c
 }
+
+// TestClusterMinorityRead reads through the node leading a log's stream
+// once the two other nodes are gone: that leader keeps taking itself for
+// the leader for seconds, and asked for the subject's last message it
+// would answer from its own store, which may miss writes a new majority
+// acknowledged. A read must confirm with a barrier, which no quorum can
+// acknowledge now: it fails rather than answer.
+func TestClusterMinorityRead(t *testing.T) {
+	es := openCluster(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := es[0].CreateLog(ctx, "l", storage.LogOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := es[0].Log(ctx, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append(ctx, []storage.Record{{Data: []byte("r")}}); err != nil {
+		t.Fatal(err)
+	}
+	stream := w.(*shardLog).st.stream
+	leader := -1
+	for i, e := range es {
+		if e.ns.JetStreamIsStreamLeader("$G", stream) {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatalf("no node leads %s", stream)
+	}
+	r, err := es[leader].Log(ctx, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It reads while it has its quorum.
+	res, err := r.Read(ctx, storage.Start{Kind: storage.FromOldest}, storage.ReadLimits{MaxRecords: 10})
+	if err != nil || len(res.Records) != 1 {
+		t.Fatalf("read through the leader: %d records, %v; want 1", len(res.Records), err)
+	}
+	for i, e := range es {
+		if i != leader {
+			e.Close()
+		}
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer rcancel()
+	res, err = r.Read(rctx, storage.Start{Kind: storage.FromOldest}, storage.ReadLimits{MaxRecords: 10})
+	if err == nil {
+		t.Fatalf("read through a leader without its quorum answered %d records, want an error", len(res.Records))
+	}
+}
