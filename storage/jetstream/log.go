@@ -244,8 +244,9 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// republishes what was stored).
 		st.stale = true
 		if !isWrongLast(err) {
-			if uncertain {
-				// Out of time while the stream had no leader answering.
+			if uncertain || len(sent) > 0 {
+				// Out of time while the stream had no leader answering,
+				// or an earlier round's message may yet be stored.
 				return 0, fmt.Errorf("%w: %w", errUnknownFate, err)
 			}
 			return 0, err
