@@ -27,7 +27,11 @@ import (
 //
 // So, after an attempt whose answer was lost and before looking for it,
 // publish appends a barrier to the same stream and waits for its
-// acknowledgement (settle). The invariant: once the barrier at sequence b
+// acknowledgement (settle). It does so too when its attempts keep being
+// refused while the leader's word for the tail does not move: the node
+// refusing them, and answering the leader's get, takes itself for the
+// leader (traced after a pause, for seconds), and only a barrier gives
+// the true tail. The invariant: once the barrier at sequence b
 // is acknowledged, every attempt this call sent before it is either in
 // the stream before b or never will be. Why:
 //
@@ -92,10 +96,10 @@ func (e *Engine) publishBarrier(ctx context.Context, stream, subject string) (ui
 	}
 }
 
-// settle decides whether a message whose id is in ids is stored among the
-// subject's messages after seq: after a barrier, so that the answer is
-// final (see above). It moves the tail to the subject's last message.
-func (st *logState) settle(ctx context.Context, after uint64, ids map[string]bool) (uint64, *nats.Msg, error) {
+// settle decides whether a message this call sent (findSent) is stored:
+// after a barrier, so that the answer is final (see above). It moves the
+// tail to the subject's last message.
+func (st *logState) settle(ctx context.Context, sent map[string]uint64) (uint64, *nats.Msg, error) {
 	b, err := st.e.publishBarrier(ctx, st.stream, st.barrier)
 	if err != nil {
 		return 0, nil, err
@@ -119,7 +123,7 @@ func (st *logState) settle(ctx context.Context, after uint64, ids map[string]boo
 	}
 	st.observe(seq, markOf(d))
 	st.loaded, st.stale = true, false
-	return st.findSent(ctx, after, seq, ids)
+	return st.findSent(ctx, sent, seq)
 }
 
 // lastAfter returns the subject's last message as a replica has it once

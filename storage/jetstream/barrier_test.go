@@ -18,7 +18,9 @@ import (
 // as a node that still takes itself for the leader answers from its stale
 // store (barrier.go). The first attempt may reach the stream late (still
 // in a leader's queue when the resend is refused), be lost, or be lost
-// while another node's writer moves the tail. Each append must end
+// while another node's writer moves the tail; or, with no answer lost,
+// that node refuses every attempt until a barrier is acknowledged (the
+// leader's word for the tail does not move meanwhile). Each append must end
 // acknowledged, its record stored exactly once, at the position
 // acknowledged, after the records before it; without the barrier such an
 // append ended with an unknown outcome (errUnknownFate).
@@ -30,13 +32,15 @@ func TestClusterLostAnswer(t *testing.T) {
 		name string
 		// lands: the first attempt reaches the stream, right before the
 		// writer's next publish; other: another node appends while the
-		// answer is being lost.
-		lands, other bool
-		want         []string
+		// answer is being lost; stale: every attempt is refused until a
+		// barrier is published, and no answer is lost.
+		lands, other, stale bool
+		want                []string
 	}{
 		{name: "first attempt lands late", lands: true, want: []string{"before", "once"}},
 		{name: "first attempt lost", want: []string{"before", "once"}},
 		{name: "first attempt lost, another writer", other: true, want: []string{"before", "other", "once"}},
+		{name: "refused until a barrier", stale: true, want: []string{"before", "once"}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,10 +63,18 @@ func TestClusterLostAnswer(t *testing.T) {
 			var (
 				attempts int
 				held     []*nats.Msg
+				barrier  bool
 			)
 			subject := w.(*shardLog).st.subject
+			refused := &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence, Description: "wrong last sequence"}
 			es[1].faults = func(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error, bool) {
-				if msg.Subject == subject {
+				barrier = barrier || msg.Subject == w.(*shardLog).st.barrier
+				if msg.Subject == subject && tc.stale {
+					attempts++
+					if !barrier {
+						return nil, refused, true
+					}
+				} else if msg.Subject == subject {
 					attempts++
 					switch attempts {
 					case 1:
@@ -76,7 +88,7 @@ func TestClusterLostAnswer(t *testing.T) {
 						}
 						return nil, fmt.Errorf("no answer: %w", context.DeadlineExceeded), true
 					case 2:
-						return nil, &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence, Description: "wrong last sequence"}, true
+						return nil, refused, true
 					}
 				}
 				// What was held reaches the stream before anything sent

@@ -180,34 +180,43 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		ctx, cancel = context.WithTimeout(ctx, writeBudget)
 		defer cancel()
 	}
-	// In a cluster, the ids of the messages this call sent, and the
-	// expected sequence of the first: a "wrong last sequence" answer is
-	// not always the truth there (findSent), so before building the
-	// message again publish looks for the ones it sent. unsettled is set
-	// when an attempt's answer was lost: the look waits for a barrier
-	// first (settle).
+	// In a cluster, the ids of the messages this call sent, each with
+	// the sequence it expected: a "wrong last sequence" answer is not
+	// always the truth there (findSent), so before building the message
+	// again publish looks for the ones it sent. unsettled is set when an
+	// attempt's answer was lost, or when refusals keep coming while the
+	// leader's word for the tail does not move (stuck): the look then
+	// waits for a barrier first (settle).
 	var (
-		sent      map[string]bool
-		since     uint64
-		unsettled bool
+		sent        map[string]uint64
+		unsettled   bool
+		lastRefused uint64
+		stuck       int
 	)
+	// unknown is the error of a call that may have stored a message.
+	unknown := func(err error) error {
+		if len(sent) == 0 {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUnknownFate, err)
+	}
 	for {
 		looked := false
 		if unsettled {
-			seq, found, err := st.settle(ctx, since, sent)
+			seq, found, err := st.settle(ctx, sent)
 			if err != nil {
 				st.stale = true
-				return 0, fmt.Errorf("%w: %w", errUnknownFate, err)
+				return 0, unknown(err)
 			}
 			if found != nil {
 				return st.found(seq, found)
 			}
 			// None of them is stored, and none can be any more: build
 			// the message again, on the tail settle read.
-			unsettled, looked = false, true
+			unsettled, looked, stuck = false, true, 0
 		} else if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
-				return 0, err
+				return 0, unknown(err)
 			}
 		}
 		// One snapshot for the fence and the expected sequence: the
@@ -219,9 +228,9 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 			// earlier there? Then that one is this write, stored once;
 			// and one landing later than the tail read would make the
 			// next expect the wrong sequence, so at most one is stored.
-			seq, found, err := st.findSent(ctx, since, t.lastSeq, sent)
+			seq, found, err := st.findSent(ctx, sent, t.lastSeq)
 			if err != nil {
-				return 0, err
+				return 0, unknown(err)
 			}
 			if found != nil {
 				return st.found(seq, found)
@@ -244,26 +253,35 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// republishes what was stored).
 		st.stale = true
 		if !isWrongLast(err) {
-			if uncertain || len(sent) > 0 {
-				// Out of time while the stream had no leader answering,
-				// or an earlier round's message may yet be stored.
+			if uncertain {
+				// Out of time while the stream had no leader answering.
 				return 0, fmt.Errorf("%w: %w", errUnknownFate, err)
 			}
-			return 0, err
+			// An earlier round's message may yet be stored.
+			return 0, unknown(err)
 		}
 		if st.e.cluster == nil {
 			continue // someone else wrote the subject: reload, look again
 		}
 		if sent == nil {
-			sent, since = map[string]bool{}, t.lastSeq
+			sent = map[string]uint64{}
 		}
-		sent[id] = true
+		sent[id] = t.lastSeq
 		// Refused by a node that still took itself for the leader while
 		// the leader stored it, or because an earlier attempt was stored
 		// (a lost answer), or because someone else wrote the subject: the
 		// next round looks for the ones sent, after a barrier if an
-		// answer was lost.
-		unsettled = unsettled || uncertain
+		// answer was lost. A refusal of the tail the leader's word gave
+		// again, round after round, is a node taking itself for the
+		// leader answering both (traced for 5 s after a pause ended): a
+		// barrier gives the true tail, which no stale node can.
+		if t.lastSeq == lastRefused {
+			stuck++
+		} else {
+			stuck = 0
+		}
+		lastRefused = t.lastSeq
+		unsettled = unsettled || uncertain || stuck >= 2
 	}
 }
 
@@ -331,42 +349,41 @@ func (e *Engine) publishMsg(ctx context.Context, msg *nats.Msg) (*jetstream.PubA
 	return e.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(0))
 }
 
-// findSent looks for a message whose id is in ids among the subject's
-// messages after seq, up to upTo, which the subject is known to hold: a
-// publish answered "wrong last sequence" may have been stored all the
-// same, when the answer came from a node that had not yet learnt it is no
-// longer the leader (a node back from a partition answers from its stale
-// store before the real leader's acknowledgement arrives).
-func (st *logState) findSent(ctx context.Context, after, upTo uint64, ids map[string]bool) (uint64, *nats.Msg, error) {
-	var (
-		hit    uint64
-		hitMsg *nats.Msg
-	)
-	wait := retryFirst
-	for seq := after + 1; seq <= upTo && hit == 0; {
-		var got uint64
-		_, err := st.e.getBatch(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject, Batch: readPageMsgs, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
-			got = mseq
-			if ids[msg.Header.Get(jetstream.MsgIDHeader)] {
-				hit, hitMsg = mseq, msg
-				return false, nil
-			}
-			return true, nil
-		})
+// findSent looks for a message this call sent (sent: its id and the
+// sequence it expected) among the subject's messages up to upTo, which the
+// subject is known to hold: a publish answered "wrong last sequence" may
+// have been stored all the same, when the answer came from a node that
+// had not yet learnt it is no longer the leader (a node back from a
+// partition or a pause answers from its stale store before the real
+// leader's acknowledgement arrives).
+//
+// A message stored with expected sequence x is the subject's first
+// message after x (the stream checks that x is the subject's last when it
+// stores it), so for each x only that one message can be this call's:
+// one direct get per expected sequence, not a scan.
+func (st *logState) findSent(ctx context.Context, sent map[string]uint64, upTo uint64) (uint64, *nats.Msg, error) {
+	looked := map[uint64]bool{}
+	for _, x := range sent {
+		if x >= upTo || looked[x] {
+			continue
+		}
+		looked[x] = true
+		msg, found, err := st.nextMsg(ctx, x+1, upTo)
 		if err != nil {
 			return 0, nil, err
 		}
-		if got != 0 {
-			seq, wait = got+1, retryFirst
-			continue
+		if !found {
+			continue // purged meanwhile
 		}
-		// The replica has nothing past seq yet: it is behind the leader.
-		if err := sleep(ctx, wait); err != nil {
-			return 0, nil, err
+		if _, ours := sent[msg.Header.Get(jetstream.MsgIDHeader)]; ours {
+			seq, err := msgSeq(msg)
+			if err != nil {
+				return 0, nil, err
+			}
+			return seq, msg, nil
 		}
-		wait = min(2*wait, retryMax)
 	}
-	return hit, hitMsg, nil
+	return 0, nil, nil
 }
 
 // errUnknownFate says a write may or may not have been stored.

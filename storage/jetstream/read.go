@@ -30,26 +30,9 @@ func (st *logState) cutoff(t tail) int64 {
 // a sequence the subject is known to hold (upTo): an answer of "none" at
 // or before it comes from a replica that is behind, and is asked again.
 func (st *logState) next(ctx context.Context, seq, upTo uint64) (decoded, bool, error) {
-	seq = max(seq, 1)
-	var (
-		msg   *nats.Msg
-		found bool
-		err   error
-	)
-	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
-		msg, found, err = st.e.getOne(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject})
-		if err != nil {
-			return decoded{}, false, err
-		}
-		if found || seq > upTo {
-			break
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return decoded{}, false, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
-		}
-	}
-	if !found {
-		return decoded{}, false, nil
+	msg, found, err := st.nextMsg(ctx, seq, upTo)
+	if err != nil || !found {
+		return decoded{}, false, err
 	}
 	got, err := msgSeq(msg)
 	if err != nil {
@@ -57,6 +40,23 @@ func (st *logState) next(ctx context.Context, seq, upTo uint64) (decoded, bool, 
 	}
 	d, err := decode(st.subject, got, msg.Data)
 	return d, err == nil, err
+}
+
+// nextMsg is next's message as the replica sent it.
+func (st *logState) nextMsg(ctx context.Context, seq, upTo uint64) (*nats.Msg, bool, error) {
+	seq = max(seq, 1)
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		msg, found, err := st.e.getOne(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject})
+		if err != nil {
+			return nil, false, err
+		}
+		if found || seq > upTo {
+			return msg, found, nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, false, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
+		}
+	}
 }
 
 // firstKept returns the sequence of the first message at or after fromSeq
