@@ -151,7 +151,7 @@ type clusterFault struct {
 // fault for longer than an election (nats-server's timeout is 4 to 9 s):
 // killed with SIGKILL and restarted, paused with SIGSTOP and resumed, or
 // cut off from the others (network namespaces) and joined again. Each
-// case takes 20 to 35 s. The four shards are on the engine's four placements, so the writes of
+// case takes 20 to 45 s. The four shards are on the engine's four placements, so the writes of
 // some shards wait for an election. The history of every call must pass
 // history.Check: no acknowledged record lost, duplicated or moved, no read
 // missing an acknowledged record. Each shard's longest time without an

@@ -28,7 +28,8 @@ import (
 // So, after an attempt whose answer was lost and before looking for it,
 // publish appends a barrier to the same stream and waits for its
 // acknowledgement (settle). It does so too when its attempts keep being
-// refused while the leader's word for the tail does not move: the node
+// refused for half a second (stuckFor) while the leader's word for the
+// tail does not move: the node
 // refusing them, and answering the leader's get, takes itself for the
 // leader (traced after a pause, for seconds), and only a barrier gives
 // the true tail. The invariant: once the barrier at sequence b
@@ -99,7 +100,7 @@ func (e *Engine) publishBarrier(ctx context.Context, stream, subject string) (ui
 // settle decides whether a message this call sent (findSent) is stored:
 // after a barrier, so that the answer is final (see above). It moves the
 // tail to the subject's last message.
-func (st *logState) settle(ctx context.Context, sent map[string]uint64) (uint64, *nats.Msg, error) {
+func (st *logState) settle(ctx context.Context, sent map[string]uint64, looked map[uint64]bool) (uint64, *nats.Msg, error) {
 	b, err := st.e.publishBarrier(ctx, st.stream, st.barrier)
 	if err != nil {
 		return 0, nil, err
@@ -123,7 +124,7 @@ func (st *logState) settle(ctx context.Context, sent map[string]uint64) (uint64,
 	}
 	st.observe(seq, markOf(d))
 	st.loaded, st.stale = true, false
-	return st.findSent(ctx, sent, seq)
+	return st.findSent(ctx, sent, looked, seq)
 }
 
 // lastAfter returns the subject's last message as a replica has it once

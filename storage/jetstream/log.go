@@ -189,9 +189,10 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 	// waits for a barrier first (settle).
 	var (
 		sent        map[string]uint64
+		looked      map[uint64]bool
 		unsettled   bool
 		lastRefused uint64
-		stuck       int
+		stuckSince  time.Time
 	)
 	// unknown is the error of a call that may have stored a message.
 	unknown := func(err error) error {
@@ -201,9 +202,9 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		return fmt.Errorf("%w: %w", errUnknownFate, err)
 	}
 	for {
-		looked := false
+		settled := false
 		if unsettled {
-			seq, found, err := st.settle(ctx, sent)
+			seq, found, err := st.settle(ctx, sent, looked)
 			if err != nil {
 				st.stale = true
 				return 0, unknown(err)
@@ -213,7 +214,7 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 			}
 			// None of them is stored, and none can be any more: build
 			// the message again, on the tail settle read.
-			unsettled, looked, stuck = false, true, 0
+			unsettled, settled, stuckSince = false, true, time.Time{}
 		} else if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
 				return 0, unknown(err)
@@ -223,12 +224,12 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// republication of another writer's seal may move the tail at any
 		// moment, and a batch must never expect a marker's sequence.
 		t := st.snapshot()
-		if len(sent) > 0 && !looked {
+		if len(sent) > 0 && !settled {
 			// Before sending again on top of the tail: is a message sent
 			// earlier there? Then that one is this write, stored once;
 			// and one landing later than the tail read would make the
 			// next expect the wrong sequence, so at most one is stored.
-			seq, found, err := st.findSent(ctx, sent, t.lastSeq)
+			seq, found, err := st.findSent(ctx, sent, looked, t.lastSeq)
 			if err != nil {
 				return 0, unknown(err)
 			}
@@ -264,7 +265,7 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 			continue // someone else wrote the subject: reload, look again
 		}
 		if sent == nil {
-			sent = map[string]uint64{}
+			sent, looked = map[string]uint64{}, map[uint64]bool{}
 		}
 		sent[id] = t.lastSeq
 		// Refused by a node that still took itself for the leader while
@@ -275,13 +276,52 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 		// again, round after round, is a node taking itself for the
 		// leader answering both (traced for 5 s after a pause ended): a
 		// barrier gives the true tail, which no stale node can.
-		if t.lastSeq == lastRefused {
-			stuck++
-		} else {
-			stuck = 0
+		// (Another writer's message still being stored refuses it too,
+		// for milliseconds: hence the time before settling.)
+		if t.lastSeq != lastRefused || stuckSince.IsZero() {
+			lastRefused, stuckSince = t.lastSeq, time.Now()
 		}
-		lastRefused = t.lastSeq
-		unsettled = unsettled || uncertain || stuck >= 2
+		unsettled = unsettled || uncertain || time.Since(stuckSince) >= stuckFor
+		if !unsettled && st.awaitMove(ctx, t.lastSeq) {
+			// The stream republished a later message (another writer's):
+			// expect it at once rather than ask the leader, which would
+			// leave this writer a round trip behind that one's next
+			// write, every time (traced: a writer refused for 15 s by
+			// one on another node writing the same shard).
+			st.stale = false
+		}
+	}
+}
+
+// stuckFor is how long refusals of a tail the leader's word keeps giving
+// last before an append settles with a barrier.
+const stuckFor = 500 * time.Millisecond
+
+// awaitMoveFor bounds awaitMove's wait: a republication arrives within
+// about a round trip of the write's acknowledgement.
+const awaitMoveFor = 20 * time.Millisecond
+
+// awaitMove waits up to awaitMoveFor for the tail to move past seq (the
+// stream's republication of a stored message, subscribe.go), and tells
+// whether it did. A tail moved so is a stored message, which a write may
+// expect; one that is no longer the last only gets the write refused.
+func (st *logState) awaitMove(ctx context.Context, seq uint64) bool {
+	timer := time.NewTimer(awaitMoveFor)
+	defer timer.Stop()
+	for {
+		st.tmu.Lock()
+		moved, changed := st.lastSeq > seq, st.changed
+		st.tmu.Unlock()
+		if moved {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -360,9 +400,10 @@ func (e *Engine) publishMsg(ctx context.Context, msg *nats.Msg) (*jetstream.PubA
 // A message stored with expected sequence x is the subject's first
 // message after x (the stream checks that x is the subject's last when it
 // stores it), so for each x only that one message can be this call's:
-// one direct get per expected sequence, not a scan.
-func (st *logState) findSent(ctx context.Context, sent map[string]uint64, upTo uint64) (uint64, *nats.Msg, error) {
-	looked := map[uint64]bool{}
+// one direct get per expected sequence, not a scan; and once that
+// message exists it never changes, so looked, which the caller keeps
+// across rounds, remembers the sequences decided already.
+func (st *logState) findSent(ctx context.Context, sent map[string]uint64, looked map[uint64]bool, upTo uint64) (uint64, *nats.Msg, error) {
 	for _, x := range sent {
 		if x >= upTo || looked[x] {
 			continue
