@@ -222,6 +222,7 @@ const (
 	jsErrCodeClusterNotLeader jetstream.ErrorCode = 10009 // JetStream cluster can not handle request
 	jsErrCodeStreamOffline    jetstream.ErrorCode = 10118 // stream is offline
 	jsErrCodeDuplicatePending jetstream.ErrorCode = 10158 // a duplicate of a message still being proposed
+	jsErrCodeNoPeers          jetstream.ErrorCode = 10005 // no suitable peers for placement
 )
 
 // Ready tells whether the engine can serve: always on a single node; in a

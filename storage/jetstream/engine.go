@@ -369,13 +369,22 @@ func (e *Engine) untilUp(ctx context.Context, create func(context.Context) error
 		actx, cancel := context.WithTimeout(ctx, createAttemptTimeout)
 		err := create(actx)
 		cancel()
-		if err == nil || e.cluster == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+		if err == nil || e.cluster == nil || !(retryable(err) || forming(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrStreamNotFound)) {
 			return err
 		}
 		if sleep(ctx, wait) != nil {
 			return fmt.Errorf("%w (waiting for the cluster: %w)", err, ctx.Err())
 		}
 	}
+}
+
+// forming tells whether err is the metadata leader's answer while it does
+// not yet count enough nodes online to place the replicas: nodes that
+// start together reach it one by one (seen on a loaded machine: a node
+// exited at start with "no suitable peers for placement, peer offline").
+func forming(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeNoPeers
 }
 
 func (e *Engine) isClosed() bool {
