@@ -35,6 +35,10 @@ const (
 	hdrPending  = "Nats-Num-Pending"
 	statusNone  = "404" // no message matches
 	statusEOB   = "204" // end of a batch
+	// statusNoResponders is the server's answer when no one listens on
+	// the request's subject (nats.go turns it into ErrNoResponders for
+	// its own requests; getBatch reads its answers itself).
+	statusNoResponders = "503"
 )
 
 // directTimeout bounds a direct get whose context has no deadline, so
@@ -56,11 +60,11 @@ func (e *Engine) getOne(ctx context.Context, stream string, req getRequest) (msg
 	if err != nil {
 		return nil, false, err
 	}
-	for {
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
 		actx, acancel := e.attempt(ctx)
 		msg, err = e.nc.RequestWithContext(actx, "$JS.API.DIRECT.GET."+stream, body)
 		acancel()
-		if err == nil || !e.lostAnswer(ctx, err) {
+		if err == nil || !e.lostAnswer(ctx, err) || sleep(ctx, wait) != nil {
 			break
 		}
 	}
@@ -99,16 +103,13 @@ func (e *Engine) attempt(ctx context.Context) (context.Context, context.CancelFu
 
 // lostAnswer tells whether err, from an attempt bounded by attempt, is a
 // lost answer worth asking again for: the attempt timed out, or no
-// replica listens at the moment (an election), while ctx lives on. Direct
-// gets change nothing, so asking again is always safe.
+// replica listens at the moment (a node starting, an election), while ctx
+// lives on. Direct gets change nothing, so asking again is always safe.
 func (e *Engine) lostAnswer(ctx context.Context, err error) bool {
 	if e.cluster == nil || ctx.Err() != nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
-		return sleep(ctx, retryFirst) == nil
-	}
-	return false
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // msgSeq is the stream sequence a direct get answer carries.
@@ -196,7 +197,7 @@ func (e *Engine) getBatch(ctx context.Context, stream string, req getRequest, fn
 	if err != nil {
 		return 0, err
 	}
-	for {
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
 		handed, pending, err := e.getBatchOnce(ctx, stream, req.Batch, body, fn)
 		switch {
 		case err == nil:
@@ -205,6 +206,9 @@ func (e *Engine) getBatch(ctx context.Context, stream string, req getRequest, fn
 			return 0, err
 		case handed:
 			return 1, nil
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return 0, err
 		}
 	}
 }
@@ -237,6 +241,10 @@ func (e *Engine) getBatchOnce(ctx context.Context, stream string, batch int, bod
 				return handed, 0, fmt.Errorf("direct get from %s: end of batch without a pending count: %w", stream, err)
 			}
 			return handed, n, nil
+		case statusNoResponders:
+			// No replica listens yet (a node starting, an election):
+			// as a request's no responders, asked again in a cluster.
+			return handed, 0, fmt.Errorf("direct get from %s: %w", stream, nats.ErrNoResponders)
 		default:
 			return handed, 0, fmt.Errorf("direct get from %s: status %s %s", stream, st, msg.Header.Get("Description"))
 		}
