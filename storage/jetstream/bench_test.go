@@ -180,3 +180,76 @@ func BenchmarkTrimIdle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkClusterConfirm measures, on an in-process cluster of 3 nodes,
+// what a read through a node pays to learn the subject's last sequence,
+// which it must find in the replica it reads: from the stream's leader
+// (peek, what reads did before barriers; a leader cut off with a minority
+// may answer it until it steps down), after a barrier of its own
+// (publishBarrier and lastAfter), or after a barrier shared with the
+// reads running at the same time (refresh, what reads do: barrier.go).
+// One op is one confirmation; with par=16, 16 goroutines confirm at once.
+func BenchmarkClusterConfirm(b *testing.B) {
+	es := openCluster(b, 3)
+	ctx := b.Context()
+	if _, err := es[0].CreateLog(ctx, "l", storage.LogOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	w, err := es[1].Log(ctx, "l")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 100 {
+		if _, err := w.Append(ctx, benchBatch(10, 100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r, err := es[2].Log(ctx, "l")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := r.(*shardLog).st
+	ways := []struct {
+		name    string
+		confirm func() error
+	}{
+		{"leader-get", func() error { return st.peek(ctx) }},
+		{"barrier-shared", func() error { _, err := st.refreshTail(ctx); return err }},
+		{"barrier-own", func() error {
+			seq, err := st.e.publishBarrier(ctx, st.stream, st.barrier)
+			if err != nil {
+				return err
+			}
+			_, found, err := st.lastAfter(ctx, seq)
+			if err == nil && !found {
+				err = fmt.Errorf("no last message after barrier %d", seq)
+			}
+			return err
+		}},
+	}
+	for _, way := range ways {
+		for _, par := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/par=%d", way.name, par), func(b *testing.B) {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				errs := make(chan error, par)
+				b.ResetTimer()
+				for range par {
+					wg.Go(func() {
+						for next.Add(1) <= int64(b.N) {
+							if err := way.confirm(); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}

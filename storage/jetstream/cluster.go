@@ -115,7 +115,7 @@ func splitHostPort(hp string) (string, int, error) {
 	return host, port, nil
 }
 
-// Why reads ask the leader.
+// Why reads confirm what they must find.
 //
 // A write is acknowledged once the stream's leader has applied it, which
 // is after a majority of replicas stored it: a follower may not have
@@ -126,18 +126,19 @@ func splitHostPort(hp string) (string, int, error) {
 // history checker's stale-read rule) forbid.
 //
 // The engine therefore learns, before a read, the subject's last sequence
-// from the stream's leader (lastFor: the stream message-get API, which
-// only the leader answers), and reads with direct gets that it repeats
-// until the answering replica has reached that sequence (upTo). A
-// replica's store is a prefix of the leader's log (Raft applies in
-// order), so a message a lagging replica returns is the right one; only
-// its "nothing more" can be wrong, and that is what is retried. Reads stay
-// batched and off the leader's API queue except for that one request.
+// as of a moment after the read began, and reads with direct gets that it
+// repeats until the answering replica has reached that sequence (upTo). A
+// replica's store is a prefix of the stream's committed log (Raft applies
+// in order), so a message a lagging replica returns is the right one; only
+// its "nothing more" can be wrong, and that is what is retried.
 //
-// A leader cut off from the others may answer until it notices it lost
-// its quorum (nats-server steps down after missing heartbeats): within that
-// window a read through it may be stale. Writes are never affected: they
-// are ordered, and fenced, by the leader that holds the quorum.
+// Reads learn it after a barrier (refresh, barrier.go): asking the leader
+// (lastFor: the stream message-get API, which only the leader answers) is
+// not enough, since a leader cut off with a minority answers until it
+// notices it lost its quorum, from a store that misses what the new
+// leader acknowledged meanwhile. Writers load their tail from the leader
+// (lastFor): a stale answer there only gets their write refused by the
+// expected-sequence fence, which the real leader checks.
 
 // lastFor returns the last message of subject in stream as its leader has
 // it, or found false when the subject holds none. Single node, the one

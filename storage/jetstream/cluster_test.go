@@ -33,14 +33,14 @@ func freeAddrs(t testing.TB, n int) []string {
 
 // openCluster opens a cluster of n in-process engines, each on its own
 // directory and route port, all at once (each Open waits for a quorum).
-func openCluster(t *testing.T, n int) []*Engine {
+func openCluster(t testing.TB, n int) []*Engine {
 	t.Helper()
 	return openClusterClock(t, n, nil)
 }
 
 // openClusterClock is openCluster with every node's clock now (nil:
 // time.Now).
-func openClusterClock(t *testing.T, n int, now func() time.Time) []*Engine {
+func openClusterClock(t testing.TB, n int, now func() time.Time) []*Engine {
 	t.Helper()
 	addrs := freeAddrs(t, n)
 	engines := make([]*Engine, n)

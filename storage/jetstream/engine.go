@@ -121,6 +121,12 @@ type Engine struct {
 	// (subscribe.go).
 	logs      map[string]*logState
 	bySubject map[string]*logState
+	// barriers coalesce the reads' barriers, by stream (barrier.go).
+	barriers map[string]*barrierGroup
+
+	// faults, set by tests only before the engine is used, may answer a
+	// publish in the server's place (publishMsg).
+	faults func(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck, err error, handled bool)
 }
 
 var _ storage.Engine = (*Engine)(nil)
@@ -196,7 +202,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}}
+	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}}
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -288,6 +294,9 @@ func (e *Engine) connect(ctx context.Context, creds nodeCredentials) error {
 			// Appends resend a message whose fate they did not learn
 			// (an election) with its id: the stream stores it once.
 			Duplicates: dedupWindow,
+			// A barrier (barrier.go) rolls up the placement's earlier
+			// ones: the stream keeps one.
+			AllowRollup: true,
 		}
 		if err := e.untilUp(ctx, func(ctx context.Context) error {
 			_, err := e.js.CreateOrUpdateStream(ctx, cfg)

@@ -25,6 +25,8 @@ type logState struct {
 	name    string
 	subject string
 	stream  string
+	// barrier is the subject of the stream's barriers (barrier.go).
+	barrier string
 
 	// mu serialises this engine's operations that write the subject or
 	// the entry (Append, Seal, DeleteLog, SetRetention), so that they do
@@ -70,7 +72,7 @@ type logState struct {
 
 func newLogState(e *Engine, name string, entry logEntry, rev uint64) *logState {
 	return &logState{
-		e: e, name: name, subject: entry.subject(), stream: streamName(entry.Placement),
+		e: e, name: name, subject: entry.subject(), stream: streamName(entry.Placement), barrier: barrierSubject(entry.Placement),
 		entry: entry, rev: rev, changed: make(chan struct{}),
 	}
 }
@@ -175,42 +177,71 @@ func (t tail) fence(kind byte) error {
 // append with ErrSealed or ErrNotFound. So no batch is ever stored after a
 // marker, whichever node it comes from. build is called again after a
 // reload, so that the arrival time follows the tail.
+//
+// In a cluster, publish also makes sure that one call stores its message
+// at most once, though it may send it several times (see send, findSent
+// and settle), and it answers within writeBudget.
 func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]byte, tailMark)) (uint64, error) {
-	// In a cluster, the ids of the messages this call sent, and the
-	// expected sequence of the first: a "wrong last sequence" answer is
-	// not always the truth there (findSent), so before building the
-	// message again publish looks for the ones it sent.
+	if st.e.cluster != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, writeBudget)
+		defer cancel()
+	}
+	// In a cluster, the ids of the messages this call sent, each with
+	// the sequence it expected: a "wrong last sequence" answer is not
+	// always the truth there (findSent), so before building the message
+	// again publish looks for the ones it sent. unsettled is set when an
+	// attempt's answer was lost, or when refusals keep coming while the
+	// leader's word for the tail does not move (stuck): the look then
+	// waits for a barrier first (settle).
 	var (
-		sent  map[string]bool
-		since uint64
+		sent        map[string]uint64
+		looked      map[uint64]bool
+		unsettled   bool
+		lastRefused uint64
+		stuckSince  time.Time
 	)
+	// unknown is the error of a call that may have stored a message.
+	unknown := func(err error) error {
+		if len(sent) == 0 {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUnknownFate, err)
+	}
 	for {
-		if st.stale || !st.loaded {
+		settled := false
+		if unsettled {
+			seq, found, err := st.settle(ctx, sent, looked)
+			if err != nil {
+				st.stale = true
+				return 0, unknown(err)
+			}
+			if found != nil {
+				return st.found(seq, found)
+			}
+			// None of them is stored, and none can be any more: build
+			// the message again, on the tail settle read.
+			unsettled, settled, stuckSince = false, true, time.Time{}
+		} else if st.stale || !st.loaded {
 			if err := st.loadTail(ctx); err != nil {
-				return 0, err
+				return 0, unknown(err)
 			}
 		}
 		// One snapshot for the fence and the expected sequence: the
 		// republication of another writer's seal may move the tail at any
 		// moment, and a batch must never expect a marker's sequence.
 		t := st.snapshot()
-		if len(sent) > 0 {
+		if len(sent) > 0 && !settled {
 			// Before sending again on top of the tail: is a message sent
 			// earlier there? Then that one is this write, stored once;
 			// and one landing later than the tail read would make the
 			// next expect the wrong sequence, so at most one is stored.
-			seq, found, err := st.findSent(ctx, since, t.lastSeq, sent)
+			seq, found, err := st.findSent(ctx, sent, looked, t.lastSeq)
 			if err != nil {
-				return 0, err
+				return 0, unknown(err)
 			}
 			if found != nil {
-				d, err := decode(st.subject, seq, found.Data)
-				if err != nil {
-					return 0, err
-				}
-				st.stale = true // others may have written after it
-				st.observe(seq, markOf(d))
-				return seq, nil
+				return st.found(seq, found)
 			}
 		}
 		if err := t.fence(kind); err != nil {
@@ -226,68 +257,119 @@ func (st *logState) publish(ctx context.Context, kind byte, build func(tail) ([]
 			st.observe(ack.Sequence, mark)
 			return ack.Sequence, nil
 		}
-		if !isWrongLast(err) {
-			// The message may or may not have been stored: the tail is
-			// unknown until reloaded (or until the stream republishes it).
-			st.stale = true
-			return 0, err
-		}
+		// The tail is unknown until reloaded (or until the stream
+		// republishes what was stored).
 		st.stale = true
+		if !isWrongLast(err) {
+			if uncertain {
+				// Out of time while the stream had no leader answering.
+				return 0, fmt.Errorf("%w: %w", errUnknownFate, err)
+			}
+			// An earlier round's message may yet be stored.
+			return 0, unknown(err)
+		}
 		if st.e.cluster == nil {
 			continue // someone else wrote the subject: reload, look again
 		}
 		if sent == nil {
-			sent, since = map[string]bool{}, t.lastSeq
+			sent, looked = map[string]uint64{}, map[uint64]bool{}
 		}
-		sent[id] = true
-		// Perhaps refused by a node that still took itself for the
-		// leader while the leader stored it, or because an earlier
-		// attempt was stored: the next round looks for it (above).
-		if uncertain {
-			// A leader elected meanwhile may not have applied the
-			// earlier attempt yet, and may store its resend again: the
-			// caller learns the write's fate is unknown, which a client
-			// may retry at its own risk, as with any lost answer.
-			if seq, found, ferr := st.findSent(ctx, since, 0, sent); ferr == nil && found != nil {
-				if d, derr := decode(st.subject, seq, found.Data); derr == nil {
-					st.observe(seq, markOf(d))
-					return seq, nil
-				}
-			}
-			return 0, fmt.Errorf("%w: an earlier attempt may be stored (%w)", errUnknownFate, err)
+		sent[id] = t.lastSeq
+		// Refused by a node that still took itself for the leader while
+		// the leader stored it, or because an earlier attempt was stored
+		// (a lost answer), or because someone else wrote the subject: the
+		// next round looks for the ones sent, after a barrier if an
+		// answer was lost. A refusal of the tail the leader's word gave
+		// again, round after round, is a node taking itself for the
+		// leader answering both (traced for 5 s after a pause ended): a
+		// barrier gives the true tail, which no stale node can.
+		// (Another writer's message still being stored refuses it too,
+		// for milliseconds: hence the time before settling.)
+		if t.lastSeq != lastRefused || stuckSince.IsZero() {
+			lastRefused, stuckSince = t.lastSeq, time.Now()
 		}
-		// Someone else wrote the subject: reload and look again.
+		unsettled = unsettled || uncertain || time.Since(stuckSince) >= stuckFor
+		if !unsettled && st.awaitMove(ctx, t.lastSeq) {
+			// The stream republished a later message (another writer's):
+			// expect it at once rather than ask the leader, which would
+			// leave this writer a round trip behind that one's next
+			// write, every time (traced: a writer refused for 15 s by
+			// one on another node writing the same shard).
+			st.stale = false
+		}
 	}
+}
+
+// stuckFor is how long refusals of a tail the leader's word keeps giving
+// last before an append settles with a barrier.
+const stuckFor = 500 * time.Millisecond
+
+// awaitMoveFor bounds awaitMove's wait: a republication arrives within
+// about a round trip of the write's acknowledgement.
+const awaitMoveFor = 20 * time.Millisecond
+
+// awaitMove waits up to awaitMoveFor for the tail to move past seq (the
+// stream's republication of a stored message, subscribe.go), and tells
+// whether it did. A tail moved so is a stored message, which a write may
+// expect; one that is no longer the last only gets the write refused.
+func (st *logState) awaitMove(ctx context.Context, seq uint64) bool {
+	timer := time.NewTimer(awaitMoveFor)
+	defer timer.Stop()
+	for {
+		st.tmu.Lock()
+		moved, changed := st.lastSeq > seq, st.changed
+		st.tmu.Unlock()
+		if moved {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// found moves the tail to msg, the message at seq that an earlier attempt
+// of this call stored, and returns seq: the call's answer.
+func (st *logState) found(seq uint64, msg *nats.Msg) (uint64, error) {
+	d, err := decode(st.subject, seq, msg.Data)
+	if err != nil {
+		return 0, err
+	}
+	st.stale = true // others may have written after it
+	st.observe(seq, markOf(d))
+	return seq, nil
 }
 
 // send publishes msg. In a cluster it resends it while the stream has no
 // leader (a node died and the others elect another, which takes seconds),
 // with a message id: if an earlier send was stored after all, the stream
 // answers the resend with that message's sequence rather than store it
-// twice. Resends stop with ctx, or after sendBudget.
+// twice. Resends stop with ctx.
 //
-// The id does not cover every case: a new leader that has not yet applied
-// the earlier send checks the resend's expected sequence against its
-// store, and if another writer's message landed after the earlier send,
-// answers "wrong last sequence" though the message is stored. So send
-// returns the id, and whether an earlier attempt's fate was unknown, for
-// publish to look for it before taking that answer as "not stored".
+// The id does not settle every case: a "wrong last sequence" answer may
+// come from a node that still takes itself for the leader, while the
+// leader stores the message (or an earlier attempt of it, whose answer was
+// lost, lands later). So send returns the id, and whether an attempt's
+// answer was lost, for publish to look for it (findSent, settle) before
+// taking that answer as "not stored".
 func (e *Engine) send(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck, id string, uncertain bool, err error) {
 	if e.cluster == nil {
-		ack, err = e.js.PublishMsg(ctx, msg)
+		ack, err = e.publishMsg(ctx, msg)
 		return ack, "", false, err
 	}
 	var raw [12]byte
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
 	id = hex.EncodeToString(raw[:])
 	msg.Header.Set(jetstream.MsgIDHeader, id)
-	ctx, cancel := context.WithTimeout(ctx, sendBudget)
-	defer cancel()
 	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
 		// Each attempt waits a few seconds at most for its answer, so
 		// that one sent to a leader that just died is resent in time.
 		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
-		ack, err = e.js.PublishMsg(actx, msg, jetstream.WithRetryAttempts(0))
+		ack, err = e.publishMsg(actx, msg)
 		acancel()
 		if err == nil || !(retryable(err) || errors.Is(err, context.DeadlineExceeded)) || ctx.Err() != nil {
 			return ack, id, uncertain, err
@@ -303,62 +385,63 @@ func (e *Engine) send(ctx context.Context, msg *nats.Msg) (ack *jetstream.PubAck
 	}
 }
 
-// findSent looks for a message whose id is in ids among the subject's
-// messages after seq, as the leader has them: a publish answered "wrong
-// last sequence" may have been stored all the same, when the answer came
-// from a node that had not yet learnt it is no longer the leader (a node
-// back from a partition answers from its stale store before the real
-// leader's acknowledgement arrives), or the send had an attempt whose
-// answer was lost.
-//
-// It looks up to upTo, or when that is 0 up to the leader's last message.
-func (st *logState) findSent(ctx context.Context, after, upTo uint64, ids map[string]bool) (uint64, *nats.Msg, error) {
-	if upTo == 0 {
-		last, found, err := st.e.lastFor(ctx, st.stream, st.subject)
-		if err != nil || !found {
-			return 0, nil, err
-		}
-		if upTo, err = msgSeq(last); err != nil {
-			return 0, nil, err
+// publishMsg sends one message to its stream and waits for the answer.
+// Tests put faults between the engine and the server here.
+func (e *Engine) publishMsg(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	if e.faults != nil {
+		if ack, err, handled := e.faults(ctx, msg); handled {
+			return ack, err
 		}
 	}
-	var (
-		hit    uint64
-		hitMsg *nats.Msg
-	)
-	wait := retryFirst
-	for seq := after + 1; seq <= upTo && hit == 0; {
-		var got uint64
-		_, err := st.e.getBatch(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject, Batch: readPageMsgs, MaxBytes: readPageBytes}, func(mseq uint64, msg *nats.Msg) (bool, error) {
-			got = mseq
-			if ids[msg.Header.Get(jetstream.MsgIDHeader)] {
-				hit, hitMsg = mseq, msg
-				return false, nil
-			}
-			return true, nil
-		})
+	return e.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(0))
+}
+
+// findSent looks for a message this call sent (sent: its id and the
+// sequence it expected) among the subject's messages up to upTo, which the
+// subject is known to hold: a publish answered "wrong last sequence" may
+// have been stored all the same, when the answer came from a node that
+// had not yet learnt it is no longer the leader (a node back from a
+// partition or a pause answers from its stale store before the real
+// leader's acknowledgement arrives).
+//
+// A message stored with expected sequence x is the subject's first
+// message after x (the stream checks that x is the subject's last when it
+// stores it), so for each x only that one message can be this call's:
+// one direct get per expected sequence, not a scan; and once that
+// message exists it never changes, so looked, which the caller keeps
+// across rounds, remembers the sequences decided already.
+func (st *logState) findSent(ctx context.Context, sent map[string]uint64, looked map[uint64]bool, upTo uint64) (uint64, *nats.Msg, error) {
+	for _, x := range sent {
+		if x >= upTo || looked[x] {
+			continue
+		}
+		looked[x] = true
+		msg, found, err := st.nextMsg(ctx, x+1, upTo)
 		if err != nil {
 			return 0, nil, err
 		}
-		if got != 0 {
-			seq, wait = got+1, retryFirst
-			continue
+		if !found {
+			continue // purged meanwhile
 		}
-		// The replica has nothing past seq yet: it is behind the leader.
-		if err := sleep(ctx, wait); err != nil {
-			return 0, nil, err
+		if _, ours := sent[msg.Header.Get(jetstream.MsgIDHeader)]; ours {
+			seq, err := msgSeq(msg)
+			if err != nil {
+				return 0, nil, err
+			}
+			return seq, msg, nil
 		}
-		wait = min(2*wait, retryMax)
 	}
-	return hit, hitMsg, nil
+	return 0, nil, nil
 }
 
 // errUnknownFate says a write may or may not have been stored.
 var errUnknownFate = errors.New("the write's answer was lost in a change of leader")
 
-// sendBudget bounds an append's resends: past it, the write's fate is
-// reported unknown to the client, which may retry it.
-const sendBudget = 20 * time.Second
+// writeBudget bounds an append in a cluster, resends, barrier and looks
+// included: past it, the write's fate is reported unknown to the client
+// (InternalFailure), which may retry it. Elections take 4 to 9 s; SDK
+// clients wait far longer than 20 s for an answer.
+const writeBudget = 20 * time.Second
 
 // attemptTimeout bounds one send; a write's fsync on a busy disk is well
 // under it, and a lost answer (a leader that died or is paused) is resent
@@ -534,7 +617,7 @@ func (l *shardLog) Wait(ctx context.Context, p uint64) error {
 			// A republication is lost when the leader dies between
 			// storing a message and republishing it: ask the leader.
 			// Failing, it is asked again at the next tick.
-			_, _ = st.refresh(ctx)
+			_ = st.peek(ctx)
 		}
 	}
 }

@@ -32,26 +32,9 @@ func (st *logState) cutoff(t tail) int64 {
 // a sequence the subject is known to hold (upTo): an answer of "none" at
 // or before it comes from a replica that is behind, and is asked again.
 func (st *logState) next(ctx context.Context, seq, upTo uint64) (decoded, bool, error) {
-	seq = max(seq, 1)
-	var (
-		msg   *nats.Msg
-		found bool
-		err   error
-	)
-	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
-		msg, found, err = st.e.getOne(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject})
-		if err != nil {
-			return decoded{}, false, err
-		}
-		if found || seq > upTo {
-			break
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return decoded{}, false, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
-		}
-	}
-	if !found {
-		return decoded{}, false, nil
+	msg, found, err := st.nextMsg(ctx, seq, upTo)
+	if err != nil || !found {
+		return decoded{}, false, err
 	}
 	got, err := msgSeq(msg)
 	if err != nil {
@@ -59,6 +42,23 @@ func (st *logState) next(ctx context.Context, seq, upTo uint64) (decoded, bool, 
 	}
 	d, err := decode(st.subject, got, msg.Data)
 	return d, err == nil, err
+}
+
+// nextMsg is next's message as the replica sent it.
+func (st *logState) nextMsg(ctx context.Context, seq, upTo uint64) (*nats.Msg, bool, error) {
+	seq = max(seq, 1)
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		msg, found, err := st.e.getOne(ctx, st.stream, getRequest{Seq: seq, NextFor: st.subject})
+		if err != nil {
+			return nil, false, err
+		}
+		if found || seq > upTo {
+			return msg, found, nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, false, fmt.Errorf("a replica of %s stays behind sequence %d: %w", st.stream, upTo, err)
+		}
+	}
 }
 
 // firstKept returns the sequence of the first message at or after fromSeq
@@ -301,17 +301,18 @@ func (st *logState) upTo(t tail) uint64 {
 	return t.lastSeq
 }
 
-// refresh moves the tail to the subject's last message as the stream's
-// leader has it, so that a read sees every write acknowledged before it
-// began, through whichever node (cluster.go), and loads the log's entry
-// from the bucket's leader likewise (loadEntry), so that it applies a
-// retention set through another node. The two requests go to different
-// streams' leaders at once. A single node's tail moves with each write
+// refresh moves the tail to the subject's last message as a replica has
+// it that applied a barrier published after refresh began, so that a read
+// sees every write acknowledged before it began, through whichever node,
+// even while a leader cut off with a minority still answers (barrier.go);
+// and it loads the log's entry from the bucket's leader (loadEntry), so
+// that it applies a retention set through another node. The two go to
+// different streams at once. A single node's tail moves with each write
 // before its acknowledgement, and its entry with each change: it needs
 // neither.
 //
-// It returns the leader's last message of the subject (zero on a single
-// node, or when the subject holds none).
+// It returns the subject's last message as confirmed (zero on a single
+// node, or when the subject holds none): a read goes no further.
 func (st *logState) refresh(ctx context.Context) (leaderTail, error) {
 	if st.e.cluster == nil {
 		return leaderTail{}, nil
@@ -322,16 +323,39 @@ func (st *logState) refresh(ctx context.Context) (leaderTail, error) {
 	return lead, errors.Join(err, <-entryErr)
 }
 
-// leaderTail is the subject's last message as the stream's leader had it:
-// its sequence and the last position it carries (zero: none).
+// leaderTail is the subject's last message as refresh confirmed it: its
+// sequence and the last position it carries (zero: none).
 type leaderTail struct{ seq, lastPos uint64 }
 
 // refreshTail is refresh's half for the tail.
 func (st *logState) refreshTail(ctx context.Context) (leaderTail, error) {
-	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+	ctx, cancel := context.WithTimeout(ctx, readBudget)
+	defer cancel()
+	b, err := st.e.confirm(ctx, st.stream, st.barrier)
+	if err != nil {
+		return leaderTail{}, err
+	}
+	msg, found, err := st.lastAfter(ctx, b)
 	if err != nil || !found {
 		return leaderTail{}, err
 	}
+	return st.observeLast(msg)
+}
+
+// peek moves the tail to the subject's last message as the stream's
+// leader has it: cheaper than refresh, for a waiter that only needs to
+// notice a write it was not told of (Wait), not to exclude a stale answer.
+func (st *logState) peek(ctx context.Context) error {
+	msg, found, err := st.e.lastFor(ctx, st.stream, st.subject)
+	if err != nil || !found {
+		return err
+	}
+	_, err = st.observeLast(msg)
+	return err
+}
+
+// observeLast moves the tail to msg, the subject's last message.
+func (st *logState) observeLast(msg *nats.Msg) (leaderTail, error) {
 	seq, err := msgSeq(msg)
 	if err != nil {
 		return leaderTail{}, err
