@@ -63,6 +63,7 @@ type logState struct {
 	// changed is closed and replaced whenever the tail moves, the log is
 	// sealed or deleted: Wait's wake-up.
 	changed chan struct{}
+
 	// readPos is the highest position a Read through this engine
 	// returned: a record known to be stored, which a later Read's Next
 	// must not fall back below (read.go) even when the leader's answer
