@@ -27,7 +27,9 @@
 #
 # Environment: ROUNDS (3), INGEST (10s, per ingest run), SHARDS (1000),
 # IDLE (30, seconds), OUT (a directory for the JSON and logs; default a
-# temp dir, kept), TRIBUTARY (a prebuilt binary; default: built from here).
+# temp dir, kept), TRIBUTARY (a prebuilt binary; default: built from here),
+# ONLY=ingest (the ingest runs of 1 alone: no latency, no 2 and 3; to
+# compare two builds, run it with each as TRIBUTARY).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -132,7 +134,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		"$bin" bench --endpoint "$ep" --workload ingest --shards 16 --record-sizes 100 \
 			--ingest-duration "$INGEST" --pid "${pids[0]}" --json "$json" >/dev/null 2>>"$OUT/bench.log"
 		echo "round $round $server ingest: $(field "$json" 'round(w[0]["records_per_sec"])') records/s, load $(cut -d' ' -f1-3 /proc/loadavg)"
-		if [[ $server == r3 ]]; then
+		if [[ $server == r3 && ${ONLY:-} != ingest ]]; then
 			json=$OUT/latency-r3-$round.json
 			"$bin" bench --endpoint "$ep" --workload latency --pid "${pids[0]}" --json "$json" >/dev/null 2>>"$OUT/bench.log"
 			echo "round $round r3 latency p99 ms: GetRecords $(field "$json" 'w[0]["latency_ms"]["p99"]'), SubscribeToShard $(field "$json" 'w[1]["latency_ms"]["p99"]'), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -143,7 +145,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$OUT" "$ROUNDS" <<'EOF'
-import json, statistics, sys
+import json, os, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 def w(name):
     return json.load(open(f"{out}/{name}.json"))["workloads"]
@@ -154,13 +156,16 @@ ratios = lambda a, b: [x / y for x, y in zip(ing[a], ing[b])]
 for b in ("local", "r1"):
     r = ratios("r3", b)
     print(f"r3 / {b}: median {statistics.median(r):.2f}, rounds {', '.join(f'{x:.2f}' for x in r)}")
-for i, path in enumerate(("GetRecords", "SubscribeToShard")):
+for i, path in enumerate(("GetRecords", "SubscribeToShard") if os.path.exists(f"{out}/latency-r3-1.json") else ()):
     p = [w(f"latency-r3-{r}")[i]["latency_ms"] for r in range(1, rounds + 1)]
     p99 = [x["p99"] for x in p]
     fmt = lambda key, spec: ", ".join(format(x[key], spec) for x in p)
     print(f"r3 put→{path}: p99 median {statistics.median(p99):.2f} ms, rounds {fmt('p99', '.2f')}; "
           f"p50 {fmt('p50', '.2f')}; p99.9 {fmt('p99_9', '.1f')}")
 EOF
+if [[ ${ONLY:-} == ingest ]]; then
+	exit 0
+fi
 
 # ---------------------------------------------------------------- 2. memory and idle CPU per 1,000 shards
 data=$OUT/data-shards

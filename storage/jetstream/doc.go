@@ -13,9 +13,11 @@
 //     issue 17 measured. A placement is the unit a cluster will spread over
 //     nodes. The id is random per CreateLog, so a log re-created under a
 //     deleted name never meets its predecessor's messages.
-//   - One Append is one message: atomic and contiguous by construction, and
-//     one fsync (under sync_interval: always the filestore writes O_SYNC,
-//     so a message per record would cost an fsync per record). A record's
+//   - One Append is in one message: atomic and contiguous by construction,
+//     and one fsync (under sync_interval: always the filestore writes
+//     O_SYNC, so a message per record would cost an fsync per record).
+//     Appends to one log queued while its message is stored share the next
+//     one, each with its own contiguous positions (groupcommit.go). A record's
 //     position is its message's stream sequence shifted left 16 bits plus
 //     its index in the batch (message.go): increasing within a log and not
 //     contiguous, which the storage contract allows.

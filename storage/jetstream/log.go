@@ -42,6 +42,9 @@ type logState struct {
 	// for it. Both under mu.
 	loaded, stale bool
 
+	// q holds the appends waiting for the message being published.
+	q appendQueue
+
 	// tmu guards the fields readers look at, so that readers never wait
 	// for a writer's fsync. The tail fields change only in observe (and
 	// the entry in updateEntry, under mu too).
@@ -491,7 +494,8 @@ func (l *shardLog) fail(op string, err error) error {
 	return l.st.e.fail(fmt.Sprintf("%s %q", op, l.st.name), err)
 }
 
-// Append appends the batch as one message: atomic and contiguous by
+// Append appends the batch in one message, with the batches of the log's
+// other appends queued meanwhile (groupcommit.go): atomic and contiguous by
 // construction.
 func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
 	st := l.st
@@ -510,49 +514,127 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	if n := batchSize(batch); n > maxPayload-msgOverhead {
 		return nil, l.fail("append to", fmt.Errorf("%w: a batch of %d bytes, the limit is %d", storage.ErrTooLarge, n, maxPayload-msgOverhead))
 	}
-	// Encoded before taking the lock: copying up to 64 MiB need not hold
-	// up the log's other appenders. The arrival time is set under it.
-	now := st.e.now().UnixMilli()
-	body := encodeBatch(now, 0, batch)
+	if len(batch) == 0 {
+		return l.appendNothing(ctx)
+	}
+	// Encoded before joining the queue: copying up to 64 MiB need not hold
+	// up the log's other appenders. The arrival time is set in build.
+	p := &pendingAppend{
+		ctx: ctx, body: encodeBatch(0, 0, batch), count: len(batch),
+		now: st.e.now().UnixMilli(), wake: make(chan struct{}),
+	}
+	if !st.q.join(p) {
+		select {
+		case <-p.wake:
+		case <-ctx.Done():
+			if st.q.leave(p) {
+				return nil, l.fail("append to", ctx.Err())
+			}
+			// Woken meanwhile: answered, or the publisher now.
+		}
+	}
+	if p.lead {
+		l.publishQueued()
+	}
+	return p.app, p.err
+}
 
+// appendNothing is an empty Append: still refused on a sealed log, as a
+// real one would be.
+func (l *shardLog) appendNothing(ctx context.Context) ([]storage.Appended, error) {
+	st := l.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := l.check(); err != nil {
 		return nil, l.fail("append to", err)
 	}
-	if len(batch) == 0 {
-		// Still refused on a sealed log, as a real append would be.
-		if !st.loaded || st.stale {
-			if err := st.loadTail(ctx); err != nil {
-				return nil, l.fail("append to", err)
-			}
-		}
-		if err := st.snapshot().fence(kindBatch); err != nil {
+	if !st.loaded || st.stale {
+		if err := st.loadTail(ctx); err != nil {
 			return nil, l.fail("append to", err)
 		}
-		return []storage.Appended{}, nil
 	}
+	if err := st.snapshot().fence(kindBatch); err != nil {
+		return nil, l.fail("append to", err)
+	}
+	return []storage.Appended{}, nil
+}
+
+// publishQueued publishes the log's queued appends as one message, answers
+// each and hands the publisher's role on (groupcommit.go). The caller must
+// be the publisher.
+//
+// st.mu is held across the publish, as for every write of the subject, so
+// every Append through this engine whose message is stored returns before
+// a Seal takes st.mu, and one queued meanwhile meets the seal's fence.
+func (l *shardLog) publishQueued() {
+	st := l.st
+	st.mu.Lock()
+	// Taken under st.mu: what arrived while a Seal or another write held
+	// it joins this message.
+	msg := st.q.take()
+	if len(msg) > 0 {
+		l.publishBatch(msg)
+	}
+	st.mu.Unlock()
+	st.q.done(msg)
+}
+
+// publishBatch publishes msg's appends as one message and sets each one's
+// answer: its own positions, or the message's error (an unknown fate is
+// every one's). st.mu must be held.
+func (l *shardLog) publishBatch(msg []*pendingAppend) {
+	st := l.st
+	fail := func(err error) {
+		err = l.fail("append to", err)
+		for _, p := range msg {
+			p.err = err
+		}
+	}
+	if err := l.check(); err != nil {
+		fail(err)
+		return
+	}
+	var (
+		bodies  = make([][]byte, len(msg))
+		now     int64
+		records int
+	)
+	for i, p := range msg {
+		bodies[i] = p.body
+		now = max(now, p.now)
+		records += p.count
+	}
+	body := bodies[0]
+	if len(msg) > 1 {
+		body = joinBatches(bodies)
+	}
+	ctx, cancel := untilAllDone(msg)
+	defer cancel()
 	var arrival int64
 	seq, err := st.publish(ctx, kindBatch, func(t tail) ([]byte, tailMark) {
 		// A clock that steps back must not make arrival times decrease.
 		arrival = max(now, t.lastArrival)
 		binary.BigEndian.PutUint64(body[1:], uint64(arrival))
-		return body, tailMark{kindBatch, uint64(len(batch)), arrival}
+		return body, tailMark{kindBatch, uint64(records), arrival}
 	})
 	if err != nil {
-		return nil, l.fail("append to", err)
+		fail(err)
+		return
 	}
-
-	app := make([]storage.Appended, len(batch))
-	for i := range app {
-		app[i] = storage.Appended{Position: position(seq, i), ArrivalTime: arrival}
+	offset := 0
+	for _, p := range msg {
+		p.app = make([]storage.Appended, p.count)
+		for i := range p.app {
+			p.app[i] = storage.Appended{Position: position(seq, offset+i), ArrivalTime: arrival}
+		}
+		offset += p.count
 	}
-	return app, nil
 }
 
 // Seal writes the seal marker: see publish for why no batch can follow it.
-// Appends hold st.mu across their publish, so every Append through this
-// engine that succeeds returns before Seal takes st.mu.
+// Appends' publishers hold st.mu across their publish, so every Append
+// through this engine that succeeds has its message stored before Seal
+// takes st.mu.
 func (l *shardLog) Seal(ctx context.Context) (uint64, error) {
 	st := l.st
 	if err := l.check(); err != nil {

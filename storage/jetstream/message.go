@@ -92,6 +92,33 @@ func encodeBatch(arrival int64, flags byte, batch []storage.Record) []byte {
 	return b
 }
 
+// batchHeader is the length of a kindBatch body before its record count.
+const batchHeader = 1 + 8 + 1
+
+// joinBatches returns the body of one message holding the records of
+// bodies, each encodeBatch's with the same flags, in order: one header, the
+// sum of their counts, then their records' encodings one after another.
+// The arrival time is the first body's, for the caller to set. It is never
+// longer than the bodies together.
+func joinBatches(bodies [][]byte) []byte {
+	var count uint64
+	size := batchHeader + binary.MaxVarintLen64
+	records := make([][]byte, len(bodies))
+	for i, b := range bodies {
+		n, k := binary.Uvarint(b[batchHeader:])
+		count += n
+		records[i] = b[batchHeader+k:]
+		size += len(records[i])
+	}
+	body := make([]byte, 0, size)
+	body = append(body, bodies[0][:batchHeader]...)
+	body = binary.AppendUvarint(body, count)
+	for _, r := range records {
+		body = append(body, r...)
+	}
+	return body
+}
+
 func encodeMarker(kind byte, lastPos uint64, lastArrival int64) []byte {
 	b := make([]byte, 0, 17)
 	b = append(b, kind)

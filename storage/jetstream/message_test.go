@@ -3,6 +3,7 @@ package jetstream
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tributary-io/tributary/storage"
@@ -93,6 +94,56 @@ func TestTailMark(t *testing.T) {
 	for _, bad := range []string{"", "1 2", "x 1 2", "0 1 2", "4 1 2", "1 0 5", "1 65537 5"} {
 		if _, err := parseTailMark(bad); !errors.Is(err, storage.ErrCorrupt) {
 			t.Errorf("parseTailMark(%q): %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+// TestJoinBatches: a joined body decodes to the records of its parts in
+// order, and is never longer than the parts together (take's size bound
+// relies on it).
+func TestJoinBatches(t *testing.T) {
+	rec := func(n, size int) []storage.Record {
+		b := make([]storage.Record, n)
+		for i := range b {
+			b[i] = storage.Record{Key: fmt.Sprintf("k%d-%d", n, i), Data: bytes.Repeat([]byte{byte(n + i)}, size)}
+		}
+		return b
+	}
+	cases := []struct {
+		name  string
+		parts [][]storage.Record
+	}{
+		{"one", [][]storage.Record{rec(3, 10)}},
+		{"two", [][]storage.Record{rec(1, 0), rec(2, 5)}},
+		{"counts past one varint byte", [][]storage.Record{rec(100, 1), rec(100, 2), rec(1, 300)}},
+	}
+	for _, tc := range cases {
+		var (
+			bodies [][]byte
+			want   []storage.Record
+			total  int
+		)
+		for _, p := range tc.parts {
+			b := encodeBatch(42, 0, p)
+			bodies = append(bodies, b)
+			want = append(want, p...)
+			total += len(b)
+		}
+		body := joinBatches(bodies)
+		if len(body) > total {
+			t.Errorf("%s: joined body of %d bytes, the parts have %d", tc.name, len(body), total)
+		}
+		d, err := decode("s", 1, body)
+		if err != nil {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		if d.batch.arrival != 42 || len(d.batch.records) != len(want) {
+			t.Fatalf("%s: decoded arrival %d, %d records; want 42, %d", tc.name, d.batch.arrival, len(d.batch.records), len(want))
+		}
+		for i, r := range d.batch.records {
+			if r.Key != want[i].Key || !bytes.Equal(r.Data, want[i].Data) {
+				t.Errorf("%s: record %d = %q/%q, want %q/%q", tc.name, i, r.Key, r.Data, want[i].Key, want[i].Data)
+			}
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // subjectMsgs is how many messages the stream holds on l's subject.
-func subjectMsgs(t *testing.T, l storage.ShardLog) uint64 {
+func subjectMsgs(t testing.TB, l storage.ShardLog) uint64 {
 	t.Helper()
 	st := l.(*shardLog).st
 	s, err := st.e.js.Stream(t.Context(), st.stream)

@@ -1,0 +1,164 @@
+package jetstream
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// Group commit. Each JetStream message costs a replicated, fsynced write
+// and the fence (publish) lets a log have only one in flight, so appends
+// that arrive while a message is being stored wait, and the next message
+// carries them all: records of the first, then the second, ..., one
+// arrival time. Their positions are position(seq, offset+i), contiguous per
+// append as before. There is no goroutine per log: an append that finds no
+// publisher publishes itself, and a publisher hands the role to the first
+// queued append when its message is stored (or failed).
+
+// pendingAppend is one Append in its log's queue.
+type pendingAppend struct {
+	ctx   context.Context
+	body  []byte // encodeBatch's, arrival to be set
+	count int
+	now   int64 // the engine's clock when the append began, Unix ms
+
+	// wake is closed once, when the append is answered or made the
+	// publisher, after the fields below are set; a publisher is never
+	// woken again (it reads its own answer). lead and taken are under the
+	// queue's mu; app and err are set by take (ctx ended) or by the
+	// publisher of the append's message, and read after wake.
+	wake  chan struct{}
+	lead  bool // its caller publishes the next message
+	taken bool // in a message being published: its fate is that message's
+	app   []storage.Appended
+	err   error
+}
+
+// appendQueue holds a log's appends waiting for a message.
+//
+// Invariant: busy is false only when waiting is empty; while busy, exactly
+// one append's caller is the publisher and, when it is done, the head of
+// waiting (if any) becomes the next.
+type appendQueue struct {
+	mu      sync.Mutex
+	busy    bool
+	waiting []*pendingAppend
+}
+
+// join queues p and reports whether its caller is the publisher.
+func (q *appendQueue) join(p *pendingAppend) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.waiting = append(q.waiting, p)
+	if q.busy {
+		return false
+	}
+	q.busy, p.lead = true, true
+	return true
+}
+
+// leave takes p out of the queue after its ctx ended, and reports whether
+// its caller should return ctx's error: false when p was woken meanwhile
+// (answered, or made the publisher, which it must then act as).
+// An append already in a message stays in it: the others in that message
+// still get their answer, this caller gets ctx's error.
+func (q *appendQueue) leave(p *pendingAppend) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	select {
+	case <-p.wake:
+		return false
+	default:
+	}
+	if !p.taken {
+		q.waiting = slices.DeleteFunc(q.waiting, func(w *pendingAppend) bool { return w == p })
+	}
+	return true
+}
+
+// take removes from the head of the queue the appends the next message
+// carries: as many as fit in maxBatch records and maxPayload-msgOverhead
+// bytes (a joined body is never longer than the sum of its parts). An
+// append whose ctx ended is answered with its error instead: it was not
+// sent. The caller must be the publisher.
+func (q *appendQueue) take() []*pendingAppend {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var (
+		msg           []*pendingAppend
+		records, size int
+		n             int // how many leave the queue
+	)
+	for _, p := range q.waiting {
+		if err := p.ctx.Err(); err != nil {
+			q.answer(p, nil, err)
+			n++
+			continue
+		}
+		if len(msg) > 0 && (records+p.count > maxBatch || size+len(p.body) > maxPayload-msgOverhead) {
+			break
+		}
+		p.taken = true
+		msg = append(msg, p)
+		records += p.count
+		size += len(p.body)
+		n++
+	}
+	q.waiting = slices.Delete(q.waiting, 0, n)
+	return msg
+}
+
+// answer sets p's result and wakes it. q.mu must be held.
+func (q *appendQueue) answer(p *pendingAppend, app []storage.Appended, err error) {
+	p.app, p.err = app, err
+	if !p.lead {
+		close(p.wake)
+	}
+}
+
+// done answers the appends of a message (their app and err set by the
+// publisher) and hands the publisher's role on. The caller must be the
+// publisher, and publishes nothing more.
+func (q *appendQueue) done(msg []*pendingAppend) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, p := range msg {
+		q.answer(p, p.app, p.err)
+	}
+	if len(q.waiting) == 0 {
+		q.busy = false
+		return
+	}
+	next := q.waiting[0]
+	next.lead = true
+	close(next.wake)
+}
+
+// untilAllDone returns a context with the values of msg's first append's
+// that ends only once every append's ctx in msg has ended: one caller
+// giving up must not abandon the message the others wait for.
+func untilAllDone(msg []*pendingAppend) (context.Context, context.CancelFunc) {
+	if len(msg) == 1 {
+		return msg[0].ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(msg[0].ctx))
+	var left atomic.Int64
+	left.Store(int64(len(msg)))
+	stops := make([]func() bool, len(msg))
+	for i, p := range msg {
+		stops[i] = context.AfterFunc(p.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}

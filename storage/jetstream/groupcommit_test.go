@@ -1,0 +1,330 @@
+package jetstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary-io/tributary/storage"
+)
+
+// readAll returns every record of l, reading pages from the oldest.
+func readAll(t *testing.T, ctx context.Context, l storage.ShardLog) []storage.StoredRecord {
+	t.Helper()
+	var all []storage.StoredRecord
+	from := storage.Oldest()
+	for {
+		res, err := l.Read(ctx, from, storage.ReadLimits{MaxRecords: 1000})
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		if len(res.Records) == 0 {
+			return all
+		}
+		all = append(all, res.Records...)
+		from = storage.At(res.Next)
+	}
+}
+
+// holdPublisher blocks l's appends before their message is taken from the
+// queue (the publisher waits for st.mu) until the returned release is
+// called, so that a test can queue appends deterministically.
+// queued waits until n appends are in the queue.
+func holdPublisher(t *testing.T, ctx context.Context, l storage.ShardLog) (queued func(n int), release func()) {
+	st := l.(*shardLog).st
+	st.mu.Lock()
+	var once sync.Once
+	release = func() { once.Do(st.mu.Unlock) }
+	t.Cleanup(release)
+	queued = func(n int) {
+		t.Helper()
+		for {
+			st.q.mu.Lock()
+			got := len(st.q.waiting)
+			st.q.mu.Unlock()
+			if got == n {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%d appends queued, want %d", got, n)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	return queued, release
+}
+
+type appendResult struct {
+	writer, batch int
+	records       []storage.Record
+	app           []storage.Appended
+	err           error
+}
+
+// checkAppends asserts that the acknowledged appends in results are what
+// the log holds, in position order: each append's records contiguous and
+// in its own order, every position distinct, arrival times
+// non-decreasing, each writer's appends in the order it made them.
+func checkAppends(t *testing.T, ctx context.Context, l storage.ShardLog, results []appendResult) {
+	t.Helper()
+	want := map[uint64]storage.Record{}
+	arrival := map[uint64]int64{}
+	last := map[int]uint64{}
+	for _, r := range results {
+		if r.err != nil {
+			continue
+		}
+		if len(r.app) != len(r.records) {
+			t.Fatalf("writer %d batch %d: %d positions for %d records", r.writer, r.batch, len(r.app), len(r.records))
+		}
+		for i, a := range r.app {
+			if i > 0 && a.Position != r.app[i-1].Position+1 {
+				t.Errorf("writer %d batch %d: record %d at %d after %d: not contiguous", r.writer, r.batch, i, a.Position, r.app[i-1].Position)
+			}
+			if _, dup := want[a.Position]; dup {
+				t.Errorf("writer %d batch %d: position %d given twice", r.writer, r.batch, a.Position)
+			}
+			want[a.Position], arrival[a.Position] = r.records[i], a.ArrivalTime
+		}
+		if r.app[0].Position <= last[r.writer] {
+			t.Errorf("writer %d batch %d at %d, not after its previous batch at %d", r.writer, r.batch, r.app[0].Position, last[r.writer])
+		}
+		last[r.writer] = r.app[0].Position
+	}
+	got := readAll(t, ctx, l)
+	if len(got) != len(want) {
+		t.Errorf("the log holds %d records, %d were acknowledged", len(got), len(want))
+	}
+	for i, g := range got {
+		w, ok := want[g.Position]
+		switch {
+		case !ok:
+			t.Errorf("record at %d was never acknowledged", g.Position)
+		case g.Key != w.Key || !bytes.Equal(g.Data, w.Data):
+			t.Errorf("record at %d = %q/%q, acknowledged %q/%q", g.Position, g.Key, g.Data, w.Key, w.Data)
+		case g.ArrivalTime != arrival[g.Position]:
+			t.Errorf("record at %d arrived at %d, acknowledged %d", g.Position, g.ArrivalTime, arrival[g.Position])
+		}
+		if i > 0 && g.ArrivalTime < got[i-1].ArrivalTime {
+			t.Errorf("record at %d arrived at %d, before the one before it (%d)", g.Position, g.ArrivalTime, got[i-1].ArrivalTime)
+		}
+	}
+}
+
+func batchOf(writer, batch, n int) []storage.Record {
+	records := make([]storage.Record, n)
+	for i := range records {
+		records[i] = storage.Record{Key: fmt.Sprintf("w%d", writer), Data: fmt.Appendf(nil, "w%d-b%d-r%d", writer, batch, i)}
+	}
+	return records
+}
+
+// TestConcurrentAppendsShareAMessage: appends queued while a publish is
+// held all go in the next message, each with its own contiguous
+// positions; then many writers appending freely at once still get
+// distinct, increasing positions that match what a Read returns.
+func TestConcurrentAppendsShareAMessage(t *testing.T) {
+	e := openTest(t, t.TempDir(), time.Now)
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	l, err := e.CreateLog(ctx, "shared", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Held: every append waits in the queue, then one message holds them.
+	const held = 20
+	queued, release := holdPublisher(t, ctx, l)
+	results := make([]appendResult, held)
+	var wg sync.WaitGroup
+	for w := range held {
+		wg.Go(func() {
+			records := batchOf(w, 0, 1+w%3)
+			app, err := l.Append(ctx, records)
+			results[w] = appendResult{w, 0, records, app, err}
+		})
+	}
+	queued(held)
+	release()
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatalf("writer %d: %v", r.writer, r.err)
+		}
+		if seqOf(r.app[0].Position) != seqOf(results[0].app[0].Position) {
+			t.Errorf("writer %d in message %d, writer 0 in %d: want one message", r.writer, seqOf(r.app[0].Position), seqOf(results[0].app[0].Position))
+		}
+	}
+	if n := subjectMsgs(t, l); n != 1 {
+		t.Errorf("%d appends queued together made %d messages, want 1", held, n)
+	}
+	checkAppends(t, ctx, l, results)
+
+	// Free: writers race, each appending several batches in turn.
+	const writers, batches = 16, 10
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				records := batchOf(held+w, b, 1+(w+b)%3)
+				app, err := l.Append(ctx, records)
+				if err != nil {
+					t.Errorf("writer %d batch %d: %v", w, b, err)
+				}
+				mu.Lock()
+				results = append(results, appendResult{held + w, b, records, app, err})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	checkAppends(t, ctx, l, results)
+	if n := subjectMsgs(t, l); n > uint64(len(results)) {
+		t.Errorf("%d appends made %d messages, more than one each", len(results), n)
+	}
+}
+
+// TestSealWhileQueued: appends queued on one view while another seals the
+// log all fail with ErrSealed, whole, and nothing lands after the sealed
+// position, though their publisher's tail did not know of the seal.
+func TestSealWhileQueued(t *testing.T) {
+	e := openTest(t, t.TempDir(), time.Now)
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	own, err := e.CreateLog(ctx, "sealed", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := own.Append(ctx, batchOf(0, 0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, release := holdPublisher(t, ctx, own)
+	const appenders = 8
+	errs := make([]error, appenders)
+	var wg sync.WaitGroup
+	for w := range appenders {
+		wg.Go(func() { _, errs[w] = own.Append(ctx, batchOf(1+w, 0, 2)) })
+	}
+	queued(appenders)
+	sealedAt, err := otherNode(t, e, "sealed").Seal(ctx)
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	if sealedAt != first[1].Position {
+		t.Errorf("sealed at %d, want the last acknowledged position %d", sealedAt, first[1].Position)
+	}
+	release()
+	wg.Wait()
+	for w, err := range errs {
+		if !errors.Is(err, storage.ErrSealed) {
+			t.Errorf("appender %d: %v, want ErrSealed", w, err)
+		}
+	}
+	got := readAll(t, ctx, own)
+	if len(got) != 2 || got[1].Position != sealedAt {
+		t.Errorf("the log holds %d records, the last at %d; want the 2 before the seal at %d", len(got), got[len(got)-1].Position, sealedAt)
+	}
+}
+
+// TestCancelWhileQueued: an append whose ctx ends before its message is
+// taken fails with ctx's error and is not stored, whether it was a queued
+// follower or the publisher itself; the others in the queue are stored,
+// in one message.
+func TestCancelWhileQueued(t *testing.T) {
+	cases := []struct {
+		name   string
+		cancel int // which of the queued appends gives up; 0 publishes
+	}{
+		{"queued follower", 1},
+		{"last in the queue", 2},
+		{"publisher", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := openTest(t, t.TempDir(), time.Now)
+			defer e.Close()
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			l, err := e.CreateLog(ctx, "cancel", storage.LogOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			queued, release := holdPublisher(t, ctx, l)
+			const appenders = 3
+			results := make([]appendResult, appenders)
+			done := make([]chan struct{}, appenders)
+			giveUp, stop := context.WithCancel(ctx)
+			defer stop()
+			for w := range appenders {
+				actx := ctx
+				if w == tc.cancel {
+					actx = giveUp
+				}
+				done[w] = make(chan struct{})
+				go func() {
+					defer close(done[w])
+					records := batchOf(w, 0, 2)
+					app, err := l.Append(actx, records)
+					results[w] = appendResult{w, 0, records, app, err}
+				}()
+				queued(w + 1) // in order: the first is the publisher
+			}
+			stop()
+			if tc.cancel != 0 {
+				// A follower returns at once, leaving the queue.
+				<-done[tc.cancel]
+				queued(appenders - 1)
+			}
+			release()
+			for _, d := range done {
+				<-d
+			}
+			for w, r := range results {
+				switch {
+				case w == tc.cancel && !errors.Is(r.err, context.Canceled):
+					t.Errorf("appender %d gave up: %v, want context.Canceled", w, r.err)
+				case w != tc.cancel && r.err != nil:
+					t.Errorf("appender %d: %v", w, r.err)
+				}
+			}
+			checkAppends(t, ctx, l, results)
+			if n := subjectMsgs(t, l); n != 1 {
+				t.Errorf("%d messages, want the other appends' one", n)
+			}
+		})
+	}
+}
+
+// TestUntilAllDone: a message's context ends only when every append in it
+// has given up.
+func TestUntilAllDone(t *testing.T) {
+	ctxs := make([]context.Context, 3)
+	cancels := make([]context.CancelFunc, 3)
+	msg := make([]*pendingAppend, 3)
+	for i := range msg {
+		ctxs[i], cancels[i] = context.WithCancel(t.Context())
+		msg[i] = &pendingAppend{ctx: ctxs[i]}
+	}
+	ctx, stop := untilAllDone(msg)
+	defer stop()
+	for i, cancel := range cancels {
+		cancel()
+		<-ctxs[i].Done()
+		last := i == len(cancels)-1
+		if !last && ctx.Err() != nil {
+			t.Fatalf("ended after %d of %d appends gave up", i+1, len(msg))
+		}
+	}
+	<-ctx.Done() // AfterFunc runs in its own goroutine: wait, not poll
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", ctx.Err())
+	}
+}
