@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -200,12 +201,7 @@ func startCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
 	var routes []string
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		routes = append(routes, ln.Addr().String())
-		ln.Close()
+		routes = append(routes, routeAddr(t, routes))
 	}
 	c := &testCluster{t: t, args: make([][]string, n), nodes: make([]*serverProcess, n)}
 	for i := range n {
@@ -235,6 +231,26 @@ func startCluster(t *testing.T, n int) *testCluster {
 	return c
 }
 
+// routeAddr returns a loopback address free a moment ago and not in
+// taken, for a node's routes: below Linux's ephemeral range (32768 and
+// up), which outgoing connections' local ends are drawn from, so that
+// none of the test run's connections takes it before the node listens.
+func routeAddr(t *testing.T, taken []string) string {
+	t.Helper()
+	for range 1000 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if slices.Contains(taken, addr) {
+			continue
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free route port below 32000")
+	return ""
+}
+
 func (c *testCluster) spawn(i int) (*serverProcess, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve"}, c.args[i]...), "\n"))
@@ -248,12 +264,7 @@ func (c *testCluster) client(i int) *sdk.Client { return c.nodes[i].client() }
 // and route port, and returns its index in c.nodes.
 func (c *testCluster) addNode(t *testing.T, name string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	route := ln.Addr().String()
-	ln.Close()
+	route := routeAddr(t, nil)
 	args := slices.Clone(c.args[0])
 	set := func(flag, value string) {
 		i := slices.Index(args, flag)

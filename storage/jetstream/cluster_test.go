@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -16,16 +17,25 @@ import (
 	"github.com/tributary-io/tributary/storage/storagetest"
 )
 
-// freeAddrs returns n loopback addresses with ports free a moment ago.
+// freeAddrs returns n loopback addresses with ports free a moment ago,
+// for routes. They are drawn below Linux's ephemeral range (32768 and
+// up): a port the kernel hands out for ":0" is also one it hands to
+// outgoing connections' local ends, and under a full test run one such
+// connection took a route port between this check and the node's
+// listen, so that the node never started.
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	for len(out) < n {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if slices.Contains(out, addr) {
+			continue
 		}
-		out = append(out, ln.Addr().String())
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // taken: draw again
+		}
+		out = append(out, addr)
 		ln.Close()
 	}
 	return out
