@@ -65,7 +65,10 @@ func runAppends(ctx context.Context, t *testing.T, stop <-chan struct{}, engines
 	load := &appendLoad{acked: map[string]map[string]uint64{}, unknown: map[string]map[string]bool{}}
 	var wg sync.WaitGroup
 	for i, name := range logs {
-		load.acked[name], load.unknown[name] = map[string]uint64{}, map[string]bool{}
+		// The goroutines keep their own log's maps: the outer maps are
+		// still being filled while the first writers run.
+		acked, unknown := map[string]uint64{}, map[string]bool{}
+		load.acked[name], load.unknown[name] = acked, unknown
 		l, err := engines[i%len(engines)].Log(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -83,10 +86,10 @@ func runAppends(ctx context.Context, t *testing.T, stop <-chan struct{}, engines
 				cancel()
 				load.mu.Lock()
 				if err != nil {
-					load.unknown[name][data] = true
+					unknown[data] = true
 					load.errs = append(load.errs, err)
 				} else {
-					load.acked[name][data] = app[0].Position
+					acked[data] = app[0].Position
 				}
 				load.mu.Unlock()
 			}
