@@ -47,8 +47,8 @@ type Options struct {
 	// Open returns once the cluster has a metadata leader and the
 	// engine's streams and buckets exist with their replicas.
 	Cluster *Cluster
-	// Metrics, when not nil, receives in a cluster which streams this
-	// node leads (cluster.go).
+	// Metrics, when not nil, receives the engine's metrics (metrics.go)
+	// and, in a cluster, which streams this node leads (cluster.go).
 	Metrics prometheus.Registerer
 }
 
@@ -123,6 +123,8 @@ type Engine struct {
 	bySubject map[string]*logState
 	// barriers coalesce the reads' barriers, by stream (barrier.go).
 	barriers map[string]*barrierGroup
+
+	metrics *engineMetrics
 
 	// faults, set by tests only before the engine is used, may answer a
 	// publish in the server's place (publishMsg).
@@ -202,7 +204,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}}
+	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -214,10 +216,16 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	} else {
 		close(e.trimDone)
 	}
-	if opts.Cluster != nil && opts.Metrics != nil {
-		if err := opts.Metrics.Register(newLeaderCollector(e)); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("jetstream: register metrics: %w", err)
+	if opts.Metrics != nil {
+		collectors := e.metrics.collectors()
+		if opts.Cluster != nil {
+			collectors = append(collectors, newLeaderCollector(e))
+		}
+		for _, c := range collectors {
+			if err := opts.Metrics.Register(c); err != nil {
+				e.Close()
+				return nil, fmt.Errorf("jetstream: register metrics: %w", err)
+			}
 		}
 	}
 	return e, nil

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -165,6 +168,26 @@ func TestConcurrentAppendsShareAMessage(t *testing.T) {
 		t.Errorf("%d appends queued together made %d messages, want 1", held, n)
 	}
 	checkAppends(t, ctx, l, results)
+	records := 0
+	for _, r := range results {
+		records += len(r.records)
+	}
+	for _, h := range []struct {
+		name       string
+		m          prometheus.Histogram
+		count, sum float64
+	}{
+		{"appends", e.metrics.groupAppends, 1, held},
+		{"records", e.metrics.groupRecords, 1, float64(records)},
+	} {
+		var m dto.Metric
+		if err := h.m.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if c, s := float64(m.GetHistogram().GetSampleCount()), m.GetHistogram().GetSampleSum(); c != h.count || s != h.sum {
+			t.Errorf("group commit %s histogram: %v messages, sum %v; want %v, %v", h.name, c, s, h.count, h.sum)
+		}
+	}
 
 	// Free: writers race, each appending several batches in turn.
 	const writers, batches = 16, 10

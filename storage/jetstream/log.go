@@ -621,6 +621,8 @@ func (l *shardLog) publishBatch(msg []*pendingAppend) {
 		fail(err)
 		return
 	}
+	st.e.metrics.groupRecords.Observe(float64(records))
+	st.e.metrics.groupAppends.Observe(float64(len(msg)))
 	offset := 0
 	for _, p := range msg {
 		p.app = make([]storage.Appended, p.count)
