@@ -48,6 +48,8 @@ func TestClusterOptions(t *testing.T) {
 		{name: "keyring with jetstream", args: []string{"--storage", "jetstream", "--keyring", "keys.toml"}, wantErr: "--keyring (encryption at rest) works with --storage local only"},
 		{name: "too many replicas", args: append([]string{"--replicas", "5"}, full...), wantErr: "--replicas 5 is more than the 3 nodes"},
 		{name: "zero replicas", args: append([]string{"--replicas", "0"}, full...), wantErr: "--replicas 0 must be from 1 to 5"},
+		{name: "zero placements", args: append([]string{"--placements", "0"}, full...), wantErr: "--placements 0 must be from 1 to 64"},
+		{name: "too many placements", args: []string{"--storage", "jetstream", "--placements", "65"}, wantErr: "--placements 65 must be from 1 to 64"},
 		{name: "node without cluster", args: []string{"--node", "n1"}, wantErr: "--node is only read with --cluster"},
 		{name: "peers without cluster", env: map[string]string{"TRIBUTARY_PEERS": "a:1"}, wantErr: "--peers is only read with --cluster"},
 		{name: "bad node name", args: []string{"--node", "n 1"}, wantErr: "only letters, digits"},

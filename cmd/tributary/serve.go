@@ -463,7 +463,7 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg}
+		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements}
 		if cfg.Cluster != "" {
 			opts.ServerName = cfg.Node
 			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas, ElectionTimeout: cfg.ElectionTimeout}

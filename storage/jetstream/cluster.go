@@ -325,7 +325,7 @@ func (c *leaderCollector) Collect(ch chan<- prometheus.Metric) {
 // streamNames are the JetStream streams the engine uses.
 func (e *Engine) streamNames() []string {
 	names := []string{"KV_" + logsBucket, "KV_" + metaBucket}
-	for p := range e.placements {
+	for p := range int(e.placementStreams.Load()) {
 		names = append(names, streamName(p))
 	}
 	return names
@@ -374,6 +374,10 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		return Status{}, errors.New("jetstream: not a cluster")
 	}
 	st := Status{Cluster: e.cluster.Name, Node: e.ns.Name(), Peers: []Peer{}, Streams: []StreamStatus{}}
+	// Best effort: the streams known already are listed anyway.
+	fctx, cancel := context.WithTimeout(ctx, leaderGetTimeout)
+	_ = e.findPlacements(fctx)
+	cancel()
 	if info, err := e.ns.Jsz(&server.JSzOptions{}); err == nil && info.Meta != nil {
 		st.MetaLeader = info.Meta.Leader
 		for _, p := range info.Meta.Replicas {

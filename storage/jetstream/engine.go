@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,9 +31,13 @@ type Options struct {
 	Dir string
 	// Now is the clock for arrival times and retention; nil means time.Now.
 	Now func() time.Time
-	// Placements is how many JetStream streams the logs are spread over
-	// (default 4). A log stays in the stream it was created in, so the
-	// number can change between runs.
+	// Placements is how many JetStream streams new logs are spread over
+	// (default 4). Each is a Raft group with a leader that orders its
+	// writes: more spread the leaders, and in a cluster larger than the
+	// replica count the data, over more nodes; fewer put more writes in
+	// each Raft round (docs/benchmarks.md, "Placements"). A log stays in
+	// the stream it was created in, so the number can change between
+	// runs, and the nodes of a cluster may differ.
 	Placements int
 	// ServerName names the embedded server (default "tributary").
 	ServerName string
@@ -51,6 +57,9 @@ type Options struct {
 	// and, in a cluster, which streams this node leads (cluster.go).
 	Metrics prometheus.Registerer
 }
+
+// DefaultPlacements is Options.Placements' default.
+const DefaultPlacements = 4
 
 // Names in the JetStream account. Log subjects are
 // "trib.log.<placement>.<id>", the id being random per CreateLog, so that a
@@ -88,12 +97,42 @@ func (le logEntry) subject() string {
 
 func streamName(placement int) string { return fmt.Sprintf("%s%d", logStreamPrefix, placement) }
 
+// seePlacement notes that placement stream p exists.
+func (e *Engine) seePlacement(p int) {
+	for {
+		n := e.placementStreams.Load()
+		if int64(p) < n || e.placementStreams.CompareAndSwap(n, int64(p)+1) {
+			return
+		}
+	}
+}
+
+// findPlacements lists the account's streams and notes every placement
+// stream among them (seePlacement).
+func (e *Engine) findPlacements(ctx context.Context) error {
+	names := e.js.StreamNames(ctx)
+	for name := range names.Name() {
+		if p, err := strconv.Atoi(strings.TrimPrefix(name, logStreamPrefix)); err == nil && p >= 0 && strings.HasPrefix(name, logStreamPrefix) {
+			e.seePlacement(p)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return fmt.Errorf("jetstream: list streams: %w", err)
+	}
+	return nil
+}
+
 // Engine is a storage.Engine on an embedded NATS server with JetStream.
 type Engine struct {
 	now        func() time.Time
 	placements int
 	// nextPlacement counts the logs this engine created, to spread them.
 	nextPlacement atomic.Uint64
+	// placementStreams is how many placement streams streamNames names:
+	// at least placements, and past every placement stream found at Open
+	// or since (an earlier run, or another node, with more), so that a
+	// drain moves every stream that holds logs (seePlacement).
+	placementStreams atomic.Int64
 	// cluster is nil on a single node; replicas is 1 there.
 	cluster  *Cluster
 	replicas int
@@ -144,7 +183,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	if opts.Placements <= 0 {
-		opts.Placements = 4
+		opts.Placements = DefaultPlacements
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "tributary"
@@ -205,6 +244,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	ns.Start()
 	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
+	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -312,6 +352,9 @@ func (e *Engine) connect(ctx context.Context, creds nodeCredentials) error {
 		}); err != nil {
 			return fail(fmt.Errorf("jetstream: create stream %s: %w", streamName(p), err))
 		}
+	}
+	if err := e.findPlacements(ctx); err != nil {
+		return fail(err)
 	}
 	if e.logsKV, err = e.bucket(ctx, logsBucket, "the logs of Tributary's shards"); err != nil {
 		return fail(err)

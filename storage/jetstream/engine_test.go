@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -406,6 +407,66 @@ func TestOtherWritersMoveTheTail(t *testing.T) {
 	for _, l := range []storage.ShardLog{gone, elsewhere} {
 		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("late")}}); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Append through a handle on the deleted log: %v, want ErrNotFound", err)
+		}
+	}
+}
+
+// TestFewerPlacements: an engine opened with fewer placements than an
+// earlier run keeps the logs of the others readable and writable, puts new
+// logs in its own, and names every placement stream that holds logs, for
+// a drain to move (streamNames).
+func TestFewerPlacements(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	open := func(placements int) *Engine {
+		e, err := Open(ctx, Options{Dir: dir, Placements: placements})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e := open(4)
+	for i := range 4 {
+		l, err := e.CreateLog(ctx, fmt.Sprintf("old-%d", i), storage.LogOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("before")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	placementsOf := func(e *Engine) []string {
+		return slices.DeleteFunc(e.streamNames(), func(s string) bool { return !strings.HasPrefix(s, logStreamPrefix) })
+	}
+	want := []string{"TRIBUTARY_LOGS_0", "TRIBUTARY_LOGS_1", "TRIBUTARY_LOGS_2", "TRIBUTARY_LOGS_3"}
+	if got := placementsOf(e); !slices.Equal(got, want) {
+		t.Fatalf("placement streams %v, want %v", got, want)
+	}
+	e.Close()
+
+	e = open(1)
+	defer e.Close()
+	if got := placementsOf(e); !slices.Equal(got, want) {
+		t.Errorf("reopened with 1 placement: placement streams %v, want %v", got, want)
+	}
+	for i := range 4 {
+		l, err := e.Log(ctx, fmt.Sprintf("old-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(ctx, []storage.Record{{Key: "k", Data: []byte("after")}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := readEverything(t, l); len(got) != 2 || string(got[0].Data) != "before" || string(got[1].Data) != "after" {
+			t.Errorf("old-%d holds %d records after reopening, want before and after", i, len(got))
+		}
+	}
+	for i := range 3 {
+		if _, err := e.CreateLog(ctx, fmt.Sprintf("new-%d", i), storage.LogOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.logs[fmt.Sprintf("new-%d", i)]; st == nil || st.stream != "TRIBUTARY_LOGS_0" {
+			t.Errorf("new-%d is not in TRIBUTARY_LOGS_0, the only placement", i)
 		}
 	}
 }

@@ -74,6 +74,7 @@ type logState struct {
 }
 
 func newLogState(e *Engine, name string, entry logEntry, rev uint64) *logState {
+	e.seePlacement(entry.Placement)
 	return &logState{
 		e: e, name: name, subject: entry.subject(), stream: streamName(entry.Placement), barrier: barrierSubject(entry.Placement),
 		entry: entry, rev: rev, changed: make(chan struct{}),

@@ -103,6 +103,10 @@ func (e *Engine) Drain(ctx context.Context, node string, progress func(Move)) er
 	if progress == nil {
 		progress = func(Move) {}
 	}
+	// Another node may have made placement streams this one never used.
+	if err := e.findPlacements(ctx); err != nil {
+		return fmt.Errorf("jetstream: drain %s: %w", node, err)
+	}
 	members, _ := e.members()
 	if _, ok := members[node]; !ok {
 		return fmt.Errorf("jetstream: drain %s: %w (members: %v)", node, ErrUnknownNode, sortedKeys(members))
@@ -453,6 +457,9 @@ func (e *Engine) Add(ctx context.Context, node string, progress func(Move)) erro
 	}
 	if progress == nil {
 		progress = func(Move) {}
+	}
+	if err := e.findPlacements(ctx); err != nil {
+		return fmt.Errorf("jetstream: add %s: %w", node, err)
 	}
 	start := time.Now()
 	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
