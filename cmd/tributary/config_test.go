@@ -50,7 +50,7 @@ func TestParseServeArgs(t *testing.T) {
 				"TRIBUTARY_CHECKPOINT_INTERVAL": "1s", "TRIBUTARY_CLEAN_INTERVAL": "2s", "TRIBUTARY_SEGMENT_BYTES": "65536",
 				"TRIBUTARY_REAP_INTERVAL": "3s", "TRIBUTARY_ITERATOR_LIFETIME": "4s", "TRIBUTARY_SUBSCRIPTION_LIFETIME": "5s",
 				"TRIBUTARY_SUBSCRIPTION_HEARTBEAT": "6s", "TRIBUTARY_RETENTION_HOUR": "7s", "TRIBUTARY_DEDUP_WINDOW": "8s",
-				"TRIBUTARY_GROUP_COMMIT_WAIT": "0", "TRIBUTARY_ELECTION_TIMEOUT": "3s", "TRIBUTARY_PLACEMENTS": "2",
+				"TRIBUTARY_GROUP_COMMIT_WAIT": "0", "TRIBUTARY_ELECTION_TIMEOUT": "3s", "TRIBUTARY_PLACEMENTS": "2", "TRIBUTARY_JETSTREAM_GROUP_WAIT": "7ms",
 			},
 			want: serveConfig{
 				Listen: ":9000", Storage: storageMemory, DataDir: "/var/lib/tributary", Account: "123456789012",
@@ -62,7 +62,7 @@ func TestParseServeArgs(t *testing.T) {
 				ReapInterval: 3 * time.Second, IteratorLifetime: 4 * time.Second, SubscriptionLifetime: 5 * time.Second,
 				SubscriptionHeartbeat: 6 * time.Second, RetentionHour: 7 * time.Second, DedupWindow: 8 * time.Second,
 				ReadHeaderTimeout: def.ReadHeaderTimeout, ReadTimeout: def.ReadTimeout, IdleTimeout: def.IdleTimeout, BodyBudget: def.BodyBudget,
-				Replicas: def.Replicas, GroupCommitWait: 0, ElectionTimeout: 3 * time.Second, Placements: 2,
+				Replicas: def.Replicas, GroupCommitWait: 0, ElectionTimeout: 3 * time.Second, Placements: 2, JetStreamGroupWait: 7 * time.Millisecond,
 			},
 		},
 		{

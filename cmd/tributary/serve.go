@@ -463,7 +463,10 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements}
+		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements, GroupWait: cfg.JetStreamGroupWait}
+		if opts.GroupWait == 0 {
+			opts.GroupWait = -1 // the engine's "never"; its zero is its default
+		}
 		if cfg.Cluster != "" {
 			opts.ServerName = cfg.Node
 			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas, ElectionTimeout: cfg.ElectionTimeout}

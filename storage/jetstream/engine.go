@@ -53,10 +53,20 @@ type Options struct {
 	// Open returns once the cluster has a metadata leader and the
 	// engine's streams and buckets exist with their replicas.
 	Cluster *Cluster
+	// GroupWait is the longest an append to a log waits for the others
+	// its log's last message suggests are coming, so that they share a
+	// message (groupcommit.go, "Lingering"); 0 means DefaultGroupWait,
+	// negative never.
+	GroupWait time.Duration
 	// Metrics, when not nil, receives the engine's metrics (metrics.go)
 	// and, in a cluster, which streams this node leads (cluster.go).
 	Metrics prometheus.Registerer
 }
+
+// DefaultGroupWait is Options.GroupWait's default: about half of what an
+// R3 write takes on one machine, so that a wait for writers who do not
+// come costs at most that much (docs/benchmarks.md, "Lingering").
+const DefaultGroupWait = 5 * time.Millisecond
 
 // DefaultPlacements is Options.Placements' default.
 const DefaultPlacements = 4
@@ -126,6 +136,7 @@ func (e *Engine) findPlacements(ctx context.Context) error {
 type Engine struct {
 	now        func() time.Time
 	placements int
+	groupWait  time.Duration
 	// nextPlacement counts the logs this engine created, to spread them.
 	nextPlacement atomic.Uint64
 	// placementStreams is how many placement streams streamNames names:
@@ -185,6 +196,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Placements <= 0 {
 		opts.Placements = DefaultPlacements
 	}
+	if opts.GroupWait == 0 {
+		opts.GroupWait = DefaultGroupWait
+	}
 	if opts.ServerName == "" {
 		opts.ServerName = "tributary"
 	}
@@ -243,7 +257,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
+	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
 	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tributary-io/tributary/storage"
 )
@@ -37,6 +38,27 @@ type pendingAppend struct {
 	err   error
 }
 
+// Lingering. With one message in flight per log, the appends that arrive
+// while it is stored share the next; but writers whose appends were
+// answered together come back at slightly different times, and the first
+// would find the log idle and go alone, the others queueing behind it.
+// Four producers of PutRecords on 16 shards then make messages of 1.4 to
+// 1.6 appends, where one message could carry all four: on a cluster the
+// cost is mostly per message and per Raft round, so that halves ingest.
+// So a publisher waits, up to the engine's groupWait, until as many
+// appends are queued as were in the system when the log's last message
+// was answered: the appends it carried (their writers may come back) and
+// those queued behind it (expect). Writers answered together are then
+// stored together again, and the two cohorts of the example merge into
+// one. A lone writer's messages carry one append, so it never waits; a
+// writer gone away costs one wait, after which expect is what came.
+//
+// What it costs: calls that arrive at a steady rate, not in answer to the
+// last, are not a group coming back, but expect counts them as one, and
+// the publisher waits for as many new arrivals, up to groupWait, each
+// time. groupWait bounds that (at 1,000 single puts a second on one
+// shard, 5 ms of it added 1 ms to their median on a 3-node cluster).
+
 // appendQueue holds a log's appends waiting for a message.
 //
 // Invariant: busy is false only when waiting is empty; while busy, exactly
@@ -46,6 +68,11 @@ type appendQueue struct {
 	mu      sync.Mutex
 	busy    bool
 	waiting []*pendingAppend
+	// expect is how many appends were in the queue or its last message
+	// when that message was answered; full, when not nil, is closed by
+	// the join that makes the queue enough (lingering publisher).
+	expect int
+	full   chan struct{}
 }
 
 // join queues p and reports whether its caller is the publisher.
@@ -53,11 +80,41 @@ func (q *appendQueue) join(p *pendingAppend) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.waiting = append(q.waiting, p)
+	if q.full != nil && q.enough() {
+		close(q.full)
+		q.full = nil
+	}
 	if q.busy {
 		return false
 	}
 	q.busy, p.lead = true, true
 	return true
+}
+
+// linger waits, up to d or until ctx ends, for as many appends to be
+// queued as the last message carried (see Lingering). The caller must be
+// the publisher, not holding the log's mu: a Seal must not wait for it.
+func (q *appendQueue) linger(ctx context.Context, d time.Duration) {
+	q.mu.Lock()
+	if d <= 0 || q.enough() {
+		q.mu.Unlock()
+		return
+	}
+	full := make(chan struct{})
+	q.full = full
+	q.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-full:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	q.mu.Lock()
+	if q.full == full {
+		q.full = nil
+	}
+	q.mu.Unlock()
 }
 
 // leave takes p out of the queue after its ctx ended, and reports whether
@@ -77,6 +134,20 @@ func (q *appendQueue) leave(p *pendingAppend) bool {
 		q.waiting = slices.DeleteFunc(q.waiting, func(w *pendingAppend) bool { return w == p })
 	}
 	return true
+}
+
+// enough reports whether the queue holds as many appends as expected, or
+// as many records or bytes as a message takes. q.mu must be held.
+func (q *appendQueue) enough() bool {
+	if len(q.waiting) >= q.expect {
+		return true
+	}
+	var records, size int
+	for _, p := range q.waiting {
+		records += p.count
+		size += len(p.body)
+	}
+	return records >= maxBatch || size >= maxPayload-msgOverhead
 }
 
 // take removes from the head of the queue the appends the next message
@@ -128,6 +199,7 @@ func (q *appendQueue) done(msg []*pendingAppend) {
 	for _, p := range msg {
 		q.answer(p, p.app, p.err)
 	}
+	q.expect = len(msg) + len(q.waiting)
 	if len(q.waiting) == 0 {
 		q.busy = false
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -349,5 +350,116 @@ func TestUntilAllDone(t *testing.T) {
 	<-ctx.Done() // AfterFunc runs in its own goroutine: wait, not poll
 	if !errors.Is(ctx.Err(), context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", ctx.Err())
+	}
+}
+
+// TestLinger: writers answered together are stored together again when
+// they come back at different times; a writer gone away costs one wait,
+// after which the log expects fewer; a lone writer never waits.
+func TestLinger(t *testing.T) {
+	e, err := Open(t.Context(), Options{Dir: t.TempDir(), GroupWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	l, err := e.CreateLog(ctx, "linger", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := l.(*shardLog).st
+	expect := func() int {
+		st.q.mu.Lock()
+		defer st.q.mu.Unlock()
+		return st.q.expect
+	}
+	// appendAll appends one record for each writer in ws, concurrently,
+	// starting each once the ones before it are queued, and returns the
+	// message (sequence) each landed in.
+	appendAll := func(ws []int) []uint64 {
+		t.Helper()
+		seqs := make([]uint64, len(ws))
+		var wg sync.WaitGroup
+		for i, w := range ws {
+			wg.Go(func() {
+				app, err := l.Append(ctx, batchOf(w, 0, 1))
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				seqs[i] = seqOf(app[0].Position)
+			})
+			if i < len(ws)-1 { // the last makes the queue enough: it empties
+				queuedUntil(t, ctx, st, i+1)
+			}
+		}
+		wg.Wait()
+		return seqs
+	}
+
+	// Four writers in one message: the log expects four.
+	queued, release := holdPublisher(t, ctx, l)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			if _, err := l.Append(ctx, batchOf(w, 0, 1)); err != nil {
+				t.Errorf("writer %d: %v", w, err)
+			}
+		})
+	}
+	queued(4)
+	release()
+	wg.Wait()
+	if got := expect(); got != 4 {
+		t.Fatalf("after a message of 4 appends the log expects %d, want 4", got)
+	}
+
+	// They come back one by one: the first waits for the other three
+	// (an hour at most), and the four share one message again.
+	if seqs := appendAll([]int{4, 5, 6, 7}); len(slices.Compact(slices.Clone(seqs))) != 1 {
+		t.Errorf("four writers coming back one by one landed in messages %v, want one", seqs)
+	}
+
+	// One is gone: the three wait groupWait for it, then go together,
+	// and the log expects three. (A second: long enough for the three to
+	// queue on a slow machine.)
+	e.groupWait = time.Second // no append is in flight
+	if seqs := appendAll([]int{8, 9, 10}); len(slices.Compact(slices.Clone(seqs))) != 1 {
+		t.Errorf("three writers landed in messages %v, want one", seqs)
+	}
+	if got := expect(); got != 3 {
+		t.Errorf("after a message of 3 appends the log expects %d, want 3", got)
+	}
+
+	// A lone writer: each message carries its one append, so it never
+	// waits, however long groupWait.
+	e.groupWait = time.Hour
+	lone, err := e.CreateLog(ctx, "lone", storage.LogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := lone.Append(ctx, batchOf(0, i, 1)); err != nil {
+			t.Fatalf("lone append %d: %v", i, err)
+		}
+	}
+}
+
+// queuedUntil waits until st's queue holds at least n appends.
+func queuedUntil(t *testing.T, ctx context.Context, st *logState, n int) {
+	t.Helper()
+	for {
+		st.q.mu.Lock()
+		got := len(st.q.waiting)
+		st.q.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d appends queued, want %d", got, n)
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

@@ -535,7 +535,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		}
 	}
 	if p.lead {
-		l.publishQueued()
+		l.publishQueued(ctx)
 	}
 	return p.app, p.err
 }
@@ -567,8 +567,9 @@ func (l *shardLog) appendNothing(ctx context.Context) ([]storage.Appended, error
 // st.mu is held across the publish, as for every write of the subject, so
 // every Append through this engine whose message is stored returns before
 // a Seal takes st.mu, and one queued meanwhile meets the seal's fence.
-func (l *shardLog) publishQueued() {
+func (l *shardLog) publishQueued(ctx context.Context) {
 	st := l.st
+	st.q.linger(ctx, st.e.groupWait)
 	st.mu.Lock()
 	// Taken under st.mu: what arrived while a Seal or another write held
 	// it joins this message.
