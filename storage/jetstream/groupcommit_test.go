@@ -431,6 +431,12 @@ func TestLinger(t *testing.T) {
 	if got := expect(); got != 3 {
 		t.Errorf("after a message of 3 appends the log expects %d, want 3", got)
 	}
+	st.q.mu.Lock()
+	wait := st.q.wait
+	st.q.mu.Unlock()
+	if wait != time.Second/2 {
+		t.Errorf("after a wait that timed out the next may last %v, want half the second", wait)
+	}
 
 	// A lone writer: each message carries its one append, so it never
 	// waits, however long groupWait.
