@@ -25,7 +25,9 @@
 # Prints a summary (medians over the rounds, and every round) and keeps
 # the bench's JSON files under OUT. Needs go, curl, python3 with boto3.
 #
-# Environment: ROUNDS (3), INGEST (10s, per ingest run), SHARDS (1000),
+# Environment: R3_ARGS (more serve flags for the cluster's nodes, such as
+# "--placements 1 --jetstream-group-wait 20ms"; R1 gets them too),
+# ROUNDS (3), INGEST (10s, per ingest run), SHARDS (1000),
 # IDLE (30, seconds), OUT (a directory for the JSON and logs; default a
 # temp dir, kept), TRIBUTARY (a prebuilt binary; default: built from here),
 # ONLY=ingest (the ingest runs of 1 alone: no latency, no 2 and 3; to
@@ -77,7 +79,7 @@ start_cluster() {
 	for i in 1 2 3; do
 		"$bin" serve "${common[@]}" --listen "127.0.0.$i:1767$i" --data-dir "$data/n$i" \
 			--cluster bench --node "n$i" --peers "$peers" --cluster-listen "127.0.0.$i:1732$i" \
-			--replicas 3 2>>"$OUT/n$i.log" &
+			--replicas 3 ${R3_ARGS:-} 2>>"$OUT/n$i.log" &
 		pids+=($!)
 	done
 }
@@ -124,7 +126,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			ep=$single
 			;;
 		r1)
-			"$bin" serve "${common[@]}" --listen 127.0.0.1:17680 --data-dir "$data" --storage jetstream 2>>"$OUT/r1.log" &
+			"$bin" serve "${common[@]}" --listen 127.0.0.1:17680 --data-dir "$data" --storage jetstream ${R3_ARGS:-} 2>>"$OUT/r1.log" &
 			pids+=($!)
 			ready $single
 			ep=$single

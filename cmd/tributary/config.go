@@ -244,7 +244,7 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "jetstream-group-wait", env: "TRIBUTARY_JETSTREAM_GROUP_WAIT", arg: "duration",
-			usage: "With --storage jetstream (and --cluster), the longest a shard's next write waits for as many appends as were in flight or queued on the shard when its last write was answered, so that producers answered together are stored together again in one replicated write rather than in two or three. A lone writer never waits. Raise it for ingest from several producers per shard (20ms: 4 producers on 16 shards ingest 1.2 to 1.3 times as much as with 5ms on a 3-node cluster on one machine); lower it for calls arriving at a steady rate, which may wait for it each time. 0: never wait.",
+			usage: "With --storage jetstream (and --cluster), the longest a shard's next write waits for as many appends as were in flight or queued on the shard when its last write was answered, so that producers answered together are stored together again, in one replicated write rather than two or three (4 producers on 16 shards: about 1.6 times the ingest on a 3-node cluster on one machine). A lone writer never waits, and the wait adapts: one that ends with too few halves the next, so calls at a steady rate soon stop waiting. A few calls in flight at a slow steady rate may still wait up to it each time: lower it for them. 0: never wait.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.JetStreamGroupWait} },
 		},
 		{

@@ -17,7 +17,9 @@
 //     and one fsync (under sync_interval: always the filestore writes
 //     O_SYNC, so a message per record would cost an fsync per record).
 //     Appends to one log queued while its message is stored share the next
-//     one, each with its own contiguous positions (groupcommit.go). A record's
+//     one, each with its own contiguous positions, and the next waits
+//     briefly for the appends the last one suggests are coming back
+//     (groupcommit.go, Options.GroupWait). A record's
 //     position is its message's stream sequence shifted left 16 bits plus
 //     its index in the batch (message.go): increasing within a log and not
 //     contiguous, which the storage contract allows.

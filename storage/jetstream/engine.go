@@ -63,10 +63,11 @@ type Options struct {
 	Metrics prometheus.Registerer
 }
 
-// DefaultGroupWait is Options.GroupWait's default: about half of what an
-// R3 write takes on one machine, so that a wait for writers who do not
-// come costs at most that much (docs/benchmarks.md, "Lingering").
-const DefaultGroupWait = 5 * time.Millisecond
+// DefaultGroupWait is Options.GroupWait's default: long enough for a
+// group of producers to come back on a busy machine, where a replicated
+// write takes 10 to 20 ms (docs/benchmarks.md, "Lingering"); the waits
+// adapt below it (groupcommit.go).
+const DefaultGroupWait = 20 * time.Millisecond
 
 // DefaultPlacements is Options.Placements' default.
 const DefaultPlacements = 4

@@ -61,10 +61,11 @@ type pendingAppend struct {
 // groupWait. At 1,000 single puts a second on one shard (32 in flight)
 // the waits time out and shrink, and the puts' latency is what it is
 // without waiting; four producers of PutRecords come back within the
-// wait and keep it. Where it still costs: a few calls in flight at a slow
-// steady rate can fill the queue just within groupWait every time, and
-// each then waits up to groupWait; hence its default, 5 ms, half of an R3
-// write on one machine.
+// wait and keep it. The wait must outlast a Raft round for two cohorts
+// to merge: with 10 ms on a busy machine they did not, and stayed apart.
+// Where it still costs: a few calls in flight at a slow steady rate (say
+// four at 200 a second, which fill the queue in 15 ms) can fill it just
+// within groupWait each time, and each message then waits that long.
 
 // appendQueue holds a log's appends waiting for a message.
 //
