@@ -46,19 +46,7 @@ func holdPublisher(t *testing.T, ctx context.Context, l storage.ShardLog) (queue
 	t.Cleanup(release)
 	queued = func(n int) {
 		t.Helper()
-		for {
-			st.q.mu.Lock()
-			got := len(st.q.waiting)
-			st.q.mu.Unlock()
-			if got == n {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("%d appends queued, want %d", got, n)
-			case <-time.After(time.Millisecond):
-			}
-		}
+		queuedUntil(t, ctx, st, n)
 	}
 	return queued, release
 }
