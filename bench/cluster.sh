@@ -146,9 +146,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-python3 - "$OUT" "$ROUNDS" <<'EOF'
+python3 - "$OUT" "$ROUNDS" "${ONLY:-}" <<'EOF'
 import json, os, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, only = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def w(name):
     return json.load(open(f"{out}/{name}.json"))["workloads"]
 ing = {s: [w(f"ingest-{s}-{r}")[0]["records_per_sec"] for r in range(1, rounds + 1)] for s in ("r3", "local", "r1")}
@@ -158,7 +158,7 @@ ratios = lambda a, b: [x / y for x, y in zip(ing[a], ing[b])]
 for b in ("local", "r1"):
     r = ratios("r3", b)
     print(f"r3 / {b}: median {statistics.median(r):.2f}, rounds {', '.join(f'{x:.2f}' for x in r)}")
-for i, path in enumerate(("GetRecords", "SubscribeToShard") if os.path.exists(f"{out}/latency-r3-1.json") else ()):
+for i, path in enumerate(("GetRecords", "SubscribeToShard") if only != "ingest" else ()):
     p = [w(f"latency-r3-{r}")[i]["latency_ms"] for r in range(1, rounds + 1)]
     p99 = [x["p99"] for x in p]
     fmt = lambda key, spec: ", ".join(format(x[key], spec) for x in p)
