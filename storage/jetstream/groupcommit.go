@@ -126,21 +126,23 @@ func (q *appendQueue) linger(ctx context.Context, limit time.Duration) {
 	q.mu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()
-	came := false
+	var came, timedOut bool
 	select {
 	case <-full:
 		came = true
 	case <-t.C:
-	case <-ctx.Done():
+		timedOut = true
+	case <-ctx.Done(): // the caller gave up: says nothing of the others
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.full == full {
 		q.full = nil
 	}
-	if came {
+	switch {
+	case came:
 		q.wait = min(2*q.wait, limit)
-	} else {
+	case timedOut:
 		q.wait = max(q.wait/2, minWait)
 	}
 }

@@ -413,25 +413,40 @@ func (e *Engine) metaLeaderOff(ctx context.Context, node string, progress func(M
 // node no longer counts it.
 func (e *Engine) removeMember(ctx context.Context, node string, progress func(Move)) error {
 	start := time.Now()
-	// The answer comes once the removal is applied; a lost one is
-	// not resent (a second removal is refused while the first is in
-	// flight), the wait below tells.
-	err := e.request(ctx, e.sysConn, "$JS.API.SERVER.REMOVE", struct {
-		Server string `json:"peer"`
-	}{node}, true)
-	if err != nil && !errors.Is(err, nats.ErrTimeout) {
+	// The answer comes once the removal is applied; a lost one is not
+	// resent at once (a second removal is refused while the first is in
+	// flight), the wait below tells. But the request itself can be lost:
+	// only the metadata leader answers it, and one elected a moment ago
+	// (metaLeaderOff) may not yet listen. So while node stays a member
+	// the request is sent again now and then; a refusal of it as in
+	// flight, or of node as no member, means the first was taken.
+	remove := func() error {
+		return e.request(ctx, e.sysConn, "$JS.API.SERVER.REMOVE", struct {
+			Server string `json:"peer"`
+		}{node}, true)
+	}
+	if err := remove(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 		return fmt.Errorf("remove %s from the metadata group: %w", node, err)
 	}
+	sent := time.Now()
 	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
 		if members, _ := e.members(); !memberNamed(members, node) {
 			progress(Move{What: MoveMetaRemove, From: node, Took: time.Since(start)})
 			return nil
+		}
+		if time.Since(sent) >= removeResend {
+			_ = remove() // whatever it says, the members tell
+			sent = time.Now()
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return fmt.Errorf("wait for %s to leave the metadata group: %w", node, err)
 		}
 	}
 }
+
+// removeResend is how long removeMember waits for a removal to show
+// before it sends the request again.
+const removeResend = 5 * time.Second
 
 func memberNamed(members map[string]bool, node string) bool {
 	_, ok := members[node]
