@@ -195,7 +195,7 @@ func clusterMain(ctx context.Context, args []string, stdout, stderr io.Writer, l
 			return usageErr(errors.New("needs the node's admin token: --admin-token or " + adminTokenEnv))
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, opts.Timeout, errClusterTimeout)
 	defer cancel()
 	if sub == "status" {
 		return clusterStatus(ctx, opts, stdout, stderr)
@@ -240,6 +240,10 @@ func clusterStatus(ctx context.Context, opts clusterOptions, stdout, stderr io.W
 
 // clusterChange posts a drain or an add and prints its steps as the node
 // sends them.
+// errClusterTimeout is the cause of a cluster command's context ending at
+// its --timeout, told apart from its caller's ending it.
+var errClusterTimeout = errors.New("--timeout")
+
 func clusterChange(ctx context.Context, sub, node string, opts clusterOptions, stdout, stderr io.Writer) int {
 	name := "tributary cluster " + sub
 	path := server.ClusterDrainPath
@@ -301,9 +305,12 @@ func clusterChange(ctx context.Context, sub, node string, opts clusterOptions, s
 		}
 	}
 	err = sc.Err()
-	if ctx.Err() != nil {
+	switch {
+	case errors.Is(context.Cause(ctx), errClusterTimeout):
 		err = fmt.Errorf("gave up after --timeout %v: the node stops after the step under way, which the cluster finishes; run the command again to go on", opts.Timeout)
-	} else if err == nil {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("stopped after %v (%w): the node stops after the step under way, which the cluster finishes; run the command again to go on", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+	case err == nil:
 		err = errors.New("the answer ended before the change did")
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -102,13 +102,17 @@ func TestClusterHelp(t *testing.T) {
 // token exit 1 with the node's message.
 func TestClusterChangeCommand(t *testing.T) {
 	const token = "cluster-command-token-0123"
-	hook := func(_ context.Context, op, node string, progress func(any)) error {
+	hook := func(ctx context.Context, op, node string, progress func(any)) error {
 		switch node {
 		case "few":
 			return fmt.Errorf("%w: jetstream: drain few: too few nodes: 2 other nodes are up and KV_tributary_logs needs 3 replicas; add a node first", server.ErrChangeRefused)
 		case "broken":
 			progress(jsengine.Move{Stream: "TRIBUTARY_LOGS_0", What: jsengine.MoveLeader, From: "broken", To: "n1", Took: 120 * time.Millisecond})
 			return errors.New("jetstream: drain broken: wait for broken to leave TRIBUTARY_LOGS_0: context canceled")
+		case "slow":
+			progress(jsengine.Move{Stream: "TRIBUTARY_LOGS_0", What: jsengine.MoveLeader, From: "slow", To: "n1", Took: 120 * time.Millisecond})
+			<-ctx.Done() // the client goes away
+			return ctx.Err()
 		}
 		if op == "add" {
 			progress(jsengine.Move{What: jsengine.MoveJoined, To: node})
@@ -131,10 +135,15 @@ func TestClusterChangeCommand(t *testing.T) {
 		{[]string{"cluster", "drain", "few"}, token, 1, "", "tributary cluster drain: 409 refused: jetstream: drain few: too few nodes", 0},
 		{[]string{"cluster", "drain", "broken"}, token, 1, "TRIBUTARY_LOGS_0: leader now n1, was broken (120ms)\n", "tributary cluster drain: jetstream: drain broken: wait for broken", 1},
 		{[]string{"cluster", "drain", "n4"}, "wrong-token-0123456789", 1, "", "tributary cluster drain: 401 the admin API needs its token", 0},
+		{[]string{"cluster", "drain", "slow", "--timeout", "200ms"}, token, 1, "", "tributary cluster drain: gave up after --timeout 200ms: the node stops after the step under way", 1},
+		// The caller's context ends first (an interrupt): not the timeout.
+		{[]string{"cluster", "drain", "slow", "--timeout", "1h"}, token, 1, "", "tributary cluster drain: stopped after ", 1},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append(tt.args, "--endpoint", ts.URL)
-		code := runMain(context.Background(), args, nil, &stdout, &stderr, env(map[string]string{adminTokenEnv: tt.token}))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		code := runMain(ctx, args, nil, &stdout, &stderr, env(map[string]string{adminTokenEnv: tt.token}))
+		cancel()
 		out := stdout.String()
 		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(stderr.String(), tt.err) ||
 			tt.noOutLines != 0 && strings.Count(out, "\n") != tt.noOutLines {
