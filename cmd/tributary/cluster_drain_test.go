@@ -26,15 +26,16 @@ import (
 )
 
 // TestClusterDrainAndAdd runs four real server processes (R3), drains
-// node 4 with `tributary cluster drain` through node 1 while writers put
-// through nodes 1 to 3 and readers read, stops node 4, writes on, tries
+// one (the metadata leader, unless that is node 1; else node 4) with
+// `tributary cluster drain` through node 1 while writers put through the
+// three others and readers read, stops it, writes on, tries
 // to drain a second node (refused: two would be left for R3), then
 // starts a new node 5 and spreads replicas onto it with `tributary
 // cluster add`, writers still running. The history of every call must
 // pass history.Check (nothing acknowledged lost, duplicated or moved, no
-// stale read); after the drain no stream has a replica on node 4 and the
-// metadata group does not count it; after the add node 5 holds its
-// share.
+// stale read); after the drain no stream has a replica on the drained
+// node and the metadata group does not count it; after the add node 5
+// holds its share.
 func TestClusterDrainAndAdd(t *testing.T) {
 	const token = "drain-test-admin-token-0123"
 	t.Setenv(adminTokenEnv, token) // the nodes' --admin-token
@@ -47,39 +48,60 @@ func TestClusterDrainAndAdd(t *testing.T) {
 	}
 	waitActive(t, ctx, cl.client(1), stream)
 	before := clusterStatusOf(t, ctx, cl.nodes[1].addr)
-	if held := replicasOn(before, "n4"); held == 0 {
-		t.Fatalf("n4 holds no replica before the drain: %+v", before.Streams)
+	// The node drained is the metadata leader when it is not n1, through
+	// which the drain is asked: then the drain moves the leadership off
+	// it before removing it, the step after which a removal went
+	// unanswered; else n4.
+	victim := 3
+	if i := slices.Index([]string{"n1", "n2", "n3", "n4"}, before.MetaLeader); i > 0 {
+		victim = i
 	}
+	name := fmt.Sprintf("n%d", victim+1)
+	var others []int // the nodes other than n1 and the victim
+	for i := 1; i < 4; i++ {
+		if i != victim {
+			others = append(others, i)
+		}
+	}
+	if held := replicasOn(before, name); held == 0 {
+		t.Fatalf("%s holds no replica before the drain: %+v", name, before.Streams)
+	}
+	t.Logf("draining %s; the metadata leader is %s", name, before.MetaLeader)
 
 	rec := history.NewRecorder()
-	clients := []*sdk.Client{cl.client(0), cl.client(1), cl.client(2)}
+	clients := []*sdk.Client{cl.client(0), cl.client(others[0]), cl.client(others[1])}
 	stopWriting := runPuts(ctx, rec, clients, stream, shards)
 	stopReading := runReads(ctx, t, rec, clients, stream, shards)
 	time.Sleep(time.Second) // records for the new replicas to catch up
 
-	out := runCluster(t, ctx, "drain", "n4", cl.nodes[0].addr, 0)
-	for _, want := range []string{"replica moved from n4 to n", "n4 removed from the metadata group", "drained n4 in "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("drain printed no %q:\n%s", want, out)
+	out := runCluster(t, ctx, "drain", name, cl.nodes[0].addr, 0)
+	want := []string{"replica moved from " + name + " to n", name + " removed from the metadata group", "drained " + name + " in "}
+	if before.MetaLeader == name {
+		want = append(want, "metadata leader now n")
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("drain printed no %q:\n%s", w, out)
 		}
 	}
-	after := clusterStatusOf(t, ctx, cl.nodes[2].addr)
-	if held := replicasOn(after, "n4"); held != 0 || slices.ContainsFunc(after.Peers, func(p jsengine.Peer) bool { return p.Name == "n4" }) {
-		t.Fatalf("after the drain n4 holds %d replicas, peers %+v", held, after.Peers)
+	after := clusterStatusOf(t, ctx, cl.nodes[others[0]].addr)
+	if held := replicasOn(after, name); held != 0 || slices.ContainsFunc(after.Peers, func(p jsengine.Peer) bool { return p.Name == name }) {
+		t.Fatalf("after the drain %s holds %d replicas, peers %+v", name, held, after.Peers)
 	}
-	cl.nodes[3].kill()
-	t.Log("n4 stopped")
-	time.Sleep(2 * time.Second) // writes with n4 gone
+	cl.nodes[victim].kill()
+	t.Logf("%s stopped", name)
+	time.Sleep(2 * time.Second) // writes with the victim gone
 
 	// Three nodes of R3 left: draining one more would leave two.
-	out = runCluster(t, ctx, "drain", "n2", cl.nodes[0].addr, 1)
+	other := fmt.Sprintf("n%d", others[1]+1)
+	out = runCluster(t, ctx, "drain", other, cl.nodes[0].addr, 1)
 	if !strings.Contains(out, "409") || !strings.Contains(out, "too few nodes: 2 other nodes are up") {
-		t.Errorf("drain n2 of three R3 nodes printed:\n%s", out)
+		t.Errorf("drain %s of three R3 nodes printed:\n%s", other, out)
 	}
 
 	// A new node, on a new directory, beside the three left.
 	n5 := cl.addNode(t, "n5")
-	out = runCluster(t, ctx, "add", "n5", cl.nodes[1].addr, 0)
+	out = runCluster(t, ctx, "add", "n5", cl.nodes[others[0]].addr, 0)
 	if !strings.Contains(out, "n5 is a member of the cluster") || !strings.Contains(out, "to n5, current there") || !strings.Contains(out, "added n5 in ") {
 		t.Errorf("add printed:\n%s", out)
 	}
