@@ -123,7 +123,8 @@ func (e *Engine) seePlacement(p int) {
 func (e *Engine) findPlacements(ctx context.Context) error {
 	names := e.js.StreamNames(ctx)
 	for name := range names.Name() {
-		if p, err := strconv.Atoi(strings.TrimPrefix(name, logStreamPrefix)); err == nil && p >= 0 && strings.HasPrefix(name, logStreamPrefix) {
+		rest, ok := strings.CutPrefix(name, logStreamPrefix)
+		if p, err := strconv.Atoi(rest); ok && err == nil && p >= 0 {
 			e.seePlacement(p)
 		}
 	}
