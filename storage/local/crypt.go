@@ -2,13 +2,11 @@ package local
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"sync/atomic"
 
+	"github.com/tributary-io/tributary/internal/datakey"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -46,53 +44,14 @@ import (
 // frame; the data key is fresh random material from GenerateDataKey and
 // the counter starts at zero only with it. Since the key is never reused
 // (not after a restart, not by another log), (key, nonce) is unique.
-const (
-	sealedVersion  = 1
-	nonceSize      = 12
-	gcmTagSize     = 16
-	maxWrappedSize = 1 << 10
-)
+const sealedVersion = 1
 
 // dataKey is a log's current data key.
-type dataKey struct {
-	keyID   string // the KeyProvider's key it is wrapped by
-	wrapped []byte
-	aead    cipher.AEAD
-	nonces  atomic.Uint64 // the last nonce counter used
-}
-
-func newDataKey(ctx context.Context, keys storage.KeyProvider, keyID string) (*dataKey, error) {
-	if keys == nil {
-		return nil, storage.ErrNoKeys
-	}
-	plain, wrapped, err := keys.GenerateDataKey(ctx, keyID)
-	if err != nil {
-		return nil, fmt.Errorf("generate a data key under %s: %w", keyID, err)
-	}
-	if len(wrapped) == 0 || len(wrapped) > maxWrappedSize {
-		return nil, fmt.Errorf("generate a data key under %s: wrapped key of %d bytes", keyID, len(wrapped))
-	}
-	aead, err := newGCM(plain)
-	if err != nil {
-		return nil, err
-	}
-	return &dataKey{keyID: keyID, wrapped: wrapped, aead: aead}, nil
-}
-
-func newGCM(key []byte) (cipher.AEAD, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("data key of %d bytes, want 32", len(key))
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
+type dataKey = datakey.Key
 
 // sealedBodySize is the body length of an encrypted frame for batch.
 func sealedBodySize(batch []storage.Record, dk *dataKey) int {
-	return 1 + 2 + len(dk.wrapped) + nonceSize + encodedBodySize(batch) + gcmTagSize
+	return 1 + 2 + len(dk.Wrapped) + datakey.NonceSize + encodedBodySize(batch) + datakey.TagSize
 }
 
 // appendUnfinishedSealedFrame is appendUnfinishedFrame for an encrypted
@@ -101,18 +60,17 @@ func appendUnfinishedSealedFrame(dst []byte, batch []storage.Record, dk *dataKey
 	start := len(dst)
 	dst = appendFrameHeader(dst, sealedMagic, sealedBodySize(batch, dk), len(batch))
 	dst = append(dst, sealedVersion)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(dk.wrapped)))
-	dst = append(dst, dk.wrapped...)
-	dst = append(dst, 0, 0, 0, 0)
-	dst = binary.BigEndian.AppendUint64(dst, dk.nonces.Add(1))
-	nonce := dst[len(dst)-nonceSize:]
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(dk.Wrapped)))
+	dst = append(dst, dk.Wrapped...)
+	dst = dk.AppendNonce(dst)
+	nonce := dst[len(dst)-datakey.NonceSize:]
 	// Encode the records where their ciphertext goes and seal them in
 	// place (GCM allows exactly overlapping input and output).
 	plainAt := len(dst)
 	dst = appendRecords(dst, batch)
 	frame := dst[start:]
 	aad := sealedAAD(frame)
-	dst = dk.aead.Seal(dst[:plainAt], nonce, dst[plainAt:], aad[:])
+	dst = dk.Seal(dst[:plainAt], nonce, dst[plainAt:], aad[:])
 	frame = dst[start:]
 	binary.BigEndian.PutUint32(frame[8:], crc32.Checksum(frame[frameHeaderSize:], castagnoli))
 	return dst
@@ -136,27 +94,12 @@ func (e *Engine) openFrame(ctx context.Context, frame []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: encrypted frame of an unknown format", storage.ErrDecrypt)
 	}
 	w := int(binary.BigEndian.Uint16(body[1:]))
-	if len(body) < 3+w+nonceSize+gcmTagSize {
+	if len(body) < 3+w+datakey.NonceSize+datakey.TagSize {
 		return nil, fmt.Errorf("%w: encrypted frame too short", storage.ErrDecrypt)
 	}
 	wrapped := body[3 : 3+w]
-	nonce := body[3+w : 3+w+nonceSize]
-	ct := body[3+w+nonceSize:]
-	if e.opts.Keys == nil {
-		return nil, fmt.Errorf("%w: an encrypted frame: %w", storage.ErrDecrypt, storage.ErrNoKeys)
-	}
-	plainKey, err := e.opts.Keys.Decrypt(ctx, wrapped)
-	if err != nil {
-		return nil, fmt.Errorf("%w: unwrap the data key: %w", storage.ErrDecrypt, err)
-	}
-	aead, err := newGCM(plainKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", storage.ErrDecrypt, err)
-	}
+	nonce := body[3+w : 3+w+datakey.NonceSize]
+	ct := body[3+w+datakey.NonceSize:]
 	aad := sealedAAD(frame)
-	plain, err := aead.Open(make([]byte, 0, len(ct)-gcmTagSize), nonce, ct, aad[:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: records do not authenticate under their data key", storage.ErrDecrypt)
-	}
-	return plain, nil
+	return datakey.Open(ctx, e.opts.Keys, wrapped, nonce, ct, aad[:])
 }

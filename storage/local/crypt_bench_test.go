@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/datakey"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -166,7 +167,7 @@ func BenchmarkSealFrame(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("size=%d/kms", size), func(b *testing.B) {
 			_, _, kr := testKeyring(b)
-			dk, err := newDataKey(context.Background(), kr, testKeyID)
+			dk, err := datakey.New(context.Background(), kr, testKeyID)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -192,7 +193,7 @@ func BenchmarkOpenFrame(b *testing.B) {
 				e := &Engine{opts: opts}
 				var frame []byte
 				if m.enc {
-					dk, err := newDataKey(ctx, opts.Keys, testKeyID)
+					dk, err := datakey.New(ctx, opts.Keys, testKeyID)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary-io/tributary/internal/datakey"
 	"github.com/tributary-io/tributary/keyring"
 	"github.com/tributary-io/tributary/storage"
 )
@@ -371,12 +372,12 @@ func TestSealedFrameTampered(t *testing.T) {
 	_, _, kr := testKeyring(t)
 	keyID := testKeyID
 	e := &Engine{opts: Options{Keys: kr}}
-	dk, err := newDataKey(ctx, kr, keyID)
+	dk, err := datakey.New(ctx, kr, keyID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	batch := []storage.Record{{Key: "k", Data: []byte("hello, world")}}
-	for _, at := range []int{frameHeaderSize + 3 + keyring.WrappedSize + nonceSize, -1} {
+	for _, at := range []int{frameHeaderSize + 3 + keyring.WrappedSize + datakey.NonceSize, -1} {
 		t.Run(fmt.Sprint(at), func(t *testing.T) {
 			frame := appendUnfinishedSealedFrame(nil, batch, dk)
 			finishFrame(frame, 1, 1000)

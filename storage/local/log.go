@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/internal/bufpool"
 
+	"github.com/tributary-io/tributary/internal/datakey"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -170,7 +171,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		// moment it is written, so that every append that begins after
 		// SetEncryption returns is encrypted. A frame encoded under a
 		// setting changed since is encoded again.
-		if l.state.EncryptionKey == "" && dk == nil || dk != nil && dk.keyID == l.state.EncryptionKey {
+		if l.state.EncryptionKey == "" && dk == nil || dk != nil && dk.KeyID == l.state.EncryptionKey {
 			break
 		}
 		l.mu.Unlock()
@@ -741,16 +742,16 @@ func (l *shardLog) dataKey(ctx context.Context) (*dataKey, error) {
 	if keyID == "" {
 		return nil, nil
 	}
-	if dk != nil && dk.keyID == keyID {
+	if dk != nil && dk.KeyID == keyID {
 		return dk, nil
 	}
-	dk, err := newDataKey(ctx, l.e.opts.Keys, keyID)
+	dk, err := datakey.New(ctx, l.e.opts.Keys, keyID)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.dk != nil && l.dk.keyID == l.state.EncryptionKey {
+	if l.dk != nil && l.dk.KeyID == l.state.EncryptionKey {
 		return l.dk, nil
 	}
 	l.dk = dk
