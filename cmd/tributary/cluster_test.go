@@ -30,7 +30,7 @@ func TestClusterOptions(t *testing.T) {
 		args    []string
 		env     map[string]string
 		wantErr string
-		want    serveConfig // the cluster fields and Storage
+		want    serveConfig // the cluster fields, Storage and Keyring
 	}{
 		{name: "single node", want: serveConfig{Storage: storageLocal, Replicas: 3}},
 		{name: "flags", args: full, want: serveConfig{Storage: storageJetStream, Cluster: "c1", Node: "n1",
@@ -44,8 +44,9 @@ func TestClusterOptions(t *testing.T) {
 		{name: "no peers", args: []string{"--cluster", "c1", "--node", "n", "--cluster-listen", ":1"}, wantErr: "--cluster needs --peers"},
 		{name: "no listen", args: []string{"--cluster", "c1", "--node", "n", "--peers", "a:1"}, wantErr: "--cluster needs --cluster-listen"},
 		{name: "memory", args: append([]string{"--storage", "memory"}, full...), wantErr: "not memory"},
-		{name: "keyring with a cluster", args: append([]string{"--keyring", "keys.toml"}, full...), wantErr: "--keyring (encryption at rest) works with --storage local only"},
-		{name: "keyring with jetstream", args: []string{"--storage", "jetstream", "--keyring", "keys.toml"}, wantErr: "--keyring (encryption at rest) works with --storage local only"},
+		{name: "keyring with a cluster", args: append([]string{"--keyring", "keys.toml"}, full...), want: serveConfig{Storage: storageJetStream, Cluster: "c1", Node: "n1",
+			Peers: "127.0.0.1:6222,127.0.0.1:6223,127.0.0.1:6224", ClusterListen: "127.0.0.1:6222", Replicas: 3, Keyring: "keys.toml"}},
+		{name: "keyring with jetstream", args: []string{"--storage", "jetstream", "--keyring", "keys.toml"}, want: serveConfig{Storage: storageJetStream, Replicas: 3, Keyring: "keys.toml"}},
 		{name: "too many replicas", args: append([]string{"--replicas", "5"}, full...), wantErr: "--replicas 5 is more than the 3 nodes"},
 		{name: "zero replicas", args: append([]string{"--replicas", "0"}, full...), wantErr: "--replicas 0 must be from 1 to 5"},
 		{name: "zero placements", args: append([]string{"--placements", "0"}, full...), wantErr: "--placements 0 must be from 1 to 64"},
@@ -67,7 +68,7 @@ func TestClusterOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := serveConfig{Storage: cfg.Storage, Cluster: cfg.Cluster, Node: cfg.Node, Peers: cfg.Peers, ClusterListen: cfg.ClusterListen, Replicas: cfg.Replicas}
+			got := serveConfig{Storage: cfg.Storage, Cluster: cfg.Cluster, Node: cfg.Node, Peers: cfg.Peers, ClusterListen: cfg.ClusterListen, Replicas: cfg.Replicas, Keyring: cfg.Keyring}
 			if got != tt.want {
 				t.Fatalf("config %+v\nwant   %+v", got, tt.want)
 			}

@@ -627,11 +627,6 @@ func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (se
 	if p := cmd.cfg.Placements; p < 1 || p > 64 {
 		return serveCommand{}, fmt.Errorf("--placements %d must be from 1 to 64", p)
 	}
-	if cmd.cfg.Storage == storageJetStream && cmd.cfg.Keyring != "" {
-		// The JetStream engine has no key provider yet: without this,
-		// StartStreamEncryption would answer InternalFailure.
-		return serveCommand{}, errors.New("--keyring (encryption at rest) works with --storage local only, not yet with jetstream or --cluster")
-	}
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {
 		return serveCommand{}, fmt.Errorf("--ondemand-merge-threshold %g must be below half --ondemand-split-threshold %g",

@@ -221,3 +221,50 @@ func TestEncryptionAtRestProcess(t *testing.T) {
 	p = startProcess(t, dir, args...)
 	checkEncRecords(t, ctx, p.client(), plain, all)
 }
+
+// TestEncryptionAtRestJetStream: the same with --storage jetstream: after
+// StartStreamEncryption the data directory (stream store, Raft and
+// metadata logs) holds no plaintext of the records written; they read
+// back after kill -9 and a restart; a disabled key answers
+// KMSDisabledException to reads.
+func TestEncryptionAtRestJetStream(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := filepath.Join(t.TempDir(), "keyring.toml")
+	v1, _ := keyring.NewMaterial()
+	writeTestKeyring(t, keys, false, v1)
+	args := []string{"--storage", "jetstream", "--keyring", keys}
+	p := startProcess(t, dir, args...)
+	c := p.client()
+	createActive(t, ctx, c, "s")
+
+	plain := secretPayloads("plain", 5)
+	putAll(t, ctx, c, plain, types.EncryptionTypeNone)
+	if _, err := c.StartStreamEncryption(ctx, &sdk.StartStreamEncryptionInput{StreamName: aws.String("s"),
+		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
+		t.Fatalf("StartStreamEncryption: %v", err)
+	}
+	secret := secretPayloads("secret", 20)
+	putAll(t, ctx, c, secret, types.EncryptionTypeKms)
+	checkEncRecords(t, ctx, c, plain, secret)
+	if found := plaintextIn(t, dir, secret); len(found) > 0 {
+		t.Fatalf("plaintext of encrypted records on disk: %v", found)
+	}
+	if found := plaintextIn(t, dir, plain); len(found) == 0 {
+		t.Fatal("the plain records are not found on disk either: the scan misses the data")
+	}
+
+	p.kill()
+	p = startProcess(t, dir, args...)
+	c = p.client()
+	checkEncRecords(t, ctx, c, plain, secret)
+	if found := plaintextIn(t, dir, secret); len(found) > 0 {
+		t.Fatalf("plaintext of encrypted records on disk after a restart: %v", found)
+	}
+
+	writeTestKeyring(t, keys, true, v1)
+	reloadKeyring(t, p, 1)
+	keyARN := "arn:aws:kms:us-east-1:" + testAccount + ":key/" + encTestKey
+	_, err := getAll(ctx, c)
+	wantAPIError(t, err, "KMSDisabledException", keyARN+" is disabled.")
+}

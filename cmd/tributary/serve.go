@@ -442,8 +442,8 @@ func backgroundStats(engine storage.Engine, svc *stream.Service) func() map[stri
 
 // openEngine opens the storage engine cfg.Storage names.
 //
-// keys, when not nil, wraps the data keys of encrypted logs; only the
-// local engine encrypts (memory is not at rest, discard keeps nothing).
+// keys, when not nil, wraps the data keys of encrypted logs; the local and
+// jetstream engines encrypt (memory is not at rest, discard keeps nothing).
 func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger *slog.Logger, reg prometheus.Registerer) (storage.Engine, error) {
 	if err := checkDataDirEngine(cfg.DataDir, cfg.Storage); err != nil {
 		return nil, err
@@ -458,12 +458,11 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		logger.Warn("storage is discard: records are thrown away and reads return none; use it only for benchmarks")
 		return discard.New(nil), nil
 	case storageJetStream:
-		// It fsyncs every write whatever --sync says, and has no key
-		// provider yet: StartStreamEncryption fails with it.
+		// It fsyncs every write whatever --sync says.
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements, GroupWait: cfg.JetStreamGroupWait}
+		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements, GroupWait: cfg.JetStreamGroupWait, Keys: engineKeys(keys)}
 		if opts.GroupWait == 0 {
 			opts.GroupWait = -1 // the engine's "never"; its zero is its default
 		}

@@ -52,6 +52,12 @@ func openCluster(t testing.TB, n int) []*Engine {
 // time.Now).
 func openClusterClock(t testing.TB, n int, now func() time.Time) []*Engine {
 	t.Helper()
+	return openClusterWith(t, n, now, nil)
+}
+
+// openClusterWith is openClusterClock with every node's KeyProvider keys.
+func openClusterWith(t testing.TB, n int, now func() time.Time, keys storage.KeyProvider) []*Engine {
+	t.Helper()
 	addrs := freeAddrs(t, n)
 	engines := make([]*Engine, n)
 	errs := make([]error, n)
@@ -67,6 +73,7 @@ func openClusterClock(t testing.TB, n int, now func() time.Time) []*Engine {
 				TrimInterval: -1,
 				Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 				Cluster:      &Cluster{Name: "test", Listen: addrs[i], Peers: addrs, Replicas: n},
+				Keys:         keys,
 			})
 		})
 	}

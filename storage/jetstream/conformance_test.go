@@ -19,10 +19,16 @@ func openTest(t testing.TB, dir string, now func() time.Time) *Engine {
 }
 
 func TestConformance(t *testing.T) {
+	keys := testKeyring(t)
 	storagetest.Run(t, storagetest.Harness{
 		Open: func(t testing.TB, dir string, now func() time.Time) storage.Engine {
-			return openTest(t, dir, now)
+			e, err := Open(t.Context(), Options{Dir: dir, Now: now, Keys: keys})
+			if err != nil {
+				t.Fatalf("Open(%s): %v", dir, err)
+			}
+			return e
 		},
-		Durable: true,
+		Durable:       true,
+		EncryptionKey: testKeyID,
 	})
 }

@@ -71,10 +71,13 @@
 // (a leader's step-down, a node's removal) need the server's system
 // account: a cluster node's server has two users, the engine's in the
 // global account and a system one, both with passwords only the process
-// knows (cluster.go).
+// knows (cluster.go). Every node watches the logs bucket, so that a
+// log's entry changed through one node (retention, encryption key)
+// reaches the others within a round trip (watch.go).
+//
+// Records are sealed at rest when a log's entry names a key: each message
+// with AES-256-GCM under a data key from Options.Keys (crypt.go).
 //
 // Not yet: a cached log another node deleted is seen as deleted by a read or Info (which
 // ask the leader) or once its tombstone's republication arrives.
-// Encryption at rest is not supported (SetEncryption with a key fails
-// with ErrNoKeys).
 package jetstream

@@ -61,6 +61,10 @@ type Options struct {
 	// Metrics, when not nil, receives the engine's metrics (metrics.go)
 	// and, in a cluster, which streams this node leads (cluster.go).
 	Metrics prometheus.Registerer
+	// Keys wraps and unwraps the data keys of encrypted logs (crypt.go);
+	// nil refuses encryption with storage.ErrNoKeys. In a cluster every
+	// node needs the same keys: a record is read through any of them.
+	Keys storage.KeyProvider
 }
 
 // DefaultGroupWait is Options.GroupWait's default: long enough for a
@@ -90,7 +94,8 @@ const maxPayload = 64 << 20
 // maxPending bounds what the server queues for the engine's connection.
 const maxPending = 512 << 20
 
-// msgOverhead is room in maxPayload for the headers of a message.
+// msgOverhead is room in maxPayload for the headers of a message and the
+// envelope of an encrypted batch (at most 1 KiB and 31 bytes, crypt.go).
 const msgOverhead = 4 << 10
 
 // logEntry is a log's entry in the logs bucket.
@@ -139,6 +144,7 @@ type Engine struct {
 	now        func() time.Time
 	placements int
 	groupWait  time.Duration
+	keys       storage.KeyProvider // Options.Keys
 	// nextPlacement counts the logs this engine created, to spread them.
 	nextPlacement atomic.Uint64
 	// placementStreams is how many placement streams streamNames names:
@@ -163,6 +169,10 @@ type Engine struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	trimDone  chan struct{} // closed when the trimmer has stopped
+	// entryWatch watches the logs bucket in a cluster (watch.go);
+	// watchDone is closed when its goroutine has stopped.
+	entryWatch jetstream.KeyWatcher
+	watchDone  chan struct{}
 
 	mu sync.Mutex
 	// logs are the logs this engine has loaded, by name, and bySubject
@@ -259,9 +269,18 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
+	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), watchDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
 	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		_ = lock.Close()
+		return nil, err
+	}
+	if opts.Cluster == nil {
+		close(e.watchDone)
+	} else if err := e.watchEntries(ctx); err != nil {
+		e.nc.Close()
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		_ = lock.Close()
@@ -482,6 +501,10 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.closed)
 		<-e.trimDone
+		if e.entryWatch != nil {
+			_ = e.entryWatch.Stop()
+		}
+		<-e.watchDone
 		e.nc.Close()
 		if e.sysConn != nil {
 			e.sysConn.Close()
@@ -513,7 +536,7 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 	if opts.Retention < 0 {
 		return nil, fmt.Errorf("jetstream: %s: negative retention %v", op, opts.Retention)
 	}
-	if opts.EncryptionKey != "" {
+	if opts.EncryptionKey != "" && e.keys == nil {
 		return nil, fmt.Errorf("jetstream: %s: %w", op, storage.ErrNoKeys)
 	}
 	var id [12]byte
@@ -523,9 +546,10 @@ func (e *Engine) CreateLog(ctx context.Context, name string, opts storage.LogOpt
 		// Round robin: the shards of a stream, created together, land on
 		// different placements, whose writes and fsyncs run in parallel
 		// (a stream's store takes one write at a time).
-		Placement: int(e.nextPlacement.Add(1) % uint64(e.placements)),
-		Created:   e.now().UnixMilli(),
-		Retention: opts.Retention,
+		Placement:     int(e.nextPlacement.Add(1) % uint64(e.placements)),
+		Created:       e.now().UnixMilli(),
+		Retention:     opts.Retention,
+		EncryptionKey: opts.EncryptionKey,
 	}
 	value, err := json.Marshal(entry)
 	if err != nil {

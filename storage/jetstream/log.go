@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tributary-io/tributary/internal/datakey"
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -44,6 +45,8 @@ type logState struct {
 
 	// q holds the appends waiting for the message being published.
 	q appendQueue
+	// dk is the data key of the log's sealed messages (crypt.go), under mu.
+	dk *datakey.Key
 
 	// tmu guards the fields readers look at, so that readers never wait
 	// for a writer's fsync. The tail fields change only in observe (and
@@ -612,6 +615,20 @@ func (l *shardLog) publishBatch(msg []*pendingAppend) {
 	}
 	ctx, cancel := untilAllDone(msg)
 	defer cancel()
+	// Sealed under the key the entry names now: SetEncryption changes it
+	// under st.mu, so every append that begins after it returns is
+	// published by a publisher that sees it.
+	dk, err := st.dataKey(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if dk != nil {
+		if body, err = sealBatch(body, dk); err != nil {
+			fail(err)
+			return
+		}
+	}
 	var arrival int64
 	seq, err := st.publish(ctx, kindBatch, func(t tail) ([]byte, tailMark) {
 		// A clock that steps back must not make arrival times decrease.
@@ -772,16 +789,17 @@ func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
 	return l.updateEntry(ctx, "set retention of", func(le *logEntry) { le.Retention = d })
 }
 
-// SetEncryption: this engine has no KeyProvider yet, so it can only stop
-// encryption, which was never started.
+// SetEncryption changes the key the log's next messages are sealed under
+// (crypt.go); an empty keyID stops sealing. It needs the engine's Keys to
+// start, not to stop.
 func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
-	if keyID != "" {
+	if keyID != "" && l.st.e.keys == nil {
 		if err := l.check(); err != nil {
 			return l.fail("set encryption of", err)
 		}
 		return l.fail("set encryption of", storage.ErrNoKeys)
 	}
-	return l.updateEntry(ctx, "set encryption of", func(le *logEntry) { le.EncryptionKey = "" })
+	return l.updateEntry(ctx, "set encryption of", func(le *logEntry) { le.EncryptionKey = keyID })
 }
 
 // updateEntry changes the log's entry with a compare-and-set on its
@@ -852,13 +870,20 @@ func (st *logState) loadEntry(ctx context.Context) error {
 	if err := json.Unmarshal(value, &entry); err != nil {
 		return fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, st.name, logsBucket, err)
 	}
+	return st.takeEntry(entry, rev)
+}
+
+// takeEntry keeps entry, the log's entry at revision rev, if it is newer
+// than the one held (loadEntry, and the watch of watch.go). Revisions only
+// grow; an older answer (a read racing this node's own update) must not
+// undo what is held. It fails with errOtherLog when the entry is another
+// log's under the same name.
+func (st *logState) takeEntry(entry logEntry, rev uint64) error {
 	st.tmu.Lock()
 	defer st.tmu.Unlock()
 	if entry.ID != st.entry.ID {
 		return errOtherLog
 	}
-	// Revisions only grow; an older answer (a read racing this node's
-	// own update) must not undo what is held.
 	if rev > st.rev {
 		st.entry, st.rev = entry, rev
 	}

@@ -12,10 +12,12 @@ import (
 // The kind is in the body rather than in a header so that nothing the
 // server adds or strips can change what a message means.
 const (
-	// kindBatch: one Append's records.
+	// kindBatch: one Append's records, or several appends' (groupcommit.go).
 	//
 	//	kind(1) arrival(8, big-endian int64 Unix ms) flags(1) count(uvarint)
 	//	count × { keyLen(uvarint) key dataLen(uvarint) data }
+	//
+	// With flagEncrypted, what follows the count is sealed (crypt.go).
 	kindBatch byte = 1
 	// kindSeal: the fence Seal writes.
 	//
@@ -29,7 +31,7 @@ const (
 )
 
 // flagEncrypted marks a batch appended while the log had an encryption
-// key. Reserved: this engine has no KeyProvider yet, so it never sets it.
+// key: its records are sealed (crypt.go).
 const flagEncrypted byte = 1
 
 // posShift splits a position into the JetStream sequence of the message
@@ -52,11 +54,15 @@ func position(seq uint64, index int) uint64 { return seq<<posShift | uint64(inde
 func seqOf(pos uint64) uint64 { return pos >> posShift }
 
 // batchMsg is a decoded kindBatch message. Records' Data alias the
-// message's body, which the engine never reuses.
+// message's body, which the engine never reuses. An encrypted batch's
+// records are nil until opened (Engine.openBatch); sealed holds them.
 type batchMsg struct {
 	arrival   int64
 	encrypted bool
+	count     int
 	records   []storage.Record
+	sealed    []byte // what follows the count, sealed (crypt.go)
+	aad       []byte // the flags and the count, the sealed part's additional data
 }
 
 // markerMsg is a decoded kindSeal or kindTombstone message.
@@ -160,21 +166,16 @@ func decode(subject string, seq uint64, body []byte) (decoded, error) {
 		if k <= 0 || n == 0 || n > maxBatch {
 			return fail(fmt.Errorf("bad record count %d", n))
 		}
+		m.count = int(n)
 		rest = rest[k:]
-		m.records = make([]storage.Record, n)
-		for i := range m.records {
-			var key, data []byte
-			var err error
-			if key, rest, err = chunk(rest); err != nil {
-				return fail(fmt.Errorf("record %d key: %w", i, err))
+		if m.encrypted {
+			m.sealed, m.aad = rest, body[batchHeader-1:batchHeader+k] // opened when read
+		} else {
+			records, err := parseRecords(rest, m.count)
+			if err != nil {
+				return fail(err)
 			}
-			if data, rest, err = chunk(rest); err != nil {
-				return fail(fmt.Errorf("record %d data: %w", i, err))
-			}
-			m.records[i] = storage.Record{Key: string(key), Data: data}
-		}
-		if len(rest) != 0 {
-			return fail(fmt.Errorf("%d bytes after the last record", len(rest)))
+			m.records = records
 		}
 		d.batch = m
 	case kindSeal, kindTombstone:
@@ -190,6 +191,26 @@ func decode(subject string, seq uint64, body []byte) (decoded, error) {
 		return fail(fmt.Errorf("unknown kind %d", body[0]))
 	}
 	return d, nil
+}
+
+// parseRecords parses the n records of a batch, which must fill b.
+func parseRecords(b []byte, n int) ([]storage.Record, error) {
+	records := make([]storage.Record, n)
+	for i := range records {
+		var key, data []byte
+		var err error
+		if key, b, err = chunk(b); err != nil {
+			return nil, fmt.Errorf("record %d key: %w", i, err)
+		}
+		if data, b, err = chunk(b); err != nil {
+			return nil, fmt.Errorf("record %d data: %w", i, err)
+		}
+		records[i] = storage.Record{Key: string(key), Data: data}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last record", len(b))
+	}
+	return records, nil
 }
 
 // chunk splits a uvarint-prefixed byte string off b.
@@ -231,7 +252,7 @@ func parseTailMark(s string) (tailMark, error) {
 // markOf is the tailMark of a decoded message.
 func markOf(d decoded) tailMark {
 	if d.batch != nil {
-		return tailMark{kindBatch, uint64(len(d.batch.records)), d.batch.arrival}
+		return tailMark{kindBatch, uint64(d.batch.count), d.batch.arrival}
 	}
 	return tailMark{d.marker.kind, d.marker.lastPos, d.marker.lastArrival}
 }

@@ -227,9 +227,14 @@ func (st *logState) scan(ctx context.Context, first decoded, fromPos uint64, min
 			return false, nil
 		}
 		msgs++
-		taken += len(d.batch.records)
-		if d.batch.arrival < minArrival {
+		taken += d.batch.count
+		if d.batch.arrival < minArrival || position(d.seq, d.batch.count-1) < fromPos {
 			return true, nil
+		}
+		if d.batch.encrypted && d.batch.records == nil {
+			if err := st.e.openBatch(ctx, st.subject, d.seq, d.batch); err != nil {
+				return false, err
+			}
 		}
 		for i, r := range d.batch.records {
 			pos := position(d.seq, i)
@@ -392,7 +397,7 @@ func (st *logState) storedLastPos(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	if d.batch != nil {
-		return position(seq, len(d.batch.records)-1), nil
+		return position(seq, d.batch.count-1), nil
 	}
 	return d.marker.lastPos, nil
 }

@@ -1,0 +1,58 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// In a cluster a log's entry (retention, encryption key) may change
+// through any node, and each node holds its own copy for its reads and
+// writes. Every node watches the logs bucket so that a change reaches the
+// copies within a round trip of the change (not only at the trimmer's next
+// pass, a minute later): a record appended through another node after
+// SetEncryption returned is sealed, and reads apply a new retention,
+// unless that node is cut off from the bucket's stream meanwhile, in which
+// case its writes, through the same replicas, fail too.
+
+// watchEntries starts the watch; stopWatch ends it.
+func (e *Engine) watchEntries(ctx context.Context) error {
+	// The watch lasts until Close stops it, not as long as Open's ctx,
+	// which would end it.
+	w, err := e.logsKV.WatchAll(context.WithoutCancel(ctx), jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("jetstream: watch bucket %s: %w", logsBucket, err)
+	}
+	e.entryWatch = w
+	go func() {
+		defer close(e.watchDone)
+		for kve := range w.Updates() {
+			if kve != nil {
+				e.entryChanged(kve)
+			}
+		}
+	}()
+	return nil
+}
+
+// entryChanged gives a changed entry to the log's state, if this node
+// holds one. Entries it cannot read are left to loadEntry's error.
+func (e *Engine) entryChanged(kve jetstream.KeyValueEntry) {
+	name, err := hex.DecodeString(kve.Key())
+	if err != nil {
+		return
+	}
+	var entry logEntry
+	if err := json.Unmarshal(kve.Value(), &entry); err != nil {
+		return
+	}
+	e.mu.Lock()
+	st := e.logs[string(name)]
+	e.mu.Unlock()
+	if st != nil {
+		_ = st.takeEntry(entry, kve.Revision())
+	}
+}
