@@ -141,6 +141,24 @@ func checkEncRecords(t *testing.T, ctx context.Context, c *sdk.Client, plain, en
 	}
 }
 
+// startEncrypted starts the server on dir with args, creates the stream
+// "s", writes plain records to it and starts its encryption under
+// alias/aws/kinesis; it returns the records written.
+func startEncrypted(t *testing.T, dir string, args ...string) (*serverProcess, *sdk.Client, [][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	p := startProcess(t, dir, args...)
+	c := p.client()
+	createActive(t, ctx, c, "s")
+	plain := secretPayloads("plain", 5)
+	putAll(t, ctx, c, plain, types.EncryptionTypeNone)
+	if _, err := c.StartStreamEncryption(ctx, &sdk.StartStreamEncryptionInput{StreamName: aws.String("s"),
+		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
+		t.Fatalf("StartStreamEncryption: %v", err)
+	}
+	return p, c, plain
+}
+
 // TestEncryptionAtRestProcess runs the real server with --keyring: after
 // StartStreamEncryption the data directory holds no plaintext of the
 // records written (in the journal before a checkpoint, in the segments
@@ -155,16 +173,7 @@ func TestEncryptionAtRestProcess(t *testing.T) {
 	v2, _ := keyring.NewMaterial()
 	writeTestKeyring(t, keys, false, v1)
 	args := []string{"--keyring", keys, "--checkpoint-interval", "1h"}
-	p := startProcess(t, dir, args...)
-	c := p.client()
-	createActive(t, ctx, c, "s")
-
-	plain := secretPayloads("plain", 5)
-	putAll(t, ctx, c, plain, types.EncryptionTypeNone)
-	if _, err := c.StartStreamEncryption(ctx, &sdk.StartStreamEncryptionInput{StreamName: aws.String("s"),
-		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
-		t.Fatalf("StartStreamEncryption: %v", err)
-	}
+	p, c, plain := startEncrypted(t, dir, args...)
 	d, err := c.DescribeStream(ctx, &sdk.DescribeStreamInput{StreamName: aws.String("s")})
 	if err != nil || d.StreamDescription.EncryptionType != types.EncryptionTypeKms || aws.ToString(d.StreamDescription.KeyId) != "alias/aws/kinesis" {
 		t.Fatalf("DescribeStream: %+v, %v", d, err)
@@ -234,16 +243,7 @@ func TestEncryptionAtRestJetStream(t *testing.T) {
 	v1, _ := keyring.NewMaterial()
 	writeTestKeyring(t, keys, false, v1)
 	args := []string{"--storage", "jetstream", "--keyring", keys}
-	p := startProcess(t, dir, args...)
-	c := p.client()
-	createActive(t, ctx, c, "s")
-
-	plain := secretPayloads("plain", 5)
-	putAll(t, ctx, c, plain, types.EncryptionTypeNone)
-	if _, err := c.StartStreamEncryption(ctx, &sdk.StartStreamEncryptionInput{StreamName: aws.String("s"),
-		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
-		t.Fatalf("StartStreamEncryption: %v", err)
-	}
+	p, c, plain := startEncrypted(t, dir, args...)
 	secret := secretPayloads("secret", 20)
 	putAll(t, ctx, c, secret, types.EncryptionTypeKms)
 	checkEncRecords(t, ctx, c, plain, secret)
