@@ -27,6 +27,8 @@
 #
 # Environment: R3_ARGS (more serve flags for the cluster's nodes, such as
 # "--placements 1 --jetstream-group-wait 20ms"; R1 gets them too),
+# INGEST_ARGS (more flags for every ingest's bench, such as "--producers
+# 16"; the same for the three servers),
 # ROUNDS (3), INGEST (10s, per ingest run), SHARDS (1000),
 # IDLE (30, seconds), OUT (a directory for the JSON and logs; default a
 # temp dir, kept), TRIBUTARY (a prebuilt binary; default: built from here),
@@ -133,8 +135,9 @@ for round in $(seq 1 "$ROUNDS"); do
 			;;
 		esac
 		json=$OUT/ingest-$server-$round.json
+		# shellcheck disable=SC2086 # INGEST_ARGS holds several flags
 		"$bin" bench --endpoint "$ep" --workload ingest --shards 16 --record-sizes 100 \
-			--ingest-duration "$INGEST" --pid "${pids[0]}" --json "$json" >/dev/null 2>>"$OUT/bench.log"
+			--ingest-duration "$INGEST" --pid "${pids[0]}" --json "$json" ${INGEST_ARGS:-} >/dev/null 2>>"$OUT/bench.log"
 		echo "round $round $server ingest: $(field "$json" 'round(w[0]["records_per_sec"])') records/s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 		if [[ $server == r3 && ${ONLY:-} != ingest ]]; then
 			json=$OUT/latency-r3-$round.json
