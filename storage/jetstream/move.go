@@ -412,6 +412,17 @@ func (e *Engine) metaLeaderOff(ctx context.Context, node string, progress func(M
 // removeMember removes node from the metadata group and waits until this
 // node no longer counts it.
 func (e *Engine) removeMember(ctx context.Context, node string, progress func(Move)) error {
+	remove := func() error {
+		return e.request(ctx, e.sysConn, "$JS.API.SERVER.REMOVE", struct {
+			Server string `json:"peer"`
+		}{node}, true)
+	}
+	return e.awaitRemoval(ctx, node, progress, remove, removeResend)
+}
+
+// awaitRemoval is removeMember with its request (remove) and the time
+// between its resends (resend) given, for tests that lose a request.
+func (e *Engine) awaitRemoval(ctx context.Context, node string, progress func(Move), remove func() error, resend time.Duration) error {
 	start := time.Now()
 	// The answer comes once the removal is applied; a lost one is not
 	// resent at once (a second removal is refused while the first is in
@@ -420,11 +431,6 @@ func (e *Engine) removeMember(ctx context.Context, node string, progress func(Mo
 	// (metaLeaderOff) may not yet listen. So while node stays a member
 	// the request is sent again now and then; a refusal of it as in
 	// flight, or of node as no member, means the first was taken.
-	remove := func() error {
-		return e.request(ctx, e.sysConn, "$JS.API.SERVER.REMOVE", struct {
-			Server string `json:"peer"`
-		}{node}, true)
-	}
 	if err := remove(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 		return fmt.Errorf("remove %s from the metadata group: %w", node, err)
 	}
@@ -434,7 +440,7 @@ func (e *Engine) removeMember(ctx context.Context, node string, progress func(Mo
 			progress(Move{What: MoveMetaRemove, From: node, Took: time.Since(start)})
 			return nil
 		}
-		if time.Since(sent) >= removeResend {
+		if time.Since(sent) >= resend {
 			_ = remove() // whatever it says, the members tell
 			sent = time.Now()
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tributary-io/tributary/storage"
 )
 
@@ -349,5 +351,41 @@ func TestClusterAdd(t *testing.T) {
 	}
 	if !slices.ContainsFunc(st.Streams, func(s StreamStatus) bool { return s.Leader == "n4" }) {
 		t.Errorf("status lists no stream led by n4")
+	}
+}
+
+// TestRemovalResent: a removal request that is lost (as when it reaches
+// no metadata leader, one elected a moment ago not yet listening) is sent
+// again while the node is still a member, until it leaves. Without the
+// resend the wait would last until ctx ends.
+func TestRemovalResent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	es := openNodes(t, 4, freeAddrs(t, 4), 3)
+	es[3].Close()
+	var calls int
+	remove := func() error {
+		calls++
+		if calls == 1 {
+			return nats.ErrTimeout // lost: never sent
+		}
+		return es[0].request(ctx, es[0].sysConn, "$JS.API.SERVER.REMOVE", struct {
+			Server string `json:"peer"`
+		}{"n4"}, true)
+	}
+	var moves []Move
+	start := time.Now()
+	if err := es[0].awaitRemoval(ctx, "n4", func(m Move) { moves = append(moves, m) }, remove, 500*time.Millisecond); err != nil {
+		t.Fatalf("removal with its first request lost: %v (after %d requests)", err, calls)
+	}
+	t.Logf("n4 removed after %v and %d requests", time.Since(start), calls)
+	if calls < 2 {
+		t.Errorf("n4 left after %d requests, the first of which was never sent", calls)
+	}
+	if members, _ := es[0].members(); memberNamed(members, "n4") {
+		t.Errorf("n4 still a member: %v", members)
+	}
+	if len(moves) != 1 || moves[0].What != MoveMetaRemove || moves[0].From != "n4" {
+		t.Errorf("progress %+v, want n4's removal", moves)
 	}
 }
