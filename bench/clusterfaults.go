@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/tributary-io/tributary/internal/clusterfaults"
+	"github.com/tributary-io/tributary/keyring"
 )
 
 // ErrClusterFaultsFailed is returned by ClusterFaults when the run
@@ -46,8 +49,18 @@ func ClusterFaults(ctx context.Context, opts Options, program clusterfaults.Prog
 		return err
 	}
 	fmt.Fprintf(stderr, "cluster-faults: seed %d (--seed %d runs this schedule again), %d nodes, for %v; data in %s\n", seed, seed, opts.ClusterNodes, opts.Duration, dir)
+	var serveArgs []string
+	if opts.EncryptKey != "" {
+		path, err := writeKeyring(dir, opts.EncryptKey)
+		if err != nil {
+			return err
+		}
+		serveArgs = []string{"--keyring", path}
+		fmt.Fprintf(stderr, "cluster-faults: the stream is encrypted under %s, from the keyring %s every node reads\n", opts.EncryptKey, path)
+	}
 	res, err := clusterfaults.Run(ctx, clusterfaults.Config{
-		Cluster:    clusterfaults.ClusterConfig{Program: program, Nodes: opts.ClusterNodes, Dir: dir},
+		Cluster:    clusterfaults.ClusterConfig{Program: program, Nodes: opts.ClusterNodes, Dir: dir, ServeArgs: serveArgs},
+		EncryptKey: opts.EncryptKey,
 		Seed:       seed,
 		Kinds:      kinds,
 		Duration:   opts.Duration,
@@ -69,4 +82,31 @@ func ClusterFaults(ctx context.Context, opts Options, program clusterfaults.Prog
 		return fmt.Errorf("%s (seed %d): %w", WorkloadClusterFaults, seed, ErrClusterFaultsFailed)
 	}
 	return os.RemoveAll(dir)
+}
+
+// writeKeyring writes, in dir, a keyring with one new key that keyID
+// names: as its alias when keyID is one (alias/NAME), else as its id.
+func writeKeyring(dir, keyID string) (string, error) {
+	var entry string
+	if strings.HasPrefix(keyID, "alias/") {
+		_, e, err := keyring.NewKeyEntry(keyID)
+		if err != nil {
+			return "", err
+		}
+		entry = e
+	} else {
+		m, err := keyring.NewMaterial()
+		if err != nil {
+			return "", err
+		}
+		entry = fmt.Sprintf("[[key]]\nid = %q\nversions = [%q]\n", keyID, m)
+	}
+	path := filepath.Join(dir, "keyring.toml")
+	if err := os.WriteFile(path, []byte(entry), 0o600); err != nil {
+		return "", err
+	}
+	if _, err := keyring.Load(path); err != nil {
+		return "", fmt.Errorf("--encrypt %s: %w", keyID, err)
+	}
+	return path, nil
 }

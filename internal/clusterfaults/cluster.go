@@ -48,6 +48,9 @@ type ClusterConfig struct {
 	// Dir holds the nodes' data directories, Dir/n1, Dir/n2, ...: they
 	// outlive restarts.
 	Dir string
+	// ServeArgs are more serve arguments for every node, such as
+	// "--keyring FILE".
+	ServeArgs []string
 }
 
 // Cluster is the running nodes of a ClusterConfig. Its methods are safe
@@ -98,6 +101,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 			"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off",
 			"--cluster", "faults", "--node", fmt.Sprintf("n%d", i+1), "--peers", strings.Join(routes, ","),
 			"--cluster-listen", routes[i], "--replicas", strconv.Itoa(replicas)})
+		c.args[i] = append(c.args[i], cfg.ServeArgs...)
 	}
 	all := make([]int, cfg.Nodes)
 	for i := range all {

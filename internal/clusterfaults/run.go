@@ -46,6 +46,10 @@ type Config struct {
 	// Ready, if set, is called once the stream and its consumer exist,
 	// before the workload starts: for checks of the fresh cluster.
 	Ready func(ctx context.Context, c *Cluster) error
+	// EncryptKey, if set, is the KMS KeyId the stream is encrypted under
+	// (StartStreamEncryption) before the workload starts; the nodes need
+	// a keyring that has it (ClusterConfig.ServeArgs).
+	EncryptKey string
 }
 
 // run is the state of one Run.
@@ -254,6 +258,13 @@ func (r *run) setUp(ctx context.Context) (string, error) {
 		}
 		if s := out.StreamDescriptionSummary.StreamStatus; s != types.StreamStatusActive {
 			return fmt.Errorf("stream %s", s)
+		}
+		if r.cfg.EncryptKey != "" && out.StreamDescriptionSummary.EncryptionType != types.EncryptionTypeKms {
+			if _, err := c.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String(streamName),
+				EncryptionType: types.EncryptionTypeKms, KeyId: aws.String(r.cfg.EncryptKey)}); err != nil {
+				return err
+			}
+			return errors.New("encryption started; waiting for the stream to be ACTIVE")
 		}
 		streamARN = aws.ToString(out.StreamDescriptionSummary.StreamARN)
 		return nil
