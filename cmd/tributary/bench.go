@@ -228,7 +228,7 @@ func benchOptions() []benchOption {
 		},
 		{
 			flag: "encrypt", arg: "key-id",
-			usage: "Encrypt the streams the benchmark creates (not the soak's) under this KMS KeyId (StartStreamEncryption) before using them, e.g. alias/aws/kinesis; a Tributary server needs --keyring.",
+			usage: "Encrypt the streams the benchmark creates (not the soak's) under this KMS KeyId (StartStreamEncryption) before using them, e.g. alias/aws/kinesis; a Tributary server needs --keyring (cluster-faults writes one for the nodes it starts).",
 			value: func(o *bench.Options) flag.Value { return &stringValue{&o.EncryptKey} },
 		},
 	}
