@@ -172,6 +172,7 @@ type Engine struct {
 	// entryWatch watches the logs bucket in a cluster (watch.go);
 	// watchDone is closed when its goroutine has stopped.
 	entryWatch jetstream.KeyWatcher
+	stopWatch  context.CancelFunc
 	watchDone  chan struct{}
 
 	mu sync.Mutex
@@ -503,6 +504,7 @@ func (e *Engine) Close() error {
 		<-e.trimDone
 		if e.entryWatch != nil {
 			_ = e.entryWatch.Stop()
+			e.stopWatch()
 		}
 		<-e.watchDone
 		e.nc.Close()

@@ -18,14 +18,26 @@ import (
 // unless that node is cut off from the bucket's stream meanwhile, in which
 // case its writes, through the same replicas, fail too.
 
-// watchEntries starts the watch; stopWatch ends it.
+// watchEntries starts the watch; Close ends it (entryWatch, stopWatch).
+// nats.go's ordered consumer behind it recreates itself after a leader
+// change or a gap; should it ever stop for good, the trimmer's load of
+// each entry (every TrimInterval) is still there.
 func (e *Engine) watchEntries(ctx context.Context) error {
-	// The watch lasts until Close stops it, not as long as Open's ctx,
-	// which would end it.
-	w, err := e.logsKV.WatchAll(context.WithoutCancel(ctx), jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	// The watch lasts until Close stops it, not as long as Open's ctx
+	// (the watch would end with it), but its creation is bounded by
+	// Open's ctx: a request without a deadline could wait for ever.
+	wctx, cancel := context.WithCancel(context.Background())
+	detach := context.AfterFunc(ctx, cancel)
+	w, err := e.logsKV.WatchAll(wctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	if !detach() && err == nil {
+		_ = w.Stop()
+		err = ctx.Err()
+	}
 	if err != nil {
+		cancel()
 		return fmt.Errorf("jetstream: watch bucket %s: %w", logsBucket, err)
 	}
+	e.stopWatch = cancel
 	e.entryWatch = w
 	go func() {
 		defer close(e.watchDone)
