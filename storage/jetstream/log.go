@@ -791,7 +791,10 @@ func (l *shardLog) SetRetention(ctx context.Context, d time.Duration) error {
 
 // SetEncryption changes the key the log's next messages are sealed under
 // (crypt.go); an empty keyID stops sealing. It needs the engine's Keys to
-// start, not to stop.
+// start, not to stop. Appends through this engine that begin after it
+// returns follow it; in a cluster, appends through other nodes follow
+// once their watch of the bucket delivers the change (watch.go), a round
+// trip later.
 func (l *shardLog) SetEncryption(ctx context.Context, keyID string) error {
 	if keyID != "" && l.st.e.keys == nil {
 		if err := l.check(); err != nil {
