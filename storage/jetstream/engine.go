@@ -169,11 +169,9 @@ type Engine struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	trimDone  chan struct{} // closed when the trimmer has stopped
-	// entryWatch watches the logs bucket in a cluster (watch.go);
-	// watchDone is closed when its goroutine has stopped.
-	entryWatch jetstream.KeyWatcher
-	stopWatch  context.CancelFunc
-	watchDone  chan struct{}
+	// stopWatch ends the watch of the logs bucket and waits for its
+	// goroutine (cluster only, watch.go); nil on a single node.
+	stopWatch func()
 
 	mu sync.Mutex
 	// logs are the logs this engine has loaded, by name, and bySubject
@@ -270,18 +268,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), watchDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
+	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
 	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-		_ = lock.Close()
-		return nil, err
-	}
-	if opts.Cluster == nil {
-		close(e.watchDone)
-	} else if err := e.watchEntries(ctx); err != nil {
-		e.nc.Close()
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		_ = lock.Close()
@@ -400,6 +389,11 @@ func (e *Engine) connect(ctx context.Context, creds nodeCredentials) error {
 		return fail(err)
 	}
 	e.meta = &metaStore{e: e, kv: kv}
+	if e.cluster != nil {
+		if err := e.watchEntries(ctx); err != nil {
+			return fail(err)
+		}
+	}
 	return nil
 }
 
@@ -502,11 +496,9 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.closed)
 		<-e.trimDone
-		if e.entryWatch != nil {
-			_ = e.entryWatch.Stop()
+		if e.stopWatch != nil {
 			e.stopWatch()
 		}
-		<-e.watchDone
 		e.nc.Close()
 		if e.sysConn != nil {
 			e.sysConn.Close()

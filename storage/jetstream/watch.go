@@ -18,10 +18,10 @@ import (
 // unless that node is cut off from the bucket's stream meanwhile, in which
 // case its writes, through the same replicas, fail too.
 
-// watchEntries starts the watch; Close ends it (entryWatch, stopWatch).
-// nats.go's ordered consumer behind it recreates itself after a leader
-// change or a gap; should it ever stop for good, the trimmer's load of
-// each entry (every TrimInterval) is still there.
+// watchEntries starts the watch and sets stopWatch, which Close calls to
+// end it. nats.go's ordered consumer behind it recreates itself after a
+// leader change or a gap; should it ever stop for good, the trimmer's
+// load of each entry (every TrimInterval) is still there.
 func (e *Engine) watchEntries(ctx context.Context) error {
 	// The watch lasts until Close stops it, not as long as Open's ctx
 	// (the watch would end with it), but its creation is bounded by
@@ -37,16 +37,21 @@ func (e *Engine) watchEntries(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("jetstream: watch bucket %s: %w", logsBucket, err)
 	}
-	e.stopWatch = cancel
-	e.entryWatch = w
+	done := make(chan struct{})
 	go func() {
-		defer close(e.watchDone)
+		defer close(done)
+		// Stop closes Updates.
 		for kve := range w.Updates() {
 			if kve != nil {
 				e.entryChanged(kve)
 			}
 		}
 	}()
+	e.stopWatch = func() {
+		_ = w.Stop()
+		cancel()
+		<-done
+	}
 	return nil
 }
 
