@@ -46,7 +46,9 @@ func sealBatch(body []byte, dk *datakey.Key) ([]byte, error) {
 	out := make([]byte, 0, end+1+2+len(dk.Wrapped)+datakey.NonceSize+len(records)+datakey.TagSize)
 	out = append(out, body[:end]...)
 	out[batchHeader-1] |= flagEncrypted
-	aad := append([]byte(nil), out[batchHeader-1:end]...)
+	// out has room for all of it, so Seal writes after the additional
+	// data, never over it.
+	aad := out[batchHeader-1 : end]
 	out = append(out, cryptVersion)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(dk.Wrapped)))
 	out = append(out, dk.Wrapped...)
