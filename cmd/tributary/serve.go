@@ -462,10 +462,7 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		if cfg.Sync == syncInterval {
 			logger.Warn("--sync interval applies to --storage local only; jetstream fsyncs every write")
 		}
-		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements, GroupWait: cfg.JetStreamGroupWait, Keys: engineKeys(keys)}
-		if opts.GroupWait == 0 {
-			opts.GroupWait = -1 // the engine's "never"; its zero is its default
-		}
+		opts := jsengine.Options{Dir: cfg.DataDir, Logger: logger, Metrics: reg, Placements: cfg.Placements, GroupWait: engineWait(cfg.JetStreamGroupWait), Keys: engineKeys(keys)}
 		if cfg.Cluster != "" {
 			opts.ServerName = cfg.Node
 			opts.Cluster = &jsengine.Cluster{Name: cfg.Cluster, Listen: cfg.ClusterListen, Peers: peerList(cfg.Peers), Replicas: cfg.Replicas, ElectionTimeout: cfg.ElectionTimeout}
@@ -484,13 +481,9 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 	if cfg.Sync == syncInterval {
 		every = cfg.SyncInterval
 	}
-	groupWait := cfg.GroupCommitWait
-	if groupWait == 0 {
-		groupWait = -1 // the engine's "never"; its zero is its default
-	}
 	engine, err := local.Open(cfg.DataDir, local.Options{
 		SyncInterval:       every,
-		GroupWait:          groupWait,
+		GroupWait:          engineWait(cfg.GroupCommitWait),
 		CheckpointInterval: cfg.CheckpointInterval,
 		CleanInterval:      cfg.CleanInterval,
 		SegmentBytes:       cfg.SegmentBytes,
@@ -502,6 +495,15 @@ func openEngine(ctx context.Context, cfg serveConfig, keys *keyring.File, logger
 		return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
 	return engine, nil
+}
+
+// engineWait maps a group wait flag, where 0 means never wait, to the
+// engines' options, where 0 means their default and a negative never.
+func engineWait(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // checkDataDirEngine refuses to open a data directory that holds another
