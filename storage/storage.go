@@ -325,10 +325,13 @@ type Engine interface {
 }
 
 // Announcer is an Engine whose concurrent appends share commits (one
-// fsync for many, as storage/local's group commit does). A caller about
+// fsync for many, as storage/local's group commit does, or one replicated
+// message for a shard's appends, as storage/jetstream's). A caller about
 // to start several appends at once, PutRecords to its shards, announces
 // them first: a commit that begins before the last of them has started
-// then waits a moment for it, rather than leave it a whole commit later.
+// then waits a moment for it, rather than leave it a whole commit later;
+// and an engine whose commits wait for returning writers can tell the
+// writers blocked on its other commits from those that may come back.
 // Engines that have nothing to share need not implement it.
 type Announcer interface {
 	// Announce returns the context to give the n appends (an append

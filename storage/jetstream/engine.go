@@ -186,6 +186,8 @@ type Engine struct {
 	barriers map[string]*barrierGroup
 
 	metrics *engineMetrics
+	// stalls finds lingers that wait on each other (stall.go).
+	stalls *stallWatch
 
 	// faults, set by tests only before the engine is used, may answer a
 	// publish in the server's place (publishMsg).
@@ -268,7 +270,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics()}
+	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics(), stalls: newStallWatch()}
 	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()
@@ -512,6 +514,16 @@ func (e *Engine) Close() error {
 
 // Meta returns the catalogue.
 func (e *Engine) Meta() storage.MetaStore { return e.meta }
+
+var _ storage.Announcer = (*Engine)(nil)
+
+// Announce counts n appends as one request from now (see
+// storage.Announcer): the engine then tells a stall, where every linger
+// waits for writers blocked on another (stall.go), from a linger for
+// writers that can still come back.
+func (e *Engine) Announce(ctx context.Context, n int) (context.Context, func()) {
+	return e.stalls.announce(ctx, n)
+}
 
 // logKey is a log's key in the logs bucket: hex, because log names may
 // hold characters KV keys may not ('*', '>', ' ' is excluded but '?' is

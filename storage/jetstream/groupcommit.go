@@ -66,6 +66,10 @@ type pendingAppend struct {
 // Where it still costs: a few calls in flight at a slow steady rate (say
 // four at 200 a second, which fill the queue in 15 ms) can fill it just
 // within groupWait each time, and each message then waits that long.
+// Lingers of different logs can also wait on each other (writers of a
+// PutRecords to several shards come back only once all its shards are
+// answered): the engine notices when they all do and ends them at once,
+// without shrinking their waits (stall.go).
 
 // appendQueue holds a log's appends waiting for a message.
 //
@@ -83,6 +87,9 @@ type appendQueue struct {
 	full   chan struct{}
 	// wait is how long the next linger may last (0: not yet set).
 	wait time.Duration
+	// stalls is the engine's (stall.go): it counts this queue's
+	// publisher as moving while it does not linger.
+	stalls *stallWatch
 }
 
 // minWait is the least a linger waits once its waits have been halved:
@@ -103,19 +110,32 @@ func (q *appendQueue) join(p *pendingAppend) bool {
 		return false
 	}
 	q.busy, p.lead = true, true
+	q.stalls.moved(1)
 	return true
 }
 
+// lingerEnd is how a linger ended.
+type lingerEnd int
+
+const (
+	lingerNone     lingerEnd = iota // did not wait: the queue was enough, or no wait is allowed
+	lingerFilled                    // the queue became enough
+	lingerTimedOut                  // the wait ran out
+	lingerStalled                   // every linger waited on the others (stall.go)
+	lingerGaveUp                    // the publisher's ctx ended
+)
+
 // linger waits, until ctx ends or for at most the log's current wait
-// (up to limit), for the queue to be enough (see Lingering). A wait that
-// ends with the queue still short halves the next; one that ends with it
-// enough doubles it, up to limit. The caller must be the publisher, not
-// holding the log's mu: a Seal must not wait for it.
-func (q *appendQueue) linger(ctx context.Context, limit time.Duration) {
+// (up to limit), for the queue to be enough (see Lingering), or until
+// the engine stalls (stall.go). A wait that ends with the queue still
+// short halves the next; one that ends with it enough doubles it, up to
+// limit; a stall leaves it as it was. The caller must be the publisher,
+// not holding the log's mu: a Seal must not wait for it.
+func (q *appendQueue) linger(ctx context.Context, limit time.Duration) lingerEnd {
 	q.mu.Lock()
 	if limit <= 0 || q.enough() {
 		q.mu.Unlock()
-		return
+		return lingerNone
 	}
 	if q.wait <= 0 || q.wait > limit {
 		q.wait = limit
@@ -124,27 +144,33 @@ func (q *appendQueue) linger(ctx context.Context, limit time.Duration) {
 	q.full = full
 	d := q.wait
 	q.mu.Unlock()
+	stalled := q.stalls.lingerBegins()
+	defer q.stalls.lingerEnds()
 	t := time.NewTimer(d)
 	defer t.Stop()
-	var came, timedOut bool
+	var end lingerEnd
 	select {
 	case <-full:
-		came = true
+		end = lingerFilled
 	case <-t.C:
-		timedOut = true
+		end = lingerTimedOut
+	case <-stalled:
+		end = lingerStalled
 	case <-ctx.Done(): // the caller gave up: says nothing of the others
+		end = lingerGaveUp
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.full == full {
 		q.full = nil
 	}
-	switch {
-	case came:
+	switch end {
+	case lingerFilled:
 		q.wait = min(2*q.wait, limit)
-	case timedOut:
+	case lingerTimedOut:
 		q.wait = max(q.wait/2, minWait)
 	}
+	return end
 }
 
 // leave takes p out of the queue after its ctx ended, and reports whether
@@ -232,6 +258,7 @@ func (q *appendQueue) done(msg []*pendingAppend) {
 	q.expect = len(msg) + len(q.waiting)
 	if len(q.waiting) == 0 {
 		q.busy = false
+		q.stalls.moved(-1)
 		return
 	}
 	next := q.waiting[0]

@@ -80,7 +80,7 @@ func newLogState(e *Engine, name string, entry logEntry, rev uint64) *logState {
 	e.seePlacement(entry.Placement)
 	return &logState{
 		e: e, name: name, subject: entry.subject(), stream: streamName(entry.Placement), barrier: barrierSubject(entry.Placement),
-		entry: entry, rev: rev, changed: make(chan struct{}),
+		entry: entry, rev: rev, changed: make(chan struct{}), q: appendQueue{stalls: e.stalls},
 	}
 }
 
@@ -503,6 +503,8 @@ func (l *shardLog) fail(op string, err error) error {
 // construction.
 func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
 	st := l.st
+	r, queued := st.e.stalls.begin(ctx), false
+	defer func() { st.e.stalls.ended(r, queued) }()
 	if err := ctx.Err(); err != nil {
 		return nil, l.fail("append to", err)
 	}
@@ -527,6 +529,8 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		ctx: ctx, body: encodeBatch(0, 0, batch), count: len(batch),
 		now: st.e.now().UnixMilli(), wake: make(chan struct{}),
 	}
+	queued = true
+	st.e.stalls.joined(r)
 	if !st.q.join(p) {
 		select {
 		case <-p.wake:
@@ -572,7 +576,9 @@ func (l *shardLog) appendNothing(ctx context.Context) ([]storage.Appended, error
 // a Seal takes st.mu, and one queued meanwhile meets the seal's fence.
 func (l *shardLog) publishQueued(ctx context.Context) {
 	st := l.st
-	st.q.linger(ctx, st.e.groupWait)
+	if end := st.q.linger(ctx, st.e.groupWait); end != lingerNone {
+		st.e.metrics.lingers[end].Inc()
+	}
 	st.mu.Lock()
 	// Taken under st.mu: what arrived while a Seal or another write held
 	// it joins this message.

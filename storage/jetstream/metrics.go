@@ -11,10 +11,24 @@ import "github.com/prometheus/client_golang/prometheus"
 type engineMetrics struct {
 	groupRecords prometheus.Histogram
 	groupAppends prometheus.Histogram
+	// lingers counts the lingers by how they ended (groupcommit.go).
+	lingers   map[lingerEnd]prometheus.Counter
+	lingerVec *prometheus.CounterVec
 }
 
 func newEngineMetrics() *engineMetrics {
+	lingers := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tributary_storage_group_commit_lingers_total",
+		Help: "Waits of a shard's next JetStream message for the writers of its last (--storage jetstream only), by how they ended: filled (the writers came), timed_out, stalled (every waiting shard waited for writers blocked on another), gave_up (the request ended).",
+	}, []string{"end"})
 	return &engineMetrics{
+		lingerVec: lingers,
+		lingers: map[lingerEnd]prometheus.Counter{
+			lingerFilled:   lingers.WithLabelValues("filled"),
+			lingerTimedOut: lingers.WithLabelValues("timed_out"),
+			lingerStalled:  lingers.WithLabelValues("stalled"),
+			lingerGaveUp:   lingers.WithLabelValues("gave_up"),
+		},
 		// The same name as storage/local's: records written at once,
 		// there by one journal write and fsync, here by one replicated
 		// message.
@@ -33,5 +47,5 @@ func newEngineMetrics() *engineMetrics {
 }
 
 func (m *engineMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.groupRecords, m.groupAppends}
+	return []prometheus.Collector{m.groupRecords, m.groupAppends, m.lingerVec}
 }

@@ -1,0 +1,222 @@
+package jetstream
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Stalls: lingers that wait on each other.
+//
+// A linger (groupcommit.go) waits for the writers of its log's last
+// message to come back. A writer whose PutRecords spans several shards
+// comes back only once its appends to all of them are answered, so
+// lingers can wait on each other: log X waits for writers A and B, whose
+// appends wait in log Y's queue, whose linger waits for C and D, whose
+// appends wait in X's. Nothing moves until a wait times out, and every
+// timeout halves the log's next wait; with four producers on 16 shards
+// that was enough to shrink every wait to minWait, where producers no
+// longer meet and a cluster ingests at half its rate (docs/benchmarks.md,
+// "Why the R3 ingest has two states").
+//
+// The engine can tell such a stall from a wait worth keeping. It counts
+// the writes under way (a request: the appends one PutRecords announced
+// through storage.Announcer, or a single Append), and the publishers not
+// lingering (messages being stored, or about to be). When no publisher
+// is moving and no request is still starting appends, every request
+// under way is blocked in a lingering queue: only writers outside the
+// engine, whose last request was answered, can still fill a linger. The
+// engine does not know those writers, but it knows how many requests
+// were under way at once lately (peak); when as many are blocked now,
+// none is outside, and every linger ends at once. A stall is not a
+// timeout: the waits keep their length, so the cohorts, answered
+// together once the lingers end, merge again.
+//
+// Guessing wrong costs what a timeout costs, sooner: a message with
+// fewer appends. No write depends on it.
+
+// peakWindow is how long a peak of requests under way is remembered: a
+// producer that went away is forgotten after one to two windows.
+const peakWindow = time.Second
+
+// request is one write under way: the appends of one announced
+// PutRecords, or a single Append.
+type request struct {
+	toJoin int // appends not yet queued (or ended without queueing)
+	out    int // appends queued and not yet returned
+	// starting and active are how the watch counts it now.
+	starting, active bool
+}
+
+type requestKey struct{}
+
+// stallWatch finds stalls (see above). Its methods are safe on a nil
+// watch, which finds none: tests build queues without an engine.
+type stallWatch struct {
+	mu sync.Mutex
+	// moving is the number of publishers not lingering; lingering the
+	// number lingering, which wait on stalled.
+	moving, lingering int
+	stalled           chan struct{}
+	// starting is the number of requests with appends yet to queue;
+	// active the number with appends yet to return.
+	starting, active int
+	// peak and prevPeak are the most requests active at once in this
+	// window (begun at since) and the one before.
+	peak, prevPeak int
+	since          time.Time
+}
+
+func newStallWatch() *stallWatch {
+	return &stallWatch{stalled: make(chan struct{}), since: time.Now()}
+}
+
+// announce counts n appends, to be made with the returned context, as
+// one request from now; the function ends it (once they have all
+// returned, or will never be made).
+func (w *stallWatch) announce(ctx context.Context, n int) (context.Context, func()) {
+	if w == nil || n <= 0 {
+		return ctx, func() {}
+	}
+	r := &request{toJoin: n}
+	w.mu.Lock()
+	w.recount(r)
+	w.mu.Unlock()
+	return context.WithValue(ctx, requestKey{}, r), func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		r.toJoin, r.out = 0, 0
+		w.recount(r)
+	}
+}
+
+// begin returns the request an Append with ctx belongs to: the announced
+// one, or a new one of its own. The Append calls joined when it queues
+// and ended when it returns.
+func (w *stallWatch) begin(ctx context.Context) *request {
+	if w == nil {
+		return nil
+	}
+	if r, ok := ctx.Value(requestKey{}).(*request); ok {
+		return r
+	}
+	r := &request{toJoin: 1}
+	w.mu.Lock()
+	w.recount(r)
+	w.mu.Unlock()
+	return r
+}
+
+// joined counts one of r's appends as queued.
+func (w *stallWatch) joined(r *request) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.toJoin > 0 { // an announced request may make more appends than it said
+		r.toJoin--
+	}
+	r.out++
+	w.recount(r)
+}
+
+// ended counts one of r's appends as returned, queued before (joined)
+// or not.
+func (w *stallWatch) ended(r *request, joined bool) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case joined && r.out > 0:
+		r.out--
+	case !joined && r.toJoin > 0:
+		r.toJoin--
+	}
+	w.recount(r)
+}
+
+// recount updates the counts after r changed, and looks for a stall.
+// w.mu must be held.
+func (w *stallWatch) recount(r *request) {
+	starting, active := r.toJoin > 0, r.toJoin > 0 || r.out > 0
+	if starting != r.starting {
+		w.starting += delta(starting)
+		r.starting = starting
+	}
+	if active != r.active {
+		w.active += delta(active)
+		r.active = active
+		if active {
+			w.notePeak()
+		}
+	}
+	w.check()
+}
+
+func delta(up bool) int {
+	if up {
+		return 1
+	}
+	return -1
+}
+
+// notePeak records the number of active requests in the window's peak.
+// w.mu must be held.
+func (w *stallWatch) notePeak() {
+	if now := time.Now(); now.Sub(w.since) >= peakWindow {
+		w.prevPeak, w.peak, w.since = w.peak, 0, now
+	}
+	w.peak = max(w.peak, w.active)
+}
+
+// moved counts n publishers more (or fewer) as moving.
+func (w *stallWatch) moved(n int) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.moving += n
+	w.check()
+}
+
+// lingerBegins counts a publisher as lingering rather than moving and
+// returns the channel closed at the next stall; lingerEnds undoes it.
+func (w *stallWatch) lingerBegins() <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.moving--
+	w.lingering++
+	stalled := w.stalled
+	w.check()
+	return stalled
+}
+
+func (w *stallWatch) lingerEnds() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lingering--
+	w.moving++
+}
+
+// check ends every linger if the engine is stalled. w.mu must be held.
+func (w *stallWatch) check() {
+	if w.lingering == 0 || w.moving > 0 || w.starting > 0 || w.active == 0 {
+		return
+	}
+	w.notePeak() // a window may have passed since the last change
+	if w.active < max(w.peak, w.prevPeak) {
+		return // some writer is outside: it may come back
+	}
+	close(w.stalled)
+	w.stalled = make(chan struct{})
+}
