@@ -230,7 +230,10 @@ func startCluster(t *testing.T, n int) *testCluster {
 		c.args[i] = []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
 			"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off",
 			"--cluster", "test", "--node", fmt.Sprintf("n%d", i+1), "--peers", strings.Join(routes, ","),
-			"--cluster-listen", routes[i]}
+			"--cluster-listen", routes[i],
+			// Four placements rather than the default one for 3 or 4
+			// nodes: more streams to move, their leaders on different nodes.
+			"--placements", "4"}
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup

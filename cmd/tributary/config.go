@@ -172,7 +172,6 @@ func defaultServeConfig() serveConfig {
 		BodyBudget:         server.DefaultBodyBudget,
 		Replicas:           3,
 		ElectionTimeout:    jsengine.DefaultElectionTimeout,
-		Placements:         jsengine.DefaultPlacements,
 		JetStreamGroupWait: jsengine.DefaultGroupWait,
 	}
 }
@@ -239,12 +238,12 @@ func serveOptions() []serveOption {
 		},
 		{
 			flag: "placements", env: "TRIBUTARY_PLACEMENTS", arg: "n",
-			usage: "With --storage jetstream (and --cluster), how many replicated JetStream streams new shards are spread over, from 1 to 64. Each is a Raft group whose leader orders its writes. Fewer put more writes in each Raft round and fsync: a 3-node R3 cluster on one machine ingests 10 to 20% more with 1 than with 4. More spread the leaders' work and, in a cluster of more nodes than --replicas, the data over more nodes. Existing shards stay where they are, so it may change between restarts and differ between nodes.",
+			usage: "With --storage jetstream (and --cluster), how many replicated JetStream streams new shards are spread over, from 1 to 64; 0, the default, is 4 on one node and, with --cluster, one for every --replicas nodes named by --peers and --cluster-listen (1 for 3 nodes and R3). Each is a Raft group whose leader orders its writes. In a cluster, fewer put more writes in each Raft round and fsync: 3 nodes with R3 on one machine ingest 1.15 times as much with 1 as with 4. More spread the leaders' work and, in a cluster of more nodes than --replicas, the data over more nodes. Existing shards stay where they are, so it may change between restarts and differ between nodes.",
 			value: func(c *serveConfig) flag.Value { return &countValue{&c.Placements} },
 		},
 		{
 			flag: "jetstream-group-wait", env: "TRIBUTARY_JETSTREAM_GROUP_WAIT", arg: "duration",
-			usage: "With --storage jetstream (and --cluster), the longest a shard's next write waits for as many appends as were in flight or queued on the shard when its last write was answered, so that producers answered together are stored together again, in one replicated write rather than two or three (4 producers on 16 shards on a 3-node cluster on one machine: 1.3 to 1.5 times the ingest at the median). A lone writer never waits, and the wait adapts: one that ends with too few halves the next, so calls at a steady rate soon stop waiting. A few calls in flight at a slow steady rate may still wait up to it each time: lower it for them. 0: never wait.",
+			usage: "With --storage jetstream (and --cluster), the longest a shard's next write waits for as many appends as were in flight or queued on the shard when its last write was answered, so that producers answered together are stored together again, in one replicated write rather than two or three (4 producers on 16 shards on a 3-node cluster on one machine: 1.3 to 1.5 times the ingest at the median). A lone writer never waits, and the wait adapts: one that ends with too few halves the next, so calls at a steady rate soon stop waiting; shards waiting for writers whose PutRecords waits on another of them all stop waiting at once. A few calls in flight at a slow steady rate may still wait up to it each time: lower it for them. 0: never wait.",
 			value: func(c *serveConfig) flag.Value { return &durationValue{d: &c.JetStreamGroupWait} },
 		},
 		{
@@ -624,8 +623,8 @@ func parseServeCommand(args []string, lookupEnv func(string) (string, bool)) (se
 	if err := checkCluster(&cmd.cfg); err != nil {
 		return serveCommand{}, err
 	}
-	if p := cmd.cfg.Placements; p < 1 || p > 64 {
-		return serveCommand{}, fmt.Errorf("--placements %d must be from 1 to 64", p)
+	if p := cmd.cfg.Placements; p > 64 {
+		return serveCommand{}, fmt.Errorf("--placements %d must be from 1 to 64, or 0 for the default", p)
 	}
 	// A merge must not make a shard that the next evaluation splits.
 	if 2*cfg.OnDemandMergeThreshold >= cfg.OnDemandSplitThreshold {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/tributary-io/tributary/keyring"
 	"github.com/tributary-io/tributary/storage"
 )
@@ -66,11 +68,19 @@ func rawLast(t testing.TB, l storage.ShardLog) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.GetLastMsgForSubject(t.Context(), st.subject)
-	if err != nil {
-		t.Fatal(err)
+	// A direct get may be answered by a replica that has not yet applied
+	// the message the test just appended: an empty subject is asked again.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		m, err := s.GetLastMsgForSubject(t.Context(), st.subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Data
 	}
-	return m.Data
 }
 
 // TestSealedAtRest: the records of an encrypted log are nowhere on disk in

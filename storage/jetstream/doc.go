@@ -7,7 +7,8 @@
 // Layout and why:
 //
 //   - Logs are subjects, "trib.log.<placement>.<id>", of a few JetStream
-//     streams (Options.Placements, default 4), not one stream each: every
+//     streams (Options.Placements: 4 on one node, one per replica set
+//     in a cluster), not one stream each: every
 //     replicated stream is a Raft group with its own heartbeats and
 //     timers, and 4,000 R3 streams cost a full core idle on the machine
 //     issue 17 measured. A placement is the unit a cluster will spread over

@@ -32,10 +32,12 @@ type Options struct {
 	// Now is the clock for arrival times and retention; nil means time.Now.
 	Now func() time.Time
 	// Placements is how many JetStream streams new logs are spread over
-	// (default 4). Each is a Raft group with a leader that orders its
+	// (default: DefaultPlacements on one node, clusterPlacements in a
+	// cluster). Each is a Raft group with a leader that orders its
 	// writes: more spread the leaders, and in a cluster larger than the
 	// replica count the data, over more nodes; fewer put more writes in
-	// each Raft round (docs/benchmarks.md, "Placements"). A log stays in
+	// each Raft round (docs/benchmarks.md, "Stalls, and one placement
+	// per replica set"). A log stays in
 	// the stream it was created in, so the number can change between
 	// runs, and the nodes of a cluster may differ.
 	Placements int
@@ -73,8 +75,27 @@ type Options struct {
 // adapt below it (groupcommit.go).
 const DefaultGroupWait = 20 * time.Millisecond
 
-// DefaultPlacements is Options.Placements' default.
+// DefaultPlacements is Options.Placements' default on one node, where
+// each stream fsyncs its own messages: more streams fsync in parallel.
 const DefaultPlacements = 4
+
+// clusterPlacements is Options.Placements' default in a cluster: one for
+// every replicas nodes that c names (its peers and its own route
+// address), at least one. There a stream's messages are made durable by
+// its Raft log, one fsync on each replica per round for all the messages
+// the round carries, and with as many nodes as replicas every placement
+// lives on the same nodes: more placements only make more rounds (3
+// nodes, R3, on one machine: 1 placement ingests 1.15 times what 4 do,
+// docs/benchmarks.md, "Stalls, and one placement per replica set").
+// With more nodes than replicas, more placements spread the data and the
+// leaders over them.
+func clusterPlacements(c *Cluster, replicas int) int {
+	nodes := map[string]bool{c.Listen: true}
+	for _, p := range c.Peers {
+		nodes[p] = true
+	}
+	return max(1, len(nodes)/replicas)
+}
 
 // Names in the JetStream account. Log subjects are
 // "trib.log.<placement>.<id>", the id being random per CreateLog, so that a
@@ -206,9 +227,6 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Placements <= 0 {
-		opts.Placements = DefaultPlacements
-	}
 	if opts.GroupWait == 0 {
 		opts.GroupWait = DefaultGroupWait
 	}
@@ -259,6 +277,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		replicas = c.Replicas
 		if replicas <= 0 {
 			replicas = 3
+		}
+	}
+	if opts.Placements <= 0 {
+		opts.Placements = DefaultPlacements
+		if opts.Cluster != nil {
+			opts.Placements = clusterPlacements(opts.Cluster, replicas)
 		}
 	}
 	ns, err := server.NewServer(sopts)

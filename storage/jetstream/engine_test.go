@@ -411,6 +411,31 @@ func TestOtherWritersMoveTheTail(t *testing.T) {
 	}
 }
 
+// TestClusterPlacements: a cluster's default is one placement for every
+// replicas nodes, its own route address counted once whether or not its
+// peers name it.
+func TestClusterPlacements(t *testing.T) {
+	for _, tc := range []struct {
+		listen   string
+		peers    []string
+		replicas int
+		want     int
+	}{
+		{"a:1", []string{"a:1", "b:1", "c:1"}, 3, 1},
+		{"a:1", []string{"b:1", "c:1"}, 3, 1},
+		{"a:1", []string{"a:1", "b:1", "c:1", "d:1", "e:1", "f:1"}, 3, 2},
+		{"a:1", []string{"b:1", "c:1", "d:1", "e:1", "f:1"}, 3, 2},
+		{"a:1", []string{"a:1", "b:1", "c:1"}, 1, 3},
+		{"a:1", []string{"a:1", "b:1", "c:1"}, 2, 1},
+		{"a:1", []string{"b:1", "c:1"}, 5, 1},
+	} {
+		c := &Cluster{Listen: tc.listen, Peers: tc.peers, Replicas: tc.replicas}
+		if got := clusterPlacements(c, tc.replicas); got != tc.want {
+			t.Errorf("%s with peers %v, R%d: %d placements, want %d", tc.listen, tc.peers, tc.replicas, got, tc.want)
+		}
+	}
+}
+
 // TestFewerPlacements: an engine opened with fewer placements than an
 // earlier run keeps the logs of the others readable and writable, puts new
 // logs in its own, and names every placement stream that holds logs, for

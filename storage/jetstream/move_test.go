@@ -15,12 +15,15 @@ import (
 )
 
 // openNode opens node name of a cluster of replicas whose route
-// addresses are addrs, listening on addrs[i].
+// addresses are addrs, listening on addrs[i]. With four placements, not
+// the default one per replica set: more streams to move, their leaders
+// on different nodes.
 func openNode(ctx context.Context, t *testing.T, name string, addrs []string, i, replicas int) (*Engine, error) {
 	return Open(ctx, Options{
 		Dir:          t.TempDir(),
 		ServerName:   name,
 		TrimInterval: -1,
+		Placements:   4,
 		Cluster:      &Cluster{Name: "test", Listen: addrs[i], Peers: addrs, Replicas: replicas},
 	})
 }
