@@ -59,7 +59,7 @@ func ClusterFaults(ctx context.Context, opts Options, program clusterfaults.Prog
 		fmt.Fprintf(stderr, "cluster-faults: the stream is encrypted under %s, from the keyring %s every node reads\n", opts.EncryptKey, path)
 	}
 	res, err := clusterfaults.Run(ctx, clusterfaults.Config{
-		Cluster:    clusterfaults.ClusterConfig{Program: program, Nodes: opts.ClusterNodes, Dir: dir, ServeArgs: serveArgs},
+		Cluster:    clusterfaults.ClusterConfig{Program: program, Nodes: opts.ClusterNodes, Placements: opts.ClusterPlacements, Dir: dir, ServeArgs: serveArgs},
 		EncryptKey: opts.EncryptKey,
 		Seed:       seed,
 		Kinds:      kinds,

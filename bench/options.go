@@ -120,6 +120,8 @@ type Options struct {
 	// The cluster under faults (clusterfaults.go), which also runs for
 	// Duration.
 	ClusterNodes int // nodes of the cluster, 3 to 9
+	// ClusterPlacements is the nodes' --placements, 1 to 64.
+	ClusterPlacements int
 	// ClusterSeed draws the schedule; 0 draws a seed, which is printed.
 	ClusterSeed uint64
 	// ClusterFaults are the kinds of faults to draw from
@@ -169,6 +171,7 @@ func DefaultOptions() Options {
 		CreateTimeout:     60 * time.Second,
 		Duration:          5 * time.Minute,
 		ClusterNodes:      3,
+		ClusterPlacements: 4,
 		ClusterFaults:     []string{"kill", "pause", "partition", "restart"},
 		SoakRate:          300,
 		SoakRetentionHour: time.Hour,
@@ -190,6 +193,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("the %s workload starts its own cluster: it takes no --endpoint", WorkloadClusterFaults)
 	case clusterFaults && (o.ClusterNodes < 3 || o.ClusterNodes > 9):
 		return errors.New("--nodes must be from 3 to 9")
+	case clusterFaults && (o.ClusterPlacements < 1 || o.ClusterPlacements > 64):
+		return errors.New("--placements must be from 1 to 64")
 	case clusterFaults && len(o.ClusterFaults) == 0:
 		return errors.New("--faults must name at least one kind of fault")
 	case o.Endpoint == "" && !clusterFaults:

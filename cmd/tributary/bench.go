@@ -200,6 +200,11 @@ func benchOptions() []benchOption {
 			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ClusterNodes, min: 3} },
 		},
 		{
+			flag: "placements", arg: "n",
+			usage: "The --placements of the cluster-faults workload's nodes, 1 to 64: 4 by default, so that a fault stops some shards' writes while others carry on and a reshard may span Raft groups; 1 is what serve chooses for 3 to 5 nodes.",
+			value: func(o *bench.Options) flag.Value { return &intValue{p: &o.ClusterPlacements, min: 1} },
+		},
+		{
 			flag: "seed", arg: "n",
 			usage: "Seed of the cluster-faults workload's schedule: the same seed draws the same faults, victims and durations. The seed of a run is printed at its start.",
 			value: func(o *bench.Options) flag.Value { return &seedValue{&o.ClusterSeed} },

@@ -51,6 +51,12 @@ type ClusterConfig struct {
 	// ServeArgs are more serve arguments for every node, such as
 	// "--keyring FILE".
 	ServeArgs []string
+	// Placements is every node's --placements; 0 means 4, not serve's
+	// default (one for 3 to 5 nodes): a fault then stops some shards'
+	// writes while others carry on, and a reshard's parent and children
+	// may sit in different Raft groups with different leaders, the case
+	// with more to get wrong.
+	Placements int
 }
 
 // Cluster is the running nodes of a ClusterConfig. Its methods are safe
@@ -95,18 +101,17 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		routes = append(routes, net.JoinHostPort(nw.Addr(i), "6222"))
 	}
 	replicas := min(cfg.Nodes, 3)
+	placements := cfg.Placements
+	if placements == 0 {
+		placements = 4
+	}
 	for i := range cfg.Nodes {
 		c.args = append(c.args, []string{"--listen", c.addrs[i],
 			"--data-dir", filepath.Join(cfg.Dir, fmt.Sprintf("n%d", i+1)),
 			"--create-delay", "0", "--delete-delay", "0", "--update-delay", "0", "--limits", "off",
 			"--cluster", "faults", "--node", fmt.Sprintf("n%d", i+1), "--peers", strings.Join(routes, ","),
 			"--cluster-listen", routes[i], "--replicas", strconv.Itoa(replicas),
-			// Four placements, not the default one of 3 nodes: a fault
-			// then stops some shards' writes while others carry on, and
-			// a reshard's parent and children may sit in different Raft
-			// groups with different leaders, the case with more to get
-			// wrong. The compatibility tests run the default.
-			"--placements", "4"})
+			"--placements", strconv.Itoa(placements)})
 		c.args[i] = append(c.args[i], cfg.ServeArgs...)
 	}
 	all := make([]int, cfg.Nodes)

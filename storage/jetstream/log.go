@@ -529,9 +529,12 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		ctx: ctx, body: encodeBatch(0, 0, batch), count: len(batch),
 		now: st.e.now().UnixMilli(), wake: make(chan struct{}),
 	}
+	// Counted as queued once it is: until then a stall could be seen
+	// that this append is about to end.
+	lead := st.q.join(p)
 	queued = true
 	st.e.stalls.joined(r)
-	if !st.q.join(p) {
+	if !lead {
 		select {
 		case <-p.wake:
 		case <-ctx.Done():
