@@ -345,13 +345,7 @@ func TestUntilAllDone(t *testing.T) {
 // they come back at different times; a writer gone away costs one wait,
 // after which the log expects fewer; a lone writer never waits.
 func TestLinger(t *testing.T) {
-	e, err := Open(t.Context(), Options{Dir: t.TempDir(), GroupWait: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	e, ctx := lingeringEngine(t)
 	l, err := e.CreateLog(ctx, "linger", storage.LogOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -419,10 +413,7 @@ func TestLinger(t *testing.T) {
 	if got := expect(); got != 3 {
 		t.Errorf("after a message of 3 appends the log expects %d, want 3", got)
 	}
-	st.q.mu.Lock()
-	wait := st.q.wait
-	st.q.mu.Unlock()
-	if wait != time.Second/2 {
+	if wait := queueWait(st); wait != time.Second/2 {
 		t.Errorf("after a wait that timed out the next may last %v, want half the second", wait)
 	}
 
@@ -438,6 +429,28 @@ func TestLinger(t *testing.T) {
 			t.Fatalf("lone append %d: %v", i, err)
 		}
 	}
+}
+
+// lingeringEngine opens a single-node engine whose lingers may last an
+// hour, and returns it with a context for the test's calls that ends
+// within a minute; the engine closes with the test.
+func lingeringEngine(t *testing.T) (*Engine, context.Context) {
+	t.Helper()
+	e, err := Open(t.Context(), Options{Dir: t.TempDir(), GroupWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return e, ctx
+}
+
+// queueWait is how long st's next linger may last.
+func queueWait(st *logState) time.Duration {
+	st.q.mu.Lock()
+	defer st.q.mu.Unlock()
+	return st.q.wait
 }
 
 // queuedUntil waits until st's queue holds at least n appends.

@@ -1,7 +1,6 @@
 package jetstream
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -21,13 +20,7 @@ import (
 // while P waits for X, and Y, on Q's second append, lingers for P: a
 // stall.
 func TestStallEndsLingers(t *testing.T) {
-	e, err := Open(t.Context(), Options{Dir: t.TempDir(), GroupWait: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	e, ctx := lingeringEngine(t)
 	x, err := e.CreateLog(ctx, "x", storage.LogOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +83,7 @@ func TestStallEndsLingers(t *testing.T) {
 		t.Errorf("%v lingers timed out, want 0", got)
 	}
 	for _, l := range []storage.ShardLog{x, y} {
-		st := l.(*shardLog).st
-		st.q.mu.Lock()
-		wait := st.q.wait
-		st.q.mu.Unlock()
-		if wait != time.Hour {
+		if wait := queueWait(l.(*shardLog).st); wait != time.Hour {
 			t.Errorf("%s: after a stall the next wait may last %v, want the hour still", l.Name(), wait)
 		}
 	}
