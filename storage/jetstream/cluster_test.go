@@ -246,8 +246,30 @@ func TestClusterEntryThroughOtherNodes(t *testing.T) {
 	if err := logs[1].SetRetention(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	st2 := logs[1].(*shardLog).st
+	st2.tmu.Lock()
+	oldEntry, oldRev := st2.entry, st2.rev
+	st2.tmu.Unlock()
 	if err := logs[0].SetRetention(ctx, 3*time.Hour); err != nil {
 		t.Fatal(err)
+	}
+	// As if node 2's watch had not delivered the raise: its trimmer sees
+	// records expired under its own 1h, and must ask the bucket's leader
+	// before it purges. (Put back once the watch has delivered the
+	// raise, so that the delivery does not undo it.)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		st2.tmu.Lock()
+		got := st2.entry.Retention
+		if got == 3*time.Hour {
+			st2.entry, st2.rev = oldEntry, oldRev
+		}
+		st2.tmu.Unlock()
+		if got == 3*time.Hour {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after the raise through node 1, node 2's entry holds %v", got)
+		}
 	}
 	clock.Advance(2 * time.Hour)
 	for i, e := range es {

@@ -67,30 +67,41 @@ func (e *Engine) trimAll(ctx context.Context) error {
 // needs no lock: a purge below the last message never changes what a
 // writer expects, and a message appended meanwhile is newer than the cut.
 //
-// In a cluster every node trims every log, so the entry is loaded first:
-// a node holding a retention from before it was raised through another
-// node would purge records the raised one keeps. A raise that lands
-// between this load and the purge can still lose to it; the purge is not
-// conditional on the entry's revision.
+// Most passes find nothing expired, and tell so from the entry this node
+// holds (kept current by the watch, watch.go) and one direct get of the
+// subject's first message. In a cluster every node trims every log, so
+// before a purge the entry is loaded from the bucket's leader: a node
+// holding a retention from before it was raised through another node
+// would purge records the raised one keeps. (A stale entry can only
+// delay a purge, never make one: the check is made again on the loaded
+// entry.) A raise that lands between this load and the purge can still
+// lose to it; the purge is not conditional on the entry's revision.
+// Asking the leader on every pass cost each node of a 3-node cluster
+// with 1,000 idle shards about 3 % of a core for half of every minute
+// (docs/benchmarks.md, "Idle CPU: the trimmer").
 func (st *logState) trim(ctx context.Context) error {
+	t := st.snapshot()
+	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
+		return nil
+	}
+	// The subject's first message is kept (or a marker): nothing to
+	// purge.
+	first, ok, err := st.next(ctx, 0, st.upTo(t))
+	if err != nil || !ok || first.batch == nil || first.batch.arrival >= st.cutoff(t) {
+		return err
+	}
 	if st.e.cluster != nil {
 		if err := st.loadEntry(ctx); errors.Is(err, storage.ErrNotFound) {
 			return nil // deleted meanwhile
 		} else if err != nil {
 			return err
 		}
+		t = st.snapshot()
+		if t.entry.Retention <= 0 || t.deleted || first.batch.arrival >= st.cutoff(t) {
+			return nil // raised, or removed, through another node
+		}
 	}
-	t := st.snapshot()
-	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
-		return nil
-	}
-	// Most passes find nothing expired: the subject's first message is
-	// kept (or a marker), and there is nothing to purge.
 	minArrival := st.cutoff(t)
-	first, ok, err := st.next(ctx, 0, st.upTo(t))
-	if err != nil || !ok || first.batch == nil || first.batch.arrival >= minArrival {
-		return err
-	}
 	cut, err := st.firstKept(ctx, first.seq, minArrival, t)
 	if err != nil {
 		return err
