@@ -294,7 +294,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		ns.SetLoggerV2(serverLog{opts.Logger}, true, false, false)
 	}
 	ns.Start()
-	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics(), stalls: newStallWatch()}
+	e := &Engine{now: opts.Now, placements: opts.Placements, groupWait: opts.GroupWait, keys: opts.Keys, cluster: opts.Cluster, replicas: replicas, ns: ns, lock: lock, closed: make(chan struct{}), trimDone: make(chan struct{}), logs: map[string]*logState{}, bySubject: map[string]*logState{}, barriers: map[string]*barrierGroup{}, metrics: newEngineMetrics(), stalls: newStallWatch(peakWindow)}
 	e.placementStreams.Store(int64(e.placements))
 	if err := e.connect(ctx, creds); err != nil {
 		ns.Shutdown()

@@ -25,6 +25,10 @@ type pendingAppend struct {
 	body  []byte // encodeBatch's, arrival to be set
 	count int
 	now   int64 // the engine's clock when the append began, Unix ms
+	// req is the write it is part of, for the stall watch (stall.go):
+	// counted as queued when it joins, as returned when it is answered
+	// or leaves the queue.
+	req *request
 
 	// wake is closed once, when the append is answered or made the
 	// publisher, after the fields below are set; a publisher is never
@@ -88,8 +92,11 @@ type appendQueue struct {
 	// wait is how long the next linger may last (0: not yet set).
 	wait time.Duration
 	// stalls is the engine's (stall.go): it counts this queue's
-	// publisher as moving while it does not linger.
+	// publisher as moving while it does not linger. ticket is the
+	// linger under way, until it is counted ended (by the join that
+	// fills the queue, or by the linger itself).
 	stalls *stallWatch
+	ticket *lingerTicket
 }
 
 // minWait is the least a linger waits once its waits have been halved:
@@ -105,13 +112,18 @@ func (q *appendQueue) join(p *pendingAppend) bool {
 	if q.full != nil && q.enough() {
 		close(q.full)
 		q.full = nil
+		q.endLinger()
 	}
-	if q.busy {
-		return false
+	lead := !q.busy
+	if lead {
+		q.busy, p.lead = true, true
+		q.stalls.moved(1)
 	}
-	q.busy, p.lead = true, true
-	q.stalls.moved(1)
-	return true
+	// Under q.mu, so that its answer (which counts it returned) cannot
+	// come first; and last, so that the check it makes sees the
+	// publisher this join woke or made as moving.
+	q.stalls.joined(p.req)
+	return lead
 }
 
 // lingerEnd is how a linger ended.
@@ -143,9 +155,9 @@ func (q *appendQueue) linger(ctx context.Context, limit time.Duration) lingerEnd
 	full := make(chan struct{})
 	q.full = full
 	d := q.wait
+	q.ticket = q.stalls.lingerBegins()
+	stalled := q.ticket.stalled
 	q.mu.Unlock()
-	stalled := q.stalls.lingerBegins()
-	defer q.stalls.lingerEnds()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	var end lingerEnd
@@ -164,6 +176,7 @@ func (q *appendQueue) linger(ctx context.Context, limit time.Duration) lingerEnd
 	if q.full == full {
 		q.full = nil
 	}
+	q.endLinger()
 	switch end {
 	case lingerFilled:
 		q.wait = min(2*q.wait, limit)
@@ -171,6 +184,14 @@ func (q *appendQueue) linger(ctx context.Context, limit time.Duration) lingerEnd
 		q.wait = max(q.wait/2, minWait)
 	}
 	return end
+}
+
+// endLinger counts the queue's linger as ended, once. q.mu must be held.
+func (q *appendQueue) endLinger() {
+	if q.ticket != nil {
+		q.stalls.lingerEnds(q.ticket)
+		q.ticket = nil
+	}
 }
 
 // leave takes p out of the queue after its ctx ended, and reports whether
@@ -188,6 +209,7 @@ func (q *appendQueue) leave(p *pendingAppend) bool {
 	}
 	if !p.taken {
 		q.waiting = slices.DeleteFunc(q.waiting, func(w *pendingAppend) bool { return w == p })
+		q.stalls.ended(p.req)
 	}
 	return true
 }
@@ -241,6 +263,9 @@ func (q *appendQueue) take() []*pendingAppend {
 // answer sets p's result and wakes it. q.mu must be held.
 func (q *appendQueue) answer(p *pendingAppend, app []storage.Appended, err error) {
 	p.app, p.err = app, err
+	// Its writer is free from now, though it has yet to return: a stall
+	// found before it does must not count it blocked.
+	q.stalls.ended(p.req)
 	if !p.lead {
 		close(p.wake)
 	}

@@ -433,13 +433,18 @@ func TestLinger(t *testing.T) {
 
 // lingeringEngine opens a single-node engine whose lingers may last an
 // hour, and returns it with a context for the test's calls that ends
-// within a minute; the engine closes with the test.
+// within a minute; the engine closes with the test. Its stall watch
+// remembers how many writers were under way at once for an hour, not a
+// second: a slow machine (the race detector) may take seconds between
+// the steps of a test, and forgetting the writers of the first would
+// find a stall where the test expects a wait.
 func lingeringEngine(t *testing.T) (*Engine, context.Context) {
 	t.Helper()
 	e, err := Open(t.Context(), Options{Dir: t.TempDir(), GroupWait: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.stalls.window = time.Hour
 	t.Cleanup(func() { e.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)

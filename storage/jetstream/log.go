@@ -503,8 +503,14 @@ func (l *shardLog) fail(op string, err error) error {
 // construction.
 func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
 	st := l.st
+	// Until it is queued, the append's end is counted here; once it is,
+	// by the queue (answer, leave).
 	r, queued := st.e.stalls.begin(ctx), false
-	defer func() { st.e.stalls.ended(r, queued) }()
+	defer func() {
+		if !queued {
+			st.e.stalls.abandoned(r)
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return nil, l.fail("append to", err)
 	}
@@ -527,14 +533,10 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 	// up the log's other appenders. The arrival time is set in build.
 	p := &pendingAppend{
 		ctx: ctx, body: encodeBatch(0, 0, batch), count: len(batch),
-		now: st.e.now().UnixMilli(), wake: make(chan struct{}),
+		now: st.e.now().UnixMilli(), wake: make(chan struct{}), req: r,
 	}
-	// Counted as queued once it is: until then a stall could be seen
-	// that this append is about to end.
-	lead := st.q.join(p)
 	queued = true
-	st.e.stalls.joined(r)
-	if !lead {
+	if !st.q.join(p) {
 		select {
 		case <-p.wake:
 		case <-ctx.Done():

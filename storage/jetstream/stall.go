@@ -36,7 +36,8 @@ import (
 // fewer appends. No write depends on it.
 
 // peakWindow is how long a peak of requests under way is remembered: a
-// producer that went away is forgotten after one to two windows.
+// producer that went away is forgotten after one to two windows. Tests
+// whose steps take longer than that set a longer one (stallWatch.window).
 const peakWindow = time.Second
 
 // request is one write under way: the appends of one announced
@@ -58,17 +59,19 @@ type stallWatch struct {
 	// number lingering, which wait on stalled.
 	moving, lingering int
 	stalled           chan struct{}
+	gen               uint64 // stalls so far
 	// starting is the number of requests with appends yet to queue;
 	// active the number with appends yet to return.
 	starting, active int
 	// peak and prevPeak are the most requests active at once in this
-	// window (begun at since) and the one before.
+	// window (begun at since, window long) and the one before.
 	peak, prevPeak int
 	since          time.Time
+	window         time.Duration
 }
 
-func newStallWatch() *stallWatch {
-	return &stallWatch{stalled: make(chan struct{}), since: time.Now()}
+func newStallWatch(window time.Duration) *stallWatch {
+	return &stallWatch{stalled: make(chan struct{}), since: time.Now(), window: window}
 }
 
 // announce counts n appends, to be made with the returned context, as
@@ -91,8 +94,9 @@ func (w *stallWatch) announce(ctx context.Context, n int) (context.Context, func
 }
 
 // begin returns the request an Append with ctx belongs to: the announced
-// one, or a new one of its own. The Append calls joined when it queues
-// and ended when it returns.
+// one, or a new one of its own. The append is counted by joined when it
+// queues and by ended when it is answered or leaves the queue, or by
+// abandoned if it returns without queueing.
 func (w *stallWatch) begin(ctx context.Context) *request {
 	if w == nil {
 		return nil
@@ -109,7 +113,7 @@ func (w *stallWatch) begin(ctx context.Context) *request {
 
 // joined counts one of r's appends as queued.
 func (w *stallWatch) joined(r *request) {
-	if w == nil {
+	if w == nil || r == nil {
 		return
 	}
 	w.mu.Lock()
@@ -121,18 +125,27 @@ func (w *stallWatch) joined(r *request) {
 	w.recount(r)
 }
 
-// ended counts one of r's appends as returned, queued before (joined)
-// or not.
-func (w *stallWatch) ended(r *request, joined bool) {
-	if w == nil {
+// ended counts one of r's queued appends as answered (or gone).
+func (w *stallWatch) ended(r *request) {
+	if w == nil || r == nil {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case joined && r.out > 0:
+	if r.out > 0 {
 		r.out--
-	case !joined && r.toJoin > 0:
+	}
+	w.recount(r)
+}
+
+// abandoned counts one of r's appends as returned without queueing.
+func (w *stallWatch) abandoned(r *request) {
+	if w == nil || r == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.toJoin > 0 {
 		r.toJoin--
 	}
 	w.recount(r)
@@ -166,7 +179,7 @@ func delta(up bool) int {
 // notePeak records the number of active requests in the window's peak.
 // w.mu must be held.
 func (w *stallWatch) notePeak() {
-	if now := time.Now(); now.Sub(w.since) >= peakWindow {
+	if now := time.Now(); now.Sub(w.since) >= w.window {
 		w.prevPeak, w.peak, w.since = w.peak, 0, now
 	}
 	w.peak = max(w.peak, w.active)
@@ -183,27 +196,41 @@ func (w *stallWatch) moved(n int) {
 	w.check()
 }
 
-// lingerBegins counts a publisher as lingering rather than moving and
-// returns the channel closed at the next stall; lingerEnds undoes it.
-func (w *stallWatch) lingerBegins() <-chan struct{} {
+// lingerTicket is one linger as the watch counts it.
+type lingerTicket struct {
+	stalled <-chan struct{} // closed at the next stall
+	gen     uint64          // the watch's stalls when it began
+}
+
+// lingerBegins counts a publisher as lingering rather than moving;
+// lingerEnds counts it moving again. A linger counts as moving from the
+// moment it is bound to end (its queue filled, or a stall), not when its
+// goroutine next runs: until then a check would take it for one still
+// waiting, and could see a stall that is not one.
+func (w *stallWatch) lingerBegins() *lingerTicket {
 	if w == nil {
-		return nil
+		return &lingerTicket{}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.moving--
 	w.lingering++
-	stalled := w.stalled
+	t := &lingerTicket{stalled: w.stalled, gen: w.gen}
 	w.check()
-	return stalled
+	return t
 }
 
-func (w *stallWatch) lingerEnds() {
+// lingerEnds ends t's linger, unless a stall ended it (and counted it
+// moving) already.
+func (w *stallWatch) lingerEnds(t *lingerTicket) {
 	if w == nil {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if t.gen != w.gen {
+		return
+	}
 	w.lingering--
 	w.moving++
 }
@@ -219,4 +246,7 @@ func (w *stallWatch) check() {
 	}
 	close(w.stalled)
 	w.stalled = make(chan struct{})
+	w.gen++
+	w.moving += w.lingering // every linger is bound to end now
+	w.lingering = 0
 }

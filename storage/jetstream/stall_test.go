@@ -91,7 +91,7 @@ func TestStallEndsLingers(t *testing.T) {
 
 // TestStallWatch: the counts behind a stall, event by event.
 func TestStallWatch(t *testing.T) {
-	w := newStallWatch()
+	w := newStallWatch(time.Hour)
 	stalled := func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -113,7 +113,7 @@ func TestStallWatch(t *testing.T) {
 	x := w.lingerBegins()
 	w.joined(a)
 	w.moved(1)
-	yb := w.lingerBegins()
+	y := w.lingerBegins()
 	if stalled() {
 		t.Fatal("stalled while b's appends had not started: they may fill a linger")
 	}
@@ -125,37 +125,39 @@ func TestStallWatch(t *testing.T) {
 	// Both requests blocked, both publishers lingering, no message in
 	// flight, and no more requests were ever under way: a stall.
 	select {
-	case <-x:
+	case <-x.stalled:
 	default:
 		t.Fatal("no stall with every request blocked in a lingering queue")
 	}
-	if x != yb {
+	if x.stalled != y.stalled {
 		t.Fatal("the lingers wait on different channels")
 	}
-	w.lingerEnds()
-	w.lingerEnds()
+	// The stall counted both publishers moving: their own ends change
+	// nothing more.
+	w.lingerEnds(x)
+	w.lingerEnds(y)
 
 	// The lingers published; a's appends return and a is answered: one
 	// writer is outside, so the next linger is no stall.
-	w.ended(a, true)
-	w.ended(a, true)
+	w.ended(a)
+	w.ended(a)
 	finishA()
 	w.moved(-1) // x's queue empty
 	z := w.lingerBegins()
 	select {
-	case <-z:
+	case <-z.stalled:
 		t.Fatal("stalled while a's writer, answered, may come back")
 	default:
 	}
 	// b's request ends too (its publisher keeps lingering): nothing under
 	// way, nothing to wait for from a stall.
-	w.ended(b, true)
-	w.ended(b, true)
+	w.ended(b)
+	w.ended(b)
 	finishB()
 	if stalled() {
 		t.Error("stalled with no request under way")
 	}
-	w.lingerEnds()
+	w.lingerEnds(z)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.moving != 1 || w.lingering != 0 || w.starting != 0 || w.active != 0 {
