@@ -26,8 +26,7 @@ type pendingAppend struct {
 	count int
 	now   int64 // the engine's clock when the append began, Unix ms
 	// req is the write it is part of, for the stall watch (stall.go):
-	// counted as queued when it joins, as returned when it is answered
-	// or leaves the queue.
+	// counted queued when it joins (the Append counts its return).
 	req *request
 
 	// wake is closed once, when the append is answered or made the
@@ -119,10 +118,10 @@ func (q *appendQueue) join(p *pendingAppend) bool {
 		q.busy, p.lead = true, true
 		q.stalls.moved(1)
 	}
-	// Under q.mu, so that its answer (which counts it returned) cannot
-	// come first; and last, so that the check it makes sees the
-	// publisher this join woke or made as moving.
-	q.stalls.joined(p.req)
+	// Under q.mu, so that its answer and return cannot come first; and
+	// last, so that the check it makes sees the publisher this join
+	// woke or made as moving.
+	q.stalls.change(p.req, queued)
 	return lead
 }
 
@@ -209,7 +208,6 @@ func (q *appendQueue) leave(p *pendingAppend) bool {
 	}
 	if !p.taken {
 		q.waiting = slices.DeleteFunc(q.waiting, func(w *pendingAppend) bool { return w == p })
-		q.stalls.ended(p.req)
 	}
 	return true
 }
@@ -263,9 +261,6 @@ func (q *appendQueue) take() []*pendingAppend {
 // answer sets p's result and wakes it. q.mu must be held.
 func (q *appendQueue) answer(p *pendingAppend, app []storage.Appended, err error) {
 	p.app, p.err = app, err
-	// Its writer is free from now, though it has yet to return: a stall
-	// found before it does must not count it blocked.
-	q.stalls.ended(p.req)
 	if !p.lead {
 		close(p.wake)
 	}

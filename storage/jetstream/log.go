@@ -503,12 +503,13 @@ func (l *shardLog) fail(op string, err error) error {
 // construction.
 func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storage.Appended, error) {
 	st := l.st
-	// Until it is queued, the append's end is counted here; once it is,
-	// by the queue (answer, leave).
-	r, queued := st.e.stalls.begin(ctx), false
+	// The queue counts the append queued (join), this its return.
+	r, joined := st.e.stalls.begin(ctx), false
 	defer func() {
-		if !queued {
-			st.e.stalls.abandoned(r)
+		if joined {
+			st.e.stalls.change(r, returned)
+		} else {
+			st.e.stalls.change(r, refused)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
@@ -535,7 +536,7 @@ func (l *shardLog) Append(ctx context.Context, batch []storage.Record) ([]storag
 		ctx: ctx, body: encodeBatch(0, 0, batch), count: len(batch),
 		now: st.e.now().UnixMilli(), wake: make(chan struct{}), req: r,
 	}
-	queued = true
+	joined = true
 	if !st.q.join(p) {
 		select {
 		case <-p.wake:

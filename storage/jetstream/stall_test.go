@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -11,14 +12,12 @@ import (
 )
 
 // TestStallEndsLingers: two logs whose lingers wait for writers blocked
-// on each other both publish at once, though they may wait an hour, and
+// in each other both publish at once, though they may wait an hour, and
 // keep their wait; a linger for a writer that is not blocked still waits.
 //
-// X and Y each expect two appends. P's request (announced, as a
-// PutRecords to two shards) appends to X and Y; Q appends to Y alone,
-// twice. Q and P fill Y's message; then X lingers for a second writer
-// while P waits for X, and Y, on Q's second append, lingers for P: a
-// stall.
+// X and Y each expect two appends. P appends to X and lingers there for
+// a second writer; Q, the only other writer, appends to Y and lingers
+// there: each waits for the writer blocked in the other, a stall.
 func TestStallEndsLingers(t *testing.T) {
 	e, ctx := lingeringEngine(t)
 	x, err := e.CreateLog(ctx, "x", storage.LogOptions{})
@@ -29,7 +28,8 @@ func TestStallEndsLingers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two appends in one message on each log: each expects two.
+	// Two appends in one message on each log: each expects two, and two
+	// writers were under way at once.
 	for _, l := range []storage.ShardLog{x, y} {
 		queued, release := holdPublisher(t, ctx, l)
 		var wg sync.WaitGroup
@@ -45,34 +45,23 @@ func TestStallEndsLingers(t *testing.T) {
 		wg.Wait()
 	}
 
-	// Q's first append and P's to Y fill Y's message. Q goes first, so
-	// that Y's linger is Q's, waiting for P's request to start.
 	var wg sync.WaitGroup
-	qFirst := make(chan struct{})
 	wg.Go(func() {
-		if _, err := y.Append(ctx, batchOf(1, 1, 1)); err != nil {
-			t.Errorf("q's first append: %v", err)
-		}
-		close(qFirst)
-		// Y's last message carried two: this one waits for P's next.
-		if _, err := y.Append(ctx, batchOf(1, 2, 1)); err != nil {
-			t.Errorf("q's second append: %v", err)
+		if _, err := x.Append(ctx, batchOf(0, 1, 1)); err != nil {
+			t.Errorf("p's append: %v", err)
 		}
 	})
-	queuedUntil(t, ctx, y.(*shardLog).st, 1)
-	pctx, finish := e.Announce(ctx, 2)
-	for _, l := range []storage.ShardLog{x, y} {
-		wg.Go(func() {
-			if _, err := l.Append(pctx, batchOf(0, 1, 1)); err != nil {
-				t.Errorf("p's append to %s: %v", l.Name(), err)
-			}
-		})
+	// P lingers on X while Q, outside, may still come: no stall.
+	lingering(t, ctx, x.(*shardLog).st)
+	if got := testutil.ToFloat64(e.metrics.lingers[lingerStalled]); got != 0 {
+		t.Fatalf("%v lingers ended by a stall with a writer outside, want 0", got)
 	}
-	// Until Q's second append, X's linger waits: Q is outside, and may
-	// come to X.
-	<-qFirst
+	wg.Go(func() {
+		if _, err := y.Append(ctx, batchOf(1, 1, 1)); err != nil {
+			t.Errorf("q's append: %v", err)
+		}
+	})
 	wg.Wait()
-	finish()
 	if ctx.Err() != nil {
 		t.Fatal("the lingers waited on each other until the test's deadline")
 	}
@@ -85,6 +74,24 @@ func TestStallEndsLingers(t *testing.T) {
 	for _, l := range []storage.ShardLog{x, y} {
 		if wait := queueWait(l.(*shardLog).st); wait != time.Hour {
 			t.Errorf("%s: after a stall the next wait may last %v, want the hour still", l.Name(), wait)
+		}
+	}
+}
+
+// lingering waits until st's publisher lingers.
+func lingering(t *testing.T, ctx context.Context, st *logState) {
+	t.Helper()
+	for {
+		st.q.mu.Lock()
+		on := st.q.ticket != nil
+		st.q.mu.Unlock()
+		if on {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the publisher never lingered")
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
@@ -108,20 +115,20 @@ func TestStallWatch(t *testing.T) {
 	actx, finishA := w.announce(ctx, 2)
 	bctx, finishB := w.announce(ctx, 2)
 	a, b := w.begin(actx), w.begin(bctx)
-	w.joined(a)
+	w.change(a, queued)
 	w.moved(1)
 	x := w.lingerBegins()
-	w.joined(a)
+	w.change(a, queued)
 	w.moved(1)
 	y := w.lingerBegins()
 	if stalled() {
 		t.Fatal("stalled while b's appends had not started: they may fill a linger")
 	}
-	w.joined(b)
+	w.change(b, queued)
 	if stalled() {
 		t.Fatal("stalled with one of b's appends yet to start")
 	}
-	w.joined(b)
+	w.change(b, queued)
 	// Both requests blocked, both publishers lingering, no message in
 	// flight, and no more requests were ever under way: a stall.
 	select {
@@ -139,8 +146,8 @@ func TestStallWatch(t *testing.T) {
 
 	// The lingers published; a's appends return and a is answered: one
 	// writer is outside, so the next linger is no stall.
-	w.ended(a)
-	w.ended(a)
+	w.change(a, returned)
+	w.change(a, returned)
 	finishA()
 	w.moved(-1) // x's queue empty
 	z := w.lingerBegins()
@@ -151,8 +158,8 @@ func TestStallWatch(t *testing.T) {
 	}
 	// b's request ends too (its publisher keeps lingering): nothing under
 	// way, nothing to wait for from a stall.
-	w.ended(b)
-	w.ended(b)
+	w.change(b, returned)
+	w.change(b, returned)
 	finishB()
 	if stalled() {
 		t.Error("stalled with no request under way")
