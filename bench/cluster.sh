@@ -41,68 +41,22 @@ ROUNDS=${ROUNDS:-3}
 INGEST=${INGEST:-10s}
 SHARDS=${SHARDS:-1000}
 IDLE=${IDLE:-30}
-OUT=${OUT:-$(mktemp -d /tmp/tributary-cluster-bench.XXXXXX)}
-mkdir -p "$OUT"
-bin=${TRIBUTARY:-$OUT/tributary}
-if [[ -z "${TRIBUTARY:-}" ]]; then
-	go build -o "$bin" ./cmd/tributary
-fi
-
-# Ports: node i (1..3) serves Kinesis on 127.0.0.i:1767i and routes on
-# 127.0.0.i:1732i; a single node serves on 127.0.0.1:17680.
-peers=127.0.0.1:17321,127.0.0.2:17322,127.0.0.3:17323
-endpoint() { echo "http://127.0.0.$1:1767$1"; }
-single=http://127.0.0.1:17680
-common=(--limits off --create-delay 0 --delete-delay 0 --update-delay 0 --shard-limit 20000 --log-level warn)
-
-pids=()
-stop_all() {
-	local sig=${1:-TERM} p
-	for p in "${pids[@]}"; do kill "-$sig" "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	pids=()
-}
+# shellcheck source=bench/cluster_lib.sh
+. bench/cluster_lib.sh cluster-bench
 trap 'stop_all KILL; echo "kept: $OUT"' EXIT
 
+# A single node serves on 127.0.0.1:17680.
+single=http://127.0.0.1:17680
+
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-ready() { # ready URL: waits up to 120 s for /health/ready
-	local i
-	for i in $(seq 1 1200); do
-		curl -sf -o /dev/null "$1/health/ready" && return
-		sleep 0.1
-	done
-	echo "cluster.sh: $1 not ready after 120 s" >&2
-	exit 1
-}
-
-# start_cluster DATA: starts the three nodes on DATA/n1..n3 (kept).
-start_cluster() {
-	local data=$1 i
-	for i in 1 2 3; do
-		"$bin" serve "${common[@]}" --listen "127.0.0.$i:1767$i" --data-dir "$data/n$i" \
-			--cluster bench --node "n$i" --peers "$peers" --cluster-listen "127.0.0.$i:1732$i" \
-			--replicas 3 ${R3_ARGS:-} 2>>"$OUT/n$i.log" &
-		pids+=($!)
-	done
-}
-wait_cluster() { local i; for i in 1 2 3; do ready "$(endpoint "$i")"; done; }
-
-# rss PID: resident KiB. cpu PID: user+system CPU time in clock ticks.
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick=$(getconf CLK_TCK)
 
 # idle_cpu SECONDS: each node's CPU, in percent of one core, over SECONDS
 # without calls, as "n1 n2 n3".
 idle_cpu() {
-	local before=() after=() p out=""
-	for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
+	local before
+	before=$(cpu_now)
 	sleep "$1"
-	for p in "${pids[@]}"; do after+=("$(cpu "$p")"); done
-	for i in 0 1 2; do
-		out+="$(awk -v a="${after[i]}" -v b="${before[i]}" -v t="$tick" -v s="$1" 'BEGIN {printf "%.2f", (a - b) / t / s * 100}') "
-	done
-	echo "${out% }"
+	cpu_since "$before" "$1"
 }
 
 field() { # field FILE PYTHON-EXPR-ON-w: a value from the bench's JSON

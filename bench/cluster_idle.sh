@@ -18,45 +18,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARDS=${SHARDS:-1000}
 WINDOWS=${WINDOWS:-3}
-OUT=${OUT:-$(mktemp -d /tmp/tributary-cluster-idle.XXXXXX)}
-mkdir -p "$OUT"
-bin=${TRIBUTARY:-$OUT/tributary}
-if [[ -z "${TRIBUTARY:-}" ]]; then
-	go build -o "$bin" ./cmd/tributary
-fi
+# shellcheck source=bench/cluster_lib.sh
+. bench/cluster_lib.sh cluster-idle
+trap 'stop_all KILL; echo "kept: $OUT"' EXIT
 token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-peers=127.0.0.1:17321,127.0.0.2:17322,127.0.0.3:17323
-pids=()
-trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; echo "kept: $OUT"' EXIT
-for i in 1 2 3; do
-	# shellcheck disable=SC2086 # R3_ARGS holds several flags
-	"$bin" serve --limits off --create-delay 0 --delete-delay 0 --update-delay 0 --shard-limit 20000 --log-level warn \
-		--admin --admin-token "$token" --listen "127.0.0.$i:1767$i" --data-dir "$OUT/data/n$i" \
-		--cluster bench --node "n$i" --peers "$peers" --cluster-listen "127.0.0.$i:1732$i" \
-		--replicas 3 ${R3_ARGS:-} 2>>"$OUT/n$i.log" &
-	pids+=($!)
-done
-for i in 1 2 3; do
-	for _ in $(seq 1 1200); do
-		curl -sf -o /dev/null "http://127.0.0.$i:1767$i/health/ready" && break
-		sleep 0.1
-	done
-done
+start_cluster "$OUT/data" --admin --admin-token "$token"
+wait_cluster
 start=$(date +%s)
 "$bin" bench --endpoint http://127.0.0.1:17671 --workload scale --scale-shards "$SHARDS" --scale-records 1 \
 	--scale-record-size 100 --scale-keep --scale-settle 1s --scale-idle 1s >/dev/null 2>>"$OUT/bench.log"
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick=$(getconf CLK_TCK)
 for w in $(seq 1 "$WINDOWS"); do
-	before=() after=()
-	for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
+	before=$(cpu_now)
 	from=$(($(date +%s) - start))
 	curl -sf -H "Authorization: Bearer $token" -o "$OUT/window-$w.pb.gz" \
 		"http://127.0.0.1:17671/_tributary/debug/pprof/profile?seconds=30"
-	for p in "${pids[@]}"; do after+=("$(cpu "$p")"); done
-	line="window $w, from ${from} s after the nodes were ready: % of a core"
-	for i in 0 1 2; do
-		line+=" $(awk -v a="${after[i]}" -v b="${before[i]}" -v t="$tick" 'BEGIN {printf "%.2f", (a - b) / t / 30 * 100}')"
-	done
-	echo "$line"
+	echo "window $w, from ${from} s after the nodes were ready: % of a core $(cpu_since "$before" 30)"
 done
