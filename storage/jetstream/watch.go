@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,7 +29,15 @@ func (e *Engine) watchEntries(ctx context.Context) error {
 	// Open's ctx: a request without a deadline could wait for ever.
 	wctx, cancel := context.WithCancel(context.Background())
 	detach := context.AfterFunc(ctx, cancel)
-	w, err := e.logsKV.WatchAll(wctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	// nats.go gives the watch's consumer 5 s to be created, whatever ctx
+	// allows (its KV watch does not take the engine's timeout): a
+	// cluster starting on a loaded machine has taken longer (seen in CI,
+	// under -race).
+	var w jetstream.KeyWatcher
+	err := retryTimeouts(ctx, func() (err error) {
+		w, err = e.logsKV.WatchAll(wctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+		return err
+	})
 	if !detach() && err == nil {
 		_ = w.Stop()
 		err = ctx.Err()
@@ -71,5 +80,17 @@ func (e *Engine) entryChanged(kve jetstream.KeyValueEntry) {
 	e.mu.Unlock()
 	if st != nil {
 		_ = st.takeEntry(entry, kve.Revision())
+	}
+}
+
+// retryTimeouts calls f again for as long as it times out on its own (a
+// deadline of the client's, not ctx's) and ctx lasts, and returns its
+// last error.
+func retryTimeouts(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return err
+		}
 	}
 }
