@@ -187,6 +187,89 @@ func TestClusterAnyNode(t *testing.T) {
 	}
 }
 
+// TestClusterTrimsOnce: of a cluster's nodes, one trims a log (the
+// leader of its placement), and one alone; its pass purges what
+// retention no longer keeps.
+func TestClusterTrimsOnce(t *testing.T) {
+	clock := storagetest.NewClock(time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC))
+	es := openClusterClock(t, 3, clock.Now)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := es[0].CreateLog(ctx, "l", storage.LogOptions{Retention: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	var trimmers []int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		trimmers = trimmers[:0]
+		for i, e := range es {
+			l, err := e.Log(ctx, "l")
+			if err != nil {
+				t.Fatalf("node %d: %v", i+1, err)
+			}
+			if e.trims(l.(*shardLog).st.stream) {
+				trimmers = append(trimmers, i+1)
+			}
+		}
+		if len(trimmers) == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(trimmers) != 1 {
+		t.Fatalf("nodes %v trim the log, want one", trimmers)
+	}
+
+	// Two records two hours apart: the first expires, and the trimmer's
+	// pass purges it (the last message stays, whatever its age).
+	l, err := es[0].Log(ctx, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := l.Append(ctx, []storage.Record{{Data: []byte("r")}}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(2 * time.Hour)
+	}
+	st := l.(*shardLog).st
+	first := func() uint64 {
+		t.Helper()
+		d, ok, err := st.next(ctx, 0, st.upTo(st.snapshot()))
+		if err != nil || !ok {
+			t.Fatalf("the subject's first message: %v, %v", ok, err)
+		}
+		return d.seq
+	}
+	before := first()
+	// A node's tail follows the appends made through another a moment
+	// later: a read brings every node's up to date, as the minute
+	// between passes would.
+	for i, e := range es {
+		l, err := e.Log(ctx, "l")
+		if err == nil {
+			_, err = l.Read(ctx, storage.Oldest(), storage.ReadLimits{MaxRecords: 10})
+		}
+		if err != nil {
+			t.Fatalf("read through node %d: %v", i+1, err)
+		}
+	}
+	for i, e := range es {
+		if err := e.trimAll(ctx); err != nil {
+			t.Fatalf("node %d's trimmer: %v", i+1, err)
+		}
+	}
+	// The purge is acknowledged once the leader applied it: the replica
+	// that answers a read may apply it a moment later.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		after := first()
+		if after > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after every node's pass the first message is still %d: nothing purged", after)
+		}
+	}
+}
+
 // TestClusterEntryThroughOtherNodes: a log's entry (its retention) changed
 // through one node is the one the other nodes read with, update and
 // delete from, and trim by, though they loaded it before the change.
@@ -272,9 +355,12 @@ func TestClusterEntryThroughOtherNodes(t *testing.T) {
 		}
 	}
 	clock.Advance(2 * time.Hour)
-	for i, e := range es {
-		if err := e.trimAll(ctx); err != nil {
-			t.Fatalf("node %d's trimmer: %v", i+1, err)
+	// Every node trims, leader of the placement or not (trimAll would
+	// skip the others): a node that believes it leads may hold an old
+	// entry too.
+	for i, l := range logs {
+		if err := l.(*shardLog).st.trim(ctx); err != nil {
+			t.Fatalf("node %d's trim: %v", i+1, err)
 		}
 	}
 	for i, l := range logs {

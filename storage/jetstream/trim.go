@@ -2,9 +2,11 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/storage"
@@ -13,6 +15,8 @@ import (
 // Retention is the engine's own, by arrival time on its clock: reads skip
 // what it no longer keeps at once, and the trimmer reclaims the space in
 // bulk, every Options.TrimInterval, for every log, idle ones included.
+// In a cluster each log is trimmed by one node, the leader of its
+// placement (trims).
 
 // trimLoop runs trimAll every interval until the engine closes.
 func (e *Engine) trimLoop(interval time.Duration) {
@@ -42,11 +46,24 @@ func (e *Engine) trimLoop(interval time.Duration) {
 	}
 }
 
-// trimAll purges, on the subject of every log with a retention, the
-// messages before the first one retention keeps. It stops at the first
-// error.
+// trimAll purges, on the subject of every log with a retention that this
+// node trims, the messages before the first one retention keeps. It
+// stops at the first error.
+//
+// It chooses from the entries in the bucket, before it loads a log's
+// state: a node holds no state for the logs it has not served, and
+// loading 1,000 of them (an entry and a tail each, from the leaders) was
+// most of the first pass's cost on such a node.
 func (e *Engine) trimAll(ctx context.Context) error {
-	names, err := e.ListLogs(ctx)
+	var names []string
+	err := e.scanBucket(ctx, logsBucket, func(name string, value []byte, _ uint64) {
+		var entry logEntry
+		// An entry that does not decode is not this pass's to report:
+		// the log's own calls do.
+		if json.Unmarshal(value, &entry) == nil && entry.Retention > 0 && e.trims(streamName(entry.Placement)) {
+			names = append(names, name)
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -62,6 +79,20 @@ func (e *Engine) trimAll(ctx context.Context) error {
 	return nil
 }
 
+// trims reports whether this node trims the logs of a placement stream:
+// on one node, yes; in a cluster, if it leads the stream. A purge is
+// replicated, so one node is enough; with every node trimming every log,
+// a node that had served none of them loaded a state for each on its
+// first pass, more than half of the pass's cost on a cluster with 1,000
+// idle shards (docs/benchmarks.md, "Idle CPU: the trimmer"). A log
+// whose leader changes is trimmed by the new leader's next pass; two
+// nodes that both believe they lead trim it twice, which is safe: each
+// purge is checked on the entry loaded from the bucket's leader, and cuts
+// only below a message retention no longer keeps.
+func (e *Engine) trims(stream string) bool {
+	return e.cluster == nil || e.ns.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream)
+}
+
 // trim purges the messages of st's subject older than its retention,
 // keeping the last message whatever its age: it carries the tail. It
 // needs no lock: a purge below the last message never changes what a
@@ -69,10 +100,10 @@ func (e *Engine) trimAll(ctx context.Context) error {
 //
 // Most passes find nothing expired, and tell so from the entry this node
 // holds (kept current by the watch, watch.go) and one direct get of the
-// subject's first message. In a cluster every node trims every log, so
-// before a purge the entry is loaded from the bucket's leader: a node
-// holding a retention from before it was raised through another node
-// would purge records the raised one keeps. (A stale entry can only
+// subject's first message. In a cluster, before a purge the entry is
+// loaded from the bucket's leader: a node holding a retention from before
+// it was raised through another node would purge records the raised one
+// keeps. (A stale entry can only
 // delay a purge, never make one: the check is made again on the loaded
 // entry.) A raise that lands between this load and the purge can still
 // lose to it; the purge is not conditional on the entry's revision.
