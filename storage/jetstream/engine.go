@@ -128,6 +128,15 @@ type logEntry struct {
 	EncryptionKey string        `json:"encryptionKey,omitempty"`
 }
 
+// decodeEntry decodes the entry of log name as the logs bucket holds it.
+func decodeEntry(name string, value []byte) (logEntry, error) {
+	var entry logEntry
+	if err := json.Unmarshal(value, &entry); err != nil {
+		return logEntry{}, fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, name, logsBucket, err)
+	}
+	return entry, nil
+}
+
 func (le logEntry) subject() string {
 	return fmt.Sprintf("%s%d.%s", logSubjectRoot, le.Placement, le.ID)
 }
@@ -628,9 +637,9 @@ func (e *Engine) state(ctx context.Context, name string) (*logState, error) {
 	if err != nil {
 		return nil, err
 	}
-	var entry logEntry
-	if err := json.Unmarshal(value, &entry); err != nil {
-		return nil, fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, name, logsBucket, err)
+	entry, err := decodeEntry(name, value)
+	if err != nil {
+		return nil, err
 	}
 	st = newLogState(e, name, entry, rev)
 	st.mu.Lock()

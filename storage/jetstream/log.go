@@ -881,9 +881,9 @@ func (st *logState) loadEntry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var entry logEntry
-	if err := json.Unmarshal(value, &entry); err != nil {
-		return fmt.Errorf("%w: entry of log %q in bucket %s: %v", storage.ErrCorrupt, st.name, logsBucket, err)
+	entry, err := decodeEntry(st.name, value)
+	if err != nil {
+		return err
 	}
 	return st.takeEntry(entry, rev)
 }

@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -57,10 +56,10 @@ func (e *Engine) trimLoop(interval time.Duration) {
 func (e *Engine) trimAll(ctx context.Context) error {
 	var names []string
 	err := e.scanBucket(ctx, logsBucket, func(name string, value []byte, _ uint64) {
-		var entry logEntry
 		// An entry that does not decode is not this pass's to report:
 		// the log's own calls do.
-		if json.Unmarshal(value, &entry) == nil && entry.Retention > 0 && e.trims(streamName(entry.Placement)) {
+		entry, err := decodeEntry(name, value)
+		if err == nil && entry.Retention > 0 && e.trims(streamName(entry.Placement)) {
 			names = append(names, name)
 		}
 	})

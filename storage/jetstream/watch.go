@@ -3,7 +3,6 @@ package jetstream
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -71,8 +70,8 @@ func (e *Engine) entryChanged(kve jetstream.KeyValueEntry) {
 	if err != nil {
 		return
 	}
-	var entry logEntry
-	if err := json.Unmarshal(kve.Value(), &entry); err != nil {
+	entry, err := decodeEntry(string(name), kve.Value())
+	if err != nil {
 		return
 	}
 	e.mu.Lock()
