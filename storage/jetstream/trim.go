@@ -102,13 +102,12 @@ func (e *Engine) trims(stream string) bool {
 // subject's first message. In a cluster, before a purge the entry is
 // loaded from the bucket's leader: a node holding a retention from before
 // it was raised through another node would purge records the raised one
-// keeps. (A stale entry can only
-// delay a purge, never make one: the check is made again on the loaded
-// entry.) A raise that lands between this load and the purge can still
-// lose to it; the purge is not conditional on the entry's revision.
-// Asking the leader on every pass cost each node of a 3-node cluster
-// with 1,000 idle shards about 3 % of a core for half of every minute
-// (docs/benchmarks.md, "Idle CPU: the trimmer").
+// keeps. (A stale entry can only delay a purge, never make one: the check
+// is made again on the loaded entry.) A raise that lands between this
+// load and the purge can still lose to it; the purge is not conditional
+// on the entry's revision. Asking the leader on every pass cost each node
+// of a 3-node cluster with 1,000 idle shards about 3 % of a core for half
+// of every minute (docs/benchmarks.md, "Idle CPU: the trimmer").
 func (st *logState) trim(ctx context.Context) error {
 	t := st.snapshot()
 	if t.entry.Retention <= 0 || t.deleted || t.lastSeq == 0 {
@@ -117,8 +116,14 @@ func (st *logState) trim(ctx context.Context) error {
 	// The subject's first message is kept (or a marker): nothing to
 	// purge.
 	first, ok, err := st.next(ctx, 0, st.upTo(t))
-	if err != nil || !ok || first.batch == nil || first.batch.arrival >= st.cutoff(t) {
+	if err != nil || !ok || first.batch == nil {
 		return err
+	}
+	expired := func(t tail) bool {
+		return t.entry.Retention > 0 && !t.deleted && first.batch.arrival < st.cutoff(t)
+	}
+	if !expired(t) {
+		return nil
 	}
 	if st.e.cluster != nil {
 		if err := st.loadEntry(ctx); errors.Is(err, storage.ErrNotFound) {
@@ -126,13 +131,11 @@ func (st *logState) trim(ctx context.Context) error {
 		} else if err != nil {
 			return err
 		}
-		t = st.snapshot()
-		if t.entry.Retention <= 0 || t.deleted || first.batch.arrival >= st.cutoff(t) {
+		if t = st.snapshot(); !expired(t) {
 			return nil // raised, or removed, through another node
 		}
 	}
-	minArrival := st.cutoff(t)
-	cut, err := st.firstKept(ctx, first.seq, minArrival, t)
+	cut, err := st.firstKept(ctx, first.seq, st.cutoff(t), t)
 	if err != nil {
 		return err
 	}
