@@ -461,16 +461,23 @@ func queueWait(st *logState) time.Duration {
 // queuedUntil waits until st's queue holds at least n appends.
 func queuedUntil(t *testing.T, ctx context.Context, st *logState, n int) {
 	t.Helper()
+	queueUntil(t, ctx, st, fmt.Sprintf("%d appends queued", n), func(q *appendQueue) bool { return len(q.waiting) >= n })
+}
+
+// queueUntil waits until cond, called under the queue's mu, holds of
+// st's queue; what names it for the failure.
+func queueUntil(t *testing.T, ctx context.Context, st *logState, what string, cond func(*appendQueue) bool) {
+	t.Helper()
 	for {
 		st.q.mu.Lock()
-		got := len(st.q.waiting)
+		ok := cond(&st.q)
 		st.q.mu.Unlock()
-		if got >= n {
+		if ok {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%d appends queued, want %d", got, n)
+			t.Fatalf("never %s", what)
 		case <-time.After(time.Millisecond):
 		}
 	}

@@ -122,15 +122,17 @@ func (w *stallWatch) begin(ctx context.Context) *request {
 	return r
 }
 
-// The changes to a request, by what happened to one of its appends.
+// appendEvent is what happened to one of a request's appends.
+type appendEvent int
+
 const (
-	queued   = iota // joined its log's queue
-	returned        // returned, queued before
-	refused         // returned without queueing
+	queued   appendEvent = iota // joined its log's queue
+	returned                    // returned, queued before
+	refused                     // returned without queueing
 )
 
 // change counts what happened to one of r's appends.
-func (w *stallWatch) change(r *request, what int) {
+func (w *stallWatch) change(r *request, what appendEvent) {
 	if w == nil || r == nil {
 		return
 	}

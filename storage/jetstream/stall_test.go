@@ -81,19 +81,7 @@ func TestStallEndsLingers(t *testing.T) {
 // lingering waits until st's publisher lingers.
 func lingering(t *testing.T, ctx context.Context, st *logState) {
 	t.Helper()
-	for {
-		st.q.mu.Lock()
-		on := st.q.ticket != nil
-		st.q.mu.Unlock()
-		if on {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the publisher never lingered")
-		case <-time.After(time.Millisecond):
-		}
-	}
+	queueUntil(t, ctx, st, "the publisher lingering", func(q *appendQueue) bool { return q.ticket != nil })
 }
 
 // TestStallWatch: the counts behind a stall, event by event.
